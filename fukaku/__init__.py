@@ -1,0 +1,40 @@
+"""fukaku (深く, "deeply"): a deep-learning framework written from first principles on NumPy.
+
+``import fukaku as fk`` gives a PyTorch-like API: ``fk.tensor``, ``fk.randn``, ``x.backward()``,
+``fk.autograd.grad``, ``fk.no_grad()`` … See README.md for a tour.
+"""
+from . import autograd, dtypes
+from .autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
+from .dtypes import (bool_, double, float16, float32, float64, get_default_dtype, int32, int64, long,
+                     set_default_dtype)
+from .dtypes import bool_ as bool  # noqa: A001  (fukaku.bool, like torch.bool)
+from .dtypes import float as float  # noqa: A001,PLC0414
+from .errors import ShapeError
+from .ops import *  # noqa: F401,F403
+from .ops import __all__ as _ops_all
+from .tensor import (Tensor, arange, as_tensor, default_generator, empty, empty_like, eye, from_numpy, full,
+                     full_like, get_rng_state, linspace, manual_seed, normal, ones, ones_like, rand, rand_like,
+                     randint, randn, randn_like, randperm, set_rng_state, tensor, zeros, zeros_like)
+from . import nn  # noqa: E402  (nn.functional uses the ops above)
+
+__version__ = "0.1.0"
+
+
+def is_tensor(obj) -> bool:
+    return isinstance(obj, Tensor)
+
+
+def numel(input: Tensor) -> int:
+    return input.numel()
+
+
+def is_floating_point(input: Tensor) -> bool:
+    return input.is_floating_point()
+
+
+__all__ = ["Tensor", "tensor", "as_tensor", "from_numpy", "zeros", "ones", "empty", "full", "zeros_like",
+           "ones_like", "full_like", "empty_like", "arange", "linspace", "eye", "rand", "randn", "randint",
+           "randperm", "normal", "rand_like", "randn_like", "manual_seed", "default_generator", "get_rng_state",
+           "set_rng_state", "no_grad", "enable_grad", "set_grad_enabled", "is_grad_enabled", "autograd", "nn",
+           "ShapeError", "float32", "float64", "float16", "int64", "int32", "bool", "double", "long", "float",
+           "get_default_dtype", "set_default_dtype", "is_tensor", "numel", "is_floating_point", "dtypes", *_ops_all]

@@ -1,0 +1,159 @@
+"""``Function``: one differentiable op, its forward, reverse rule (vjp) and forward rule (jvp).
+
+Every op in :mod:`fukaku.ops` is a subclass. ``forward`` computes the output array with NumPy;
+``vjp`` maps the output's gradient to the inputs' gradients; ``jvp`` maps the inputs' tangents to
+the output's tangent. Both rules are written with Tensor ops, so running them with grad recording
+on builds a graph of the backward pass (higher-order derivatives), and running ``vjp`` on dual
+tensors carries tangents through the backward pass (forward-over-reverse Hessian products).
+
+A Function that was recorded is a node of the graph: ``next_functions`` points at the nodes (or
+leaf tensors) that produced its inputs, and the saved tensors hold what the rules need.
+"""
+from __future__ import annotations
+
+import traceback
+
+import numpy as np
+
+from ..tensor import Tensor
+from .grad_mode import state
+
+
+class Function:
+    """Base class of differentiable ops. Subclasses define ``forward``, ``vjp`` and ``jvp``.
+
+    * ``forward(self, *inputs: Tensor) -> np.ndarray`` — read ``x.data``; call ``self.save(...)``
+      for the tensors the rules need; op parameters are attributes set from ``apply``'s keywords.
+    * ``vjp(self, grad: Tensor)`` — one gradient (or None) per input; a single Tensor for one input.
+      Only inputs with ``self.needs_input_grad[i]`` need a gradient.
+    * ``jvp(self, *tangents)`` — the output's tangent; a tangent is None for an input without one.
+    * ``saves_output = True`` makes ``self.output`` (the result, as a tensor of this graph) available.
+    * ``is_view = True`` marks ops whose output may share memory with input 0 (version counter shared).
+    """
+
+    differentiable = True
+    saves_output = False
+    is_view = False
+    needs_input_grad: tuple[bool, ...] = ()
+    next_functions: tuple = ()
+    _saved: tuple = ()
+    _saved_versions: tuple = ()
+    _out_data = None
+    _out_version = None
+    _out_tangent = None
+    _released = False
+    _retained = None
+    _hooks = None
+    _stack = None
+
+    @classmethod
+    def apply(cls, *inputs: Tensor, **params) -> Tensor:
+        """Run the op on tensors; record it in the graph when grad mode is on and an input requires grad."""
+        fn = cls.__new__(cls)
+        if params:
+            fn.__dict__.update(params)
+        data = fn.forward(*inputs)
+        out = Tensor._wrap(data)
+        if cls.is_view and data.base is not None:
+            out._version = inputs[0]._version
+        if cls.saves_output:
+            fn._out_data = data
+            fn._out_version = out._version
+            fn._out_saved_at = out._version.value
+        if state.grad_enabled and cls.differentiable:
+            needs = tuple([t.requires_grad for t in inputs])
+            if True in needs:
+                fn.needs_input_grad = needs
+                fn.next_functions = tuple([t.grad_fn if t.grad_fn is not None else (t if t.requires_grad else None)
+                                           for t in inputs])
+                out.requires_grad = True
+                out.grad_fn = fn
+                if state.anomaly:
+                    fn._stack = traceback.format_stack()[:-2]
+        level = state.forward_level
+        if level and not state.forward_suspended and cls.differentiable:
+            tangents = [t._tangent[1] if t._tangent is not None and t._tangent[0] == level else None
+                        for t in inputs]
+            if any(d is not None for d in tangents):
+                state.forward_suspended = True  # a jvp rule's own ops carry no tangents
+                try:
+                    tangent = fn.jvp(*tangents)
+                finally:
+                    state.forward_suspended = False
+                out._tangent = fn._out_tangent = (level, tangent)
+        if state.anomaly:
+            from .anomaly import check_forward
+            check_forward(cls, inputs, data)
+        return out
+
+    # -- saved tensors ----------------------------------------------------------------------
+    def save(self, *tensors: Tensor) -> None:
+        """Keep input tensors for the rules; their version is checked when they are used."""
+        self._saved = tensors
+        self._saved_versions = tuple([t._version.value for t in tensors])
+
+    @property
+    def saved(self) -> tuple[Tensor, ...]:
+        if self._released:
+            raise _freed_error(self)
+        for t, v in zip(self._saved, self._saved_versions):
+            if t._version.value != v:
+                raise RuntimeError(
+                    f"one of the tensors needed by {self.name} for gradient computation has been modified by "
+                    f"an in-place operation: a tensor of shape {tuple(t.shape)} is at version {t._version.value}, "
+                    f"expected version {v}. Use an out-of-place op (x = x + y instead of x += y), or clone() it "
+                    "before modifying it"
+                )
+        return self._saved
+
+    @property
+    def output(self) -> Tensor:
+        """The op's result as a tensor of this graph (so rules that use it stay differentiable)."""
+        if self._released:
+            raise _freed_error(self)
+        if self._out_version.value != self._out_saved_at:
+            raise RuntimeError(f"the output of {self.name}, needed for its gradient, was modified by an in-place operation")
+        out = Tensor._wrap(self._out_data)
+        if self.needs_input_grad:
+            out.requires_grad = True
+            out.grad_fn = self
+        out._tangent = self._out_tangent
+        return out
+
+    def release(self) -> None:
+        """Free saved buffers after backward (``retain_graph=False``)."""
+        self._saved = ()
+        self._out_data = None
+        self._out_tangent = None
+        self.next_functions = ()
+        self._released = True
+
+    @property
+    def name(self) -> str:
+        return type(self).__name__
+
+    # -- rules (subclasses) ---------------------------------------------------------------
+    def forward(self, *inputs: Tensor) -> np.ndarray:
+        raise NotImplementedError(f"{self.name} defines no forward")
+
+    def vjp(self, grad: Tensor):
+        raise RuntimeError(f"{self.name} is not differentiable in reverse mode")
+
+    def jvp(self, *tangents):
+        raise RuntimeError(f"{self.name} is not differentiable in forward mode")
+
+    def __repr__(self) -> str:
+        return f"<{self.name}Backward>"
+
+
+def _freed_error(fn: Function) -> RuntimeError:
+    return RuntimeError(
+        f"Trying to backward through the graph a second time (at {fn.name}): its saved tensors were freed "
+        "after the first backward. Pass retain_graph=True to the first backward() or autograd.grad() "
+        "if you need to backward through the graph twice"
+    )
+
+
+def constant(array: np.ndarray) -> Tensor:
+    """Wrap an array that rules use as a fixed factor (a mask, a count): no gradient flows into it."""
+    return Tensor._wrap(array)

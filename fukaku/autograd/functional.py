@@ -1,0 +1,175 @@
+"""Function transforms: vjp, jvp, jacobian, hessian, hvp (``torch.autograd.functional`` names).
+
+``jvp`` is true forward mode: tangents ride on dual tensors through each op's jvp rule. ``vjp``
+is one reverse pass. ``jacobian`` builds the full matrix either row by row (reverse mode, one
+backward per output element) or column by column (forward mode, one forward per input element):
+the cost contrast of seed 000 §6.1.2.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..tensor import Tensor
+from . import forward_ad
+from .engine import grad as _grad
+from .grad_mode import enable_grad
+
+
+def _as_tuple(x) -> tuple[tuple, bool]:
+    if isinstance(x, Tensor):
+        return (x,), True
+    return tuple(x), False
+
+
+def _fresh_leaves(inputs: tuple[Tensor, ...]) -> tuple[Tensor, ...]:
+    """Detached copies that require grad, keeping any tangent (for forward-over-reverse)."""
+    out = []
+    for x in inputs:
+        leaf = x.detach()
+        leaf._tangent = x._tangent
+        out.append(leaf.requires_grad_(True))
+    return tuple(out)
+
+
+def vjp(func, inputs, v=None, create_graph: bool = False, strict: bool = False):
+    """``(func(*inputs), vᵀ J)``: the vector-Jacobian product in one reverse pass."""
+    inputs_t, single_in = _as_tuple(inputs)
+    with enable_grad():
+        xs = _fresh_leaves(inputs_t)
+        out = func(*xs)
+        outs, single_out = _as_tuple(out)
+        vs = (None,) * len(outs) if v is None else _as_tuple(v)[0]
+        grads = _grad(outs, xs, vs, retain_graph=create_graph, create_graph=create_graph, allow_unused=True)
+    grads = tuple(g if g is not None else Tensor._wrap(np.zeros_like(x.data)) for g, x in zip(grads, xs))
+    outs = tuple(o if create_graph else o.detach() for o in outs)
+    return (outs[0] if single_out else outs), (grads[0] if single_in else grads)
+
+
+def jvp(func, primals, tangents):
+    """``(func(*primals), J·tangents)`` by forward mode (like ``torch.func.jvp``)."""
+    xs, single_in = _as_tuple(primals)
+    vs, _ = _as_tuple(tangents)
+    if len(xs) != len(vs):
+        raise ValueError(f"jvp: got {len(vs)} tangents for {len(xs)} primals")
+    with forward_ad.dual_level():
+        duals = [forward_ad.make_dual(x, v) for x, v in zip(xs, vs)]
+        out = func(*duals)
+        outs, single_out = _as_tuple(out)
+        primal_out, tangent_out = [], []
+        for o in outs:
+            p, t = forward_ad.unpack_dual(o)
+            primal_out.append(p.detach())
+            tangent_out.append(t if t is not None else Tensor._wrap(np.zeros_like(o.data)))
+    if single_out:
+        return primal_out[0], tangent_out[0]
+    return tuple(primal_out), tuple(tangent_out)
+
+
+def _basis(shape, dtype, k: int) -> Tensor:
+    e = np.zeros(int(np.prod(shape)), dtype)
+    e[k] = 1
+    return Tensor._wrap(e.reshape(shape))
+
+
+def jacobian(func, inputs, create_graph: bool = False, strict: bool = False, vectorize: bool = False,
+             strategy: str = "reverse-mode", mode: str | None = None):
+    """∂func/∂inputs with shape ``out.shape + in.shape`` (tuples of them for tuple inputs/outputs).
+
+    ``mode="rev"`` (default): one backward pass per output element. ``mode="fwd"``: one
+    forward-mode pass per input element — cheaper when inputs are few and outputs many.
+    """
+    mode = mode or {"reverse-mode": "rev", "forward-mode": "fwd"}.get(strategy, strategy)
+    if mode not in ("rev", "fwd"):
+        raise ValueError(f"jacobian: mode must be 'rev' or 'fwd', got {mode!r}")
+    xs, single_in = _as_tuple(inputs)
+    if mode == "rev":
+        with enable_grad():
+            leaves = _fresh_leaves(xs)
+            outs, single_out = _as_tuple(func(*leaves))
+            blocks = []
+            for o in outs:
+                rows = [[] for _ in leaves]
+                for k in range(o.numel()):
+                    seed = _basis(o.shape, o.dtype, k)
+                    gs = _grad((o,), leaves, (seed,), retain_graph=True, create_graph=create_graph, allow_unused=True)
+                    for i, (g, x) in enumerate(zip(gs, leaves)):
+                        rows[i].append(g if g is not None else Tensor._wrap(np.zeros_like(x.data)))
+                blocks.append(tuple(_stack_rows(r, o.shape, x.shape) for r, x in zip(rows, leaves)))
+    else:
+        cols_per_input = []
+        out_template = None
+        for i, x in enumerate(xs):
+            cols = []
+            for k in range(x.numel()):
+                tangents = [(_basis(x.shape, x.dtype, k) if j == i else Tensor._wrap(np.zeros_like(y.data)))
+                            for j, y in enumerate(xs)]
+                out, jv = jvp(func, xs, tangents)
+                out_template = out
+                cols.append(_as_tuple(jv)[0])
+            cols_per_input.append(cols)
+        outs, single_out = _as_tuple(out_template if out_template is not None else func(*xs))
+        blocks = []
+        for oi, o in enumerate(outs):
+            per_input = []
+            for x, cols in zip(xs, cols_per_input):
+                mat = np.stack([c[oi].data.reshape(-1) for c in cols], axis=1) if cols else np.zeros((o.numel(), 0), o.dtype)
+                per_input.append(Tensor._wrap(mat.reshape(tuple(o.shape) + tuple(x.shape))))
+            blocks.append(tuple(per_input))
+    result = tuple(b[0] if single_in else b for b in blocks)
+    return result[0] if single_out else result
+
+
+def _stack_rows(rows, out_shape, in_shape) -> Tensor:
+    from ..ops import reshape, stack
+
+    if not rows:
+        return Tensor._wrap(np.zeros(tuple(out_shape) + tuple(in_shape)))
+    return reshape(stack(rows), tuple(out_shape) + tuple(in_shape))
+
+
+def hessian(func, inputs, create_graph: bool = False, strict: bool = False, vectorize: bool = False,
+            outer_jacobian_strategy: str = "reverse-mode", mode: str | None = None):
+    """Second derivatives of a scalar ``func``: the Jacobian of its gradient.
+
+    ``mode="rev"`` differentiates the gradient again in reverse mode (reverse-over-reverse);
+    ``mode="fwd"`` pushes tangents through the backward pass (forward-over-reverse).
+    """
+    xs, single_in = _as_tuple(inputs)
+
+    def gradient(*args):
+        with enable_grad():
+            leaves = _fresh_leaves(args) if any(not a.requires_grad for a in args) else args
+            out = func(*leaves)
+            if out.numel() != 1:
+                raise RuntimeError(f"hessian: func must return a single-element tensor, got shape {tuple(out.shape)}")
+            gs = _grad((out,), leaves, create_graph=True, allow_unused=True)
+        gs = tuple(g if g is not None else Tensor._wrap(np.zeros_like(a.data)) for g, a in zip(gs, leaves))
+        return gs[0] if single_in else gs
+
+    mode = mode or {"reverse-mode": "rev", "forward-mode": "fwd"}.get(outer_jacobian_strategy, outer_jacobian_strategy)
+    return jacobian(gradient, xs[0] if single_in else xs, create_graph=create_graph, mode=mode)
+
+
+def hvp(func, inputs, v, create_graph: bool = False, strict: bool = False):
+    """``(func(*inputs), H·v)`` for scalar ``func``, by double backward (no Hessian is formed)."""
+    xs, single_in = _as_tuple(inputs)
+    vs, _ = _as_tuple(v)
+    with enable_grad():
+        leaves = _fresh_leaves(xs)
+        out = func(*leaves)
+        gs = _grad((out,), leaves, create_graph=True, allow_unused=True)
+        pairs = [(g, lf, vv) for g, lf, vv in zip(gs, leaves, vs) if g is not None and g.requires_grad]
+        from ..ops import sum as _sum
+
+        dot = None
+        for g, _, vv in pairs:
+            term = _sum(g * vv)
+            dot = term if dot is None else dot + term
+        hv = _grad((dot,), leaves, create_graph=create_graph, allow_unused=True) if dot is not None else (None,) * len(leaves)
+    hv = tuple(h if h is not None else Tensor._wrap(np.zeros_like(x.data)) for h, x in zip(hv, leaves))
+    return out.detach(), (hv[0] if single_in else hv)
+
+
+def vhp(func, inputs, v, create_graph: bool = False, strict: bool = False):
+    """``vᵀH``; equal to ``H·v`` for the symmetric Hessians of smooth functions."""
+    return hvp(func, inputs, v, create_graph, strict)

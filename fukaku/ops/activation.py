@@ -1,0 +1,209 @@
+"""Activation functions (seed 000 §6.1.3, seed 003, seed 004 §3): ReLU family, ELU, GELU, SiLU,
+softplus, and the softmax family over a dimension.
+
+ELU follows the corrected form c·(exp(z) − 1) for z < 0 (seed 004 prints c·exp(z − 1): erratum).
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ..autograd.function import Function, constant
+from ..tensor import Tensor
+from ._util import _norm_dim
+from .elementwise import _Unary, _floating, _sigmoid, erf, exp, sigmoid, tanh
+
+
+class Relu(_Unary):
+    """max(0, x); the derivative is 1 for x > 0 and 0 otherwise (0 at x = 0, as torch)."""
+
+    saves_output = True
+
+    def forward(self, x):
+        return np.maximum(x.data, 0)
+
+    def derivative(self):
+        y = self.output.data
+        return constant((y > 0).astype(y.dtype))
+
+
+class LeakyRelu(_Unary):
+    """x for x > 0, ``negative_slope``·x otherwise."""
+
+    def forward(self, x):
+        self.slope = np.where(x.data > 0, 1.0, self.negative_slope).astype(x.data.dtype)
+        return x.data * self.slope
+
+    def derivative(self):
+        return constant(self.slope)
+
+
+class Elu(_Unary):
+    """x for x > 0, α(eˣ − 1) otherwise; derivative α·eˣ = y + α on the negative side."""
+
+    def forward(self, x):
+        self.save(x)
+        self.positive = x.data > 0
+        return np.where(self.positive, x.data, self.alpha * np.expm1(np.minimum(x.data, 0))).astype(x.data.dtype)
+
+    def derivative(self):
+        (x,) = self.saved
+        from .elementwise import Where
+
+        return Where.apply(constant(self.positive), constant(np.ones((), x.data.dtype)), self.alpha * exp(x))
+
+
+class Gelu(_Unary):
+    """x·Φ(x) (exact, with erf) or its tanh approximation (``approximate='tanh'``)."""
+
+    def forward(self, x):
+        self.save(x)
+        v = x.data
+        if self.approximate == "tanh":
+            inner = math.sqrt(2.0 / math.pi) * (v + 0.044715 * v ** 3)
+            return (0.5 * v * (1.0 + np.tanh(inner))).astype(v.dtype, copy=False)
+        from ._special import erf as _erf
+
+        return (0.5 * v * (1.0 + _erf(v * (1.0 / math.sqrt(2.0))))).astype(v.dtype, copy=False)
+
+    def derivative(self):
+        (x,) = self.saved
+        if self.approximate == "tanh":
+            k = math.sqrt(2.0 / math.pi)
+            th = tanh(k * (x + 0.044715 * x * x * x))
+            return 0.5 * (1.0 + th) + 0.5 * x * (1.0 - th * th) * (k * (1.0 + 3 * 0.044715 * x * x))
+        cdf = 0.5 * (1.0 + erf(x * (1.0 / math.sqrt(2.0))))
+        pdf = exp(-0.5 * x * x) * (1.0 / math.sqrt(2.0 * math.pi))
+        return cdf + x * pdf
+
+
+class Silu(_Unary):
+    """Swish / SiLU x·σ(x) (seed 000 §6.1.3, without β)."""
+
+    def forward(self, x):
+        self.save(x)
+        return x.data * _sigmoid(x.data)
+
+    def derivative(self):
+        (x,) = self.saved
+        s = sigmoid(x)
+        return s * (1.0 + x * (1.0 - s))
+
+
+class Softplus(_Unary):
+    """(1/β)·log(1 + e^{βx}); linear where βx > threshold (as torch)."""
+
+    def forward(self, x):
+        self.save(x)
+        bx = self.beta * x.data
+        self.linear = bx > self.threshold
+        return np.where(self.linear, x.data, np.logaddexp(0, bx) / self.beta).astype(x.data.dtype, copy=False)
+
+    def derivative(self):
+        (x,) = self.saved
+        from .elementwise import Where
+
+        return Where.apply(constant(self.linear), constant(np.ones((), x.data.dtype)), sigmoid(self.beta * x))
+
+
+def relu(input: Tensor) -> Tensor:
+    return Relu.apply(input)
+
+
+def leaky_relu(input: Tensor, negative_slope: float = 0.01) -> Tensor:
+    return LeakyRelu.apply(input, negative_slope=negative_slope)
+
+
+def elu(input: Tensor, alpha: float = 1.0) -> Tensor:
+    return Elu.apply(_floating(input), alpha=alpha)
+
+
+def gelu(input: Tensor, approximate: str = "none") -> Tensor:
+    if approximate not in ("none", "tanh"):
+        raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
+    return Gelu.apply(_floating(input), approximate=approximate)
+
+
+def silu(input: Tensor) -> Tensor:
+    return Silu.apply(_floating(input))
+
+
+def softplus(input: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
+    return Softplus.apply(_floating(input), beta=beta, threshold=threshold)
+
+
+# ----------------------------------------------------------------------- softmax family
+def _sum_keep(t: Tensor, dim: int) -> Tensor:
+    from .reduce import sum as _sum
+
+    return _sum(t, dim, keepdim=True)
+
+
+class Softmax(Function):
+    """softmax(x)_i = e^{x_i} / Σ_j e^{x_j}; vjp y⊙(g − Σ g⊙y), jvp y⊙(ẋ − Σ y⊙ẋ) (seed 002 P10)."""
+
+    saves_output = True
+
+    def forward(self, x):
+        z = x.data - x.data.max(axis=self.dim, keepdims=True) if x.data.size else x.data
+        e = np.exp(z)
+        return e / e.sum(axis=self.dim, keepdims=True)
+
+    def vjp(self, grad):
+        y = self.output
+        return y * (grad - _sum_keep(grad * y, self.dim))
+
+    def jvp(self, dx):
+        y = self.output
+        return y * (dx - _sum_keep(dx * y, self.dim))
+
+
+class LogSoftmax(Function):
+    """x − logsumexp(x); vjp g − softmax·Σg, jvp ẋ − Σ softmax⊙ẋ."""
+
+    saves_output = True
+
+    def forward(self, x):
+        if not x.data.size:
+            return x.data.copy()
+        m = x.data.max(axis=self.dim, keepdims=True)
+        z = x.data - m
+        return z - np.log(np.exp(z).sum(axis=self.dim, keepdims=True))
+
+    def vjp(self, grad):
+        p = exp(self.output)
+        return grad - p * _sum_keep(grad, self.dim)
+
+    def jvp(self, dx):
+        p = exp(self.output)
+        return dx - _sum_keep(p * dx, self.dim)
+
+
+def _softmax_dim(input: Tensor, dim, op: str) -> int:
+    if dim is None:
+        dim = 0 if input.ndim in (0, 1, 3) else 1  # torch's legacy implicit choice
+    return _norm_dim(dim, input.ndim, op)
+
+
+def softmax(input: Tensor, dim: int | None = None, dtype=None) -> Tensor:
+    """Probabilities along ``dim`` (seed 003 demo: softmax([-5, -3, 0, 1, 10]))."""
+    x = _floating(input) if dtype is None else input.to(dtype)
+    return Softmax.apply(x, dim=_softmax_dim(x, dim, "softmax"))
+
+
+def log_softmax(input: Tensor, dim: int | None = None, dtype=None) -> Tensor:
+    x = _floating(input) if dtype is None else input.to(dtype)
+    return LogSoftmax.apply(x, dim=_softmax_dim(x, dim, "log_softmax"))
+
+
+def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
+    """int64 indices ``(*)`` to a one-hot int64 tensor ``(*, num_classes)``."""
+    idx = tensor.data
+    if idx.dtype.kind not in "iu":
+        raise TypeError(f"one_hot: expects an integer (int64) tensor of class indices, got {idx.dtype}")
+    if num_classes == -1:
+        num_classes = int(idx.max()) + 1 if idx.size else 0
+    if idx.size and (idx.min() < 0 or idx.max() >= num_classes):
+        raise ValueError(f"one_hot: class values must be in [0, {num_classes}), got range [{idx.min()}, {idx.max()}]")
+    return Tensor._wrap((idx[..., None] == np.arange(num_classes)).astype(np.int64))

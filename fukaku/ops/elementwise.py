@@ -1,0 +1,626 @@
+"""Elementwise ops with broadcasting: arithmetic, powers, exp/log, trig, clamp, max/min, where.
+
+For a unary elementwise op y = f(x) the Jacobian is diagonal, so both rules multiply by the same
+local derivative f'(x): vjp = g·f'(x), jvp = ẋ·f'(x). Such ops define ``derivative`` once. Binary
+ops sum their gradients back to each input's shape (the adjoint of broadcasting).
+"""
+from __future__ import annotations
+
+import builtins
+import math
+
+import numpy as np
+
+from ..autograd.function import Function, constant
+from ..tensor import Tensor
+from ._util import operands, shape_error
+from .shape import broadcast_to, sum_to
+
+
+class Cast(Function):
+    """Change dtype; the gradient is cast back to the input's dtype."""
+
+    def forward(self, x: Tensor) -> np.ndarray:
+        self.in_dtype = x.data.dtype
+        return x.data.astype(self.dtype)
+
+    def vjp(self, grad: Tensor) -> Tensor:
+        return Cast.apply(grad, dtype=self.in_dtype)
+
+    def jvp(self, dx: Tensor) -> Tensor:
+        return Cast.apply(dx, dtype=self.dtype)
+
+
+def to(input: Tensor, dtype=None, *args, **kwargs) -> Tensor:
+    """``x.to(fukaku.float64)``; devices other than 'cpu' are not available in this backend."""
+    if isinstance(dtype, Tensor):
+        dtype = dtype.dtype
+    if isinstance(dtype, str) and dtype in ("cpu",):
+        dtype = kwargs.get("dtype", args[0] if args else None)
+    if dtype is None:
+        dtype = kwargs.get("dtype")
+    if dtype is None:
+        return input
+    dtype = np.dtype(dtype)
+    if dtype == input.data.dtype:
+        return input
+    if input.requires_grad and dtype.kind != "f":
+        return Tensor._wrap(input.data.astype(dtype))  # integer results carry no gradient
+    return Cast.apply(input, dtype=dtype)
+
+
+# ------------------------------------------------------------------------------- binary arithmetic
+class _Binary(Function):
+    def forward(self, a: Tensor, b: Tensor) -> np.ndarray:
+        self.a_shape, self.b_shape = a.data.shape, b.data.shape
+        try:
+            return self.compute(a, b)
+        except ValueError:
+            raise shape_error(self.op, a.data.shape, b.data.shape,
+                              hint="shapes broadcast when, from the right, each pair of sizes is equal or one of them is 1") from None
+
+    def _out_shape(self) -> tuple[int, ...]:
+        return np.broadcast_shapes(self.a_shape, self.b_shape)
+
+
+class Add(_Binary):
+    op = "add"
+
+    def compute(self, a, b):
+        return a.data + b.data
+
+    def vjp(self, grad):
+        na, nb = self.needs_input_grad
+        return (sum_to(grad, self.a_shape) if na else None, sum_to(grad, self.b_shape) if nb else None)
+
+    def jvp(self, da, db):
+        if da is None:
+            return broadcast_to(db, self._out_shape())
+        if db is None:
+            return broadcast_to(da, self._out_shape())
+        return da + db
+
+
+class Sub(_Binary):
+    op = "sub"
+
+    def compute(self, a, b):
+        return a.data - b.data
+
+    def vjp(self, grad):
+        na, nb = self.needs_input_grad
+        return (sum_to(grad, self.a_shape) if na else None, sum_to(-grad, self.b_shape) if nb else None)
+
+    def jvp(self, da, db):
+        if da is None:
+            return broadcast_to(-db, self._out_shape())
+        if db is None:
+            return broadcast_to(da, self._out_shape())
+        return da - db
+
+
+class Mul(_Binary):
+    op = "mul"
+
+    def compute(self, a, b):
+        self.save(a, b)
+        return a.data * b.data
+
+    def vjp(self, grad):
+        a, b = self.saved
+        na, nb = self.needs_input_grad
+        return (sum_to(grad * b, self.a_shape) if na else None, sum_to(grad * a, self.b_shape) if nb else None)
+
+    def jvp(self, da, db):
+        a, b = self.saved
+        terms = [t for t in (da * b if da is not None else None, a * db if db is not None else None) if t is not None]
+        return broadcast_to(terms[0] + terms[1] if len(terms) == 2 else terms[0], self._out_shape())
+
+
+class Div(_Binary):
+    op = "div"
+
+    def compute(self, a, b):
+        self.save(a, b)
+        return a.data / b.data
+
+    def vjp(self, grad):
+        a, b = self.saved
+        na, nb = self.needs_input_grad
+        ga = sum_to(grad / b, self.a_shape) if na else None
+        gb = sum_to(-grad * a / (b * b), self.b_shape) if nb else None
+        return ga, gb
+
+    def jvp(self, da, db):
+        a, b = self.saved
+        out = da / b if da is not None else None
+        if db is not None:
+            term = -db * a / (b * b)
+            out = term if out is None else out + term
+        return broadcast_to(out, self._out_shape())
+
+
+def _float_operands(a, b):
+    a, b = operands(a, b)
+    if a.data.dtype.kind != "f":  # true division of integers gives floats, as in torch
+        from .. import dtypes
+
+        a, b = a.to(dtypes.get_default_dtype()), b.to(dtypes.get_default_dtype())
+    return a, b
+
+
+def add(input, other, alpha=1) -> Tensor:
+    a, b = operands(input, other)
+    if alpha != 1:
+        b = b * alpha
+    return Add.apply(a, b)
+
+
+def sub(input, other, alpha=1) -> Tensor:
+    a, b = operands(input, other)
+    if alpha != 1:
+        b = b * alpha
+    return Sub.apply(a, b)
+
+
+def mul(input, other) -> Tensor:
+    return Mul.apply(*operands(input, other))
+
+
+def div(input, other, rounding_mode: str | None = None) -> Tensor:
+    if rounding_mode is not None:
+        a, b = operands(input, other)
+        rounder = {"floor": np.floor, "trunc": np.trunc}[rounding_mode]
+        out = rounder(a.data / b.data)
+        return Tensor._wrap(out.astype(a.data.dtype) if a.data.dtype.kind != "f" else out)
+    return Div.apply(*_float_operands(input, other))
+
+
+class Neg(Function):
+    def forward(self, x):
+        return -x.data
+
+    def vjp(self, grad):
+        return -grad
+
+    def jvp(self, dx):
+        return -dx
+
+
+def neg(input: Tensor) -> Tensor:
+    return Neg.apply(input)
+
+
+class Pow(_Binary):
+    """x ** y with a tensor exponent; d/dy = x^y log x (0 where x = 0 and y >= 0, as torch)."""
+
+    op = "pow"
+
+    def compute(self, a, b):
+        self.save(a, b)
+        return np.power(a.data, b.data)
+
+    saves_output = True
+
+    def _dbase(self, a, b):
+        """y·x^(y-1), and 0 where y == 0 (x^0 is constant even at x = 0)."""
+        zero_exp = constant(b.data == 0)
+        return Where.apply(zero_exp, constant(np.zeros((), a.data.dtype)), b * a ** (b - 1.0))
+
+    def _dexp(self, a, b):
+        """x^y·log x, and 0 where x == 0 and y >= 0 (torch's convention)."""
+        zero_base = constant((a.data == 0) & (b.data >= 0))
+        safe = Where.apply(zero_base, constant(np.ones((), a.data.dtype)), a)
+        return Where.apply(zero_base, constant(np.zeros((), a.data.dtype)), self.output * Log.apply(safe))
+
+    def vjp(self, grad):
+        a, b = self.saved
+        na, nb = self.needs_input_grad
+        return (sum_to(grad * self._dbase(a, b), self.a_shape) if na else None,
+                sum_to(grad * self._dexp(a, b), self.b_shape) if nb else None)
+
+    def jvp(self, da, db):
+        a, b = self.saved
+        out = da * self._dbase(a, b) if da is not None else None
+        if db is not None:
+            term = db * self._dexp(a, b)
+            out = term if out is None else out + term
+        return broadcast_to(out, self._out_shape())
+
+
+class PowScalar(Function):
+    """x ** p for a Python number p: the common case, with no gradient for the exponent."""
+
+    def forward(self, x):
+        self.save(x)
+        return np.power(x.data, self.exponent)
+
+    def derivative(self):
+        (x,) = self.saved
+        p = self.exponent
+        if p == 0:
+            return constant(np.zeros_like(x.data))
+        if p == 1:
+            return constant(np.ones_like(x.data))
+        return p * PowScalar.apply(x, exponent=p - 1)
+
+    def vjp(self, grad):
+        return grad * self.derivative()
+
+    def jvp(self, dx):
+        return dx * self.derivative()
+
+
+def pow(input, exponent) -> Tensor:
+    """Elementwise power; ``exponent`` a number or a tensor (``base`` may be a number too)."""
+    if isinstance(input, Tensor) and isinstance(exponent, (builtins.int, builtins.float)) and not isinstance(exponent, builtins.bool):
+        if input.data.dtype.kind in "iub" and (isinstance(exponent, builtins.float) or exponent < 0):
+            input = input.to(_default_float())
+        return PowScalar.apply(input, exponent=exponent)
+    a, b = operands(input, exponent)
+    return Pow.apply(a, b)
+
+
+def _default_float():
+    from .. import dtypes
+
+    return dtypes.get_default_dtype()
+
+
+# ------------------------------------------------------------------------------- unary math
+class _Unary(Function):
+    """y = f(x) elementwise; subclasses give ``compute`` and ``derivative`` (f'(x) as a tensor)."""
+
+    def vjp(self, grad):
+        return grad * self.derivative()
+
+    def jvp(self, dx):
+        return dx * self.derivative()
+
+
+class Exp(_Unary):
+    saves_output = True
+
+    def forward(self, x):
+        return np.exp(x.data)
+
+    def derivative(self):
+        return self.output
+
+
+class Log(_Unary):
+    def forward(self, x):
+        self.save(x)
+        return np.log(x.data)
+
+    def derivative(self):
+        return 1.0 / self.saved[0]
+
+
+class Log1p(_Unary):
+    def forward(self, x):
+        self.save(x)
+        return np.log1p(x.data)
+
+    def derivative(self):
+        return 1.0 / (self.saved[0] + 1.0)
+
+
+class Sqrt(_Unary):
+    saves_output = True
+
+    def forward(self, x):
+        return np.sqrt(x.data)
+
+    def derivative(self):
+        return 0.5 / self.output
+
+
+class Rsqrt(_Unary):
+    saves_output = True
+
+    def forward(self, x):
+        return 1.0 / np.sqrt(x.data)
+
+    def derivative(self):
+        y = self.output
+        return -0.5 * y * y * y
+
+
+class Abs(_Unary):
+    def forward(self, x):
+        self.sign = np.sign(x.data)
+        return np.abs(x.data)
+
+    def derivative(self):
+        return constant(self.sign)
+
+
+class Sign(Function):
+    def forward(self, x):
+        return np.sign(x.data)
+
+    def vjp(self, grad):
+        return grad * 0.0
+
+    def jvp(self, dx):
+        return dx * 0.0
+
+
+class Sin(_Unary):
+    def forward(self, x):
+        self.save(x)
+        return np.sin(x.data)
+
+    def derivative(self):
+        return cos(self.saved[0])
+
+
+class Cos(_Unary):
+    def forward(self, x):
+        self.save(x)
+        return np.cos(x.data)
+
+    def derivative(self):
+        return -sin(self.saved[0])
+
+
+class Tanh(_Unary):
+    saves_output = True
+
+    def forward(self, x):
+        return np.tanh(x.data)
+
+    def derivative(self):
+        y = self.output
+        return 1.0 - y * y
+
+
+class Sigmoid(_Unary):
+    """σ(x) = 1/(1+e^{-x}); σ' = σ(1-σ), at most 0.25 (seed 000 §6.1.3)."""
+
+    saves_output = True
+
+    def forward(self, x):
+        return _sigmoid(x.data)
+
+    def derivative(self):
+        y = self.output
+        return y * (1.0 - y)
+
+
+def _sigmoid(x: np.ndarray) -> np.ndarray:
+    """Stable in both tails: e^{-|x|} never overflows."""
+    e = np.exp(-np.abs(x))
+    return np.where(x >= 0, 1.0 / (1.0 + e), e / (1.0 + e)).astype(x.dtype, copy=False)
+
+
+class Erf(_Unary):
+    def forward(self, x):
+        from ._special import erf as _erf
+
+        self.save(x)
+        return _erf(x.data)
+
+    def derivative(self):
+        x = self.saved[0]
+        return (2.0 / math.sqrt(math.pi)) * exp(-(x * x))
+
+
+def exp(input: Tensor) -> Tensor:
+    return Exp.apply(_floating(input))
+
+
+def log(input: Tensor) -> Tensor:
+    return Log.apply(_floating(input))
+
+
+def log1p(input: Tensor) -> Tensor:
+    return Log1p.apply(_floating(input))
+
+
+def sqrt(input: Tensor) -> Tensor:
+    return Sqrt.apply(_floating(input))
+
+
+def rsqrt(input: Tensor) -> Tensor:
+    return Rsqrt.apply(_floating(input))
+
+
+def abs(input: Tensor) -> Tensor:  # noqa: A001
+    return Abs.apply(input)
+
+
+def sign(input: Tensor) -> Tensor:
+    return Sign.apply(input)
+
+
+def sin(input: Tensor) -> Tensor:
+    return Sin.apply(_floating(input))
+
+
+def cos(input: Tensor) -> Tensor:
+    return Cos.apply(_floating(input))
+
+
+def tanh(input: Tensor) -> Tensor:
+    return Tanh.apply(_floating(input))
+
+
+def sigmoid(input: Tensor) -> Tensor:
+    return Sigmoid.apply(_floating(input))
+
+
+def erf(input: Tensor) -> Tensor:
+    return Erf.apply(_floating(input))
+
+
+def _floating(x) -> Tensor:
+    if not isinstance(x, Tensor):
+        x = Tensor(x)
+    return x if x.data.dtype.kind == "f" else x.to(_default_float())
+
+
+def square(input: Tensor) -> Tensor:
+    return PowScalar.apply(input, exponent=2)
+
+
+def reciprocal(input: Tensor) -> Tensor:
+    return 1.0 / _floating(input)
+
+
+# ------------------------------------------------------------------------------- clamp, max/min, where
+class Clamp(_Unary):
+    """Gradient 1 where min <= x <= max (inclusive, as torch), else 0."""
+
+    def forward(self, x):
+        lo = -np.inf if self.min is None else self.min
+        hi = np.inf if self.max is None else self.max
+        self.inside = ((x.data >= lo) & (x.data <= hi)).astype(x.data.dtype)
+        return np.clip(x.data, lo, hi).astype(x.data.dtype, copy=False)
+
+    def derivative(self):
+        return constant(self.inside)
+
+
+def clamp(input: Tensor, min=None, max=None) -> Tensor:  # noqa: A002
+    if min is None and max is None:
+        raise ValueError("clamp: at least one of 'min' or 'max' must not be None")
+    if isinstance(min, Tensor) or isinstance(max, Tensor):
+        out = input
+        if min is not None:
+            out = maximum(out, min if isinstance(min, Tensor) else Tensor._wrap(np.asarray(min, input.dtype)))
+        if max is not None:
+            out = minimum(out, max if isinstance(max, Tensor) else Tensor._wrap(np.asarray(max, input.dtype)))
+        return out
+    return Clamp.apply(input, min=min, max=max)
+
+
+class _Extremum(_Binary):
+    """maximum / minimum: the gradient goes to the larger (smaller) input, half to each on a tie."""
+
+    def compute(self, a, b):
+        pick = np.maximum if self.op == "maximum" else np.minimum
+        wins = (a.data > b.data) if self.op == "maximum" else (a.data < b.data)
+        dtype = np.result_type(a.data, b.data)
+        self.wa = np.where(a.data == b.data, 0.5, wins).astype(dtype)
+        return pick(a.data, b.data)
+
+    def vjp(self, grad):
+        na, nb = self.needs_input_grad
+        wa = constant(self.wa)
+        return (sum_to(grad * wa, self.a_shape) if na else None,
+                sum_to(grad * (1.0 - wa), self.b_shape) if nb else None)
+
+    def jvp(self, da, db):
+        wa = constant(self.wa)
+        out = da * wa if da is not None else None
+        if db is not None:
+            term = db * (1.0 - wa)
+            out = term if out is None else out + term
+        return broadcast_to(out, self._out_shape())
+
+
+class Maximum(_Extremum):
+    op = "maximum"
+
+
+class Minimum(_Extremum):
+    op = "minimum"
+
+
+def maximum(input, other) -> Tensor:
+    return Maximum.apply(*operands(input, other))
+
+
+def minimum(input, other) -> Tensor:
+    return Minimum.apply(*operands(input, other))
+
+
+class Where(Function):
+    def forward(self, cond, a, b):
+        self.cond = cond.data
+        self.a_shape, self.b_shape = a.data.shape, b.data.shape
+        try:
+            return np.where(cond.data, a.data, b.data)
+        except ValueError:
+            raise shape_error("where", cond.data.shape, a.data.shape, b.data.shape) from None
+
+    def vjp(self, grad):
+        _, na, nb = self.needs_input_grad
+        zero = constant(np.zeros((), grad.data.dtype))
+        c = constant(self.cond)
+        return (None,
+                sum_to(Where.apply(c, grad, zero), self.a_shape) if na else None,
+                sum_to(Where.apply(c, zero, grad), self.b_shape) if nb else None)
+
+    def jvp(self, dc, da, db):
+        shape = np.broadcast_shapes(self.cond.shape, self.a_shape, self.b_shape)
+        dtype = (da if da is not None else db).data.dtype
+        zero = constant(np.zeros((), dtype))
+        out = Where.apply(constant(self.cond), zero if da is None else da, zero if db is None else db)
+        return broadcast_to(out, shape)
+
+
+def where(condition, input, other) -> Tensor:
+    """``condition ? input : other`` elementwise, with broadcasting."""
+    cond = condition if isinstance(condition, Tensor) else Tensor(np.asarray(condition, dtype=bool))
+    if cond.data.dtype != np.bool_:
+        cond = Tensor._wrap(cond.data.astype(bool))
+    a, b = operands(input, other)
+    return Where.apply(cond, a, b)
+
+
+# ------------------------------------------------------------------------------- comparisons (no gradient)
+def _compare(ufunc, name):
+    def compare(input, other) -> Tensor:
+        a, b = operands(input, other)
+        try:
+            return Tensor._wrap(ufunc(a.data, b.data))
+        except ValueError:
+            raise shape_error(name, a.data.shape, b.data.shape) from None
+
+    compare.__name__ = name
+    compare.__doc__ = f"Elementwise ``{name}`` as a bool tensor (not differentiable)."
+    return compare
+
+
+eq = _compare(np.equal, "eq")
+ne = _compare(np.not_equal, "ne")
+lt = _compare(np.less, "lt")
+le = _compare(np.less_equal, "le")
+gt = _compare(np.greater, "gt")
+ge = _compare(np.greater_equal, "ge")
+logical_and = _compare(np.logical_and, "logical_and")
+logical_or = _compare(np.logical_or, "logical_or")
+logical_xor = _compare(np.logical_xor, "logical_xor")
+
+
+def logical_not(input: Tensor) -> Tensor:
+    return Tensor._wrap(np.logical_not(input.data))
+
+
+def floor_divide(input, other) -> Tensor:
+    return div(input, other, rounding_mode="floor")
+
+
+def remainder(input, other) -> Tensor:
+    a, b = operands(input, other)
+    return Tensor._wrap(np.mod(a.data, b.data))
+
+
+def _rounding(ufunc, name):
+    def rounding(input: Tensor) -> Tensor:
+        return Tensor._wrap(ufunc(input.data))
+
+    rounding.__name__ = name
+    rounding.__doc__ = f"``{name}`` elementwise (gradient is zero almost everywhere, so none is recorded)."
+    return rounding
+
+
+floor = _rounding(np.floor, "floor")
+ceil = _rounding(np.ceil, "ceil")
+round = _rounding(np.round, "round")  # noqa: A001
+isnan = _rounding(np.isnan, "isnan")
+isinf = _rounding(np.isinf, "isinf")
+isfinite = _rounding(np.isfinite, "isfinite")

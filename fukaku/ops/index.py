@@ -1,0 +1,181 @@
+"""Indexing ops: ``x[key]`` (basic and advanced), gather, scatter_add, index_select, masked_fill.
+
+Indexing and its adjoint come in pairs: the gradient of ``x[key]`` puts the gradient back at
+``key`` in zeros of x's shape, adding up indices that repeat; the gradient of that is indexing
+again. The same holds for gather and scatter_add.
+"""
+from __future__ import annotations
+
+import builtins
+
+import numpy as np
+
+from ..autograd.function import Function
+from ..tensor import Tensor
+from ._util import _norm_dim, fmt, shape_error
+
+
+def _normalize_key(key):
+    """Tensors in a key become arrays; returns (key, is_basic)."""
+    if not isinstance(key, tuple):
+        key = (key,)
+    out, basic = [], True
+    for k in key:
+        if isinstance(k, Tensor):
+            k = k.data
+        if isinstance(k, list):
+            k = np.asarray(k)
+        if isinstance(k, np.ndarray):
+            basic = False
+            if k.dtype.kind not in "iub":
+                raise IndexError(f"tensors used as indices must be long, int or bool tensors, got {k.dtype}")
+        elif isinstance(k, (builtins.bool, np.bool_)):
+            basic = False
+        out.append(k)
+    return tuple(out), basic
+
+
+class GetItem(Function):
+    def forward(self, x):
+        self.in_shape = x.data.shape
+        try:
+            out = x.data[self.key]
+        except IndexError as e:
+            raise IndexError(f"index {self.key!r} is invalid for a tensor of shape {fmt(x.data.shape)}: {e}") from None
+        return out if isinstance(out, np.ndarray) else np.asarray(out)
+
+    def vjp(self, grad):
+        return IndexAccumulate.apply(grad, key=self.key, basic=self.basic, shape=self.in_shape)
+
+    def jvp(self, dx):
+        return GetItem.apply(dx, key=self.key, basic=self.basic)
+
+
+class IndexAccumulate(Function):
+    """zeros(shape) with ``grad`` added at ``key`` (repeated indices accumulate)."""
+
+    def forward(self, g):
+        out = np.zeros(self.shape, g.data.dtype)
+        if self.basic:
+            out[self.key] = g.data
+        else:
+            np.add.at(out, self.key, g.data)
+        return out
+
+    def vjp(self, grad):
+        return GetItem.apply(grad, key=self.key, basic=self.basic)
+
+    def jvp(self, dg):
+        return IndexAccumulate.apply(dg, key=self.key, basic=self.basic, shape=self.shape)
+
+
+def getitem(input: Tensor, key) -> Tensor:
+    key, basic = _normalize_key(key)
+    out = GetItem.apply(input, key=key, basic=basic)
+    if basic:
+        out._version = input._version  # a basic index is a view: share in-place modification count
+    return out
+
+
+def _scatter_index(index: np.ndarray, dim: int) -> tuple:
+    """Full coordinates for gather/scatter along ``dim``: index there, position elsewhere."""
+    grids = np.ogrid[tuple(slice(0, s) for s in index.shape)]
+    grids[dim] = index
+    return tuple(grids)
+
+
+def _check_index(op: str, input: Tensor, dim: int, index: Tensor) -> np.ndarray:
+    idx = index.data
+    if idx.dtype.kind not in "iu":
+        raise TypeError(f"{op}(): expected an int64 index tensor, got {idx.dtype}")
+    if idx.ndim != input.ndim:
+        raise shape_error(op, input.shape, idx.shape, hint="index and input must have the same number of dimensions")
+    for d in range(input.ndim):
+        if d != dim and idx.shape[d] > input.shape[d]:
+            raise shape_error(op, input.shape, idx.shape, hint=f"index size {idx.shape[d]} exceeds input size "
+                              f"{input.shape[d]} in dimension {d}")
+    if idx.size and (idx.min() < -input.shape[dim] or idx.max() >= input.shape[dim]):
+        raise IndexError(f"{op}(): index out of range for dimension {dim} of size {input.shape[dim]}")
+    return idx
+
+
+class Gather(Function):
+    def forward(self, x):
+        self.in_shape = x.data.shape
+        return x.data[_scatter_index(self.index, self.dim)]
+
+    def vjp(self, grad):
+        return ScatterAdd.apply(Tensor._wrap(np.zeros(self.in_shape, grad.data.dtype)), grad,
+                                dim=self.dim, index=self.index, out_shape=self.in_shape)
+
+    def jvp(self, dx):
+        return Gather.apply(dx, dim=self.dim, index=self.index)
+
+
+class ScatterAdd(Function):
+    def forward(self, base, src):
+        out = base.data.copy()
+        src_part = src.data[tuple(slice(0, s) for s in self.index.shape)]
+        np.add.at(out, _scatter_index(self.index, self.dim), src_part)
+        self.src_shape = src.data.shape
+        return out
+
+    def vjp(self, grad):
+        nb, ns = self.needs_input_grad
+        g_src = None
+        if ns:
+            g_src = Gather.apply(grad, dim=self.dim, index=self.index)
+            if g_src.shape != self.src_shape:  # src may be larger than index: the rest gets no gradient
+                from .shape import pad
+
+                widths = []
+                for have, want in reversed(list(zip(g_src.shape, self.src_shape))):
+                    widths += [0, want - have]
+                g_src = pad(g_src, widths)
+        return (grad if nb else None, g_src)
+
+    def jvp(self, dbase, dsrc):
+        if dsrc is None:
+            return dbase
+        base = dbase if dbase is not None else Tensor._wrap(np.zeros(self.out_shape, dsrc.data.dtype))
+        return ScatterAdd.apply(base, dsrc, dim=self.dim, index=self.index, out_shape=self.out_shape)
+
+
+def gather(input: Tensor, dim: int, index: Tensor) -> Tensor:
+    """``out[i][j][k] = input[i][index[i][j][k]][k]`` for dim = 1 (torch.gather)."""
+    d = _norm_dim(dim, input.ndim, "gather")
+    idx = _check_index("gather", input, d, index)
+    return Gather.apply(input, dim=d, index=np.where(idx < 0, idx + input.shape[d], idx))
+
+
+def scatter_add(input: Tensor, dim: int, index: Tensor, src: Tensor) -> Tensor:
+    """``out = input.clone(); out[i][index[i][j]] += src[i][j]`` for dim = 1 (torch.scatter_add)."""
+    d = _norm_dim(dim, input.ndim, "scatter_add")
+    idx = _check_index("scatter_add", input, d, index)
+    for k in range(input.ndim):
+        if idx.shape[k] > src.shape[k]:
+            raise shape_error("scatter_add", idx.shape, src.shape, hint="index must not be larger than src in any dim")
+    return ScatterAdd.apply(input, src, dim=d, index=np.where(idx < 0, idx + input.shape[d], idx), out_shape=input.shape)
+
+
+def index_select(input: Tensor, dim: int, index: Tensor) -> Tensor:
+    """Rows (or slices along ``dim``) picked by a 1-d int64 index; repeats allowed."""
+    idx = index.data if isinstance(index, Tensor) else np.asarray(index)
+    if idx.ndim > 1:
+        raise IndexError(f"index_select(): index must be 1-d, got shape {fmt(idx.shape)}")
+    d = _norm_dim(dim, input.ndim, "index_select")
+    return getitem(input, (slice(None),) * d + (idx.reshape(-1).astype(np.int64),))
+
+
+def masked_fill(input: Tensor, mask: Tensor, value) -> Tensor:
+    """``value`` where ``mask`` is True, ``input`` elsewhere (mask broadcasts)."""
+    from .elementwise import where
+
+    m = mask.data if isinstance(mask, Tensor) else np.asarray(mask)
+    if m.dtype != np.bool_:
+        raise TypeError(f"masked_fill(): expected a bool mask, got {m.dtype}")
+    fill = value if isinstance(value, Tensor) else Tensor._wrap(np.asarray(value, dtype=input.dtype))
+    out = where(Tensor._wrap(m), fill, input)
+    if out.shape != input.shape:
+        raise shape_error("masked_fill", input.shape, m.shape, hint="the mask must broadcast to the input's shape")
+    return out

@@ -1,0 +1,247 @@
+"""Linear algebra: matmul (1-d, 2-d, batched, broadcast), einsum, outer, det, inverse, trace.
+
+Matrix-calculus identities used here are those of seed 002 ch. 2 (P7–P8):
+y = AB ⇒ ∂L/∂A = G Bᵀ, ∂L/∂B = Aᵀ G;  ∂det X/∂X = det(X) X⁻ᵀ;  d(X⁻¹) = −X⁻¹ dX X⁻¹.
+"""
+from __future__ import annotations
+
+import string
+
+import numpy as np
+
+from ..autograd.function import Function
+from ..tensor import Tensor
+from ._util import fmt, operands, shape_error
+from .shape import _mT, reshape, sum_to, unsqueeze
+
+
+class MatMul(Function):
+    def forward(self, a, b):
+        self.save(a, b)
+        try:
+            return np.matmul(a.data, b.data)
+        except ValueError:
+            raise shape_error("matmul", a.data.shape, b.data.shape, hint=_matmul_hint(a.data.shape, b.data.shape)) from None
+
+    def vjp(self, grad):
+        a, b = self.saved
+        na, nb = self.needs_input_grad
+        if a.ndim == 2 and b.ndim == 2:  # the MLP case, kept free of reshapes
+            return (grad @ _mT(b) if na else None, _mT(a) @ grad if nb else None)
+        if a.ndim == 1 and b.ndim == 1:
+            return (grad * b if na else None, grad * a if nb else None)
+        a2 = unsqueeze(a, 0) if a.ndim == 1 else a
+        b2 = unsqueeze(b, -1) if b.ndim == 1 else b
+        g2 = grad
+        if a.ndim == 1:
+            g2 = unsqueeze(g2, -2)
+        if b.ndim == 1:
+            g2 = unsqueeze(g2, -1)
+        ga = reshape(sum_to(g2 @ _mT(b2), a2.shape), a.shape) if na else None
+        gb = reshape(sum_to(_mT(a2) @ g2, b2.shape), b.shape) if nb else None
+        return ga, gb
+
+    def jvp(self, da, db):
+        a, b = self.saved
+        out = MatMul.apply(da, b) if da is not None else None
+        if db is not None:
+            term = MatMul.apply(a, db)
+            out = term if out is None else out + term
+        return out
+
+
+def _matmul_hint(sa, sb) -> str:
+    if not sa or not sb:
+        return "both arguments to matmul need at least 1 dimension"
+    inner_a = sa[-1]
+    inner_b = sb[-2] if len(sb) > 1 else sb[0]
+    if inner_a != inner_b:
+        return f"the inner dimensions differ ({inner_a} vs {inner_b}): (…, n, k) @ (…, k, m) needs equal k"
+    return "the batch dimensions must broadcast"
+
+
+def matmul(input, other) -> Tensor:
+    """Matrix product with NumPy/torch semantics: 1-d vectors are promoted and squeezed back,
+    leading (batch) dimensions broadcast. ``(B, n, k) @ (k, m) -> (B, n, m)``."""
+    a, b = operands(input, other)
+    if a.ndim == 0 or b.ndim == 0:
+        raise shape_error("matmul", a.shape, b.shape, hint="both arguments to matmul need at least 1 dimension")
+    return MatMul.apply(a, b)
+
+
+def mm(input: Tensor, mat2: Tensor) -> Tensor:
+    if input.ndim != 2 or mat2.ndim != 2:
+        raise shape_error("mm", input.shape, mat2.shape, hint="mm takes two 2-d matrices; use matmul for other shapes")
+    return matmul(input, mat2)
+
+
+def bmm(input: Tensor, mat2: Tensor) -> Tensor:
+    if input.ndim != 3 or mat2.ndim != 3 or input.shape[0] != mat2.shape[0]:
+        raise shape_error("bmm", input.shape, mat2.shape, hint="bmm takes (B, n, k) and (B, k, m)")
+    return matmul(input, mat2)
+
+
+def dot(input: Tensor, other: Tensor) -> Tensor:
+    if input.ndim != 1 or other.ndim != 1:
+        raise shape_error("dot", input.shape, other.shape, hint="dot takes two 1-d tensors")
+    return matmul(input, other)
+
+
+def outer(input: Tensor, vec2: Tensor) -> Tensor:
+    """``outer(a, b)[i, j] = a[i]·b[j]``."""
+    if input.ndim != 1 or vec2.ndim != 1:
+        raise shape_error("outer", input.shape, vec2.shape, hint="outer takes two 1-d tensors")
+    return unsqueeze(input, 1) * unsqueeze(vec2, 0)
+
+
+# ----------------------------------------------------------------------- einsum
+def _parse_einsum(equation: str, shapes) -> tuple[list[str], str]:
+    """Explicit subscripts (ellipses spelled out with spare letters) and the output subscripts."""
+    eq = equation.replace(" ", "")
+    lhs, arrow, rhs = eq.partition("->")
+    terms = lhs.split(",")
+    if len(terms) != len(shapes):
+        raise ValueError(f"einsum: equation {equation!r} names {len(terms)} operands but {len(shapes)} were given")
+    spare = [c for c in string.ascii_letters if c not in eq]
+    ell_len = max((len(s) - (len(t) - 3) for t, s in zip(terms, shapes) if "..." in t), default=0)
+    ell = "".join(spare[:ell_len])
+    explicit = []
+    for t, s in zip(terms, shapes):
+        if "..." in t:
+            n = len(s) - (len(t) - 3)
+            t = t.replace("...", ell[ell_len - n:] if n else "")
+        if len(t) != len(s):
+            raise shape_error("einsum", s, hint=f"subscripts {t!r} name {len(t)} dimensions")
+        explicit.append(t)
+    if arrow:
+        out = rhs.replace("...", ell)
+    else:
+        counts = {c: "".join(explicit).count(c) for c in set("".join(explicit))}
+        out = ell + "".join(sorted(c for c, n in counts.items() if n == 1 and c not in ell))
+    return explicit, out
+
+
+class Einsum(Function):
+    """Sum of products over repeated subscripts. The gradient for operand k is the einsum of the
+    output gradient with all other operands, producing operand k's subscripts."""
+
+    def forward(self, *xs):
+        self.save(*xs)
+        self.terms, self.out = _parse_einsum(self.equation, [x.data.shape for x in xs])
+        for t in self.terms:
+            if len(set(t)) != len(t):
+                raise NotImplementedError(f"einsum: repeated subscripts within one operand ({t!r}) are not "
+                                          "differentiable here; take diagonal() first")
+        eq = ",".join(self.terms) + "->" + self.out
+        try:
+            return np.einsum(eq, *[x.data for x in xs], optimize=len(xs) > 2)
+        except ValueError as e:
+            raise shape_error("einsum", *[x.data.shape for x in xs], hint=str(e)) from None
+
+    def _operand_grad(self, k: int, grad: Tensor, xs) -> Tensor:
+        target = self.terms[k]
+        others = [(t, x) for i, (t, x) in enumerate(zip(self.terms, xs)) if i != k]
+        present = set(self.out).union(*[set(t) for t, _ in others])
+        reduced = "".join(c for c in target if c in present)
+        g = einsum(",".join([self.out] + [t for t, _ in others]) + "->" + reduced, grad, *[x for _, x in others])
+        if reduced != target:  # letters only operand k had were summed: broadcast back over them
+            shape = tuple(xs[k].shape[i] if c in present else 1 for i, c in enumerate(target))
+            from .shape import broadcast_to
+
+            g = broadcast_to(reshape(g, shape), xs[k].shape)
+        return g
+
+    def vjp(self, grad):
+        xs = self.saved
+        return tuple(self._operand_grad(k, grad, xs) if need else None for k, need in enumerate(self.needs_input_grad))
+
+    def jvp(self, *tangents):
+        xs = self.saved
+        eq = ",".join(self.terms) + "->" + self.out
+        out = None
+        for k, d in enumerate(tangents):
+            if d is None:
+                continue
+            term = einsum(eq, *[d if i == k else x for i, x in enumerate(xs)])
+            out = term if out is None else out + term
+        return out
+
+
+def einsum(equation: str, *operands_) -> Tensor:
+    """Einstein summation, e.g. ``einsum('bij,bjk->bik', a, b)``; ellipsis supported."""
+    if len(operands_) == 1 and isinstance(operands_[0], (list, tuple)):
+        operands_ = tuple(operands_[0])
+    xs = list(operands_)
+    dt = xs[0].dtype
+    for x in xs[1:]:
+        if x.dtype != dt:
+            xs = [operands(x, xs[0])[0] for x in xs]
+            break
+    return Einsum.apply(*xs, equation=equation)
+
+
+# ----------------------------------------------------------------------- det, inverse, trace
+def _square(op: str, x: Tensor) -> None:
+    if x.ndim < 2 or x.shape[-1] != x.shape[-2]:
+        raise shape_error(op, x.shape, hint="expects a square matrix or a batch of them (…, n, n)")
+
+
+class Inverse(Function):
+    saves_output = True
+
+    def forward(self, x):
+        try:
+            return np.linalg.inv(x.data)
+        except np.linalg.LinAlgError as e:
+            raise RuntimeError(f"inverse: the matrix of shape {fmt(x.data.shape)} is singular ({e})") from None
+
+    def vjp(self, grad):
+        y = _mT(self.output)
+        return -(y @ grad @ y)
+
+    def jvp(self, dx):
+        y = self.output
+        return -(y @ dx @ y)
+
+
+def inverse(input: Tensor) -> Tensor:
+    _square("inverse", input)
+    return Inverse.apply(input)
+
+
+class Det(Function):
+    saves_output = True
+
+    def forward(self, x):
+        self.save(x)
+        return np.asarray(np.linalg.det(x.data))
+
+    def vjp(self, grad):
+        (x,) = self.saved
+        scale = unsqueeze(unsqueeze(grad * self.output, -1), -1)
+        return scale * _mT(inverse(x))
+
+    def jvp(self, dx):
+        (x,) = self.saved
+        from .reduce import sum as _sum
+
+        return self.output * _sum(_mT(inverse(x)) * dx, (-2, -1))
+
+
+def det(input: Tensor) -> Tensor:
+    """Determinant of a square matrix (or batch); d det X = det X · tr(X⁻¹ dX)."""
+    _square("det", input)
+    return Det.apply(input)
+
+
+def trace(input: Tensor) -> Tensor:
+    """Sum of the main diagonal of a 2-d tensor."""
+    from .reduce import sum as _sum
+    from .shape import diagonal
+
+    if input.ndim != 2:
+        raise shape_error("trace", input.shape, hint="trace expects a 2-d tensor")
+    return _sum(diagonal(input))
+
+
+__all__ = ["matmul", "mm", "bmm", "dot", "outer", "einsum", "inverse", "det", "trace"]

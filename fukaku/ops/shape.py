@@ -1,0 +1,429 @@
+"""Shape ops: reshape/view, permute/transpose, expand/broadcast, sum_to, cat/stack, split/chunk,
+flip, roll, pad, repeat, tril/triu, diag. They move values without arithmetic, so each vjp is the
+inverse movement of the gradient and each jvp is the same movement of the tangent.
+"""
+from __future__ import annotations
+
+import builtins
+import math
+
+import numpy as np
+
+from .. import dtypes
+from ..autograd.function import Function
+from ..tensor import Tensor
+from ._util import _norm_dim, _norm_dims, fmt, shape_error
+
+
+class Reshape(Function):
+    is_view = True
+
+    def forward(self, x: Tensor) -> np.ndarray:
+        self.in_shape = x.data.shape
+        try:
+            return x.data.reshape(self.shape)
+        except ValueError:
+            raise shape_error(self.op, x.data.shape, self.shape,
+                              hint=f"a tensor of {x.data.size} elements cannot be viewed as shape {fmt(self.shape)}") from None
+
+    def vjp(self, grad: Tensor) -> Tensor:
+        return reshape(grad, self.in_shape)
+
+    def jvp(self, dx: Tensor) -> Tensor:
+        return reshape(dx, self.shape)
+
+
+def _shape_arg(shape) -> tuple[int, ...]:
+    if len(shape) == 1 and isinstance(shape[0], (tuple, list, np.ndarray)):
+        shape = tuple(shape[0])
+    return tuple(builtins.int(s) for s in shape)
+
+
+def reshape(input: Tensor, *shape, _op: str = "reshape") -> Tensor:
+    """Same values, new shape (one dimension may be -1). ``(N, C*H*W) -> (N, C, H, W)``."""
+    shape = _shape_arg(shape)
+    if shape == input.data.shape:
+        return input
+    return Reshape.apply(input, shape=shape, op=_op)
+
+
+def view(input: Tensor, *shape) -> Tensor:
+    """Alias of :func:`reshape` (NumPy gives a view whenever the layout allows it)."""
+    return reshape(input, *shape, _op="view")
+
+
+def flatten(input: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
+    if input.ndim == 0:
+        return reshape(input, 1)
+    s = _norm_dim(start_dim, input.ndim, "flatten")
+    e = _norm_dim(end_dim, input.ndim, "flatten")
+    shape = input.shape
+    return reshape(input, shape[:s] + (math.prod(shape[s:e + 1]),) + shape[e + 1:])
+
+
+def unflatten(input: Tensor, dim: int, sizes) -> Tensor:
+    d = _norm_dim(dim, input.ndim, "unflatten")
+    return reshape(input, input.shape[:d] + tuple(sizes) + input.shape[d + 1:])
+
+
+def squeeze(input: Tensor, dim=None) -> Tensor:
+    """Drop size-1 dimensions (all of them, or those in ``dim`` that have size 1)."""
+    dims = _norm_dims(dim, input.ndim, "squeeze")
+    shape = tuple(s for i, s in enumerate(input.shape) if not (i in dims and s == 1))
+    return reshape(input, shape)
+
+
+def unsqueeze(input: Tensor, dim: int) -> Tensor:
+    d = _norm_dim(dim, input.ndim + 1, "unsqueeze")
+    return reshape(input, input.shape[:d] + (1,) + input.shape[d:])
+
+
+class Permute(Function):
+    is_view = True
+
+    def forward(self, x: Tensor) -> np.ndarray:
+        return x.data.transpose(self.dims)
+
+    def vjp(self, grad: Tensor) -> Tensor:
+        return permute(grad, tuple(np.argsort(self.dims)))
+
+    def jvp(self, dx: Tensor) -> Tensor:
+        return permute(dx, self.dims)
+
+
+def permute(input: Tensor, *dims) -> Tensor:
+    """Reorder dimensions: ``permute(x, 0, 2, 3, 1)`` turns NCHW into NHWC."""
+    dims = _shape_arg(dims)
+    if len(dims) != input.ndim:
+        raise shape_error("permute", input.shape, hint=f"got {len(dims)} dims {dims} for a {input.ndim}-d tensor")
+    norm = tuple(_norm_dim(d, input.ndim, "permute") for d in dims)
+    if sorted(norm) != list(range(input.ndim)):
+        raise ValueError(f"permute: dims {dims} are not a permutation of {input.ndim} dimensions")
+    if norm == tuple(range(input.ndim)):
+        return input
+    return Permute.apply(input, dims=norm)
+
+
+def transpose(input: Tensor, dim0: int, dim1: int) -> Tensor:
+    order = list(range(input.ndim))
+    a, b = _norm_dim(dim0, input.ndim, "transpose"), _norm_dim(dim1, input.ndim, "transpose")
+    if input.ndim == 0:
+        return input
+    order[a], order[b] = order[b], order[a]
+    return permute(input, order)
+
+
+def t(input: Tensor) -> Tensor:
+    if input.ndim > 2:
+        raise ValueError(f"t(): expects a tensor with <= 2 dimensions, but got {input.ndim}; use transpose() or .mT")
+    return transpose(input, 0, -1) if input.ndim == 2 else input
+
+
+def _mT(input: Tensor) -> Tensor:
+    if input.ndim < 2:
+        raise ValueError(f"mT: expects a tensor with >= 2 dimensions, got shape {fmt(input.shape)}")
+    return transpose(input, -2, -1)
+
+
+def _T(input: Tensor) -> Tensor:
+    return permute(input, tuple(range(input.ndim))[::-1])
+
+
+class BroadcastTo(Function):
+    is_view = True
+
+    def forward(self, x: Tensor) -> np.ndarray:
+        self.in_shape = x.data.shape
+        try:
+            return np.broadcast_to(x.data, self.shape)
+        except ValueError:
+            raise shape_error(self.op, x.data.shape, self.shape,
+                              hint="only size-1 dimensions can be expanded, and new dimensions go in front") from None
+
+    def vjp(self, grad: Tensor) -> Tensor:
+        return sum_to(grad, self.in_shape)
+
+    def jvp(self, dx: Tensor) -> Tensor:
+        return broadcast_to(dx, self.shape)
+
+
+def broadcast_to(input: Tensor, shape, _op: str = "broadcast_to") -> Tensor:
+    shape = tuple(shape)
+    if shape == input.data.shape:
+        return input
+    return BroadcastTo.apply(input, shape=shape, op=_op)
+
+
+def expand(input: Tensor, *sizes) -> Tensor:
+    """Broadcast size-1 dims to ``sizes`` without copying (-1 keeps a size)."""
+    sizes = _shape_arg(sizes)
+    lead = len(sizes) - input.ndim
+    if lead < 0:
+        raise shape_error("expand", input.shape, sizes, hint="the number of sizes must be >= the tensor's ndim")
+    shape = tuple(input.shape[i - lead] if s == -1 and i >= lead else s for i, s in enumerate(sizes))
+    return broadcast_to(input, shape, _op="expand")
+
+
+def expand_as(input: Tensor, other: Tensor) -> Tensor:
+    return broadcast_to(input, other.shape, _op="expand_as")
+
+
+class SumTo(Function):
+    """Sum a broadcast gradient back down to ``shape`` (the adjoint of broadcasting)."""
+
+    def forward(self, x: Tensor) -> np.ndarray:
+        self.in_shape = x.data.shape
+        lead = x.data.ndim - len(self.shape)
+        axes = tuple(range(lead)) + tuple(i + lead for i, s in enumerate(self.shape) if s == 1 and x.data.shape[i + lead] != 1)
+        out = x.data.sum(axis=axes, keepdims=True) if axes else x.data
+        return out.reshape(self.shape)
+
+    def vjp(self, grad: Tensor) -> Tensor:
+        return broadcast_to(grad, self.in_shape)
+
+    def jvp(self, dx: Tensor) -> Tensor:
+        return sum_to(dx, self.shape)
+
+
+def sum_to(input: Tensor, shape) -> Tensor:
+    """Sum over the dimensions that broadcasting added or stretched, to get back ``shape``."""
+    shape = tuple(shape)
+    if input.data.shape == shape:
+        return input
+    return SumTo.apply(input, shape=shape)
+
+
+class Cat(Function):
+    def forward(self, *xs: Tensor) -> np.ndarray:
+        self.shapes = [x.data.shape for x in xs]
+        try:
+            return np.concatenate([x.data for x in xs], axis=self.dim)
+        except ValueError:
+            raise shape_error("cat", *self.shapes, hint=f"all dimensions except dim={self.dim} must match") from None
+
+    def vjp(self, grad: Tensor):
+        bounds = np.cumsum([0] + [s[self.dim] for s in self.shapes])
+        lead = (slice(None),) * self.dim
+        return tuple(grad[lead + (slice(int(a), int(b)),)] for a, b in zip(bounds[:-1], bounds[1:]))
+
+    def jvp(self, *tangents):
+        dtype = next(d.dtype for d in tangents if d is not None)
+        parts = [d if d is not None else Tensor._wrap(np.zeros(s, dtype)) for d, s in zip(tangents, self.shapes)]
+        return cat(parts, self.dim)
+
+
+def cat(tensors, dim: int = 0) -> Tensor:
+    """Join tensors along an existing dimension."""
+    tensors = list(tensors)
+    if not tensors:
+        raise ValueError("cat: expected a non-empty list of tensors")
+    # like torch, skip legacy empty 1-d tensors of shape (0,)
+    kept = [x for x in tensors if not (x.ndim == 1 and x.shape[0] == 0)] or tensors[:1]
+    ref = kept[0]
+    for x in kept[1:]:
+        if x.ndim != ref.ndim:
+            raise shape_error("cat", ref.shape, x.shape, hint="tensors must have the same number of dimensions")
+    target = ref.dtype
+    for x in kept[1:]:
+        target = dtypes.promote(target, 1, x.dtype, 1)
+    kept = [x if x.dtype == target else x.to(target) for x in kept]
+    return Cat.apply(*kept, dim=_norm_dim(dim, ref.ndim, "cat"))
+
+
+def stack(tensors, dim: int = 0) -> Tensor:
+    """Join same-shaped tensors along a new dimension."""
+    tensors = list(tensors)
+    if not tensors:
+        raise ValueError("stack: expected a non-empty list of tensors")
+    for x in tensors[1:]:
+        if x.shape != tensors[0].shape:
+            raise shape_error("stack", tensors[0].shape, x.shape, hint="stack expects each tensor to be equal size")
+    d = _norm_dim(dim, tensors[0].ndim + 1, "stack")
+    return cat([unsqueeze(x, d) for x in tensors], d)
+
+
+def split(input: Tensor, split_size_or_sections, dim: int = 0) -> tuple[Tensor, ...]:
+    """Pieces of ``split_size`` (last may be smaller), or of the listed sizes."""
+    d = _norm_dim(dim, input.ndim, "split")
+    n = input.shape[d]
+    if isinstance(split_size_or_sections, (builtins.int, np.integer)):
+        step = builtins.int(split_size_or_sections)
+        if step <= 0 and n > 0:
+            raise ValueError(f"split: split_size must be positive, got {step}")
+        sizes = [builtins.min(step, n - i) for i in range(0, n, step)] if n else [0]
+    else:
+        sizes = [builtins.int(s) for s in split_size_or_sections]
+        if sum(sizes) != n:
+            raise shape_error("split", input.shape, hint=f"sections {sizes} sum to {sum(sizes)}, but dim {d} has size {n}")
+    lead = (slice(None),) * d
+    out, start = [], 0
+    for s in sizes:
+        out.append(input[lead + (slice(start, start + s),)])
+        start += s
+    return tuple(out)
+
+
+def chunk(input: Tensor, chunks: int, dim: int = 0) -> tuple[Tensor, ...]:
+    """Split into ``chunks`` pieces of size ceil(n/chunks) (fewer if they run out), like torch."""
+    if chunks <= 0:
+        raise ValueError(f"chunk: chunks must be positive, got {chunks}")
+    n = input.shape[_norm_dim(dim, input.ndim, "chunk")]
+    return split(input, builtins.max(1, -(-n // chunks)), dim)
+
+
+def unbind(input: Tensor, dim: int = 0) -> tuple[Tensor, ...]:
+    d = _norm_dim(dim, input.ndim, "unbind")
+    lead = (slice(None),) * d
+    return tuple(input[lead + (i,)] for i in range(input.shape[d]))
+
+
+class Flip(Function):
+    def forward(self, x: Tensor) -> np.ndarray:
+        return np.flip(x.data, self.dims).copy()
+
+    def vjp(self, grad: Tensor) -> Tensor:
+        return Flip.apply(grad, dims=self.dims)
+
+    def jvp(self, dx: Tensor) -> Tensor:
+        return Flip.apply(dx, dims=self.dims)
+
+
+def flip(input: Tensor, dims) -> Tensor:
+    return Flip.apply(input, dims=_norm_dims(dims, input.ndim, "flip"))
+
+
+class Roll(Function):
+    def forward(self, x: Tensor) -> np.ndarray:
+        return np.roll(x.data, self.shifts, self.dims)
+
+    def vjp(self, grad: Tensor) -> Tensor:
+        return Roll.apply(grad, shifts=tuple(-s for s in self.shifts), dims=self.dims)
+
+    def jvp(self, dx: Tensor) -> Tensor:
+        return Roll.apply(dx, shifts=self.shifts, dims=self.dims)
+
+
+def roll(input: Tensor, shifts, dims=None) -> Tensor:
+    """Shift elements cyclically; ``dims=None`` rolls the flattened tensor."""
+    if dims is None:
+        return reshape(roll(flatten(input), shifts, 0), input.shape)
+    shifts = (shifts,) if isinstance(shifts, (builtins.int, np.integer)) else tuple(shifts)
+    dims = (dims,) if isinstance(dims, (builtins.int, np.integer)) else tuple(dims)
+    if len(shifts) != len(dims):
+        raise ValueError(f"roll: shifts {shifts} and dims {dims} must have the same length")
+    return Roll.apply(input, shifts=shifts, dims=tuple(_norm_dim(d, input.ndim, "roll") for d in dims))
+
+
+class Pad(Function):
+    def forward(self, x: Tensor) -> np.ndarray:
+        return np.pad(x.data, self.widths, mode="constant", constant_values=self.value)
+
+    def vjp(self, grad: Tensor) -> Tensor:
+        return grad[tuple(slice(a, grad.shape[i] - b) for i, (a, b) in enumerate(self.widths))]
+
+    def jvp(self, dx: Tensor) -> Tensor:
+        return Pad.apply(dx, widths=self.widths, value=0)
+
+
+def pad(input: Tensor, pad, mode: str = "constant", value: float = 0.0) -> Tensor:
+    """Constant padding, ``pad = (left_last, right_last, left_2nd_last, right_2nd_last, ...)`` as in torch."""
+    if mode != "constant":
+        raise NotImplementedError(f"pad: mode {mode!r} is not available yet; only 'constant'")
+    pad = tuple(builtins.int(p) for p in pad)
+    if len(pad) % 2 or len(pad) // 2 > input.ndim:
+        raise ValueError(f"pad: padding length {len(pad)} must be even and at most 2*ndim = {2 * input.ndim}")
+    if any(p < 0 for p in pad):
+        raise ValueError(f"pad: negative padding {pad} is not supported; slice the tensor instead")
+    widths = [(0, 0)] * input.ndim
+    for i in range(len(pad) // 2):
+        widths[input.ndim - 1 - i] = (pad[2 * i], pad[2 * i + 1])
+    return Pad.apply(input, widths=tuple(widths), value=value)
+
+
+def repeat(input: Tensor, *sizes) -> Tensor:
+    """Tile the tensor: ``repeat(x, 2, 3)`` repeats rows twice and columns three times (like np.tile)."""
+    sizes = _shape_arg(sizes)
+    if len(sizes) < input.ndim:
+        raise ValueError(f"repeat: number of repeat dims {len(sizes)} can not be smaller than the tensor's ndim {input.ndim}")
+    x = reshape(input, (1,) * (len(sizes) - input.ndim) + input.shape)
+    # interleave a repeat axis in front of each axis, broadcast it, and merge
+    inter = reshape(x, tuple(v for s in x.shape for v in (1, s)))
+    expanded = broadcast_to(inter, tuple(v for r, s in zip(sizes, x.shape) for v in (r, s)))
+    return reshape(expanded, tuple(r * s for r, s in zip(sizes, x.shape)))
+
+
+class Triangle(Function):
+    """tril / triu: keep one triangle of the last two dims, zero the rest."""
+
+    def forward(self, x: Tensor) -> np.ndarray:
+        keep = np.tril if self.lower else np.triu
+        return keep(x.data, self.diagonal)
+
+    def vjp(self, grad: Tensor) -> Tensor:
+        return Triangle.apply(grad, lower=self.lower, diagonal=self.diagonal)
+
+    def jvp(self, dx: Tensor) -> Tensor:
+        return Triangle.apply(dx, lower=self.lower, diagonal=self.diagonal)
+
+
+def tril(input: Tensor, diagonal: int = 0) -> Tensor:
+    return Triangle.apply(input, lower=True, diagonal=diagonal)
+
+
+def triu(input: Tensor, diagonal: int = 0) -> Tensor:
+    return Triangle.apply(input, lower=False, diagonal=diagonal)
+
+
+class Diagonal(Function):
+    """The ``offset`` diagonal of the last two dims, as a vector."""
+
+    def forward(self, x: Tensor) -> np.ndarray:
+        self.in_shape = x.data.shape
+        return np.diagonal(x.data, self.offset, -2, -1).copy()
+
+    def vjp(self, grad: Tensor) -> Tensor:
+        return DiagEmbed.apply(grad, offset=self.offset, shape=self.in_shape)
+
+    def jvp(self, dx: Tensor) -> Tensor:
+        return Diagonal.apply(dx, offset=self.offset)
+
+
+class DiagEmbed(Function):
+    """Place a vector on the ``offset`` diagonal of a zero matrix of ``shape`` (adjoint of Diagonal)."""
+
+    def forward(self, v: Tensor) -> np.ndarray:
+        out = np.zeros(self.shape, v.data.dtype)
+        np.einsum("...ii->...i", _offset_view(out, self.offset))[...] = v.data
+        return out
+
+    def vjp(self, grad: Tensor) -> Tensor:
+        return Diagonal.apply(grad, offset=self.offset)
+
+    def jvp(self, dv: Tensor) -> Tensor:
+        return DiagEmbed.apply(dv, offset=self.offset, shape=self.shape)
+
+
+def _offset_view(m: np.ndarray, offset: int) -> np.ndarray:
+    """The square-ish sub-block of ``m`` whose main diagonal is ``m``'s ``offset`` diagonal."""
+    rows, cols = m.shape[-2:]
+    if offset >= 0:
+        k = builtins.max(0, builtins.min(rows, cols - offset))
+        return m[..., :k, offset:offset + k]
+    k = builtins.max(0, builtins.min(rows + offset, cols))
+    return m[..., -offset:-offset + k, :k]
+
+
+def diagonal(input: Tensor, offset: int = 0) -> Tensor:
+    if input.ndim < 2:
+        raise ValueError(f"diagonal: expects a tensor with >= 2 dims, got shape {fmt(input.shape)}")
+    return Diagonal.apply(input, offset=offset)
+
+
+def diag(input: Tensor, diagonal: int = 0) -> Tensor:
+    """1-d input: a square matrix with it on a diagonal; 2-d input: that diagonal as a vector."""
+    if input.ndim == 1:
+        n = input.shape[0] + abs(diagonal)
+        return DiagEmbed.apply(input, offset=diagonal, shape=(n, n))
+    if input.ndim == 2:
+        return Diagonal.apply(input, offset=diagonal)
+    raise ValueError(f"diag: expects a 1-d or 2-d tensor, got shape {fmt(input.shape)}")

@@ -1,0 +1,435 @@
+"""``Tensor``: an n-dimensional NumPy array that remembers how it was made.
+
+A tensor holds ``data`` (a ``numpy.ndarray``), and, when it takes part in differentiation,
+``requires_grad``, ``grad`` and ``grad_fn`` — the op (a :class:`fukaku.autograd.Function`) that
+produced it. The graph is built as ops run (define-by-run, seed 000 §6.1.2); ``backward`` walks it
+in reverse. The arithmetic, reductions and shape methods are attached in :mod:`fukaku.ops`, next to
+each op's forward, vjp and jvp; this file holds what every tensor is, and the creation functions.
+"""
+from __future__ import annotations
+
+import builtins
+from collections.abc import Sequence
+
+import numpy as np
+
+from . import dtypes
+from .errors import ShapeError
+
+
+class _Version:
+    """In-place modification counter, shared by a tensor and its views (saved-tensor checks)."""
+
+    __slots__ = ("value",)
+
+    def __init__(self) -> None:
+        self.value = 0
+
+
+def _to_array(data, dtype=None) -> np.ndarray:
+    """Convert Python data or an array to an ndarray with fukaku's default dtypes."""
+    if isinstance(data, Tensor):
+        arr = data.data
+    elif isinstance(data, np.ndarray):
+        arr = data
+    elif isinstance(data, (bool, builtins.int, builtins.float, np.generic)):
+        arr = np.asarray(data, dtype=dtypes.scalar_dtype(data) if not isinstance(data, np.generic) else None)
+    else:
+        arr = np.asarray(_unwrap_nested(data))
+        if arr.dtype.kind == "f" and arr.dtype != dtypes.get_default_dtype():
+            arr = arr.astype(dtypes.get_default_dtype())  # Python floats become the default float
+        elif arr.dtype.kind in "iu":
+            arr = arr.astype(np.int64)
+        elif arr.dtype == object:
+            raise TypeError(f"tensor(): cannot make a tensor from {type(data).__name__} of ragged or non-numeric items")
+    if dtype is not None:
+        arr = arr.astype(np.dtype(dtype), copy=False)
+    return arr
+
+
+def _unwrap_nested(data):
+    if isinstance(data, Tensor):
+        return data.data
+    if isinstance(data, (list, tuple)) and any(isinstance(d, (Tensor, list, tuple)) for d in data):
+        return [_unwrap_nested(d) for d in data]
+    return data
+
+
+def _check_grad_dtype(dtype: np.dtype) -> None:
+    if dtype.kind not in "fc":
+        raise TypeError(
+            f"only floating-point tensors can require gradients, got dtype {dtype}: gradients of "
+            "integer or boolean values are not defined. Convert first, e.g. x.float() or x.double()"
+        )
+
+
+class Tensor:
+    """An n-d array with autograd. Build one with :func:`fukaku.tensor` or a creation function.
+
+    ``Tensor(data, dtype=None, requires_grad=False)`` accepts what ``fukaku.tensor`` accepts.
+    """
+
+    __slots__ = ("data", "requires_grad", "grad", "grad_fn", "_version", "_tangent", "_retains_grad",
+                 "_hooks", "__weakref__")
+    __array_ufunc__ = None  # make NumPy defer to our reflected operators: np.ones(3) + t -> Tensor
+    __array_priority__ = 1000
+
+    def __init__(self, data=None, dtype=None, requires_grad: bool = False) -> None:
+        self.data = _to_array(0.0 if data is None else data, dtype)
+        self.grad = None
+        self.grad_fn = None
+        self._version = _Version()
+        self._tangent = None
+        self._retains_grad = False
+        self._hooks = None
+        self.requires_grad = False
+        if requires_grad:
+            self.requires_grad_(True)
+
+    @classmethod
+    def _wrap(cls, data: np.ndarray) -> Tensor:
+        """Fast constructor for op outputs: no conversion, no checks."""
+        t = object.__new__(cls)
+        t.data = data
+        t.requires_grad = False
+        t.grad = None
+        t.grad_fn = None
+        t._version = _Version()
+        t._tangent = None
+        t._retains_grad = False
+        t._hooks = None
+        return t
+
+    # ----------------------------------------------------------------- properties
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return self.data.shape
+
+    @property
+    def ndim(self) -> int:
+        return self.data.ndim
+
+    @property
+    def dtype(self) -> np.dtype:
+        return self.data.dtype
+
+    @property
+    def device(self) -> str:
+        return "cpu"
+
+    @property
+    def is_leaf(self) -> bool:
+        """True for tensors the user made (and for any tensor that does not require grad)."""
+        return self.grad_fn is None
+
+    def size(self, dim: int | None = None):
+        """The shape, or the length of one dimension."""
+        if dim is None:
+            return self.data.shape
+        return self.data.shape[_norm_dim(dim, self.ndim, "size")]
+
+    def dim(self) -> int:
+        return self.data.ndim
+
+    def numel(self) -> int:
+        return self.data.size
+
+    def __len__(self) -> int:
+        if self.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
+        return self.data.shape[0]
+
+    def element_size(self) -> int:
+        return self.data.itemsize
+
+    def is_floating_point(self) -> bool:
+        return self.data.dtype.kind == "f"
+
+    # ----------------------------------------------------------------- conversion
+    def numpy(self) -> np.ndarray:
+        """The underlying array (shares memory). Refused while the tensor requires grad, as in PyTorch."""
+        if self.requires_grad:
+            raise RuntimeError("numpy(): can't call numpy() on a tensor that requires grad; use t.detach().numpy()")
+        return self.data
+
+    def item(self):
+        if self.data.size != 1:
+            raise ValueError(f"item(): only one-element tensors can be converted to a Python scalar, got shape {self.shape}")
+        return self.data.reshape(()).item()
+
+    def tolist(self):
+        return self.data.tolist()
+
+    def __float__(self) -> float:
+        return builtins.float(self.item())
+
+    def __int__(self) -> int:
+        return builtins.int(self.item())
+
+    def __bool__(self) -> bool:
+        if self.data.size != 1:
+            raise RuntimeError(f"bool(): the truth value of a tensor with {self.data.size} elements is ambiguous; use .any() or .all()")
+        return builtins.bool(self.data.reshape(()).item())
+
+    def __index__(self) -> int:
+        if self.data.dtype.kind not in "iub" or self.data.size != 1:
+            raise TypeError("only integer tensors of a single element can be converted to an index")
+        return builtins.int(self.item())
+
+    def __array__(self, dtype=None, copy=None):
+        return self.data if dtype is None else self.data.astype(dtype)
+
+    def __repr__(self) -> str:
+        body = np.array2string(self.data, separator=", ", precision=4, prefix="tensor(")
+        extra = ""
+        if self.data.dtype not in (dtypes.float32, dtypes.int64, dtypes.bool_):
+            extra += f", dtype=fukaku.{self.data.dtype.name}"
+        if self.grad_fn is not None:
+            extra += f", grad_fn=<{type(self.grad_fn).__name__}Backward>"
+        elif self.requires_grad:
+            extra += ", requires_grad=True"
+        return f"tensor({body}{extra})"
+
+    def __hash__(self) -> int:
+        return id(self)
+
+    # ----------------------------------------------------------------- autograd
+    def requires_grad_(self, requires_grad: bool = True) -> Tensor:
+        if requires_grad:
+            _check_grad_dtype(self.data.dtype)
+        elif self.grad_fn is not None:
+            raise RuntimeError("requires_grad_(False): only leaf tensors can stop requiring grad; use .detach()")
+        self.requires_grad = builtins.bool(requires_grad)
+        return self
+
+    def retain_grad(self) -> None:
+        """Keep ``.grad`` for this non-leaf tensor after ``backward`` (leaves always keep it)."""
+        if not self.requires_grad:
+            raise RuntimeError("retain_grad(): the tensor does not require grad")
+        if self.grad_fn is not None:
+            self._retains_grad = True
+            self.grad_fn._retained = self
+
+    def register_hook(self, hook) -> None:
+        """``hook(grad) -> Tensor | None`` runs when this tensor's gradient is computed; a return replaces it."""
+        if not self.requires_grad:
+            raise RuntimeError("register_hook(): cannot register a hook on a tensor that doesn't require grad")
+        if self.grad_fn is not None:
+            self.grad_fn._hooks = (self.grad_fn._hooks or ()) + (hook,)
+        else:
+            self._hooks = (self._hooks or ()) + (hook,)
+
+    def backward(self, gradient=None, retain_graph: bool | None = None, create_graph: bool = False,
+                 inputs=None) -> None:
+        """Accumulate d(self)/d(leaf) into every leaf's ``.grad`` (reverse mode, seed 000 §6.1.2).
+
+        ``gradient`` is the vector of the vector-Jacobian product; it may be omitted only for a
+        one-element tensor. ``retain_graph`` keeps the saved buffers for another backward;
+        ``create_graph`` records the backward pass itself, for higher-order derivatives.
+        """
+        from .autograd.engine import run_backward
+
+        run_backward((self,), (gradient,), retain_graph, create_graph, inputs=inputs)
+
+    def detach(self) -> Tensor:
+        """A tensor sharing this one's data, cut from the graph."""
+        out = Tensor._wrap(self.data)
+        out._version = self._version
+        return out
+
+    def detach_(self) -> Tensor:
+        self.grad_fn = None
+        self.requires_grad = False
+        return self
+
+
+def _norm_dim(dim: int, ndim: int, op: str) -> int:
+    """Wrap a negative ``dim`` and check its range; 0-d tensors accept dim 0 and -1."""
+    n = builtins.max(ndim, 1)
+    if not -n <= dim < n:
+        raise IndexError(f"{op}: dimension out of range (expected to be in range of [{-n}, {n - 1}], but got {dim})")
+    return dim % n
+
+
+def _norm_dims(dim, ndim: int, op: str) -> tuple[int, ...]:
+    """``dim`` as a sorted tuple of non-negative axes; None means all."""
+    if dim is None:
+        return tuple(range(ndim))
+    if isinstance(dim, (builtins.int, np.integer)):
+        dim = (dim,)
+    axes = tuple(sorted({_norm_dim(d, ndim, op) for d in dim}))
+    if ndim == 0:
+        return ()
+    return axes
+
+
+# ---------------------------------------------------------------------- creation functions
+_rng = np.random.default_rng()
+
+
+def manual_seed(seed: int) -> np.random.Generator:
+    """Seed fukaku's random number generator (rand, randn, randint, dropout, init...)."""
+    global _rng
+    _rng = np.random.default_rng(seed)
+    return _rng
+
+
+def default_generator() -> np.random.Generator:
+    return _rng
+
+
+def get_rng_state() -> dict:
+    return _rng.bit_generator.state
+
+
+def set_rng_state(new_state: dict) -> None:
+    _rng.bit_generator.state = new_state
+
+
+def _size(size) -> tuple[int, ...]:
+    if len(size) == 1 and isinstance(size[0], (list, tuple)):
+        size = tuple(size[0])
+    if len(size) == 1 and isinstance(size[0], Tensor):
+        size = tuple(size[0].tolist())
+    out = tuple(builtins.int(s) for s in size)
+    if any(s < 0 for s in out):
+        raise ShapeError(f"negative dimension in size {out}")
+    return out
+
+
+def _finish(arr: np.ndarray, requires_grad: bool) -> Tensor:
+    t = Tensor._wrap(arr)
+    if requires_grad:
+        t.requires_grad_(True)
+    return t
+
+
+def _float_dtype(dtype) -> np.dtype:
+    return dtypes.get_default_dtype() if dtype is None else np.dtype(dtype)
+
+
+def tensor(data, dtype=None, requires_grad: bool = False) -> Tensor:
+    """A new tensor copying ``data`` (nested lists, scalars, arrays, tensors).
+
+    Python floats become float32 (the default dtype), ints int64, bools bool; NumPy arrays keep
+    their dtype, as in ``torch.tensor``.
+    """
+    arr = np.array(_to_array(data, dtype), copy=True)
+    return _finish(arr, requires_grad)
+
+
+def as_tensor(data, dtype=None) -> Tensor:
+    """Like :func:`tensor`, but shares memory with a NumPy array or tensor where it can."""
+    if isinstance(data, Tensor) and (dtype is None or data.dtype == np.dtype(dtype)):
+        return data
+    return Tensor._wrap(_to_array(data, dtype))
+
+
+def from_numpy(array: np.ndarray) -> Tensor:
+    """A tensor sharing memory with ``array`` (dtype kept)."""
+    if not isinstance(array, np.ndarray):
+        raise TypeError(f"from_numpy(): expected np.ndarray, got {type(array).__name__}")
+    return Tensor._wrap(array)
+
+
+def zeros(*size, dtype=None, requires_grad: bool = False) -> Tensor:
+    return _finish(np.zeros(_size(size), dtype=_float_dtype(dtype)), requires_grad)
+
+
+def ones(*size, dtype=None, requires_grad: bool = False) -> Tensor:
+    return _finish(np.ones(_size(size), dtype=_float_dtype(dtype)), requires_grad)
+
+
+def empty(*size, dtype=None, requires_grad: bool = False) -> Tensor:
+    return _finish(np.empty(_size(size), dtype=_float_dtype(dtype)), requires_grad)
+
+
+def full(size, fill_value, dtype=None, requires_grad: bool = False) -> Tensor:
+    if dtype is None:
+        dtype = dtypes.scalar_dtype(fill_value)
+    return _finish(np.full(_size((size,)), fill_value, dtype=np.dtype(dtype)), requires_grad)
+
+
+def _like(t: Tensor, dtype):
+    return t.data.shape, (t.data.dtype if dtype is None else np.dtype(dtype))
+
+
+def zeros_like(input: Tensor, dtype=None, requires_grad: bool = False) -> Tensor:
+    shape, dt = _like(input, dtype)
+    return _finish(np.zeros(shape, dt), requires_grad)
+
+
+def ones_like(input: Tensor, dtype=None, requires_grad: bool = False) -> Tensor:
+    shape, dt = _like(input, dtype)
+    return _finish(np.ones(shape, dt), requires_grad)
+
+
+def full_like(input: Tensor, fill_value, dtype=None, requires_grad: bool = False) -> Tensor:
+    shape, dt = _like(input, dtype)
+    return _finish(np.full(shape, fill_value, dt), requires_grad)
+
+
+def empty_like(input: Tensor, dtype=None, requires_grad: bool = False) -> Tensor:
+    shape, dt = _like(input, dtype)
+    return _finish(np.empty(shape, dt), requires_grad)
+
+
+def rand_like(input: Tensor, dtype=None) -> Tensor:
+    shape, dt = _like(input, dtype)
+    return Tensor._wrap(_rng.random(shape).astype(dt))
+
+
+def randn_like(input: Tensor, dtype=None) -> Tensor:
+    shape, dt = _like(input, dtype)
+    return Tensor._wrap(_rng.standard_normal(shape).astype(dt))
+
+
+def arange(start, end=None, step=1, dtype=None, requires_grad: bool = False) -> Tensor:
+    """``arange(end)`` or ``arange(start, end, step)``; int64 when all bounds are ints, else float32."""
+    if end is None:
+        start, end = 0, start
+    if dtype is None:
+        is_int = all(isinstance(v, (builtins.int, np.integer)) for v in (start, end, step))
+        dtype = dtypes.int64 if is_int else dtypes.get_default_dtype()
+    if step == 0:
+        raise ValueError("arange(): step must be nonzero")
+    return _finish(np.arange(start, end, step).astype(np.dtype(dtype)), requires_grad)
+
+
+def linspace(start, end, steps: int, dtype=None, requires_grad: bool = False) -> Tensor:
+    return _finish(np.linspace(start, end, steps).astype(_float_dtype(dtype)), requires_grad)
+
+
+def eye(n: int, m: int | None = None, dtype=None, requires_grad: bool = False) -> Tensor:
+    return _finish(np.eye(n, m, dtype=_float_dtype(dtype)), requires_grad)
+
+
+def rand(*size, dtype=None, requires_grad: bool = False) -> Tensor:
+    """Uniform samples on [0, 1)."""
+    return _finish(_rng.random(_size(size)).astype(_float_dtype(dtype)), requires_grad)
+
+
+def randn(*size, dtype=None, requires_grad: bool = False) -> Tensor:
+    """Standard normal samples."""
+    return _finish(_rng.standard_normal(_size(size)).astype(_float_dtype(dtype)), requires_grad)
+
+
+def randint(low, high=None, size: Sequence[int] = (), dtype=None) -> Tensor:
+    """Integers uniform on [low, high) (``randint(high, size)`` means low = 0)."""
+    if high is None:
+        low, high = 0, low
+    return Tensor._wrap(_rng.integers(low, high, size=_size((size,))).astype(dtype or dtypes.int64))
+
+
+def randperm(n: int, dtype=None) -> Tensor:
+    return Tensor._wrap(_rng.permutation(n).astype(dtype or dtypes.int64))
+
+
+def normal(mean: float, std: float, size: Sequence[int], dtype=None) -> Tensor:
+    return Tensor._wrap(_rng.normal(mean, std, size=_size((size,))).astype(_float_dtype(dtype)))
+
+
+__all__ = ["Tensor", "tensor", "as_tensor", "from_numpy", "zeros", "ones", "empty", "full", "zeros_like",
+           "ones_like", "full_like", "empty_like", "rand_like", "randn_like", "arange", "linspace", "eye",
+           "rand", "randn", "randint", "randperm", "normal", "manual_seed", "default_generator",
+           "get_rng_state", "set_rng_state"]

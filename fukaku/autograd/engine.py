@@ -66,6 +66,21 @@ def _run_hooks(hooks, grad: Tensor) -> Tensor:
     return grad
 
 
+def _checked_vjp(fn: Function, grad: Tensor) -> tuple:
+    """Run a vjp in anomaly mode: blame a non-finite gradient on the node, not on the ops inside its rule."""
+    from .anomaly import check_backward
+
+    state.anomaly = False
+    try:
+        input_grads = fn.vjp(grad)
+    finally:
+        state.anomaly = True
+    if type(input_grads) is not tuple:
+        input_grads = (input_grads,)
+    check_backward(fn, input_grads)
+    return input_grads
+
+
 def _execute(outputs: Sequence[Tensor], grad_outputs: Sequence, retain_graph: bool, create_graph: bool,
              targets: Sequence[Tensor] | None) -> dict:
     """Propagate gradients from ``outputs``; returns ``{id(tensor): grad}`` for leaves (and targets)."""
@@ -104,12 +119,12 @@ def _execute(outputs: Sequence[Tensor], grad_outputs: Sequence, retain_graph: bo
                 fn._retained.grad = grad if create_graph else grad.detach()
             if fn in target_nodes:
                 captured[id(target_nodes[fn])] = grad
-            input_grads = fn.vjp(grad)
-            if type(input_grads) is not tuple:
-                input_grads = (input_grads,)
             if anomaly:
-                from .anomaly import check_backward
-                check_backward(fn, input_grads)
+                input_grads = _checked_vjp(fn, grad)
+            else:
+                input_grads = fn.vjp(grad)
+                if type(input_grads) is not tuple:
+                    input_grads = (input_grads,)
             for nxt, needed, g in zip(fn.next_functions, fn.needs_input_grad, input_grads):
                 if not needed or g is None or nxt is None:
                     continue

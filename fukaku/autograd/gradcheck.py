@@ -9,7 +9,6 @@ import numpy as np
 
 from ..tensor import Tensor
 from .functional import jacobian
-from .grad_mode import no_grad
 
 
 class GradcheckError(RuntimeError):
@@ -25,22 +24,22 @@ def _flat_outputs(func, inputs) -> np.ndarray:
 def numerical_jacobian(func, inputs: tuple[Tensor, ...], eps: float = 1e-6) -> list[np.ndarray]:
     """One (n_out, n_in) matrix per input that requires grad."""
     mats = []
-    with no_grad():
-        for x in inputs:
-            if not x.requires_grad:
-                continue
-            flat = x.data.reshape(-1)  # a view: perturb in place, restore after
-            cols = []
-            for k in range(flat.size):
-                orig = flat[k]
-                flat[k] = orig + eps
-                plus = _flat_outputs(func, inputs)
-                flat[k] = orig - eps
-                minus = _flat_outputs(func, inputs)
-                flat[k] = orig
-                cols.append((plus - minus) / (2 * eps))
-            n_out = _flat_outputs(func, inputs).size
-            mats.append(np.stack(cols, axis=1) if cols else np.zeros((n_out, 0)))
+    # not under no_grad: func may itself differentiate (gradient penalties, gradgradcheck)
+    for x in inputs:
+        if not x.requires_grad:
+            continue
+        flat = x.data.reshape(-1)  # a view: perturb in place, restore after
+        cols = []
+        for k in range(flat.size):
+            orig = flat[k]
+            flat[k] = orig + eps
+            plus = _flat_outputs(func, inputs)
+            flat[k] = orig - eps
+            minus = _flat_outputs(func, inputs)
+            flat[k] = orig
+            cols.append((plus - minus) / (2 * eps))
+        n_out = _flat_outputs(func, inputs).size
+        mats.append(np.stack(cols, axis=1) if cols else np.zeros((n_out, 0)))
     return mats
 
 
@@ -54,8 +53,7 @@ def _analytic(func, inputs, mode: str) -> list[np.ndarray]:
         return func(*full)
 
     jac = jacobian(restricted, tuple(inputs[i] for i in wrt), mode=mode)
-    with no_grad():
-        n_out = _flat_outputs(func, inputs).size
+    n_out = _flat_outputs(func, inputs).size
     # jac: per output, per input -> (out.shape + in.shape); flatten and stack outputs row-wise
     per_out = jac if isinstance(jac, tuple) and len(jac) and isinstance(jac[0], tuple) else (jac,)
     mats = []

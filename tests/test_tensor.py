@@ -1,0 +1,117 @@
+"""Tensor basics: creation, dtypes and promotion, conversion, operators, errors."""
+import numpy as np
+import pytest
+import torch
+
+import fukaku as fk
+
+
+def test_softmax_demo_of_seed_003_prints_the_textbook_numbers():
+    out = fk.softmax(fk.tensor([-5.0, -3.0, 0.0, 1.0, 10.0], dtype=fk.float64), dim=0).numpy()
+    expected = [3.05849905e-07, 2.25994211e-06, 4.53921506e-05, 1.23388658e-04, 9.99828653e-01]
+    assert np.array2string(out, precision=8, separator=" ") == np.array2string(np.array(expected), precision=8, separator=" ")
+    assert out.sum() == pytest.approx(1.0)
+
+
+@pytest.mark.parametrize("data, dtype", [
+    (1.5, fk.float32), (3, fk.int64), (True, fk.bool), ([1.0, 2.0], fk.float32), ([[1, 2]], fk.int64),
+    (np.zeros(2), fk.float64), (np.zeros(2, np.float32), fk.float32),
+])
+def test_tensor_dtype_inference_matches_torch(data, dtype):
+    assert fk.tensor(data).dtype == dtype
+    assert str(torch.tensor(data).dtype).replace("torch.", "") == np.dtype(dtype).name
+
+
+def test_creation_functions():
+    assert fk.zeros(2, 3).shape == (2, 3) and fk.zeros(2, 3).dtype == fk.float32
+    assert fk.ones((4,)).numpy().sum() == 4
+    assert fk.full((2, 2), 7).dtype == fk.int64 and fk.full((2, 2), 7.0).dtype == fk.float32
+    assert fk.arange(5).tolist() == [0, 1, 2, 3, 4] and fk.arange(5).dtype == fk.int64
+    assert fk.arange(0, 1, 0.25).dtype == fk.float32
+    np.testing.assert_allclose(fk.linspace(0, 1, 5).numpy(), np.linspace(0, 1, 5))
+    np.testing.assert_array_equal(fk.eye(3).numpy(), np.eye(3))
+    assert fk.empty(2, 0).shape == (2, 0)
+    assert fk.zeros_like(fk.ones(2, dtype=fk.float64)).dtype == fk.float64
+    assert fk.ones_like(fk.arange(3)).tolist() == [1, 1, 1]
+    r = fk.randint(0, 10, (100,))
+    assert r.dtype == fk.int64 and 0 <= r.min().item() and r.max().item() < 10
+
+
+def test_manual_seed_makes_random_draws_repeatable():
+    fk.manual_seed(42)
+    a = (fk.rand(3), fk.randn(2, 2), fk.randint(0, 5, (4,)))
+    fk.manual_seed(42)
+    b = (fk.rand(3), fk.randn(2, 2), fk.randint(0, 5, (4,)))
+    for x, y in zip(a, b):
+        np.testing.assert_array_equal(x.numpy(), y.numpy())
+    assert 0 <= a[0].min().item() and a[0].max().item() < 1
+
+
+def test_scalars_and_arrays_mix_like_torch():
+    t = fk.tensor([1.0, 2.0, 3.0])
+    tt = torch.tensor([1.0, 2.0, 3.0])
+    for ours, theirs in [(2 * t, 2 * tt), (t + np.ones(3), tt + torch.from_numpy(np.ones(3))),
+                         (1 - t, 1 - tt), (t / 2, tt / 2), (2 ** t, 2 ** tt), (t ** 2, tt ** 2)]:
+        assert ours.dtype.name == str(theirs.dtype).replace("torch.", "")
+        np.testing.assert_allclose(ours.numpy(), theirs.numpy(), rtol=1e-6)
+    assert (fk.arange(3) + 0.5).dtype == fk.float32
+    assert (fk.arange(3) * 2).dtype == fk.int64
+    assert (fk.arange(3) / 2).dtype == fk.float32
+    assert (fk.ones(3) + fk.tensor(1.0, dtype=fk.float64)).dtype == fk.float32  # 0-d ranks lower
+
+
+def test_conversion_methods():
+    t = fk.tensor([[1.5, 2.5]])
+    assert t.item if t.numel() > 1 else True
+    assert fk.tensor([3.5]).item() == 3.5
+    assert t.tolist() == [[1.5, 2.5]]
+    assert t.size() == (1, 2) and t.size(-1) == 2 and t.ndim == 2 and t.dim() == 2
+    assert t.T.shape == (2, 1)
+    assert t.double().dtype == fk.float64 and t.long().tolist() == [[1, 2]]
+    assert t.detach().numpy() is not None
+    with pytest.raises(RuntimeError, match="detach"):
+        fk.ones(2, requires_grad=True).numpy()
+    with pytest.raises(ValueError, match="one-element"):
+        t.item()
+
+
+def test_comparisons_give_bool_tensors():
+    t = fk.tensor([1.0, 2.0, 3.0])
+    assert (t > 1.5).tolist() == [False, True, True]
+    assert (t == 2).dtype == fk.bool
+    assert (t <= fk.tensor([1.0, 1.0, 1.0])).tolist() == [True, False, False]
+
+
+def test_in_place_ops_on_plain_tensors():
+    t = fk.zeros(3)
+    t += 1
+    t.mul_(3)
+    t[1] = 0
+    t.add_(fk.ones(3), alpha=2)
+    assert t.tolist() == [5.0, 2.0, 5.0]
+    t.zero_()
+    assert t.tolist() == [0.0, 0.0, 0.0]
+    with pytest.raises(fk.ShapeError, match="add_"):
+        t.add_(fk.ones(4))
+
+
+def test_shape_errors_name_op_and_shapes():
+    a, b = fk.ones(2, 3), fk.ones(4, 5)
+    with pytest.raises(fk.ShapeError, match=r"add.*\(2, 3\).*\(4, 5\)"):
+        a + b
+    with pytest.raises(fk.ShapeError, match=r"matmul.*\(2, 3\).*\(4, 5\).*inner dimensions"):
+        a @ b
+    with pytest.raises(fk.ShapeError, match=r"cat.*\(2, 3\).*\(4, 5\)"):
+        fk.cat([a, b], dim=0)
+    with pytest.raises(fk.ShapeError, match=r"reshape.*\(2, 3\).*\(4,\)"):
+        a.reshape(4)
+    with pytest.raises(fk.ShapeError, match=r"view"):
+        a.view(5, -1)
+    assert issubclass(fk.ShapeError, ValueError)
+
+
+def test_repr_shows_values_and_grad_fn():
+    x = fk.tensor([1.0, 2.0], requires_grad=True)
+    assert "requires_grad=True" in repr(x)
+    assert "grad_fn=<MulBackward>" in repr(x * 2)
+    assert "float64" in repr(fk.zeros(1, dtype=fk.float64))

@@ -21,67 +21,57 @@ def is_grad_enabled() -> bool:
     return state.grad_enabled
 
 
-class set_grad_enabled:
-    """Context manager (and decorator) that turns graph recording on or off.
+class _GradMode:
+    """Context manager and decorator that sets grad mode to ``self.mode`` and restores it on exit."""
 
-    ``with fukaku.set_grad_enabled(False): ...`` — ops inside build no graph; their outputs
-    have ``requires_grad=False``. The previous mode is restored on exit, even on error.
-    """
-
-    def __init__(self, mode: bool) -> None:
-        self.mode = bool(mode)
-        self.prev = state.grad_enabled
-        state.grad_enabled = self.mode  # like torch, calling it as a function takes effect at once
+    mode: bool
 
     def __enter__(self) -> None:
-        return None
+        self.prev = state.grad_enabled
+        state.grad_enabled = self.mode
 
     def __exit__(self, *exc) -> None:
         state.grad_enabled = self.prev
 
     def __call__(self, fn):
+        mode = self.mode
+
         @functools.wraps(fn)
         def wrapped(*args, **kwargs):
-            with self.__class__(self.mode):
+            prev = state.grad_enabled
+            state.grad_enabled = mode
+            try:
                 return fn(*args, **kwargs)
+            finally:
+                state.grad_enabled = prev
 
-        state.grad_enabled = self.prev
         return wrapped
 
 
-class no_grad(set_grad_enabled):
+class no_grad(_GradMode):
     """``with fukaku.no_grad():`` — nothing inside is recorded for backward (e.g. optimizer steps)."""
 
-    def __init__(self) -> None:
-        self.prev = state.grad_enabled
-
-    def __enter__(self) -> None:
-        self.prev = state.grad_enabled
-        state.grad_enabled = False
-
-    def __call__(self, fn):
-        @functools.wraps(fn)
-        def wrapped(*args, **kwargs):
-            with no_grad():
-                return fn(*args, **kwargs)
-
-        return wrapped
+    mode = False
 
 
-class enable_grad(set_grad_enabled):
+class enable_grad(_GradMode):
     """``with fukaku.enable_grad():`` — record the graph again inside a ``no_grad`` block."""
 
-    def __init__(self) -> None:
+    mode = True
+
+
+class set_grad_enabled(_GradMode):
+    """Turn graph recording on or off; as a context manager (or decorator) the previous mode returns
+    on exit. Like torch, calling it as a plain function takes effect at once."""
+
+    def __init__(self, mode: bool) -> None:
+        self.mode = bool(mode)
         self.prev = state.grad_enabled
+        state.grad_enabled = self.mode
 
     def __enter__(self) -> None:
-        self.prev = state.grad_enabled
-        state.grad_enabled = True
+        return None
 
     def __call__(self, fn):
-        @functools.wraps(fn)
-        def wrapped(*args, **kwargs):
-            with enable_grad():
-                return fn(*args, **kwargs)
-
-        return wrapped
+        state.grad_enabled = self.prev  # used as a decorator: don't leave the mode switched
+        return super().__call__(fn)

@@ -31,6 +31,19 @@ def _fresh_leaves(inputs: tuple[Tensor, ...]) -> tuple[Tensor, ...]:
     return tuple(out)
 
 
+def _grads_or_zeros(outputs, inputs, grad_outputs=None, create_graph: bool = False, retain_graph: bool = True):
+    """``autograd.grad`` that treats outputs not depending on the inputs as giving zero gradients
+    (like torch.autograd.functional with strict=False)."""
+    if grad_outputs is None:
+        grad_outputs = (None,) * len(outputs)
+    pairs = [(o, g) for o, g in zip(outputs, grad_outputs) if o.requires_grad]
+    grads = (None,) * len(inputs)
+    if pairs:
+        grads = _grad(tuple(o for o, _ in pairs), inputs, tuple(g for _, g in pairs), retain_graph=retain_graph,
+                      create_graph=create_graph, allow_unused=True)
+    return tuple(g if g is not None else Tensor._wrap(np.zeros_like(x.data)) for g, x in zip(grads, inputs))
+
+
 def vjp(func, inputs, v=None, create_graph: bool = False, strict: bool = False):
     """``(func(*inputs), vᵀ J)``: the vector-Jacobian product in one reverse pass."""
     inputs_t, single_in = _as_tuple(inputs)
@@ -38,9 +51,8 @@ def vjp(func, inputs, v=None, create_graph: bool = False, strict: bool = False):
         xs = _fresh_leaves(inputs_t)
         out = func(*xs)
         outs, single_out = _as_tuple(out)
-        vs = (None,) * len(outs) if v is None else _as_tuple(v)[0]
-        grads = _grad(outs, xs, vs, retain_graph=create_graph, create_graph=create_graph, allow_unused=True)
-    grads = tuple(g if g is not None else Tensor._wrap(np.zeros_like(x.data)) for g, x in zip(grads, xs))
+        vs = None if v is None else _as_tuple(v)[0]
+        grads = _grads_or_zeros(outs, xs, vs, create_graph=create_graph, retain_graph=create_graph)
     outs = tuple(o if create_graph else o.detach() for o in outs)
     return (outs[0] if single_out else outs), (grads[0] if single_in else grads)
 
@@ -90,10 +102,9 @@ def jacobian(func, inputs, create_graph: bool = False, strict: bool = False, vec
             for o in outs:
                 rows = [[] for _ in leaves]
                 for k in range(o.numel()):
-                    seed = _basis(o.shape, o.dtype, k)
-                    gs = _grad((o,), leaves, (seed,), retain_graph=True, create_graph=create_graph, allow_unused=True)
-                    for i, (g, x) in enumerate(zip(gs, leaves)):
-                        rows[i].append(g if g is not None else Tensor._wrap(np.zeros_like(x.data)))
+                    gs = _grads_or_zeros((o,), leaves, (_basis(o.shape, o.dtype, k),), create_graph=create_graph)
+                    for i, g in enumerate(gs):
+                        rows[i].append(g)
                 blocks.append(tuple(_stack_rows(r, o.shape, x.shape) for r, x in zip(rows, leaves)))
     else:
         cols_per_input = []
@@ -142,8 +153,7 @@ def hessian(func, inputs, create_graph: bool = False, strict: bool = False, vect
             out = func(*leaves)
             if out.numel() != 1:
                 raise RuntimeError(f"hessian: func must return a single-element tensor, got shape {tuple(out.shape)}")
-            gs = _grad((out,), leaves, create_graph=True, allow_unused=True)
-        gs = tuple(g if g is not None else Tensor._wrap(np.zeros_like(a.data)) for g, a in zip(gs, leaves))
+            gs = _grads_or_zeros((out,), leaves, create_graph=True)
         return gs[0] if single_in else gs
 
     mode = mode or {"reverse-mode": "rev", "forward-mode": "fwd"}.get(outer_jacobian_strategy, outer_jacobian_strategy)
@@ -157,16 +167,14 @@ def hvp(func, inputs, v, create_graph: bool = False, strict: bool = False):
     with enable_grad():
         leaves = _fresh_leaves(xs)
         out = func(*leaves)
-        gs = _grad((out,), leaves, create_graph=True, allow_unused=True)
-        pairs = [(g, lf, vv) for g, lf, vv in zip(gs, leaves, vs) if g is not None and g.requires_grad]
+        gs = _grads_or_zeros((out,), leaves, create_graph=True)
         from ..ops import sum as _sum
 
         dot = None
-        for g, _, vv in pairs:
+        for g, vv in zip(gs, vs):
             term = _sum(g * vv)
             dot = term if dot is None else dot + term
-        hv = _grad((dot,), leaves, create_graph=create_graph, allow_unused=True) if dot is not None else (None,) * len(leaves)
-    hv = tuple(h if h is not None else Tensor._wrap(np.zeros_like(x.data)) for h, x in zip(hv, leaves))
+        hv = _grads_or_zeros((dot,), leaves, create_graph=create_graph)
     return out.detach(), (hv[0] if single_in else hv)
 
 

@@ -1,0 +1,580 @@
+"""gradcheck / gradgradcheck of every differentiable op against float64 central differences.
+
+``fukaku.autograd.gradcheck`` compares the reverse-mode Jacobian (vjp with unit vectors) AND the
+forward-mode Jacobian (jvp with unit vectors) with (f(x + εe_k) − f(x − εe_k)) / 2ε, so each case
+below checks both rules of the op. Inputs are small (at most a dozen or so elements) and kept away
+from kinks: relu/abs/leaky_relu/elu away from 0, distinct values for max/min/maximum, clamp inputs
+away from the bounds, positive bases for pow/log/sqrt, well-conditioned matrices for det/inverse.
+
+``gradgradcheck`` checks reverse-over-reverse second derivatives for a subset of smooth ops.
+Finally, a deliberately wrong custom Function must make gradcheck RAISE, so the checker can fail.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import fukaku as fk
+import fukaku.nn.functional as F
+from fukaku.autograd import Function, GradcheckError, gradcheck, gradgradcheck
+
+
+def _rng(seed: int = 0) -> np.random.Generator:
+    return np.random.default_rng(seed)
+
+
+def T(a) -> fk.Tensor:
+    """A float64 leaf that requires grad."""
+    return fk.tensor(np.asarray(a, dtype=np.float64), dtype=fk.float64, requires_grad=True)
+
+
+def C(a, dtype=None) -> fk.Tensor:
+    """A constant (no grad) tensor."""
+    return fk.tensor(np.asarray(a) if dtype is None else np.asarray(a, dtype=dtype))
+
+
+def randn(*shape, seed: int = 0) -> fk.Tensor:
+    return T(_rng(seed).standard_normal(shape))
+
+
+def away(*shape, seed: int = 0, lo: float = 0.3, hi: float = 1.5) -> fk.Tensor:
+    """Random values with |x| in [lo, hi] and random signs: away from the kink at 0."""
+    r = _rng(seed)
+    mag = r.uniform(lo, hi, shape)
+    sign = np.where(r.random(shape) < 0.5, -1.0, 1.0)
+    return T(mag * sign)
+
+
+def positive(*shape, seed: int = 0, lo: float = 0.5, hi: float = 2.0) -> fk.Tensor:
+    return T(_rng(seed).uniform(lo, hi, shape))
+
+
+def distinct(*shape, seed: int = 0) -> fk.Tensor:
+    """A random permutation of well separated values (gaps of 0.37): no ties anywhere."""
+    n = int(np.prod(shape))
+    vals = (np.arange(n) - n / 2) * 0.37
+    return T(_rng(seed).permutation(vals).reshape(shape))
+
+
+def well_conditioned(n: int, batch=(), seed: int = 0) -> fk.Tensor:
+    """I·2 + small noise: far from singular, det > 0."""
+    r = _rng(seed)
+    return T(2.0 * np.eye(n) + 0.3 * r.standard_normal(tuple(batch) + (n, n)))
+
+
+# --------------------------------------------------------------------------- cases
+# Each case: id -> () -> (func, inputs). Factories keep inputs fresh for every test.
+CASES: dict[str, callable] = {}
+
+
+def case(name):
+    def deco(fn):
+        assert name not in CASES, name
+        CASES[name] = fn
+        return fn
+    return deco
+
+
+# ---- arithmetic (with broadcasting and Python scalars)
+case("add")(lambda: (lambda a, b: a + b, (randn(2, 3), randn(2, 3, seed=1))))
+case("add_broadcast")(lambda: (lambda a, b: fk.add(a, b), (randn(2, 3), randn(3, seed=1))))
+case("add_alpha")(lambda: (lambda a, b: fk.add(a, b, alpha=2.5), (randn(2, 3), randn(2, 1, seed=1))))
+case("add_scalar")(lambda: (lambda a: 1.5 + a, (randn(2, 3),)))
+case("sub")(lambda: (lambda a, b: a - b, (randn(2, 3), randn(2, 3, seed=1))))
+case("sub_broadcast")(lambda: (lambda a, b: fk.sub(a, b), (randn(3), randn(2, 3, seed=1))))
+case("rsub_scalar")(lambda: (lambda a: 2.0 - a, (randn(2, 3),)))
+case("mul")(lambda: (lambda a, b: a * b, (randn(2, 3), randn(2, 3, seed=1))))
+case("mul_broadcast")(lambda: (lambda a, b: a * b, (randn(2, 1), randn(1, 3, seed=1))))
+case("div")(lambda: (lambda a, b: a / b, (randn(2, 3), away(2, 3, seed=1, lo=0.5))))
+case("div_broadcast")(lambda: (lambda a, b: fk.div(a, b), (randn(2, 3), away(3, seed=1, lo=0.5))))
+case("rdiv_scalar")(lambda: (lambda b: 2.0 / b, (away(2, 3, lo=0.5),)))
+case("neg")(lambda: (lambda a: -a, (randn(2, 3),)))
+case("neg_fn")(lambda: (lambda a: fk.neg(a), (randn(2, 3),)))
+
+# ---- pow: scalar exponents and tensor exponents, positive bases
+case("pow_scalar_2")(lambda: (lambda a: a ** 2, (randn(2, 3),)))
+case("pow_scalar_3_int")(lambda: (lambda a: fk.pow(a, 3), (randn(2, 3),)))
+case("pow_scalar_half")(lambda: (lambda a: a ** 0.5, (positive(2, 3),)))
+case("pow_scalar_neg")(lambda: (lambda a: a ** -1.5, (positive(2, 3),)))
+case("pow_scalar_1")(lambda: (lambda a: a ** 1, (randn(2, 3),)))
+case("pow_tensor_exp")(lambda: (lambda a, b: a ** b, (positive(2, 3), randn(2, 3, seed=1))))
+case("pow_tensor_exp_broadcast")(lambda: (lambda a, b: fk.pow(a, b), (positive(2, 3), randn(3, seed=1))))
+case("pow_scalar_base")(lambda: (lambda b: 2.0 ** b, (randn(2, 3),)))
+case("pow_tensor_base_const_exp")(lambda: (lambda a: fk.pow(a, C(np.array([0.5, 2.0, -1.0]))),
+                                           (positive(2, 3),)))
+
+# ---- unary math
+case("exp")(lambda: (fk.exp, (randn(2, 3),)))
+case("log")(lambda: (fk.log, (positive(2, 3),)))
+case("log1p")(lambda: (fk.log1p, (positive(2, 3, lo=-0.5, hi=2.0),)))
+case("sqrt")(lambda: (fk.sqrt, (positive(2, 3),)))
+case("rsqrt")(lambda: (fk.rsqrt, (positive(2, 3),)))
+case("abs")(lambda: (fk.abs, (away(2, 3),)))
+case("sin")(lambda: (fk.sin, (randn(2, 3),)))
+case("cos")(lambda: (fk.cos, (randn(2, 3),)))
+case("tanh")(lambda: (fk.tanh, (randn(2, 3),)))
+case("sigmoid")(lambda: (fk.sigmoid, (randn(2, 3),)))
+case("erf")(lambda: (fk.erf, (randn(2, 3),)))
+case("square")(lambda: (fk.square, (randn(2, 3),)))
+case("reciprocal")(lambda: (fk.reciprocal, (away(2, 3, lo=0.5),)))
+
+# ---- activations
+case("relu")(lambda: (F.relu, (away(2, 3),)))
+case("leaky_relu")(lambda: (lambda x: F.leaky_relu(x, 0.1), (away(2, 3),)))
+case("elu")(lambda: (F.elu, (away(2, 3),)))
+case("elu_alpha")(lambda: (lambda x: F.elu(x, alpha=0.7), (away(2, 3, seed=3),)))
+case("gelu")(lambda: (F.gelu, (randn(2, 3),)))
+case("gelu_tanh")(lambda: (lambda x: F.gelu(x, approximate="tanh"), (randn(2, 3),)))
+case("silu")(lambda: (F.silu, (randn(2, 3),)))
+case("softplus")(lambda: (F.softplus, (randn(2, 3),)))
+case("softplus_beta")(lambda: (lambda x: F.softplus(x, beta=2.0), (randn(2, 3),)))
+case("softplus_threshold")(lambda: (lambda x: F.softplus(x, beta=1.0, threshold=1.0),
+                                    (T([[-1.0, 0.2, 0.7], [1.6, 2.5, -0.4]]),)))
+
+# ---- clamp, maximum, minimum, where
+case("clamp")(lambda: (lambda x: fk.clamp(x, -0.5, 0.5),
+                       (T([[-1.2, -0.3, 0.1], [0.4, 0.9, -0.8]]),)))
+case("clamp_min")(lambda: (lambda x: fk.clamp(x, min=0.0), (away(2, 3),)))
+case("clamp_max")(lambda: (lambda x: x.clamp(max=0.2), (T([[-1.2, -0.3, 0.1], [0.4, 0.9, -0.8]]),)))
+case("clamp_tensor_bounds")(lambda: (lambda x: fk.clamp(x, min=C(np.full(3, -0.5)), max=C(np.full(3, 0.5))),
+                                     (T([[-1.2, -0.3, 0.1], [0.4, 0.9, -0.8]]),)))
+case("maximum")(lambda: (fk.maximum, (T([[0.1, 2.0, -1.0], [0.5, -0.3, 0.9]]),
+                                       T([[0.6, 1.0, -2.0], [-0.5, 0.4, 1.2]]))))
+case("minimum")(lambda: (fk.minimum, (T([[0.1, 2.0, -1.0], [0.5, -0.3, 0.9]]),
+                                       T([[0.6, 1.0, -2.0], [-0.5, 0.4, 1.2]]))))
+case("maximum_broadcast")(lambda: (fk.maximum, (T([[0.1, 2.0, -1.0], [0.5, -0.3, 0.9]]), T([0.35, 0.45, -0.1]))))
+case("where")(lambda: (lambda a, b: fk.where(C(np.array([[True, False, True], [False, False, True]])), a, b),
+                       (randn(2, 3), randn(2, 3, seed=1))))
+case("where_broadcast")(lambda: (lambda a, b: fk.where(C(np.array([True, False, True])), a, b),
+                                 (randn(2, 3), randn(2, 1, seed=1))))
+
+# ---- reductions
+case("sum_all")(lambda: (lambda x: x.sum(), (randn(2, 3),)))
+case("sum_dim")(lambda: (lambda x: fk.sum(x, 1), (randn(2, 3),)))
+case("sum_dim_keepdim")(lambda: (lambda x: fk.sum(x, 0, keepdim=True), (randn(2, 3),)))
+case("sum_dims_tuple")(lambda: (lambda x: fk.sum(x, (0, 2)), (randn(2, 3, 2),)))
+case("mean_all")(lambda: (lambda x: x.mean(), (randn(2, 3),)))
+case("mean_dim")(lambda: (lambda x: fk.mean(x, -1), (randn(2, 3),)))
+case("mean_keepdim")(lambda: (lambda x: fk.mean(x, 0, keepdim=True), (randn(2, 3),)))
+case("var_all")(lambda: (lambda x: fk.var(x), (randn(2, 3),)))
+case("var_dim")(lambda: (lambda x: fk.var(x, 1), (randn(2, 3),)))
+case("var_biased_keepdim")(lambda: (lambda x: fk.var(x, 0, unbiased=False, keepdim=True), (randn(2, 3),)))
+case("std_all")(lambda: (lambda x: fk.std(x), (randn(2, 3),)))
+case("std_dim")(lambda: (lambda x: fk.std(x, 1, correction=0), (randn(2, 3),)))
+case("max_all")(lambda: (lambda x: fk.max(x), (distinct(2, 3),)))
+case("min_all")(lambda: (lambda x: fk.min(x), (distinct(2, 3),)))
+# Regression guard: max/min(x, dim), gather and scatter_add all go through index._scatter_index,
+# which once failed under NumPy 2 (np.ogrid returns a tuple: "'tuple' object does not support
+# item assignment"). These cases caught it.
+case("max_dim_values")(lambda: (lambda x: fk.max(x, 1).values, (distinct(2, 3),)))
+case("max_dim0_keepdim")(lambda: (lambda x: fk.max(x, 0, keepdim=True)[0], (distinct(2, 3),)))
+case("min_dim_values")(lambda: (lambda x: fk.min(x, dim=1).values, (distinct(2, 3),)))
+case("min_dim_method")(lambda: (lambda x: x.min(0)[0], (distinct(2, 3, seed=4),)))
+case("amax")(lambda: (lambda x: fk.amax(x, 1), (distinct(2, 3),)))
+case("amax_dims")(lambda: (lambda x: fk.amax(x, (0, 2)), (distinct(2, 3, 2),)))
+case("amin")(lambda: (lambda x: fk.amin(x, 0, keepdim=True), (distinct(2, 3),)))
+case("logsumexp_all")(lambda: (lambda x: fk.logsumexp(x), (randn(2, 3),)))
+case("logsumexp_dim")(lambda: (lambda x: fk.logsumexp(x, 1), (randn(2, 3),)))
+case("logsumexp_keepdim")(lambda: (lambda x: fk.logsumexp(x, 0, keepdim=True), (randn(2, 3),)))
+case("prod_all")(lambda: (lambda x: fk.prod(x), (away(2, 3, lo=0.5),)))
+case("prod_dim")(lambda: (lambda x: fk.prod(x, 1), (away(2, 3, lo=0.5),)))
+case("prod_dim_keepdim")(lambda: (lambda x: fk.prod(x, 0, keepdim=True), (away(2, 3, lo=0.5),)))
+case("prod_with_zero")(lambda: (lambda x: fk.prod(x, 1), (T([[0.0, 1.5, -0.7], [0.8, 0.0, 0.0]]),)))
+case("cumsum_neg_dim")(lambda: (lambda x: fk.cumsum(x, -1), (randn(2, 3),)))
+case("prod_all_with_zero")(lambda: (lambda x: fk.prod(x), (T([[0.0, 1.5, -0.7], [0.8, 1.2, 0.9]]),)))
+case("max_dim_neg")(lambda: (lambda x: fk.max(x, -1).values, (distinct(2, 3, seed=2),)))
+case("gather_negative_index")(lambda: (lambda x: fk.gather(x, 1, C(np.array([[-1, 0], [-2, -1]]))), (randn(2, 3),)))
+case("cumsum_dim0")(lambda: (lambda x: fk.cumsum(x, 0), (randn(2, 3),)))
+case("cumsum_dim1")(lambda: (lambda x: x.cumsum(1), (randn(2, 3),)))
+case("norm_fro")(lambda: (lambda x: fk.norm(x), (randn(2, 3),)))
+case("norm_fro_named")(lambda: (lambda x: fk.norm(x, "fro"), (randn(2, 3),)))
+case("norm_2_dim")(lambda: (lambda x: fk.norm(x, 2, dim=1), (randn(2, 3),)))
+case("norm_1")(lambda: (lambda x: fk.norm(x, 1), (away(2, 3),)))
+case("norm_1_dim")(lambda: (lambda x: fk.norm(x, 1, dim=0), (away(2, 3),)))
+case("norm_inf")(lambda: (lambda x: fk.norm(x, float("inf")), (distinct(2, 3),)))
+case("norm_inf_dim")(lambda: (lambda x: fk.norm(x, float("inf"), dim=1),
+                              (T([[0.3, -1.4, 0.8], [2.1, -0.6, 1.0]]),)))
+case("norm_p3")(lambda: (lambda x: fk.norm(x, 3), (away(2, 3),)))
+
+# ---- shapes
+case("reshape")(lambda: (lambda x: x.reshape(3, 2), (randn(2, 3),)))
+case("reshape_fn_infer")(lambda: (lambda x: fk.reshape(x, (-1,)), (randn(2, 3),)))
+case("view")(lambda: (lambda x: x.view(6, 1), (randn(2, 3),)))
+case("flatten")(lambda: (lambda x: fk.flatten(x, 1), (randn(2, 3, 2),)))
+case("permute")(lambda: (lambda x: x.permute(2, 0, 1), (randn(2, 3, 2),)))
+case("permute_fn")(lambda: (lambda x: fk.permute(x, (1, 2, 0)), (randn(2, 3, 2),)))
+case("transpose")(lambda: (lambda x: fk.transpose(x, 0, 2), (randn(2, 3, 2),)))
+case("T")(lambda: (lambda x: x.T, (randn(2, 3),)))
+case("mT")(lambda: (lambda x: x.mT, (randn(2, 3, 2),)))
+case("expand")(lambda: (lambda x: x.expand(2, 3), (randn(1, 3),)))
+case("expand_new_dim")(lambda: (lambda x: fk.expand(x, (2, 2, 3)), (randn(2, 1, 3),)))
+case("broadcast_to")(lambda: (lambda x: fk.broadcast_to(x, (2, 3)), (randn(3),)))
+case("squeeze")(lambda: (lambda x: fk.squeeze(x), (randn(2, 1, 3),)))
+case("squeeze_dim")(lambda: (lambda x: x.squeeze(1), (randn(2, 1, 3),)))
+case("unsqueeze")(lambda: (lambda x: fk.unsqueeze(x, 1), (randn(2, 3),)))
+case("unsqueeze_neg")(lambda: (lambda x: x.unsqueeze(-1), (randn(2, 3),)))
+case("cat")(lambda: (lambda a, b: fk.cat([a, b], 0), (randn(2, 3), randn(1, 3, seed=1))))
+case("cat_dim1")(lambda: (lambda a, b, c: fk.cat((a, b, c), dim=1),
+                          (randn(2, 1), randn(2, 3, seed=1), randn(2, 2, seed=2))))
+case("stack")(lambda: (lambda a, b: fk.stack([a, b]), (randn(2, 3), randn(2, 3, seed=1))))
+case("stack_dim_last")(lambda: (lambda a, b: fk.stack([a, b], dim=-1), (randn(2, 3), randn(2, 3, seed=1))))
+case("split_size")(lambda: (lambda x: fk.split(x, 2, dim=1), (randn(2, 3),)))
+case("split_sections")(lambda: (lambda x: x.split([1, 2], 1), (randn(2, 3),)))
+case("chunk")(lambda: (lambda x: fk.chunk(x, 2, dim=1), (randn(2, 3),)))
+case("chunk_dim0")(lambda: (lambda x: x.chunk(3, 0), (randn(3, 2),)))
+case("unbind")(lambda: (lambda x: fk.unbind(x, 1), (randn(2, 3),)))
+case("repeat")(lambda: (lambda x: x.repeat(2, 3), (randn(2, 2),)))
+case("repeat_new_dim")(lambda: (lambda x: fk.repeat(x, 2, 1, 2), (randn(2, 3),)))
+case("flip")(lambda: (lambda x: fk.flip(x, 0), (randn(2, 3),)))
+case("flip_neg_dim")(lambda: (lambda x: fk.flip(x, -1), (randn(2, 3),)))
+case("transpose_neg")(lambda: (lambda x: x.transpose(-1, -2), (randn(2, 3),)))
+case("flip_dims")(lambda: (lambda x: x.flip((0, 1)), (randn(2, 3),)))
+case("roll")(lambda: (lambda x: fk.roll(x, 1, 1), (randn(2, 3),)))
+case("roll_multi")(lambda: (lambda x: fk.roll(x, (1, -1), (0, 1)), (randn(2, 3),)))
+case("roll_flat")(lambda: (lambda x: fk.roll(x, 2), (randn(2, 3),)))
+case("pad_last")(lambda: (lambda x: F.pad(x, (1, 2)), (randn(2, 3),)))
+case("pad_two_dims_value")(lambda: (lambda x: F.pad(x, (0, 1, 2, 1), value=3.0), (randn(2, 3),)))
+case("tril")(lambda: (lambda x: fk.tril(x), (randn(3, 3),)))
+case("tril_offset")(lambda: (lambda x: fk.tril(x, -1), (randn(3, 3),)))
+case("triu")(lambda: (lambda x: fk.triu(x), (randn(2, 3),)))
+case("triu_offset")(lambda: (lambda x: x.triu(1), (randn(3, 3),)))
+case("diag_vec_to_mat")(lambda: (lambda x: fk.diag(x), (randn(3),)))
+case("diag_vec_offset")(lambda: (lambda x: fk.diag(x, 1), (randn(3),)))
+case("diag_mat_to_vec")(lambda: (lambda x: fk.diag(x), (randn(3, 3),)))
+case("diag_mat_offset")(lambda: (lambda x: fk.diag(x, -1), (randn(3, 4),)))
+case("diagonal")(lambda: (lambda x: fk.diagonal(x, 1), (randn(3, 3),)))
+
+# ---- indexing
+case("getitem_int")(lambda: (lambda x: x[1], (randn(2, 3),)))
+case("getitem_slice")(lambda: (lambda x: x[:, 1:], (randn(2, 3),)))
+case("getitem_step_neg")(lambda: (lambda x: x[::-1, ::2], (randn(3, 3),)))
+case("getitem_none_ellipsis")(lambda: (lambda x: x[..., None, 0], (randn(2, 3),)))
+case("getitem_mixed_basic")(lambda: (lambda x: x[1, 1:3], (randn(2, 3),)))
+case("getitem_adv_repeats")(lambda: (lambda x: x[C(np.array([0, 1, 0, 0]))], (randn(2, 3),)))
+case("getitem_adv_list")(lambda: (lambda x: x[[1, 1, 0]], (randn(2, 3),)))
+case("getitem_adv_two_arrays")(lambda: (lambda x: x[C(np.array([0, 1, 1, 0])), C(np.array([2, 2, 0, 2]))],
+                                        (randn(2, 3),)))
+case("getitem_adv_slice_mix")(lambda: (lambda x: x[:, C(np.array([2, 0, 2]))], (randn(2, 3),)))
+case("getitem_adv_2d_index")(lambda: (lambda x: x[C(np.array([[0, 2], [2, 2]]))], (randn(3),)))
+case("getitem_bool_mask")(lambda: (lambda x: x[C(np.array([[True, False, True], [False, True, True]]))],
+                                   (randn(2, 3),)))
+case("getitem_adv_negative")(lambda: (lambda x: x[[-1, 0, -1]], (randn(2, 3),)))
+case("getitem_adv_negative_cols")(lambda: (lambda x: x[:, C(np.array([-1, -3, -1]))], (randn(2, 3),)))
+case("gather")(lambda: (lambda x: fk.gather(x, 1, C(np.array([[0, 0, 2], [1, 2, 1]]))), (randn(2, 3),)))
+case("gather_dim0")(lambda: (lambda x: x.gather(0, C(np.array([[1, 0, 1], [1, 1, 0], [0, 0, 0]]))), (randn(2, 3),)))
+case("scatter_add_both")(lambda: (lambda a, s: fk.scatter_add(a, 1, C(np.array([[0, 0, 2], [1, 2, 1]])), s),
+                                  (randn(2, 3), randn(2, 3, seed=1))))
+case("scatter_add_src_larger")(lambda: (lambda a, s: fk.scatter_add(a, 0, C(np.array([[1, 0], [1, 1]])), s),
+                                        (randn(2, 3), randn(3, 3, seed=1))))
+case("index_select")(lambda: (lambda x: fk.index_select(x, 1, C(np.array([2, 0, 2]))), (randn(2, 3),)))
+case("index_select_dim0")(lambda: (lambda x: x.index_select(0, C(np.array([1, 1, 0]))), (randn(2, 3),)))
+case("masked_fill")(lambda: (lambda x: fk.masked_fill(x, C(np.array([[True, False, False], [False, True, False]])), 0.5),
+                             (randn(2, 3),)))
+case("masked_fill_broadcast")(lambda: (lambda x: x.masked_fill(C(np.array([False, True, False])), -1.0),
+                                       (randn(2, 3),)))
+
+# ---- softmax family
+case("softmax_last")(lambda: (lambda x: F.softmax(x, dim=-1), (randn(2, 3),)))
+case("softmax_dim0")(lambda: (lambda x: fk.softmax(x, 0), (randn(2, 3),)))
+case("log_softmax_last")(lambda: (lambda x: F.log_softmax(x, dim=-1), (randn(2, 3),)))
+case("log_softmax_dim0")(lambda: (lambda x: fk.log_softmax(x, 0), (randn(2, 3),)))
+
+# ---- linear algebra
+case("einsum_matmul")(lambda: (lambda a, b: fk.einsum("ij,jk->ik", a, b), (randn(2, 3), randn(3, 2, seed=1))))
+case("einsum_trace_like_sum")(lambda: (lambda a: fk.einsum("ij->", a), (randn(2, 3),)))
+case("einsum_transpose")(lambda: (lambda a: fk.einsum("ij->ji", a), (randn(2, 3),)))
+case("einsum_outer")(lambda: (lambda a, b: fk.einsum("i,j->ij", a, b), (randn(2), randn(3, seed=1))))
+case("einsum_batched")(lambda: (lambda a, b: fk.einsum("bij,bjk->bik", a, b),
+                                (randn(2, 2, 3), randn(2, 3, 2, seed=1))))
+case("einsum_ellipsis")(lambda: (lambda a, b: fk.einsum("...ij,jk->...ik", a, b),
+                                 (randn(2, 2, 3), randn(3, 2, seed=1))))
+case("einsum_implicit")(lambda: (lambda a, b: fk.einsum("ij,jk", a, b), (randn(2, 3), randn(3, 2, seed=1))))
+case("einsum_three")(lambda: (lambda a, b, c: fk.einsum("i,ij,j->", a, b, c),
+                              (randn(2), randn(2, 3, seed=1), randn(3, seed=2))))
+case("einsum_sum_only_operand")(lambda: (lambda a, b: fk.einsum("ij,k->i", a, b), (randn(2, 3), randn(2, seed=1))))
+case("outer")(lambda: (fk.outer, (randn(2), randn(3, seed=1))))
+case("dot")(lambda: (fk.dot, (randn(3), randn(3, seed=1))))
+case("mm")(lambda: (fk.mm, (randn(2, 3), randn(3, 2, seed=1))))
+case("bmm")(lambda: (fk.bmm, (randn(2, 2, 3), randn(2, 3, 2, seed=1))))
+case("det")(lambda: (fk.det, (well_conditioned(3),)))
+case("det_batched")(lambda: (fk.det, (well_conditioned(2, batch=(2,)),)))
+case("det_negative")(lambda: (fk.det, (T([[0.5, 2.0], [1.5, -0.3]]),)))
+case("inverse")(lambda: (fk.inverse, (well_conditioned(3),)))
+case("inverse_batched")(lambda: (fk.inverse, (well_conditioned(2, batch=(2,)),)))
+case("trace")(lambda: (fk.trace, (randn(3, 3),)))
+case("trace_rect")(lambda: (fk.trace, (randn(2, 3),)))
+
+# matmul, every rank combination (1-d, 2-d, batched, broadcast batch dims)
+MATMUL_SHAPES = {
+    "1d@1d": ((3,), (3,)),
+    "1d@2d": ((3,), (3, 2)),
+    "2d@1d": ((2, 3), (3,)),
+    "2d@2d": ((2, 3), (3, 2)),
+    "1d@3d": ((3,), (2, 3, 2)),
+    "3d@1d": ((2, 2, 3), (3,)),
+    "2d@3d": ((2, 3), (2, 3, 2)),
+    "3d@2d": ((2, 2, 3), (3, 2)),
+    "3d@3d": ((2, 2, 3), (2, 3, 2)),
+    "3d@3d_bcast": ((1, 2, 3), (2, 3, 2)),
+    "4d@3d_bcast": ((2, 1, 2, 3), (2, 3, 1)),
+    "4d@1d": ((2, 1, 2, 3), (3,)),
+}
+for _name, (_sa, _sb) in MATMUL_SHAPES.items():
+    case(f"matmul_{_name}")(lambda sa=_sa, sb=_sb: (lambda a, b: a @ b, (randn(*sa), randn(*sb, seed=1))))
+case("matmul_one_requires_grad")(lambda: (lambda a: fk.matmul(a, C(np.arange(6.0).reshape(3, 2))), (randn(2, 3),)))
+case("mul_with_constant_input")(lambda: (lambda a, b: a * b + b, (randn(2, 3), C(np.arange(6.0).reshape(2, 3)))))
+case("matmul_with_constant_input")(lambda: (lambda a, b: a @ b, (C(np.arange(6.0).reshape(2, 3)), randn(3, 2))))
+case("rmatmul_const_left")(lambda: (lambda b: fk.matmul(C(np.arange(6.0).reshape(2, 3)), b), (randn(3),)))
+
+# ---- composites (chain rule across several ops)
+case("composite_mlp")(lambda: (lambda x, w, b: F.log_softmax(F.gelu(x @ w + b), dim=-1).sum(0),
+                               (randn(2, 3), randn(3, 2, seed=1), randn(2, seed=2))))
+case("composite_layernorm")(lambda: (lambda x: (x - x.mean(-1, keepdim=True)) * fk.rsqrt(fk.var(x, -1, unbiased=False, keepdim=True) + 1e-5),
+                                     (randn(2, 3),)))
+case("composite_shared_input")(lambda: (lambda x: x * x.exp() + fk.sin(x) * x, (randn(2, 3),)))
+
+
+@pytest.mark.parametrize("name", list(CASES))
+def test_gradcheck(name):
+    """Reverse- and forward-mode Jacobians of the op match central differences (float64)."""
+    func, inputs = CASES[name]()
+    assert all(x.dtype == np.float64 for x in inputs if x.requires_grad)
+    assert gradcheck(func, inputs)
+
+
+# --------------------------------------------------------------------------- gradgradcheck
+GG_CASES: dict[str, callable] = {
+    "tanh": lambda: (fk.tanh, (randn(2, 3),)),
+    "sigmoid": lambda: (fk.sigmoid, (randn(2, 3),)),
+    "exp": lambda: (fk.exp, (randn(2, 3),)),
+    "log": lambda: (fk.log, (positive(2, 3),)),
+    "sin": lambda: (fk.sin, (randn(2, 3),)),
+    "pow_scalar": lambda: (lambda x: x ** 3, (randn(2, 3),)),
+    "pow_scalar_frac": lambda: (lambda x: x ** 1.5, (positive(2, 3),)),
+    "pow_tensor": lambda: (lambda a, b: a ** b, (positive(2, 3), randn(2, 3, seed=1))),
+    "mul_div": lambda: (lambda a, b: a * b / (b * b + 1.0), (randn(2, 3), randn(2, 3, seed=1))),
+    "matmul": lambda: (lambda a, b: a @ b, (randn(2, 3), randn(3, 2, seed=1))),
+    "matmul_batched": lambda: (lambda a, b: a @ b, (randn(2, 2, 3), randn(3, seed=1))),
+    "softmax": lambda: (lambda x: F.softmax(x, dim=-1), (randn(2, 3),)),
+    "log_softmax": lambda: (lambda x: F.log_softmax(x, dim=1), (randn(2, 3),)),
+    "logsumexp": lambda: (lambda x: fk.logsumexp(x, 1), (randn(2, 3),)),
+    "det": lambda: (fk.det, (well_conditioned(3),)),
+    "inverse": lambda: (fk.inverse, (well_conditioned(2),)),
+    "gelu": lambda: (F.gelu, (randn(2, 3),)),
+    "gelu_tanh": lambda: (lambda x: F.gelu(x, approximate="tanh"), (randn(2, 3),)),
+    "silu": lambda: (F.silu, (randn(2, 3),)),
+    "softplus": lambda: (F.softplus, (randn(2, 3),)),
+    "var": lambda: (lambda x: fk.var(x, 1), (randn(2, 3),)),
+    "std": lambda: (lambda x: fk.std(x), (randn(2, 3),)),
+    "norm_fro": lambda: (lambda x: fk.norm(x), (randn(2, 3),)),
+    "einsum": lambda: (lambda a, b: fk.einsum("ij,jk->ik", a, b), (randn(2, 3), randn(3, 2, seed=1))),
+    "erf": lambda: (fk.erf, (randn(2, 3),)),
+    "sqrt": lambda: (fk.sqrt, (positive(2, 3),)),
+    # index / shape ops composed with a nonlinearity, so their gradients are not constant
+    "getitem_adv_sq": lambda: (lambda x: x[C(np.array([0, 1, 0]))] ** 2, (randn(2, 3),)),
+    "getitem_basic_sq": lambda: (lambda x: x[:, 1:] * x[:, :2], (randn(2, 3),)),
+    "gather_sq": lambda: (lambda x: fk.gather(x, 1, C(np.array([[0, 0, 2], [1, 2, 1]]))) ** 2, (randn(2, 3),)),
+    "scatter_add_sq": lambda: (lambda a, s: fk.scatter_add(a, 1, C(np.array([[0, 0], [1, 2]])), s) ** 2,
+                               (randn(2, 3), randn(2, 2, seed=1))),
+    "max_dim_sq": lambda: (lambda x: fk.max(x, 1).values ** 2, (distinct(2, 3),)),
+    "amax_sq": lambda: (lambda x: fk.amax(x, 0) ** 2, (distinct(2, 3),)),
+    "cat_pad_sq": lambda: (lambda a, b: F.pad(fk.cat([a, b], 1), (1, 1)) ** 2, (randn(2, 2), randn(2, 1, seed=1))),
+    "cumsum_roll_flip": lambda: (lambda x: fk.cumsum(fk.roll(fk.flip(x, 1), 1, 0), 1) ** 2, (randn(2, 3),)),
+    "where_maximum": lambda: (lambda a, b: fk.where(C(np.array([True, False, True])), a * b, fk.maximum(a, b) ** 2),
+                              (T([[0.1, 2.0, -1.0], [0.5, -0.3, 0.9]]), T([[0.6, 1.0, -2.0], [-0.5, 0.4, 1.2]]))),
+    "tril_matmul": lambda: (lambda a: fk.tril(a) @ fk.triu(a), (randn(3, 3),)),
+    "einsum_ellipsis": lambda: (lambda a, b: fk.einsum("...ij,jk->...ik", a, b), (randn(2, 2, 3), randn(3, 2, seed=1))),
+    "det_batched": lambda: (fk.det, (well_conditioned(2, batch=(2,)),)),
+    "inverse_batched": lambda: (fk.inverse, (well_conditioned(2, batch=(2,)),)),
+    "elu": lambda: (F.elu, (away(2, 3),)),
+    "softmax_dim0": lambda: (lambda x: fk.softmax(x, 0), (randn(2, 3),)),
+}
+
+
+@pytest.mark.parametrize("name", list(GG_CASES))
+def test_gradgradcheck(name):
+    """Second derivatives (reverse-over-reverse) match differences of the first derivative."""
+    func, inputs = GG_CASES[name]()
+    assert gradgradcheck(func, inputs)
+
+
+# --------------------------------------------------------------------------- the checker can fail
+class _SquareWrongVjp(Function):
+    """y = x²; reverse rule deliberately wrong (3x instead of 2x), forward rule right."""
+
+    def forward(self, x):
+        self.save(x)
+        return x.data ** 2
+
+    def vjp(self, grad):
+        (x,) = self.saved
+        return grad * 3.0 * x
+
+    def jvp(self, dx):
+        (x,) = self.saved
+        return dx * 2.0 * x
+
+
+class _SquareWrongJvp(Function):
+    """y = x²; reverse rule right, forward rule deliberately wrong (missing factor 2)."""
+
+    def forward(self, x):
+        self.save(x)
+        return x.data ** 2
+
+    def vjp(self, grad):
+        (x,) = self.saved
+        return grad * 2.0 * x
+
+    def jvp(self, dx):
+        (x,) = self.saved
+        return dx * x
+
+
+class _SquareRight(Function):
+    def forward(self, x):
+        self.save(x)
+        return x.data ** 2
+
+    def vjp(self, grad):
+        (x,) = self.saved
+        return grad * 2.0 * x
+
+    def jvp(self, dx):
+        (x,) = self.saved
+        return dx * 2.0 * x
+
+
+class _MulWrongSecondInput(Function):
+    """a·b whose gradient for b is wrong (uses b instead of a): only input 1 is wrong."""
+
+    def forward(self, a, b):
+        self.save(a, b)
+        return a.data * b.data
+
+    def vjp(self, grad):
+        a, b = self.saved
+        return grad * b, grad * b
+
+    def jvp(self, da, db):
+        a, b = self.saved
+        out = da * b if da is not None else None
+        if db is not None:
+            out = db * a if out is None else out + db * a
+        return out
+
+
+def test_custom_function_right_passes():
+    """Sanity: a correct custom Function passes gradcheck in both modes."""
+    assert gradcheck(_SquareRight.apply, (randn(2, 3),))
+
+
+def test_gradcheck_raises_on_wrong_vjp():
+    """A wrong reverse rule is caught, and the message names reverse mode."""
+    with pytest.raises(GradcheckError, match="reverse"):
+        gradcheck(_SquareWrongVjp.apply, (randn(2, 3),))
+
+
+def test_gradcheck_wrong_vjp_returns_false_without_raise():
+    assert gradcheck(_SquareWrongVjp.apply, (randn(2, 3),), raise_exception=False) is False
+
+
+def test_gradcheck_wrong_vjp_passes_when_reverse_not_checked():
+    """Only the forward rule is checked: the (correct) jvp passes."""
+    assert gradcheck(_SquareWrongVjp.apply, (randn(2, 3),), check_backward_ad=False)
+
+
+def test_gradcheck_raises_on_wrong_jvp():
+    """A wrong forward rule is caught too, and the message names forward mode."""
+    with pytest.raises(GradcheckError, match="forward"):
+        gradcheck(_SquareWrongJvp.apply, (randn(2, 3),))
+    assert gradcheck(_SquareWrongJvp.apply, (randn(2, 3),), check_forward_ad=False)
+
+
+def test_gradcheck_names_the_wrong_input():
+    """With two inputs, only the wrong one (input 1) is reported."""
+    with pytest.raises(GradcheckError, match="input 1"):
+        gradcheck(_MulWrongSecondInput.apply, (randn(2, 3), randn(2, 3, seed=1)))
+
+
+def test_gradcheck_wrong_rule_inside_composite():
+    """A wrong rule buried in a larger graph is still caught."""
+    with pytest.raises(GradcheckError):
+        gradcheck(lambda x, w: fk.tanh(_SquareWrongVjp.apply(x @ w)).sum(1), (randn(2, 3), randn(3, 2, seed=1)))
+
+
+def test_gradcheck_wrong_rule_in_second_of_tuple_outputs():
+    """Tuple outputs (as split/chunk return) are all checked, not only the first."""
+    with pytest.raises(GradcheckError):
+        gradcheck(lambda x: (x * 2.0, _SquareWrongVjp.apply(x)), (randn(2, 3),))
+    with pytest.raises(GradcheckError):
+        gradcheck(lambda x: (x * 2.0, _SquareWrongJvp.apply(x)), (randn(2, 3),))
+
+
+def test_gradcheck_rejects_float32_inputs():
+    x = fk.tensor(np.ones((2, 3), np.float32), requires_grad=True)
+    with pytest.raises(GradcheckError, match="float64"):
+        gradcheck(fk.exp, (x,))
+
+
+def test_gradgradcheck_catches_wrong_second_derivative():
+    """A rule whose first derivative is right but whose vjp is not differentiable correctly
+    (half of x² taken as a constant) passes gradcheck but must fail gradgradcheck."""
+
+    class _CubeHalfDetachedVjp(Function):
+        # y = x³; vjp = 3·x·stop(x)·g: right value 3x²·g, but its derivative is 3x·g, not 6x·g.
+        def forward(self, x):
+            self.save(x)
+            return x.data ** 3
+
+        def vjp(self, grad):
+            (x,) = self.saved
+            return grad * 3.0 * x * fk.tensor(x.data)
+
+        def jvp(self, dx):
+            (x,) = self.saved
+            return dx * 3.0 * x * x
+
+    assert gradcheck(_CubeHalfDetachedVjp.apply, (randn(2, 3),))
+    with pytest.raises(GradcheckError):
+        gradgradcheck(_CubeHalfDetachedVjp.apply, (randn(2, 3),))
+
+
+# --------------------------------------------------------------------------- outputs that do not depend on the input
+# torch semantics (strict=False): a derivative through no path is zero, not an error.
+
+def test_jacobian_rev_of_constant_output_is_zero():
+    """functional.jacobian(mode='rev') of an output independent of x is zeros (as mode='fwd' and torch)."""
+    from fukaku.autograd import functional as AF
+
+    x = randn(2)
+    const = lambda x: fk.ones(3, dtype=fk.float64)  # noqa: E731
+    assert np.array_equal(AF.jacobian(const, x, mode="fwd").data, np.zeros((3, 2)))
+    assert np.array_equal(AF.jacobian(const, x, mode="rev").data, np.zeros((3, 2)))
+
+
+def test_vjp_of_constant_output_is_zero():
+    """functional.vjp of an output independent of x gives a zero vector-Jacobian product (torch)."""
+    from fukaku.autograd import functional as AF
+
+    _, g = AF.vjp(lambda x: fk.ones(3, dtype=fk.float64), randn(2), C(np.ones(3)))
+    assert np.array_equal(g.data, np.zeros(2))
+
+
+def test_gradcheck_with_a_constant_output():
+    """gradcheck of a tuple output where one part is constant (torch passes)."""
+    assert gradcheck(lambda x: (x * 2.0, fk.ones(2, dtype=fk.float64)), (randn(2, 3),))
+
+
+@pytest.mark.parametrize("name", ["mul_scalar", "reshape", "sum"])
+def test_gradgradcheck_linear_op(name):
+    """The gradient of a linear op is constant; its second derivative is 0 (torch passes)."""
+    func = {"mul_scalar": lambda x: x * 2.0, "reshape": lambda x: x.reshape(3, 2), "sum": lambda x: x.sum(0)}[name]
+    assert gradgradcheck(func, (randn(2, 3),))
+
+
+def test_hessian_of_linear_function_is_zero():
+    from fukaku.autograd import functional as AF
+
+    h = AF.hessian(lambda x: (x * 3.0).sum(), randn(3))
+    assert np.array_equal(h.data, np.zeros((3, 3)))

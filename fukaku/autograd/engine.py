@@ -26,8 +26,10 @@ def _seed_gradient(out: Tensor, grad) -> Tensor:
                 "out.backward(gradient=fukaku.ones_like(out)) for the gradient of out.sum()"
             )
         return Tensor._wrap(np.ones_like(out.data))
-    grad = Tensor._wrap(np.array(grad.data if isinstance(grad, Tensor) else grad, dtype=out.data.dtype)) \
-        if not (isinstance(grad, Tensor) and grad.requires_grad) else grad
+    if not isinstance(grad, Tensor):
+        grad = Tensor._wrap(np.array(grad, dtype=out.data.dtype))
+    elif grad.data.dtype != out.data.dtype:
+        grad = grad.to(out.data.dtype)  # a differentiable cast: keeps its graph and its tangent
     if grad.shape != out.shape:
         from ..errors import ShapeError
 
@@ -158,7 +160,8 @@ def run_backward(outputs: Sequence[Tensor], grad_outputs: Sequence, retain_graph
         inputs = (inputs,)
     grads = _execute(outputs, grad_outputs, retain_graph, create_graph, inputs)
     wanted = None if inputs is None else {id(t) for t in inputs}
-    assigned: set[int] = set()
+    # arrays a leaf must not adopt as its .grad: the caller's gradient tensors, and ones already adopted
+    assigned: set[int] = {id(g.data) for g in grad_outputs if isinstance(g, Tensor)}
     for key, (leaf, g) in grads.items():
         if leaf is None or (wanted is not None and key not in wanted):
             continue

@@ -79,7 +79,7 @@ def getitem(input: Tensor, key) -> Tensor:
 
 def _scatter_index(index: np.ndarray, dim: int) -> tuple:
     """Full coordinates for gather/scatter along ``dim``: index there, position elsewhere."""
-    grids = np.ogrid[tuple(slice(0, s) for s in index.shape)]
+    grids = list(np.ogrid[tuple(slice(0, s) for s in index.shape)])  # NumPy 2 gives a tuple
     grids[dim] = index
     return tuple(grids)
 
@@ -143,6 +143,10 @@ class ScatterAdd(Function):
 
 def gather(input: Tensor, dim: int, index: Tensor) -> Tensor:
     """``out[i][j][k] = input[i][index[i][j][k]][k]`` for dim = 1 (torch.gather)."""
+    if input.ndim == 0:  # torch allows 0-d input with a 0-d index (which must be 0)
+        from .shape import reshape
+
+        return reshape(gather(reshape(input, 1), dim, reshape(index, 1)), ())
     d = _norm_dim(dim, input.ndim, "gather")
     idx = _check_index("gather", input, d, index)
     return Gather.apply(input, dim=d, index=np.where(idx < 0, idx + input.shape[d], idx))
@@ -150,6 +154,10 @@ def gather(input: Tensor, dim: int, index: Tensor) -> Tensor:
 
 def scatter_add(input: Tensor, dim: int, index: Tensor, src: Tensor) -> Tensor:
     """``out = input.clone(); out[i][index[i][j]] += src[i][j]`` for dim = 1 (torch.scatter_add)."""
+    if input.ndim == 0:
+        from .shape import reshape
+
+        return reshape(scatter_add(reshape(input, 1), dim, reshape(index, 1), reshape(src, 1)), ())
     d = _norm_dim(dim, input.ndim, "scatter_add")
     idx = _check_index("scatter_add", input, d, index)
     for k in range(input.ndim):
@@ -163,6 +171,8 @@ def index_select(input: Tensor, dim: int, index: Tensor) -> Tensor:
     idx = index.data if isinstance(index, Tensor) else np.asarray(index)
     if idx.ndim > 1:
         raise IndexError(f"index_select(): index must be 1-d, got shape {fmt(idx.shape)}")
+    if idx.dtype.kind not in "iu" and not (idx.size == 0 and idx.dtype.kind == "f"):
+        raise TypeError(f"index_select(): expected an int64 index, got {idx.dtype}")
     d = _norm_dim(dim, input.ndim, "index_select")
     return getitem(input, (slice(None),) * d + (idx.reshape(-1).astype(np.int64),))
 
@@ -174,8 +184,11 @@ def masked_fill(input: Tensor, mask: Tensor, value) -> Tensor:
     m = mask.data if isinstance(mask, Tensor) else np.asarray(mask)
     if m.dtype != np.bool_:
         raise TypeError(f"masked_fill(): expected a bool mask, got {m.dtype}")
-    fill = value if isinstance(value, Tensor) else Tensor._wrap(np.asarray(value, dtype=input.dtype))
-    out = where(Tensor._wrap(m), fill, input)
-    if out.shape != input.shape:
+    try:
+        ok = np.broadcast_shapes(input.shape, m.shape) == input.shape
+    except ValueError:
+        ok = False
+    if not ok:
         raise shape_error("masked_fill", input.shape, m.shape, hint="the mask must broadcast to the input's shape")
-    return out
+    fill = value if isinstance(value, Tensor) else Tensor._wrap(np.asarray(value, dtype=input.dtype))
+    return where(Tensor._wrap(m), fill, input)

@@ -9,6 +9,7 @@ import string
 
 import numpy as np
 
+from .. import dtypes
 from ..autograd.function import Function
 from ..tensor import Tensor
 from ._util import fmt, operands, shape_error
@@ -16,12 +17,14 @@ from .shape import _mT, reshape, sum_to, unsqueeze
 
 
 class MatMul(Function):
+    op = "matmul"  # the public name in error messages (mm, bmm and dot run through here)
+
     def forward(self, a, b):
         self.save(a, b)
         try:
             return np.matmul(a.data, b.data)
         except ValueError:
-            raise shape_error("matmul", a.data.shape, b.data.shape, hint=_matmul_hint(a.data.shape, b.data.shape)) from None
+            raise shape_error(self.op, a.data.shape, b.data.shape, hint=_matmul_hint(a.data.shape, b.data.shape)) from None
 
     def vjp(self, grad):
         a, b = self.saved
@@ -60,31 +63,33 @@ def _matmul_hint(sa, sb) -> str:
     return "the batch dimensions must broadcast"
 
 
-def matmul(input, other) -> Tensor:
+def matmul(input, other, _op: str = "matmul") -> Tensor:
     """Matrix product with NumPy/torch semantics: 1-d vectors are promoted and squeezed back,
     leading (batch) dimensions broadcast. ``(B, n, k) @ (k, m) -> (B, n, m)``."""
     a, b = operands(input, other)
     if a.ndim == 0 or b.ndim == 0:
-        raise shape_error("matmul", a.shape, b.shape, hint="both arguments to matmul need at least 1 dimension")
-    return MatMul.apply(a, b)
+        raise shape_error(_op, a.shape, b.shape, hint="both arguments to matmul need at least 1 dimension")
+    if _op == "matmul":
+        return MatMul.apply(a, b)
+    return MatMul.apply(a, b, op=_op)
 
 
 def mm(input: Tensor, mat2: Tensor) -> Tensor:
     if input.ndim != 2 or mat2.ndim != 2:
         raise shape_error("mm", input.shape, mat2.shape, hint="mm takes two 2-d matrices; use matmul for other shapes")
-    return matmul(input, mat2)
+    return matmul(input, mat2, _op="mm")
 
 
 def bmm(input: Tensor, mat2: Tensor) -> Tensor:
     if input.ndim != 3 or mat2.ndim != 3 or input.shape[0] != mat2.shape[0]:
-        raise shape_error("bmm", input.shape, mat2.shape, hint="bmm takes (B, n, k) and (B, k, m)")
-    return matmul(input, mat2)
+        raise shape_error("bmm", input.shape, mat2.shape, hint="bmm takes (B, n, k) and (B, k, m) with the same B")
+    return matmul(input, mat2, _op="bmm")
 
 
 def dot(input: Tensor, other: Tensor) -> Tensor:
     if input.ndim != 1 or other.ndim != 1:
         raise shape_error("dot", input.shape, other.shape, hint="dot takes two 1-d tensors")
-    return matmul(input, other)
+    return matmul(input, other, _op="dot")
 
 
 def outer(input: Tensor, vec2: Tensor) -> Tensor:
@@ -129,9 +134,8 @@ class Einsum(Function):
         self.save(*xs)
         self.terms, self.out = _parse_einsum(self.equation, [x.data.shape for x in xs])
         for t in self.terms:
-            if len(set(t)) != len(t):
-                raise NotImplementedError(f"einsum: repeated subscripts within one operand ({t!r}) are not "
-                                          "differentiable here; take diagonal() first")
+            if len(set(t)) != len(t):  # einsum() takes diagonals first
+                raise NotImplementedError(f"Einsum: repeated subscripts within one operand ({t!r})")
         eq = ",".join(self.terms) + "->" + self.out
         try:
             return np.einsum(eq, *[x.data for x in xs], optimize=len(xs) > 2)
@@ -144,6 +148,9 @@ class Einsum(Function):
         present = set(self.out).union(*[set(t) for t, _ in others])
         reduced = "".join(c for c in target if c in present)
         g = einsum(",".join([self.out] + [t for t, _ in others]) + "->" + reduced, grad, *[x for _, x in others])
+        own = tuple(xs[k].shape[target.index(c)] for c in reduced)
+        if g.shape != own:  # size-1 dims of operand k that broadcast against the others: sum them back
+            g = sum_to(g, own)
         if reduced != target:  # letters only operand k had were summed: broadcast back over them
             shape = tuple(xs[k].shape[i] if c in present else 1 for i, c in enumerate(target))
             from .shape import broadcast_to
@@ -172,12 +179,37 @@ def einsum(equation: str, *operands_) -> Tensor:
     if len(operands_) == 1 and isinstance(operands_[0], (list, tuple)):
         operands_ = tuple(operands_[0])
     xs = list(operands_)
-    dt = xs[0].dtype
+    if not xs:
+        raise ValueError("einsum: expected at least one operand")
+    target = xs[0].dtype
     for x in xs[1:]:
-        if x.dtype != dt:
-            xs = [operands(x, xs[0])[0] for x in xs]
-            break
-    return Einsum.apply(*xs, equation=equation)
+        target = dtypes.promote(target, 1, x.dtype, 1)
+    xs = [x if x.dtype == target else x.to(target) for x in xs]
+    terms, out = _parse_einsum(equation, [x.shape for x in xs])
+    if any(len(set(t)) != len(t) for t in terms):
+        xs, terms = _take_diagonals(xs, terms)
+    return Einsum.apply(*xs, equation=",".join(terms) + "->" + out)
+
+
+def _take_diagonals(xs, terms):
+    """A letter repeated within one operand (``'ii->i'``) selects a diagonal: take it with
+    :func:`diagonal` (differentiable), which moves it to the end, until every letter is unique."""
+    from .shape import diagonal
+
+    out_xs, out_terms = [], []
+    for x, t in zip(xs, terms):
+        while len(set(t)) != len(t):
+            c = next(c for c in t if t.count(c) > 1)
+            i = t.index(c)
+            j = t.index(c, i + 1)
+            if x.shape[i] != x.shape[j]:
+                raise shape_error("einsum", x.shape, hint=f"subscript {c!r} is repeated in {t!r} for dimensions of "
+                                  f"different sizes {x.shape[i]} and {x.shape[j]}")
+            x = diagonal(x, 0, i, j)
+            t = t[:i] + t[i + 1:j] + t[j + 1:] + c
+        out_xs.append(x)
+        out_terms.append(t)
+    return out_xs, out_terms
 
 
 # ----------------------------------------------------------------------- det, inverse, trace

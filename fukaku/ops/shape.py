@@ -11,6 +11,7 @@ import numpy as np
 
 from .. import dtypes
 from ..autograd.function import Function
+from ..errors import ShapeError
 from ..tensor import Tensor
 from ._util import _norm_dim, _norm_dims, fmt, shape_error
 
@@ -57,6 +58,9 @@ def flatten(input: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
         return reshape(input, 1)
     s = _norm_dim(start_dim, input.ndim, "flatten")
     e = _norm_dim(end_dim, input.ndim, "flatten")
+    if s > e:
+        raise ValueError(f"flatten: start_dim ({start_dim}) cannot come after end_dim ({end_dim}) "
+                         f"for a tensor of shape {fmt(input.shape)}")
     shape = input.shape
     return reshape(input, shape[:s] + (math.prod(shape[s:e + 1]),) + shape[e + 1:])
 
@@ -148,7 +152,15 @@ class BroadcastTo(Function):
 
 
 def broadcast_to(input: Tensor, shape, _op: str = "broadcast_to") -> Tensor:
-    shape = tuple(shape)
+    """Broadcast to ``shape`` without copying; -1 keeps the size of an existing dimension."""
+    shape = tuple(builtins.int(s) for s in shape)
+    if -1 in shape:
+        lead = len(shape) - input.ndim
+        if lead < 0:
+            raise shape_error(_op, input.shape, shape, hint="the target shape needs at least the tensor's ndim")
+        if any(s == -1 for s in shape[:lead]):
+            raise shape_error(_op, input.shape, shape, hint="-1 is not allowed for a new leading dimension")
+        shape = tuple(input.shape[i - lead] if s == -1 else s for i, s in enumerate(shape))
     if shape == input.data.shape:
         return input
     return BroadcastTo.apply(input, shape=shape, op=_op)
@@ -160,8 +172,7 @@ def expand(input: Tensor, *sizes) -> Tensor:
     lead = len(sizes) - input.ndim
     if lead < 0:
         raise shape_error("expand", input.shape, sizes, hint="the number of sizes must be >= the tensor's ndim")
-    shape = tuple(input.shape[i - lead] if s == -1 and i >= lead else s for i, s in enumerate(sizes))
-    return broadcast_to(input, shape, _op="expand")
+    return broadcast_to(input, sizes, _op="expand")
 
 
 def expand_as(input: Tensor, other: Tensor) -> Tensor:
@@ -268,7 +279,9 @@ def chunk(input: Tensor, chunks: int, dim: int = 0) -> tuple[Tensor, ...]:
     if chunks <= 0:
         raise ValueError(f"chunk: chunks must be positive, got {chunks}")
     n = input.shape[_norm_dim(dim, input.ndim, "chunk")]
-    return split(input, builtins.max(1, -(-n // chunks)), dim)
+    if n == 0:  # like torch: `chunks` empty pieces
+        return split(input, [0] * chunks, dim)
+    return split(input, -(-n // chunks), dim)
 
 
 def unbind(input: Tensor, dim: int = 0) -> tuple[Tensor, ...]:
@@ -332,11 +345,21 @@ def pad(input: Tensor, pad, mode: str = "constant", value: float = 0.0) -> Tenso
     pad = tuple(builtins.int(p) for p in pad)
     if len(pad) % 2 or len(pad) // 2 > input.ndim:
         raise ValueError(f"pad: padding length {len(pad)} must be even and at most 2*ndim = {2 * input.ndim}")
-    if any(p < 0 for p in pad):
-        raise ValueError(f"pad: negative padding {pad} is not supported; slice the tensor instead")
     widths = [(0, 0)] * input.ndim
     for i in range(len(pad) // 2):
         widths[input.ndim - 1 - i] = (pad[2 * i], pad[2 * i + 1])
+    if any(p < 0 for p in pad):  # negative padding crops, as in torch
+        crop = []
+        for d, (a, b) in enumerate(widths):
+            n = input.shape[d]
+            start, stop = builtins.max(0, -a), n - builtins.max(0, -b)
+            if stop < start:
+                raise ShapeError(f"pad: padding {pad} crops dimension {d} of shape {fmt(input.shape)} below size 0")
+            crop.append(slice(start, stop))
+        input = input[tuple(crop)]
+        widths = [(builtins.max(0, a), builtins.max(0, b)) for a, b in widths]
+    if all(w == (0, 0) for w in widths):
+        return input
     return Pad.apply(input, widths=tuple(widths), value=value)
 
 
@@ -367,40 +390,52 @@ class Triangle(Function):
 
 
 def tril(input: Tensor, diagonal: int = 0) -> Tensor:
-    return Triangle.apply(input, lower=True, diagonal=diagonal)
+    """Zero the elements above the ``diagonal``-th diagonal of the last two dims."""
+    if input.ndim < 2:
+        raise ValueError(f"tril: input tensor must have at least 2 dimensions, got shape {fmt(input.shape)}")
+    return Triangle.apply(input, lower=True, diagonal=builtins.int(diagonal))
 
 
 def triu(input: Tensor, diagonal: int = 0) -> Tensor:
-    return Triangle.apply(input, lower=False, diagonal=diagonal)
+    """Zero the elements below the ``diagonal``-th diagonal of the last two dims."""
+    if input.ndim < 2:
+        raise ValueError(f"triu: input tensor must have at least 2 dimensions, got shape {fmt(input.shape)}")
+    return Triangle.apply(input, lower=False, diagonal=builtins.int(diagonal))
 
 
 class Diagonal(Function):
-    """The ``offset`` diagonal of the last two dims, as a vector."""
+    """The ``offset`` diagonal of dims ``dim1``/``dim2`` (default the last two), appended as the last dim."""
+
+    dim1, dim2 = -2, -1
 
     def forward(self, x: Tensor) -> np.ndarray:
         self.in_shape = x.data.shape
-        return np.diagonal(x.data, self.offset, -2, -1).copy()
+        return np.diagonal(x.data, self.offset, self.dim1, self.dim2).copy()
 
     def vjp(self, grad: Tensor) -> Tensor:
-        return DiagEmbed.apply(grad, offset=self.offset, shape=self.in_shape)
+        return DiagEmbed.apply(grad, offset=self.offset, shape=self.in_shape, dim1=self.dim1, dim2=self.dim2)
 
     def jvp(self, dx: Tensor) -> Tensor:
-        return Diagonal.apply(dx, offset=self.offset)
+        return Diagonal.apply(dx, offset=self.offset, dim1=self.dim1, dim2=self.dim2)
 
 
 class DiagEmbed(Function):
-    """Place a vector on the ``offset`` diagonal of a zero matrix of ``shape`` (adjoint of Diagonal)."""
+    """Place the last dim of ``v`` on the ``offset`` diagonal of dims ``dim1``/``dim2`` of a zero
+    array of ``shape`` (adjoint of Diagonal)."""
+
+    dim1, dim2 = -2, -1
 
     def forward(self, v: Tensor) -> np.ndarray:
         out = np.zeros(self.shape, v.data.dtype)
-        np.einsum("...ii->...i", _offset_view(out, self.offset))[...] = v.data
+        m = np.moveaxis(out, (self.dim1, self.dim2), (-2, -1))  # a writable view of out
+        np.einsum("...ii->...i", _offset_view(m, self.offset))[...] = v.data
         return out
 
     def vjp(self, grad: Tensor) -> Tensor:
-        return Diagonal.apply(grad, offset=self.offset)
+        return Diagonal.apply(grad, offset=self.offset, dim1=self.dim1, dim2=self.dim2)
 
     def jvp(self, dv: Tensor) -> Tensor:
-        return DiagEmbed.apply(dv, offset=self.offset, shape=self.shape)
+        return DiagEmbed.apply(dv, offset=self.offset, shape=self.shape, dim1=self.dim1, dim2=self.dim2)
 
 
 def _offset_view(m: np.ndarray, offset: int) -> np.ndarray:
@@ -413,10 +448,15 @@ def _offset_view(m: np.ndarray, offset: int) -> np.ndarray:
     return m[..., -offset:-offset + k, :k]
 
 
-def diagonal(input: Tensor, offset: int = 0) -> Tensor:
+def diagonal(input: Tensor, offset: int = 0, dim1: int = 0, dim2: int = 1) -> Tensor:
+    """The ``offset`` diagonal of the 2-d slices over ``dim1`` and ``dim2`` (dims 0 and 1 by default,
+    as in torch); the diagonal becomes the last dimension."""
     if input.ndim < 2:
         raise ValueError(f"diagonal: expects a tensor with >= 2 dims, got shape {fmt(input.shape)}")
-    return Diagonal.apply(input, offset=offset)
+    d1, d2 = _norm_dim(dim1, input.ndim, "diagonal"), _norm_dim(dim2, input.ndim, "diagonal")
+    if d1 == d2:
+        raise ValueError(f"diagonal: dim1 and dim2 cannot be the same dimension (got {dim1} and {dim2})")
+    return Diagonal.apply(input, offset=builtins.int(offset), dim1=d1, dim2=d2)
 
 
 def diag(input: Tensor, diagonal: int = 0) -> Tensor:

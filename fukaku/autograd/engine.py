@@ -47,7 +47,7 @@ def _count_dependencies(roots: Sequence[Function]) -> dict[Function, int]:
         if fn._released:
             raise _freed_error(fn)
         for nxt in fn.next_functions:
-            if type(nxt) is not Tensor and nxt is not None:
+            if isinstance(nxt, Function):
                 deps[nxt] = deps.get(nxt, 0) + 1
                 if nxt not in seen:
                     seen.add(nxt)
@@ -130,7 +130,7 @@ def _execute(outputs: Sequence[Tensor], grad_outputs: Sequence, retain_graph: bo
             for nxt, needed, g in zip(fn.next_functions, fn.needs_input_grad, input_grads):
                 if not needed or g is None or nxt is None:
                     continue
-                if type(nxt) is Tensor:
+                if not isinstance(nxt, Function):
                     _accumulate(leaf_grads, id(nxt), g)
                     leaves[id(nxt)] = nxt
                 else:

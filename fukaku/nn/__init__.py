@@ -1,4 +1,7 @@
-"""Neural-network building blocks. For now: the functional API (``fukaku.nn.functional``)."""
-from . import functional
+"""Neural-network building blocks with ``torch.nn``'s names (seed 000 §6.1.1–6.1.4)."""
+from . import functional, init
+from .containers import ModuleDict, ModuleList, Sequential
+from .module import Module
+from .parameter import Parameter
 
-__all__ = ["functional"]
+__all__ = ["functional", "init", "Module", "Parameter", "Sequential", "ModuleList", "ModuleDict"]

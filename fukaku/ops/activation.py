@@ -16,7 +16,8 @@ from .elementwise import _Unary, _floating, _sigmoid, erf, exp, sigmoid, tanh
 
 
 class Relu(_Unary):
-    """max(0, x); the derivative is 1 for x > 0 and 0 otherwise (0 at x = 0, as torch)."""
+    """max(0, x); the derivative is 0 where y <= 0 and 1 elsewhere (0 at x = 0, 1 at NaN, as
+    torch's threshold_backward)."""
 
     saves_output = True
 
@@ -25,7 +26,7 @@ class Relu(_Unary):
 
     def derivative(self):
         y = self.output.data
-        return constant((y > 0).astype(y.dtype))
+        return constant((~(y <= 0)).astype(y.dtype))
 
 
 class LeakyRelu(_Unary):
@@ -40,18 +41,28 @@ class LeakyRelu(_Unary):
 
 
 class Elu(_Unary):
-    """x for x > 0, α(eˣ − 1) otherwise; derivative α·eˣ = y + α on the negative side."""
+    """x for x > 0, α(eˣ − 1) otherwise; derivative α·eˣ for x <= 0 (α at x = 0, as torch).
+
+    The derivative's own derivative is α·eˣ only where x < 0: torch's ``elu_double_backward``
+    masks x = 0 (and NaN) out, so the derivative is a constant there. eˣ is evaluated at x only
+    where x < 0 (at 0 elsewhere), so that a large positive x or a NaN cannot turn into a
+    0·inf or 0·NaN = NaN in double backward.
+    """
 
     def forward(self, x):
         self.save(x)
-        self.positive = x.data > 0
+        self.positive = ~(x.data <= 0)  # NaN takes the linear branch's derivative 1, as torch
         return np.where(self.positive, x.data, self.alpha * np.expm1(np.minimum(x.data, 0))).astype(x.data.dtype)
 
     def derivative(self):
         (x,) = self.saved
         from .elementwise import Where
 
-        return Where.apply(constant(self.positive), constant(np.ones((), x.data.dtype)), self.alpha * exp(x))
+        dt = x.data.dtype
+        negative = Where.apply(constant(x.data < 0), x, constant(np.zeros((), dt)))
+        slope = self.alpha * exp(negative)
+        slope = Where.apply(constant(x.data == 0), constant(np.asarray(self.alpha, dt)), slope)
+        return Where.apply(constant(self.positive), constant(np.ones((), dt)), slope)
 
 
 class Gelu(_Unary):

@@ -327,9 +327,19 @@ class Rsqrt(_Unary):
         return -0.5 * y * y * y
 
 
+def _sign(x: np.ndarray) -> np.ndarray:
+    """torch.sign: -1, 0 or 1, and 0 for NaN (NumPy's sign gives NaN there)."""
+    out = np.asarray(np.sign(x))
+    if out.dtype.kind == "f":
+        out = np.where(np.isnan(out), 0, out).astype(out.dtype, copy=False)
+    return out
+
+
 class Abs(_Unary):
+    """|x|; the derivative is sgn(x): 0 at x = 0 and at NaN, as torch."""
+
     def forward(self, x):
-        self.sign = np.sign(x.data)
+        self.sign = _sign(x.data)
         return np.abs(x.data)
 
     def derivative(self):
@@ -338,7 +348,7 @@ class Abs(_Unary):
 
 class Sign(Function):
     def forward(self, x):
-        return np.sign(x.data)
+        return np.asarray(_sign(x.data))
 
     def vjp(self, grad):
         return grad * 0.0
@@ -483,40 +493,111 @@ class Clamp(_Unary):
         return constant(self.inside)
 
 
+class ClampTensor(Function):
+    """clamp with tensor bounds (torch's ``clamp.Tensor``), broadcasting x, min and max.
+
+    The masks are torch's: the vjp sends the gradient to x where min <= x <= max, to min where
+    x < min < max, to max where x > max or max < min. The jvp follows torch's ``clamp_jvp``, which
+    on a one-sided clamp gives a tie x == bound to the bound's tangent (the vjp gives it to x).
+    """
+
+    def forward(self, x, *bounds):
+        lo = bounds[0] if self.has_min else None
+        hi = bounds[-1] if self.has_max else None
+        self.shapes = [x.data.shape] + [b.data.shape for b in bounds]
+        xd = x.data
+        try:
+            out_shape = np.broadcast_shapes(*self.shapes)
+        except ValueError:
+            raise shape_error("clamp", *self.shapes) from None
+        out = xd
+        if lo is not None:
+            out = np.maximum(out, lo.data)
+        if hi is not None:
+            out = np.minimum(out, hi.data)
+        if lo is not None and hi is not None:
+            l, h = lo.data, hi.data
+            masks = [(xd >= l) & (xd <= h), (xd < l) & (l < h), (xd > h) | (h < l)]
+            j_hi = (l > h) | ((xd > h) & ~(xd < l))
+            j_lo = ~(l > h) & (xd < l)
+            jmasks = [~(j_hi | j_lo), j_lo, j_hi]
+        elif lo is not None:
+            masks = [xd >= lo.data, xd < lo.data]
+            jx = xd > lo.data
+            jmasks = [jx, ~jx]
+        else:
+            masks = [xd <= hi.data, xd > hi.data]
+            jx = xd < hi.data
+            jmasks = [jx, ~jx]
+        self.masks = [np.broadcast_to(m, out_shape) for m in masks]
+        self.jmasks = [np.broadcast_to(m, out_shape) for m in jmasks]
+        return out.astype(xd.dtype, copy=False)  # np.maximum/np.minimum already broadcast all three
+
+    def vjp(self, grad):
+        zero = constant(np.zeros((), grad.data.dtype))
+        return tuple(sum_to(Where.apply(constant(m), grad, zero), s) if need else None
+                     for m, s, need in zip(self.masks, self.shapes, self.needs_input_grad))
+
+    def jvp(self, *tangents):
+        out = None
+        for m, d in zip(self.jmasks, tangents):
+            if d is None:
+                continue
+            term = Where.apply(constant(m), d, constant(np.zeros((), d.data.dtype)))
+            out = term if out is None else out + term
+        return broadcast_to(out, self.masks[0].shape)
+
+
 def clamp(input: Tensor, min=None, max=None) -> Tensor:  # noqa: A002
+    """Clamp to [min, max]; bounds are numbers or tensors. An integer tensor with a float bound
+    gives a float result, as in torch."""
     if min is None and max is None:
         raise ValueError("clamp: at least one of 'min' or 'max' must not be None")
     if isinstance(min, Tensor) or isinstance(max, Tensor):
-        out = input
-        if min is not None:
-            out = maximum(out, min if isinstance(min, Tensor) else Tensor._wrap(np.asarray(min, input.dtype)))
-        if max is not None:
-            out = minimum(out, max if isinstance(max, Tensor) else Tensor._wrap(np.asarray(max, input.dtype)))
-        return out
+        x = input
+        bounds = []
+        for b in (min, max):
+            if b is None:
+                continue
+            x, b = operands(x, b)
+            bounds.append(b)
+        bounds = [b if b.data.dtype == x.data.dtype else b.to(x.data.dtype) for b in bounds]
+        return ClampTensor.apply(x, *bounds, has_min=min is not None, has_max=max is not None)
+    if input.data.dtype.kind in "iub" and any(isinstance(b, builtins.float) for b in (min, max)):
+        input = input.to(_default_float())
     return Clamp.apply(input, min=min, max=max)
 
 
 class _Extremum(_Binary):
-    """maximum / minimum: the gradient goes to the larger (smaller) input, half to each on a tie."""
+    """maximum / minimum: the gradient goes to the larger (smaller) input, half to each on a tie.
+
+    The weights are torch's: in reverse mode an input gets the gradient unless it lost the
+    comparison, so where either input is NaN (the result is NaN) both get all of it; in forward
+    mode the tangent is ḃ + w·(ȧ − ḃ) with w = 1/2 on ties and [a wins] otherwise (ḃ at a NaN).
+    """
 
     def compute(self, a, b):
         pick = np.maximum if self.op == "maximum" else np.minimum
-        wins = (a.data > b.data) if self.op == "maximum" else (a.data < b.data)
-        dtype = np.result_type(a.data, b.data)
-        self.wa = np.where(a.data == b.data, 0.5, wins).astype(dtype)
-        return pick(a.data, b.data)
+        x, y = a.data, b.data
+        a_loses, b_loses = (x < y, x > y) if self.op == "maximum" else (x > y, x < y)
+        dtype = np.result_type(x, y)
+        if dtype.kind == "f":
+            tie = x == y
+            self.wa = np.where(tie, 0.5, ~a_loses).astype(dtype)
+            self.wb = np.where(tie, 0.5, ~b_loses).astype(dtype)
+            self.wj = np.where(tie, 0.5, b_loses).astype(dtype)
+        return pick(x, y)
 
     def vjp(self, grad):
         na, nb = self.needs_input_grad
-        wa = constant(self.wa)
-        return (sum_to(grad * wa, self.a_shape) if na else None,
-                sum_to(grad * (1.0 - wa), self.b_shape) if nb else None)
+        return (sum_to(grad * constant(self.wa), self.a_shape) if na else None,
+                sum_to(grad * constant(self.wb), self.b_shape) if nb else None)
 
     def jvp(self, da, db):
-        wa = constant(self.wa)
-        out = da * wa if da is not None else None
+        w = constant(self.wj)
+        out = da * w if da is not None else None
         if db is not None:
-            term = db * (1.0 - wa)
+            term = db * (1.0 - w)
             out = term if out is None else out + term
         return broadcast_to(out, self._out_shape())
 
@@ -567,6 +648,8 @@ def where(condition, input, other) -> Tensor:
     cond = condition if isinstance(condition, Tensor) else Tensor(np.asarray(condition, dtype=bool))
     if cond.data.dtype != np.bool_:
         cond = Tensor._wrap(cond.data.astype(bool))
+    if not isinstance(input, Tensor) and not isinstance(other, Tensor):
+        input = Tensor(input)  # two Python numbers: typed as torch types them (1.0 -> float32, 1 -> int64)
     a, b = operands(input, other)
     return Where.apply(cond, a, b)
 

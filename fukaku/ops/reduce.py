@@ -4,15 +4,37 @@ logsumexp, cumsum, norm. ``dim`` may be an int, a tuple or None (all); ``keepdim
 from __future__ import annotations
 
 import builtins
+import math
 from typing import NamedTuple
 
 import numpy as np
 
 from ..autograd.function import Function, constant
+from ..autograd.grad_mode import state
 from ..tensor import Tensor
 from ._util import _norm_dim, _norm_dims
-from .elementwise import Where, _floating, exp, sqrt
+from .elementwise import Where, _floating, exp
 from .shape import broadcast_to, reshape
+
+
+def _dims(dim, ndim: int, op: str) -> tuple[int, ...]:
+    """Reduction dims as sorted non-negative axes. None and an empty tuple or list mean all
+    dims (torch reduces over everything for ``dim=()``); a repeated dim is an error, as in torch."""
+    if isinstance(dim, (tuple, list)):
+        if len(dim) == 0:
+            dim = None
+        else:
+            wrapped = [_norm_dim(d, ndim, op) for d in dim]
+            if len(set(wrapped)) != len(wrapped):
+                raise RuntimeError(f"{op}: dim {dim} has a dimension that appears multiple times in the list of dims")
+    return _norm_dims(dim, ndim, op)
+
+
+def _check_nonempty(x: Tensor, axes: tuple[int, ...], op: str) -> None:
+    """max-like reductions have no value over an empty dim (the other dims may be empty)."""
+    if x.data.size == 0 and (x.ndim == 0 or builtins.any(x.shape[a] == 0 for a in axes)):
+        raise RuntimeError(f"{op}(): cannot reduce over a dimension of size 0 (input of shape {tuple(x.shape)}); "
+                           "specify a dim whose size is non-zero")
 
 
 def _restore_dims(grad: Tensor, axes: tuple[int, ...], keepdim: bool, in_ndim: int) -> Tensor:
@@ -38,11 +60,13 @@ class Sum(Function):
 
 
 def sum(input: Tensor, dim=None, keepdim: bool = False, dtype=None) -> Tensor:  # noqa: A001
-    """Σ over ``dim`` (all when None). Integer and bool tensors sum to int64, as in torch."""
-    axes = _norm_dims(dim, input.ndim, "sum")
-    if dtype is None and input.data.dtype.kind in "biu":
-        dtype = np.int64
-    return Sum.apply(input, axes=axes, keepdim=keepdim, dtype=dtype)
+    """Σ over ``dim`` (all when None or ()). Integer and bool tensors sum to int64, as in torch.
+    With ``dtype`` the input is cast first, so the gradient comes back in the input's dtype."""
+    axes = _dims(dim, input.ndim, "sum")
+    if dtype is not None:
+        input = input.to(dtype)
+    out_dtype = np.int64 if input.data.dtype.kind in "biu" else None
+    return Sum.apply(input, axes=axes, keepdim=keepdim, dtype=out_dtype)
 
 
 def mean(input: Tensor, dim=None, keepdim: bool = False, dtype=None) -> Tensor:
@@ -50,55 +74,111 @@ def mean(input: Tensor, dim=None, keepdim: bool = False, dtype=None) -> Tensor:
     if x.data.dtype.kind != "f":
         raise TypeError(f"mean(): could not infer output dtype: input dtype must be floating point, got {x.dtype}; "
                         "pass dtype=fukaku.float32 or convert with .float()")
-    axes = _norm_dims(dim, x.ndim, "mean")
+    axes = _dims(dim, x.ndim, "mean")
     count = int(np.prod([x.shape[a] for a in axes])) if x.ndim else 1
     return sum(x, axes, keepdim) * (1.0 / count if count else float("nan"))
 
 
-def var(input: Tensor, dim=None, unbiased: bool | None = None, keepdim: bool = False, *, correction=None) -> Tensor:
-    """Variance over ``dim``; unbiased (N − 1) by default, ``unbiased=False`` or ``correction=0`` for N."""
+def _var_args(dim, unbiased, correction, op):
+    if isinstance(dim, bool):  # torch.var(x, False): the legacy (input, unbiased) overload
+        if unbiased is not None:
+            raise TypeError(f"{op}(): got unbiased twice")
+        dim, unbiased = None, dim
     if unbiased is not None and correction is not None:
-        raise ValueError("var: pass either unbiased or correction, not both")
+        raise ValueError(f"{op}: pass either unbiased or correction, not both")
     corr = correction if correction is not None else (0 if unbiased is False else 1)
+    return dim, corr
+
+
+def var(input: Tensor, dim=None, unbiased: bool | None = None, keepdim: bool = False, *, correction=None) -> Tensor:
+    """Variance over ``dim``: Σ(x − mean)² / max(N − correction, 0). Unbiased (correction 1) by
+    default; ``unbiased=False`` or ``correction=0`` divide by N. As in torch, N − correction <= 0
+    gives inf (or nan where the sum is 0)."""
+    dim, corr = _var_args(dim, unbiased, correction, "var")
     x = _floating(input)
-    axes = _norm_dims(dim, x.ndim, "var")
+    axes = _dims(dim, x.ndim, "var")
     n = int(np.prod([x.shape[a] for a in axes])) if x.ndim else 1
-    centred = x - mean(x, axes, keepdim=True)
+    centred = x - mean(x, axes, keepdim=True) if n else x
     denom = builtins.max(n - corr, 0)
-    return sum(centred * centred, axes, keepdim) * (1.0 / denom if denom else float("nan"))
+    total = sum(centred * centred, axes, keepdim)
+    if denom:
+        return total * (1.0 / denom)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return total / 0.0
+
+
+class StdFromVar(Function):
+    """sqrt of a variance with torch's std gradient: g / (2·std), taken as 0 where std == 0."""
+
+    saves_output = True
+
+    def forward(self, v):
+        return np.sqrt(v.data)
+
+    def _dsqrt(self) -> Tensor:
+        y = self.output
+        zero = constant(y.data == 0)
+        safe = Where.apply(zero, constant(np.ones((), y.data.dtype)), y)
+        return Where.apply(zero, constant(np.zeros((), y.data.dtype)), 0.5 / safe)
+
+    def vjp(self, grad):
+        return grad * self._dsqrt()
+
+    def jvp(self, dv):
+        return dv * self._dsqrt()
 
 
 def std(input: Tensor, dim=None, unbiased: bool | None = None, keepdim: bool = False, *, correction=None) -> Tensor:
-    return sqrt(var(input, dim, unbiased, keepdim, correction=correction))
+    """Standard deviation, sqrt(var); a constant input (std 0) gets gradient 0, as in torch."""
+    dim, corr = _var_args(dim, unbiased, correction, "std")
+    return StdFromVar.apply(var(input, dim, keepdim=keepdim, correction=corr))
+
+
+def _tie_weights(x: np.ndarray, out: np.ndarray, axes, nan_hits: bool) -> np.ndarray:
+    """1/(number of elements equal to the extremum) at each of them, 0 elsewhere. A slice whose
+    extremum is NaN gets NaN weights, unless ``nan_hits`` counts its NaNs as the extrema."""
+    hits = x == out
+    if nan_hits:
+        hits |= np.isnan(x) & np.isnan(out)
+    hits = hits.astype(x.dtype)
+    count = hits.sum(axis=axes, keepdims=True)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return hits / count if x.size else hits
 
 
 class Amax(Function):
-    """Max (or min) over dims; on ties the gradient is shared evenly, as torch.amax."""
+    """Max (or min) over dims; on ties the gradient is shared evenly, as torch.amax.
+
+    Where the extremum is NaN, torch's amax/amin give NaN gradients and tangents; its full
+    ``max(x)``/``min(x)`` (``full=True`` here) share the gradient between the NaNs instead, while
+    its tangent is still NaN. Both are reproduced."""
+
+    full = False
 
     def forward(self, x):
-        self.save(x)
+        _check_nonempty(x, self.axes, "amax" if self.largest else "amin")
         pick = np.max if self.largest else np.min
-        if x.data.size == 0:
-            raise RuntimeError(f"{'amax' if self.largest else 'amin'}(): cannot reduce an empty tensor of shape {tuple(x.shape)}")
         out = pick(x.data, axis=self.axes, keepdims=True)
-        self.weights = (x.data == out).astype(x.data.dtype)
-        self.weights /= self.weights.sum(axis=self.axes, keepdims=True)
+        if x.data.dtype.kind == "f":
+            self.w_jvp = _tie_weights(x.data, out, self.axes, nan_hits=False)
+            self.w_vjp = _tie_weights(x.data, out, self.axes, nan_hits=True) if self.full else self.w_jvp
+        self.in_shape = x.data.shape
         return out if self.keepdim else out.reshape(tuple(s for i, s in enumerate(out.shape) if i not in self.axes))
 
     def vjp(self, grad):
-        (x,) = self.saved
-        return broadcast_to(_restore_dims(grad, self.axes, self.keepdim, x.ndim), x.shape) * constant(self.weights)
+        restored = _restore_dims(grad, self.axes, self.keepdim, len(self.in_shape))
+        return broadcast_to(restored, self.in_shape) * constant(self.w_vjp)
 
     def jvp(self, dx):
-        return sum(dx * constant(self.weights), self.axes, self.keepdim)
+        return sum(dx * constant(self.w_jvp), self.axes, self.keepdim)
 
 
 def amax(input: Tensor, dim=None, keepdim: bool = False) -> Tensor:
-    return Amax.apply(input, axes=_norm_dims(dim, input.ndim, "amax"), keepdim=keepdim, largest=True)
+    return Amax.apply(input, axes=_dims(dim, input.ndim, "amax"), keepdim=keepdim, largest=True)
 
 
 def amin(input: Tensor, dim=None, keepdim: bool = False) -> Tensor:
-    return Amax.apply(input, axes=_norm_dims(dim, input.ndim, "amin"), keepdim=keepdim, largest=False)
+    return Amax.apply(input, axes=_dims(dim, input.ndim, "amin"), keepdim=keepdim, largest=False)
 
 
 class MaxResult(NamedTuple):
@@ -108,12 +188,12 @@ class MaxResult(NamedTuple):
 
 def _arg(input: Tensor, dim, keepdim: bool, largest: bool, op: str) -> Tensor:
     pick = np.argmax if largest else np.argmin
-    if input.data.size == 0:
-        raise RuntimeError(f"{op}(): cannot reduce an empty tensor of shape {tuple(input.shape)}")
     if dim is None:
+        _check_nonempty(input, tuple(range(input.ndim)), op)
         idx = pick(input.data)
         return Tensor._wrap(np.asarray(idx, dtype=np.int64).reshape((1,) * input.ndim if keepdim else ()))
     d = _norm_dim(dim, input.ndim, op)
+    _check_nonempty(input, (d,), op)
     idx = pick(input.data, axis=d, keepdims=keepdim) if input.ndim else np.asarray(0)
     return Tensor._wrap(idx.astype(np.int64))
 
@@ -133,10 +213,11 @@ def _max_min(input: Tensor, dim, keepdim: bool, largest: bool, op: str):
     if isinstance(dim, Tensor):  # torch.max(a, b) is the elementwise maximum
         return (maximum if largest else minimum)(input, dim)
     if dim is None:
-        return Amax.apply(input, axes=tuple(range(input.ndim)), keepdim=False, largest=largest)
+        return Amax.apply(input, axes=tuple(range(input.ndim)), keepdim=False, largest=largest, full=True)
     d = _norm_dim(dim, input.ndim, op)
     if input.ndim == 0:
-        return MaxResult(input, Tensor._wrap(np.asarray(0, dtype=np.int64)))
+        return MaxResult(input * 1 if input.data.dtype.kind != "b" else Tensor._wrap(input.data.copy()),
+                         Tensor._wrap(np.asarray(0, dtype=np.int64)))
     idx = _arg(input, d, True, largest, op)
     values = gather(input, d, idx)
     if not keepdim:
@@ -180,27 +261,44 @@ class LogSumExp(Function):
 
 def logsumexp(input: Tensor, dim=None, keepdim: bool = False) -> Tensor:
     x = _floating(input)
-    return LogSumExp.apply(x, axes=_norm_dims(dim, x.ndim, "logsumexp"), keepdim=keepdim)
+    return LogSumExp.apply(x, axes=_dims(dim, x.ndim, "logsumexp"), keepdim=keepdim)
 
 
 class Prod(Function):
-    """Π over one dim (or all). The gradient is the product of the *other* factors, computed with
-    exclusive cumulative products, so it is exact when some factors are 0."""
+    """Π over one dim (or all). The gradient is the product of the *other* factors (torch's
+    prod_backward): result / x when no factor is 0; otherwise exclusive products, computed as
+    NumPy constants for a first derivative and with differentiable ops when a graph of the backward
+    pass is being recorded (create_graph=True), so second derivatives are exact with zeros too."""
+
+    saves_output = True
 
     def forward(self, x):
         self.save(x)
-        return np.prod(x.data, axis=self.axis, keepdims=self.keepdim)
+        return np.asarray(np.prod(x.data, axis=self.axis, keepdims=self.keepdim))
 
     def _others(self) -> Tensor:
         (x,) = self.saved
         data = x.data
+        if data.size == 0:
+            return constant(np.zeros_like(data))
+        zero = data == 0
+        if not zero.any():
+            out = self.output
+            if self.axis is None:
+                out = reshape(out, (1,) * x.ndim)
+            else:
+                out = _restore_dims(out, (self.axis,), self.keepdim, x.ndim)
+            return out / x
+        level = state.forward_level
+        differentiable = (state.grad_enabled and x.requires_grad) or (
+            level and x._tangent is not None and x._tangent[0] == level)  # forward-over-reverse
+        if not differentiable:
+            if self.axis is None:
+                return constant(_exclusive_product(data.reshape(-1), 0).reshape(data.shape))
+            return constant(_exclusive_product(data, self.axis))
         if self.axis is None:
-            flat = data.reshape(-1)
-            return constant(_exclusive_product(flat, 0).reshape(data.shape))
-        if not np.any(data == 0):
-            out = np.prod(data, axis=self.axis, keepdims=True)
-            return constant(out / data)
-        return constant(_exclusive_product(data, self.axis))
+            return reshape(_exclusive_product_graph(reshape(x, (-1,)), 0), data.shape)
+        return _exclusive_product_graph(x, self.axis)
 
     def vjp(self, grad):
         (x,) = self.saved
@@ -223,11 +321,27 @@ def _exclusive_product(a: np.ndarray, axis: int) -> np.ndarray:
     return left * np.flip(right, axis)
 
 
+def _exclusive_product_graph(x: Tensor, axis: int) -> Tensor:
+    """The exclusive products as a differentiable expression: x repeated along a new axis i with
+    x_i replaced by 1 at position i, then a product over the original axis. O(n²) along ``axis``;
+    only used for higher-order derivatives of products that contain zeros."""
+    from .shape import unsqueeze
+
+    n = x.shape[axis]
+    expanded = broadcast_to(unsqueeze(x, axis), x.shape[:axis] + (n,) + x.shape[axis:])
+    eye = np.eye(n, dtype=bool).reshape((1,) * axis + (n, n) + (1,) * (x.ndim - axis - 1))
+    masked = Where.apply(constant(eye), constant(np.ones((), x.data.dtype)), expanded)
+    return Prod.apply(masked, axis=axis + 1, keepdim=False)
+
+
 def prod(input: Tensor, dim: int | None = None, keepdim: bool = False, dtype=None) -> Tensor:
-    """Product over one dimension (or of all elements). The gradient of the other factors is
-    treated as constant, so second derivatives of prod are not available."""
+    """Product over one dimension (or of all elements). Integer and bool tensors give int64."""
     x = input if dtype is None else input.to(dtype)
+    if x.data.dtype.kind in "biu" and x.data.dtype != np.int64:
+        x = Tensor._wrap(x.data.astype(np.int64))
     axis = None if dim is None else _norm_dim(dim, x.ndim, "prod")
+    if x.ndim == 0:
+        axis = None
     return Prod.apply(x, axis=axis, keepdim=keepdim and axis is not None)
 
 
@@ -244,54 +358,94 @@ class Cumsum(Function):
         return Cumsum.apply(dx, dim=self.dim)
 
 
-def cumsum(input: Tensor, dim: int) -> Tensor:
+def cumsum(input: Tensor, dim: int, dtype=None) -> Tensor:
+    """Running sums along ``dim``; integer and bool tensors give int64 unless ``dtype`` is given."""
+    if dtype is not None:
+        input = input.to(dtype)
+    d = _norm_dim(dim, input.ndim, "cumsum")
     if input.ndim == 0:
-        return input
-    return Cumsum.apply(input, dim=_norm_dim(dim, input.ndim, "cumsum"))
+        out = input.to(np.int64) if input.data.dtype.kind in "biu" else input
+        return out * 1 if out is input and out.data.dtype.kind != "b" else out
+    return Cumsum.apply(input, dim=d)
 
 
-class Norm2(Function):
-    """Euclidean / Frobenius norm; its gradient x/‖x‖ is taken as 0 where ‖x‖ = 0 (as torch)."""
+class Norm(Function):
+    """Vector p-norm over ``axes``: (Σ|x|^p)^(1/p), max|x| for p = inf, min|x| for -inf, the
+    count of non-zeros for p = 0.
+
+    Reverse and forward rules share one local gradient G = ∂‖x‖/∂x (vjp g·G, jvp Σ G·ẋ), written
+    as torch's norm_backward writes it, including its conventions where the norm or x is 0:
+    p = 1: sgn(x); p = 2: x/‖x‖; 1 < p < 2: sgn(x)|x|^(p-1)/‖x‖^(p-1); p > 2: x|x|^(p-2)/‖x‖^(p-1),
+    each 0 where ‖x‖ = 0; p < 1: sgn(x)|x|^(p-1)·‖x‖^(1-p), 0 where x = 0; ±inf: sgn(x) shared
+    evenly between the elements that reach the max; p = 0: 0. G uses the norm as a tensor of the
+    graph, so second derivatives follow.
+    """
 
     saves_output = True
 
     def forward(self, x):
         self.save(x)
-        return np.sqrt(np.sum(x.data * x.data, axis=self.axes, keepdims=self.keepdim))
+        p, axes, kd = self.p, self.axes, self.keepdim
+        a = np.abs(x.data)
+        if p == 0:
+            out = np.sum(a != 0, axis=axes, keepdims=kd)
+        elif p == 1:
+            out = np.sum(a, axis=axes, keepdims=kd)
+        elif p == 2:
+            out = np.sqrt(np.sum(a * a, axis=axes, keepdims=kd))
+        elif math.isinf(p):
+            _check_nonempty(x, axes, "norm")
+            out = (np.max if p > 0 else np.min)(a, axis=axes, keepdims=kd)
+        else:
+            with np.errstate(divide="ignore"):
+                out = np.sum(a ** p, axis=axes, keepdims=kd) ** (1.0 / p)
+        return np.asarray(out, dtype=x.data.dtype)
 
-    def _scaled(self, t: Tensor) -> Tensor:
+    def _local(self) -> Tensor:
+        from .elementwise import abs as _abs, sign
+
         (x,) = self.saved
+        p, dt = self.p, x.data.dtype
+        zero, one = constant(np.zeros((), dt)), constant(np.ones((), dt))
+        if p == 0:
+            return constant(np.zeros_like(x.data))
+        if p == 1:
+            return sign(x)
         n = _restore_dims(self.output, self.axes, self.keepdim, x.ndim)
-        zero = constant(n.data == 0)
-        safe = Where.apply(zero, constant(np.ones((), n.data.dtype)), n)
-        return Where.apply(zero, constant(np.zeros((), n.data.dtype)), t / safe)
+        if math.isinf(p):
+            a = np.abs(x.data)
+            hits = ((a == n.data) | np.isnan(a)).astype(dt)
+            return sign(x) * constant(hits / np.maximum(hits.sum(axis=self.axes, keepdims=True), 1))
+        n_zero = constant(np.broadcast_to(n.data == 0, n.shape))
+        safe_n = Where.apply(n_zero, one, n)
+        if p == 2:
+            return Where.apply(n_zero, zero, x / safe_n)
+        if p < 1:
+            x_zero = constant(x.data == 0)
+            safe_abs = Where.apply(x_zero, one, _abs(x))
+            scaled = Where.apply(x_zero, zero, sign(x) * safe_abs ** (p - 1))
+            return scaled * n ** (1 - p)
+        scaled = sign(x) * _abs(x) ** (p - 1) if p < 2 else x * _abs(x) ** (p - 2)
+        return Where.apply(n_zero, zero, scaled / safe_n ** (p - 1))
 
     def vjp(self, grad):
         (x,) = self.saved
-        return self._scaled(_restore_dims(grad, self.axes, self.keepdim, x.ndim) * x)
+        return _restore_dims(grad, self.axes, self.keepdim, x.ndim) * self._local()
 
     def jvp(self, dx):
-        (x,) = self.saved
-        return sum(self._scaled(x * dx), self.axes, self.keepdim)
+        return sum(self._local() * dx, self.axes, self.keepdim)
 
 
-def norm(input: Tensor, p="fro", dim=None, keepdim: bool = False) -> Tensor:
-    """Vector p-norm over ``dim`` (p = 1, 2, inf, -inf, any real) or the Frobenius norm ('fro')."""
-    from .elementwise import abs as _abs
-
-    x = _floating(input)
-    axes = _norm_dims(dim, x.ndim, "norm")
-    if p in ("fro", 2, 2.0):
-        return Norm2.apply(x, axes=axes, keepdim=keepdim)
-    if p in (float("inf"), "inf"):
-        return amax(_abs(x), axes, keepdim)
-    if p in (float("-inf"), "-inf"):
-        return amin(_abs(x), axes, keepdim)
-    if p == 1:
-        return sum(_abs(x), axes, keepdim)
-    if isinstance(p, (int, float)) and p > 0:
-        return sum(_abs(x) ** p, axes, keepdim) ** (1.0 / p)
-    raise ValueError(f"norm: unsupported p={p!r}; use 1, 2, 'fro', inf, -inf or a positive number")
+def norm(input: Tensor, p="fro", dim=None, keepdim: bool = False, dtype=None) -> Tensor:
+    """Vector p-norm over ``dim`` (all dims when None): p any real number, inf or -inf, or 'fro'
+    (the 2-norm of the flattened dims). Gradients follow torch's conventions at zero."""
+    x = _floating(input) if dtype is None else input.to(dtype)
+    axes = _dims(dim, x.ndim, "norm")
+    if p == "fro" or p is None:
+        p = 2
+    if isinstance(p, str) or not isinstance(p, (int, float, np.integer, np.floating)):
+        raise ValueError(f"norm: unsupported p={p!r}; use a number, inf, -inf or 'fro'")
+    return Norm.apply(x, p=float(p), axes=axes, keepdim=keepdim)
 
 
 def all(input: Tensor, dim=None, keepdim: bool = False) -> Tensor:  # noqa: A001

@@ -10,6 +10,7 @@ from .dtypes import (bool_, double, float16, float32, float64, get_default_dtype
 from .dtypes import bool_ as bool  # noqa: A001  (fukaku.bool, like torch.bool)
 from .dtypes import float as float  # noqa: A001,PLC0414
 from .errors import ShapeError
+from .serialization import load, save
 from .ops import *  # noqa: F401,F403
 from .ops import __all__ as _ops_all
 from .tensor import (Tensor, arange, as_tensor, default_generator, empty, empty_like, eye, from_numpy, full,
@@ -37,4 +38,5 @@ __all__ = ["Tensor", "tensor", "as_tensor", "from_numpy", "zeros", "ones", "empt
            "randperm", "normal", "rand_like", "randn_like", "manual_seed", "default_generator", "get_rng_state",
            "set_rng_state", "no_grad", "enable_grad", "set_grad_enabled", "is_grad_enabled", "autograd", "nn",
            "ShapeError", "float32", "float64", "float16", "int64", "int32", "bool", "double", "long", "float",
-           "get_default_dtype", "set_default_dtype", "is_tensor", "numel", "is_floating_point", "dtypes", *_ops_all]
+           "get_default_dtype", "set_default_dtype", "is_tensor", "numel", "is_floating_point", "dtypes", "save", "load",
+           *_ops_all]

@@ -1,7 +1,285 @@
-"""``fukaku.nn.functional``: stateless functions with ``torch.nn.functional``'s names."""
-from ..ops.activation import elu, gelu, leaky_relu, log_softmax, one_hot, relu, silu, softmax, softplus
-from ..ops.elementwise import sigmoid, tanh
-from ..ops.shape import pad
+"""``fukaku.nn.functional``: stateless functions with ``torch.nn.functional``'s names.
 
-__all__ = ["elu", "gelu", "leaky_relu", "log_softmax", "one_hot", "relu", "silu", "softmax", "softplus",
-           "sigmoid", "tanh", "pad"]
+Every layer of :mod:`fukaku.nn` is a thin Module over one of these functions: the Module holds the
+parameters and buffers, the function does the arithmetic. The elementwise activations live in
+:mod:`fukaku.ops.activation` and are re-exported here; this file adds the functions that take
+parameters (linear, prelu, batch_norm, layer_norm, embedding), the perceptron's step, and dropout.
+
+Where a function is built from existing tensor ops (linear, prelu, the normalisations) its reverse
+mode, forward mode and higher derivatives come from those ops; the functions that need their own
+rule (step, the embedding lookup) define a :class:`~fukaku.autograd.Function` with forward, vjp and
+jvp, as the core ops do.
+"""
+from __future__ import annotations
+
+import builtins
+import math
+from collections.abc import Sequence
+
+import numpy as np
+
+from ..autograd.function import Function, constant
+from ..autograd.grad_mode import no_grad
+from ..errors import ShapeError
+from ..ops.activation import elu, gelu, leaky_relu, log_softmax, one_hot, relu, silu, softmax, softplus
+from ..ops.elementwise import _floating, _Unary, rsqrt, sigmoid, tanh, where
+from ..ops.index import GetItem, IndexAccumulate
+from ..ops.linalg import matmul
+from ..ops.loss import (binary_cross_entropy, binary_cross_entropy_with_logits, cross_entropy, hinge_embedding_loss,
+                        huber_loss, kl_div, l1_loss, mse_loss, multi_margin_loss, nll_loss)
+from ..ops.shape import pad, reshape
+from ..tensor import Tensor, default_generator
+
+
+def _shape(shape) -> str:
+    return str(tuple(shape))
+
+
+# ----------------------------------------------------------------------------- linear (seed 000 §6.1.2)
+def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
+    """The affine map of a fully connected layer, y = x Wᵀ + b.
+
+    Seed 000 §6.1.2 writes a⁽ˡ⁾ = W⁽ˡ⁾ h⁽ˡ⁻¹⁾ + b⁽ˡ⁾ with W of shape d_l × d_{l−1}; with the samples of
+    a batch as rows that is x Wᵀ + b, and W keeps PyTorch's layout ``(out_features, in_features)``.
+
+    Shapes: input ``(*, in_features)``, weight ``(out_features, in_features)``, bias
+    ``(out_features,)`` → ``(*, out_features)``.
+    """
+    if weight.ndim != 2:
+        raise ShapeError(f"linear: weight must be 2-d (out_features, in_features), got shape {_shape(weight.shape)}")
+    if input.ndim == 0 or input.shape[-1] != weight.shape[1]:
+        raise ShapeError(
+            f"linear: input of shape {_shape(input.shape)} does not match weight of shape {_shape(weight.shape)}: "
+            f"the input's last dimension must be in_features = {weight.shape[1]}. Reshape the input to "
+            f"(*, {weight.shape[1]}) (e.g. nn.Flatten() before the layer), or build the layer with "
+            f"in_features={input.shape[-1] if input.ndim else 1}"
+        )
+    if bias is not None and tuple(bias.shape) not in ((weight.shape[0],), ()):
+        raise ShapeError(f"linear: bias of shape {_shape(bias.shape)} does not match weight of shape "
+                         f"{_shape(weight.shape)}: expected ({weight.shape[0]},)")
+    out = matmul(input, weight.mT)
+    return out if bias is None else out + bias
+
+
+# ----------------------------------------------------------------------------- activations
+class Step(_Unary):
+    """Heaviside step of the classical perceptron (seed 000 §6.1.1): 1 where x ≥ 0, else 0.
+
+    Its derivative is 0 wherever it exists (and undefined at 0), so the gradient is zero: the
+    perceptron learns by its error-correction rule, not by back-propagation. NaN maps to 0, as
+    ``torch.heaviside(x, 1)`` does.
+    """
+
+    def forward(self, x):
+        self.dtype = x.data.dtype
+        return (x.data >= 0).astype(x.data.dtype)
+
+    def derivative(self):
+        return constant(np.zeros((), self.dtype))
+
+
+def step(input: Tensor) -> Tensor:
+    """y = 1 if x ≥ 0 else 0, elementwise, in the input's floating dtype (seed 000 §6.1.1).
+
+    Equal to ``torch.heaviside(x, torch.tensor(1.))``; unlike it, the backward pass gives zeros
+    instead of an error.
+    """
+    return Step.apply(_floating(input))
+
+
+def prelu(input: Tensor, weight: Tensor) -> Tensor:
+    """Parametric ReLU (He et al. 2015; seed 000 §6.1.3): x for x > 0, a·x otherwise, a learnable.
+
+    ``weight`` has one element (a slope shared by every channel) or ``C`` elements, one per
+    channel of an input ``(N, C, *)`` (dimension 1, as in PyTorch; a 1-d input has one channel).
+    Differentiable in the input and in the slopes (the slope's gradient is Σ g·x over x ≤ 0).
+    """
+    x = _floating(input)
+    n = weight.numel()
+    if n == 1:
+        a = reshape(weight, ())
+    else:
+        channels = x.shape[1] if x.ndim >= 2 else 1
+        if n != channels:
+            raise ShapeError(
+                f"prelu: weight of shape {_shape(weight.shape)} has {n} slopes but the input of shape "
+                f"{_shape(x.shape)} has {channels} channel(s) in dimension 1; use PReLU(num_parameters={channels}) "
+                "or a single shared slope (num_parameters=1)"
+            )
+        a = reshape(weight, (n,) + (1,) * (x.ndim - 2))
+    return where(x > 0, x, a * x)
+
+
+# ----------------------------------------------------------------------------- dropout (seed 000 §6.1.4)
+def _check_probability(p: float, op: str) -> float:
+    if not isinstance(p, (builtins.int, builtins.float)) or isinstance(p, bool) or not 0.0 <= p <= 1.0:
+        raise ValueError(f"{op}: dropout probability has to be between 0 and 1, but got {p!r}")
+    return builtins.float(p)
+
+
+def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:
+    """Inverted dropout (seed 000 §6.1.4): in training each element becomes 0 with probability
+    ``p`` and is scaled by 1/(1 − p) otherwise, so E[h̃] = h; outside training it is the identity.
+
+    The mask is drawn from fukaku's generator (``fukaku.manual_seed`` makes it reproducible).
+    ``inplace`` is accepted for PyTorch compatibility: fukaku's autograd records no in-place op,
+    so the result is always a new tensor (with the same values). Shape: any → the same.
+    """
+    p = _check_probability(p, "dropout")
+    if not training or p == 0.0 or input.numel() == 0:
+        return input
+    x = _floating(input)
+    if p == 1.0:
+        return x * constant(np.zeros((), x.dtype))
+    # float32 uniforms are enough to resolve p and take half the time of float64 ones
+    keep = default_generator().random(x.shape, dtype=np.float32) >= p
+    mask = keep.astype(x.dtype)
+    mask *= x.dtype.type(1.0 / (1.0 - p))
+    return x * constant(mask)
+
+
+# ----------------------------------------------------------------------------- normalisation (seed 000 §6.1.4)
+def _normalize(x: Tensor, axes: tuple[int, ...], eps: float) -> tuple[Tensor, Tensor, Tensor]:
+    """x̂ = (x − μ)/√(σ² + ε) with μ and the biased σ² taken over ``axes`` (kept as size-1 dims).
+
+    Returns (x̂, μ, σ²). Built from tensor ops, so every derivative order comes from them.
+    """
+    mean = x.mean(axes, keepdim=True)
+    centred = x - mean
+    var = (centred * centred).mean(axes, keepdim=True)
+    return centred * rsqrt(var + eps), mean, var
+
+
+def _channel_param(t: Tensor | None, channels: int, name: str, op: str, x: Tensor) -> None:
+    if t is not None and t.numel() != channels:
+        raise ShapeError(f"{op}: {name} of shape {_shape(t.shape)} should have {channels} elements, one per channel "
+                         f"of the input of shape {_shape(x.shape)} (channels are dimension 1)")
+
+
+def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor | None,
+               weight: Tensor | None = None, bias: Tensor | None = None, training: bool = False,
+               momentum: float = 0.1, eps: float = 1e-5) -> Tensor:
+    """Batch normalisation (Ioffe & Szegedy 2015; seed 000 §6.1.4), per channel c of an input
+    ``(N, C)`` or ``(N, C, L)`` (any ``(N, C, *)``):
+
+        x̂ = (x − μ_B)/√(σ_B² + ε),   y = γ·x̂ + β
+
+    ``training=True``: μ_B and the biased σ_B² come from the mini-batch (over N and the trailing
+    dims), and running statistics, when given, are updated in place as in PyTorch:
+    running ← (1 − momentum)·running + momentum·batch statistic, with the *unbiased* batch
+    variance for ``running_var``. ``training=False``: the running statistics normalise (the
+    population statistics used at inference, seed 004 §3.6). ``weight`` (γ) and ``bias`` (β) are
+    ``(C,)`` or None.
+    """
+    x = _floating(input)
+    if x.ndim < 2:
+        raise ShapeError(f"batch_norm: expected an input of shape (N, C) or (N, C, *), got shape {_shape(x.shape)}")
+    channels = x.shape[1]
+    for t, name in ((running_mean, "running_mean"), (running_var, "running_var"), (weight, "weight"), (bias, "bias")):
+        _channel_param(t, channels, name, "batch_norm", x)
+    param_shape = (channels,) + (1,) * (x.ndim - 2)  # broadcasts against (N, C, *) from the right
+    if training:
+        count = x.numel() // channels if channels else 0
+        if count <= 1:
+            raise ValueError(f"batch_norm: expected more than 1 value per channel when training, got input of shape "
+                             f"{_shape(x.shape)}: use a batch of 2 or more samples, or call model.eval()")
+        axes = (0,) + tuple(range(2, x.ndim))
+        y, mean, var = _normalize(x, axes, eps)
+        with no_grad():
+            if running_mean is not None:
+                running_mean.copy_(running_mean.data * (1.0 - momentum) + mean.data.reshape(running_mean.shape) * momentum)
+            if running_var is not None:
+                unbiased = var.data.reshape(running_var.shape) * (count / (count - 1))
+                running_var.copy_(running_var.data * (1.0 - momentum) + unbiased * momentum)
+    else:
+        if running_mean is None or running_var is None:
+            raise ValueError("batch_norm: running_mean and running_var are required when training=False; pass "
+                             "training=True to normalise with the batch statistics")
+        y = (x - reshape(running_mean, param_shape)) * rsqrt(reshape(running_var, param_shape) + eps)
+    if weight is not None:
+        y = y * reshape(weight, param_shape)
+    if bias is not None:
+        y = y + reshape(bias, param_shape)
+    return y
+
+
+def _normalized_shape(normalized_shape) -> tuple[int, ...]:
+    if isinstance(normalized_shape, (builtins.int, np.integer)):
+        return (builtins.int(normalized_shape),)
+    return tuple(builtins.int(s) for s in normalized_shape)
+
+
+def layer_norm(input: Tensor, normalized_shape: int | Sequence[int], weight: Tensor | None = None,
+               bias: Tensor | None = None, eps: float = 1e-5) -> Tensor:
+    """Layer normalisation (Ba et al. 2016; seed 000 §6.1.4, seed 003): the BatchNorm formula with
+    μ and the biased σ² taken over the features of each sample, i.e. the trailing dimensions
+    ``normalized_shape``, so a sample's output does not depend on the rest of the batch.
+
+    Shapes: input ``(*, *normalized_shape)``; weight and bias ``normalized_shape`` or None.
+    """
+    shape = _normalized_shape(normalized_shape)
+    x = _floating(input)
+    k = len(shape)
+    if k == 0 or k > x.ndim or tuple(x.shape[x.ndim - k:]) != shape:
+        raise ShapeError(
+            f"layer_norm: given normalized_shape={shape}, expected an input of shape (*, {', '.join(map(str, shape))}), "
+            f"got shape {_shape(x.shape)}: normalized_shape names the trailing (feature) dimensions"
+        )
+    for t, name in ((weight, "weight"), (bias, "bias")):
+        if t is not None and tuple(t.shape) != shape:
+            raise ShapeError(f"layer_norm: {name} of shape {_shape(t.shape)} must have normalized_shape {shape}")
+    y, _, _ = _normalize(x, tuple(range(x.ndim - k, x.ndim)), eps)
+    if weight is not None:
+        y = y * weight
+    if bias is not None:
+        y = y + bias
+    return y
+
+
+# ----------------------------------------------------------------------------- embedding
+class EmbeddingLookup(Function):
+    """Rows of a table: ``weight[index]``. The vjp adds each output row's gradient back into the
+    row it came from (repeated indices accumulate) and leaves the ``padding_idx`` row without
+    gradient, as PyTorch does; the jvp looks the tangent rows up the same way."""
+
+    def forward(self, weight):
+        self.weight_shape = weight.data.shape
+        return weight.data[self.index]
+
+    def vjp(self, grad):
+        if self.padding_idx is not None:
+            keep = (self.index != self.padding_idx)[..., None].astype(grad.data.dtype)
+            grad = grad * constant(keep)
+        return IndexAccumulate.apply(grad, key=(self.index,), basic=False, shape=self.weight_shape)
+
+    def jvp(self, dweight):
+        return GetItem.apply(dweight, key=(self.index,), basic=False)
+
+
+def embedding(input: Tensor, weight: Tensor, padding_idx: int | None = None) -> Tensor:
+    """Look up rows of ``weight``: integer indices ``(*)`` with a table ``(num_embeddings,
+    embedding_dim)`` give ``(*, embedding_dim)``. The row ``padding_idx`` (negative counts from
+    the end) receives no gradient, so it stays as it is (zero, in an ``Embedding`` layer)."""
+    if weight.ndim != 2:
+        raise ShapeError(f"embedding: weight must be 2-d (num_embeddings, embedding_dim), got shape {_shape(weight.shape)}")
+    index = input.data if isinstance(input, Tensor) else np.asarray(input)
+    if index.dtype.kind not in "iu":
+        raise TypeError(f"embedding: indices must be an integer (int64) tensor, got dtype {index.dtype}; "
+                        "convert with .long()")
+    rows = weight.shape[0]
+    if index.size and (index.min() < 0 or index.max() >= rows):
+        raise IndexError(f"embedding: index out of range: indices span [{index.min()}, {index.max()}] but the table "
+                         f"has {rows} rows (valid indices 0..{rows - 1})")
+    if padding_idx is not None:
+        if not -rows <= padding_idx < rows:
+            raise ValueError(f"embedding: padding_idx must be within [-{rows}, {rows - 1}] for a table of {rows} rows, "
+                             f"got {padding_idx}")
+        padding_idx = padding_idx % rows
+    return EmbeddingLookup.apply(weight, index=index, padding_idx=padding_idx)
+
+
+__all__ = ["linear", "step", "prelu", "dropout", "batch_norm", "layer_norm", "embedding",
+           "elu", "gelu", "leaky_relu", "log_softmax", "one_hot", "relu", "silu", "softmax", "softplus",
+           "sigmoid", "tanh", "pad",
+           "mse_loss", "l1_loss", "huber_loss", "binary_cross_entropy", "binary_cross_entropy_with_logits",
+           "cross_entropy", "nll_loss", "kl_div", "multi_margin_loss", "hinge_embedding_loss"]

@@ -1,0 +1,436 @@
+"""The ``fukaku`` command.
+
+    fukaku train MODEL --data DATASET [--epochs N] [--lr LR] [--batch-size B] [--optimizer NAME]
+                 [--seed S] [--save PATH] [--hidden 128,64] [--activation relu] ...
+    fukaku lab list | run ID... | --all [--quick] [--out DIR]
+    fukaku data fetch mnist|fashion-mnist [--root DIR]
+    fukaku info
+
+``main(argv)`` returns the exit status (0 success, 1 failure, 2 usage error), so tests call it
+directly; the console script and ``python -m fukaku`` pass it to ``SystemExit``.
+"""
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import os
+import platform
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+
+import numpy as np
+
+from .train import Callback
+
+MODELS = ("mlp", "logreg", "linreg", "perceptron")
+IMAGE_SETS = ("digits", "mnist")
+CLASSIFY_SETS = ("circle", "xor", "gauss", "spiral")
+REGRESS_SETS = ("reg-plane", "reg-gauss")
+DATASETS = IMAGE_SETS + CLASSIFY_SETS + REGRESS_SETS
+OPTIMIZERS = {"sgd": 0.1, "adam": 1e-3, "adamw": 1e-3, "rmsprop": 1e-3, "adagrad": 1e-2, "adadelta": 1.0}
+DEFAULT_EPOCHS = {"mlp": 30, "logreg": 50, "linreg": 50, "perceptron": 100}
+# Where a model wants another default step: one convex layer takes 10x larger adaptive steps (softmax
+# regression on digits: 95.3% after 50 epochs at 1e-3, 97.8% at 1e-2), and least squares on the
+# Playground's inputs (|x| <= 6, so L = 2λ_max(X̃ᵀX̃)/N ≈ 50) diverges under plain SGD at 0.1.
+MODEL_LR = {("logreg", "adam"): 1e-2, ("logreg", "adamw"): 1e-2, ("logreg", "rmsprop"): 1e-2,
+            ("linreg", "sgd"): 1e-2}
+
+
+def default_lr(model: str, optimizer: str) -> float:
+    """The learning rate ``fukaku train`` uses when ``--lr`` is not given."""
+    return 1.0 if model == "perceptron" else MODEL_LR.get((model, optimizer), OPTIMIZERS[optimizer])
+
+
+class UsageError(ValueError):
+    """A combination of options that cannot work; reported with exit status 2."""
+
+
+# ---------------------------------------------------------------------------- data
+@dataclass
+class Data:
+    """A train/test split as NumPy arrays, and what kind of task it is."""
+
+    name: str
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_test: np.ndarray
+    y_test: np.ndarray
+    num_classes: int  # 0 for regression
+    split: str        # how train and test were made, for the report line
+
+
+def load_data(name: str, seed: int, root: str | None = None, noise: float = 0.0) -> Data:
+    """``digits``: 80/20 shuffled split (``seed``); ``mnist``: the t10k set, first 8,000 train / last
+    2,000 test; Playground sets: 500 points (1,200 for regression), 50/50 split as the Playground."""
+    from . import datasets
+
+    if name == "digits":
+        x, y = datasets.digits(return_tensors=False)
+        split = datasets.holdout_split(x, y, test_fraction=0.2, seed=seed)
+        return Data(name, *split, num_classes=10, split=f"80/20 shuffled split, seed {seed}")
+    if name == "mnist":
+        split = datasets.mnist_split(root, n_train=8000, n_test=2000, return_tensors=False)
+        return Data(name, *split, num_classes=10, split="MNIST t10k, first 8,000 train / last 2,000 test")
+    if name in CLASSIFY_SETS + REGRESS_SETS:
+        regress = name in REGRESS_SETS
+        split = datasets.playground(name, n=1200 if regress else 500, noise=noise, seed=seed, test_fraction=0.5,
+                                    return_tensors=False)
+        if regress:
+            return Data(name, *split, num_classes=0, split=f"Playground 50/50 split, noise {noise}, seed {seed}")
+        ytr, yte = datasets.binary_labels(split.y_train), datasets.binary_labels(split.y_test)  # ±1 → {0, 1}
+        return Data(name, split.x_train, ytr, split.x_test, yte, num_classes=2,
+                    split=f"Playground 50/50 split, noise {noise}, seed {seed}")
+    raise UsageError(f"unknown data set {name!r}; choose one of {', '.join(DATASETS)}")
+
+
+# ---------------------------------------------------------------------------- train
+def _hidden(text: str) -> list[int]:
+    try:
+        sizes = [int(s) for s in text.split(",") if s.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--hidden takes comma-separated widths like 128,64, got {text!r}") from None
+    if any(s < 1 for s in sizes):
+        raise argparse.ArgumentTypeError(f"--hidden widths must be >= 1, got {text!r}")
+    return sizes
+
+
+def _check_save_path(path: str) -> None:
+    """Refuse a checkpoint path that cannot be written before spending time on training."""
+    suffix = Path(path).suffix.lower()
+    if suffix not in (".safetensors", ".npz"):
+        raise UsageError(f"--save {path!r}: the path must end in .safetensors or .npz (fukaku never pickles)")
+    if suffix == ".safetensors" and importlib.util.find_spec("safetensors") is None:
+        raise UsageError(f"--save {path!r}: .safetensors needs the 'safetensors' package (pip install safetensors); "
+                         "or save to a .npz path")
+    parent = Path(path).expanduser().resolve().parent
+    if not parent.is_dir():
+        raise UsageError(f"--save {path!r}: the directory {str(parent)!r} does not exist")
+
+
+def _check_combination(model: str, data: str) -> None:
+    if model == "linreg" and data not in REGRESS_SETS:
+        raise UsageError(f"linreg is a regression model; use a regression data set ({', '.join(REGRESS_SETS)})")
+    if model in ("logreg", "perceptron") and data in REGRESS_SETS:
+        raise UsageError(f"{model} is a classifier; {data} is a regression data set")
+    if model == "perceptron" and data in IMAGE_SETS:
+        raise UsageError(f"the perceptron separates two classes and {data} has 10; use a two-class set "
+                         f"({', '.join(CLASSIFY_SETS)}), or mlp / logreg for {data}")
+
+
+def _build(args, data: Data):
+    """The model, the loss, the metrics, and the targets transformed for that loss."""
+    from . import models, nn
+    from .train import accuracy, binary_accuracy_with_logits
+
+    d = data.x_train.shape[1]
+    ytr, yte = data.y_train, data.y_test
+    if data.num_classes == 0:  # regression: one output, MSE on targets (N, 1)
+        out = 1
+        ytr, yte = ytr.reshape(-1, 1).astype(np.float32), yte.reshape(-1, 1).astype(np.float32)
+        loss, metrics = nn.MSELoss(), ()
+    else:
+        out = data.num_classes
+        loss, metrics = nn.CrossEntropyLoss(), (accuracy,)
+    if args.model == "mlp":
+        model = models.MLP([d, *args.hidden, out], activation=args.activation, dropout=args.dropout,
+                           batchnorm=args.batchnorm)
+    elif args.model == "linreg":
+        model = models.LinearRegression(d, 1)
+    else:  # logreg
+        model = models.LogisticRegression(d, data.num_classes)
+        if data.num_classes == 2:  # one sigmoid neuron: logit (N,), BCE on float 0/1 targets
+            ytr, yte = ytr.astype(np.float32), yte.astype(np.float32)
+            loss, metrics = nn.BCEWithLogitsLoss(), (binary_accuracy_with_logits,)
+    return model, loss, metrics, ytr, yte
+
+
+def _describe(model) -> str:
+    from .models import MLP
+
+    if isinstance(model, MLP):
+        extras = [str(model.activation)]
+        if model.batchnorm:
+            extras.append("batchnorm")
+        if model.dropout:
+            extras.append(f"dropout {model.dropout}")
+        return f"MLP {'-'.join(map(str, model.sizes))} ({', '.join(extras)})"
+    return repr(model)
+
+
+def _train_perceptron(args, data: Data) -> tuple[dict, dict]:
+    from . import models, tensor
+
+    model = models.Perceptron(data.x_train.shape[1])
+    lr = default_lr("perceptron", args.optimizer) if args.lr is None else args.lr
+    began = time.perf_counter()
+    fit = model.fit(data.x_train, 2 * data.y_train - 1, max_epochs=args.epochs, lr=lr, shuffle=True, seed=args.seed)
+    seconds = time.perf_counter() - began
+    test_acc = float(np.mean(model(tensor(data.x_test)).numpy() == 2 * data.y_test - 1))
+    print(f"Perceptron on {data.name}: {'converged' if fit.converged else 'did not converge'} after {fit.epochs} "
+          f"epoch(s), {fit.updates} update(s) (η = {lr})")
+    results = {"test_accuracy": test_acc, "seconds": seconds, "updates": fit.updates, "epochs": fit.epochs,
+               "converged": fit.converged}
+    checkpoint = {"model": model.state_dict(), "epoch": fit.epochs,
+                  "config": {"model": "perceptron", "in_features": model.in_features}}
+    return results, checkpoint
+
+
+def _train_gradient(args, data: Data) -> tuple[dict, dict]:
+    from . import manual_seed, optim
+    from .train import evaluate, fit
+    from .utils.data import DataLoader, TensorDataset
+
+    manual_seed(args.seed)  # weights and dropout masks
+    model, loss_fn, metrics, ytr, yte = _build(args, data)
+    lr = default_lr(args.model, args.optimizer) if args.lr is None else args.lr
+    opt_cls = {"sgd": optim.SGD, "adam": optim.Adam, "adamw": optim.AdamW, "rmsprop": optim.RMSprop,
+               "adagrad": optim.Adagrad, "adadelta": optim.Adadelta}[args.optimizer]
+    options = {"momentum": args.momentum} if args.optimizer in ("sgd", "rmsprop") else {}
+    optimizer = opt_cls(model.parameters(), lr=lr, weight_decay=args.weight_decay, **options)
+    generator = np.random.default_rng(args.seed)  # the shuffle order of every epoch
+    train_loader = DataLoader(TensorDataset(data.x_train, ytr), batch_size=args.batch_size, shuffle=True,
+                              generator=generator)
+    test_loader = DataLoader(TensorDataset(data.x_test, yte), batch_size=1024)
+    print(f"{_describe(model)}, {model.num_parameters():,} parameters; {args.optimizer} lr {lr}, batch "
+          f"{args.batch_size}, {args.epochs} epochs")
+    callbacks = [] if args.quiet or sys.stderr.isatty() else [_EpochLines(args.epochs)]  # a bar on a terminal
+    began = time.perf_counter()
+    history = fit(model, loss_fn, optimizer, train_loader, epochs=args.epochs, metrics=metrics, quiet=args.quiet,
+                  callbacks=callbacks)
+    seconds = time.perf_counter() - began
+    if not np.isfinite(history.history["loss"][-1]):
+        raise FloatingPointError(f"training diverged: the loss is {history.history['loss'][-1]} after "
+                                 f"{args.epochs} epochs at lr {lr}; lower --lr")
+    test = evaluate(model, loss_fn, test_loader, metrics)
+    results = {"seconds": seconds, "train_loss": history.history["loss"][-1], "test_loss": test["loss"]}
+    if "accuracy" in test:
+        results["test_accuracy"] = test["accuracy"]
+    config = {"model": args.model, "in_features": int(data.x_train.shape[1]),
+              "out_features": int(data.num_classes or 1)}
+    if args.model == "mlp":
+        config.update(sizes=list(model.sizes), activation=args.activation, dropout=args.dropout,
+                      batchnorm=args.batchnorm)
+    checkpoint = {"model": model.state_dict(), "optimizer": optimizer.state_dict(), "epoch": args.epochs,
+                  "config": config}
+    return results, checkpoint
+
+
+class _EpochLines(Callback):
+    """One line per epoch on stdout when no progress bar is drawn (output is not a terminal)."""
+
+    def __init__(self, epochs: int) -> None:
+        self.epochs = epochs
+
+    def on_epoch_end(self, epoch, logs, model) -> bool:
+        values = "  ".join(f"{k} {v:.4f}" for k, v in logs.items() if k not in ("lr", "time"))
+        print(f"epoch {epoch + 1}/{self.epochs}  {values}  ({logs['time']:.2f} s)", flush=True)
+        return False
+
+
+def cmd_train(args) -> int:
+    if args.epochs is None:
+        args.epochs = DEFAULT_EPOCHS[args.model]
+    for name, value, low in (("--epochs", args.epochs, 1), ("--batch-size", args.batch_size, 1)):
+        if value < low:
+            raise UsageError(f"{name} must be >= {low}, got {value}")
+    if args.lr is not None and not args.lr > 0:
+        raise UsageError(f"--lr must be > 0, got {args.lr}")
+    if not 0 <= args.dropout < 1:
+        raise UsageError(f"--dropout must be in [0, 1), got {args.dropout}")
+    if args.seed < 0:
+        raise UsageError(f"--seed must be >= 0, got {args.seed}")
+    _check_combination(args.model, args.data)
+    if args.save:
+        _check_save_path(args.save)
+    data = load_data(args.data, args.seed, args.root, args.noise)
+    print(f"{data.name}: {len(data.x_train):,} train / {len(data.x_test):,} test samples ({data.split})")
+    results, checkpoint = (_train_perceptron if args.model == "perceptron" else _train_gradient)(args, data)
+    parts = [f"trained in {results['seconds']:.1f} s"]
+    if "test_accuracy" in results:
+        parts.append(f"test accuracy {results['test_accuracy']:.4f}")
+    if "test_loss" in results:
+        parts.append(f"test loss {results['test_loss']:.4g}")
+    print("; ".join(parts))
+    if args.save:
+        from .serialization import save
+
+        checkpoint["config"].update(data=args.data, seed=args.seed)
+        checkpoint["results"] = results
+        save(checkpoint, os.path.expanduser(args.save))
+        print(f"saved {args.save}")
+    return 0
+
+
+# ---------------------------------------------------------------------------- lab, data, info
+def cmd_lab(argv: Sequence[str]) -> int:
+    from .lab import cli_main
+
+    return cli_main(list(argv))
+
+
+def cmd_data_fetch(args) -> int:
+    from .datasets import fetch
+    from .datasets.fetch import FetchError
+
+    try:
+        paths = fetch(args.name, args.root, mirrors=args.mirror or None, log=print)
+    except FetchError as exc:
+        print(f"fukaku data fetch: {exc}", file=sys.stderr)
+        return 1
+    print(f"{args.name}: {len(paths)} file(s) in {next(iter(paths.values())).parent}")
+    return 0
+
+
+def _version(dist: str) -> str | None:
+    try:
+        return metadata.version(dist)
+    except metadata.PackageNotFoundError:
+        return None
+
+
+def info_lines() -> list[str]:
+    """Versions, the BLAS NumPy uses and the thread counts, one ``key: value`` a line."""
+    from . import __version__
+
+    lines = [f"fukaku: {__version__}", f"python: {platform.python_version()} ({sys.executable})",
+             f"platform: {platform.platform()}", f"numpy: {np.__version__}"]
+    optional = {d: _version(d) for d in ("scipy", "scikit-learn", "torch", "matplotlib", "safetensors", "tqdm",
+                                         "threadpoolctl")}
+    lines.append("optional: " + ", ".join(f"{d} {v}" if v else f"{d} (not installed)" for d, v in optional.items()))
+    try:
+        blas = np.show_config(mode="dicts")["Build Dependencies"]["blas"]
+        lines.append(f"blas (numpy build): {blas.get('name')} {blas.get('version', '')}".rstrip())
+    except (TypeError, KeyError):  # NumPy < 1.26 has no mode='dicts'
+        lines.append("blas (numpy build): unknown (numpy.show_config() prints it)")
+    if optional["threadpoolctl"]:
+        from threadpoolctl import threadpool_info
+
+        for pool in threadpool_info():
+            if pool.get("user_api") == "blas":
+                lines.append(f"blas (loaded): {pool.get('internal_api')} {pool.get('version')}, "
+                             f"{pool.get('num_threads')} thread(s), {pool.get('filepath')}")
+    env = {k: os.environ[k] for k in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+           if k in os.environ}
+    usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    lines.append(f"cpus: {os.cpu_count()} ({usable} usable by this process)"
+                 + (", " + ", ".join(f"{k}={v}" for k, v in env.items()) if env else ""))
+    return lines
+
+
+def cmd_info(args) -> int:
+    print("\n".join(info_lines()))
+    return 0
+
+
+# ---------------------------------------------------------------------------- parser
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="fukaku", description="fukaku (深く): a deep-learning framework on NumPy with PyTorch's API, and a lab "
+        "that checks the textbook's claims.",
+        epilog="Run `fukaku COMMAND --help` for a command's options.")
+    from . import __version__
+
+    parser.add_argument("--version", action="version", version=f"fukaku {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="{train,lab,data,info}")
+
+    t = sub.add_parser(
+        "train", help="train a model on a data set and report its test accuracy",
+        description="Train MODEL on DATASET and report the test accuracy (test loss for regression). "
+        "mlp, logreg and linreg learn by mini-batch gradient descent (fukaku.train.fit); the perceptron by its "
+        "error-correction rule (seed 000 §6.1.1).",
+        epilog="Data: digits = scikit-learn's 8x8 digits, 80/20 shuffled split by --seed; mnist = the MNIST t10k "
+        "set, first 8,000 images train / last 2,000 test (looked up in --root, $FUKAKU_DATA/mnist or "
+        "../shared/data/mnist; get it with `fukaku data fetch mnist`); circle, xor, gauss, spiral (two classes) "
+        "and reg-plane, reg-gauss (regression) = the TensorFlow Playground's sets, 50/50 split. "
+        "Example: fukaku train mlp --data digits --epochs 30 --save mlp.npz")
+    t.add_argument("model", choices=MODELS, metavar="MODEL",
+                   help="mlp (multilayer perceptron), logreg (logistic / softmax regression), linreg (linear "
+                   "regression), perceptron (two classes)")
+    t.add_argument("--data", required=True, choices=DATASETS, metavar="DATASET", help=", ".join(DATASETS))
+    t.add_argument("--epochs", type=int, default=None, metavar="N",
+                   help="passes over the training set (default: " +
+                   ", ".join(f"{m} {e}" for m, e in DEFAULT_EPOCHS.items()) + "; the perceptron stops earlier "
+                   "once an epoch makes no mistake)")
+    t.add_argument("--lr", type=float, default=None, metavar="LR",
+                   help="learning rate (default by optimizer: " + ", ".join(f"{o} {v:g}" for o, v in OPTIMIZERS.items())
+                   + "; except " + ", ".join(f"{m}+{o} {v:g}" for (m, o), v in MODEL_LR.items())
+                   + "; the perceptron's η: 1)")
+    t.add_argument("--batch-size", type=int, default=32, metavar="B", help="mini-batch size (default: 32)")
+    t.add_argument("--optimizer", choices=tuple(OPTIMIZERS), default="adam", help="default: adam")
+    t.add_argument("--momentum", type=float, default=0.0, help="momentum for sgd and rmsprop (default: 0)")
+    t.add_argument("--weight-decay", type=float, default=0.0, metavar="W",
+                   help="the optimizer's weight_decay (default: 0)")
+    t.add_argument("--seed", type=int, default=0, metavar="S",
+                   help="seeds the split, the weights, the shuffling and dropout (default: 0)")
+    t.add_argument("--save", metavar="PATH", help="write a checkpoint (.npz or .safetensors): model and optimizer "
+                   "state, epoch, configuration and results; load it with fukaku.load(PATH)")
+    t.add_argument("--hidden", type=_hidden, default=[128], metavar="W1,W2",
+                   help="mlp hidden widths, comma-separated (default: 128)")
+    t.add_argument("--activation", default="relu",
+                   choices=("relu", "tanh", "sigmoid", "leaky_relu", "elu", "gelu", "silu", "softplus"),
+                   help="mlp hidden activation (default: relu)")
+    t.add_argument("--dropout", type=float, default=0.0, metavar="P", help="mlp dropout probability (default: 0)")
+    t.add_argument("--batchnorm", action="store_true", help="mlp: BatchNorm1d after each hidden linear layer")
+    t.add_argument("--root", metavar="DIR", help="directory with the MNIST IDX files")
+    t.add_argument("--noise", type=float, default=0.0, help="Playground noise, 0 to 0.5 (default: 0)")
+    t.add_argument("--quiet", action="store_true", help="no per-epoch output")
+    t.set_defaults(handler=cmd_train)
+
+    # `fukaku lab ...` is handed to fukaku.lab.cli_main before parsing; this entry lists it in --help.
+    sub.add_parser("lab", add_help=False, help="run the textbook's claims as experiments (fukaku lab --help)",
+                   description="See `fukaku lab --help`.")
+
+    d = sub.add_parser("data", help="download data sets", description="Manage data sets.")
+    dsub = d.add_subparsers(dest="data_command", metavar="{fetch}")
+    f = dsub.add_parser("fetch", help="download a data set and verify its MD5 checksums",
+                        description="Download NAME's IDX files from the canonical sources (trying mirrors in turn), "
+                        "verify each file's MD5 and write it atomically. Files already present with the right MD5 "
+                        "are kept.")
+    f.add_argument("name", choices=("mnist", "fashion-mnist"), metavar="NAME", help="mnist or fashion-mnist")
+    f.add_argument("--root", metavar="DIR", help="destination (default: $FUKAKU_DATA/NAME, else "
+                   "~/.cache/fukaku/data/NAME)")
+    f.add_argument("--mirror", action="append", metavar="URL",
+                   help="base URL to try instead of the built-in mirrors (repeatable; http(s):// or file://)")
+    f.set_defaults(handler=cmd_data_fetch)
+    d.set_defaults(handler=lambda args: _missing_subcommand(d))
+
+    i = sub.add_parser("info", help="versions, BLAS and threads",
+                       description="Print the versions of fukaku, Python, NumPy and the optional packages, the BLAS "
+                       "library NumPy uses and the number of threads.")
+    i.set_defaults(handler=cmd_info)
+    return parser
+
+
+def _missing_subcommand(parser: argparse.ArgumentParser) -> int:
+    parser.print_help(sys.stderr)
+    return 2
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run ``fukaku`` with ``argv`` (default ``sys.argv[1:]``); returns the exit status."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] == "lab":
+        return cmd_lab(argv[1:])
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # --help, --version and usage errors: argparse has printed the message
+        return int(exc.code or 0)
+    if args.command is None:
+        parser.print_help(sys.stderr)
+        return 2
+    try:
+        return args.handler(args)
+    except UsageError as exc:
+        print(f"fukaku {args.command}: {exc}", file=sys.stderr)
+        return 2
+    except (OSError, ValueError, ImportError, FloatingPointError) as exc:  # missing data, absent extras, divergence
+        print(f"fukaku {args.command}: {exc}", file=sys.stderr)
+        return 1
+
+
+__all__ = ["main", "build_parser", "load_data", "info_lines"]

@@ -1,0 +1,157 @@
+"""Text corpora for language models: characters or whitespace words, a vocabulary with an UNK
+token, and (input, target) windows for next-token prediction (seed 003: vocabularies, UNK, OOV;
+character level has no OOV for the characters it has seen).
+
+Works on any UTF-8 text, e.g. ``shared/data/text/tinyshakespeare.txt`` (English, character or word
+level) and ``neko.txt`` (Japanese, character level: it has no spaces between words).
+"""
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+import numpy as np
+
+from ..tensor import Tensor
+from ._common import check_positive_int, out
+
+UNK = "<unk>"
+
+
+def _tokens(text: str, level: str, lower: bool) -> np.ndarray:
+    """The text as an array of tokens: code points (uint32) for ``char``, strings for ``word``."""
+    if lower:
+        text = text.lower()
+    if level == "char":
+        # one vectorised pass: UTF-32 gives one 4-byte code point per character
+        return np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)
+    return np.array(text.split(), dtype=str)
+
+
+class Vocab:
+    """Tokens ↔ ids. Id 0 is the UNK token; then tokens by decreasing frequency (ties in sorted
+    order), keeping those seen at least ``min_freq`` times, at most ``max_vocab`` ids in all.
+
+    Attributes:
+        itos: list of tokens, ``itos[id]``.
+        stoi: dict token → id; tokens not in it encode as ``unk_index``.
+    """
+
+    def __init__(self, tokens: Sequence[str], counts: Sequence[int] | None = None, min_freq: int = 1,
+                 max_vocab: int | None = None, unk_token: str = UNK) -> None:
+        min_freq = check_positive_int(min_freq, "min_freq", "Vocab")
+        if max_vocab is not None:
+            max_vocab = check_positive_int(max_vocab, "max_vocab", "Vocab", minimum=2)
+        if counts is None:  # a plain token sequence: count it
+            tokens, counts = np.unique(np.asarray(list(tokens), dtype=str), return_counts=True)
+        tokens = [str(t) for t in tokens]
+        counts = np.asarray(counts, dtype=np.int64)
+        order = np.lexsort((np.asarray(tokens, dtype=str), -counts))  # frequency desc, then token
+        kept = [tokens[i] for i in order if counts[i] >= min_freq and tokens[i] != unk_token]
+        if max_vocab is not None:
+            kept = kept[:max_vocab - 1]
+        self.unk_token = unk_token
+        self.unk_index = 0
+        self.itos: list[str] = [unk_token, *kept]
+        self.stoi: dict[str, int] = {t: i for i, t in enumerate(self.itos)}
+        self._itos_array = np.array(self.itos, dtype=object)
+
+    def __len__(self) -> int:
+        return len(self.itos)
+
+    def __contains__(self, token: str) -> bool:
+        return token in self.stoi
+
+    def lookup(self, tokens: np.ndarray) -> np.ndarray:
+        """Ids of an array of tokens (UNK for unknown ones), mapping each distinct token once."""
+        uniq, inverse = np.unique(tokens, return_inverse=True)
+        if tokens.dtype == np.uint32:  # code points
+            uniq = [chr(c) for c in uniq.tolist()]
+        ids = np.array([self.stoi.get(str(t), self.unk_index) for t in uniq], dtype=np.int64)
+        return ids[inverse.reshape(-1)]
+
+    def decode_tokens(self, ids) -> list[str]:
+        ids = np.asarray(ids.data if isinstance(ids, Tensor) else ids, dtype=np.int64).reshape(-1)
+        if ids.size and (ids.min() < 0 or ids.max() >= len(self)):
+            raise IndexError(f"Vocab: ids must be in [0, {len(self)}), got min {ids.min()}, max {ids.max()}")
+        return self._itos_array[ids].tolist()
+
+
+class TextCorpus:
+    """A text as token ids with its vocabulary.
+
+    Args:
+        source: the text itself (``str``) or a path to a UTF-8 file (``pathlib.Path`` or any
+            ``os.PathLike``; a plain ``str`` is always taken as text, use :meth:`from_file` for a
+            path given as a string).
+        level: ``'char'`` (every character a token) or ``'word'`` (whitespace-separated words;
+            punctuation stays attached, as in a plain ``str.split()``).
+        min_freq: tokens seen fewer times become UNK.
+        max_vocab: at most this many ids, UNK included (the rarest tokens become UNK).
+        lower: lower-case the text first.
+
+    Attributes:
+        vocab: the :class:`Vocab`.
+        ids: the whole text encoded, int64 ``(num_tokens,)``.
+    """
+
+    def __init__(self, source: str | os.PathLike, level: str = "char", min_freq: int = 1,
+                 max_vocab: int | None = None, lower: bool = False, unk_token: str = UNK) -> None:
+        if level not in ("char", "word"):
+            raise ValueError(f"TextCorpus: level must be 'char' or 'word', got {level!r}")
+        if isinstance(source, os.PathLike):
+            source = Path(source).read_text(encoding="utf-8")
+        elif not isinstance(source, str):
+            raise TypeError(f"TextCorpus: source must be the text (str) or a path (os.PathLike), got "
+                            f"{type(source).__name__}")
+        self.level, self.lower = level, lower
+        tokens = _tokens(source, level, lower)
+        if tokens.size == 0:
+            raise ValueError("TextCorpus: the text has no tokens")
+        uniq, counts = np.unique(tokens, return_counts=True)
+        names = [chr(c) for c in uniq.tolist()] if level == "char" else uniq.tolist()
+        self.vocab = Vocab(names, counts, min_freq=min_freq, max_vocab=max_vocab, unk_token=unk_token)
+        self.ids: np.ndarray = self.vocab.lookup(tokens)
+
+    @classmethod
+    def from_file(cls, path: str | os.PathLike, **kwargs) -> TextCorpus:
+        """Read a UTF-8 text file (see the class for the keyword arguments)."""
+        return cls(Path(path), **kwargs)
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def encode(self, text: str, return_tensors: bool = False):
+        """Token ids of ``text`` (int64 ``(num_tokens,)``), unknown tokens as UNK (id 0)."""
+        tokens = _tokens(text, self.level, self.lower)
+        ids = self.vocab.lookup(tokens) if tokens.size else np.empty(0, np.int64)
+        return out((ids,), return_tensors)[0]
+
+    def decode(self, ids: Iterable[int] | np.ndarray | Tensor) -> str:
+        """The text of ``ids``: characters joined, or words joined by single spaces."""
+        return ("" if self.level == "char" else " ").join(self.vocab.decode_tokens(ids))
+
+    def windows(self, seq_len: int, stride: int | None = None, return_tensors: bool = True):
+        """Next-token training pairs cut from the corpus: see :func:`next_token_windows`."""
+        return next_token_windows(self.ids, seq_len, stride, return_tensors)
+
+
+def next_token_windows(ids, seq_len: int, stride: int | None = None, return_tensors: bool = True):
+    """Cut a token-id sequence into (input, target) windows, the target shifted by one token.
+
+    Window k starts at k·stride: input ``ids[s : s + seq_len]``, target ``ids[s + 1 : s + seq_len + 1]``.
+    ``stride`` defaults to ``seq_len`` (non-overlapping windows); a tail too short for a window
+    is dropped.
+
+    Returns:
+        ``x (M, seq_len)`` and ``y (M, seq_len)`` int64, M = (len(ids) − seq_len − 1) // stride + 1.
+    """
+    ids = np.asarray(ids.data if isinstance(ids, Tensor) else ids, dtype=np.int64).reshape(-1)
+    seq_len = check_positive_int(seq_len, "seq_len", "next_token_windows")
+    stride = seq_len if stride is None else check_positive_int(stride, "stride", "next_token_windows")
+    if len(ids) < seq_len + 1:
+        raise ValueError(f"next_token_windows: {len(ids)} tokens are too few for one window of seq_len={seq_len} "
+                         "(needs seq_len + 1)")
+    spans = np.lib.stride_tricks.sliding_window_view(ids, seq_len + 1)[::stride]  # (M, seq_len + 1), a view
+    return out((spans[:, :-1].copy(), spans[:, 1:].copy()), return_tensors)

@@ -1,0 +1,23 @@
+"""``fukaku.lab``: the textbook's claims as experiments that measure, compare and report.
+
+    fukaku lab list
+    fukaku lab run perceptron-convergence softmax-demo --quick --out lab-report
+    fukaku lab run --all --quick
+
+From Python: ``fukaku.lab.run(ids=None, quick=True)`` returns a :class:`LabRun`;
+``list_experiments()`` lists what is registered. Writing an experiment: see :mod:`fukaku.lab.registry`.
+"""
+from __future__ import annotations
+
+from .cli import cli_main
+from .registry import Context, Experiment, Result, discover, experiment
+from .runner import LabRun, Outcome, run
+
+
+def list_experiments() -> list[Experiment]:
+    """Every registered experiment, in discovery order (module by module)."""
+    return list(discover().values())
+
+
+__all__ = ["run", "list_experiments", "cli_main", "Context", "Experiment", "Result", "experiment", "discover",
+           "LabRun", "Outcome"]

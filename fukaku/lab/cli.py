@@ -1,0 +1,64 @@
+"""``fukaku lab list`` and ``fukaku lab run ID... | --all [--quick] [--out DIR] [--seed N]``.
+
+``fukaku.cli`` delegates ``fukaku lab ...`` here; ``python -m fukaku.lab ...`` is the same command.
+Exit status of ``run``: 0 when every claim holds, 1 when one does not hold or an experiment raised,
+2 for a usage error.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from .registry import discover
+from .runner import run, select
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="fukaku lab", description="Run the textbook's claims as experiments "
+                                     "and report what was measured.")
+    sub = parser.add_subparsers(dest="command", metavar="{list,run}")
+    sub.add_parser("list", help="list the experiments (id, source, title)",
+                   description="List the registered experiments: id, seed section, title.")
+    p = sub.add_parser("run", help="run experiments and write DIR/report.html and DIR/results.json",
+                       description="Run experiments; print one line per experiment with its verdict, then "
+                                   "the report's path. Exit status 0 when every claim holds.")
+    p.add_argument("ids", nargs="*", metavar="ID", help="experiment ids (see `fukaku lab list`)")
+    p.add_argument("--all", action="store_true", help="run every experiment")
+    p.add_argument("--quick", action="store_true", help="small variants (a few seconds each)")
+    p.add_argument("--out", default="lab-report", metavar="DIR", help="output directory (default: lab-report)")
+    p.add_argument("--seed", type=int, default=0, metavar="N", help="random seed (default: 0)")
+    return parser
+
+
+def cli_main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of ``fukaku lab``; returns the exit status."""
+    parser = _parser()
+    try:
+        args = parser.parse_args(list(sys.argv[1:] if argv is None else argv))
+    except SystemExit as exc:  # --help and usage errors: argparse has printed the message
+        return int(exc.code or 0)
+    if args.command == "list":
+        experiments = discover().values()
+        width = max((len(e.id) for e in experiments), default=0)
+        for e in experiments:
+            print(f"{e.id:<{width}}  {e.source:<22}  {e.title}")
+        return 0
+    if args.command == "run":
+        if args.all == bool(args.ids):
+            print("fukaku lab run: give experiment ids or --all (not both); `fukaku lab list` shows the ids",
+                  file=sys.stderr)
+            return 2
+        if args.seed < 0:
+            print(f"fukaku lab run: --seed must be >= 0, got {args.seed}", file=sys.stderr)
+            return 2
+        ids = None if args.all else args.ids
+        try:
+            select(ids)
+        except ValueError as exc:  # unknown ids
+            print(f"fukaku {exc}", file=sys.stderr)
+            return 2
+        lab_run = run(ids, quick=args.quick, out_dir=args.out, seed=args.seed)
+        return 0 if lab_run.all_hold else 1
+    parser.print_help(sys.stderr)
+    return 2

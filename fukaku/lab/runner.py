@@ -1,0 +1,222 @@
+"""Run lab experiments: each one timed, each verdict printed on one line, everything written to a report.
+
+``run(["softmax-demo"], quick=True, out_dir="lab-report")`` runs the named experiments (all of them
+when ``ids`` is None) and writes ``lab-report/report.html`` and ``lab-report/results.json``. An
+experiment that raises does not stop the run: it becomes an ``error`` entry with its traceback.
+"""
+from __future__ import annotations
+
+import math
+import sys
+import time
+import traceback
+import warnings
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import TextIO
+
+import numpy as np
+
+from . import plotting
+from .registry import Context, Experiment, Result, discover
+
+HOLDS, DOES_NOT_HOLD, ERROR = "holds", "does not hold", "error"
+_HEADLINE_CHARS = 90
+
+
+@dataclass
+class Outcome:
+    """One experiment's entry in a run: what it claims, what it measured, the verdict.
+
+    ``status`` is ``"holds"``, ``"does not hold"`` or ``"error"`` (the experiment raised; ``error``
+    holds the traceback). ``figures`` are paths relative to the run's output directory.
+    """
+
+    id: str
+    title: str
+    source: str
+    claim: str
+    status: str
+    seconds: float
+    measured: dict
+    summary: str
+    headline: str
+    figures: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    error: str | None = None
+
+
+@dataclass
+class LabRun:
+    """A finished run: its outcomes (in run order), settings, and where the report was written."""
+
+    outcomes: list[Outcome]
+    out_dir: Path
+    quick: bool
+    seed: int
+    seconds: float
+    figures_available: bool
+    report_path: Path | None = None
+    json_path: Path | None = None
+
+    @property
+    def all_hold(self) -> bool:
+        return bool(self.outcomes) and all(o.status == HOLDS for o in self.outcomes)
+
+    def counts(self) -> dict[str, int]:
+        return {status: sum(o.status == status for o in self.outcomes) for status in (HOLDS, DOES_NOT_HOLD, ERROR)}
+
+    def to_dict(self) -> dict:
+        """The run as JSON-ready data (what results.json holds and report.html shows)."""
+        import fukaku
+
+        return {
+            "fukaku_version": fukaku.__version__,
+            "numpy_version": np.__version__,
+            "python_version": sys.version.split()[0],
+            "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            "quick": self.quick,
+            "seed": self.seed,
+            "seconds": round(self.seconds, 3),
+            "figures_available": self.figures_available,
+            "counts": self.counts(),
+            "all_hold": self.all_hold,
+            "experiments": [asdict(o) for o in self.outcomes],
+        }
+
+
+def select(ids: Sequence[str] | None) -> list[Experiment]:
+    """The experiments named by ``ids`` (in that order, duplicates dropped), or all when ``None``.
+
+    Raises ValueError naming every unknown id and the known ones.
+    """
+    registry = discover()
+    if not registry:
+        raise ValueError("lab: no experiments are registered (fukaku/lab/experiments/ holds none)")
+    if ids is None:
+        return list(registry.values())
+    if isinstance(ids, str):
+        ids = [ids]
+    unknown = [i for i in ids if i not in registry]
+    if unknown:
+        raise ValueError(f"lab: unknown experiment id(s) {', '.join(map(repr, unknown))}; known ids: "
+                         f"{', '.join(registry)} (see `fukaku lab list`)")
+    if not ids:
+        raise ValueError("lab: no experiment selected; name one or more ids, or run them all")
+    return [registry[i] for i in dict.fromkeys(ids)]
+
+
+def run(ids: Sequence[str] | None = None, *, quick: bool = False, out_dir: str | Path = "lab-report",
+        seed: int = 0, quiet: bool = False, stream: TextIO | None = None) -> LabRun:
+    """Run experiments and write ``out_dir/report.html`` and ``out_dir/results.json``.
+
+    ``ids``: experiment ids, or ``None`` for all. ``quick``: the small variants (seconds each).
+    ``seed``: every experiment gets the same seed (``ctx.seed``, and ``fukaku.manual_seed(seed)``
+    before it starts), so its numbers do not depend on which experiments ran before it.
+    ``quiet``: print nothing; otherwise the one-line verdicts go to ``stream`` (default ``sys.stdout``
+    at call time). Returns the :class:`LabRun`.
+    """
+    from .report import write_report
+
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ValueError(f"lab.run: seed must be a non-negative integer, got {seed!r}")
+    experiments = select(ids)
+    if quiet:
+        stream = None
+    elif stream is None:
+        stream = sys.stdout
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    width = max(len(e.id) for e in experiments)
+    start = time.perf_counter()
+    outcomes = []
+    for exp in experiments:
+        outcome = run_one(exp, Context(out_dir=out, quick=quick, seed=int(seed)))
+        outcomes.append(outcome)
+        if stream is not None:
+            print(f"{outcome.status:<13}  {outcome.id:<{width}}  ({outcome.seconds:5.1f} s)  {outcome.headline}",
+                  file=stream, flush=True)
+    lab_run = LabRun(outcomes, out, quick, int(seed), time.perf_counter() - start, plotting.available())
+    lab_run.report_path, lab_run.json_path = write_report(lab_run)
+    if stream is not None:
+        counts = lab_run.counts()
+        tally = f"{counts[HOLDS]} of {len(outcomes)} hold"
+        if counts[DOES_NOT_HOLD] or counts[ERROR]:
+            tally += f", {counts[DOES_NOT_HOLD]} do not hold, {counts[ERROR]} error(s)"
+        print(f"{tally} ({lab_run.seconds:.1f} s); report: {lab_run.report_path}", file=stream, flush=True)
+    return lab_run
+
+
+def run_one(exp: Experiment, ctx: Context) -> Outcome:
+    """Run one experiment, timed; an exception (or a malformed result) becomes an ``error`` outcome."""
+    import fukaku
+
+    fukaku.manual_seed(ctx.seed)
+    start = time.perf_counter()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            result = exp.run(ctx)
+            if not isinstance(result, Result):
+                raise TypeError(f"experiment {exp.id!r} returned {type(result).__name__}, expected lab.Result")
+            measured = _jsonable(result.measured)
+            if not isinstance(measured, dict):
+                raise TypeError(f"experiment {exp.id!r}: Result.measured must be a dict, got "
+                                f"{type(result.measured).__name__}")
+            figures = [_relative_figure(Path(p), ctx.out_dir, exp.id) for p in result.figures]
+            status = HOLDS if bool(result.holds) else DOES_NOT_HOLD
+            summary, headline, error = str(result.summary), str(result.headline), None
+        except Exception as exc:  # noqa: BLE001  (one failing experiment must not end the run)
+            status, measured, figures, summary = ERROR, {}, [], f"The experiment raised {type(exc).__name__}."
+            headline = f"{type(exc).__name__}: {exc}"
+            error = traceback.format_exc()
+    seconds = time.perf_counter() - start
+    seen = list(dict.fromkeys(f"{w.category.__name__}: {w.message}" for w in caught))
+    return Outcome(exp.id, exp.title, exp.source, exp.claim, status, round(seconds, 4), measured, summary,
+                   _one_line(headline) if headline else _one_line(_first_sentence(summary)), figures, seen, error)
+
+
+def _relative_figure(path: Path, out_dir: Path, exp_id: str) -> str:
+    if not path.is_file():
+        raise FileNotFoundError(f"experiment {exp_id!r} lists figure {str(path)!r}, which was not written")
+    try:
+        return path.resolve().relative_to(out_dir.resolve()).as_posix()
+    except ValueError:
+        raise ValueError(f"experiment {exp_id!r}: figure {str(path)!r} is outside the output directory "
+                         f"{str(out_dir)!r}; use ctx.figure_path(name)") from None
+
+
+def _first_sentence(text: str) -> str:
+    cut = text.find(". ")
+    return text if cut == -1 else text[:cut + 1]
+
+
+def _one_line(text: str) -> str:
+    """``text`` on one line, at most ~90 characters."""
+    line = " ".join(text.split())
+    return line if len(line) <= _HEADLINE_CHARS else line[:_HEADLINE_CHARS - 1] + "…"
+
+
+def _jsonable(value):
+    """Measured values as JSON data: NumPy scalars/arrays and tensors to Python numbers and lists;
+    non-finite floats to the strings "nan", "inf", "-inf" (JSON has no literal for them)."""
+    from ..tensor import Tensor
+
+    if isinstance(value, Tensor):
+        value = value.data
+    if isinstance(value, np.ndarray):
+        value = value.tolist()
+    elif isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, bool) or value is None or isinstance(value, (int, str)):
+        return value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else ("nan" if math.isnan(value) else ("inf" if value > 0 else "-inf"))
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, Path):
+        return value.as_posix()
+    return repr(value)

@@ -1,0 +1,82 @@
+"""RMSprop (Hinton's lecture notes, 2012), as ``torch.optim.RMSprop``.
+
+Adagrad with a decaying average of squared gradients instead of their sum, so the step size does
+not shrink for good:
+
+    g ← ∇L (+ λθ)      v ← α·v + (1 − α)·g²
+    centered:  ḡ ← α·ḡ + (1 − α)·g,  d = √(v − ḡ²) + ε    (an estimate of the gradient's variance)
+    else:      d = √v + ε
+    θ ← θ − η·g/d,  or with momentum μ:  b ← μ·b + g/d,  θ ← θ − η·b
+
+ε is added outside the square root (PyTorch's form; Hinton's notes leave it unspecified).
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..tensor import Tensor
+from .optimizer import Optimizer, ParamsT, check_nonnegative, effective_grad
+
+
+class RMSprop(Optimizer):
+    """``RMSprop(params, lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0, momentum=0, centered=False, *,
+    maximize=False)``.
+
+    State per parameter: ``'step'``, ``'square_avg'`` (v), ``'momentum_buffer'`` when momentum > 0,
+    ``'grad_avg'`` (ḡ) when centered.
+    """
+
+    def __init__(self, params: ParamsT, lr: float = 1e-2, alpha: float = 0.99, eps: float = 1e-8,
+                 weight_decay: float = 0, momentum: float = 0, centered: bool = False, *,
+                 maximize: bool = False) -> None:
+        defaults = dict(lr=lr, momentum=momentum, alpha=alpha, eps=eps, centered=centered,
+                        weight_decay=weight_decay, maximize=maximize)
+        super().__init__(params, defaults)
+
+    def _validate(self, options: dict[str, Any]) -> None:
+        check_nonnegative("RMSprop", options, "lr", "eps", "momentum", "weight_decay", "alpha")
+
+    def _update_group(self, group: dict[str, Any], params: list[Tensor], grads: list[np.ndarray]) -> None:
+        lr, alpha, eps = float(group["lr"]), float(group["alpha"]), float(group["eps"])
+        momentum, centered = float(group["momentum"]), bool(group["centered"])
+        weight_decay, maximize = float(group["weight_decay"]), bool(group["maximize"])
+        for p, g in zip(params, grads):
+            state = self.state[p]
+            if not state:
+                state["step"] = Tensor._wrap(np.zeros((), np.float32))
+                state["square_avg"] = Tensor._wrap(np.zeros_like(p.data))
+                if momentum > 0:
+                    state["momentum_buffer"] = Tensor._wrap(np.zeros_like(p.data))
+                if centered:
+                    state["grad_avg"] = Tensor._wrap(np.zeros_like(p.data))
+            state["step"].data += 1
+            x = p.data
+            d = effective_grad(x, g, weight_decay, maximize)
+            square_avg = state["square_avg"].data
+            avg = np.multiply(d, d, out=np.empty_like(x))  # out=: a 0-d input would give a scalar
+            avg *= 1 - alpha
+            square_avg *= alpha
+            square_avg += avg
+            if centered:  # ḡ.lerp_(g, 1 − α), then v − ḡ²
+                grad_avg = state["grad_avg"].data
+                np.subtract(d, grad_avg, out=avg)
+                avg *= 1 - alpha
+                grad_avg += avg
+                np.multiply(grad_avg, grad_avg, out=avg)
+                np.subtract(square_avg, avg, out=avg)
+                np.sqrt(avg, out=avg)
+            else:
+                np.sqrt(square_avg, out=avg)
+            avg += eps
+            np.divide(d, avg, out=avg)  # g / d
+            if momentum > 0:
+                buf = state["momentum_buffer"].data
+                buf *= momentum
+                buf += avg
+                np.multiply(buf, lr, out=avg)
+            else:
+                avg *= lr
+            x -= avg
+            p._version.value += 1

@@ -1,0 +1,432 @@
+"""fit / evaluate / metrics / callbacks / resumable checkpoints (seed 003 training loop, seed 000 §6.1.4)."""
+import io
+import math
+import sys
+
+import numpy as np
+import pytest
+import torch
+
+import fukaku as fk
+from fukaku import nn, optim
+from fukaku import train as train_module
+from fukaku.train import (Callback, EarlyStopping, History, ModelCheckpoint, accuracy, binary_accuracy_with_logits,
+                          evaluate, fit)
+from fukaku.utils.data import DataLoader, TensorDataset
+
+
+def blobs(n=240, seed=0):
+    """Three Gaussian blobs in 2-D, (n, 2) float32 and (n,) int64 labels."""
+    rng = np.random.default_rng(seed)
+    y = rng.integers(0, 3, n)
+    centres = np.array([[2.0, 0.0], [-1.0, 1.7], [-1.0, -1.7]])
+    x = centres[y] + 0.6 * rng.standard_normal((n, 2))
+    return fk.tensor(x.astype(np.float32)), fk.tensor(y)
+
+
+def loaders(batch_size=16, generator=0):
+    x, y = blobs()
+    train = DataLoader(TensorDataset(x[:180], y[:180]), batch_size=batch_size, shuffle=True, generator=generator)
+    val = DataLoader(TensorDataset(x[180:], y[180:]), batch_size=32)
+    return train, val
+
+
+def mlp(seed=0, dropout=0.0):
+    fk.manual_seed(seed)
+    layers = [nn.Linear(2, 16), nn.Tanh()] + ([nn.Dropout(dropout)] if dropout else []) + [nn.Linear(16, 3)]
+    return nn.Sequential(*layers)
+
+
+def params(model):
+    return [p.data.copy() for p in model.parameters()]
+
+
+# ---------------------------------------------------------------------- fit
+def test_fit_learns_and_records_the_history():
+    train, val = loaders()
+    model = mlp()
+    opt = optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+    hist = fit(model, nn.CrossEntropyLoss(), opt, train, val, epochs=8, quiet=True)
+    assert isinstance(hist, History)
+    assert list(hist.history) == ["loss", "accuracy", "val_loss", "val_accuracy", "lr", "time"]
+    assert hist.epoch == list(range(8)) and all(len(v) == 8 for v in hist.history.values())
+    assert hist.val_loss is hist.history["val_loss"]
+    assert hist.loss[-1] < 0.5 * hist.loss[0]
+    assert hist.val_accuracy[-1] >= 0.9
+    assert hist.lr == [0.1] * 8 and all(t > 0 for t in hist.time)
+    with pytest.raises(AttributeError, match="recorded: loss"):
+        hist.val_f1
+    # the recorded val values are what evaluate measures on the trained model
+    final = evaluate(model, nn.CrossEntropyLoss(), val)
+    assert final == pytest.approx({"loss": hist.val_loss[-1], "accuracy": hist.val_accuracy[-1]})
+
+
+def test_fit_is_the_textbook_loop_and_its_loss_is_the_per_sample_mean():
+    """Oracle: the loop written out by hand (zero_grad, forward, loss, backward, step) gives the
+    same parameters, and the epoch loss is the sample-weighted mean of the batch losses."""
+    x, y = blobs(50)
+    batches = [(x[i:i + 16], y[i:i + 16]) for i in range(0, 50, 16)]  # last batch has 2 samples
+    loss_fn = nn.CrossEntropyLoss()
+    model = mlp(1)
+    hist = fit(model, loss_fn, optim.SGD(model.parameters(), lr=0.3), batches, epochs=2, metrics=(), quiet=True)
+    ref = mlp(1)
+    opt = optim.SGD(ref.parameters(), lr=0.3)
+    losses = []
+    for _ in range(2):
+        total = 0.0
+        for xb, yb in batches:
+            opt.zero_grad()
+            loss = loss_fn(ref(xb), yb)
+            loss.backward()
+            opt.step()
+            total += loss.item() * len(yb)
+        losses.append(total / 50)
+    for p, q in zip(model.parameters(), ref.parameters()):
+        np.testing.assert_array_equal(p.data, q.data)
+    assert hist.loss == pytest.approx(losses, rel=1e-12)
+    assert list(hist.history) == ["loss", "lr", "time"]
+
+
+def test_fit_matches_pytorch_training_the_same_model():
+    """Same initial weights, data order and optimizer in PyTorch: the same trajectory (float64)."""
+    x, y = blobs(64)
+    x = x.double()
+    batches = [(x[i:i + 16], y[i:i + 16]) for i in range(0, 64, 16)]
+    model = mlp(2).double()
+    tmodel = torch.nn.Sequential(torch.nn.Linear(2, 16), torch.nn.Tanh(), torch.nn.Linear(16, 3)).double()
+    tmodel.load_state_dict({k: torch.from_numpy(v.data.copy()) for k, v in model.state_dict().items()})
+    topt = torch.optim.Adam(tmodel.parameters(), lr=0.01)
+    for _ in range(3):
+        for xb, yb in batches:
+            topt.zero_grad()
+            torch.nn.functional.cross_entropy(tmodel(torch.from_numpy(xb.data)), torch.from_numpy(yb.data)).backward()
+            topt.step()
+    fit(model, nn.CrossEntropyLoss(), optim.Adam(model.parameters(), lr=0.01), batches, epochs=3, quiet=True)
+    for (k, v), tv in zip(model.state_dict().items(), tmodel.state_dict().values()):
+        np.testing.assert_allclose(v.data, tv.numpy(), rtol=1e-10, atol=1e-12, err_msg=k)
+
+
+def test_fit_steps_the_scheduler_once_per_epoch():
+    train, _ = loaders()
+    model = mlp()
+    opt = optim.SGD(model.parameters(), lr=0.1)
+    hist = fit(model, nn.CrossEntropyLoss(), opt, train, epochs=5, scheduler=optim.lr_scheduler.StepLR(opt, 2, 0.5),
+               quiet=True)
+    assert hist.lr == pytest.approx([0.1, 0.1, 0.05, 0.05, 0.025])
+
+
+class Scripted(nn.Module):
+    """A one-parameter model, out = w · x, with an "optimizer" that sets w from a script: with
+    x = 1 and MSE to 0 the validation loss of epoch k is exactly ``script[k]`` (w = √script[k])."""
+
+    def __init__(self):
+        super().__init__()
+        self.w = nn.Parameter(fk.zeros(1, dtype=fk.float64))
+
+    def forward(self, x):
+        return x * self.w
+
+
+class ScriptOptimizer:
+    def __init__(self, model, script):
+        self.model, self.script, self.k = model, script, 0
+        self.param_groups = [{"lr": 1.0}]
+
+    def zero_grad(self):
+        self.model.zero_grad()
+
+    def step(self):
+        self.model.w.data[...] = math.sqrt(self.script[self.k])
+        self.k += 1
+
+    def state_dict(self):
+        return {"k": self.k, "param_groups": self.param_groups}
+
+    def load_state_dict(self, state):
+        self.k, self.param_groups = state["k"], state["param_groups"]
+
+
+def scripted_fit(script, epochs, **kwargs):
+    model = Scripted()
+    one = [(fk.ones(1, 1, dtype=fk.float64), fk.zeros(1, 1, dtype=fk.float64))]
+    hist = fit(model, nn.MSELoss(), ScriptOptimizer(model, script), one, one, epochs=epochs, metrics=(), quiet=True,
+               **kwargs)
+    return model, hist
+
+
+def test_fit_feeds_reduce_lr_on_plateau_the_monitored_value_like_torch():
+    script = [5.0, 4.0, 4.0, 4.0, 4.0, 3.0, 3.0, 3.0, 3.0, 3.0]
+    model = Scripted()
+    opt = optim.SGD(model.parameters(), lr=1.0)
+    sched = optim.lr_scheduler.ReduceLROnPlateau(opt, patience=2, factor=0.5)
+    topt = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=1.0)
+    tsched = torch.optim.lr_scheduler.ReduceLROnPlateau(topt, patience=2, factor=0.5)
+    expected = []
+    for v in script:
+        expected.append(topt.param_groups[0]["lr"])
+        tsched.step(v)
+    script_opt = ScriptOptimizer(model, script)
+    script_opt.param_groups = opt.param_groups  # the scheduler changes the lr the history records
+    one = [(fk.ones(1, 1, dtype=fk.float64), fk.zeros(1, 1, dtype=fk.float64))]
+    hist = fit(model, nn.MSELoss(), script_opt, one, one, epochs=len(script), scheduler=sched, metrics=(), quiet=True)
+    assert hist.val_loss == pytest.approx(script)
+    assert hist.lr == pytest.approx(expected) and len(set(expected)) > 2
+
+
+# ---------------------------------------------------------------------- early stopping
+def test_early_stopping_stops_after_patience_epochs_without_improvement_and_restores_the_best():
+    script = [5.0, 4.0, 3.0, 3.5, 3.2, 3.1, 2.0, 1.0]
+    stopper = EarlyStopping(patience=3)
+    model, hist = scripted_fit(script, epochs=8, callbacks=[stopper])
+    assert hist.epoch == [0, 1, 2, 3, 4, 5]  # best at epoch 2, three checks without improvement: 3, 4, 5
+    assert stopper.stopped_epoch == 5 and stopper.best_epoch == 2 and stopper.best == pytest.approx(3.0)
+    assert model.w.item() == pytest.approx(math.sqrt(3.0), abs=1e-15)  # the weights of epoch 2, not of epoch 5
+
+
+def test_early_stopping_min_delta_mode_max_and_restore_at_the_end():
+    # improvements smaller than min_delta do not count
+    stopper = EarlyStopping(patience=2, min_delta=0.1)
+    _, hist = scripted_fit([5.0, 4.95, 4.92, 4.0], epochs=4, callbacks=[stopper])
+    assert hist.epoch == [0, 1, 2] and stopper.best_epoch == 0
+    # mode='max' on another quantity: larger is better (here -val_loss, logged by a callback before it)
+
+    class NegLoss(Callback):
+        def on_epoch_end(self, epoch, logs, model):
+            logs["score"] = -logs["val_loss"]
+            return False
+
+    stopper = EarlyStopping(patience=2, monitor="score", mode="max")
+    model, hist = scripted_fit([3.0, 1.0, 2.0, 1.5, 0.5], epochs=5, callbacks=[NegLoss(), stopper])
+    assert hist.epoch == [0, 1, 2, 3] and stopper.best_epoch == 1
+    # ran out of epochs without stopping: the best weights are still restored
+    stopper = EarlyStopping(patience=5)
+    model, hist = scripted_fit([3.0, 1.0, 2.0], epochs=3, callbacks=[stopper])
+    assert stopper.stopped_epoch is None and model.w.item() == pytest.approx(1.0)
+    # restore_best=False keeps the last weights
+    model, _ = scripted_fit([3.0, 1.0, 2.0], epochs=3, callbacks=[EarlyStopping(patience=5, restore_best=False)])
+    assert model.w.item() == pytest.approx(math.sqrt(2.0))
+
+
+def test_early_stopping_errors():
+    with pytest.raises(ValueError, match="patience"):
+        EarlyStopping(patience=0)
+    with pytest.raises(ValueError, match="mode"):
+        EarlyStopping(mode="lowest")
+    model = Scripted()
+    one = [(fk.ones(1, 1, dtype=fk.float64), fk.zeros(1, 1, dtype=fk.float64))]
+    with pytest.raises(KeyError, match="'val_loss'.*pass val_loader"):
+        fit(model, nn.MSELoss(), ScriptOptimizer(model, [1.0]), one, epochs=1, metrics=(), quiet=True,
+            callbacks=[EarlyStopping()])
+
+
+def test_model_checkpoint_saves_the_best_model(tmp_path):
+    path = tmp_path / "best-{epoch}.npz"
+    cb = ModelCheckpoint(path, save_best_only=True)
+    scripted_fit([3.0, 1.0, 2.0, 0.5, 4.0], epochs=5, callbacks=[cb])
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["best-1.npz", "best-2.npz", "best-4.npz"]
+    restored = Scripted()
+    restored.load_state_dict(fk.load(cb.last_saved))
+    assert restored.w.item() == pytest.approx(math.sqrt(0.5))
+    every = ModelCheckpoint(tmp_path / "last.npz")
+    scripted_fit([3.0, 1.0, 2.0], epochs=3, callbacks=[every])
+    assert fk.load(tmp_path / "last.npz")["w"].item() == pytest.approx(math.sqrt(2.0))
+    with pytest.raises(ValueError, match=r"\.safetensors or \.npz"):
+        ModelCheckpoint(tmp_path / "m.pt")
+
+
+# ---------------------------------------------------------------------- exact resume
+class Crash(Callback):
+    """Simulates a crash (power cut, kill) at the end of epoch ``at``, before that epoch's checkpoint."""
+
+    def __init__(self, at):
+        self.at = at
+
+    def on_epoch_end(self, epoch, logs, model):
+        if epoch == self.at:
+            raise KeyboardInterrupt
+        return False
+
+
+def _run(epochs, checkpoint=None, resume=False, crash_at=None, generator=0, init_seed=0):
+    train, val = loaders(generator=generator)
+    model = mlp(init_seed)
+    opt = optim.Adam(model.parameters(), lr=0.02)
+    sched = optim.lr_scheduler.StepLR(opt, 2, 0.7)
+    callbacks = [EarlyStopping(patience=50), Crash(crash_at)]
+    hist = fit(model, nn.CrossEntropyLoss(), opt, train, val, epochs=epochs, scheduler=sched, callbacks=callbacks,
+               checkpoint=checkpoint, resume=resume, quiet=True)
+    return model, hist, opt
+
+
+@pytest.mark.parametrize("generator", [0, None], ids=["loader-generator", "fukaku-default-generator"])
+@pytest.mark.parametrize("fmt", ["npz", "safetensors"])
+def test_a_resumed_run_ends_with_exactly_the_parameters_of_an_uninterrupted_one(tmp_path, generator, fmt):
+    if fmt == "safetensors":
+        pytest.importorskip("safetensors")
+    reference, ref_hist, ref_opt = _run(6, generator=generator)
+    path = tmp_path / f"run.{fmt}"
+    fk.manual_seed(123)
+    with pytest.raises(KeyboardInterrupt):
+        _run(6, checkpoint=path, resume=True, crash_at=3, generator=generator)
+    assert fk.load(path)["epoch"] == 3
+    fk.manual_seed(999)  # a new process: another RNG state, another initialisation
+    resumed, hist, opt = _run(6, checkpoint=path, resume=True, generator=generator, init_seed=7)
+    for (k, v), w in zip(reference.state_dict().items(), resumed.state_dict().values()):
+        np.testing.assert_array_equal(v.data, w.data, err_msg=k)
+    assert hist.epoch == list(range(6))
+    for key in ("loss", "accuracy", "val_loss", "val_accuracy", "lr"):
+        assert hist.history[key] == ref_hist.history[key], key
+    assert opt.state_dict()["param_groups"][0]["lr"] == ref_opt.state_dict()["param_groups"][0]["lr"]
+
+
+@pytest.mark.parametrize("generator", [0, None], ids=["loader-generator", "fukaku-default-generator"])
+def test_without_the_saved_shuffle_state_the_resumed_run_differs(tmp_path, monkeypatch, generator):
+    """Control for the test above: restore everything but the random state, and the data order
+    after the restart differs, and so do the final parameters."""
+    monkeypatch.setattr(train_module, "set_rng_state", lambda state: None)
+    monkeypatch.setattr(train_module, "_loader_generators", lambda loader: [])
+    reference, _, _ = _run(6, generator=generator)
+    path = tmp_path / "run.npz"
+    with pytest.raises(KeyboardInterrupt):
+        _run(6, checkpoint=path, resume=True, crash_at=3, generator=generator)
+    resumed, _, _ = _run(6, checkpoint=path, resume=True, generator=generator)
+    assert any(not np.array_equal(p.data, q.data) for p, q in zip(reference.parameters(), resumed.parameters()))
+
+
+def test_resuming_with_dropout_is_exact_too(tmp_path):
+    def run(epochs, **kwargs):
+        train, _ = loaders()
+        model = mlp(0, dropout=0.3)
+        fit(model, nn.CrossEntropyLoss(), optim.SGD(model.parameters(), lr=0.1, momentum=0.9), train, epochs=epochs,
+            quiet=True, **kwargs)
+        return model
+
+    reference = run(4)
+    run(2, checkpoint=tmp_path / "c.npz", resume=True)
+    fk.manual_seed(5)
+    resumed = run(4, checkpoint=tmp_path / "c.npz", resume=True)
+    for p, q in zip(reference.parameters(), resumed.parameters()):
+        np.testing.assert_array_equal(p.data, q.data)
+
+
+def test_resuming_a_run_that_stopped_early_trains_no_more_and_keeps_the_best(tmp_path):
+    script = [5.0, 4.0, 3.0, 3.5, 3.2, 3.1, 2.0, 1.0]
+    path = tmp_path / "c.npz"
+    scripted_fit(script, epochs=8, callbacks=[EarlyStopping(patience=3)], checkpoint=path)
+    model, hist = scripted_fit(script, epochs=8, callbacks=[EarlyStopping(patience=3)], checkpoint=path, resume=True)
+    assert hist.epoch == [0, 1, 2, 3, 4, 5]
+    assert model.w.item() == pytest.approx(math.sqrt(3.0))
+
+
+def test_resume_starts_afresh_without_a_file_and_refuses_a_different_setup(tmp_path):
+    path = tmp_path / "c.npz"
+    model, hist = scripted_fit([3.0, 2.0], epochs=2, checkpoint=path, resume=True)
+    assert hist.epoch == [0, 1] and path.exists()
+    with pytest.raises(ValueError, match=r"callbacks \[\].*\['EarlyStopping'\]"):
+        scripted_fit([3.0, 2.0, 1.0], epochs=3, checkpoint=path, resume=True, callbacks=[EarlyStopping()])
+    fk.save({"model": {}}, tmp_path / "other.npz")
+    with pytest.raises(ValueError, match="not a checkpoint written by fit"):
+        scripted_fit([1.0], epochs=1, checkpoint=tmp_path / "other.npz", resume=True)
+    with pytest.raises(ValueError, match="checkpoint=PATH"):
+        scripted_fit([1.0], epochs=1, resume=True)
+
+
+# ---------------------------------------------------------------------- evaluate and metrics
+def test_evaluate_uses_eval_mode_without_graph_and_restores_every_mode():
+    x, y = blobs(60)
+    model = mlp(0, dropout=0.5)
+    model[2].eval()  # a mixed state: the dropout layer in eval, the rest in train
+    batches = [(x[i:i + 25], y[i:i + 25]) for i in range(0, 60, 25)]
+    first = evaluate(model, nn.CrossEntropyLoss(), batches)
+    assert evaluate(model, nn.CrossEntropyLoss(), batches) == first  # dropout off: deterministic
+    assert [m.training for m in model.modules()] == [True, True, True, False, True]
+    assert all(p.grad is None for p in model.parameters())
+    # oracle: the whole set at once, in torch
+    tmodel = torch.nn.Sequential(torch.nn.Linear(2, 16), torch.nn.Tanh(), torch.nn.Dropout(0.5),
+                                 torch.nn.Linear(16, 3)).eval()
+    tmodel.load_state_dict({k: torch.from_numpy(v.data.copy()) for k, v in model.state_dict().items()})
+    logits = tmodel(torch.from_numpy(x.data))
+    assert first["loss"] == pytest.approx(torch.nn.functional.cross_entropy(logits, torch.from_numpy(y.data)).item(),
+                                          rel=1e-5)
+    assert first["accuracy"] == pytest.approx((logits.argmax(1).numpy() == y.data).mean())
+    assert set(evaluate(model, None, batches)) == {"accuracy"}
+
+
+def test_accuracy_multiclass_matches_argmax_and_accepts_probability_targets():
+    rng = np.random.default_rng(0)
+    logits = rng.standard_normal((50, 4)).astype(np.float32)
+    target = rng.integers(0, 4, 50)
+    expected = (torch.from_numpy(logits).argmax(1).numpy() == target).mean()
+    assert accuracy(fk.tensor(logits), fk.tensor(target)) == pytest.approx(expected)
+    probs = np.eye(4, dtype=np.float32)[target] * 0.7 + 0.075
+    assert accuracy(fk.tensor(logits), fk.tensor(probs)) == pytest.approx(expected)
+    seg = rng.standard_normal((5, 4, 7))  # class dimension 1, as CrossEntropyLoss
+    seg_t = rng.integers(0, 4, (5, 7))
+    assert accuracy(fk.tensor(seg), fk.tensor(seg_t)) == pytest.approx((seg.argmax(1) == seg_t).mean())
+    with pytest.raises(fk.ShapeError, match="class indices"):
+        accuracy(fk.tensor(logits), fk.tensor(target[:, None]))
+
+
+def test_binary_accuracy_for_probabilities_logits_and_pm1_labels():
+    p = fk.tensor([[0.2], [0.5], [0.9], [0.49]])
+    assert accuracy(p, fk.tensor([0.0, 1.0, 1.0, 1.0])) == 0.75
+    assert accuracy(p, fk.tensor([False, True, True, True])) == 0.75
+    z = fk.tensor([-2.0, 0.0, 3.0, -0.1])
+    assert binary_accuracy_with_logits(z, fk.tensor([0, 1, 1, 1])) == 0.75
+    assert binary_accuracy_with_logits(z, fk.tensor([-1, 1, 1, 1])) == 0.75  # tanh output, ±1 labels
+    assert accuracy.name == binary_accuracy_with_logits.name == "accuracy"
+    with pytest.raises(fk.ShapeError, match="batch dimension"):
+        accuracy(fk.tensor([0.5, 0.2]), fk.tensor([1.0, 0.0, 1.0]))
+
+
+# ---------------------------------------------------------------------- progress bar
+class FakeTTY(io.StringIO):
+    def isatty(self):
+        return True
+
+
+@pytest.mark.parametrize("tqdm_installed", [True, False])
+def test_progress_bar_on_a_terminal_shows_epoch_loss_and_metrics(monkeypatch, tqdm_installed):
+    if tqdm_installed:
+        pytest.importorskip("tqdm")
+    else:
+        monkeypatch.setitem(sys.modules, "tqdm", None)  # import tqdm raises ImportError
+    err = FakeTTY()
+    monkeypatch.setattr(sys, "stderr", err)
+    train, val = loaders()
+    model = mlp()
+    fit(model, nn.CrossEntropyLoss(), optim.SGD(model.parameters(), lr=0.1), train, val, epochs=2)
+    out = err.getvalue()
+    assert "Epoch 1/2" in out and "Epoch 2/2" in out and "loss" in out and "val_accuracy" in out
+    assert out.count("\n") >= 2  # one finished line per epoch
+
+
+def test_no_progress_output_when_quiet_or_not_a_terminal(capsys):
+    train, _ = loaders()
+    model = mlp()
+    fit(model, nn.CrossEntropyLoss(), optim.SGD(model.parameters(), lr=0.1), train, epochs=1)  # stderr captured: no TTY
+    fit(model, nn.CrossEntropyLoss(), optim.SGD(model.parameters(), lr=0.1), train, epochs=1, quiet=True)
+    assert capsys.readouterr().err == ""
+
+
+# ---------------------------------------------------------------------- errors
+def test_fit_errors_name_the_problem():
+    model = mlp()
+    opt = optim.SGD(model.parameters(), lr=0.1)
+    x, y = blobs(8)
+    with pytest.raises(TypeError, match=r"pair \(inputs, target\)"):
+        fit(model, nn.CrossEntropyLoss(), opt, [(x, y, y)], quiet=True)
+    with pytest.raises(fk.ShapeError, match="reduction='mean'"):
+        fit(model, nn.CrossEntropyLoss(reduction="none"), opt, [(x, y)], quiet=True)
+    with pytest.raises(ValueError, match="no batches"):
+        fit(model, nn.CrossEntropyLoss(), opt, [], quiet=True)
+    with pytest.raises(ValueError, match="epochs"):
+        fit(model, nn.CrossEntropyLoss(), opt, [(x, y)], epochs=-1)
+    with pytest.raises(TypeError, match="list of Callbacks"):
+        fit(model, nn.CrossEntropyLoss(), opt, [(x, y)], callbacks=EarlyStopping())
+    with pytest.raises(ValueError, match="name"):
+        fit(model, nn.CrossEntropyLoss(), opt, [(x, y)], metrics=[lambda o, t: 0.0])
+    with pytest.raises(ValueError, match="used twice"):
+        fit(model, nn.CrossEntropyLoss(), opt, [(x, y)], metrics=[accuracy, binary_accuracy_with_logits])
+    with pytest.raises(ValueError, match=r"\.safetensors or \.npz"):
+        fit(model, nn.CrossEntropyLoss(), opt, [(x, y)], checkpoint="run.pt")

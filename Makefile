@@ -11,21 +11,23 @@ $(PY):
 	$(PIP) install -q --upgrade pip
 
 $(VENV)/.installed: $(PY) pyproject.toml
-	$(PIP) install -q -e .
+	$(PIP) install -q -e '.[all]'
 	touch $@
 
 $(VENV)/.installed-test: $(VENV)/.installed
 	$(PIP) install -q -e '.[test]'
 	touch $@
 
+# the lab's quick tour: every experiment on embedded data, one verdict line each, then the report
 demo: $(VENV)/.installed
-	$(PY) -m fukaku.demo
+	$(PY) -m fukaku lab run --all --quick --out lab-report
 
 test: $(VENV)/.installed-test
 	$(PY) -m pytest
 
 bench: $(VENV)/.installed-test
 	$(PY) benchmarks/bench_core.py
+	$(PY) benchmarks/bench_train.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info

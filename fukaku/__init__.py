@@ -16,7 +16,7 @@ from .ops import __all__ as _ops_all
 from .tensor import (Tensor, arange, as_tensor, default_generator, empty, empty_like, eye, from_numpy, full,
                      full_like, get_rng_state, linspace, manual_seed, normal, ones, ones_like, rand, rand_like,
                      randint, randn, randn_like, randperm, set_rng_state, tensor, zeros, zeros_like)
-from . import nn  # noqa: E402  (nn.functional uses the ops above)
+from . import nn, optim, train, utils  # noqa: E402  (they use the ops above)
 
 __version__ = "0.1.0"
 
@@ -38,5 +38,5 @@ __all__ = ["Tensor", "tensor", "as_tensor", "from_numpy", "zeros", "ones", "empt
            "randperm", "normal", "rand_like", "randn_like", "manual_seed", "default_generator", "get_rng_state",
            "set_rng_state", "no_grad", "enable_grad", "set_grad_enabled", "is_grad_enabled", "autograd", "nn",
            "ShapeError", "float32", "float64", "float16", "int64", "int32", "bool", "double", "long", "float",
-           "get_default_dtype", "set_default_dtype", "is_tensor", "numel", "is_floating_point", "dtypes", "save", "load",
-           *_ops_all]
+           "get_default_dtype", "set_default_dtype", "is_tensor", "numel", "is_floating_point", "dtypes",
+           "save", "load", *_ops_all]

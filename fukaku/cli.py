@@ -24,7 +24,11 @@ from pathlib import Path
 
 import numpy as np
 
-from .train import Callback
+from . import __version__, datasets, manual_seed, models, nn, optim, tensor
+from .datasets import FetchError, fetch
+from .serialization import save
+from .train import Callback, accuracy, binary_accuracy_with_logits, evaluate, fit
+from .utils.data import DataLoader, TensorDataset
 
 MODELS = ("mlp", "logreg", "linreg", "perceptron")
 IMAGE_SETS = ("digits", "mnist")
@@ -66,8 +70,6 @@ class Data:
 def load_data(name: str, seed: int, root: str | None = None, noise: float = 0.0) -> Data:
     """``digits``: 80/20 shuffled split (``seed``); ``mnist``: the t10k set, first 8,000 train / last
     2,000 test; Playground sets: 500 points (1,200 for regression), 50/50 split as the Playground."""
-    from . import datasets
-
     if name == "digits":
         x, y = datasets.digits(return_tensors=False)
         split = datasets.holdout_split(x, y, test_fraction=0.2, seed=seed)
@@ -123,9 +125,6 @@ def _check_combination(model: str, data: str) -> None:
 
 def _build(args, data: Data):
     """The model, the loss, the metrics, and the targets transformed for that loss."""
-    from . import models, nn
-    from .train import accuracy, binary_accuracy_with_logits
-
     d = data.x_train.shape[1]
     ytr, yte = data.y_train, data.y_test
     if data.num_classes == 0:  # regression: one output, MSE on targets (N, 1)
@@ -149,9 +148,7 @@ def _build(args, data: Data):
 
 
 def _describe(model) -> str:
-    from .models import MLP
-
-    if isinstance(model, MLP):
+    if isinstance(model, models.MLP):
         extras = [str(model.activation)]
         if model.batchnorm:
             extras.append("batchnorm")
@@ -162,8 +159,6 @@ def _describe(model) -> str:
 
 
 def _train_perceptron(args, data: Data) -> tuple[dict, dict]:
-    from . import models, tensor
-
     model = models.Perceptron(data.x_train.shape[1])
     lr = default_lr("perceptron", args.optimizer) if args.lr is None else args.lr
     began = time.perf_counter()
@@ -180,10 +175,6 @@ def _train_perceptron(args, data: Data) -> tuple[dict, dict]:
 
 
 def _train_gradient(args, data: Data) -> tuple[dict, dict]:
-    from . import manual_seed, optim
-    from .train import evaluate, fit
-    from .utils.data import DataLoader, TensorDataset
-
     manual_seed(args.seed)  # weights and dropout masks
     model, loss_fn, metrics, ytr, yte = _build(args, data)
     lr = default_lr(args.model, args.optimizer) if args.lr is None else args.lr
@@ -256,8 +247,6 @@ def cmd_train(args) -> int:
         parts.append(f"test loss {results['test_loss']:.4g}")
     print("; ".join(parts))
     if args.save:
-        from .serialization import save
-
         checkpoint["config"].update(data=args.data, seed=args.seed)
         checkpoint["results"] = results
         save(checkpoint, os.path.expanduser(args.save))
@@ -273,9 +262,6 @@ def cmd_lab(argv: Sequence[str]) -> int:
 
 
 def cmd_data_fetch(args) -> int:
-    from .datasets import fetch
-    from .datasets.fetch import FetchError
-
     try:
         paths = fetch(args.name, args.root, mirrors=args.mirror or None, log=print)
     except FetchError as exc:
@@ -294,8 +280,6 @@ def _version(dist: str) -> str | None:
 
 def info_lines() -> list[str]:
     """Versions, the BLAS NumPy uses and the thread counts, one ``key: value`` a line."""
-    from . import __version__
-
     lines = [f"fukaku: {__version__}", f"python: {platform.python_version()} ({sys.executable})",
              f"platform: {platform.platform()}", f"numpy: {np.__version__}"]
     optional = {d: _version(d) for d in ("scipy", "scikit-learn", "torch", "matplotlib", "safetensors", "tqdm",
@@ -332,8 +316,6 @@ def build_parser() -> argparse.ArgumentParser:
         prog="fukaku", description="fukaku (深く): a deep-learning framework on NumPy with PyTorch's API, and a lab "
         "that checks the textbook's claims.",
         epilog="Run `fukaku COMMAND --help` for a command's options.")
-    from . import __version__
-
     parser.add_argument("--version", action="version", version=f"fukaku {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="{train,lab,data,info}")
 

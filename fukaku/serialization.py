@@ -221,7 +221,8 @@ def save(obj, f: str | os.PathLike) -> None:
     target = Path(f)
     directory = target.parent
     if not directory.is_dir():
-        raise FileNotFoundError(f"fukaku.save: the directory {os.fspath(directory)!r} of {os.fspath(f)!r} does not exist")
+        raise FileNotFoundError(f"fukaku.save: the directory {os.fspath(directory)!r} of {os.fspath(f)!r} "
+                                "does not exist")
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=directory)
     try:
         with os.fdopen(fd, "wb") as fh:

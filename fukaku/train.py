@@ -36,6 +36,7 @@ import numpy as np
 from .autograd import no_grad
 from .errors import ShapeError
 from .nn.module import Module
+from .optim.lr_scheduler import ReduceLROnPlateau
 from .serialization import _format_of, load, save
 from .tensor import Tensor, get_rng_state, set_rng_state
 from .tensor import tensor as _copy_tensor
@@ -277,7 +278,8 @@ class Callback:
 
     def load_state_dict(self, state: dict) -> None:
         if state:
-            raise ValueError(f"{type(self).__name__}.load_state_dict: this callback keeps no state, got {sorted(state)}")
+            raise ValueError(f"{type(self).__name__}.load_state_dict: this callback keeps no state, "
+                             f"got {sorted(state)}")
 
 
 class _Monitor:
@@ -416,12 +418,6 @@ def _loader_generators(loader) -> list[np.random.Generator]:
     return found
 
 
-def _is_plateau(scheduler) -> bool:
-    from .optim.lr_scheduler import ReduceLROnPlateau
-
-    return isinstance(scheduler, ReduceLROnPlateau)
-
-
 def _training_state(epochs_done: int, stopped: bool, model, optimizer, scheduler, callbacks, history,
                     loader) -> dict:
     return {"epoch": epochs_done, "stopped": stopped, "model": model.state_dict(),
@@ -450,10 +446,21 @@ def _restore_training_state(path: str, model, optimizer, scheduler, callbacks, h
     if len(gens) != len(state["loader_generators"]):
         raise ValueError(f"fit(resume=True): {path!r} holds {len(state['loader_generators'])} shuffle generator "
                          f"state(s), the train loader has {len(gens)}; build the loader as in the first run")
-    model.load_state_dict(state["model"])
-    optimizer.load_state_dict(state["optimizer"])
-    if scheduler is not None:
-        scheduler.load_state_dict(state["scheduler"])
+    # a checkpoint that does not fit this run (another architecture, other parameter groups) must
+    # leave the model, optimizer and scheduler as they were
+    backup = ({k: _copy_tensor(v) for k, v in model.state_dict().items()}, optimizer.state_dict(),
+              None if scheduler is None else scheduler.state_dict())
+    try:
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        if scheduler is not None:
+            scheduler.load_state_dict(state["scheduler"])
+    except Exception:
+        model.load_state_dict(backup[0])
+        optimizer.load_state_dict(backup[1])
+        if scheduler is not None:
+            scheduler.load_state_dict(backup[2])
+        raise
     for cb, saved in zip(callbacks, state["callbacks"]):
         cb.load_state_dict(saved["state"])
     history.load_state_dict(state["history"])
@@ -504,7 +511,7 @@ def fit(model: Module, loss_fn: Callable, optimizer, train_loader: Iterable, val
         raise ValueError("fit: resume=True needs checkpoint=PATH, the file to resume from")
     if scheduler_monitor is None:
         scheduler_monitor = "val_loss" if val_loader is not None else "loss"
-    plateau = scheduler is not None and _is_plateau(scheduler)
+    plateau = isinstance(scheduler, ReduceLROnPlateau)
     show = not quiet and sys.stderr is not None and sys.stderr.isatty()
 
     history = History()

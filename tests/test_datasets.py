@@ -3,7 +3,6 @@ errors, the verified downloader on a local file:// mirror (never the network), s
 against independently computed targets, the text corpus, digits and the shared MNIST/text data."""
 import gzip
 import hashlib
-import os
 import struct
 import sys
 from collections import Counter

@@ -180,6 +180,10 @@ def test_cli_run_usage_errors(capsys, tmp_path):
     assert lab.cli_main(["run", "nope", "--out", str(tmp_path)]) == 2
     assert "unknown experiment id(s) 'nope'" in capsys.readouterr().err
     assert lab.cli_main([]) == 2
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a directory")
+    assert lab.cli_main(["run", "lr-step-decay", "--out", str(blocker)]) == 2
+    assert "exists and is not a directory" in capsys.readouterr().err
     assert lab.cli_main(["run", "--help"]) == 0
     assert "--quick" in capsys.readouterr().out
     assert not (tmp_path / "report.html").exists()

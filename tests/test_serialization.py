@@ -1,4 +1,5 @@
 """fukaku.save / fukaku.load: exact round trips, no pickle, atomic writes, clear errors on bad files."""
+import importlib.util
 import json
 import os
 import signal
@@ -17,7 +18,7 @@ from fukaku import nn, optim
 from fukaku.serialization import CheckpointError
 
 FORMATS = ["npz", pytest.param("safetensors", marks=pytest.mark.skipif(
-    __import__("importlib").util.find_spec("safetensors") is None, reason="safetensors (optional extra) not installed"))]
+    importlib.util.find_spec("safetensors") is None, reason="safetensors (optional extra) not installed"))]
 
 
 def assert_same(a, b, where="root"):
@@ -69,6 +70,8 @@ def nested_object():
         "param": nn.Parameter(fk.ones(2)),
         "keys": {(1, "a"): "tuple key", 2.5: "float key", None: "none key", True: "bool key", "s": "ünïcødé"},
         "empty_containers": [[], (), {}],
+        # entry names are paths joined by '.': these collide with each other and with the structure entry
+        "a.b": fk.zeros(1), "a": {"b": fk.ones(1)}, "__fukaku_structure__": fk.full((1,), 2.0),
     }
 
 
@@ -290,7 +293,8 @@ import os, signal, sys, time
 import numpy as np
 import fukaku as fk
 path, mode = sys.argv[1], sys.argv[2]
-new = {"epoch": 2, "w": np.full(4_000_000, 2.0, np.float64), "parts": [np.full(1000, i, np.float32) for i in range(200)]}
+new = {"epoch": 2, "w": np.full(4_000_000, 2.0, np.float64),
+       "parts": [np.full(1000, i, np.float32) for i in range(200)]}
 if mode == "half":
     # SIGKILL this process once half of the file's bytes are written: a crash in the middle of a write
     real_fdopen = os.fdopen
@@ -357,6 +361,7 @@ def test_writer_killed_at_an_arbitrary_moment_leaves_a_loadable_checkpoint(tmp_p
         deadline = time.monotonic() + 20
         while not any(p.endswith(".tmp") for p in os.listdir(tmp_path)):  # wait until a write is under way
             assert time.monotonic() < deadline, "the writer never made a temporary file"
+            time.sleep(0.001)
     finally:
         child.kill()  # SIGKILL, also when the wait above failed
         child.wait(timeout=30)

@@ -331,6 +331,25 @@ def test_resume_starts_afresh_without_a_file_and_refuses_a_different_setup(tmp_p
         scripted_fit([1.0], epochs=1, resume=True)
 
 
+def test_resuming_into_another_architecture_names_the_key_and_shapes_and_changes_nothing(tmp_path):
+    train, _ = loaders()
+    model = mlp()
+    fit(model, nn.CrossEntropyLoss(), optim.SGD(model.parameters(), lr=0.1), train, epochs=1, quiet=True,
+        checkpoint=tmp_path / "c.npz")
+    wider = nn.Sequential(nn.Linear(2, 32), nn.Tanh(), nn.Linear(32, 3))
+    with pytest.raises(fk.ShapeError, match=r"0\.weight.*\(16, 2\).*\(32, 2\)"):
+        fit(wider, nn.CrossEntropyLoss(), optim.SGD(wider.parameters(), lr=0.1), train, epochs=2, quiet=True,
+            checkpoint=tmp_path / "c.npz", resume=True)
+    # same shapes but two parameter groups: the optimizer refuses, and the model is rolled back
+    other = mlp(5)
+    before = params(other)
+    groups = [{"params": other[0].parameters()}, {"params": other[2].parameters()}]
+    with pytest.raises(ValueError, match="parameter groups"):
+        fit(other, nn.CrossEntropyLoss(), optim.SGD(groups, lr=0.1), train, epochs=2, quiet=True,
+            checkpoint=tmp_path / "c.npz", resume=True)
+    assert all(np.array_equal(a, b) for a, b in zip(before, params(other)))
+
+
 # ---------------------------------------------------------------------- evaluate and metrics
 def test_evaluate_uses_eval_mode_without_graph_and_restores_every_mode():
     x, y = blobs(60)

@@ -33,6 +33,10 @@ class Vocab:
     """Tokens ↔ ids. Id 0 is the UNK token; then tokens by decreasing frequency (ties in sorted
     order), keeping those seen at least ``min_freq`` times, at most ``max_vocab`` ids in all.
 
+    Args:
+        tokens: a token sequence to count, or, when ``counts`` is given, the distinct tokens.
+        counts: how often each of ``tokens`` occurs.
+
     Attributes:
         itos: list of tokens, ``itos[id]``.
         stoi: dict token → id; tokens not in it encode as ``unk_index``.

@@ -40,9 +40,10 @@ def cli_main(argv: Sequence[str] | None = None) -> int:
         return int(exc.code or 0)
     if args.command == "list":
         experiments = discover().values()
-        width = max((len(e.id) for e in experiments), default=0)
+        id_width = max((len(e.id) for e in experiments), default=0)
+        source_width = max((len(e.source) for e in experiments), default=0)
         for e in experiments:
-            print(f"{e.id:<{width}}  {e.source:<22}  {e.title}")
+            print(f"{e.id:<{id_width}}  {e.source:<{source_width}}  {e.title}")
         return 0
     if args.command == "run":
         if args.all == bool(args.ids):
@@ -58,7 +59,11 @@ def cli_main(argv: Sequence[str] | None = None) -> int:
         except ValueError as exc:  # unknown ids
             print(f"fukaku {exc}", file=sys.stderr)
             return 2
-        lab_run = run(ids, quick=args.quick, out_dir=args.out, seed=args.seed)
+        try:
+            lab_run = run(ids, quick=args.quick, out_dir=args.out, seed=args.seed)
+        except OSError as exc:  # the output directory cannot be created or written
+            print(f"fukaku lab run: cannot write the report to {args.out!r}: {exc}", file=sys.stderr)
+            return 2
         return 0 if lab_run.all_hold else 1
     parser.print_help(sys.stderr)
     return 2

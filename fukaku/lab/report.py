@@ -106,7 +106,8 @@ def _section(e: dict) -> str:
         parts.append("</table>")
     parts.append(f"<p><strong>Verdict: {escape(e['status'])}.</strong> {escape(e['summary'])}</p>")
     for fig in e["figures"]:
-        parts.append(f'<figure><img src="{escape(quote(fig))}" alt="{escape(e["title"])}: {escape(fig)}" loading="lazy">'
+        parts.append(f'<figure><img src="{escape(quote(fig))}" alt="{escape(e["title"])}: {escape(fig)}" '
+                     'loading="lazy">'
                      "</figure>")
     if e["warnings"]:
         parts.append('<p class="note">Warnings raised while it ran:</p><ul>'

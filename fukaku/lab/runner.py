@@ -127,6 +127,9 @@ def run(ids: Sequence[str] | None = None, *, quick: bool = False, out_dir: str |
     elif stream is None:
         stream = sys.stdout
     out = Path(out_dir)
+    if out.exists() and not out.is_dir():
+        raise NotADirectoryError(f"lab.run: the output path {str(out)!r} exists and is not a directory; "
+                                 "choose another --out")
     out.mkdir(parents=True, exist_ok=True)
     width = max(len(e.id) for e in experiments)
     start = time.perf_counter()

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..autograd.grad_mode import no_grad
 from ..errors import ShapeError
 from ..nn import functional as F
 from ..nn.module import Module
@@ -47,6 +48,11 @@ class LinearRegression(Module):
             raise ShapeError(f"LinearRegression: input must have shape (N, {self.in_features}), "
                              f"got {tuple(input.shape)}")
         return F.linear(input, self.weight, self.bias)
+
+    def predict(self, input: Tensor) -> Tensor:
+        """ŷ without recording a graph, ``(N, in_features)`` → ``(N, out_features)``."""
+        with no_grad():
+            return self(input)
 
     def fit(self, X, y, method: str = "closed_form", optimizer: str = "gd", lr: float | None = None,
             max_iter: int = 100_000, tol: float = 1e-8) -> FitResult | None:

@@ -16,8 +16,6 @@ of §6.1.4; it equals scikit-learn's ``C`` through λ = 1/(2·C·N).
 """
 from __future__ import annotations
 
-import numpy as np
-
 from ..autograd.grad_mode import no_grad
 from ..errors import ShapeError
 from ..nn import functional as F

@@ -143,10 +143,12 @@ class ManualMLP:
         L = len(self.weights)
         grads: list[tuple[_Array, _Array]] = [None] * L  # type: ignore[list-item]
         delta = grad_output * self._phi[-1][1](self._a[-1])                  # δ^{(L)} = ∇_h L ∘ φ'(a^{(L)})
-        for l in range(L - 1, -1, -1):                                        # layers L … 1 (0-based here)
-            grads[l] = (delta.T @ self._h[l], delta.sum(axis=0))           # ∇W = δ hᵀ, ∇b = δ (batch summed)
-            back = delta @ self.weights[l]                                   # (W^{(l+1)})ᵀ δ^{(l+1)}
-            delta = back * self._phi[l - 1][1](self._a[l - 1]) if l > 0 else back  # ∘ φ'(a^{(l)})
+        for layer in range(L - 1, -1, -1):                                    # l = L … 1 (0-based here)
+            grads[layer] = (delta.T @ self._h[layer], delta.sum(axis=0))   # ∇W = δ hᵀ, ∇b = δ (batch summed)
+            back = delta @ self.weights[layer]                               # (W^{(l+1)})ᵀ δ^{(l+1)}
+            if layer > 0:
+                back = back * self._phi[layer - 1][1](self._a[layer - 1])    # ∘ φ'(a^{(l)})
+            delta = back
         self.grad_input = delta
         return grads
 

@@ -206,42 +206,45 @@ class MaxMargin:
     gamma_upper: float
 
 
-def max_margin(X, y, tol: float = 1e-12, max_iter: int = 20_000) -> MaxMargin:
+def max_margin(X, y) -> MaxMargin:
     """The separator u (bias absorbed, unit norm) that maximises γ = min_i y_i uᵀx̃_i — the γ* that
     makes Novikoff's bound tightest.
 
     It is the hard-margin linear SVM *without a free intercept* on x̃ = (x, 1) (scikit-learn's SVC
-    always leaves the intercept unpenalised, which is a different margin, so it is not used):
-    minimise ½‖v‖² subject to y_i vᵀx̃_i ≥ 1, γ* = 1/‖v*‖. It is solved through its dual,
-    max_{α ≥ 0} Σα_i − ½‖Σ α_i y_i x̃_i‖², with SciPy's L-BFGS-B (SciPy comes with the scikit-learn
-    extra). Honest numbers: ``gamma`` is the exact margin of the returned v (a lower bound of γ*),
-    and weak duality gives γ* ≤ 1/√(2·dual(α)) = ``gamma_upper``. Raises ValueError when the data
-    are not linearly separable (the dual is then unbounded).
+    leaves its intercept unpenalised, a different margin): minimise ½‖v‖² subject to
+    z_iᵀv ≥ 1 with z_i = y_i x̃_i; then γ* = 1/‖v*‖. The problem has only d + 1 unknowns, and is
+    solved with SciPy's SLSQP (SciPy comes with the scikit-learn extra).
+
+    Both returned numbers are certified, not trusted from the solver: ``gamma`` is the exact
+    margin of the returned (w, b), so gamma ≤ γ*; and for any weights λ ≥ 0 summing to 1,
+    γ* ≤ ‖Σ λ_i z_i‖ (the optimal u has uᵀz_i ≥ γ* for every i), so the KKT multipliers of the
+    active constraints (non-negative least squares for v = Σ α_i z_i, λ = α/Σα) give
+    ``gamma_upper`` ≥ γ*. At the optimum the two agree. Raises ValueError when no hyperplane
+    separates the data.
     """
     try:
-        from scipy.optimize import minimize
+        from scipy.optimize import minimize, nnls
     except ImportError as exc:  # pragma: no cover - depends on the environment
         raise ImportError("max_margin needs SciPy: pip install scipy (or fukaku's scikit-learn extra)") from exc
     X = _inputs.features(X, "max_margin", None, np.float64)
     y = _pm1_labels(y, "max_margin", len(X)).astype(np.float64)
-    Z = y[:, None] * _augment(X)  # z_i = y_i x̃_i: the constraints read z_iᵀv ≥ 1
-    gram = Z @ Z.T
-
-    def negative_dual(alpha):
-        g = gram @ alpha
-        return 0.5 * alpha @ g - alpha.sum(), g - 1.0
-
-    res = minimize(negative_dual, np.zeros(len(Z)), jac=True, method="L-BFGS-B",
-                   bounds=[(0.0, None)] * len(Z), options={"maxiter": max_iter, "ftol": tol, "gtol": tol})
-    v = Z.T @ res.x
+    Z = y[:, None] * _augment(X)
+    start = np.linalg.lstsq(Z, np.ones(len(Z)), rcond=None)[0]  # z_iᵀv = 1 for all i, in least squares
+    res = minimize(lambda v: (0.5 * v @ v, v), start, jac=True, method="SLSQP",
+                   constraints=[{"type": "ineq", "fun": lambda v: Z @ v - 1.0, "jac": lambda v: Z}],
+                   options={"maxiter": 1000, "ftol": 1e-15})
+    v = res.x
     norm = np.linalg.norm(v)
-    gamma = float(np.min(Z @ v) / norm) if norm > 0 else -np.inf
-    dual = -float(res.fun)
-    if gamma <= 0 or dual <= 0:
+    scores = Z @ v
+    gamma = float(np.min(scores) / norm) if norm > 0 else -np.inf
+    if not gamma > 0:
         raise ValueError(f"max_margin: the data are not linearly separable (best margin found {gamma:.3g}); "
                          "no hyperplane has all points on the correct side")
+    active = scores <= np.min(scores) * (1 + 1e-6)
+    alpha = nnls(Z[active].T, v)[0]
+    lam = alpha / alpha.sum() if alpha.sum() > 0 else np.eye(int(active.sum()))[0]
     return MaxMargin(weight=v[:-1] / norm, bias=float(v[-1] / norm), gamma=gamma,
-                     gamma_upper=float(1.0 / np.sqrt(2.0 * dual)))
+                     gamma_upper=float(np.linalg.norm(Z[active].T @ lam)))
 
 
 __all__ = ["Perceptron", "PerceptronFit", "margin", "novikoff_bound", "max_margin", "MaxMargin"]

@@ -27,7 +27,7 @@ from ..ops.index import GetItem, IndexAccumulate
 from ..ops.linalg import matmul
 from ..ops.loss import (binary_cross_entropy, binary_cross_entropy_with_logits, cross_entropy, hinge_embedding_loss,
                         huber_loss, kl_div, l1_loss, mse_loss, multi_margin_loss, nll_loss)
-from ..ops.shape import pad, reshape
+from ..ops.shape import broadcast_to, pad, reshape
 from ..tensor import Tensor, default_generator
 
 
@@ -36,6 +36,49 @@ def _shape(shape) -> str:
 
 
 # ----------------------------------------------------------------------------- linear (seed 000 §6.1.2)
+class Linear(Function):
+    """y = x Wᵀ (+ b) as one node of the graph (a composition of transpose, matmul and add would
+    record three, and the per-node cost dominates small layers).
+
+    vjp: ∂L/∂x = G W, ∂L/∂W = Gᵀ x (over all leading dims), ∂L/∂b = Σ G (seed 000 §6.1.2:
+    ∇_W L = δ hᵀ, ∇_b L = δ). jvp: ẋ Wᵀ + x Ẇᵀ + ḃ. Both are written with tensor ops, so they
+    are differentiable again.
+    """
+
+    def forward(self, x, w, b=None):
+        self.save(x, w)
+        out = np.matmul(x.data, w.data.T)
+        if b is not None:
+            out += b.data  # out is a fresh array
+        return out
+
+    def vjp(self, grad):
+        x, w = self.saved
+        needs = self.needs_input_grad
+        gx = matmul(grad, w) if needs[0] else None
+        gw = None
+        if needs[1]:
+            g2 = grad if grad.ndim == 2 else reshape(grad, (-1, w.shape[0]))
+            x2 = x if x.ndim == 2 else reshape(x, (-1, w.shape[1]))
+            gw = matmul(g2.mT, x2)
+        if len(needs) == 2:
+            return gx, gw
+        gb = None
+        if needs[2]:
+            gb = grad if grad.ndim == 1 else grad.sum(tuple(range(grad.ndim - 1)))
+        return gx, gw, gb
+
+    def jvp(self, dx, dw, db=None):
+        x, w = self.saved
+        out = matmul(dx, w.mT) if dx is not None else None
+        if dw is not None:
+            term = matmul(x, dw.mT)
+            out = term if out is None else out + term
+        if db is not None:
+            out = broadcast_to(db, x.shape[:-1] + (w.shape[0],)) if out is None else out + db
+        return out
+
+
 def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     """The affine map of a fully connected layer, y = x Wᵀ + b.
 
@@ -43,7 +86,7 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     a batch as rows that is x Wᵀ + b, and W keeps PyTorch's layout ``(out_features, in_features)``.
 
     Shapes: input ``(*, in_features)``, weight ``(out_features, in_features)``, bias
-    ``(out_features,)`` → ``(*, out_features)``.
+    ``(out_features,)`` → ``(*, out_features)``. Input and weight must share a floating dtype.
     """
     if weight.ndim != 2:
         raise ShapeError(f"linear: weight must be 2-d (out_features, in_features), got shape {_shape(weight.shape)}")
@@ -54,11 +97,16 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
             f"(*, {weight.shape[1]}) (e.g. nn.Flatten() before the layer), or build the layer with "
             f"in_features={input.shape[-1] if input.ndim else 1}"
         )
-    if bias is not None and tuple(bias.shape) not in ((weight.shape[0],), ()):
+    if bias is not None and tuple(bias.shape) != (weight.shape[0],):
         raise ShapeError(f"linear: bias of shape {_shape(bias.shape)} does not match weight of shape "
                          f"{_shape(weight.shape)}: expected ({weight.shape[0]},)")
-    out = matmul(input, weight.mT)
-    return out if bias is None else out + bias
+    for t, name in ((input, "input"), (bias, "bias")):
+        if t is not None and t.dtype != weight.dtype:
+            raise TypeError(f"linear: {name} has dtype {t.dtype} but weight has dtype {weight.dtype}; convert one "
+                            f"of them (x.float() / x.double(), or model.float() / model.double())")
+    if bias is None:
+        return Linear.apply(input, weight)
+    return Linear.apply(input, weight, bias)
 
 
 # ----------------------------------------------------------------------------- activations

@@ -152,7 +152,8 @@ def perceptron_xor(ctx: Context) -> Result:
                  f"({fit_xor.updates} updates in all) and never converged; on AND it converged after "
                  f"{fit_and.updates} updates in {fit_and.epochs} epochs."),
         figures=save_figure(ctx, "perceptron-xor", draw),
-        headline=f"XOR: ≥ {fewest} mistake(s) in every one of {fit_xor.epochs} epochs; AND converges in {fit_and.epochs}",
+        headline=(f"XOR: ≥ {fewest} mistake{'s' if fewest != 1 else ''} in each of {fit_xor.epochs} epochs; "
+                  f"AND converges in {fit_and.epochs}"),
     )
 
 
@@ -170,7 +171,11 @@ def _log_likelihood(X: np.ndarray, y: np.ndarray, w: np.ndarray, b: float) -> fl
           "ℓ(w, b) = Σ y log σ(wᵀx + b) + (1 − y) log(1 − σ(wᵀx + b)) equals unregularised logistic regression.",
 )
 def logistic_regression_sklearn(ctx: Context) -> Result:
-    from sklearn.linear_model import LogisticRegression as SkLogisticRegression
+    try:
+        from sklearn.linear_model import LogisticRegression as SkLogisticRegression
+    except ImportError as exc:
+        raise ImportError("logistic-regression-sklearn compares with scikit-learn's fit, the independent oracle: "
+                          "pip install scikit-learn") from exc
 
     rng = ctx.rng()
     n = 300 if ctx.quick else 3000
@@ -297,7 +302,8 @@ def mae_vs_mse(ctx: Context) -> Result:
     slope_err = {k: abs(fits["outliers"][k][0] - true_slope) for k in ("MSE", "MAE")}
     clean_err = {k: abs(fits["clean"][k][0] - true_slope) for k in ("MSE", "MAE")}
     # "Pulled toward the outliers": the mean distance from the outliers to each fitted line.
-    to_outliers = {k: float(np.mean(np.abs(y[outliers] - (s * x[outliers] + c)))) for k, (s, c) in fits["outliers"].items()}
+    to_outliers = {k: float(np.mean(np.abs(y[outliers] - (s * x[outliers] + c))))
+                   for k, (s, c) in fits["outliers"].items()}
     robust_tol = 0.1 * true_slope
     holds = bool(slope_err["MAE"] <= robust_tol and slope_err["MSE"] >= 3 * slope_err["MAE"]
                  and slope_err["MSE"] > robust_tol and to_outliers["MSE"] < to_outliers["MAE"]
@@ -320,7 +326,8 @@ def mae_vs_mse(ctx: Context) -> Result:
 
     return Result(
         measured={"samples": n, "outliers": int(len(outliers)), "true slope": true_slope,
-                  "MSE slope (outliers)": fits["outliers"]["MSE"][0], "MAE slope (outliers)": fits["outliers"]["MAE"][0],
+                  "MSE slope (outliers)": fits["outliers"]["MSE"][0],
+                  "MAE slope (outliers)": fits["outliers"]["MAE"][0],
                   "MSE slope (clean)": fits["clean"]["MSE"][0], "MAE slope (clean)": fits["clean"]["MAE"][0],
                   "|slope error| MSE": slope_err["MSE"], "|slope error| MAE": slope_err["MAE"],
                   "robustness tolerance (10% of the slope)": robust_tol,

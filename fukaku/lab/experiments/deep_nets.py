@@ -87,8 +87,8 @@ def _layer_gradient_norms(build, width: int, batch: int, seed: int) -> np.ndarra
     fk.manual_seed(seed)
     model, linears = build(width)
     rng = np.random.default_rng(seed)
-    x = fk.tensor(rng.standard_normal((batch, width)), dtype=fk.float32)
-    r = fk.tensor(rng.standard_normal((batch, width)), dtype=fk.float32)
+    x = fk.tensor(rng.standard_normal((batch, width)), dtype=fk.get_default_dtype())
+    r = fk.tensor(rng.standard_normal((batch, width)), dtype=fk.get_default_dtype())
     loss = (model(x) * r).sum() / batch
     loss.backward()
     return np.array([np.linalg.norm(lin.weight.grad.numpy().astype(np.float64)) for lin in linears])

@@ -69,7 +69,8 @@ def deep_linear_one_matrix(ctx: Context) -> Result:
 
     def draw(fig):
         ax = fig.subplots()
-        ax.semilogy(list(gaps), [max(g, 1e-18) for g in gaps.values()], "o-", label="max |net(x) − (Wx + b)| / max |net(x)|")
+        ax.semilogy(list(gaps), [max(g, 1e-18) for g in gaps.values()], "o-",
+                    label="max |net(x) − (Wx + b)| / max |net(x)|")
         ax.axhline(tol, color="gray", linestyle=":", label=f"tolerance {tol:g}")
         ax.set_xlabel("number of linear layers")
         ax.set_ylabel("relative difference")
@@ -128,7 +129,7 @@ def best_affine_accuracy(n_angles: int, n_offsets: int) -> float:
           "one hidden layer with tanh fits XOR (100%).",
 )
 def deep_linear_xor(ctx: Context) -> Result:
-    steps = 1500 if ctx.quick else 5000
+    steps = 600 if ctx.quick else 5000
     linear_net = _deep_linear([2, 8, 8, 8, 8, 1])
     linear_losses = _train_xor(linear_net, steps, lr=0.01)
     tanh_net = nn.Sequential(nn.Linear(2, 8, dtype=fk.float64), nn.Tanh(), nn.Linear(8, 1, dtype=fk.float64))
@@ -169,7 +170,8 @@ def deep_linear_xor(ctx: Context) -> Result:
         ax_c.legend(fontsize=8)
 
     return Result(
-        measured={"deep linear accuracy": linear_acc, "deep linear final loss": linear_losses[-1], "ln 2": float(np.log(2)),
+        measured={"deep linear accuracy": linear_acc, "deep linear final loss": linear_losses[-1],
+                  "ln 2": float(np.log(2)),
                   "best accuracy of any affine classifier (grid search)": affine_best,
                   "collapsed-map gap after training": collapse_gap,
                   "tanh hidden layer accuracy": tanh_acc, "tanh final loss": tanh_losses[-1], "Adam steps": steps},
@@ -179,5 +181,6 @@ def deep_linear_xor(ctx: Context) -> Result:
                  f"(gap {collapse_gap:.1e}); no affine classifier does better than {affine_best:.0%}. One tanh hidden "
                  f"layer of 8 units reaches {tanh_acc:.0%} (loss {tanh_losses[-1]:.2e})."),
         figures=save_figure(ctx, "deep-linear-xor", draw, figsize=(12, 4)),
-        headline=f"deep linear {linear_acc:.0%} ≤ 75% (best affine {affine_best:.0%}); tanh hidden layer {tanh_acc:.0%}",
+        headline=(f"deep linear {linear_acc:.0%} ≤ 75% (best affine {affine_best:.0%}); "
+                  f"tanh hidden layer {tanh_acc:.0%}"),
     )

@@ -19,7 +19,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from ..autograd.function import Function, constant
-from ..autograd.grad_mode import no_grad
+from ..autograd.grad_mode import state
 from ..errors import ShapeError
 from ..ops.activation import elu, gelu, leaky_relu, log_softmax, one_hot, relu, silu, softmax, softplus
 from ..ops.elementwise import _floating, _Unary, rsqrt, sigmoid, tanh, where
@@ -187,21 +187,84 @@ def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool 
 
 
 # ----------------------------------------------------------------------------- normalisation (seed 000 §6.1.4)
-def _normalize(x: Tensor, axes: tuple[int, ...], eps: float) -> tuple[Tensor, Tensor, Tensor]:
-    """x̂ = (x − μ)/√(σ² + ε) with μ and the biased σ² taken over ``axes`` (kept as size-1 dims).
+class Normalize(Function):
+    """x̂ = (x − μ)·r with r = 1/√(σ² + ε), μ and the biased σ² over ``axes``, as one node
+    (:func:`_normalize` computes ``centred`` = x − μ and ``var`` = σ² and passes them in).
 
-    Returns (x̂, μ, σ²). Built from tensor ops, so every derivative order comes from them.
+    The Jacobian of x ↦ x̂ is r·(I − 11ᵀ/n − x̂x̂ᵀ/n) within each group of n normalised values; it is
+    symmetric, so the vjp and the jvp apply the same map, ``_project``:
+    v ↦ r·(v − mean(v) − x̂·mean(v·x̂)). With grad mode on (double backward) or a forward-mode
+    level active, the map is computed with tensor ops (x̂ and r rebuilt from x when x is
+    differentiated), so that the rule itself is differentiable; in a plain backward it runs on
+    the forward pass's arrays.
     """
-    mean = x.mean(axes, keepdim=True)
-    centred = x - mean
-    var = (centred * centred).mean(axes, keepdim=True)
-    return centred * rsqrt(var + eps), mean, var
+
+    saves_output = True
+
+    def forward(self, x):
+        self.save(x)
+        self.rstd = 1.0 / np.sqrt(self.var + self.eps)
+        out = self.centred * self.rstd
+        self.centred = self.var = None  # only r and the output are needed later
+        return out
+
+    def _project(self, v: Tensor) -> Tensor:
+        (x,) = self.saved
+        level = state.forward_level
+        if not state.grad_enabled and not level:  # a plain backward: the arithmetic on arrays, no nodes
+            return constant(_project(v.data, self.output.data, self.rstd, self.axes))
+        if (state.grad_enabled and x.requires_grad) or (level and x._tangent is not None and x._tangent[0] == level):
+            centred = x - x.mean(self.axes, keepdim=True)
+            rstd = rsqrt((centred * centred).mean(self.axes, keepdim=True) + self.eps)
+            return _project(v, centred * rstd, rstd, self.axes)
+        return _project(v, constant(self.output.data), constant(self.rstd), self.axes)
+
+    def vjp(self, grad):
+        return self._project(grad)
+
+    def jvp(self, dx):
+        return self._project(dx)
+
+
+def _project(v, xhat, rstd, axes):
+    """r·(v − mean(v) − x̂·mean(v·x̂)) over ``axes``, for arrays or for tensors (one formula for both)."""
+    if isinstance(v, Tensor):
+        def mean(a):
+            return a.mean(axes, keepdim=True)
+    else:
+        scale = 1.0 / math.prod(v.shape[a] for a in axes)
+
+        def mean(a):
+            return np.add.reduce(a, axis=axes, keepdims=True) * scale
+    return rstd * (v - mean(v) - xhat * mean(v * xhat))
+
+
+def _normalize(x: Tensor, axes: tuple[int, ...], eps: float) -> tuple[Tensor, np.ndarray, np.ndarray]:
+    """x̂ = (x − μ)/√(σ² + ε) over ``axes``; returns (x̂, μ, σ²), μ and the biased σ² as arrays with
+    the size-1 dims kept (BatchNorm's running statistics use them)."""
+    # add.reduce times 1/n: np.mean's generic machinery costs more than the sum on layer-sized arrays
+    scale = 1.0 / math.prod(x.shape[a] for a in axes)
+    mean = np.add.reduce(x.data, axis=axes, keepdims=True) * scale
+    centred = x.data - mean
+    var = np.add.reduce(centred * centred, axis=axes, keepdims=True) * scale
+    return Normalize.apply(x, axes=axes, eps=eps, centred=centred, var=var), mean, var
 
 
 def _channel_param(t: Tensor | None, channels: int, name: str, op: str, x: Tensor) -> None:
     if t is not None and t.numel() != channels:
         raise ShapeError(f"{op}: {name} of shape {_shape(t.shape)} should have {channels} elements, one per channel "
                          f"of the input of shape {_shape(x.shape)} (channels are dimension 1)")
+
+
+def _moving_average_(running: Tensor, value: np.ndarray, momentum: float) -> None:
+    """running ← (1 − momentum)·running + momentum·value, in place (a buffer: no graph)."""
+    if running.requires_grad:
+        raise RuntimeError("batch_norm: running statistics must not require grad; pass buffers "
+                           "(e.g. fukaku.zeros(C)), not parameters")
+    data = running.data
+    data *= 1.0 - momentum
+    data += momentum * value.reshape(data.shape)
+    running._version.value += 1
 
 
 def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor | None,
@@ -233,12 +296,10 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
                              f"{_shape(x.shape)}: use a batch of 2 or more samples, or call model.eval()")
         axes = (0,) + tuple(range(2, x.ndim))
         y, mean, var = _normalize(x, axes, eps)
-        with no_grad():
-            if running_mean is not None:
-                running_mean.copy_(running_mean.data * (1.0 - momentum) + mean.data.reshape(running_mean.shape) * momentum)
-            if running_var is not None:
-                unbiased = var.data.reshape(running_var.shape) * (count / (count - 1))
-                running_var.copy_(running_var.data * (1.0 - momentum) + unbiased * momentum)
+        if running_mean is not None:
+            _moving_average_(running_mean, mean, momentum)
+        if running_var is not None:
+            _moving_average_(running_var, var * (count / (count - 1)), momentum)
     else:
         if running_mean is None or running_var is None:
             raise ValueError("batch_norm: running_mean and running_var are required when training=False; pass "

@@ -312,13 +312,14 @@ def dead_relu(ctx: Context) -> Result:
                       "not dead (the gradient is nonzero) but linear in the input, which cannot fit the circle."
                       for name, k in stalls.items())
     start, end = "training loss at start (median over seeds)", "training loss at end (median over seeds)"
-    inactive0, inactive1 = "units inactive on all data at init (fraction)", "units inactive on all data after training (fraction)"
+    inactive0 = "units inactive on all data at init (fraction)"
+    inactive1 = "units inactive on all data after training (fraction)"
     summary = (f"With hidden biases at {DEAD_BIAS:g}, {relu['zero-gradient units at init (fraction)']:.0%} of the ReLU "
                f"units get exactly zero gradient over all {n} circle points; after {steps} Adam steps "
-               f"{relu['zero-gradient units after training (fraction)']:.0%} are dead, none recovered and their weights "
-               f"moved by {dead_moved:g}; the ReLU net's median loss goes from {relu[start]:.3f} to {relu[end]:.3f}. "
-               f"LeakyReLU and PReLU have no zero-gradient unit and train to median losses of at most {leaky_loss:.3f}; "
-               f"with LeakyReLU the share of units negative on every point falls from {leaky[inactive0]:.0%} "
+               f"{relu['zero-gradient units after training (fraction)']:.0%} are dead, none recovered and their "
+               f"weights moved by {dead_moved:g}; the ReLU net's median loss goes from {relu[start]:.3f} to "
+               f"{relu[end]:.3f}. LeakyReLU and PReLU have no zero-gradient unit and train to median losses of at "
+               f"most {leaky_loss:.3f}; with LeakyReLU the share of units negative on every point falls from {leaky[inactive0]:.0%} "
                f"to {leaky[inactive1]:.0%}." + stalled + (f" Failed: {'; '.join(failed)}." if failed else ""))
     measured.update({"points": n, "steps": steps, "seeds": seeds, "hidden units": HIDDEN,
                      "hidden bias at init": DEAD_BIAS, "checks": checks})

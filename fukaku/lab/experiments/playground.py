@@ -21,6 +21,8 @@ import numpy as np
 import fukaku as fk
 import fukaku.nn.functional as F
 from fukaku import datasets, nn, optim
+from fukaku.train import evaluate, fit
+from fukaku.utils.data import DataLoader, TensorDataset
 
 from ..plotting import save_figure
 from ..registry import Context, Result, experiment
@@ -84,9 +86,6 @@ def half_squared_error(output: fk.Tensor, target: fk.Tensor) -> fk.Tensor:
 
 def _train(name: str, hidden: list[int], activation: str, n: int, epochs: int, seed: int, lr: float = LR) -> dict:
     """One Playground run: n points, half for training; returns the test-loss curve and the final losses."""
-    from fukaku.train import evaluate, fit
-    from fukaku.utils.data import DataLoader, TensorDataset
-
     x_tr, y_tr, x_te, y_te = datasets.playground(name, n=n, noise=0.0, seed=seed, test_fraction=0.5)
     y_tr, y_te = y_tr.reshape(-1, 1), y_te.reshape(-1, 1)
     fk.manual_seed(seed)

@@ -10,7 +10,8 @@ from statistics import NormalDist
 import numpy as np
 
 import fukaku as fk
-from fukaku import nn
+from fukaku import nn, optim, train
+from fukaku.utils.data import DataLoader, TensorDataset
 
 from ..plotting import save_figure
 from ..registry import Context, Result, experiment
@@ -73,7 +74,8 @@ def dropout_batchnorm_layernorm(ctx: Context) -> Result:
         bn = nn.BatchNorm1d(width)
         rows = {}
         for name, layer in (("LayerNorm", ln), ("BatchNorm", bn)):
-            rows[name] = [layer(fk.tensor(b, dtype=fk.float32)).numpy()[0].astype(np.float64) for b in (batch_a, batch_b)]
+            rows[name] = [layer(fk.tensor(b, dtype=fk.float32)).numpy()[0].astype(np.float64)
+                          for b in (batch_a, batch_b)]
         ln_alone = ln(fk.tensor(x0, dtype=fk.float32)).numpy()[0].astype(np.float64)
         ln_diff = float(max(np.max(np.abs(rows["LayerNorm"][0] - rows["LayerNorm"][1])),
                             np.max(np.abs(rows["LayerNorm"][0] - ln_alone))))
@@ -142,9 +144,11 @@ def dropout_batchnorm_layernorm(ctx: Context) -> Result:
 # ------------------------------------------------------------------------ weight decay and early stopping
 def _overfitting_data(rng: np.random.Generator, n_train: int, n_val: int, n_test: int):
     """y = sin(3x) + N(0, 0.3²) on x ~ U(−1, 1): few noisy points that a 64×64 MLP can memorise."""
+
     def draw(n):
         x = rng.uniform(-1, 1, (n, 1))
         return fk.tensor(x, dtype=fk.float32), fk.tensor(np.sin(3 * x) + rng.normal(0, 0.3, (n, 1)), dtype=fk.float32)
+
     return draw(n_train), draw(n_val), draw(n_test)
 
 
@@ -167,14 +171,10 @@ def _parameter_norm(model: nn.Module) -> float:
            "trained to the end."),
 )
 def weight_decay_early_stopping(ctx: Context) -> Result:
-    from fukaku import optim
-    from fukaku.train import EarlyStopping, evaluate, fit
-    from fukaku.utils.data import DataLoader, TensorDataset
-
     epochs, patience = (1200, 50) if ctx.quick else (3000, 200)
     decay = 1e-3  # Adam's weight_decay adds decay·θ to the gradient: λ = decay/2 in L + λ‖θ‖²
     (x_tr, y_tr), (x_va, y_va), (x_te, y_te) = _overfitting_data(ctx.rng(), 20, 20, 500)
-    train = DataLoader(TensorDataset(x_tr, y_tr), batch_size=len(x_tr))  # full batch: deterministic
+    train_loader = DataLoader(TensorDataset(x_tr, y_tr), batch_size=len(x_tr))  # full batch: deterministic
     val = DataLoader(TensorDataset(x_va, y_va), batch_size=len(x_va))
     test = DataLoader(TensorDataset(x_te, y_te), batch_size=len(x_te))
     loss_fn = nn.MSELoss()
@@ -182,17 +182,18 @@ def weight_decay_early_stopping(ctx: Context) -> Result:
     def run(weight_decay: float, callbacks=()):
         model = _regressor(ctx.seed)  # the same initial weights for every run
         opt = optim.Adam(model.parameters(), lr=0.01, weight_decay=weight_decay)
-        history = fit(model, loss_fn, opt, train, val, epochs=epochs, callbacks=callbacks, metrics=(), quiet=True)
+        history = train.fit(model, loss_fn, opt, train_loader, val, epochs=epochs, callbacks=callbacks, metrics=(),
+                            quiet=True)
         return model, history
 
     plain, plain_hist = run(0.0)
     decayed, decayed_hist = run(decay)
-    stopper = EarlyStopping(patience=patience, restore_best=True)
+    stopper = train.EarlyStopping(patience=patience, restore_best=True)
     stopped, stopped_hist = run(0.0, [stopper])
 
     val_curve = np.array(stopped_hist.val_loss)
-    returned_val = evaluate(stopped, loss_fn, val, metrics=())["loss"]
-    test_loss = {name: evaluate(model, loss_fn, test, metrics=())["loss"]
+    returned_val = train.evaluate(stopped, loss_fn, val, metrics=())["loss"]
+    test_loss = {name: train.evaluate(model, loss_fn, test, metrics=())["loss"]
                  for name, model in (("trained to the end", plain), ("weight decay", decayed),
                                      ("early stopping", stopped))}
     norms = {"no weight decay": _parameter_norm(plain), f"weight decay {decay:g}": _parameter_norm(decayed)}
@@ -202,7 +203,8 @@ def weight_decay_early_stopping(ctx: Context) -> Result:
         "the over-fitting run's validation loss rises after its minimum (the problem over-fits)":
             plain_hist.val_loss[-1] > 1.2 * min(plain_hist.val_loss),
         "early stopping returns the validation-minimum checkpoint":
-            abs(returned_val - val_curve.min()) <= 1e-6 * max(1.0, val_curve.min()) and stopper.best_epoch == best_epoch,
+            abs(returned_val - val_curve.min()) <= 1e-6 * max(1.0, val_curve.min())
+            and stopper.best_epoch == best_epoch,
         "the early-stopped model's test loss ≤ the model trained to the end":
             test_loss["early stopping"] <= test_loss["trained to the end"],
     }
@@ -237,9 +239,11 @@ def weight_decay_early_stopping(ctx: Context) -> Result:
     summary = (f"Weight decay {decay:g} ends at ‖θ‖ = {norms[f'weight decay {decay:g}']:.2f} against "
                f"{norms['no weight decay']:.2f} without. Early stopping (patience {patience}) stopped at epoch "
                f"{stopper.stopped_epoch} and returned epoch {stopper.best_epoch}'s weights, whose validation loss "
-               f"{returned_val:.4f} is the curve's minimum {val_curve.min():.4f}; test loss {test_loss['early stopping']:.3f} "
+               f"{returned_val:.4f} is the curve's minimum {val_curve.min():.4f}; test loss "
+               f"{test_loss['early stopping']:.3f} "
                f"against {test_loss['trained to the end']:.3f} after all {epochs} epochs "
-               f"({test_loss['weight decay']:.3f} with weight decay)." + (f" Failed: {'; '.join(failed)}." if failed else ""))
+               f"({test_loss['weight decay']:.3f} with weight decay)."
+               + (f" Failed: {'; '.join(failed)}." if failed else ""))
     return Result(
         measured={"parameter norm ‖θ‖": norms, "test MSE": test_loss,
                   "validation MSE of the returned model": returned_val,

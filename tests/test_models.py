@@ -1,9 +1,8 @@
 """fukaku.models against independent oracles: scikit-learn (perceptron, logistic and linear
 regression), PyTorch (MLP layout and outputs), float64 finite differences and fukaku's autograd
 (ManualMLP's hand-written δ-recursion), closed forms (least squares, Novikoff's bound); and the
-accuracy targets of issue 3 on digits (and on MNIST when the shared data and FUKAKU_SLOW_TESTS are set).
+accuracy targets of issue 3 on digits and on MNIST (skipped when the shared MNIST files are absent).
 """
-import os
 import time
 import warnings
 
@@ -431,7 +430,6 @@ def _mnist_available() -> bool:
     return d is not None and (d / "mnist" / "t10k-images-idx3-ubyte.gz").is_file()
 
 
-@pytest.mark.skipif(not os.environ.get("FUKAKU_SLOW_TESTS"), reason="about 20-60 s; set FUKAKU_SLOW_TESTS=1")
 @pytest.mark.skipif(not _mnist_available(), reason="needs the shared MNIST t10k files (../shared/data/mnist)")
 def test_mlp_on_mnist_8k_2k_reaches_95_percent():
     from fukaku.datasets import mnist_split

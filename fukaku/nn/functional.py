@@ -5,14 +5,15 @@ parameters and buffers, the function does the arithmetic. The elementwise activa
 :mod:`fukaku.ops.activation` and are re-exported here; this file adds the functions that take
 parameters (linear, prelu, batch_norm, layer_norm, embedding), the perceptron's step, and dropout.
 
-Where a function is built from existing tensor ops (linear, prelu, the normalisations) its reverse
-mode, forward mode and higher derivatives come from those ops; the functions that need their own
-rule (step, the embedding lookup) define a :class:`~fukaku.autograd.Function` with forward, vjp and
-jvp, as the core ops do.
+prelu and dropout are built from existing tensor ops, so every derivative comes from those ops.
+The others define a :class:`~fukaku.autograd.Function` with forward, vjp and jvp, as the core ops
+do: step and the embedding lookup because they need their own rule, linear and the
+normalisations because one graph node instead of a dozen makes training-sized layers as fast as
+PyTorch's (benchmark in the report of issue 3). Their rules are written with tensor ops, so second
+derivatives and forward-over-reverse work as for any core op.
 """
 from __future__ import annotations
 
-import builtins
 import math
 from collections.abc import Sequence
 
@@ -27,7 +28,7 @@ from ..ops.index import GetItem, IndexAccumulate
 from ..ops.linalg import matmul
 from ..ops.loss import (binary_cross_entropy, binary_cross_entropy_with_logits, cross_entropy, hinge_embedding_loss,
                         huber_loss, kl_div, l1_loss, mse_loss, multi_margin_loss, nll_loss)
-from ..ops.shape import broadcast_to, pad, reshape
+from ..ops.shape import broadcast_to, pad, reshape, sum_to
 from ..tensor import Tensor, default_generator
 
 
@@ -160,9 +161,9 @@ def prelu(input: Tensor, weight: Tensor) -> Tensor:
 
 # ----------------------------------------------------------------------------- dropout (seed 000 §6.1.4)
 def _check_probability(p: float, op: str) -> float:
-    if not isinstance(p, (builtins.int, builtins.float)) or isinstance(p, bool) or not 0.0 <= p <= 1.0:
+    if not isinstance(p, (int, float)) or isinstance(p, bool) or not 0.0 <= p <= 1.0:
         raise ValueError(f"{op}: dropout probability has to be between 0 and 1, but got {p!r}")
-    return builtins.float(p)
+    return float(p)
 
 
 def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:
@@ -188,42 +189,78 @@ def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool 
 
 # ----------------------------------------------------------------------------- normalisation (seed 000 §6.1.4)
 class Normalize(Function):
-    """x̂ = (x − μ)·r with r = 1/√(σ² + ε), μ and the biased σ² over ``axes``, as one node
-    (:func:`_normalize` computes ``centred`` = x − μ and ``var`` = σ² and passes them in).
+    """y = γ·x̂ + β with x̂ = (x − μ)·r, r = 1/√(σ² + ε), μ and the biased σ² over ``axes``, as one
+    node (:func:`_normalize` computes ``centred`` = x − μ and ``var`` = σ² and passes them in).
+    Inputs: x, and γ and β (optional) already shaped to broadcast against x.
 
     The Jacobian of x ↦ x̂ is r·(I − 11ᵀ/n − x̂x̂ᵀ/n) within each group of n normalised values; it is
-    symmetric, so the vjp and the jvp apply the same map, ``_project``:
-    v ↦ r·(v − mean(v) − x̂·mean(v·x̂)). With grad mode on (double backward) or a forward-mode
-    level active, the map is computed with tensor ops (x̂ and r rebuilt from x when x is
-    differentiated), so that the rule itself is differentiable; in a plain backward it runs on
-    the forward pass's arrays.
+    symmetric, so the vjp and the jvp apply the same map, :func:`_project`. Rules:
+    vjp ∂L/∂x = project(g·γ), ∂L/∂γ = Σ g·x̂, ∂L/∂β = Σ g (sums over the broadcast dims);
+    jvp ẏ = project(ẋ)·γ + x̂·γ̇ + β̇.
+
+    With grad mode on (double backward) or a forward-mode level active, the rules run on tensor
+    ops (x̂ and r rebuilt from x when x is differentiated), so that they are differentiable
+    themselves; in a plain backward they run on the forward pass's arrays, without graph nodes.
     """
 
-    saves_output = True
-
-    def forward(self, x):
-        self.save(x)
+    def forward(self, x, *params):
+        self.save(x, *params)
         self.rstd = 1.0 / np.sqrt(self.var + self.eps)
-        out = self.centred * self.rstd
-        self.centred = self.var = None  # only r and the output are needed later
+        self.xhat = self.centred * self.rstd
+        self.centred = self.var = None  # only r and x̂ are needed later
+        weight, bias = self._split(params)
+        out = self.xhat
+        if weight is not None:
+            out = out * weight.data
+        if bias is not None:
+            out = out + bias.data
         return out
 
-    def _project(self, v: Tensor) -> Tensor:
-        (x,) = self.saved
+    def _split(self, params):
+        """(γ, β) from the inputs after x, either of them None."""
+        weight = params[0] if self.has_weight else None
+        bias = params[-1] if len(params) > self.has_weight else None
+        return weight, bias
+
+    def _factors(self):
+        """(x̂, r, γ): arrays in a plain backward, tensors when the rule must be differentiable."""
+        x, *params = self.saved
+        weight, _ = self._split(params)
         level = state.forward_level
-        if not state.grad_enabled and not level:  # a plain backward: the arithmetic on arrays, no nodes
-            return constant(_project(v.data, self.output.data, self.rstd, self.axes))
+        if not state.grad_enabled and not level:
+            return self.xhat, self.rstd, None if weight is None else weight.data
         if (state.grad_enabled and x.requires_grad) or (level and x._tangent is not None and x._tangent[0] == level):
             centred = x - x.mean(self.axes, keepdim=True)
             rstd = rsqrt((centred * centred).mean(self.axes, keepdim=True) + self.eps)
-            return _project(v, centred * rstd, rstd, self.axes)
-        return _project(v, constant(self.output.data), constant(self.rstd), self.axes)
+            return centred * rstd, rstd, weight
+        return constant(self.xhat), constant(self.rstd), weight
 
     def vjp(self, grad):
-        return self._project(grad)
+        xhat, rstd, weight = self._factors()
+        g = grad.data if isinstance(xhat, np.ndarray) else grad
+        needs = self.needs_input_grad
+        grads = [_project(g if weight is None else g * weight, xhat, rstd, self.axes) if needs[0] else None]
+        if weight is not None:
+            grads.append(_reduce_to(g * xhat, weight.shape) if needs[1] else None)
+        if len(needs) > 1 + self.has_weight:
+            grads.append(_reduce_to(g, self.saved[-1].shape) if needs[-1] else None)
+        return tuple(constant(t) if isinstance(t, np.ndarray) else t for t in grads)
 
-    def jvp(self, dx):
-        return self._project(dx)
+    def jvp(self, dx, *dparams):
+        xhat, rstd, weight = self._factors()
+        dweight, dbias = self._split(dparams)
+        terms = []
+        if dx is not None:
+            dxhat = _project(dx, xhat, rstd, self.axes)
+            terms.append(dxhat if weight is None else dxhat * weight)
+        if dweight is not None:
+            terms.append(xhat * dweight)
+        if dbias is not None:
+            terms.append(dbias)
+        out = terms[0]
+        for t in terms[1:]:
+            out = out + t
+        return broadcast_to(out, xhat.shape)
 
 
 def _project(v, xhat, rstd, axes):
@@ -239,15 +276,28 @@ def _project(v, xhat, rstd, axes):
     return rstd * (v - mean(v) - xhat * mean(v * xhat))
 
 
-def _normalize(x: Tensor, axes: tuple[int, ...], eps: float) -> tuple[Tensor, np.ndarray, np.ndarray]:
-    """x̂ = (x − μ)/√(σ² + ε) over ``axes``; returns (x̂, μ, σ²), μ and the biased σ² as arrays with
-    the size-1 dims kept (BatchNorm's running statistics use them)."""
+def _reduce_to(a, shape: tuple[int, ...]):
+    """Sum ``a`` down to ``shape`` (the adjoint of broadcasting), for an array or a tensor."""
+    if isinstance(a, Tensor):
+        return sum_to(a, shape)
+    lead = a.ndim - len(shape)
+    axes = tuple(range(lead)) + tuple(lead + i for i, n in enumerate(shape) if n == 1 and a.shape[lead + i] != 1)
+    return np.add.reduce(a, axis=axes, keepdims=True).reshape(shape) if axes else a
+
+
+def _normalize(x: Tensor, axes: tuple[int, ...], eps: float, weight: Tensor | None = None,
+               bias: Tensor | None = None) -> tuple[Tensor, np.ndarray, np.ndarray]:
+    """γ·(x − μ)/√(σ² + ε) + β over ``axes`` (γ and β broadcast against x, or None); returns
+    (y, μ, σ²), μ and the biased σ² as arrays with the size-1 dims kept (for running statistics)."""
     # add.reduce times 1/n: np.mean's generic machinery costs more than the sum on layer-sized arrays
     scale = 1.0 / math.prod(x.shape[a] for a in axes)
     mean = np.add.reduce(x.data, axis=axes, keepdims=True) * scale
     centred = x.data - mean
     var = np.add.reduce(centred * centred, axis=axes, keepdims=True) * scale
-    return Normalize.apply(x, axes=axes, eps=eps, centred=centred, var=var), mean, var
+    params = [t for t in (weight, bias) if t is not None]
+    out = Normalize.apply(x, *params, axes=axes, eps=eps, centred=centred, var=var,
+                          has_weight=weight is not None)
+    return out, mean, var
 
 
 def _channel_param(t: Tensor | None, channels: int, name: str, op: str, x: Tensor) -> None:
@@ -256,11 +306,15 @@ def _channel_param(t: Tensor | None, channels: int, name: str, op: str, x: Tenso
                          f"of the input of shape {_shape(x.shape)} (channels are dimension 1)")
 
 
+def _check_affine_dtype(x: Tensor, weight: Tensor | None, bias: Tensor | None, op: str) -> None:
+    for t, name in ((weight, "weight"), (bias, "bias")):
+        if t is not None and t.dtype != x.dtype:
+            raise TypeError(f"{op}: {name} has dtype {t.dtype} but the input has dtype {x.dtype}; convert one of them "
+                            "(x.float() / x.double(), or model.float() / model.double())")
+
+
 def _moving_average_(running: Tensor, value: np.ndarray, momentum: float) -> None:
     """running ← (1 − momentum)·running + momentum·value, in place (a buffer: no graph)."""
-    if running.requires_grad:
-        raise RuntimeError("batch_norm: running statistics must not require grad; pass buffers "
-                           "(e.g. fukaku.zeros(C)), not parameters")
     data = running.data
     data *= 1.0 - momentum
     data += momentum * value.reshape(data.shape)
@@ -288,34 +342,40 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
     channels = x.shape[1]
     for t, name in ((running_mean, "running_mean"), (running_var, "running_var"), (weight, "weight"), (bias, "bias")):
         _channel_param(t, channels, name, "batch_norm", x)
+    _check_affine_dtype(x, weight, bias, "batch_norm")
+    for t, name in ((running_mean, "running_mean"), (running_var, "running_var")):
+        if training and t is not None and t.requires_grad:
+            raise RuntimeError(f"batch_norm: {name} must not require grad (it is updated in place); pass a buffer "
+                               "such as fukaku.zeros(C)")
     param_shape = (channels,) + (1,) * (x.ndim - 2)  # broadcasts against (N, C, *) from the right
+    weight = None if weight is None else reshape(weight, param_shape)
+    bias = None if bias is None else reshape(bias, param_shape)
     if training:
         count = x.numel() // channels if channels else 0
         if count <= 1:
             raise ValueError(f"batch_norm: expected more than 1 value per channel when training, got input of shape "
                              f"{_shape(x.shape)}: use a batch of 2 or more samples, or call model.eval()")
-        axes = (0,) + tuple(range(2, x.ndim))
-        y, mean, var = _normalize(x, axes, eps)
+        y, mean, var = _normalize(x, (0,) + tuple(range(2, x.ndim)), eps, weight, bias)
         if running_mean is not None:
             _moving_average_(running_mean, mean, momentum)
         if running_var is not None:
             _moving_average_(running_var, var * (count / (count - 1)), momentum)
-    else:
-        if running_mean is None or running_var is None:
-            raise ValueError("batch_norm: running_mean and running_var are required when training=False; pass "
-                             "training=True to normalise with the batch statistics")
-        y = (x - reshape(running_mean, param_shape)) * rsqrt(reshape(running_var, param_shape) + eps)
+        return y
+    if running_mean is None or running_var is None:
+        raise ValueError("batch_norm: running_mean and running_var are required when training=False; pass "
+                         "training=True to normalise with the batch statistics")
+    y = (x - reshape(running_mean, param_shape)) * rsqrt(reshape(running_var, param_shape) + eps)
     if weight is not None:
-        y = y * reshape(weight, param_shape)
+        y = y * weight
     if bias is not None:
-        y = y + reshape(bias, param_shape)
+        y = y + bias
     return y
 
 
 def _normalized_shape(normalized_shape) -> tuple[int, ...]:
-    if isinstance(normalized_shape, (builtins.int, np.integer)):
-        return (builtins.int(normalized_shape),)
-    return tuple(builtins.int(s) for s in normalized_shape)
+    if isinstance(normalized_shape, (int, np.integer)):
+        return (int(normalized_shape),)
+    return tuple(int(s) for s in normalized_shape)
 
 
 def layer_norm(input: Tensor, normalized_shape: int | Sequence[int], weight: Tensor | None = None,
@@ -331,18 +391,15 @@ def layer_norm(input: Tensor, normalized_shape: int | Sequence[int], weight: Ten
     k = len(shape)
     if k == 0 or k > x.ndim or tuple(x.shape[x.ndim - k:]) != shape:
         raise ShapeError(
-            f"layer_norm: given normalized_shape={shape}, expected an input of shape (*, {', '.join(map(str, shape))}), "
+            f"layer_norm: given normalized_shape={shape}, expected an input of shape "
+            f"(*, {', '.join(map(str, shape))}), "
             f"got shape {_shape(x.shape)}: normalized_shape names the trailing (feature) dimensions"
         )
     for t, name in ((weight, "weight"), (bias, "bias")):
         if t is not None and tuple(t.shape) != shape:
             raise ShapeError(f"layer_norm: {name} of shape {_shape(t.shape)} must have normalized_shape {shape}")
-    y, _, _ = _normalize(x, tuple(range(x.ndim - k, x.ndim)), eps)
-    if weight is not None:
-        y = y * weight
-    if bias is not None:
-        y = y + bias
-    return y
+    _check_affine_dtype(x, weight, bias, "layer_norm")
+    return _normalize(x, tuple(range(x.ndim - k, x.ndim)), eps, weight, bias)[0]
 
 
 # ----------------------------------------------------------------------------- embedding
@@ -370,7 +427,8 @@ def embedding(input: Tensor, weight: Tensor, padding_idx: int | None = None) -> 
     embedding_dim)`` give ``(*, embedding_dim)``. The row ``padding_idx`` (negative counts from
     the end) receives no gradient, so it stays as it is (zero, in an ``Embedding`` layer)."""
     if weight.ndim != 2:
-        raise ShapeError(f"embedding: weight must be 2-d (num_embeddings, embedding_dim), got shape {_shape(weight.shape)}")
+        raise ShapeError(f"embedding: weight must be 2-d (num_embeddings, embedding_dim), "
+                         f"got shape {_shape(weight.shape)}")
     index = input.data if isinstance(input, Tensor) else np.asarray(input)
     if index.dtype.kind not in "iu":
         raise TypeError(f"embedding: indices must be an integer (int64) tensor, got dtype {index.dtype}; "

@@ -26,7 +26,8 @@ def factory_dtype(device, dtype, layer: str) -> np.dtype:
     ``device`` is accepted for PyTorch compatibility; NumPy only computes on the CPU.
     """
     if device is not None and str(device) != "cpu":
-        raise ValueError(f"{layer}: fukaku computes on the CPU only, got device={device!r}; leave device unset or pass 'cpu'")
+        raise ValueError(f"{layer}: fukaku computes on the CPU only, got device={device!r}; "
+                         "leave device unset or pass 'cpu'")
     dt = dtypes.get_default_dtype() if dtype is None else np.dtype(dtype)
     if dt.kind != "f":
         raise TypeError(f"{layer}: parameters must be floating point, got dtype {dt}")
@@ -70,11 +71,10 @@ class Linear(Module):
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
-        if self.in_features == 0:  # an empty fan-in has nothing to draw (torch's init is a no-op there)
-            return
-        init.kaiming_uniform_(self.weight, a=math.sqrt(5))
+        if self.in_features:  # an empty weight has nothing to draw (and no fan-in to scale by)
+            init.kaiming_uniform_(self.weight, a=math.sqrt(5))
         if self.bias is not None:
-            bound = 1.0 / math.sqrt(self.in_features)
+            bound = 1.0 / math.sqrt(self.in_features) if self.in_features else 0.0
             init.uniform_(self.bias, -bound, bound)
 
     def forward(self, input: Tensor) -> Tensor:

@@ -113,7 +113,8 @@ class LayerNorm(Module):
         super().__init__()
         shape = F._normalized_shape(normalized_shape)
         if not shape or any(s < 1 for s in shape):
-            raise ValueError(f"LayerNorm: normalized_shape must be one or more positive sizes, got {normalized_shape!r}")
+            raise ValueError(f"LayerNorm: normalized_shape must be one or more positive sizes, "
+                             f"got {normalized_shape!r}")
         self.normalized_shape = shape
         self.eps = eps
         self.elementwise_affine = elementwise_affine

@@ -28,7 +28,8 @@ class Embedding(Module):
         if padding_idx is not None:
             if not -self.num_embeddings <= padding_idx < self.num_embeddings:
                 raise ValueError(f"Embedding: padding_idx must be within [-{self.num_embeddings}, "
-                                 f"{self.num_embeddings - 1}] (num_embeddings={self.num_embeddings}), got {padding_idx}")
+                                 f"{self.num_embeddings - 1}] (num_embeddings={self.num_embeddings}), "
+                                 f"got {padding_idx}")
             padding_idx %= self.num_embeddings
         self.padding_idx = padding_idx
         dt = factory_dtype(device, dtype, "Embedding")

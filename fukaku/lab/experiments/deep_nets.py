@@ -105,7 +105,7 @@ def _layer_gradient_norms(build, width: int, batch: int, seed: int) -> np.ndarra
            "(first/last > 10³)."),
 )
 def vanishing_gradients(ctx: Context) -> Result:
-    width, batch, seeds = (64, 128, 3) if ctx.quick else (256, 512, 8)
+    width, batch, seeds = (64, 128, 3) if ctx.quick else (128, 256, 6)
     log_norms = {}
     for name, build in _NETWORKS.items():
         runs = [_layer_gradient_norms(build, width, batch, ctx.seed + 1000 * s) for s in range(seeds)]
@@ -265,9 +265,9 @@ def dead_relu(ctx: Context) -> Result:
                                  max(r["dead_moved"] for r in runs["ReLU"])})
     relu = measured["ReLU"]
     others = [m for name, m in measured.items() if name != "ReLU"]
-    # every seed must show it, not only the average
+    # the dead-unit checks must hold in every seed; training is judged by the median seed (see the stalls)
     checks = {
-        "ReLU: ≥ 50 % of units have zero gradient at init":
+        "ReLU: ≥ 50 % of units have zero gradient at init (every seed)":
             bool(min(r["zero_grad_init"].mean() for r in runs["ReLU"]) >= 0.5),
         "ReLU: no zero-gradient unit recovers, their weights never move":
             relu["zero-gradient units that recovered (total)"] == 0
@@ -294,10 +294,10 @@ def dead_relu(ctx: Context) -> Result:
         ax_bar.set_title(f"Dead units (hidden bias {DEAD_BIAS:g})")
         ax_bar.legend()
         for name, rs in runs.items():
-            ax_loss.plot(np.mean([r["losses"] for r in rs], axis=0), label=name)
+            ax_loss.plot(np.median([r["losses"] for r in rs], axis=0), label=name)
         ax_loss.set_yscale("log")
         ax_loss.set_xlabel("Adam step (full batch)")
-        ax_loss.set_ylabel(f"training BCE (mean over {seeds} seeds)")
+        ax_loss.set_ylabel(f"training BCE (median over {seeds} seeds)")
         ax_loss.set_title("Training loss on the circle")
         ax_loss.grid(alpha=0.3, which="both")
         ax_loss.legend(fontsize=8)
@@ -319,8 +319,8 @@ def dead_relu(ctx: Context) -> Result:
                f"{relu['zero-gradient units after training (fraction)']:.0%} are dead, none recovered and their "
                f"weights moved by {dead_moved:g}; the ReLU net's median loss goes from {relu[start]:.3f} to "
                f"{relu[end]:.3f}. LeakyReLU and PReLU have no zero-gradient unit and train to median losses of at "
-               f"most {leaky_loss:.3f}; with LeakyReLU the share of units negative on every point falls from {leaky[inactive0]:.0%} "
-               f"to {leaky[inactive1]:.0%}." + stalled + (f" Failed: {'; '.join(failed)}." if failed else ""))
+               f"most {leaky_loss:.3f}; with LeakyReLU the share of units negative on every point falls from "
+               f"{leaky[inactive0]:.0%} to {leaky[inactive1]:.0%}." + stalled + (f" Failed: {'; '.join(failed)}." if failed else ""))
     measured.update({"points": n, "steps": steps, "seeds": seeds, "hidden units": HIDDEN,
                      "hidden bias at init": DEAD_BIAS, "checks": checks})
     return Result(

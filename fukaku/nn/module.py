@@ -290,7 +290,8 @@ class Module:
         for name, mod in children:
             body = repr(mod).replace("\n", "\n  ")
             count = mod.num_parameters()
-            lines.append(f"  ({name}): {body}" + (f"  # {count:,} params" if count else ""))
+            leaf = not any(m is not None for m in mod._modules.values())  # containers state their own total
+            lines.append(f"  ({name}): {body}" + (f"  # {count:,} params" if count and leaf else ""))
         lines.append(f")  # {self.num_parameters():,} params in all")
         return "\n".join(lines)
 

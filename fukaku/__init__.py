@@ -16,7 +16,7 @@ from .ops import __all__ as _ops_all
 from .tensor import (Tensor, arange, as_tensor, default_generator, empty, empty_like, eye, from_numpy, full,
                      full_like, get_rng_state, linspace, manual_seed, normal, ones, ones_like, rand, rand_like,
                      randint, randn, randn_like, randperm, set_rng_state, tensor, zeros, zeros_like)
-from . import models, nn, optim, train, utils  # noqa: E402  (they use the ops above)
+from . import datasets, models, nn, optim, train, utils  # noqa: E402  (they use the ops above)
 
 __version__ = "0.1.0"
 

@@ -152,11 +152,11 @@ def vanishing_gradients(ctx: Context) -> Result:
     summary = (f"Going one layer toward the input the gradient norm is multiplied by {sig:.3f} with sigmoid "
                f"(first/last {first_over_last['sigmoid, Xavier init']:.1e}; σ' ≤ 0.25 is the textbook's bound), "
                f"by {tanh:.3f} with tanh, and by {per_layer[_LARGE]:.2f} with the large init (first/last "
-               f"{first_over_last[_LARGE]:.1e}: it explodes). ReLU + He varies by ×{spread['ReLU, He init']:.1f} "
+               f"{first_over_last[_LARGE]:.1e}). ReLU + He varies by ×{spread['ReLU, He init']:.1f} "
                f"across layers. With BatchNorm or residual connections no layer falls below "
                f"{min(min_over_last[n] for n in countermeasures):.2f} of the output layer; ReLU + BatchNorm grows "
                f"by ×{bn_relu:.2f} per layer toward the input (BatchNorm's gradient growth at init, Yang et al. "
-               f"2019), which is not vanishing." + (f" Failed: {'; '.join(failed)}." if failed else ""))
+               f"2019)." + (f" Failed: {'; '.join(failed)}." if failed else ""))
     return Result(
         measured={"depth": DEPTH, "width": width, "batch": batch, "seeds": seeds,
                   "first/last layer gradient norm": first_over_last,
@@ -306,6 +306,8 @@ def dead_relu(ctx: Context) -> Result:
     leaky_loss = max(m["training loss at end (median over seeds)"] for m in others)
     dead_moved = relu["max |change| of a zero-gradient unit's weights"]
     leaky = measured["LeakyReLU(0.01)"]
+    leaky_dead = max(m[k] for m in others for k in ("zero-gradient units at init (fraction)",
+                                                     "zero-gradient units after training (fraction)"))
     stalls = {name: m["seeds stalled with every unit negative on all points"] for name, m in measured.items()
               if name != "ReLU" and m["seeds stalled with every unit negative on all points"]}
     stalled = "".join(f" {name.split(' (')[0]} stalled in {k} of {seeds} seeds with every unit negative on all points: "
@@ -316,16 +318,20 @@ def dead_relu(ctx: Context) -> Result:
     inactive1 = "units inactive on all data after training (fraction)"
     summary = (f"With hidden biases at {DEAD_BIAS:g}, {relu['zero-gradient units at init (fraction)']:.0%} of the ReLU "
                f"units get exactly zero gradient over all {n} circle points; after {steps} Adam steps "
-               f"{relu['zero-gradient units after training (fraction)']:.0%} are dead, none recovered and their "
-               f"weights moved by {dead_moved:g}; the ReLU net's median loss goes from {relu[start]:.3f} to "
-               f"{relu[end]:.3f}. LeakyReLU and PReLU have no zero-gradient unit and train to median losses of at "
-               f"most {leaky_loss:.3f}; with LeakyReLU the share of units negative on every point falls from "
-               f"{leaky[inactive0]:.0%} to {leaky[inactive1]:.0%}." + stalled + (f" Failed: {'; '.join(failed)}." if failed else ""))
+               f"{relu['zero-gradient units after training (fraction)']:.0%} are dead, "
+               f"{relu['zero-gradient units that recovered (total)']} recovered and their weights moved by "
+               f"{dead_moved:g}; the ReLU net's median loss goes from {relu[start]:.3f} to {relu[end]:.3f}. "
+               f"LeakyReLU and PReLU have {leaky_dead:.0%} zero-gradient units and train to median losses of at "
+               f"most {leaky_loss:.2g}; with LeakyReLU the share of units negative on every point goes from "
+               f"{leaky[inactive0]:.0%} to {leaky[inactive1]:.0%}." + stalled
+               + (f" Failed: {'; '.join(failed)}." if failed else ""))
     measured.update({"points": n, "steps": steps, "seeds": seeds, "hidden units": HIDDEN,
                      "hidden bias at init": DEAD_BIAS, "checks": checks})
     return Result(
         measured=measured, holds=holds, summary=summary,
         figures=save_figure(ctx, "dead-relu", draw, figsize=(10, 4)),
-        headline=(f"ReLU dead {relu['zero-gradient units after training (fraction)']:.0%} (0 recovered); "
-                  f"Leaky/PReLU 0 % dead, loss ≤ {leaky_loss:.3f}"),
+        headline=(f"ReLU dead {relu['zero-gradient units after training (fraction)']:.0%} "
+                  f"({relu['zero-gradient units that recovered (total)']} recovered); Leaky/PReLU "
+                  f"{leaky_dead:.0%} dead, "
+                  f"median loss ≤ {leaky_loss:.2g}"),
     )

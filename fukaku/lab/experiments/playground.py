@@ -174,12 +174,15 @@ def playground(ctx: Context) -> Result:
 
     def draw_curves(fig):
         ax = fig.subplots()
-        for key, rs in runs.items():
-            ax.plot(np.median([r["curve"] for r in rs], axis=0), label=key)
+        for key, rs in runs.items():  # the best run of each network solid, its other seeds faint
+            ordered = sorted(rs, key=lambda r: r["test"])
+            line, = ax.plot(ordered[0]["curve"], label=key)
+            for r in ordered[1:]:
+                ax.plot(r["curve"], color=line.get_color(), alpha=0.25, linewidth=0.8)
         ax.set_yscale("log")
         ax.set_xlabel("epoch")
-        ax.set_ylabel("test loss ½(out − target)² (median over seeds)")
-        ax.set_title("Playground test loss per epoch")
+        ax.set_ylabel("test loss ½(out − target)²")
+        ax.set_title("Playground test loss per epoch (best seed solid, other seeds faint)")
         ax.grid(alpha=0.3, which="both")
         ax.legend(fontsize=7)
 

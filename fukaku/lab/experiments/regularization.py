@@ -116,10 +116,11 @@ def dropout_batchnorm_layernorm(ctx: Context) -> Result:
         ax_norm.legend(fontsize=8)
 
     failed = [k for k, ok in checks.items() if not ok]
-    summary = (f"Over {masks} masks the dropout mean matches h with max |z| = {max(z_max.values()):.2f} "
-               f"(bound {z_limit:.2f}); the zero fraction matches p (max |z| {max(zero_z.values()):.2f}); "
-               f"eval mode changes nothing (max diff {eval_diff:g}). BatchNorm's output has |mean| ≤ {bn_mean:.1e} "
-               f"and |var − 1| ≤ {bn_var:.1e}. Moving x₀ to another batch changes its LayerNorm output by "
+    summary = (f"Over {masks} masks the dropout mean differs from h by |z| ≤ {max(z_max.values()):.2f} "
+               f"(bound {z_limit:.2f}), the zero fraction from p by |z| ≤ {max(zero_z.values()):.2f}; "
+               f"in eval mode the output differs from the input by at most {eval_diff:g}. BatchNorm's output has "
+               f"|mean| ≤ {bn_mean:.1e} and |var − 1| ≤ {bn_var:.1e}. Moving x₀ to another batch changes its "
+               f"LayerNorm output by "
                f"{ln_diff:.1e} and its BatchNorm output by {bn_diff:.2f} (by {bn_eval_diff:g} in eval mode, which "
                f"uses the running statistics)." + (f" Failed: {'; '.join(failed)}." if failed else ""))
     return Result(
@@ -238,9 +239,9 @@ def weight_decay_early_stopping(ctx: Context) -> Result:
     failed = [k for k, ok in checks.items() if not ok]
     summary = (f"Weight decay {decay:g} ends at ‖θ‖ = {norms[f'weight decay {decay:g}']:.2f} against "
                f"{norms['no weight decay']:.2f} without. Early stopping (patience {patience}) stopped at epoch "
-               f"{stopper.stopped_epoch} and returned epoch {stopper.best_epoch}'s weights, whose validation loss "
-               f"{returned_val:.4f} is the curve's minimum {val_curve.min():.4f}; test loss "
-               f"{test_loss['early stopping']:.3f} "
+               f"{stopper.stopped_epoch} and returned epoch {stopper.best_epoch}'s weights, whose validation loss is "
+               f"{returned_val:.4f}; the recorded curve's minimum is {val_curve.min():.4f} (epoch {best_epoch}); "
+               f"test loss {test_loss['early stopping']:.3f} "
                f"against {test_loss['trained to the end']:.3f} after all {epochs} epochs "
                f"({test_loss['weight decay']:.3f} with weight decay)."
                + (f" Failed: {'; '.join(failed)}." if failed else ""))

@@ -70,17 +70,21 @@ def _reduce(loss: Tensor, reduction: str) -> Tensor:
     return sum(loss) if reduction == "sum" else mean(loss)
 
 
+def _check_broadcast(op: str, input: Tensor, target: Tensor) -> None:
+    try:
+        np.broadcast_shapes(input.shape, target.shape)
+    except ValueError:
+        raise ShapeError(f"{op}: input of shape {fmt(input.shape)} and target of shape {fmt(target.shape)} do not "
+                         "match and cannot broadcast; give the target the input's shape") from None
+
+
 def _pointwise_pair(op: str, input, target) -> tuple[Tensor, Tensor]:
     """Input and target of a regression loss. Like torch, different shapes broadcast with a warning
     (an (N, 1) prediction against an (N,) target is a classic bug); shapes that cannot broadcast
     raise ShapeError."""
     input, target = _tensor(op, "input", input), _tensor(op, "target", target)
     if input.shape != target.shape:
-        try:
-            np.broadcast_shapes(input.shape, target.shape)
-        except ValueError:
-            raise ShapeError(f"{op}: input of shape {fmt(input.shape)} and target of shape {fmt(target.shape)} do not "
-                             "match and cannot broadcast; give the target the input's shape") from None
+        _check_broadcast(op, input, target)
         warnings.warn(f"{op}: using a target size ({fmt(target.shape)}) that is different to the input size "
                       f"({fmt(input.shape)}). This will likely lead to incorrect results due to broadcasting. "
                       "Please ensure they have the same size.", UserWarning, stacklevel=3)
@@ -618,11 +622,7 @@ def kl_div(input: Tensor, target: Tensor, size_average: bool | None = None, redu
                       UserWarning, stacklevel=2)
     reduction = _reduction(op, size_average, reduce, reduction, allowed=_REDUCTIONS + ("batchmean",))
     input, target = _floating_input(op, input), _tensor(op, "target", target)
-    try:
-        np.broadcast_shapes(input.shape, target.shape)
-    except ValueError:
-        raise ShapeError(f"{op}: input of shape {fmt(input.shape)} and target of shape {fmt(target.shape)} do not "
-                         "broadcast; give the target the input's shape") from None
+    _check_broadcast(op, input, target)
     if target.dtype != input.dtype:
         target = target.to(input.dtype)
     if log_target:
@@ -678,11 +678,7 @@ def hinge_embedding_loss(input: Tensor, target: Tensor, margin: float = 1.0, siz
     op = "hinge_embedding_loss"
     reduction = _reduction(op, size_average, reduce, reduction)
     input, target = _floating_input(op, input), _tensor(op, "target", target)
-    try:
-        np.broadcast_shapes(input.shape, target.shape)
-    except ValueError:
-        raise ShapeError(f"{op}: input of shape {fmt(input.shape)} and target of shape {fmt(target.shape)} do not "
-                         "broadcast; give the target the input's shape") from None
+    _check_broadcast(op, input, target)
     zero = constant(np.zeros((), input.dtype))
     t = target.data
     loss = where(constant(t != 1), clamp(margin - input, min=0), zero) + where(constant(t != -1), input, zero)

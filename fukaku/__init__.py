@@ -9,7 +9,7 @@ from .dtypes import (bool_, double, float16, float32, float64, get_default_dtype
                      set_default_dtype)
 from .dtypes import bool_ as bool  # noqa: A001  (fukaku.bool, like torch.bool)
 from .dtypes import float as float  # noqa: A001,PLC0414
-from .errors import ShapeError
+from .errors import ShapeError, StateDictError
 from .serialization import load, save
 from .ops import *  # noqa: F401,F403
 from .ops import __all__ as _ops_all
@@ -37,6 +37,6 @@ __all__ = ["Tensor", "tensor", "as_tensor", "from_numpy", "zeros", "ones", "empt
            "ones_like", "full_like", "empty_like", "arange", "linspace", "eye", "rand", "randn", "randint",
            "randperm", "normal", "rand_like", "randn_like", "manual_seed", "default_generator", "get_rng_state",
            "set_rng_state", "no_grad", "enable_grad", "set_grad_enabled", "is_grad_enabled", "autograd", "nn",
-           "ShapeError", "float32", "float64", "float16", "int64", "int32", "bool", "double", "long", "float",
+           "ShapeError", "StateDictError", "float32", "float64", "float16", "int64", "int32", "bool", "double", "long", "float",
            "get_default_dtype", "set_default_dtype", "is_tensor", "numel", "is_floating_point", "dtypes",
            "save", "load", *_ops_all]

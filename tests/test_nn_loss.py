@@ -491,7 +491,7 @@ def test_module_weight_follows_dtype_and_state_dict():
     np.testing.assert_array_equal(loss.weight.data, [3.0, 2.0, 1.0])
     loss.double()
     assert loss.weight.dtype == fk.float64
-    with pytest.raises(fk.ShapeError, match="weight"):
+    with pytest.raises(fk.StateDictError, match="weight"):
         loss.load_state_dict({"weight": fk.tensor([1.0, 2.0])})
 
 

@@ -8,7 +8,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ..errors import ShapeError
+from ..errors import StateDictError
 from ..tensor import Tensor
 from .parameter import Parameter
 
@@ -265,7 +265,7 @@ class Module:
                 problems.append("Unexpected key(s) in state_dict: " + ", ".join(f'"{k}"' for k in unexpected))
         if problems:
             msg = f"Error(s) in loading state_dict for {type(self).__name__}:\n\t" + "\n\t".join(problems)
-            raise (ShapeError(msg) if any(p.startswith("size mismatch") for p in problems) else KeyError(msg))
+            raise StateDictError(msg)
         for key, target in own.items():
             if key in state_dict:
                 value = state_dict[key]

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from ..tensor import Tensor
-from .optimizer import Optimizer, ParamsT, check_nonnegative, effective_grad
+from .optimizer import Optimizer, ParamsT, check_nonnegative, effective_grad, init_state
 
 
 class Adadelta(Optimizer):
@@ -39,9 +39,7 @@ class Adadelta(Optimizer):
         for p, g in zip(params, grads):
             state = self.state[p]
             if not state:
-                state["step"] = Tensor._wrap(np.zeros((), np.float32))
-                state["square_avg"] = Tensor._wrap(np.zeros_like(p.data))
-                state["acc_delta"] = Tensor._wrap(np.zeros_like(p.data))
+                init_state(state, p, "square_avg", "acc_delta")
             state["step"].data += 1
             x = p.data
             d = effective_grad(x, g, weight_decay, maximize)

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from ..tensor import Tensor
-from .optimizer import Optimizer, ParamsT, check_nonnegative, effective_grad
+from .optimizer import Optimizer, ParamsT, check_nonnegative, effective_grad, init_state
 
 
 class Adam(Optimizer):
@@ -56,11 +56,7 @@ class Adam(Optimizer):
         for p, g in zip(params, grads):
             state = self.state[p]
             if not state:
-                state["step"] = Tensor._wrap(np.zeros((), np.float32))
-                state["exp_avg"] = Tensor._wrap(np.zeros_like(p.data))
-                state["exp_avg_sq"] = Tensor._wrap(np.zeros_like(p.data))
-                if amsgrad:
-                    state["max_exp_avg_sq"] = Tensor._wrap(np.zeros_like(p.data))
+                init_state(state, p, "exp_avg", "exp_avg_sq", *(("max_exp_avg_sq",) if amsgrad else ()))
             state["step"].data += 1
             step = float(state["step"].data)
             x = p.data

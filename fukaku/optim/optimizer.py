@@ -60,6 +60,14 @@ def effective_grad(p: np.ndarray, g: np.ndarray, weight_decay: float, maximize: 
     return np.negative(g) if maximize else g
 
 
+def init_state(state: dict, p: Tensor, *buffers: str) -> None:
+    """A parameter's state on its first step: a float32 ``step`` counter (as torch keeps it) and a
+    zero buffer shaped like the parameter for each name in ``buffers``."""
+    state["step"] = Tensor._wrap(np.zeros((), np.float32))
+    for name in buffers:
+        state[name] = Tensor._wrap(np.zeros_like(p.data))
+
+
 def check_nonnegative(owner: str, options: dict, *names: str) -> None:
     """Raise ``ValueError`` naming the option when one of ``names`` is negative (or NaN)."""
     for name in names:

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from ..tensor import Tensor
-from .optimizer import Optimizer, ParamsT, check_nonnegative, effective_grad
+from .optimizer import Optimizer, ParamsT, check_nonnegative, effective_grad, init_state
 
 
 class RMSprop(Optimizer):
@@ -45,12 +45,8 @@ class RMSprop(Optimizer):
         for p, g in zip(params, grads):
             state = self.state[p]
             if not state:
-                state["step"] = Tensor._wrap(np.zeros((), np.float32))
-                state["square_avg"] = Tensor._wrap(np.zeros_like(p.data))
-                if momentum > 0:
-                    state["momentum_buffer"] = Tensor._wrap(np.zeros_like(p.data))
-                if centered:
-                    state["grad_avg"] = Tensor._wrap(np.zeros_like(p.data))
+                init_state(state, p, "square_avg", *(("momentum_buffer",) if momentum > 0 else ()),
+                           *(("grad_avg",) if centered else ()))
             state["step"].data += 1
             x = p.data
             d = effective_grad(x, g, weight_decay, maximize)

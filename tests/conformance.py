@@ -55,11 +55,12 @@ def _prepare(inputs, dtype):
     return out
 
 
-def _fk_args(inputs, requires_grad: bool):
+def _lib_args(lib, inputs, requires_grad: bool):
+    """Tensors of ``lib`` (fukaku or torch) from the NumPy inputs; float ones become leaves."""
     args, leaves = [], []
     for x in inputs:
         if isinstance(x, np.ndarray):
-            t = fk.tensor(x.copy())
+            t = lib.tensor(x.copy())
             if requires_grad and x.dtype.kind == "f":
                 t.requires_grad_(True)
                 leaves.append(t)
@@ -67,20 +68,14 @@ def _fk_args(inputs, requires_grad: bool):
         else:
             args.append(x)
     return args, leaves
+
+
+def _fk_args(inputs, requires_grad: bool):
+    return _lib_args(fk, inputs, requires_grad)
 
 
 def _torch_args(inputs, requires_grad: bool):
-    args, leaves = [], []
-    for x in inputs:
-        if isinstance(x, np.ndarray):
-            t = torch.tensor(x.copy())
-            if requires_grad and x.dtype.kind == "f":
-                t.requires_grad_(True)
-                leaves.append(t)
-            args.append(t)
-        else:
-            args.append(x)
-    return args, leaves
+    return _lib_args(torch, inputs, requires_grad)
 
 
 def _np(t) -> np.ndarray:

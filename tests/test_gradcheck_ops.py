@@ -399,50 +399,36 @@ def test_gradgradcheck(name):
 
 
 # --------------------------------------------------------------------------- the checker can fail
-class _SquareWrongVjp(Function):
-    """y = x²; reverse rule deliberately wrong (3x instead of 2x), forward rule right."""
+class _SquareRight(Function):
+    """y = x² with correct rules; the two subclasses below break one rule each."""
 
     def forward(self, x):
         self.save(x)
         return x.data ** 2
+
+    def vjp(self, grad):
+        (x,) = self.saved
+        return grad * 2.0 * x
+
+    def jvp(self, dx):
+        (x,) = self.saved
+        return dx * 2.0 * x
+
+
+class _SquareWrongVjp(_SquareRight):
+    """Reverse rule deliberately wrong (3x instead of 2x), forward rule right."""
 
     def vjp(self, grad):
         (x,) = self.saved
         return grad * 3.0 * x
 
-    def jvp(self, dx):
-        (x,) = self.saved
-        return dx * 2.0 * x
 
-
-class _SquareWrongJvp(Function):
-    """y = x²; reverse rule right, forward rule deliberately wrong (missing factor 2)."""
-
-    def forward(self, x):
-        self.save(x)
-        return x.data ** 2
-
-    def vjp(self, grad):
-        (x,) = self.saved
-        return grad * 2.0 * x
+class _SquareWrongJvp(_SquareRight):
+    """Reverse rule right, forward rule deliberately wrong (missing factor 2)."""
 
     def jvp(self, dx):
         (x,) = self.saved
         return dx * x
-
-
-class _SquareRight(Function):
-    def forward(self, x):
-        self.save(x)
-        return x.data ** 2
-
-    def vjp(self, grad):
-        (x,) = self.saved
-        return grad * 2.0 * x
-
-    def jvp(self, dx):
-        (x,) = self.saved
-        return dx * 2.0 * x
 
 
 class _MulWrongSecondInput(Function):

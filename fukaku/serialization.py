@@ -34,7 +34,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .tensor import Tensor
+from .tensor import Tensor, wrap
 
 __all__ = ["save", "load", "CheckpointError"]
 
@@ -170,7 +170,7 @@ class _Decoder:
             raise self.fail(f"a node must have exactly one tag, got keys {sorted(node)}")
         tag, value = tags[0], node[tags[0]]
         if tag == "tensor":
-            t = Tensor._wrap(self.entry(value))
+            t = wrap(self.entry(value))
             if node.get("requires_grad"):
                 t.requires_grad_(True)
             return t
@@ -295,7 +295,7 @@ def load(f: str | os.PathLike):
         raise FileNotFoundError(errno.ENOENT, "fukaku.load: no such checkpoint file", name)
     arrays, structure = (_read_npz if load_format == "npz" else _read_safetensors)(name)
     if structure is None:
-        return {key: Tensor._wrap(arr) for key, arr in arrays.items()}
+        return {key: wrap(arr) for key, arr in arrays.items()}
     try:
         doc = json.loads(structure)
     except ValueError as e:  # JSONDecodeError and UnicodeDecodeError are ValueErrors

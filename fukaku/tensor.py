@@ -63,6 +63,36 @@ def _check_grad_dtype(dtype: np.dtype) -> None:
         )
 
 
+# ----------------------------------------------------------------- internal API
+# Ops, layers, optimizers and loaders (inside fukaku) use these two; user code has no need of them.
+
+def wrap(data: np.ndarray) -> Tensor:
+    """Internal API: the tensor around an array an op has just produced — no copy, no conversion, no checks.
+
+    The caller guarantees ``data`` is an ``ndarray`` of a fukaku dtype that nothing else will
+    modify unseen. User code builds tensors with :func:`tensor` / :func:`as_tensor` instead.
+    """
+    t = object.__new__(Tensor)
+    t.data = data
+    t.requires_grad = False
+    t.grad = None
+    t.grad_fn = None
+    t._version = _Version()
+    t._tangent = None
+    t._retains_grad = False
+    t._hooks = None
+    return t
+
+
+def bump_version(tensor: Tensor) -> None:
+    """Internal API: record that ``tensor``'s array was modified in place (optimizer steps, ``x.add_``).
+
+    The counter is shared with the tensor's views; a graph node that saved the tensor compares it
+    when its rule runs and refuses a stale value (see :attr:`fukaku.autograd.Function.saved`).
+    """
+    tensor._version.value += 1
+
+
 class Tensor:
     """An n-d array with autograd. Build one with :func:`fukaku.tensor` or a creation function.
 
@@ -85,20 +115,6 @@ class Tensor:
         self.requires_grad = False
         if requires_grad:
             self.requires_grad_(True)
-
-    @classmethod
-    def _wrap(cls, data: np.ndarray) -> Tensor:
-        """Fast constructor for op outputs: no conversion, no checks."""
-        t = object.__new__(cls)
-        t.data = data
-        t.requires_grad = False
-        t.grad = None
-        t.grad_fn = None
-        t._version = _Version()
-        t._tangent = None
-        t._retains_grad = False
-        t._hooks = None
-        return t
 
     # ----------------------------------------------------------------- properties
     @property
@@ -233,7 +249,7 @@ class Tensor:
 
     def detach(self) -> Tensor:
         """A tensor sharing this one's data, cut from the graph."""
-        out = Tensor._wrap(self.data)
+        out = wrap(self.data)
         out._version = self._version
         return out
 
@@ -298,7 +314,7 @@ def _size(size) -> tuple[int, ...]:
 
 
 def _finish(arr: np.ndarray, requires_grad: bool) -> Tensor:
-    t = Tensor._wrap(arr)
+    t = wrap(arr)
     if requires_grad:
         t.requires_grad_(True)
     return t
@@ -322,14 +338,14 @@ def as_tensor(data, dtype=None) -> Tensor:
     """Like :func:`tensor`, but shares memory with a NumPy array or tensor where it can."""
     if isinstance(data, Tensor) and (dtype is None or data.dtype == np.dtype(dtype)):
         return data
-    return Tensor._wrap(_to_array(data, dtype))
+    return wrap(_to_array(data, dtype))
 
 
 def from_numpy(array: np.ndarray) -> Tensor:
     """A tensor sharing memory with ``array`` (dtype kept)."""
     if not isinstance(array, np.ndarray):
         raise TypeError(f"from_numpy(): expected np.ndarray, got {type(array).__name__}")
-    return Tensor._wrap(array)
+    return wrap(array)
 
 
 def zeros(*size, dtype=None, requires_grad: bool = False) -> Tensor:
@@ -376,12 +392,12 @@ def empty_like(input: Tensor, dtype=None, requires_grad: bool = False) -> Tensor
 
 def rand_like(input: Tensor, dtype=None) -> Tensor:
     shape, dt = _like(input, dtype)
-    return Tensor._wrap(_rng.random(shape).astype(dt))
+    return wrap(_rng.random(shape).astype(dt))
 
 
 def randn_like(input: Tensor, dtype=None) -> Tensor:
     shape, dt = _like(input, dtype)
-    return Tensor._wrap(_rng.standard_normal(shape).astype(dt))
+    return wrap(_rng.standard_normal(shape).astype(dt))
 
 
 def arange(start, end=None, step=1, dtype=None, requires_grad: bool = False) -> Tensor:
@@ -418,15 +434,15 @@ def randint(low, high=None, size: Sequence[int] = (), dtype=None) -> Tensor:
     """Integers uniform on [low, high) (``randint(high, size)`` means low = 0)."""
     if high is None:
         low, high = 0, low
-    return Tensor._wrap(_rng.integers(low, high, size=_size((size,))).astype(dtype or dtypes.int64))
+    return wrap(_rng.integers(low, high, size=_size((size,))).astype(dtype or dtypes.int64))
 
 
 def randperm(n: int, dtype=None) -> Tensor:
-    return Tensor._wrap(_rng.permutation(n).astype(dtype or dtypes.int64))
+    return wrap(_rng.permutation(n).astype(dtype or dtypes.int64))
 
 
 def normal(mean: float, std: float, size: Sequence[int], dtype=None) -> Tensor:
-    return Tensor._wrap(_rng.normal(mean, std, size=_size((size,))).astype(_float_dtype(dtype)))
+    return wrap(_rng.normal(mean, std, size=_size((size,))).astype(_float_dtype(dtype)))
 
 
 __all__ = ["Tensor", "tensor", "as_tensor", "from_numpy", "zeros", "ones", "empty", "full", "zeros_like",

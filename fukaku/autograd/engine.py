@@ -12,7 +12,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from ..tensor import Tensor
+from ..tensor import Tensor, wrap
 from .function import Function, _freed_error
 from .grad_mode import set_grad_enabled, state
 
@@ -25,9 +25,9 @@ def _seed_gradient(out: Tensor, grad) -> Tensor:
                 f"{tuple(out.shape)}. Pass the vector of the vector-Jacobian product: "
                 "out.backward(gradient=fukaku.ones_like(out)) for the gradient of out.sum()"
             )
-        return Tensor._wrap(np.ones_like(out.data))
+        return wrap(np.ones_like(out.data))
     if not isinstance(grad, Tensor):
-        grad = Tensor._wrap(np.array(grad, dtype=out.data.dtype))
+        grad = wrap(np.array(grad, dtype=out.data.dtype))
     elif grad.data.dtype != out.data.dtype:
         grad = grad.to(out.data.dtype)  # a differentiable cast: keeps its graph and its tangent
     if grad.shape != out.shape:
@@ -168,11 +168,11 @@ def run_backward(outputs: Sequence[Tensor], grad_outputs: Sequence, retain_graph
         if not create_graph:
             g = g.detach()
         if g.data.dtype != leaf.data.dtype:
-            g = Tensor._wrap(g.data.astype(leaf.data.dtype))
+            g = wrap(g.data.astype(leaf.data.dtype))
         if leaf.grad is None:
             # a leaf owns its .grad: optimizers update it in place, so never alias a view or another leaf's grad
             owned = g.data.flags.owndata and g.data.flags.writeable and id(g.data) not in assigned
-            leaf.grad = g if create_graph or owned else Tensor._wrap(g.data.copy())
+            leaf.grad = g if create_graph or owned else wrap(g.data.copy())
             assigned.add(id(leaf.grad.data))
         else:
             with set_grad_enabled(create_graph):
@@ -210,7 +210,7 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph: bool | None = None, c
                     f"grad: one of the differentiated tensors (shape {tuple(t.shape)}) appears not to have been "
                     "used in the graph. Set allow_unused=True if this is the desired behavior"
                 )
-            result.append(Tensor._wrap(np.zeros_like(t.data)) if materialize_grads else None)
+            result.append(wrap(np.zeros_like(t.data)) if materialize_grads else None)
             continue
         g = entry[1]
         result.append(g if create_graph else g.detach())

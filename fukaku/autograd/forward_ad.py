@@ -13,7 +13,7 @@ from typing import NamedTuple
 import numpy as np
 
 from ..errors import ShapeError
-from ..tensor import Tensor
+from ..tensor import Tensor, wrap
 from .function import Function
 from .grad_mode import state
 
@@ -67,7 +67,7 @@ def make_dual(tensor: Tensor, tangent: Tensor) -> Tensor:
     finally:
         state.forward_suspended = False
     if tangent.dtype != tensor.dtype:
-        tangent = Tensor._wrap(tangent.data.astype(tensor.dtype))
+        tangent = wrap(tangent.data.astype(tensor.dtype))
     dual._tangent = (state.forward_level, tangent)
     return dual
 

@@ -15,7 +15,7 @@ import traceback
 
 import numpy as np
 
-from ..tensor import Tensor
+from ..tensor import Tensor, wrap
 from .grad_mode import state
 
 
@@ -53,7 +53,7 @@ class Function:
         if params:
             fn.__dict__.update(params)
         data = fn.forward(*inputs)
-        out = Tensor._wrap(data)
+        out = wrap(data)
         if cls.is_view and data.base is not None:
             out._version = inputs[0]._version
         if cls.saves_output:
@@ -113,7 +113,7 @@ class Function:
             raise _freed_error(self)
         if self._out_version.value != self._out_saved_at:
             raise RuntimeError(f"the output of {self.name}, needed for its gradient, was modified by an in-place operation")
-        out = Tensor._wrap(self._out_data)
+        out = wrap(self._out_data)
         if self.needs_input_grad:
             out.requires_grad = True
             out.grad_fn = self
@@ -156,4 +156,4 @@ def _freed_error(fn: Function) -> RuntimeError:
 
 def constant(array: np.ndarray) -> Tensor:
     """Wrap an array that rules use as a fixed factor (a mask, a count): no gradient flows into it."""
-    return Tensor._wrap(array)
+    return wrap(array)

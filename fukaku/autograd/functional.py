@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..tensor import Tensor
+from ..tensor import Tensor, wrap
 from . import forward_ad
 from .engine import grad as _grad
 from .grad_mode import enable_grad
@@ -41,7 +41,7 @@ def _grads_or_zeros(outputs, inputs, grad_outputs=None, create_graph: bool = Fal
     if pairs:
         grads = _grad(tuple(o for o, _ in pairs), inputs, tuple(g for _, g in pairs), retain_graph=retain_graph,
                       create_graph=create_graph, allow_unused=True)
-    return tuple(g if g is not None else Tensor._wrap(np.zeros_like(x.data)) for g, x in zip(grads, inputs))
+    return tuple(g if g is not None else wrap(np.zeros_like(x.data)) for g, x in zip(grads, inputs))
 
 
 def vjp(func, inputs, v=None, create_graph: bool = False, strict: bool = False):
@@ -71,7 +71,7 @@ def jvp(func, primals, tangents):
         for o in outs:
             p, t = forward_ad.unpack_dual(o)
             primal_out.append(p.detach())
-            tangent_out.append(t if t is not None else Tensor._wrap(np.zeros_like(o.data)))
+            tangent_out.append(t if t is not None else wrap(np.zeros_like(o.data)))
     if single_out:
         return primal_out[0], tangent_out[0]
     return tuple(primal_out), tuple(tangent_out)
@@ -80,7 +80,7 @@ def jvp(func, primals, tangents):
 def _basis(shape, dtype, k: int) -> Tensor:
     e = np.zeros(int(np.prod(shape)), dtype)
     e[k] = 1
-    return Tensor._wrap(e.reshape(shape))
+    return wrap(e.reshape(shape))
 
 
 def jacobian(func, inputs, create_graph: bool = False, strict: bool = False, vectorize: bool = False,
@@ -112,7 +112,7 @@ def jacobian(func, inputs, create_graph: bool = False, strict: bool = False, vec
         for i, x in enumerate(xs):
             cols = []
             for k in range(x.numel()):
-                tangents = [(_basis(x.shape, x.dtype, k) if j == i else Tensor._wrap(np.zeros_like(y.data)))
+                tangents = [(_basis(x.shape, x.dtype, k) if j == i else wrap(np.zeros_like(y.data)))
                             for j, y in enumerate(xs)]
                 out, jv = jvp(func, xs, tangents)
                 out_template = out
@@ -124,7 +124,7 @@ def jacobian(func, inputs, create_graph: bool = False, strict: bool = False, vec
             per_input = []
             for x, cols in zip(xs, cols_per_input):
                 mat = np.stack([c[oi].data.reshape(-1) for c in cols], axis=1) if cols else np.zeros((o.numel(), 0), o.dtype)
-                per_input.append(Tensor._wrap(mat.reshape(tuple(o.shape) + tuple(x.shape))))
+                per_input.append(wrap(mat.reshape(tuple(o.shape) + tuple(x.shape))))
             blocks.append(tuple(per_input))
     result = tuple(b[0] if single_in else b for b in blocks)
     return result[0] if single_out else result
@@ -134,7 +134,7 @@ def _stack_rows(rows, out_shape, in_shape) -> Tensor:
     from ..ops import reshape, stack
 
     if not rows:
-        return Tensor._wrap(np.zeros(tuple(out_shape) + tuple(in_shape)))
+        return wrap(np.zeros(tuple(out_shape) + tuple(in_shape)))
     return reshape(stack(rows), tuple(out_shape) + tuple(in_shape))
 
 

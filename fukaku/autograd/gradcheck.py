@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..tensor import Tensor
+from ..tensor import Tensor, wrap
 from .functional import jacobian
 
 
@@ -110,7 +110,7 @@ def gradgradcheck(func, inputs, eps: float = 1e-6, atol: float = 1e-5, rtol: flo
             from ..ops import sum as _sum
 
             for o in outs:
-                s = _sum(o * Tensor._wrap(np.cos(np.arange(o.numel()).reshape(o.shape)).astype(o.dtype)))
+                s = _sum(o * wrap(np.cos(np.arange(o.numel()).reshape(o.shape)).astype(o.dtype)))
                 total = s if total is None else total + s
             used = [a for a in args if a.requires_grad]
             gs = grad(total, used, create_graph=True, allow_unused=True, materialize_grads=True)

@@ -19,7 +19,7 @@ from ..errors import ShapeError
 from ..nn import functional as F
 from ..nn.module import Module
 from ..nn.parameter import Parameter
-from ..tensor import Tensor, zeros
+from ..tensor import Tensor, bump_version, wrap, zeros
 from . import _inputs
 from ._descent import FitResult, descend, lipschitz_step
 
@@ -76,15 +76,15 @@ class LinearRegression(Module):
             theta = np.linalg.lstsq(Xa, yn, rcond=None)[0]  # (in_features + 1, out_features)
             self.weight.data[...] = theta[:-1].T
             self.bias.data[...] = theta[-1]
-            self.weight._version.value += 1
-            self.bias._version.value += 1
+            bump_version(self.weight)
+            bump_version(self.bias)
             return None
         if method != "gd":
             raise ValueError(f"{where}: method must be 'closed_form' or 'gd', got {method!r}")
         if lr is None:
             # mse_loss averages over N·out entries: the Hessian is 2X̃ᵀX̃/(N·out) per output.
             lr = lipschitz_step(Xn, 2.0 / self.out_features) if optimizer == "gd" else 0.01
-        inputs, targets = Tensor._wrap(Xn), Tensor._wrap(yn)
+        inputs, targets = wrap(Xn), wrap(yn)
         return descend(self, lambda: F.mse_loss(self(inputs), targets), optimizer, lr, max_iter, tol, where)
 
 

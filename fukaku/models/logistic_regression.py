@@ -21,7 +21,7 @@ from ..errors import ShapeError
 from ..nn import functional as F
 from ..nn.module import Module
 from ..nn.parameter import Parameter
-from ..tensor import Tensor, zeros
+from ..tensor import Tensor, wrap, zeros
 from . import _inputs
 from ._descent import FitResult, descend, lipschitz_step
 
@@ -88,8 +88,8 @@ class LogisticRegression(Module):
             lr = lipschitz_step(Xn, 0.25 if self.num_classes == 2 else 0.5) if optimizer == "gd" else 0.01
             if optimizer == "gd" and l2 > 0:
                 lr = 1.0 / (1.0 / lr + 2.0 * l2)
-        inputs = Tensor._wrap(Xn)
-        labels = Tensor._wrap(yn.astype(Xn.dtype) if self.num_classes == 2 else yn)
+        inputs = wrap(Xn)
+        labels = wrap(yn.astype(Xn.dtype) if self.num_classes == 2 else yn)
         loss_fn = F.binary_cross_entropy_with_logits if self.num_classes == 2 else F.cross_entropy
 
         def objective() -> Tensor:

@@ -30,7 +30,7 @@ from ..errors import ShapeError
 from ..nn import functional as F
 from ..nn.module import Module
 from ..nn.parameter import Parameter
-from ..tensor import Tensor, zeros
+from ..tensor import Tensor, bump_version, wrap, zeros
 from . import _inputs
 
 
@@ -77,7 +77,7 @@ class Perceptron(Module):
     def forward(self, input: Tensor) -> Tensor:
         """sign(wᵀx + b) ∈ {−1, +1}, ``(N, in_features)`` → ``(N,)``; a score of exactly 0 gives +1."""
         score = self.decision_function(input)
-        return Tensor._wrap(np.where(score.data >= 0, 1.0, -1.0).astype(score.dtype))
+        return wrap(np.where(score.data >= 0, 1.0, -1.0).astype(score.dtype))
 
     predict = forward
 
@@ -114,8 +114,8 @@ class Perceptron(Module):
                 break
         self.weight.data[0] = w[:-1]
         self.bias.data[:] = w[-1:]
-        self.weight._version.value += 1
-        self.bias._version.value += 1
+        bump_version(self.weight)
+        bump_version(self.bias)
         return PerceptronFit(converged=mistakes_per_epoch[-1] == 0, epochs=len(mistakes_per_epoch),
                              updates=int(sum(mistakes_per_epoch)), mistakes_per_epoch=mistakes_per_epoch)
 

@@ -29,7 +29,7 @@ from ..ops.linalg import matmul
 from ..ops.loss import (binary_cross_entropy, binary_cross_entropy_with_logits, cross_entropy, hinge_embedding_loss,
                         huber_loss, kl_div, l1_loss, mse_loss, multi_margin_loss, nll_loss)
 from ..ops.shape import broadcast_to, pad, reshape, sum_to
-from ..tensor import Tensor, default_generator
+from ..tensor import Tensor, bump_version, default_generator
 
 
 def _shape(shape) -> str:
@@ -318,7 +318,7 @@ def _moving_average_(running: Tensor, value: np.ndarray, momentum: float) -> Non
     data = running.data
     data *= 1.0 - momentum
     data += momentum * value.reshape(data.shape)
-    running._version.value += 1
+    bump_version(running)
 
 
 def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor | None,

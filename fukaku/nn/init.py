@@ -10,7 +10,7 @@ import math
 import numpy as np
 
 from ..autograd.grad_mode import no_grad
-from ..tensor import Tensor, default_generator
+from ..tensor import Tensor, bump_version, default_generator
 
 
 def calculate_gain(nonlinearity: str, param: float | None = None) -> float:
@@ -44,7 +44,7 @@ def _calculate_fan_in_and_fan_out(tensor: Tensor) -> tuple[int, int]:
 def _fill(tensor: Tensor, values: np.ndarray) -> Tensor:
     with no_grad():
         tensor.data[...] = values.astype(tensor.dtype, copy=False)
-        tensor._version.value += 1
+        bump_version(tensor)
     return tensor
 
 

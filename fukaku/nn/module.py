@@ -9,7 +9,7 @@ from typing import NamedTuple
 import numpy as np
 
 from ..errors import StateDictError
-from ..tensor import Tensor
+from ..tensor import Tensor, bump_version, wrap
 from .parameter import Parameter
 
 
@@ -178,7 +178,7 @@ class Module:
             if set_to_none:
                 p.grad = None
             elif p.grad is not None:
-                p.grad = Tensor._wrap(np.zeros_like(p.grad.data))
+                p.grad = wrap(np.zeros_like(p.grad.data))
 
     def apply(self, fn: Callable[[Module], None]) -> Module:
         """Call ``fn`` on every submodule (children first) and on self, e.g. for initialisation."""
@@ -197,7 +197,7 @@ class Module:
             if t.data.dtype.kind == "f":
                 t.data = t.data.astype(dtype)
                 if t.grad is not None:
-                    t.grad = Tensor._wrap(t.grad.data.astype(dtype))
+                    t.grad = wrap(t.grad.data.astype(dtype))
         return self
 
     def float(self) -> Module:
@@ -271,7 +271,7 @@ class Module:
                 value = state_dict[key]
                 arr = value.data if isinstance(value, Tensor) else np.asarray(value)
                 target.data[...] = arr.astype(target.data.dtype, copy=False)
-                target._version.value += 1
+                bump_version(target)
         return IncompatibleKeys(missing, unexpected)
 
     # ------------------------------------------------------------------ repr

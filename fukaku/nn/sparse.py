@@ -5,7 +5,7 @@ gradient, for the padding of variable-length sequences.
 from __future__ import annotations
 
 from ..errors import ShapeError
-from ..tensor import Tensor, empty
+from ..tensor import Tensor, bump_version, empty
 from . import functional as F
 from . import init
 from .linear import check_size, factory_dtype
@@ -46,7 +46,7 @@ class Embedding(Module):
         init.normal_(self.weight)
         if self.padding_idx is not None:
             self.weight.data[self.padding_idx] = 0
-            self.weight._version.value += 1
+            bump_version(self.weight)
 
     @classmethod
     def from_pretrained(cls, embeddings: Tensor, freeze: bool = True, padding_idx: int | None = None) -> Embedding:

@@ -5,7 +5,7 @@ Each family module holds its ops' forward, vjp and jvp together; this module onl
 """
 from __future__ import annotations
 
-from ..tensor import Tensor
+from ..tensor import Tensor, wrap
 from . import activation, elementwise, index, inplace, linalg, reduce, shape
 from .activation import elu, gelu, leaky_relu, log_softmax, one_hot, relu, silu, softmax, softplus
 from .elementwise import (abs, add, ceil, clamp, cos, div, eq, erf, exp, floor, floor_divide, ge, gt, isfinite,
@@ -94,16 +94,16 @@ def _bind() -> None:
     T.float, T.double, T.long = _type_method(np.float32), _type_method(np.float64), _type_method(np.int64)
     T.int, T.bool, T.half = _type_method(np.int32), _type_method(np.bool_), _type_method(np.float16)
     T.type = lambda self, dtype=None: self.dtype.name if dtype is None else to(self, dtype)
-    T.clone = lambda self: self * 1 if self.data.dtype.kind != "b" else Tensor._wrap(self.data.copy())
+    T.clone = lambda self: self * 1 if self.data.dtype.kind != "b" else wrap(self.data.copy())
     T.contiguous = lambda self: self
     T.view_as = lambda self, other: view(self, other.shape)
     T.reshape_as = lambda self, other: reshape(self, other.shape)
     T.expand_as = expand_as
     T.swapaxes = transpose
     T.cpu = lambda self: self
-    T.new_zeros = lambda self, *size, dtype=None: Tensor._wrap(np.zeros(_sizes(size), dtype or self.dtype))
-    T.new_ones = lambda self, *size, dtype=None: Tensor._wrap(np.ones(_sizes(size), dtype or self.dtype))
-    T.new_full = lambda self, size, value, dtype=None: Tensor._wrap(np.full(tuple(size), value, dtype or self.dtype))
+    T.new_zeros = lambda self, *size, dtype=None: wrap(np.zeros(_sizes(size), dtype or self.dtype))
+    T.new_ones = lambda self, *size, dtype=None: wrap(np.ones(_sizes(size), dtype or self.dtype))
+    T.new_full = lambda self, size, value, dtype=None: wrap(np.full(tuple(size), value, dtype or self.dtype))
     T.new_tensor = lambda self, data, dtype=None: Tensor(data, dtype=dtype or self.dtype)
 
 

@@ -7,7 +7,7 @@ import numpy as np
 
 from .. import dtypes
 from ..errors import ShapeError
-from ..tensor import Tensor, _norm_dim, _norm_dims
+from ..tensor import _norm_dim, _norm_dims, Tensor, wrap
 
 __all__ = ["lift", "operands", "shape_error", "_norm_dim", "_norm_dims", "fmt"]
 
@@ -29,11 +29,11 @@ def lift(value, like: Tensor) -> Tensor:
         dt = dtypes.scalar_dtype(value)
         if dtypes.category(dt) <= dtypes.category(like.data.dtype):
             dt = like.data.dtype
-        return Tensor._wrap(np.asarray(value, dtype=dt))
+        return wrap(np.asarray(value, dtype=dt))
     if isinstance(value, np.generic):
         value = np.asarray(value)
     if isinstance(value, np.ndarray):
-        return Tensor._wrap(value)
+        return wrap(value)
     return Tensor(value)
 
 

@@ -10,7 +10,7 @@ import math
 import numpy as np
 
 from ..autograd.function import Function, constant
-from ..tensor import Tensor
+from ..tensor import Tensor, wrap
 from ._util import _norm_dim
 from .elementwise import _Unary, _floating, _sigmoid, erf, exp, sigmoid, tanh
 
@@ -217,4 +217,4 @@ def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
         num_classes = int(idx.max()) + 1 if idx.size else 0
     if idx.size and (idx.min() < 0 or idx.max() >= num_classes):
         raise ValueError(f"one_hot: class values must be in [0, {num_classes}), got range [{idx.min()}, {idx.max()}]")
-    return Tensor._wrap((idx[..., None] == np.arange(num_classes)).astype(np.int64))
+    return wrap((idx[..., None] == np.arange(num_classes)).astype(np.int64))

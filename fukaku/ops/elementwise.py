@@ -12,7 +12,7 @@ import math
 import numpy as np
 
 from ..autograd.function import Function, constant
-from ..tensor import Tensor
+from ..tensor import Tensor, wrap
 from ._util import operands, shape_error
 from .shape import broadcast_to, sum_to
 
@@ -45,7 +45,7 @@ def to(input: Tensor, dtype=None, *args, **kwargs) -> Tensor:
     if dtype == input.data.dtype:
         return input
     if input.requires_grad and dtype.kind != "f":
-        return Tensor._wrap(input.data.astype(dtype))  # integer results carry no gradient
+        return wrap(input.data.astype(dtype))  # integer results carry no gradient
     return Cast.apply(input, dtype=dtype)
 
 
@@ -172,7 +172,7 @@ def div(input, other, rounding_mode: str | None = None) -> Tensor:
         a, b = operands(input, other)
         rounder = {"floor": np.floor, "trunc": np.trunc}[rounding_mode]
         out = rounder(a.data / b.data)
-        return Tensor._wrap(out.astype(a.data.dtype) if a.data.dtype.kind != "f" else out)
+        return wrap(out.astype(a.data.dtype) if a.data.dtype.kind != "f" else out)
     return Div.apply(*_float_operands(input, other))
 
 
@@ -647,7 +647,7 @@ def where(condition, input, other) -> Tensor:
     """``condition ? input : other`` elementwise, with broadcasting."""
     cond = condition if isinstance(condition, Tensor) else Tensor(np.asarray(condition, dtype=bool))
     if cond.data.dtype != np.bool_:
-        cond = Tensor._wrap(cond.data.astype(bool))
+        cond = wrap(cond.data.astype(bool))
     if not isinstance(input, Tensor) and not isinstance(other, Tensor):
         input = Tensor(input)  # two Python numbers: typed as torch types them (1.0 -> float32, 1 -> int64)
     a, b = operands(input, other)
@@ -659,7 +659,7 @@ def _compare(ufunc, name):
     def compare(input, other) -> Tensor:
         a, b = operands(input, other)
         try:
-            return Tensor._wrap(ufunc(a.data, b.data))
+            return wrap(ufunc(a.data, b.data))
         except ValueError:
             raise shape_error(name, a.data.shape, b.data.shape) from None
 
@@ -680,7 +680,7 @@ logical_xor = _compare(np.logical_xor, "logical_xor")
 
 
 def logical_not(input: Tensor) -> Tensor:
-    return Tensor._wrap(np.logical_not(input.data))
+    return wrap(np.logical_not(input.data))
 
 
 def floor_divide(input, other) -> Tensor:
@@ -689,12 +689,12 @@ def floor_divide(input, other) -> Tensor:
 
 def remainder(input, other) -> Tensor:
     a, b = operands(input, other)
-    return Tensor._wrap(np.mod(a.data, b.data))
+    return wrap(np.mod(a.data, b.data))
 
 
 def _rounding(ufunc, name):
     def rounding(input: Tensor) -> Tensor:
-        return Tensor._wrap(ufunc(input.data))
+        return wrap(ufunc(input.data))
 
     rounding.__name__ = name
     rounding.__doc__ = f"``{name}`` elementwise (gradient is zero almost everywhere, so none is recorded)."

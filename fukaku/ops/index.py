@@ -11,7 +11,7 @@ import builtins
 import numpy as np
 
 from ..autograd.function import Function
-from ..tensor import Tensor
+from ..tensor import Tensor, wrap
 from ._util import _norm_dim, fmt, shape_error
 
 
@@ -105,7 +105,7 @@ class Gather(Function):
         return x.data[_scatter_index(self.index, self.dim)]
 
     def vjp(self, grad):
-        return ScatterAdd.apply(Tensor._wrap(np.zeros(self.in_shape, grad.data.dtype)), grad,
+        return ScatterAdd.apply(wrap(np.zeros(self.in_shape, grad.data.dtype)), grad,
                                 dim=self.dim, index=self.index, out_shape=self.in_shape)
 
     def jvp(self, dx):
@@ -137,7 +137,7 @@ class ScatterAdd(Function):
     def jvp(self, dbase, dsrc):
         if dsrc is None:
             return dbase
-        base = dbase if dbase is not None else Tensor._wrap(np.zeros(self.out_shape, dsrc.data.dtype))
+        base = dbase if dbase is not None else wrap(np.zeros(self.out_shape, dsrc.data.dtype))
         return ScatterAdd.apply(base, dsrc, dim=self.dim, index=self.index, out_shape=self.out_shape)
 
 
@@ -190,5 +190,5 @@ def masked_fill(input: Tensor, mask: Tensor, value) -> Tensor:
         ok = False
     if not ok:
         raise shape_error("masked_fill", input.shape, m.shape, hint="the mask must broadcast to the input's shape")
-    fill = value if isinstance(value, Tensor) else Tensor._wrap(np.asarray(value, dtype=input.dtype))
-    return where(Tensor._wrap(m), fill, input)
+    fill = value if isinstance(value, Tensor) else wrap(np.asarray(value, dtype=input.dtype))
+    return where(wrap(m), fill, input)

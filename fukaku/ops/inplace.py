@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..autograd.grad_mode import state
-from ..tensor import Tensor
+from ..tensor import Tensor, bump_version
 from ._util import lift, shape_error
 
 
@@ -42,7 +42,7 @@ def _apply(self: Tensor, op: str, ufunc, other) -> Tensor:
                           hint="an in-place op cannot change the shape of its target") from None
     except TypeError:
         raise TypeError(f"{op}: result type {np.result_type(self.data, value)} can't be cast to {self.dtype}") from None
-    self._version.value += 1
+    bump_version(self)
     return self
 
 
@@ -69,7 +69,7 @@ def pow_(self: Tensor, exponent) -> Tensor:
 def _fill(self: Tensor, op: str, value, others=()) -> Tensor:
     _check(self, op, *others)
     self.data[...] = value
-    self._version.value += 1
+    bump_version(self)
     return self
 
 
@@ -93,7 +93,7 @@ def copy_(self: Tensor, src) -> Tensor:
 def clamp_(self: Tensor, min=None, max=None) -> Tensor:  # noqa: A002
     _check(self, "clamp_")
     np.clip(self.data, min, max, out=self.data)
-    self._version.value += 1
+    bump_version(self)
     return self
 
 
@@ -103,7 +103,7 @@ def setitem(self: Tensor, key, value) -> None:
     _check(self, "__setitem__", value)
     key, _ = _normalize_key(key)
     self.data[key] = value.data if isinstance(value, Tensor) else value
-    self._version.value += 1
+    bump_version(self)
 
 
 def uniform_(self: Tensor, a: float = 0.0, b: float = 1.0) -> Tensor:

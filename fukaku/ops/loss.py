@@ -20,7 +20,7 @@ import numpy as np
 from ..autograd.function import Function, constant
 from ..autograd.grad_mode import state
 from ..errors import ShapeError
-from ..tensor import Tensor
+from ..tensor import Tensor, wrap
 from ._util import fmt, operands
 from .activation import log_softmax, relu, softmax
 from .elementwise import _Unary, abs, clamp, exp, log, sigmoid, where
@@ -590,7 +590,7 @@ def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None, size_a
     t = _Targets(op, input, target, dim, ignore_index)
     counted = t.valid.astype(input.dtype)
     w_t = counted if w is None else w[t.safe] * counted
-    picked = squeeze(gather(input, dim, Tensor._wrap(_keep(t.safe, dim))), dim)
+    picked = squeeze(gather(input, dim, wrap(_keep(t.safe, dim))), dim)
     loss = picked * constant(-w_t)
     if reduction != "mean":
         return _reduce(loss, reduction)
@@ -657,7 +657,7 @@ def multi_margin_loss(input: Tensor, target: Tensor, p: int = 1, margin: float =
     w = _class_weight(op, weight, n_classes, input.dtype)
     t = _Targets(op, input, target, dim, ignore_index=-(2 ** 62))  # no ignore_index for this loss
     index = _keep(t.safe, dim)
-    at_target = gather(input, dim, Tensor._wrap(index))
+    at_target = gather(input, dim, wrap(index))
     gap = relu(margin - at_target + input)
     if p == 2:
         gap = gap * gap

@@ -11,7 +11,7 @@ import numpy as np
 
 from ..autograd.function import Function, constant
 from ..autograd.grad_mode import state
-from ..tensor import Tensor
+from ..tensor import Tensor, wrap
 from ._util import _norm_dim, _norm_dims
 from .elementwise import Where, _floating, exp
 from .shape import broadcast_to, reshape
@@ -191,11 +191,11 @@ def _arg(input: Tensor, dim, keepdim: bool, largest: bool, op: str) -> Tensor:
     if dim is None:
         _check_nonempty(input, tuple(range(input.ndim)), op)
         idx = pick(input.data)
-        return Tensor._wrap(np.asarray(idx, dtype=np.int64).reshape((1,) * input.ndim if keepdim else ()))
+        return wrap(np.asarray(idx, dtype=np.int64).reshape((1,) * input.ndim if keepdim else ()))
     d = _norm_dim(dim, input.ndim, op)
     _check_nonempty(input, (d,), op)
     idx = pick(input.data, axis=d, keepdims=keepdim) if input.ndim else np.asarray(0)
-    return Tensor._wrap(idx.astype(np.int64))
+    return wrap(idx.astype(np.int64))
 
 
 def argmax(input: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:
@@ -216,13 +216,13 @@ def _max_min(input: Tensor, dim, keepdim: bool, largest: bool, op: str):
         return Amax.apply(input, axes=tuple(range(input.ndim)), keepdim=False, largest=largest, full=True)
     d = _norm_dim(dim, input.ndim, op)
     if input.ndim == 0:
-        return MaxResult(input * 1 if input.data.dtype.kind != "b" else Tensor._wrap(input.data.copy()),
-                         Tensor._wrap(np.asarray(0, dtype=np.int64)))
+        return MaxResult(input * 1 if input.data.dtype.kind != "b" else wrap(input.data.copy()),
+                         wrap(np.asarray(0, dtype=np.int64)))
     idx = _arg(input, d, True, largest, op)
     values = gather(input, d, idx)
     if not keepdim:
         values = reshape(values, values.shape[:d] + values.shape[d + 1:])
-        idx = Tensor._wrap(idx.data.squeeze(d))
+        idx = wrap(idx.data.squeeze(d))
     return MaxResult(values, idx)
 
 
@@ -338,7 +338,7 @@ def prod(input: Tensor, dim: int | None = None, keepdim: bool = False, dtype=Non
     """Product over one dimension (or of all elements). Integer and bool tensors give int64."""
     x = input if dtype is None else input.to(dtype)
     if x.data.dtype.kind in "biu" and x.data.dtype != np.int64:
-        x = Tensor._wrap(x.data.astype(np.int64))
+        x = wrap(x.data.astype(np.int64))
     axis = None if dim is None else _norm_dim(dim, x.ndim, "prod")
     if x.ndim == 0:
         axis = None
@@ -449,8 +449,8 @@ def norm(input: Tensor, p="fro", dim=None, keepdim: bool = False, dtype=None) ->
 
 
 def all(input: Tensor, dim=None, keepdim: bool = False) -> Tensor:  # noqa: A001
-    return Tensor._wrap(np.all(input.data, axis=None if dim is None else _norm_dims(dim, input.ndim, "all"), keepdims=keepdim))
+    return wrap(np.all(input.data, axis=None if dim is None else _norm_dims(dim, input.ndim, "all"), keepdims=keepdim))
 
 
 def any(input: Tensor, dim=None, keepdim: bool = False) -> Tensor:  # noqa: A001
-    return Tensor._wrap(np.any(input.data, axis=None if dim is None else _norm_dims(dim, input.ndim, "any"), keepdims=keepdim))
+    return wrap(np.any(input.data, axis=None if dim is None else _norm_dims(dim, input.ndim, "any"), keepdims=keepdim))

@@ -12,7 +12,7 @@ import numpy as np
 from .. import dtypes
 from ..autograd.function import Function
 from ..errors import ShapeError
-from ..tensor import Tensor
+from ..tensor import Tensor, wrap
 from ._util import _norm_dim, _norm_dims, fmt, shape_error
 
 
@@ -219,7 +219,7 @@ class Cat(Function):
 
     def jvp(self, *tangents):
         dtype = next(d.dtype for d in tangents if d is not None)
-        parts = [d if d is not None else Tensor._wrap(np.zeros(s, dtype)) for d, s in zip(tangents, self.shapes)]
+        parts = [d if d is not None else wrap(np.zeros(s, dtype)) for d, s in zip(tangents, self.shapes)]
         return cat(parts, self.dim)
 
 

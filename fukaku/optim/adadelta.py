@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from ..tensor import Tensor
+from ..tensor import Tensor, bump_version
 from .optimizer import Optimizer, ParamsT, check_nonnegative, effective_grad, init_state
 
 
@@ -60,4 +60,4 @@ class Adadelta(Optimizer):
             acc_delta += tmp
             delta *= lr
             x -= delta
-            p._version.value += 1
+            bump_version(p)

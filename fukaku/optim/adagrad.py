@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from ..tensor import Tensor
+from ..tensor import Tensor, bump_version, wrap
 from .optimizer import Optimizer, ParamsT, check_nonnegative, effective_grad
 
 
@@ -39,8 +39,8 @@ class Adagrad(Optimizer):
 
     def _init_state(self, p: Tensor, group: dict[str, Any]) -> dict[str, Any]:
         state = self.state[p]
-        state["step"] = Tensor._wrap(np.zeros((), np.float32))
-        state["sum"] = Tensor._wrap(np.full_like(p.data, group["initial_accumulator_value"]))
+        state["step"] = wrap(np.zeros((), np.float32))
+        state["sum"] = wrap(np.full_like(p.data, group["initial_accumulator_value"]))
         return state
 
     def _update_group(self, group: dict[str, Any], params: list[Tensor], grads: list[np.ndarray]) -> None:
@@ -61,4 +61,4 @@ class Adagrad(Optimizer):
             np.divide(d, tmp, out=tmp)
             tmp *= clr
             x -= tmp
-            p._version.value += 1
+            bump_version(p)

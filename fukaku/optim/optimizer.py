@@ -29,7 +29,7 @@ import numpy as np
 
 from ..autograd.grad_mode import enable_grad
 from ..errors import ShapeError
-from ..tensor import Tensor
+from ..tensor import Tensor, bump_version, wrap
 
 ParamsT = Iterable[Tensor] | Iterable[tuple[str, Tensor]] | Iterable[dict[str, Any]]
 
@@ -63,9 +63,9 @@ def effective_grad(p: np.ndarray, g: np.ndarray, weight_decay: float, maximize: 
 def init_state(state: dict, p: Tensor, *buffers: str) -> None:
     """A parameter's state on its first step: a float32 ``step`` counter (as torch keeps it) and a
     zero buffer shaped like the parameter for each name in ``buffers``."""
-    state["step"] = Tensor._wrap(np.zeros((), np.float32))
+    state["step"] = wrap(np.zeros((), np.float32))
     for name in buffers:
-        state[name] = Tensor._wrap(np.zeros_like(p.data))
+        state[name] = wrap(np.zeros_like(p.data))
 
 
 def check_nonnegative(owner: str, options: dict, *names: str) -> None:
@@ -179,7 +179,7 @@ class Optimizer:
                     g = p.grad
                     g.detach_()  # a gradient built with create_graph=True leaves its graph
                     g.data[...] = 0
-                    g._version.value += 1
+                    bump_version(g)
 
     def step(self, closure: Callable[[], Any] | None = None):
         """One update of every parameter that has a ``.grad``. ``closure`` re-evaluates the model
@@ -287,7 +287,7 @@ def _cast_state(param: Tensor, index: int, name: str, value):
         arr = value.data if isinstance(value, Tensor) else np.asarray(value)
         if arr.size != 1:
             raise ShapeError(f"load_state_dict: state[{index}]['step'] must be a single number, got shape {arr.shape}")
-        return Tensor._wrap(np.array(arr.reshape(()), dtype=np.float32))
+        return wrap(np.array(arr.reshape(()), dtype=np.float32))
     if isinstance(value, Tensor):
         arr = value.data
     elif isinstance(value, np.ndarray) or (hasattr(value, "__array__") and not np.isscalar(value)):
@@ -298,4 +298,4 @@ def _cast_state(param: Tensor, index: int, name: str, value):
         raise ShapeError(f"load_state_dict: state[{index}][{name!r}] has shape {tuple(arr.shape)} but parameter "
                          f"{index} has shape {tuple(param.data.shape)}")
     dtype = param.data.dtype if arr.dtype.kind == "f" or arr.dtype.kind == "c" else arr.dtype
-    return Tensor._wrap(np.array(arr, dtype=dtype, copy=True))
+    return wrap(np.array(arr, dtype=dtype, copy=True))

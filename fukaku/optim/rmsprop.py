@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from ..tensor import Tensor
+from ..tensor import Tensor, bump_version
 from .optimizer import Optimizer, ParamsT, check_nonnegative, effective_grad, init_state
 
 
@@ -75,4 +75,4 @@ class RMSprop(Optimizer):
             else:
                 avg *= lr
             x -= avg
-            p._version.value += 1
+            bump_version(p)

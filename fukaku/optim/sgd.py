@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from ..tensor import Tensor
+from ..tensor import Tensor, bump_version, wrap
 from .optimizer import Optimizer, ParamsT, check_nonnegative, effective_grad
 
 
@@ -49,7 +49,7 @@ class SGD(Optimizer):
                 state = self.state[p]
                 buf = state.get("momentum_buffer")
                 if buf is None:  # the first step starts the velocity at the gradient itself
-                    buf = state["momentum_buffer"] = Tensor._wrap(np.array(d, copy=True))
+                    buf = state["momentum_buffer"] = wrap(np.array(d, copy=True))
                 else:
                     buf.data *= momentum
                     buf.data += d if dampening == 0 else d * (1 - dampening)
@@ -61,4 +61,4 @@ class SGD(Optimizer):
             else:
                 direction = d
             x -= direction * lr
-            p._version.value += 1
+            bump_version(p)

@@ -12,7 +12,7 @@ from collections.abc import Iterable
 
 import numpy as np
 
-from ...tensor import Tensor
+from ...tensor import Tensor, bump_version, wrap
 
 __all__ = ["clip_grad_norm_", "clip_grad_value_", "get_total_norm", "clip_grads_with_norm_"]
 
@@ -52,14 +52,14 @@ def get_total_norm(tensors: TensorOrTensors, norm_type: float = 2.0, error_if_no
         raise ValueError(f"get_total_norm: norm_type must be > 0, 0, inf or -inf, got {norm_type}")
     arrays = [t.data for t in _as_list(tensors, "get_total_norm")]
     if not arrays:
-        return Tensor._wrap(np.zeros((), np.float32))
+        return wrap(np.zeros((), np.float32))
     norms = np.stack([_vector_norm(a, norm_type) for a in arrays])
     total = _vector_norm(norms, norm_type)
     if error_if_nonfinite and not np.isfinite(total):
         raise RuntimeError(f"The total norm of order {norm_type} for gradients from `parameters` is non-finite, so it "
                            "cannot be clipped. To disable this error and scale the gradients by the non-finite norm "
                            "anyway, set `error_if_nonfinite=False`")
-    return Tensor._wrap(total)
+    return wrap(total)
 
 
 def clip_grads_with_norm_(parameters: TensorOrTensors, max_norm: float, total_norm: Tensor | float) -> None:
@@ -72,7 +72,7 @@ def clip_grads_with_norm_(parameters: TensorOrTensors, max_norm: float, total_no
     coef = np.minimum(float(max_norm) / (total + 1e-6), 1.0)  # ε keeps a zero norm finite, as in PyTorch
     for g in grads:
         g.data *= coef
-        g._version.value += 1
+        bump_version(g)
 
 
 def clip_grad_norm_(parameters: TensorOrTensors, max_norm: float, norm_type: float = 2.0,
@@ -95,4 +95,4 @@ def clip_grad_value_(parameters: TensorOrTensors, clip_value: float) -> None:
     for g in _as_list(parameters, "clip_grad_value_"):
         if g.grad is not None:
             np.clip(g.grad.data, -clip_value, clip_value, out=g.grad.data)
-            g.grad._version.value += 1
+            bump_version(g.grad)

@@ -14,7 +14,7 @@ import numpy as np
 
 from ...errors import ShapeError
 from ...ops import stack
-from ...tensor import Tensor
+from ...tensor import Tensor, wrap
 
 _COLLATE_TYPES = "tensors, numpy arrays, numbers, dicts or lists"
 
@@ -29,7 +29,7 @@ def _stack_tensors(batch: list[Tensor]) -> Tensor:
                              f"{tuple(first)}; stacking needs equal shapes (pad the samples or pass a "
                              "collate_fn)")
     # not differentiable: one np.stack instead of an autograd op per sample
-    return Tensor._wrap(np.stack([t.data for t in batch]))
+    return wrap(np.stack([t.data for t in batch]))
 
 
 def default_collate(batch: list):
@@ -43,16 +43,16 @@ def default_collate(batch: list):
         if elem.dtype.kind in "OSUV":
             raise TypeError(f"default_collate: numpy arrays of dtype {elem.dtype} cannot become tensors; batch "
                             f"must contain {_COLLATE_TYPES}")
-        return _stack_tensors([Tensor._wrap(np.asarray(b)) for b in batch])
+        return _stack_tensors([wrap(np.asarray(b)) for b in batch])
     if isinstance(elem, np.generic) and not isinstance(elem, (np.str_, np.bytes_)):
-        return Tensor._wrap(np.asarray(batch))
+        return wrap(np.asarray(batch))
     if isinstance(elem, bool):
         all_bool = all(isinstance(b, bool) for b in batch)  # PyTorch: bools with ints give int64
-        return Tensor._wrap(np.asarray(batch, dtype=np.bool_ if all_bool else np.int64))
+        return wrap(np.asarray(batch, dtype=np.bool_ if all_bool else np.int64))
     if isinstance(elem, numbers.Integral):
-        return Tensor._wrap(np.asarray(batch, dtype=np.int64))
+        return wrap(np.asarray(batch, dtype=np.int64))
     if isinstance(elem, numbers.Real):
-        return Tensor._wrap(np.asarray(batch, dtype=np.float64))  # PyTorch: Python floats -> float64
+        return wrap(np.asarray(batch, dtype=np.float64))  # PyTorch: Python floats -> float64
     if isinstance(elem, (str, bytes)):
         return batch  # as given (a list, or a tuple of one field), as PyTorch does
     if isinstance(elem, collections.abc.Mapping):
@@ -82,9 +82,9 @@ def default_convert(data):
     """Convert one sample (no batching, ``DataLoader(batch_size=None)``): NumPy arrays and scalars
     become tensors, containers are converted element-wise, everything else passes through."""
     if isinstance(data, np.ndarray) and data.dtype.kind not in "OSUV":
-        return Tensor._wrap(data)
+        return wrap(data)
     if isinstance(data, np.generic) and not isinstance(data, (np.str_, np.bytes_)):
-        return Tensor._wrap(np.asarray(data))
+        return wrap(np.asarray(data))
     if isinstance(data, collections.abc.Mapping):
         try:
             return type(data)({k: default_convert(v) for k, v in data.items()})

@@ -35,7 +35,7 @@ import numpy as np
 
 from .autograd import no_grad
 from .errors import ShapeError
-from .nn.module import Module
+from .nn.modules.module import Module
 from .optim.lr_scheduler import ReduceLROnPlateau
 from .serialization import _format_of, load, save
 from .tensor import Tensor, get_rng_state, set_rng_state

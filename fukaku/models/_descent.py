@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .. import optim
-from ..nn.module import Module
+from ..nn.modules.module import Module
 from ..tensor import Tensor
 
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 from ..autograd.grad_mode import no_grad
 from ..errors import ShapeError
 from ..nn import functional as F
-from ..nn.module import Module
+from ..nn.modules.module import Module
 from ..nn.parameter import Parameter
 from ..tensor import Tensor, wrap, zeros
 from . import _inputs

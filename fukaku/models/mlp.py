@@ -16,8 +16,8 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 from .. import nn
-from ..nn.containers import Sequential
-from ..nn.module import Module
+from ..nn.modules.container import Sequential
+from ..nn.modules.module import Module
 
 # Activations by name, as nn modules (seed 000 §6.1.3; seed 004 §3).
 _HIDDEN: dict[str, Callable[[], Module]] = {

@@ -28,7 +28,7 @@ import numpy as np
 
 from ..errors import ShapeError
 from ..nn import functional as F
-from ..nn.module import Module
+from ..nn.modules.module import Module
 from ..nn.parameter import Parameter
 from ..tensor import Tensor, bump_version, wrap, zeros
 from . import _inputs

@@ -6,8 +6,8 @@ h̃ = 0 w.p. p, else h/(1 − p), so E[h̃] = h and the layer is the identity at
 """
 from __future__ import annotations
 
-from ..tensor import Tensor
-from . import functional as F
+from ...tensor import Tensor
+from .. import functional as F
 from .module import Module
 
 

@@ -8,9 +8,9 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ..errors import StateDictError
-from ..tensor import Tensor, bump_version, wrap
-from .parameter import Parameter
+from ...errors import StateDictError
+from ...tensor import Tensor, bump_version, wrap
+from ..parameter import Parameter
 
 
 class IncompatibleKeys(NamedTuple):

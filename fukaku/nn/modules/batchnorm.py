@@ -1,23 +1,19 @@
-"""Normalisation layers (seed 000 §6.1.4; seed 003; seed 004 §3.6).
+"""Batch normalisation (seed 000 §6.1.4; seed 003; seed 004 §3.6): x̂ = (x − μ_B)/√(σ²_B + ε), y = γ·x̂ + β.
 
-Both compute x̂ = (x − μ)/√(σ² + ε), y = γ·x̂ + β with the biased σ²; they differ in what μ and σ²
-are taken over:
-
-* ``BatchNorm1d``: per feature (channel), over the mini-batch — so a sample's output depends on
-  the other samples of its batch. Training mode uses the batch statistics and keeps running
-  averages of them; eval mode normalises with those running (population) statistics.
-* ``LayerNorm``: per sample, over its features — independent of the batch, the same in
-  training and eval.
+μ_B and σ²_B are per feature (channel), over the mini-batch, so a sample's output depends on the
+other samples of its batch. Training mode uses the batch statistics and keeps running averages
+of them; eval mode normalises with those running (population) statistics. Compare
+:class:`~fukaku.nn.LayerNorm` (normalization.py), which normalises each sample by itself.
 """
 from __future__ import annotations
 
-from ..errors import ShapeError
-from ..tensor import Tensor, empty, ones, tensor, zeros
-from . import functional as F
-from . import init
-from .linear import check_size, factory_dtype
+from ...errors import ShapeError
+from ...tensor import Tensor, empty, ones, tensor, zeros
+from .. import functional as F
+from .. import init
+from .utils import check_size, factory_dtype
 from .module import Module
-from .parameter import Parameter
+from ..parameter import Parameter
 
 
 class BatchNorm1d(Module):
@@ -98,47 +94,3 @@ class BatchNorm1d(Module):
     def extra_repr(self) -> str:
         return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, affine={self.affine}, "
                 f"bias={self.bias is not None}, track_running_stats={self.track_running_stats}")
-
-
-class LayerNorm(Module):
-    """Layer normalisation over the trailing dims ``normalized_shape`` of an input
-    ``(*, *normalized_shape)``; output of the same shape.
-
-    ``elementwise_affine`` learns γ (``weight``, init 1) and, with ``bias=True``, β (``bias``,
-    init 0), each of shape ``normalized_shape``.
-    """
-
-    def __init__(self, normalized_shape, eps: float = 1e-5, elementwise_affine: bool = True, bias: bool = True,
-                 device=None, dtype=None) -> None:
-        super().__init__()
-        shape = F._normalized_shape(normalized_shape)
-        if not shape or any(s < 1 for s in shape):
-            raise ValueError(f"LayerNorm: normalized_shape must be one or more positive sizes, "
-                             f"got {normalized_shape!r}")
-        self.normalized_shape = shape
-        self.eps = eps
-        self.elementwise_affine = elementwise_affine
-        dt = factory_dtype(device, dtype, "LayerNorm")
-        if elementwise_affine:
-            self.weight = Parameter(empty(*shape, dtype=dt))
-            if bias:
-                self.bias = Parameter(empty(*shape, dtype=dt))
-            else:
-                self.register_parameter("bias", None)
-        else:
-            self.register_parameter("weight", None)
-            self.register_parameter("bias", None)
-        self.reset_parameters()
-
-    def reset_parameters(self) -> None:
-        if self.weight is not None:
-            init.ones_(self.weight)
-        if self.bias is not None:
-            init.zeros_(self.bias)
-
-    def forward(self, input: Tensor) -> Tensor:
-        return F.layer_norm(input, self.normalized_shape, self.weight, self.bias, self.eps)
-
-    def extra_repr(self) -> str:
-        return (f"{self.normalized_shape}, eps={self.eps}, elementwise_affine={self.elementwise_affine}, "
-                f"bias={self.bias is not None}")

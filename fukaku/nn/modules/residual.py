@@ -5,8 +5,8 @@ stack of blocks does not multiply the gradient down to zero (seed 000 §6.1.3).
 """
 from __future__ import annotations
 
-from ..errors import ShapeError
-from ..tensor import Tensor
+from ...errors import ShapeError
+from ...tensor import Tensor
 from .module import Module
 
 

@@ -6,8 +6,8 @@ dict under torch's key names and follow ``module.to(dtype)``.
 """
 from __future__ import annotations
 
-from ..ops import loss as F
-from ..tensor import Tensor
+from ...ops import loss as F
+from ...tensor import Tensor
 from .module import Module
 
 __all__ = ["MSELoss", "L1Loss", "HuberLoss", "BCELoss", "BCEWithLogitsLoss", "CrossEntropyLoss", "NLLLoss",

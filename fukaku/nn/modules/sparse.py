@@ -4,13 +4,13 @@ gradient, for the padding of variable-length sequences.
 """
 from __future__ import annotations
 
-from ..errors import ShapeError
-from ..tensor import Tensor, bump_version, empty
-from . import functional as F
-from . import init
-from .linear import check_size, factory_dtype
+from ...errors import ShapeError
+from ...tensor import Tensor, bump_version, empty
+from .. import functional as F
+from .. import init
+from .utils import check_size, factory_dtype
 from .module import Module
-from .parameter import Parameter
+from ..parameter import Parameter
 
 
 class Embedding(Module):

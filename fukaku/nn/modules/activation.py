@@ -13,12 +13,12 @@ in-place op, so these layers always return a new tensor (with the same values).
 """
 from __future__ import annotations
 
-from ..tensor import Tensor, empty
-from . import functional as F
-from . import init
-from .linear import check_size, factory_dtype
+from ...tensor import Tensor, empty
+from .. import functional as F
+from .. import init
+from .utils import check_size, factory_dtype
 from .module import Module
-from .parameter import Parameter
+from ..parameter import Parameter
 
 
 def _inplace_repr(inplace: bool) -> str:

@@ -12,7 +12,7 @@ import numpy as np
 from ..autograd.function import Function, constant
 from ..tensor import Tensor, wrap
 from ._util import _norm_dim
-from .elementwise import _Unary, _floating, _sigmoid, erf, exp, sigmoid, tanh
+from .elementwise import _floating, _sigmoid, _Unary, erf, exp, sigmoid, tanh
 
 
 class Relu(_Unary):
@@ -102,8 +102,9 @@ class Silu(_Unary):
         return s * (1.0 + x * (1.0 - s))
 
 
-class Softplus(_Unary):
-    """(1/β)·log(1 + e^{βx}); linear where βx > threshold (as torch)."""
+class Log1pExp(_Unary):
+    """The node of :func:`softplus` (named apart from the layer ``nn.Softplus``):
+    (1/β)·log(1 + e^{βx}); linear where βx > threshold (as torch)."""
 
     def forward(self, x):
         self.save(x)
@@ -141,7 +142,7 @@ def silu(input: Tensor) -> Tensor:
 
 
 def softplus(input: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
-    return Softplus.apply(_floating(input), beta=beta, threshold=threshold)
+    return Log1pExp.apply(_floating(input), beta=beta, threshold=threshold)
 
 
 # ----------------------------------------------------------------------- softmax family
@@ -151,8 +152,9 @@ def _sum_keep(t: Tensor, dim: int) -> Tensor:
     return _sum(t, dim, keepdim=True)
 
 
-class Softmax(Function):
-    """softmax(x)_i = e^{x_i} / Σ_j e^{x_j}; vjp y⊙(g − Σ g⊙y), jvp y⊙(ẋ − Σ y⊙ẋ) (seed 002 P10)."""
+class NormalizedExp(Function):
+    """The node of :func:`softmax`, the normalised exponential (named apart from the layer ``nn.Softmax``):
+    softmax(x)_i = e^{x_i} / Σ_j e^{x_j}; vjp y⊙(g − Σ g⊙y), jvp y⊙(ẋ − Σ y⊙ẋ) (seed 002 P10)."""
 
     saves_output = True
 
@@ -170,8 +172,9 @@ class Softmax(Function):
         return y * (dx - _sum_keep(dx * y, self.dim))
 
 
-class LogSoftmax(Function):
-    """x − logsumexp(x); vjp g − softmax·Σg, jvp ẋ − Σ softmax⊙ẋ."""
+class LogNormalizedExp(Function):
+    """The node of :func:`log_softmax` (named apart from the layer ``nn.LogSoftmax``):
+    x − logsumexp(x); vjp g − softmax·Σg, jvp ẋ − Σ softmax⊙ẋ."""
 
     saves_output = True
 
@@ -200,12 +203,12 @@ def _softmax_dim(input: Tensor, dim, op: str) -> int:
 def softmax(input: Tensor, dim: int | None = None, dtype=None) -> Tensor:
     """Probabilities along ``dim`` (seed 003 demo: softmax([-5, -3, 0, 1, 10]))."""
     x = _floating(input) if dtype is None else input.to(dtype)
-    return Softmax.apply(x, dim=_softmax_dim(x, dim, "softmax"))
+    return NormalizedExp.apply(x, dim=_softmax_dim(x, dim, "softmax"))
 
 
 def log_softmax(input: Tensor, dim: int | None = None, dtype=None) -> Tensor:
     x = _floating(input) if dtype is None else input.to(dtype)
-    return LogSoftmax.apply(x, dim=_softmax_dim(x, dim, "log_softmax"))
+    return LogNormalizedExp.apply(x, dim=_softmax_dim(x, dim, "log_softmax"))
 
 
 def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
@@ -218,3 +221,20 @@ def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
     if idx.size and (idx.min() < 0 or idx.max() >= num_classes):
         raise ValueError(f"one_hot: class values must be in [0, {num_classes}), got range [{idx.min()}, {idx.max()}]")
     return wrap((idx[..., None] == np.arange(num_classes)).astype(np.int64))
+
+
+# ----------------------------------------------------------------------------- activations
+class Heaviside(_Unary):
+    """The node of :func:`fukaku.nn.functional.step`: the Heaviside step of the classical perceptron (seed 000 §6.1.1): 1 where x ≥ 0, else 0.
+
+    Its derivative is 0 wherever it exists (and undefined at 0), so the gradient is zero: the
+    perceptron learns by its error-correction rule, not by back-propagation. NaN maps to 0, as
+    ``torch.heaviside(x, 1)`` does.
+    """
+
+    def forward(self, x):
+        self.dtype = x.data.dtype
+        return (x.data >= 0).astype(x.data.dtype)
+
+    def derivative(self):
+        return constant(np.zeros((), self.dtype))

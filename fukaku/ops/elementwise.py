@@ -375,7 +375,9 @@ class Cos(_Unary):
         return -sin(self.saved[0])
 
 
-class Tanh(_Unary):
+class HyperbolicTangent(_Unary):
+    """The node of :func:`tanh` (named apart from the layer ``nn.Tanh``): tanh′ = 1 − tanh²."""
+
     saves_output = True
 
     def forward(self, x):
@@ -386,8 +388,9 @@ class Tanh(_Unary):
         return 1.0 - y * y
 
 
-class Sigmoid(_Unary):
-    """σ(x) = 1/(1+e^{-x}); σ' = σ(1-σ), at most 0.25 (seed 000 §6.1.3)."""
+class Logistic(_Unary):
+    """The node of :func:`sigmoid`, the logistic function (named apart from the layer ``nn.Sigmoid``):
+    σ(x) = 1/(1+e^{-x}); σ' = σ(1-σ), at most 0.25 (seed 000 §6.1.3)."""
 
     saves_output = True
 
@@ -454,11 +457,11 @@ def cos(input: Tensor) -> Tensor:
 
 
 def tanh(input: Tensor) -> Tensor:
-    return Tanh.apply(_floating(input))
+    return HyperbolicTangent.apply(_floating(input))
 
 
 def sigmoid(input: Tensor) -> Tensor:
-    return Sigmoid.apply(_floating(input))
+    return Logistic.apply(_floating(input))
 
 
 def erf(input: Tensor) -> Tensor:

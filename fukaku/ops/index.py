@@ -10,9 +10,10 @@ import builtins
 
 import numpy as np
 
-from ..autograd.function import Function
+from ..autograd.function import Function, constant
 from ..tensor import Tensor, wrap
 from ._util import _norm_dim, fmt, shape_error
+
 
 
 def _normalize_key(key):
@@ -192,3 +193,23 @@ def masked_fill(input: Tensor, mask: Tensor, value) -> Tensor:
         raise shape_error("masked_fill", input.shape, m.shape, hint="the mask must broadcast to the input's shape")
     fill = value if isinstance(value, Tensor) else wrap(np.asarray(value, dtype=input.dtype))
     return where(wrap(m), fill, input)
+
+
+# ----------------------------------------------------------------------------- embedding
+class EmbeddingLookup(Function):
+    """Rows of a table: ``weight[index]``. The vjp adds each output row's gradient back into the
+    row it came from (repeated indices accumulate) and leaves the ``padding_idx`` row without
+    gradient, as PyTorch does; the jvp looks the tangent rows up the same way."""
+
+    def forward(self, weight):
+        self.weight_shape = weight.data.shape
+        return weight.data[self.index]
+
+    def vjp(self, grad):
+        if self.padding_idx is not None:
+            keep = (self.index != self.padding_idx)[..., None].astype(grad.data.dtype)
+            grad = grad * constant(keep)
+        return IndexAccumulate.apply(grad, key=(self.index,), basic=False, shape=self.weight_shape)
+
+    def jvp(self, dweight):
+        return GetItem.apply(dweight, key=(self.index,), basic=False)

@@ -4,8 +4,8 @@
 is ``torch.nn.Linear`` — programs that name the full path (allowlists for loading checkpoints,
 isinstance checks) work unchanged.
 """
-from .activation import (ELU, GELU, LeakyReLU, LogSoftmax, PReLU, ReLU, Sigmoid, SiLU, Softmax, Softplus, Step,
-                         Swish, Tanh)
+from .activation import (ELU, GELU, LeakyReLU, LogSoftmax, PReLU, ReLU, Sigmoid, SiLU, Softmax, Softplus, Step, Swish,
+                         Tanh)
 from .batchnorm import BatchNorm1d
 from .container import ModuleDict, ModuleList, Sequential
 from .dropout import Dropout

@@ -16,9 +16,9 @@ from __future__ import annotations
 from ...tensor import Tensor, empty
 from .. import functional as F
 from .. import init
-from .utils import check_size, factory_dtype
-from .module import Module
 from ..parameter import Parameter
+from .module import Module
+from .utils import check_size, factory_dtype
 
 
 def _inplace_repr(inplace: bool) -> str:

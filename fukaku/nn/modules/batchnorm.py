@@ -11,9 +11,9 @@ from ...errors import ShapeError
 from ...tensor import Tensor, empty, ones, tensor, zeros
 from .. import functional as F
 from .. import init
-from .utils import check_size, factory_dtype
-from .module import Module
 from ..parameter import Parameter
+from .module import Module
+from .utils import check_size, factory_dtype
 
 
 class BatchNorm1d(Module):

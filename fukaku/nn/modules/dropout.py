@@ -7,7 +7,7 @@ h̃ = 0 w.p. p, else h/(1 − p), so E[h̃] = h and the layer is the identity at
 from __future__ import annotations
 
 from ...tensor import Tensor
-from .. import functional as F
+from ..functional.dropout import check_probability, dropout
 from .module import Module
 
 
@@ -20,11 +20,11 @@ class Dropout(Module):
 
     def __init__(self, p: float = 0.5, inplace: bool = False) -> None:
         super().__init__()
-        self.p = F._check_probability(p, "Dropout")
+        self.p = check_probability(p, "Dropout")
         self.inplace = inplace
 
     def forward(self, input: Tensor) -> Tensor:
-        return F.dropout(input, self.p, self.training)
+        return dropout(input, self.p, self.training)
 
     def extra_repr(self) -> str:
         return f"p={self.p}, inplace={self.inplace}"

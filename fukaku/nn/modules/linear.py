@@ -11,8 +11,8 @@ import math
 from ...tensor import Tensor, empty
 from .. import functional as F
 from .. import init
-from .module import Module
 from ..parameter import Parameter
+from .module import Module
 from .utils import check_size, factory_dtype
 
 

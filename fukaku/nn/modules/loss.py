@@ -1,12 +1,12 @@
 """Loss modules with ``torch.nn``'s names: each is a thin Module over a function of
-:mod:`fukaku.ops.loss` (also reachable as ``fukaku.nn.functional``), holding its options.
+:mod:`fukaku.nn.functional.loss` (``fukaku.nn.functional``), holding its options.
 
 Class weights are registered buffers (``weight``, ``pos_weight``), so they appear in the state
 dict under torch's key names and follow ``module.to(dtype)``.
 """
 from __future__ import annotations
 
-from ...ops import loss as F
+from ..functional import loss as F
 from ...tensor import Tensor
 from .module import Module
 

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from ...tensor import Tensor, empty
 from .. import functional as F
+from ..functional.normalization import normalized_shape_tuple
 from .. import init
-from .utils import factory_dtype
-from .module import Module
 from ..parameter import Parameter
+from .module import Module
+from .utils import factory_dtype
 
 
 class LayerNorm(Module):
@@ -25,7 +26,7 @@ class LayerNorm(Module):
     def __init__(self, normalized_shape, eps: float = 1e-5, elementwise_affine: bool = True, bias: bool = True,
                  device=None, dtype=None) -> None:
         super().__init__()
-        shape = F._normalized_shape(normalized_shape)
+        shape = normalized_shape_tuple(normalized_shape)
         if not shape or any(s < 1 for s in shape):
             raise ValueError(f"LayerNorm: normalized_shape must be one or more positive sizes, "
                              f"got {normalized_shape!r}")

@@ -8,9 +8,9 @@ from ...errors import ShapeError
 from ...tensor import Tensor, bump_version, empty
 from .. import functional as F
 from .. import init
-from .utils import check_size, factory_dtype
-from .module import Module
 from ..parameter import Parameter
+from .module import Module
+from .utils import check_size, factory_dtype
 
 
 class Embedding(Module):

@@ -1,0 +1,52 @@
+"""The affine map y = x Wᵀ + b as one graph node (seed 000 §6.1.2)."""
+from __future__ import annotations
+
+import numpy as np
+
+from ..autograd.function import Function
+from .linalg import matmul
+from .shape import broadcast_to, reshape
+
+
+# ----------------------------------------------------------------------------- linear (seed 000 §6.1.2)
+class Affine(Function):
+    """The node of :func:`fukaku.nn.functional.linear`: y = x Wᵀ (+ b) as one node of the graph (a composition of transpose, matmul and add would
+    record three, and the per-node cost dominates small layers).
+
+    vjp: ∂L/∂x = G W, ∂L/∂W = Gᵀ x (over all leading dims), ∂L/∂b = Σ G (seed 000 §6.1.2:
+    ∇_W L = δ hᵀ, ∇_b L = δ). jvp: ẋ Wᵀ + x Ẇᵀ + ḃ. Both are written with tensor ops, so they
+    are differentiable again.
+    """
+
+    def forward(self, x, w, b=None):
+        self.save(x, w)
+        out = np.matmul(x.data, w.data.T)
+        if b is not None:
+            out += b.data  # out is a fresh array
+        return out
+
+    def vjp(self, grad):
+        x, w = self.saved
+        needs = self.needs_input_grad
+        gx = matmul(grad, w) if needs[0] else None
+        gw = None
+        if needs[1]:
+            g2 = grad if grad.ndim == 2 else reshape(grad, (-1, w.shape[0]))
+            x2 = x if x.ndim == 2 else reshape(x, (-1, w.shape[1]))
+            gw = matmul(g2.mT, x2)
+        if len(needs) == 2:
+            return gx, gw
+        gb = None
+        if needs[2]:
+            gb = grad if grad.ndim == 1 else grad.sum(tuple(range(grad.ndim - 1)))
+        return gx, gw, gb
+
+    def jvp(self, dx, dw, db=None):
+        x, w = self.saved
+        out = matmul(dx, w.mT) if dx is not None else None
+        if dw is not None:
+            term = matmul(x, dw.mT)
+            out = term if out is None else out + term
+        if db is not None:
+            out = broadcast_to(db, x.shape[:-1] + (w.shape[0],)) if out is None else out + db
+        return out

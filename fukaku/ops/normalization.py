@@ -1,0 +1,129 @@
+"""Normalisation as one graph node: x̂ = (x − μ)/√(σ² + ε), y = γ·x̂ + β (seed 000 §6.1.4).
+
+Batch and layer normalisation (:mod:`fukaku.nn.functional.normalization`) differ only in the
+axes μ and σ² are taken over; both call :func:`normalize`.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ..autograd.function import Function, constant
+from ..autograd.grad_mode import state
+from ..tensor import Tensor
+from .elementwise import rsqrt
+from .shape import broadcast_to, sum_to
+
+
+# ----------------------------------------------------------------------------- normalisation (seed 000 §6.1.4)
+class Normalize(Function):
+    """y = γ·x̂ + β with x̂ = (x − μ)·r, r = 1/√(σ² + ε), μ and the biased σ² over ``axes``, as one
+    node (:func:`normalize_over` computes ``centred`` = x − μ and ``var`` = σ² and passes them in).
+    Inputs: x, and γ and β (optional) already shaped to broadcast against x.
+
+    The Jacobian of x ↦ x̂ is r·(I − 11ᵀ/n − x̂x̂ᵀ/n) within each group of n normalised values; it is
+    symmetric, so the vjp and the jvp apply the same map, :func:`_project`. Rules:
+    vjp ∂L/∂x = project(g·γ), ∂L/∂γ = Σ g·x̂, ∂L/∂β = Σ g (sums over the broadcast dims);
+    jvp ẏ = project(ẋ)·γ + x̂·γ̇ + β̇.
+
+    With grad mode on (double backward) or a forward-mode level active, the rules run on tensor
+    ops (x̂ and r rebuilt from x when x is differentiated), so that they are differentiable
+    themselves; in a plain backward they run on the forward pass's arrays, without graph nodes.
+    """
+
+    def forward(self, x, *params):
+        self.save(x, *params)
+        self.rstd = 1.0 / np.sqrt(self.var + self.eps)
+        self.xhat = self.centred * self.rstd
+        self.centred = self.var = None  # only r and x̂ are needed later
+        weight, bias = self._split(params)
+        out = self.xhat
+        if weight is not None:
+            out = out * weight.data
+        if bias is not None:
+            out = out + bias.data
+        return out
+
+    def _split(self, params):
+        """(γ, β) from the inputs after x, either of them None."""
+        weight = params[0] if self.has_weight else None
+        bias = params[-1] if len(params) > self.has_weight else None
+        return weight, bias
+
+    def _factors(self):
+        """(x̂, r, γ): arrays in a plain backward, tensors when the rule must be differentiable."""
+        x, *params = self.saved
+        weight, _ = self._split(params)
+        level = state.forward_level
+        if not state.grad_enabled and not level:
+            return self.xhat, self.rstd, None if weight is None else weight.data
+        if (state.grad_enabled and x.requires_grad) or (level and x._tangent is not None and x._tangent[0] == level):
+            centred = x - x.mean(self.axes, keepdim=True)
+            rstd = rsqrt((centred * centred).mean(self.axes, keepdim=True) + self.eps)
+            return centred * rstd, rstd, weight
+        return constant(self.xhat), constant(self.rstd), weight
+
+    def vjp(self, grad):
+        xhat, rstd, weight = self._factors()
+        g = grad.data if isinstance(xhat, np.ndarray) else grad
+        needs = self.needs_input_grad
+        grads = [_project(g if weight is None else g * weight, xhat, rstd, self.axes) if needs[0] else None]
+        if weight is not None:
+            grads.append(_reduce_to(g * xhat, weight.shape) if needs[1] else None)
+        if len(needs) > 1 + self.has_weight:
+            grads.append(_reduce_to(g, self.saved[-1].shape) if needs[-1] else None)
+        return tuple(constant(t) if isinstance(t, np.ndarray) else t for t in grads)
+
+    def jvp(self, dx, *dparams):
+        xhat, rstd, weight = self._factors()
+        dweight, dbias = self._split(dparams)
+        terms = []
+        if dx is not None:
+            dxhat = _project(dx, xhat, rstd, self.axes)
+            terms.append(dxhat if weight is None else dxhat * weight)
+        if dweight is not None:
+            terms.append(xhat * dweight)
+        if dbias is not None:
+            terms.append(dbias)
+        out = terms[0]
+        for t in terms[1:]:
+            out = out + t
+        return broadcast_to(out, xhat.shape)
+
+
+def _project(v, xhat, rstd, axes):
+    """r·(v − mean(v) − x̂·mean(v·x̂)) over ``axes``, for arrays or for tensors (one formula for both)."""
+    if isinstance(v, Tensor):
+        def mean(a):
+            return a.mean(axes, keepdim=True)
+    else:
+        scale = 1.0 / math.prod(v.shape[a] for a in axes)
+
+        def mean(a):
+            return np.add.reduce(a, axis=axes, keepdims=True) * scale
+    return rstd * (v - mean(v) - xhat * mean(v * xhat))
+
+
+def _reduce_to(a, shape: tuple[int, ...]):
+    """Sum ``a`` down to ``shape`` (the adjoint of broadcasting), for an array or a tensor."""
+    if isinstance(a, Tensor):
+        return sum_to(a, shape)
+    lead = a.ndim - len(shape)
+    axes = tuple(range(lead)) + tuple(lead + i for i, n in enumerate(shape) if n == 1 and a.shape[lead + i] != 1)
+    return np.add.reduce(a, axis=axes, keepdims=True).reshape(shape) if axes else a
+
+
+def normalize_over(x: Tensor, axes: tuple[int, ...], eps: float, weight: Tensor | None = None,
+               bias: Tensor | None = None) -> tuple[Tensor, np.ndarray, np.ndarray]:
+    """γ·(x − μ)/√(σ² + ε) + β over ``axes`` (γ and β broadcast against x, or None); returns
+    (y, μ, σ²), μ and the biased σ² as arrays with the size-1 dims kept (for running statistics)."""
+    # add.reduce times 1/n: np.mean's generic machinery costs more than the sum on layer-sized arrays
+    scale = 1.0 / math.prod(x.shape[a] for a in axes)
+    mean = np.add.reduce(x.data, axis=axes, keepdims=True) * scale
+    centred = x.data - mean
+    var = np.add.reduce(centred * centred, axis=axes, keepdims=True) * scale
+    params = [t for t in (weight, bias) if t is not None]
+    out = Normalize.apply(x, *params, axes=axes, eps=eps, centred=centred, var=var,
+                          has_weight=weight is not None)
+    return out, mean, var

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..errors import ShapeError
-from ..tensor import Tensor
+from ...errors import ShapeError
+from ...tensor import Tensor
 
 
 def features(X, where: str, in_features: int | None, dtype) -> np.ndarray:

@@ -8,9 +8,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .. import optim
-from ..nn.modules.module import Module
-from ..tensor import Tensor
+from ... import optim
+from ...nn.modules.module import Module
+from ...tensor import Tensor
 
 
 @dataclass

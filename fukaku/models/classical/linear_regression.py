@@ -14,12 +14,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..autograd.grad_mode import no_grad
-from ..errors import ShapeError
-from ..nn import functional as F
-from ..nn.modules.module import Module
-from ..nn.parameter import Parameter
-from ..tensor import Tensor, bump_version, wrap, zeros
+from ...autograd.grad_mode import no_grad
+from ...errors import ShapeError
+from ...nn import functional as F
+from ...nn.modules.module import Module
+from ...nn.parameter import Parameter
+from ...tensor import Tensor, bump_version, wrap, zeros
 from . import _inputs
 from ._descent import FitResult, descend, lipschitz_step
 

@@ -16,12 +16,12 @@ of §6.1.4; it equals scikit-learn's ``C`` through λ = 1/(2·C·N).
 """
 from __future__ import annotations
 
-from ..autograd.grad_mode import no_grad
-from ..errors import ShapeError
-from ..nn import functional as F
-from ..nn.modules.module import Module
-from ..nn.parameter import Parameter
-from ..tensor import Tensor, wrap, zeros
+from ...autograd.grad_mode import no_grad
+from ...errors import ShapeError
+from ...nn import functional as F
+from ...nn.modules.module import Module
+from ...nn.parameter import Parameter
+from ...tensor import Tensor, wrap, zeros
 from . import _inputs
 from ._descent import FitResult, descend, lipschitz_step
 

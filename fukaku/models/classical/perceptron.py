@@ -26,11 +26,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..errors import ShapeError
-from ..nn import functional as F
-from ..nn.modules.module import Module
-from ..nn.parameter import Parameter
-from ..tensor import Tensor, bump_version, wrap, zeros
+from ...errors import ShapeError
+from ...nn import functional as F
+from ...nn.modules.module import Module
+from ...nn.parameter import Parameter
+from ...tensor import Tensor, bump_version, wrap, zeros
 from . import _inputs
 
 

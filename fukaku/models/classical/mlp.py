@@ -15,9 +15,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-from .. import nn
-from ..nn.modules.container import Sequential
-from ..nn.modules.module import Module
+from ... import nn
+from ...nn.modules.container import Sequential
+from ...nn.modules.module import Module
 
 # Activations by name, as nn modules (seed 000 §6.1.3; seed 004 §3).
 _HIDDEN: dict[str, Callable[[], Module]] = {

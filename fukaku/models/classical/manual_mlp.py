@@ -28,8 +28,8 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from ..errors import ShapeError
-from ..ops.elementwise import _sigmoid
+from ...errors import ShapeError
+from ...ops.elementwise import _sigmoid
 
 _Array = np.ndarray
 

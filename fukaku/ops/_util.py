@@ -9,7 +9,34 @@ from .. import dtypes
 from ..errors import ShapeError
 from ..tensor import _norm_dim, _norm_dims, Tensor, wrap
 
-__all__ = ["lift", "operands", "shape_error", "_norm_dim", "_norm_dims", "fmt"]
+__all__ = ["lift", "operands", "shape_error", "_norm_dim", "_norm_dims", "fmt", "tensor_method"]
+
+
+def tensor_method(*names: str, reflected: tuple[str, ...] = ()):
+    """Declare, right above an op's function, the Tensor methods and operators that call it.
+
+    ``@tensor_method()`` makes ``x.exp()`` call ``exp(x)`` (the function's own name);
+    ``@tensor_method("mul", "__mul__", reflected=("__rmul__",))`` also binds ``x * y`` and, for
+    ``reflected`` names, the swapped call ``y * x → mul(x, y)`` with ``self`` second. The function is
+    returned unchanged, so it stays a plain ``fukaku.exp`` as well.
+    """
+    def declare(fn):
+        for name in names or (fn.__name__,):
+            setattr(Tensor, name, fn)
+        for name in reflected:
+            setattr(Tensor, name, _swapped(fn))
+        return fn
+
+    return declare
+
+
+def _swapped(fn):
+    def method(self, other):
+        return fn(other, self)
+
+    method.__name__ = method.__qualname__ = f"r{fn.__name__}"
+    method.__doc__ = f"``other {fn.__name__} self``: :func:`{fn.__name__}` with the operands swapped."
+    return method
 
 
 def fmt(shape) -> str:

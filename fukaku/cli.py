@@ -4,6 +4,7 @@
                  [--seed S] [--save PATH] [--hidden 128,64] [--activation relu] ...
     fukaku lab list | run ID... | --all [--quick] [--out DIR]
     fukaku data fetch mnist|fashion-mnist [--root DIR]
+    fukaku graph [--out PATH] [--format svg|dot|text]
     fukaku info
 
 ``main(argv)`` returns the exit status (0 success, 1 failure, 2 usage error), so tests call it
@@ -28,6 +29,7 @@ from . import __version__, datasets, manual_seed, models, nn, optim, tensor
 from .datasets import FetchError, fetch
 from .serialization import save
 from .train import Callback, accuracy, binary_accuracy_with_logits, evaluate, fit
+from .utils import graph
 from .utils.data import DataLoader, TensorDataset
 
 MODELS = ("mlp", "logreg", "linreg", "perceptron")
@@ -271,6 +273,28 @@ def cmd_data_fetch(args) -> int:
     return 0
 
 
+def _seed003_inputs() -> str:
+    return ", ".join(f"{name} = {value:g}" for name, value in graph.SEED003_INPUTS.items())
+
+
+def cmd_graph(args) -> int:
+    """Seed 003's computational graph: draw it, print it, and print the gradients backpropagation gives."""
+    y, params = graph.seed003_example()
+    y.backward(retain_graph=True)  # keep the graph, to draw it with the gradients on its leaves
+    out = args.out or "seed003-graph" + graph.SUFFIXES[args.format or "svg"]
+    written = graph.draw(y, os.path.expanduser(out), params, format=args.format)
+    print(f"seed 003: {graph.SEED003_FUNCTIONS}, at {_seed003_inputs()}")
+    print(f"y = {y.item():.6g}\n")
+    print(graph.to_text(y, params))
+    print("gradients by backpropagation (the chain rule, node by node):")
+    for name in graph.SEED003_INPUTS:
+        print(f"  dy/d{name} = {graph.SEED003_CHAIN_RULE[name]} = {params[name].grad.item():.6g}")
+    fell_back = args.format is None and written.suffix != graph.SUFFIXES["svg"]
+    print(f"\nwrote {written}" + (" (text: SVG needs pip install graphviz and apt-get install graphviz)"
+                                  if fell_back else ""))
+    return 0
+
+
 def _version(dist: str) -> str | None:
     try:
         return metadata.version(dist)
@@ -317,7 +341,7 @@ def build_parser() -> argparse.ArgumentParser:
         "that checks the textbook's claims.",
         epilog="Run `fukaku COMMAND --help` for a command's options.")
     parser.add_argument("--version", action="version", version=f"fukaku {__version__}")
-    sub = parser.add_subparsers(dest="command", metavar="{train,lab,data,info}")
+    sub = parser.add_subparsers(dest="command", metavar="{train,lab,data,graph,info}")
 
     t = sub.add_parser(
         "train", help="train a model on a data set and report its test accuracy",
@@ -379,6 +403,19 @@ def build_parser() -> argparse.ArgumentParser:
                    help="base URL to try instead of the built-in mirrors (repeatable; http(s):// or file://)")
     f.set_defaults(handler=cmd_data_fetch)
     d.set_defaults(handler=lambda args: _missing_subcommand(d))
+
+    g = sub.add_parser(
+        "graph", help="draw seed 003's computational graph and its gradients",
+        description=f"Build seed 003's worked example {graph.SEED003_FUNCTIONS}, at {_seed003_inputs()}; "
+        "backpropagate; print the graph as text with the gradients dy/dx1, dy/dx2, dy/dx3; and draw it "
+        "(fukaku.utils.graph.draw, like torchviz).",
+        epilog="SVG needs the graphviz Python package (pip install graphviz, or the 'graph' extra) and the dot "
+        "program (apt-get install graphviz); without them the drawing falls back to text. "
+        "Example: fukaku graph --out graph.svg")
+    g.add_argument("--out", metavar="PATH", help="file to write (default: seed003-graph.svg, .dot or .txt by format)")
+    g.add_argument("--format", choices=graph.FORMATS, default=None,
+                   help="svg, dot (Graphviz source) or text (default: svg when graphviz is installed, else text)")
+    g.set_defaults(handler=cmd_graph)
 
     i = sub.add_parser("info", help="versions, BLAS and threads",
                        description="Print the versions of fukaku, Python, NumPy and the optional packages, the BLAS "

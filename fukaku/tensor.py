@@ -14,6 +14,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from . import dtypes
+from .backends import array_module
 from .errors import ShapeError
 
 
@@ -32,16 +33,19 @@ def _to_array(data, dtype=None) -> np.ndarray:
         arr = data.data
     elif isinstance(data, np.ndarray):
         arr = data
-    elif isinstance(data, (bool, builtins.int, builtins.float, np.generic)):
-        arr = np.asarray(data, dtype=dtypes.scalar_dtype(data) if not isinstance(data, np.generic) else None)
+    elif isinstance(data, np.generic):
+        arr = np.asarray(data)
+    elif isinstance(data, (bool, builtins.int, builtins.float)):
+        # an explicit dtype applies to the Python value itself: tensor(0.1, dtype=float64) is exactly 0.1
+        arr = np.asarray(data, dtype=dtypes.scalar_dtype(data) if dtype is None else np.dtype(dtype))
     else:
         arr = np.asarray(_unwrap_nested(data))
-        if arr.dtype.kind == "f" and arr.dtype != dtypes.get_default_dtype():
-            arr = arr.astype(dtypes.get_default_dtype())  # Python floats become the default float
-        elif arr.dtype.kind in "iu":
-            arr = arr.astype(np.int64)
-        elif arr.dtype == object:
+        if arr.dtype == object:
             raise TypeError(f"tensor(): cannot make a tensor from {type(data).__name__} of ragged or non-numeric items")
+        if dtype is None and arr.dtype.kind == "f" and arr.dtype != dtypes.get_default_dtype():
+            arr = arr.astype(dtypes.get_default_dtype())  # Python floats become the default float
+        elif dtype is None and arr.dtype.kind in "iu":
+            arr = arr.astype(np.int64)
     if dtype is not None:
         arr = arr.astype(np.dtype(dtype), copy=False)
     return arr
@@ -257,6 +261,27 @@ class Tensor:
         self.grad_fn = None
         self.requires_grad = False
         return self
+
+    def cpu(self) -> Tensor:
+        """fukaku's tensors live in host memory: the tensor itself, as ``torch.Tensor.cpu`` on a CPU tensor."""
+        return self
+
+    # ----------------------------------------------------------------- new tensors like this one
+    def new_zeros(self, *size, dtype=None) -> Tensor:
+        """Zeros of ``size`` in this tensor's dtype (unless ``dtype`` is given) and array library."""
+        return wrap(array_module(self.data).zeros(_size(size), dtype or self.dtype))
+
+    def new_ones(self, *size, dtype=None) -> Tensor:
+        """Ones of ``size`` in this tensor's dtype (unless ``dtype`` is given) and array library."""
+        return wrap(array_module(self.data).ones(_size(size), dtype or self.dtype))
+
+    def new_full(self, size, fill_value, dtype=None) -> Tensor:
+        """``fill_value`` everywhere in a tensor of ``size``, in this tensor's dtype unless given."""
+        return wrap(array_module(self.data).full(_size((size,)), fill_value, dtype or self.dtype))
+
+    def new_tensor(self, data, dtype=None) -> Tensor:
+        """A copy of ``data`` as a tensor in this tensor's dtype unless given."""
+        return Tensor(data, dtype=dtype or self.dtype)
 
 
 def _norm_dim(dim: int, ndim: int, op: str) -> int:

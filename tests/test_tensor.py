@@ -115,3 +115,12 @@ def test_repr_shows_values_and_grad_fn():
     assert "requires_grad=True" in repr(x)
     assert "grad_fn=<MulBackward>" in repr(x * 2)
     assert "float64" in repr(fk.zeros(1, dtype=fk.float64))
+
+
+@pytest.mark.parametrize("data", [0.1, [0.1, 1e-30], [[0.1], [2.7]], True, 7])
+def test_an_explicit_dtype_applies_to_python_values_exactly(data) -> None:
+    """tensor(0.1, dtype=float64) is 0.1, not 0.1 rounded to float32 first (as torch)."""
+    ours = fk.tensor(data, dtype=fk.float64)
+    theirs = torch.tensor(data, dtype=torch.float64)
+    assert ours.dtype == fk.float64
+    np.testing.assert_array_equal(ours.numpy(), theirs.numpy())

@@ -8,18 +8,25 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..backends import array_module
 from .grad_mode import state
 
 
-def _finite(arr: np.ndarray) -> bool:
-    return arr.dtype.kind not in "fc" or bool(np.isfinite(arr).all())
+def _nonfinite(arr: np.ndarray) -> str | None:
+    """``'nan'`` or ``'inf'`` when ``arr`` holds such a value (NaN is named first), else ``None``."""
+    if arr.dtype.kind not in "fc":
+        return None
+    xp = array_module(arr)
+    if xp.isfinite(arr).all():
+        return None
+    return "nan" if xp.isnan(arr).any() else "inf"
 
 
 def check_forward(op: type, inputs, data: np.ndarray) -> None:
-    if _finite(data):
+    bad = _nonfinite(data)
+    if bad is None:
         return
-    bad = "nan" if np.isnan(data).any() else "inf"
-    inputs_ok = all(_finite(t.data) for t in inputs)
+    inputs_ok = all(_nonfinite(t.data) is None for t in inputs)
     origin = "from finite inputs" if inputs_ok else "(its inputs already contained NaN/Inf)"
     raise RuntimeError(f"detect_anomaly: forward of {op.__name__} produced {bad} values {origin}; "
                        f"input shapes {[tuple(t.shape) for t in inputs]}")
@@ -27,8 +34,8 @@ def check_forward(op: type, inputs, data: np.ndarray) -> None:
 
 def check_backward(fn, input_grads) -> None:
     for i, g in enumerate(input_grads):
-        if g is not None and not _finite(g.data):
-            bad = "nan" if np.isnan(g.data).any() else "inf"
+        bad = None if g is None else _nonfinite(g.data)
+        if bad is not None:
             where = "".join(fn._stack[-4:]) if fn._stack else "(unknown)\n"
             raise RuntimeError(
                 f"detect_anomaly: function '{fn.name}Backward' returned {bad} values in its {i}th output.\n"

@@ -12,6 +12,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from ..backends import array_module
 from ..errors import ShapeError
 from ..tensor import Tensor, wrap
 from .function import Function
@@ -56,7 +57,7 @@ def make_dual(tensor: Tensor, tangent: Tensor) -> Tensor:
     if not state.forward_level:
         raise RuntimeError("make_dual: must be called inside `with fukaku.autograd.forward_ad.dual_level():`")
     if not isinstance(tangent, Tensor):
-        tangent = Tensor(np.asarray(tangent, dtype=tensor.dtype))
+        tangent = Tensor(array_module(tensor.data).asarray(tangent, dtype=tensor.dtype))
     if tangent.shape != tensor.shape:
         raise ShapeError(f"make_dual: tangent shape {tuple(tangent.shape)} must equal the primal's {tuple(tensor.shape)}")
     if tensor.dtype.kind != "f":

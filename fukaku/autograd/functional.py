@@ -7,8 +7,7 @@ the cost contrast of seed 000 §6.1.2.
 """
 from __future__ import annotations
 
-import numpy as np
-
+from ..backends import array_module
 from ..tensor import Tensor, wrap
 from . import forward_ad
 from .engine import grad as _grad
@@ -41,7 +40,7 @@ def _grads_or_zeros(outputs, inputs, grad_outputs=None, create_graph: bool = Fal
     if pairs:
         grads = _grad(tuple(o for o, _ in pairs), inputs, tuple(g for _, g in pairs), retain_graph=retain_graph,
                       create_graph=create_graph, allow_unused=True)
-    return tuple(g if g is not None else wrap(np.zeros_like(x.data)) for g, x in zip(grads, inputs))
+    return tuple(g if g is not None else _zeros_like(x) for g, x in zip(grads, inputs))
 
 
 def vjp(func, inputs, v=None, create_graph: bool = False, strict: bool = False):
@@ -71,16 +70,21 @@ def jvp(func, primals, tangents):
         for o in outs:
             p, t = forward_ad.unpack_dual(o)
             primal_out.append(p.detach())
-            tangent_out.append(t if t is not None else wrap(np.zeros_like(o.data)))
+            tangent_out.append(t if t is not None else _zeros_like(o))
     if single_out:
         return primal_out[0], tangent_out[0]
     return tuple(primal_out), tuple(tangent_out)
 
 
-def _basis(shape, dtype, k: int) -> Tensor:
-    e = np.zeros(int(np.prod(shape)), dtype)
+def _zeros_like(x: Tensor) -> Tensor:
+    return wrap(array_module(x.data).zeros_like(x.data))
+
+
+def _basis(like: Tensor, k: int) -> Tensor:
+    """The ``k``-th standard basis vector (flat index) in the shape, dtype and array module of ``like``."""
+    e = array_module(like.data).zeros(like.numel(), like.dtype)
     e[k] = 1
-    return wrap(e.reshape(shape))
+    return wrap(e.reshape(like.shape))
 
 
 def jacobian(func, inputs, create_graph: bool = False, strict: bool = False, vectorize: bool = False,
@@ -102,17 +106,17 @@ def jacobian(func, inputs, create_graph: bool = False, strict: bool = False, vec
             for o in outs:
                 rows = [[] for _ in leaves]
                 for k in range(o.numel()):
-                    gs = _grads_or_zeros((o,), leaves, (_basis(o.shape, o.dtype, k),), create_graph=create_graph)
+                    gs = _grads_or_zeros((o,), leaves, (_basis(o, k),), create_graph=create_graph)
                     for i, g in enumerate(gs):
                         rows[i].append(g)
-                blocks.append(tuple(_stack_rows(r, o.shape, x.shape) for r, x in zip(rows, leaves)))
+                blocks.append(tuple(_stack_rows(r, o, x) for r, x in zip(rows, leaves)))
     else:
         cols_per_input = []
         out_template = None
         for i, x in enumerate(xs):
             cols = []
             for k in range(x.numel()):
-                tangents = [(_basis(x.shape, x.dtype, k) if j == i else wrap(np.zeros_like(y.data)))
+                tangents = [(_basis(x, k) if j == i else _zeros_like(y))
                             for j, y in enumerate(xs)]
                 out, jv = jvp(func, xs, tangents)
                 out_template = out
@@ -121,21 +125,24 @@ def jacobian(func, inputs, create_graph: bool = False, strict: bool = False, vec
         outs, single_out = _as_tuple(out_template if out_template is not None else func(*xs))
         blocks = []
         for oi, o in enumerate(outs):
+            xp = array_module(o.data)
             per_input = []
             for x, cols in zip(xs, cols_per_input):
-                mat = np.stack([c[oi].data.reshape(-1) for c in cols], axis=1) if cols else np.zeros((o.numel(), 0), o.dtype)
+                mat = xp.stack([c[oi].data.reshape(-1) for c in cols], axis=1) if cols else xp.zeros((o.numel(), 0), o.dtype)
                 per_input.append(wrap(mat.reshape(tuple(o.shape) + tuple(x.shape))))
             blocks.append(tuple(per_input))
     result = tuple(b[0] if single_in else b for b in blocks)
     return result[0] if single_out else result
 
 
-def _stack_rows(rows, out_shape, in_shape) -> Tensor:
+def _stack_rows(rows, out: Tensor, x: Tensor) -> Tensor:
+    """The Jacobian block ∂out/∂x, shape ``out.shape + x.shape``, from its rows (one per element of out)."""
     from ..ops import reshape, stack
 
+    shape = tuple(out.shape) + tuple(x.shape)
     if not rows:
-        return wrap(np.zeros(tuple(out_shape) + tuple(in_shape)))
-    return reshape(stack(rows), tuple(out_shape) + tuple(in_shape))
+        return wrap(array_module(out.data).zeros(shape))
+    return reshape(stack(rows), shape)
 
 
 def hessian(func, inputs, create_graph: bool = False, strict: bool = False, vectorize: bool = False,

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..backends import array_module
 from ..tensor import Tensor, wrap
 from .functional import jacobian
 
@@ -17,8 +18,8 @@ class GradcheckError(RuntimeError):
 
 def _flat_outputs(func, inputs) -> np.ndarray:
     out = func(*inputs)
-    outs = (out,) if isinstance(out, Tensor) else tuple(out)
-    return np.concatenate([o.data.astype(np.float64).reshape(-1) for o in outs])
+    arrays = [o.data for o in ((out,) if isinstance(out, Tensor) else out)]
+    return array_module(*arrays).concatenate([a.astype(np.float64).reshape(-1) for a in arrays])
 
 
 def numerical_jacobian(func, inputs: tuple[Tensor, ...], eps: float = 1e-6) -> list[np.ndarray]:
@@ -39,7 +40,8 @@ def numerical_jacobian(func, inputs: tuple[Tensor, ...], eps: float = 1e-6) -> l
             flat[k] = orig
             cols.append((plus - minus) / (2 * eps))
         n_out = _flat_outputs(func, inputs).size
-        mats.append(np.stack(cols, axis=1) if cols else np.zeros((n_out, 0)))
+        xp = array_module(x.data)
+        mats.append(xp.stack(cols, axis=1) if cols else xp.zeros((n_out, 0)))
     return mats
 
 
@@ -59,7 +61,8 @@ def _analytic(func, inputs, mode: str) -> list[np.ndarray]:
     mats = []
     for j, i in enumerate(wrt):
         blocks = [blk[j].data.reshape(-1, inputs[i].numel()) for blk in per_out]
-        mats.append(np.concatenate(blocks, axis=0).reshape(n_out, inputs[i].numel()) if blocks else None)
+        xp = array_module(*blocks)
+        mats.append(xp.concatenate(blocks, axis=0).reshape(n_out, inputs[i].numel()) if blocks else None)
     return mats
 
 
@@ -81,11 +84,12 @@ def gradcheck(func, inputs, eps: float = 1e-6, atol: float = 1e-5, rtol: float =
     for mode in modes:
         analytic = _analytic(func, inputs, mode)
         for idx, num, ana in zip(wrt, numeric, analytic):
-            if not np.allclose(ana, num, rtol=rtol, atol=atol):
-                worst = np.unravel_index(np.argmax(np.abs(ana - num) - rtol * np.abs(num)), num.shape)
+            xp = array_module(ana, num)
+            if not xp.allclose(ana, num, rtol=rtol, atol=atol):
+                worst = xp.unravel_index(xp.argmax(xp.abs(ana - num) - rtol * xp.abs(num)), num.shape)
                 msg = (f"gradcheck: {'reverse' if mode == 'rev' else 'forward'}-mode Jacobian mismatch for input {idx}: "
                        f"at (output {worst[0]}, input element {worst[1]}) analytic {ana[worst]:.8g} vs numerical "
-                       f"{num[worst]:.8g}; max abs diff {np.max(np.abs(ana - num)):.3g}\n"
+                       f"{num[worst]:.8g}; max abs diff {xp.max(xp.abs(ana - num)):.3g}\n"
                        f"analytic:\n{ana}\nnumerical:\n{num}")
                 if raise_exception:
                     raise GradcheckError(msg)
@@ -110,7 +114,8 @@ def gradgradcheck(func, inputs, eps: float = 1e-6, atol: float = 1e-5, rtol: flo
             from ..ops import sum as _sum
 
             for o in outs:
-                s = _sum(o * wrap(np.cos(np.arange(o.numel()).reshape(o.shape)).astype(o.dtype)))
+                xp = array_module(o.data)
+                s = _sum(o * wrap(xp.cos(xp.arange(o.numel()).reshape(o.shape)).astype(o.dtype)))
                 total = s if total is None else total + s
             used = [a for a in args if a.requires_grad]
             gs = grad(total, used, create_graph=True, allow_unused=True, materialize_grads=True)

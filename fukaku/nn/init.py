@@ -10,6 +10,7 @@ import math
 import numpy as np
 
 from ..autograd.grad_mode import no_grad
+from ..backends import array_module
 from ..tensor import Tensor, bump_version, default_generator
 
 
@@ -37,13 +38,14 @@ def _calculate_fan_in_and_fan_out(tensor: Tensor) -> tuple[int, int]:
     if tensor.ndim < 2:
         raise ValueError(f"fan in and fan out can not be computed for a tensor with fewer than 2 dimensions "
                          f"(shape {tuple(tensor.shape)})")
-    receptive = int(np.prod(tensor.shape[2:])) if tensor.ndim > 2 else 1
+    receptive = math.prod(tensor.shape[2:])
     return tensor.shape[1] * receptive, tensor.shape[0] * receptive
 
 
 def _fill(tensor: Tensor, values: np.ndarray) -> Tensor:
+    """Copy ``values`` (drawn on the host, or made in the tensor's array module) into ``tensor``."""
     with no_grad():
-        tensor.data[...] = values.astype(tensor.dtype, copy=False)
+        tensor.data[...] = array_module(tensor.data).asarray(values.astype(tensor.dtype, copy=False))
         bump_version(tensor)
     return tensor
 
@@ -59,7 +61,7 @@ def normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0, generator: np.r
 
 
 def constant_(tensor: Tensor, val: float) -> Tensor:
-    return _fill(tensor, np.full(tensor.shape, val))
+    return _fill(tensor, array_module(tensor.data).full(tensor.shape, val))
 
 
 def zeros_(tensor: Tensor) -> Tensor:
@@ -73,7 +75,7 @@ def ones_(tensor: Tensor) -> Tensor:
 def eye_(tensor: Tensor) -> Tensor:
     if tensor.ndim != 2:
         raise ValueError(f"eye_: only 2-d tensors are supported, got shape {tuple(tensor.shape)}")
-    return _fill(tensor, np.eye(*tensor.shape))
+    return _fill(tensor, array_module(tensor.data).eye(*tensor.shape))
 
 
 def xavier_uniform_(tensor: Tensor, gain: float = 1.0, generator=None) -> Tensor:
@@ -117,11 +119,12 @@ def orthogonal_(tensor: Tensor, gain: float = 1.0, generator=None) -> Tensor:
     rng = generator or default_generator()
     rows = tensor.shape[0]
     cols = tensor.numel() // rows
-    flat = rng.standard_normal((rows, cols))
+    xp = array_module(tensor.data)
+    flat = xp.asarray(rng.standard_normal((rows, cols)))
     if rows < cols:
         flat = flat.T
-    q, r = np.linalg.qr(flat)
-    q *= np.sign(np.diag(r))
+    q, r = xp.linalg.qr(flat)
+    q *= xp.sign(xp.diag(r))
     if rows < cols:
         q = q.T
     return _fill(tensor, gain * q.reshape(tensor.shape))

@@ -29,7 +29,7 @@ amplified by ``exp`` for large ``a`` (the same idea as Cephes ``expx2``).
 
 Every element is evaluated by exactly one branch: each branch's elements are
 gathered into a compacted sub-array, evaluated there, and scattered back.
-Gather/scatter goes through integer index arrays (``np.flatnonzero`` of the
+Gather/scatter goes through integer index arrays (``flatnonzero`` of the
 branch mask) rather than boolean-mask indexing, which NumPy runs several times
 slower on the irregular masks typical of activations.
 
@@ -37,6 +37,10 @@ Arrays are processed in blocks of ``_BLOCK`` elements (a loop over blocks,
 never over elements) to keep the temporaries cache-sized.  Float32 (and
 float16) input is computed in float64 and cast back to the input dtype; any
 other real input (ints, bools) returns float64.
+
+Every array function is taken from the input's array module
+(``fukaku.backends.array_module``), so the same code runs on any array library
+with NumPy's API.
 """
 
 from __future__ import annotations
@@ -45,6 +49,8 @@ from collections.abc import Callable
 
 import numpy as np
 import numpy.typing as npt
+
+from ..backends import array_module
 
 __all__ = ["erf", "erfc"]
 
@@ -123,7 +129,7 @@ def _polevl(
     x: np.ndarray, coef: tuple[float, ...], out: np.ndarray | None = None
 ) -> np.ndarray:
     """Horner evaluation of ``coef[0]*x**n + ... + coef[n]`` (into ``out``)."""
-    y = np.full_like(x, coef[0]) if out is None else out
+    y = array_module(x).full_like(x, coef[0]) if out is None else out
     if out is not None:
         y.fill(coef[0])
     for c in coef[1:]:
@@ -162,10 +168,11 @@ def _erfc_ratio(a: np.ndarray) -> np.ndarray:
         r = _polevl(a, _P)
         r /= _p1evl(a, _Q)
         return r
-    r = np.empty_like(a)
+    xp = array_module(a)
+    r = xp.empty_like(a)
     for idx, num, den in (
-        (np.flatnonzero(a < 8.0), _P, _Q),
-        (np.flatnonzero(a >= 8.0), _R, _S),
+        (xp.flatnonzero(a < 8.0), _P, _Q),
+        (xp.flatnonzero(a >= 8.0), _R, _S),
     ):
         ai = a[idx]
         ri = _polevl(ai, num)
@@ -181,31 +188,32 @@ def _erfc_pos(a: np.ndarray, *, split_exp: bool) -> np.ndarray:
     error amplification of a rounded ``a**2`` (needed for the relative
     accuracy of erfc itself at large ``a``; erf = 1 - erfc does not need it).
     """
+    xp = array_module(a)
     ratio = _erfc_ratio(a)
     with np.errstate(under="ignore"):
         if split_exp:
             h = a * 128.0
-            np.round(h, out=h)
+            xp.round(h, out=h)
             h /= 128.0  # <= 12 significant bits, so h * h is exact
             d = a - h  # exact (Sterbenz)
             d *= a + h  # = a*a - h*h up to rounding; |d| < 0.22, so harmless
-            np.negative(d, out=d)
-            np.exp(d, out=d)
+            xp.negative(d, out=d)
+            xp.exp(d, out=d)
             h *= h
-            np.negative(h, out=h)
-            e = np.exp(h, out=h)
+            xp.negative(h, out=h)
+            e = xp.exp(h, out=h)
             e *= d  # exp(-h*h) * exp(-(a*a - h*h)) = exp(-a*a)
         else:
             e = a * a
-            np.negative(e, out=e)
-            np.exp(e, out=e)
+            xp.negative(e, out=e)
+            xp.exp(e, out=e)
         e *= ratio
     return e
 
 
 def _as_float64_flat(x: npt.ArrayLike) -> tuple[np.ndarray, np.ndarray, np.dtype]:
     """Return (input as array, its float64 values as a 1-D array, result dtype)."""
-    arr = np.asarray(x)
+    arr = array_module(x).asarray(x)
     if np.issubdtype(arr.dtype, np.floating):
         out_dtype = arr.dtype
     elif np.issubdtype(arr.dtype, np.integer) or arr.dtype == np.bool_:
@@ -221,48 +229,50 @@ def _erf_block(x: np.ndarray, out: np.ndarray) -> None:
     if x.min() > -1.0 and x.max() < 1.0:  # one branch (typical GELU input)
         _erf_small(x, out=out)
         return
-    a = np.abs(x)
+    xp = array_module(x)
+    a = xp.abs(x)
     out[...] = x  # NaNs fall through every branch below and stay NaN
-    small = np.flatnonzero(a < 1.0)
+    small = xp.flatnonzero(a < 1.0)
     if small.size:
         out[small] = _erf_small(x[small])
-    mid = np.flatnonzero((a >= 1.0) & (a < _ERF_SATURATE))
+    mid = xp.flatnonzero((a >= 1.0) & (a < _ERF_SATURATE))
     if mid.size:
         e = _erfc_pos(a[mid], split_exp=False)
-        np.subtract(1.0, e, out=e)
-        np.copysign(e, x[mid], out=e)
+        xp.subtract(1.0, e, out=e)
+        xp.copysign(e, x[mid], out=e)
         out[mid] = e
-    big = np.flatnonzero(a >= _ERF_SATURATE)  # includes +-inf
+    big = xp.flatnonzero(a >= _ERF_SATURATE)  # includes +-inf
     if big.size:
-        out[big] = np.copysign(1.0, x[big])
+        out[big] = xp.copysign(1.0, x[big])
 
 
 def _erfc_block(x: np.ndarray, out: np.ndarray) -> None:
     """erfc of a non-empty float64 1-D block ``x``, written into ``out``."""
+    xp = array_module(x)
     if x.min() > -1.0 and x.max() < 1.0:
         _erf_small(x, out=out)
-        np.subtract(1.0, out, out=out)
+        xp.subtract(1.0, out, out=out)
         return
-    a = np.abs(x)
+    a = xp.abs(x)
     out[...] = x  # NaNs stay NaN
-    small = np.flatnonzero(a < 1.0)
+    small = xp.flatnonzero(a < 1.0)
     if small.size:
         out[small] = 1.0 - _erf_small(x[small])
-    tail = np.flatnonzero((a >= 1.0) & (a < _ERFC_UNDERFLOW))
+    tail = xp.flatnonzero((a >= 1.0) & (a < _ERFC_UNDERFLOW))
     if tail.size:
         c = _erfc_pos(a[tail], split_exp=True)
-        neg = np.flatnonzero(x[tail] < 0.0)
+        neg = xp.flatnonzero(x[tail] < 0.0)
         c[neg] = 2.0 - c[neg]  # erfc(-a) = 2 - erfc(a)
         out[tail] = c
-    big = np.flatnonzero(a >= _ERFC_UNDERFLOW)  # includes +-inf
+    big = xp.flatnonzero(a >= _ERFC_UNDERFLOW)  # includes +-inf
     if big.size:
-        out[big] = np.where(x[big] < 0.0, 2.0, 0.0)
+        out[big] = xp.where(x[big] < 0.0, 2.0, 0.0)
 
 
 def _apply(block_fn: Callable[[np.ndarray, np.ndarray], None], x: npt.ArrayLike) -> np.ndarray:
     """Run ``block_fn`` over ``x`` in float64 blocks; restore shape and dtype."""
     arr, xf, out_dtype = _as_float64_flat(x)
-    out = np.empty(xf.shape, dtype=np.float64)
+    out = array_module(xf).empty(xf.shape, dtype=np.float64)
     for start in range(0, xf.size, _BLOCK):  # loop over blocks, not elements
         block_fn(xf[start : start + _BLOCK], out[start : start + _BLOCK])
     return out.reshape(arr.shape).astype(out_dtype, copy=False)

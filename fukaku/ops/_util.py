@@ -6,6 +6,7 @@ import builtins
 import numpy as np
 
 from .. import dtypes
+from ..backends import array_module
 from ..errors import ShapeError
 from ..tensor import _norm_dim, _norm_dims, Tensor, wrap
 
@@ -56,11 +57,9 @@ def lift(value, like: Tensor) -> Tensor:
         dt = dtypes.scalar_dtype(value)
         if dtypes.category(dt) <= dtypes.category(like.data.dtype):
             dt = like.data.dtype
-        return wrap(np.asarray(value, dtype=dt))
-    if isinstance(value, np.generic):
-        value = np.asarray(value)
-    if isinstance(value, np.ndarray):
-        return wrap(value)
+        return wrap(array_module(like.data).asarray(value, dtype=dt))
+    if isinstance(value, (np.generic, np.ndarray)):
+        return wrap(array_module(like.data).asarray(value))
     return Tensor(value)
 
 

@@ -1,24 +1,40 @@
-"""Elementwise ops with broadcasting: arithmetic, powers, exp/log, trig, clamp, max/min, where.
+"""Elementwise ops with broadcasting: arithmetic, powers, exp/log, trig, clamp, max/min, where,
+and the dtype conversions (``to``, ``x.float()`` …).
 
 For a unary elementwise op y = f(x) the Jacobian is diagonal, so both rules multiply by the same
 local derivative f'(x): vjp = g·f'(x), jvp = ẋ·f'(x). Such ops define ``derivative`` once. Binary
 ops sum their gradients back to each input's shape (the adjoint of broadcasting).
+
+Each function declares the Tensor methods and operators that call it (``@tensor_method``), so
+``x + y``, ``x.exp()`` and ``x.float()`` are bound here, next to the op.
 """
 from __future__ import annotations
 
 import builtins
 import math
+from collections.abc import Callable
 
 import numpy as np
 
+from .. import dtypes
 from ..autograd.function import Function, constant
+from ..backends import array_module
 from ..tensor import Tensor, wrap
-from ._util import operands, shape_error
+from ._special import erf as _erf_array
+from ._util import operands, shape_error, tensor_method
 from .shape import broadcast_to, sum_to
+
+
+def _scalar(value, like: np.ndarray) -> Tensor:
+    """A 0-d constant of ``like``'s dtype and array module: the fixed branch of a masked rule."""
+    return constant(array_module(like).asarray(value, like.dtype))
 
 
 class Cast(Function):
     """Change dtype; the gradient is cast back to the input's dtype."""
+
+    def __init__(self, dtype: np.dtype) -> None:
+        self.dtype = dtype
 
     def forward(self, x: Tensor) -> np.ndarray:
         self.in_dtype = x.data.dtype
@@ -31,6 +47,7 @@ class Cast(Function):
         return Cast.apply(dx, dtype=self.dtype)
 
 
+@tensor_method()
 def to(input: Tensor, dtype=None, *args, **kwargs) -> Tensor:
     """``x.to(fukaku.float64)``; devices other than 'cpu' are not available in this backend."""
     if isinstance(dtype, Tensor):
@@ -47,6 +64,38 @@ def to(input: Tensor, dtype=None, *args, **kwargs) -> Tensor:
     if input.requires_grad and dtype.kind != "f":
         return wrap(input.data.astype(dtype))  # integer results carry no gradient
     return Cast.apply(input, dtype=dtype)
+
+
+def _conversion(name: str, dtype: type) -> Callable[[Tensor], Tensor]:
+    """The method ``x.<name>()``, PyTorch's shorthand for ``x.to(dtype)``."""
+    def convert(self: Tensor) -> Tensor:
+        return to(self, dtype)
+
+    convert.__name__ = convert.__qualname__ = name
+    convert.__doc__ = f"``x.{name}()`` is ``x.to({np.dtype(dtype).name})``."
+    return convert
+
+
+tensor_method()(_conversion("half", np.float16))
+tensor_method()(_conversion("float", np.float32))
+tensor_method()(_conversion("double", np.float64))
+tensor_method()(_conversion("int", np.int32))
+tensor_method()(_conversion("long", np.int64))
+tensor_method()(_conversion("bool", np.bool_))
+
+
+@tensor_method("type")
+def _type(self: Tensor, dtype=None) -> str | Tensor:
+    """``x.type()`` names the dtype (``'float32'``); ``x.type(dtype)`` is ``x.to(dtype)``."""
+    return self.dtype.name if dtype is None else to(self, dtype)
+
+
+@tensor_method()
+def clone(input: Tensor) -> Tensor:
+    """A copy of ``input`` that stays in the graph (``input * 1``), so gradients flow back through it."""
+    if input.data.dtype.kind == "b":  # bool * 1 would promote to int64
+        return wrap(input.data.copy())
+    return input * 1
 
 
 # ------------------------------------------------------------------------------- binary arithmetic
@@ -143,35 +192,43 @@ class Div(_Binary):
 def _float_operands(a, b):
     a, b = operands(a, b)
     if a.data.dtype.kind != "f":  # true division of integers gives floats, as in torch
-        from .. import dtypes
-
         a, b = a.to(dtypes.get_default_dtype()), b.to(dtypes.get_default_dtype())
     return a, b
 
 
+@tensor_method("add", "__add__", reflected=("__radd__",))
 def add(input, other, alpha=1) -> Tensor:
+    """``input + alpha * other``, broadcasting; either operand may be a Python number."""
     a, b = operands(input, other)
     if alpha != 1:
         b = b * alpha
     return Add.apply(a, b)
 
 
+@tensor_method("sub", "__sub__", reflected=("__rsub__",))
 def sub(input, other, alpha=1) -> Tensor:
+    """``input - alpha * other``, broadcasting; either operand may be a Python number."""
     a, b = operands(input, other)
     if alpha != 1:
         b = b * alpha
     return Sub.apply(a, b)
 
 
+@tensor_method("mul", "__mul__", reflected=("__rmul__",))
 def mul(input, other) -> Tensor:
+    """``input * other`` elementwise, broadcasting."""
     return Mul.apply(*operands(input, other))
 
 
+@tensor_method("div", "__truediv__", reflected=("__rtruediv__",))
 def div(input, other, rounding_mode: str | None = None) -> Tensor:
+    """``input / other`` (true division: integers give floats); ``rounding_mode`` 'floor' or
+    'trunc' rounds the quotient and is not differentiable."""
     if rounding_mode is not None:
+        if rounding_mode not in ("floor", "trunc"):
+            raise ValueError(f"div: rounding_mode must be None, 'floor' or 'trunc', got {rounding_mode!r}")
         a, b = operands(input, other)
-        rounder = {"floor": np.floor, "trunc": np.trunc}[rounding_mode]
-        out = rounder(a.data / b.data)
+        out = getattr(array_module(a.data, b.data), rounding_mode)(a.data / b.data)
         return wrap(out.astype(a.data.dtype) if a.data.dtype.kind != "f" else out)
     return Div.apply(*_float_operands(input, other))
 
@@ -187,8 +244,16 @@ class Neg(Function):
         return -dx
 
 
+@tensor_method("neg", "__neg__")
 def neg(input: Tensor) -> Tensor:
+    """``-input``."""
     return Neg.apply(input)
+
+
+@tensor_method("__pos__")
+def positive(input: Tensor) -> Tensor:
+    """``+x`` is ``x`` itself, as in PyTorch."""
+    return input
 
 
 class Pow(_Binary):
@@ -198,20 +263,20 @@ class Pow(_Binary):
 
     def compute(self, a, b):
         self.save(a, b)
-        return np.power(a.data, b.data)
+        return array_module(a.data, b.data).power(a.data, b.data)
 
     saves_output = True
 
     def _dbase(self, a, b):
         """y·x^(y-1), and 0 where y == 0 (x^0 is constant even at x = 0)."""
         zero_exp = constant(b.data == 0)
-        return Where.apply(zero_exp, constant(np.zeros((), a.data.dtype)), b * a ** (b - 1.0))
+        return Where.apply(zero_exp, _scalar(0, a.data), b * a ** (b - 1.0))
 
     def _dexp(self, a, b):
         """x^y·log x, and 0 where x == 0 and y >= 0 (torch's convention)."""
         zero_base = constant((a.data == 0) & (b.data >= 0))
-        safe = Where.apply(zero_base, constant(np.ones((), a.data.dtype)), a)
-        return Where.apply(zero_base, constant(np.zeros((), a.data.dtype)), self.output * Log.apply(safe))
+        safe = Where.apply(zero_base, _scalar(1, a.data), a)
+        return Where.apply(zero_base, _scalar(0, a.data), self.output * Log.apply(safe))
 
     def vjp(self, grad):
         a, b = self.saved
@@ -231,17 +296,20 @@ class Pow(_Binary):
 class PowScalar(Function):
     """x ** p for a Python number p: the common case, with no gradient for the exponent."""
 
+    def __init__(self, exponent: float) -> None:
+        self.exponent = exponent
+
     def forward(self, x):
         self.save(x)
-        return np.power(x.data, self.exponent)
+        return array_module(x.data).power(x.data, self.exponent)
 
     def derivative(self):
         (x,) = self.saved
         p = self.exponent
         if p == 0:
-            return constant(np.zeros_like(x.data))
+            return constant(array_module(x.data).zeros_like(x.data))
         if p == 1:
-            return constant(np.ones_like(x.data))
+            return constant(array_module(x.data).ones_like(x.data))
         return p * PowScalar.apply(x, exponent=p - 1)
 
     def vjp(self, grad):
@@ -251,6 +319,7 @@ class PowScalar(Function):
         return dx * self.derivative()
 
 
+@tensor_method("pow", "__pow__", reflected=("__rpow__",))
 def pow(input, exponent) -> Tensor:
     """Elementwise power; ``exponent`` a number or a tensor (``base`` may be a number too)."""
     if isinstance(input, Tensor) and isinstance(exponent, (builtins.int, builtins.float)) and not isinstance(exponent, builtins.bool):
@@ -262,8 +331,6 @@ def pow(input, exponent) -> Tensor:
 
 
 def _default_float():
-    from .. import dtypes
-
     return dtypes.get_default_dtype()
 
 
@@ -282,7 +349,7 @@ class Exp(_Unary):
     saves_output = True
 
     def forward(self, x):
-        return np.exp(x.data)
+        return array_module(x.data).exp(x.data)
 
     def derivative(self):
         return self.output
@@ -291,7 +358,7 @@ class Exp(_Unary):
 class Log(_Unary):
     def forward(self, x):
         self.save(x)
-        return np.log(x.data)
+        return array_module(x.data).log(x.data)
 
     def derivative(self):
         return 1.0 / self.saved[0]
@@ -300,7 +367,7 @@ class Log(_Unary):
 class Log1p(_Unary):
     def forward(self, x):
         self.save(x)
-        return np.log1p(x.data)
+        return array_module(x.data).log1p(x.data)
 
     def derivative(self):
         return 1.0 / (self.saved[0] + 1.0)
@@ -310,7 +377,7 @@ class Sqrt(_Unary):
     saves_output = True
 
     def forward(self, x):
-        return np.sqrt(x.data)
+        return array_module(x.data).sqrt(x.data)
 
     def derivative(self):
         return 0.5 / self.output
@@ -320,7 +387,7 @@ class Rsqrt(_Unary):
     saves_output = True
 
     def forward(self, x):
-        return 1.0 / np.sqrt(x.data)
+        return 1.0 / array_module(x.data).sqrt(x.data)
 
     def derivative(self):
         y = self.output
@@ -329,9 +396,10 @@ class Rsqrt(_Unary):
 
 def _sign(x: np.ndarray) -> np.ndarray:
     """torch.sign: -1, 0 or 1, and 0 for NaN (NumPy's sign gives NaN there)."""
-    out = np.asarray(np.sign(x))
+    xp = array_module(x)
+    out = xp.asarray(xp.sign(x))
     if out.dtype.kind == "f":
-        out = np.where(np.isnan(out), 0, out).astype(out.dtype, copy=False)
+        out = xp.where(xp.isnan(out), 0, out).astype(out.dtype, copy=False)
     return out
 
 
@@ -340,7 +408,7 @@ class Abs(_Unary):
 
     def forward(self, x):
         self.sign = _sign(x.data)
-        return np.abs(x.data)
+        return array_module(x.data).abs(x.data)
 
     def derivative(self):
         return constant(self.sign)
@@ -348,7 +416,7 @@ class Abs(_Unary):
 
 class Sign(Function):
     def forward(self, x):
-        return np.asarray(_sign(x.data))
+        return _sign(x.data)
 
     def vjp(self, grad):
         return grad * 0.0
@@ -360,7 +428,7 @@ class Sign(Function):
 class Sin(_Unary):
     def forward(self, x):
         self.save(x)
-        return np.sin(x.data)
+        return array_module(x.data).sin(x.data)
 
     def derivative(self):
         return cos(self.saved[0])
@@ -369,7 +437,7 @@ class Sin(_Unary):
 class Cos(_Unary):
     def forward(self, x):
         self.save(x)
-        return np.cos(x.data)
+        return array_module(x.data).cos(x.data)
 
     def derivative(self):
         return -sin(self.saved[0])
@@ -381,7 +449,7 @@ class HyperbolicTangent(_Unary):
     saves_output = True
 
     def forward(self, x):
-        return np.tanh(x.data)
+        return array_module(x.data).tanh(x.data)
 
     def derivative(self):
         y = self.output
@@ -404,67 +472,90 @@ class Logistic(_Unary):
 
 def _sigmoid(x: np.ndarray) -> np.ndarray:
     """Stable in both tails: e^{-|x|} never overflows."""
-    e = np.exp(-np.abs(x))
-    return np.where(x >= 0, 1.0 / (1.0 + e), e / (1.0 + e)).astype(x.dtype, copy=False)
+    xp = array_module(x)
+    e = xp.exp(-xp.abs(x))
+    return xp.where(x >= 0, 1.0 / (1.0 + e), e / (1.0 + e)).astype(x.dtype, copy=False)
 
 
 class Erf(_Unary):
     def forward(self, x):
-        from ._special import erf as _erf
-
         self.save(x)
-        return _erf(x.data)
+        return _erf_array(x.data)
 
     def derivative(self):
         x = self.saved[0]
         return (2.0 / math.sqrt(math.pi)) * exp(-(x * x))
 
 
+@tensor_method()
 def exp(input: Tensor) -> Tensor:
+    """e^x elementwise; integer input is promoted to the default float dtype (so in the ops below)."""
     return Exp.apply(_floating(input))
 
 
+@tensor_method()
 def log(input: Tensor) -> Tensor:
+    """Natural logarithm elementwise."""
     return Log.apply(_floating(input))
 
 
+@tensor_method()
 def log1p(input: Tensor) -> Tensor:
+    """log(1 + x), accurate for small x."""
     return Log1p.apply(_floating(input))
 
 
+@tensor_method()
 def sqrt(input: Tensor) -> Tensor:
+    """Square root elementwise."""
     return Sqrt.apply(_floating(input))
 
 
+@tensor_method()
 def rsqrt(input: Tensor) -> Tensor:
+    """1 / sqrt(x) elementwise."""
     return Rsqrt.apply(_floating(input))
 
 
+@tensor_method("abs", "__abs__")
 def abs(input: Tensor) -> Tensor:  # noqa: A001
+    """|x| elementwise (``abs(x)`` on a tensor)."""
     return Abs.apply(input)
 
 
+@tensor_method()
 def sign(input: Tensor) -> Tensor:
+    """-1, 0 or 1 elementwise (0 at NaN); its gradient is zero."""
     return Sign.apply(input)
 
 
+@tensor_method()
 def sin(input: Tensor) -> Tensor:
+    """Sine elementwise."""
     return Sin.apply(_floating(input))
 
 
+@tensor_method()
 def cos(input: Tensor) -> Tensor:
+    """Cosine elementwise."""
     return Cos.apply(_floating(input))
 
 
+@tensor_method()
 def tanh(input: Tensor) -> Tensor:
+    """Hyperbolic tangent elementwise."""
     return HyperbolicTangent.apply(_floating(input))
 
 
+@tensor_method()
 def sigmoid(input: Tensor) -> Tensor:
+    """The logistic function 1 / (1 + e^{-x}) elementwise."""
     return Logistic.apply(_floating(input))
 
 
+@tensor_method()
 def erf(input: Tensor) -> Tensor:
+    """The error function elementwise."""
     return Erf.apply(_floating(input))
 
 
@@ -474,11 +565,15 @@ def _floating(x) -> Tensor:
     return x if x.data.dtype.kind == "f" else x.to(_default_float())
 
 
+@tensor_method()
 def square(input: Tensor) -> Tensor:
+    """x² elementwise."""
     return PowScalar.apply(input, exponent=2)
 
 
+@tensor_method()
 def reciprocal(input: Tensor) -> Tensor:
+    """1 / x elementwise (integers give floats)."""
     return 1.0 / _floating(input)
 
 
@@ -486,11 +581,15 @@ def reciprocal(input: Tensor) -> Tensor:
 class Clamp(_Unary):
     """Gradient 1 where min <= x <= max (inclusive, as torch), else 0."""
 
+    def __init__(self, min: float | None, max: float | None) -> None:  # noqa: A002
+        self.min = min
+        self.max = max
+
     def forward(self, x):
         lo = -np.inf if self.min is None else self.min
         hi = np.inf if self.max is None else self.max
         self.inside = ((x.data >= lo) & (x.data <= hi)).astype(x.data.dtype)
-        return np.clip(x.data, lo, hi).astype(x.data.dtype, copy=False)
+        return array_module(x.data).clip(x.data, lo, hi).astype(x.data.dtype, copy=False)
 
     def derivative(self):
         return constant(self.inside)
@@ -504,20 +603,25 @@ class ClampTensor(Function):
     on a one-sided clamp gives a tie x == bound to the bound's tangent (the vjp gives it to x).
     """
 
+    def __init__(self, has_min: bool, has_max: bool) -> None:
+        self.has_min = has_min
+        self.has_max = has_max
+
     def forward(self, x, *bounds):
         lo = bounds[0] if self.has_min else None
         hi = bounds[-1] if self.has_max else None
         self.shapes = [x.data.shape] + [b.data.shape for b in bounds]
         xd = x.data
+        xp = array_module(xd)
         try:
             out_shape = np.broadcast_shapes(*self.shapes)
         except ValueError:
             raise shape_error("clamp", *self.shapes) from None
         out = xd
         if lo is not None:
-            out = np.maximum(out, lo.data)
+            out = xp.maximum(out, lo.data)
         if hi is not None:
-            out = np.minimum(out, hi.data)
+            out = xp.minimum(out, hi.data)
         if lo is not None and hi is not None:
             l, h = lo.data, hi.data
             masks = [(xd >= l) & (xd <= h), (xd < l) & (l < h), (xd > h) | (h < l)]
@@ -532,12 +636,12 @@ class ClampTensor(Function):
             masks = [xd <= hi.data, xd > hi.data]
             jx = xd < hi.data
             jmasks = [jx, ~jx]
-        self.masks = [np.broadcast_to(m, out_shape) for m in masks]
-        self.jmasks = [np.broadcast_to(m, out_shape) for m in jmasks]
-        return out.astype(xd.dtype, copy=False)  # np.maximum/np.minimum already broadcast all three
+        self.masks = [xp.broadcast_to(m, out_shape) for m in masks]
+        self.jmasks = [xp.broadcast_to(m, out_shape) for m in jmasks]
+        return out.astype(xd.dtype, copy=False)  # xp.maximum/xp.minimum already broadcast all three
 
     def vjp(self, grad):
-        zero = constant(np.zeros((), grad.data.dtype))
+        zero = _scalar(0, grad.data)
         return tuple(sum_to(Where.apply(constant(m), grad, zero), s) if need else None
                      for m, s, need in zip(self.masks, self.shapes, self.needs_input_grad))
 
@@ -546,11 +650,12 @@ class ClampTensor(Function):
         for m, d in zip(self.jmasks, tangents):
             if d is None:
                 continue
-            term = Where.apply(constant(m), d, constant(np.zeros((), d.data.dtype)))
+            term = Where.apply(constant(m), d, _scalar(0, d.data))
             out = term if out is None else out + term
         return broadcast_to(out, self.masks[0].shape)
 
 
+@tensor_method("clamp", "clip")
 def clamp(input: Tensor, min=None, max=None) -> Tensor:  # noqa: A002
     """Clamp to [min, max]; bounds are numbers or tensors. An integer tensor with a float bound
     gives a float result, as in torch."""
@@ -580,15 +685,16 @@ class _Extremum(_Binary):
     """
 
     def compute(self, a, b):
-        pick = np.maximum if self.op == "maximum" else np.minimum
         x, y = a.data, b.data
+        xp = array_module(x, y)
+        pick = xp.maximum if self.op == "maximum" else xp.minimum
         a_loses, b_loses = (x < y, x > y) if self.op == "maximum" else (x > y, x < y)
         dtype = np.result_type(x, y)
         if dtype.kind == "f":
             tie = x == y
-            self.wa = np.where(tie, 0.5, ~a_loses).astype(dtype)
-            self.wb = np.where(tie, 0.5, ~b_loses).astype(dtype)
-            self.wj = np.where(tie, 0.5, b_loses).astype(dtype)
+            self.wa = xp.where(tie, 0.5, ~a_loses).astype(dtype)
+            self.wb = xp.where(tie, 0.5, ~b_loses).astype(dtype)
+            self.wj = xp.where(tie, 0.5, b_loses).astype(dtype)
         return pick(x, y)
 
     def vjp(self, grad):
@@ -613,11 +719,15 @@ class Minimum(_Extremum):
     op = "minimum"
 
 
+@tensor_method()
 def maximum(input, other) -> Tensor:
+    """The larger of the two operands elementwise (NaN if either is NaN)."""
     return Maximum.apply(*operands(input, other))
 
 
+@tensor_method()
 def minimum(input, other) -> Tensor:
+    """The smaller of the two operands elementwise (NaN if either is NaN)."""
     return Minimum.apply(*operands(input, other))
 
 
@@ -626,13 +736,13 @@ class Where(Function):
         self.cond = cond.data
         self.a_shape, self.b_shape = a.data.shape, b.data.shape
         try:
-            return np.where(cond.data, a.data, b.data)
+            return array_module(cond.data, a.data, b.data).where(cond.data, a.data, b.data)
         except ValueError:
             raise shape_error("where", cond.data.shape, a.data.shape, b.data.shape) from None
 
     def vjp(self, grad):
         _, na, nb = self.needs_input_grad
-        zero = constant(np.zeros((), grad.data.dtype))
+        zero = _scalar(0, grad.data)
         c = constant(self.cond)
         return (None,
                 sum_to(Where.apply(c, grad, zero), self.a_shape) if na else None,
@@ -640,15 +750,17 @@ class Where(Function):
 
     def jvp(self, dc, da, db):
         shape = np.broadcast_shapes(self.cond.shape, self.a_shape, self.b_shape)
-        dtype = (da if da is not None else db).data.dtype
-        zero = constant(np.zeros((), dtype))
+        zero = _scalar(0, (da if da is not None else db).data)
         out = Where.apply(constant(self.cond), zero if da is None else da, zero if db is None else db)
         return broadcast_to(out, shape)
 
 
 def where(condition, input, other) -> Tensor:
     """``condition ? input : other`` elementwise, with broadcasting."""
-    cond = condition if isinstance(condition, Tensor) else Tensor(np.asarray(condition, dtype=bool))
+    if isinstance(condition, Tensor):
+        cond = condition
+    else:
+        cond = Tensor(array_module(condition).asarray(condition, dtype=bool))
     if cond.data.dtype != np.bool_:
         cond = wrap(cond.data.astype(bool))
     if not isinstance(input, Tensor) and not isinstance(other, Tensor):
@@ -657,56 +769,86 @@ def where(condition, input, other) -> Tensor:
     return Where.apply(cond, a, b)
 
 
+@tensor_method("where")
+def _where_self_first(self: Tensor, condition, other) -> Tensor:
+    """``x.where(condition, y)``: PyTorch's method order for ``where(condition, x, y)``."""
+    return where(condition, self, other)
+
+
 # ------------------------------------------------------------------------------- comparisons (no gradient)
-def _compare(ufunc, name):
+def _compare(ufunc: str, name: str) -> Callable[..., Tensor]:
+    """The comparison or logical op ``name``, computed by the array module's ufunc ``ufunc``."""
     def compare(input, other) -> Tensor:
         a, b = operands(input, other)
         try:
-            return wrap(ufunc(a.data, b.data))
+            return wrap(getattr(array_module(a.data, b.data), ufunc)(a.data, b.data))
         except ValueError:
             raise shape_error(name, a.data.shape, b.data.shape) from None
 
-    compare.__name__ = name
+    compare.__name__ = compare.__qualname__ = name
     compare.__doc__ = f"Elementwise ``{name}`` as a bool tensor (not differentiable)."
     return compare
 
 
-eq = _compare(np.equal, "eq")
-ne = _compare(np.not_equal, "ne")
-lt = _compare(np.less, "lt")
-le = _compare(np.less_equal, "le")
-gt = _compare(np.greater, "gt")
-ge = _compare(np.greater_equal, "ge")
-logical_and = _compare(np.logical_and, "logical_and")
-logical_or = _compare(np.logical_or, "logical_or")
-logical_xor = _compare(np.logical_xor, "logical_xor")
+eq = tensor_method("eq", "__eq__")(_compare("equal", "eq"))
+ne = tensor_method("ne", "__ne__")(_compare("not_equal", "ne"))
+lt = tensor_method("lt", "__lt__")(_compare("less", "lt"))
+le = tensor_method("le", "__le__")(_compare("less_equal", "le"))
+gt = tensor_method("gt", "__gt__")(_compare("greater", "gt"))
+ge = tensor_method("ge", "__ge__")(_compare("greater_equal", "ge"))
+logical_and = tensor_method("logical_and", "__and__")(_compare("logical_and", "logical_and"))
+logical_or = tensor_method("logical_or", "__or__")(_compare("logical_or", "logical_or"))
+logical_xor = tensor_method("logical_xor", "__xor__")(_compare("logical_xor", "logical_xor"))
 
 
+@tensor_method("logical_not", "__invert__")
 def logical_not(input: Tensor) -> Tensor:
-    return wrap(np.logical_not(input.data))
+    """Elementwise NOT as a bool tensor (``~x``)."""
+    return wrap(array_module(input.data).logical_not(input.data))
 
 
+@tensor_method("floor_divide", "__floordiv__", reflected=("__rfloordiv__",))
 def floor_divide(input, other) -> Tensor:
+    """``input // other``: the quotient rounded down (not differentiable)."""
     return div(input, other, rounding_mode="floor")
 
 
+@tensor_method("remainder", "__mod__")
 def remainder(input, other) -> Tensor:
+    """``input % other`` with the sign of ``other``, as Python and PyTorch (not differentiable)."""
     a, b = operands(input, other)
-    return wrap(np.mod(a.data, b.data))
+    return wrap(array_module(a.data, b.data).mod(a.data, b.data))
 
 
-def _rounding(ufunc, name):
-    def rounding(input: Tensor) -> Tensor:
-        return wrap(ufunc(input.data))
+def _piecewise_constant(ufunc: str) -> Callable[[Tensor], Tensor]:
+    """The op ``ufunc`` of the array module, whose gradient is zero almost everywhere."""
+    def piecewise_constant(input: Tensor) -> Tensor:
+        return wrap(getattr(array_module(input.data), ufunc)(input.data))
 
-    rounding.__name__ = name
-    rounding.__doc__ = f"``{name}`` elementwise (gradient is zero almost everywhere, so none is recorded)."
-    return rounding
+    piecewise_constant.__name__ = piecewise_constant.__qualname__ = ufunc
+    piecewise_constant.__doc__ = f"``{ufunc}`` elementwise (gradient is zero almost everywhere, so none is recorded)."
+    return piecewise_constant
 
 
-floor = _rounding(np.floor, "floor")
-ceil = _rounding(np.ceil, "ceil")
-round = _rounding(np.round, "round")  # noqa: A001
-isnan = _rounding(np.isnan, "isnan")
-isinf = _rounding(np.isinf, "isinf")
-isfinite = _rounding(np.isfinite, "isfinite")
+floor = tensor_method()(_piecewise_constant("floor"))
+ceil = tensor_method()(_piecewise_constant("ceil"))
+round = tensor_method()(_piecewise_constant("round"))  # noqa: A001
+isnan = tensor_method()(_piecewise_constant("isnan"))
+isinf = tensor_method()(_piecewise_constant("isinf"))
+isfinite = tensor_method()(_piecewise_constant("isfinite"))
+
+
+# NumPy's and PyTorch's other names for the same functions (torch.clip is torch.clamp)
+clip = clamp
+true_divide = div
+multiply = mul
+subtract = sub
+negative = neg
+absolute = abs
+
+# the functions ``fukaku.ops`` (and so ``fukaku``) exports from this family
+__all__ = ["abs", "add", "ceil", "clamp", "cos", "div", "eq", "erf", "exp", "floor", "floor_divide", "ge", "gt",
+           "isfinite", "isinf", "isnan", "le", "log", "log1p", "logical_and", "logical_not", "logical_or",
+           "logical_xor", "lt", "maximum", "minimum", "mul", "ne", "neg", "pow", "reciprocal", "remainder", "round",
+           "rsqrt", "sigmoid", "sign", "sin", "sqrt", "square", "sub", "tanh", "to", "where", "clip", "true_divide",
+           "multiply", "subtract", "negative", "absolute"]

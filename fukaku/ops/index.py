@@ -7,17 +7,21 @@ again. The same holds for gather and scatter_add.
 from __future__ import annotations
 
 import builtins
+from types import ModuleType
 
 import numpy as np
 
 from ..autograd.function import Function, constant
+from ..backends import array_module, default_module
 from ..tensor import Tensor, wrap
-from ._util import _norm_dim, fmt, shape_error
+from ._util import _norm_dim, fmt, shape_error, tensor_method
 
 
-
-def _normalize_key(key):
-    """Tensors in a key become arrays; returns (key, is_basic)."""
+def _normalize_key(key, xp: ModuleType | None = None):
+    """Tensors in a key become arrays, and lists arrays of ``xp`` (the indexed tensor's array
+    module; the default one when not given); returns (key, is_basic)."""
+    if xp is None:
+        xp = default_module()
     if not isinstance(key, tuple):
         key = (key,)
     out, basic = [], True
@@ -25,7 +29,7 @@ def _normalize_key(key):
         if isinstance(k, Tensor):
             k = k.data
         if isinstance(k, list):
-            k = np.asarray(k)
+            k = xp.asarray(k)
         if isinstance(k, np.ndarray):
             basic = False
             if k.dtype.kind not in "iub":
@@ -37,13 +41,19 @@ def _normalize_key(key):
 
 
 class GetItem(Function):
+    """``x[key]`` for a normalised ``key``; ``basic`` says it holds only ints, slices, None and
+    Ellipsis (a view, whose adjoint can assign instead of accumulate)."""
+
+    def __init__(self, key: tuple, basic: bool) -> None:
+        self.key, self.basic = key, basic
+
     def forward(self, x):
         self.in_shape = x.data.shape
         try:
             out = x.data[self.key]
         except IndexError as e:
             raise IndexError(f"index {self.key!r} is invalid for a tensor of shape {fmt(x.data.shape)}: {e}") from None
-        return out if isinstance(out, np.ndarray) else np.asarray(out)
+        return out if isinstance(out, np.ndarray) else array_module(x.data).asarray(out)
 
     def vjp(self, grad):
         return IndexAccumulate.apply(grad, key=self.key, basic=self.basic, shape=self.in_shape)
@@ -55,12 +65,16 @@ class GetItem(Function):
 class IndexAccumulate(Function):
     """zeros(shape) with ``grad`` added at ``key`` (repeated indices accumulate)."""
 
+    def __init__(self, key: tuple, basic: bool, shape: tuple[int, ...]) -> None:
+        self.key, self.basic, self.shape = key, basic, shape
+
     def forward(self, g):
-        out = np.zeros(self.shape, g.data.dtype)
+        xp = array_module(g.data)
+        out = xp.zeros(self.shape, g.data.dtype)
         if self.basic:
             out[self.key] = g.data
         else:
-            np.add.at(out, self.key, g.data)
+            xp.add.at(out, self.key, g.data)
         return out
 
     def vjp(self, grad):
@@ -70,8 +84,10 @@ class IndexAccumulate(Function):
         return IndexAccumulate.apply(dg, key=self.key, basic=self.basic, shape=self.shape)
 
 
+@tensor_method("__getitem__")
 def getitem(input: Tensor, key) -> Tensor:
-    key, basic = _normalize_key(key)
+    """``input[key]`` with NumPy's basic and advanced indexing (int, bool and list indices)."""
+    key, basic = _normalize_key(key, array_module(input.data))
     out = GetItem.apply(input, key=key, basic=basic)
     if basic:
         out._version = input._version  # a basic index is a view: share in-place modification count
@@ -80,7 +96,7 @@ def getitem(input: Tensor, key) -> Tensor:
 
 def _scatter_index(index: np.ndarray, dim: int) -> tuple:
     """Full coordinates for gather/scatter along ``dim``: index there, position elsewhere."""
-    grids = list(np.ogrid[tuple(slice(0, s) for s in index.shape)])  # NumPy 2 gives a tuple
+    grids = list(array_module(index).ogrid[tuple(slice(0, s) for s in index.shape)])  # NumPy 2 gives a tuple
     grids[dim] = index
     return tuple(grids)
 
@@ -101,12 +117,18 @@ def _check_index(op: str, input: Tensor, dim: int, index: Tensor) -> np.ndarray:
 
 
 class Gather(Function):
+    """Pick along ``dim`` by a non-negative ``index`` array; the vjp scatter-adds the gradient back."""
+
+    def __init__(self, dim: int, index: np.ndarray) -> None:
+        self.dim, self.index = dim, index
+
     def forward(self, x):
         self.in_shape = x.data.shape
         return x.data[_scatter_index(self.index, self.dim)]
 
     def vjp(self, grad):
-        return ScatterAdd.apply(wrap(np.zeros(self.in_shape, grad.data.dtype)), grad,
+        zeros = array_module(grad.data).zeros(self.in_shape, grad.data.dtype)
+        return ScatterAdd.apply(wrap(zeros), grad,
                                 dim=self.dim, index=self.index, out_shape=self.in_shape)
 
     def jvp(self, dx):
@@ -114,10 +136,16 @@ class Gather(Function):
 
 
 class ScatterAdd(Function):
+    """``base`` with the leading ``index.shape`` block of ``src`` added along ``dim`` at a
+    non-negative ``index``; the result has ``out_shape`` (the shape of ``base``)."""
+
+    def __init__(self, dim: int, index: np.ndarray, out_shape: tuple[int, ...]) -> None:
+        self.dim, self.index, self.out_shape = dim, index, out_shape
+
     def forward(self, base, src):
         out = base.data.copy()
         src_part = src.data[tuple(slice(0, s) for s in self.index.shape)]
-        np.add.at(out, _scatter_index(self.index, self.dim), src_part)
+        array_module(out).add.at(out, _scatter_index(self.index, self.dim), src_part)
         self.src_shape = src.data.shape
         return out
 
@@ -138,10 +166,11 @@ class ScatterAdd(Function):
     def jvp(self, dbase, dsrc):
         if dsrc is None:
             return dbase
-        base = dbase if dbase is not None else wrap(np.zeros(self.out_shape, dsrc.data.dtype))
+        base = dbase if dbase is not None else wrap(array_module(dsrc.data).zeros(self.out_shape, dsrc.data.dtype))
         return ScatterAdd.apply(base, dsrc, dim=self.dim, index=self.index, out_shape=self.out_shape)
 
 
+@tensor_method()
 def gather(input: Tensor, dim: int, index: Tensor) -> Tensor:
     """``out[i][j][k] = input[i][index[i][j][k]][k]`` for dim = 1 (torch.gather)."""
     if input.ndim == 0:  # torch allows 0-d input with a 0-d index (which must be 0)
@@ -150,9 +179,15 @@ def gather(input: Tensor, dim: int, index: Tensor) -> Tensor:
         return reshape(gather(reshape(input, 1), dim, reshape(index, 1)), ())
     d = _norm_dim(dim, input.ndim, "gather")
     idx = _check_index("gather", input, d, index)
-    return Gather.apply(input, dim=d, index=np.where(idx < 0, idx + input.shape[d], idx))
+    return Gather.apply(input, dim=d, index=_wrap_negative(idx, input.shape[d]))
 
 
+def _wrap_negative(index: np.ndarray, size: int) -> np.ndarray:
+    """Indices counted from the end (-1 is the last of ``size``) as non-negative indices."""
+    return array_module(index).where(index < 0, index + size, index)
+
+
+@tensor_method()
 def scatter_add(input: Tensor, dim: int, index: Tensor, src: Tensor) -> Tensor:
     """``out = input.clone(); out[i][index[i][j]] += src[i][j]`` for dim = 1 (torch.scatter_add)."""
     if input.ndim == 0:
@@ -164,12 +199,13 @@ def scatter_add(input: Tensor, dim: int, index: Tensor, src: Tensor) -> Tensor:
     for k in range(input.ndim):
         if idx.shape[k] > src.shape[k]:
             raise shape_error("scatter_add", idx.shape, src.shape, hint="index must not be larger than src in any dim")
-    return ScatterAdd.apply(input, src, dim=d, index=np.where(idx < 0, idx + input.shape[d], idx), out_shape=input.shape)
+    return ScatterAdd.apply(input, src, dim=d, index=_wrap_negative(idx, input.shape[d]), out_shape=input.shape)
 
 
+@tensor_method()
 def index_select(input: Tensor, dim: int, index: Tensor) -> Tensor:
     """Rows (or slices along ``dim``) picked by a 1-d int64 index; repeats allowed."""
-    idx = index.data if isinstance(index, Tensor) else np.asarray(index)
+    idx = index.data if isinstance(index, Tensor) else array_module(input.data).asarray(index)
     if idx.ndim > 1:
         raise IndexError(f"index_select(): index must be 1-d, got shape {fmt(idx.shape)}")
     if idx.dtype.kind not in "iu" and not (idx.size == 0 and idx.dtype.kind == "f"):
@@ -178,11 +214,13 @@ def index_select(input: Tensor, dim: int, index: Tensor) -> Tensor:
     return getitem(input, (slice(None),) * d + (idx.reshape(-1).astype(np.int64),))
 
 
+@tensor_method()
 def masked_fill(input: Tensor, mask: Tensor, value) -> Tensor:
     """``value`` where ``mask`` is True, ``input`` elsewhere (mask broadcasts)."""
     from .elementwise import where
 
-    m = mask.data if isinstance(mask, Tensor) else np.asarray(mask)
+    xp = array_module(input.data)
+    m = mask.data if isinstance(mask, Tensor) else xp.asarray(mask)
     if m.dtype != np.bool_:
         raise TypeError(f"masked_fill(): expected a bool mask, got {m.dtype}")
     try:
@@ -191,7 +229,7 @@ def masked_fill(input: Tensor, mask: Tensor, value) -> Tensor:
         ok = False
     if not ok:
         raise shape_error("masked_fill", input.shape, m.shape, hint="the mask must broadcast to the input's shape")
-    fill = value if isinstance(value, Tensor) else wrap(np.asarray(value, dtype=input.dtype))
+    fill = value if isinstance(value, Tensor) else wrap(xp.asarray(value, dtype=input.dtype))
     return where(wrap(m), fill, input)
 
 
@@ -200,6 +238,9 @@ class EmbeddingLookup(Function):
     """Rows of a table: ``weight[index]``. The vjp adds each output row's gradient back into the
     row it came from (repeated indices accumulate) and leaves the ``padding_idx`` row without
     gradient, as PyTorch does; the jvp looks the tangent rows up the same way."""
+
+    def __init__(self, index: np.ndarray, padding_idx: int | None) -> None:
+        self.index, self.padding_idx = index, padding_idx
 
     def forward(self, weight):
         self.weight_shape = weight.data.shape
@@ -213,3 +254,7 @@ class EmbeddingLookup(Function):
 
     def jvp(self, dweight):
         return GetItem.apply(dweight, key=(self.index,), basic=False)
+
+
+# the functions ``fukaku.ops`` (and so ``fukaku``) exports from this family
+__all__ = ["gather", "getitem", "index_select", "masked_fill", "scatter_add"]

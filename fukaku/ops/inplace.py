@@ -3,14 +3,17 @@
 fukaku records no in-place op in the graph: they are for tensors that do not require grad, and
 for parameters inside ``no_grad()`` (optimizer steps, initialisation). Each bumps the tensor's
 version, so a backward that needs the old value raises instead of returning a wrong gradient.
+Each op declares its Tensor methods here (``@tensor_method``): ``x.add_(y)``, ``x += y``, ``x[i] = v``.
 """
 from __future__ import annotations
 
 import numpy as np
 
 from ..autograd.grad_mode import state
-from ..tensor import Tensor, bump_version
-from ._util import lift, shape_error
+from ..backends import array_module
+from ..tensor import Tensor, bump_version, default_generator
+from ._util import lift, shape_error, tensor_method
+from .index import _normalize_key
 
 
 def _check(self: Tensor, op: str, *others) -> None:
@@ -32,13 +35,14 @@ def _operand(self: Tensor, other) -> np.ndarray:
     return lift(other, self).data
 
 
-def _apply(self: Tensor, op: str, ufunc, other) -> Tensor:
+def _apply(self: Tensor, op: str, ufunc: str, other) -> Tensor:
+    """``self.data ∘= other`` with the array module's ``ufunc``, casting only within a kind (as torch)."""
     _check(self, op, other)
     value = _operand(self, other)
     try:
-        ufunc(self.data, value, out=self.data, casting="same_kind")
+        getattr(array_module(self.data), ufunc)(self.data, value, out=self.data, casting="same_kind")
     except ValueError:
-        raise shape_error(op, self.data.shape, np.shape(value),
+        raise shape_error(op, self.data.shape, value.shape,
                           hint="an in-place op cannot change the shape of its target") from None
     except TypeError:
         raise TypeError(f"{op}: result type {np.result_type(self.data, value)} can't be cast to {self.dtype}") from None
@@ -46,24 +50,34 @@ def _apply(self: Tensor, op: str, ufunc, other) -> Tensor:
     return self
 
 
+@tensor_method("add_", "__iadd__")
 def add_(self: Tensor, other, alpha=1) -> Tensor:
-    return _apply(self, "add_", np.add, other if alpha == 1 else _operand(self, other) * alpha)
+    """``self += alpha * other`` in place; returns ``self``."""
+    return _apply(self, "add_", "add", other if alpha == 1 else _operand(self, other) * alpha)
 
 
+@tensor_method("sub_", "__isub__")
 def sub_(self: Tensor, other, alpha=1) -> Tensor:
-    return _apply(self, "sub_", np.subtract, other if alpha == 1 else _operand(self, other) * alpha)
+    """``self -= alpha * other`` in place; returns ``self``."""
+    return _apply(self, "sub_", "subtract", other if alpha == 1 else _operand(self, other) * alpha)
 
 
+@tensor_method("mul_", "__imul__")
 def mul_(self: Tensor, other) -> Tensor:
-    return _apply(self, "mul_", np.multiply, other)
+    """``self *= other`` in place; returns ``self``."""
+    return _apply(self, "mul_", "multiply", other)
 
 
+@tensor_method("div_", "__itruediv__")
 def div_(self: Tensor, other) -> Tensor:
-    return _apply(self, "div_", np.true_divide, other)
+    """``self /= other`` in place (a float tensor: integers cannot hold the quotient); returns ``self``."""
+    return _apply(self, "div_", "true_divide", other)
 
 
+@tensor_method()
 def pow_(self: Tensor, exponent) -> Tensor:
-    return _apply(self, "pow_", np.power, exponent)
+    """``self **= exponent`` in place; returns ``self``."""
+    return _apply(self, "pow_", "power", exponent)
 
 
 def _fill(self: Tensor, op: str, value, others=()) -> Tensor:
@@ -73,46 +87,57 @@ def _fill(self: Tensor, op: str, value, others=()) -> Tensor:
     return self
 
 
+@tensor_method()
 def zero_(self: Tensor) -> Tensor:
+    """Set every element to 0; returns ``self``."""
     return _fill(self, "zero_", 0)
 
 
+@tensor_method()
 def fill_(self: Tensor, value) -> Tensor:
+    """Set every element to ``value`` (a number or a one-element tensor); returns ``self``."""
     return _fill(self, "fill_", value.item() if isinstance(value, Tensor) else value)
 
 
+@tensor_method()
 def copy_(self: Tensor, src) -> Tensor:
-    arr = src.data if isinstance(src, Tensor) else np.asarray(src)
+    """Copy ``src`` (broadcast to ``self``'s shape, cast to its dtype) into ``self``; returns ``self``."""
+    xp = array_module(self.data)
+    arr = src.data if isinstance(src, Tensor) else xp.asarray(src)
     try:
-        np.broadcast_to(arr, self.data.shape)
+        xp.broadcast_to(arr, self.data.shape)
     except ValueError:
         raise shape_error("copy_", self.data.shape, arr.shape, hint="src must broadcast to the destination") from None
     return _fill(self, "copy_", arr, (src,))
 
 
+@tensor_method()
 def clamp_(self: Tensor, min=None, max=None) -> Tensor:  # noqa: A002
+    """Clamp every element to [min, max] in place; returns ``self``."""
     _check(self, "clamp_")
-    np.clip(self.data, min, max, out=self.data)
+    array_module(self.data).clip(self.data, min, max, out=self.data)
     bump_version(self)
     return self
 
 
+@tensor_method("__setitem__")
 def setitem(self: Tensor, key, value) -> None:
-    from .index import _normalize_key
-
+    """``x[key] = value``, with the same keys as indexing (ints, slices, masks, index tensors)."""
     _check(self, "__setitem__", value)
-    key, _ = _normalize_key(key)
+    key, _ = _normalize_key(key, array_module(self.data))
     self.data[key] = value.data if isinstance(value, Tensor) else value
     bump_version(self)
 
 
+@tensor_method()
 def uniform_(self: Tensor, a: float = 0.0, b: float = 1.0) -> Tensor:
-    from ..tensor import default_generator
+    """Fill with draws from U(a, b) by fukaku's generator (``fukaku.manual_seed``); returns ``self``."""
+    draws = default_generator().uniform(a, b, self.data.shape)
+    return _fill(self, "uniform_", array_module(self.data).asarray(draws))
 
-    return _fill(self, "uniform_", default_generator().uniform(a, b, self.data.shape))
 
-
+@tensor_method()
 def normal_(self: Tensor, mean: float = 0.0, std: float = 1.0) -> Tensor:
-    from ..tensor import default_generator
-
-    return _fill(self, "normal_", default_generator().normal(mean, std, self.data.shape))
+    """Fill with draws from N(mean, std²) by fukaku's generator; returns ``self``."""
+    draws = default_generator().normal(mean, std, self.data.shape)
+    return _fill(self, "normal_", array_module(self.data).asarray(draws))

@@ -7,22 +7,24 @@ from __future__ import annotations
 
 import string
 
-import numpy as np
-
 from .. import dtypes
 from ..autograd.function import Function
+from ..backends import array_module
 from ..tensor import Tensor
-from ._util import fmt, operands, shape_error
+from ._util import fmt, operands, shape_error, tensor_method
 from .shape import _mT, reshape, sum_to, unsqueeze
 
 
 class MatMul(Function):
-    op = "matmul"  # the public name in error messages (mm, bmm and dot run through here)
+    """Matrix product; ``op`` is the public name in error messages (mm, bmm and dot run through here)."""
+
+    def __init__(self, op: str = "matmul") -> None:
+        self.op = op
 
     def forward(self, a, b):
         self.save(a, b)
         try:
-            return np.matmul(a.data, b.data)
+            return array_module(a.data, b.data).matmul(a.data, b.data)
         except ValueError:
             raise shape_error(self.op, a.data.shape, b.data.shape, hint=_matmul_hint(a.data.shape, b.data.shape)) from None
 
@@ -63,35 +65,48 @@ def _matmul_hint(sa, sb) -> str:
     return "the batch dimensions must broadcast"
 
 
-def matmul(input, other, _op: str = "matmul") -> Tensor:
-    """Matrix product with NumPy/torch semantics: 1-d vectors are promoted and squeezed back,
-    leading (batch) dimensions broadcast. ``(B, n, k) @ (k, m) -> (B, n, m)``."""
+def _product(input, other, op: str) -> Tensor:
+    """The matrix product behind matmul, mm, bmm and dot; ``op`` names the caller in errors."""
     a, b = operands(input, other)
     if a.ndim == 0 or b.ndim == 0:
-        raise shape_error(_op, a.shape, b.shape, hint="both arguments to matmul need at least 1 dimension")
-    if _op == "matmul":
+        raise shape_error(op, a.shape, b.shape, hint="both arguments to matmul need at least 1 dimension")
+    if op == "matmul":  # the hot path: no keywords, so apply skips building the op from them
         return MatMul.apply(a, b)
-    return MatMul.apply(a, b, op=_op)
+    return MatMul.apply(a, b, op=op)
 
 
+@tensor_method("matmul", "__matmul__", reflected=("__rmatmul__",))
+def matmul(input, other) -> Tensor:
+    """Matrix product with NumPy/torch semantics: 1-d vectors are promoted and squeezed back,
+    leading (batch) dimensions broadcast. ``(B, n, k) @ (k, m) -> (B, n, m)``."""
+    return _product(input, other, "matmul")
+
+
+@tensor_method()
 def mm(input: Tensor, mat2: Tensor) -> Tensor:
+    """Product of two matrices, ``(n, k) @ (k, m) -> (n, m)``."""
     if input.ndim != 2 or mat2.ndim != 2:
         raise shape_error("mm", input.shape, mat2.shape, hint="mm takes two 2-d matrices; use matmul for other shapes")
-    return matmul(input, mat2, _op="mm")
+    return _product(input, mat2, "mm")
 
 
+@tensor_method()
 def bmm(input: Tensor, mat2: Tensor) -> Tensor:
+    """Batched matrix product without broadcasting, ``(B, n, k) @ (B, k, m) -> (B, n, m)``."""
     if input.ndim != 3 or mat2.ndim != 3 or input.shape[0] != mat2.shape[0]:
         raise shape_error("bmm", input.shape, mat2.shape, hint="bmm takes (B, n, k) and (B, k, m) with the same B")
-    return matmul(input, mat2, _op="bmm")
+    return _product(input, mat2, "bmm")
 
 
+@tensor_method()
 def dot(input: Tensor, other: Tensor) -> Tensor:
+    """Inner product of two 1-d tensors of the same length."""
     if input.ndim != 1 or other.ndim != 1:
         raise shape_error("dot", input.shape, other.shape, hint="dot takes two 1-d tensors")
-    return matmul(input, other, _op="dot")
+    return _product(input, other, "dot")
 
 
+@tensor_method()
 def outer(input: Tensor, vec2: Tensor) -> Tensor:
     """``outer(a, b)[i, j] = a[i]·b[j]``."""
     if input.ndim != 1 or vec2.ndim != 1:
@@ -128,7 +143,13 @@ def _parse_einsum(equation: str, shapes) -> tuple[list[str], str]:
 
 class Einsum(Function):
     """Sum of products over repeated subscripts. The gradient for operand k is the einsum of the
-    output gradient with all other operands, producing operand k's subscripts."""
+    output gradient with all other operands, producing operand k's subscripts.
+
+    ``equation`` has explicit subscripts: no ellipsis and no letter repeated within an operand
+    (:func:`einsum` spells those out first)."""
+
+    def __init__(self, equation: str) -> None:
+        self.equation = equation
 
     def forward(self, *xs):
         self.save(*xs)
@@ -138,7 +159,8 @@ class Einsum(Function):
                 raise NotImplementedError(f"Einsum: repeated subscripts within one operand ({t!r})")
         eq = ",".join(self.terms) + "->" + self.out
         try:
-            return np.einsum(eq, *[x.data for x in xs], optimize=len(xs) > 2)
+            arrays = [x.data for x in xs]
+            return array_module(*arrays).einsum(eq, *arrays, optimize=len(xs) > 2)
         except ValueError as e:
             raise shape_error("einsum", *[x.data.shape for x in xs], hint=str(e)) from None
 
@@ -219,12 +241,15 @@ def _square(op: str, x: Tensor) -> None:
 
 
 class Inverse(Function):
+    """X⁻¹ of a square matrix (or batch): vjp −X⁻ᵀ G X⁻ᵀ, jvp −X⁻¹ Ẋ X⁻¹."""
+
     saves_output = True
 
     def forward(self, x):
+        xp = array_module(x.data)
         try:
-            return np.linalg.inv(x.data)
-        except np.linalg.LinAlgError as e:
+            return xp.linalg.inv(x.data)
+        except xp.linalg.LinAlgError as e:
             raise RuntimeError(f"inverse: the matrix of shape {fmt(x.data.shape)} is singular ({e})") from None
 
     def vjp(self, grad):
@@ -236,17 +261,22 @@ class Inverse(Function):
         return -(y @ dx @ y)
 
 
+@tensor_method()
 def inverse(input: Tensor) -> Tensor:
+    """Inverse of a square matrix (or batch of them); a singular matrix is an error."""
     _square("inverse", input)
     return Inverse.apply(input)
 
 
 class Det(Function):
+    """det X of a square matrix (or batch): vjp g · det X · X⁻ᵀ, jvp det X · tr(X⁻¹ Ẋ)."""
+
     saves_output = True
 
     def forward(self, x):
         self.save(x)
-        return np.asarray(np.linalg.det(x.data))
+        xp = array_module(x.data)
+        return xp.asarray(xp.linalg.det(x.data))
 
     def vjp(self, grad):
         (x,) = self.saved
@@ -260,12 +290,14 @@ class Det(Function):
         return self.output * _sum(_mT(inverse(x)) * dx, (-2, -1))
 
 
+@tensor_method()
 def det(input: Tensor) -> Tensor:
     """Determinant of a square matrix (or batch); d det X = det X · tr(X⁻¹ dX)."""
     _square("det", input)
     return Det.apply(input)
 
 
+@tensor_method()
 def trace(input: Tensor) -> Tensor:
     """Sum of the main diagonal of a 2-d tensor."""
     from .reduce import sum as _sum

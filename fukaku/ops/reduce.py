@@ -11,8 +11,9 @@ import numpy as np
 
 from ..autograd.function import Function, constant
 from ..autograd.grad_mode import state
+from ..backends import array_module
 from ..tensor import Tensor, wrap
-from ._util import _norm_dim, _norm_dims
+from ._util import _norm_dim, _norm_dims, tensor_method
 from .elementwise import Where, _floating, exp
 from .shape import broadcast_to, reshape
 
@@ -48,9 +49,15 @@ def _restore_dims(grad: Tensor, axes: tuple[int, ...], keepdim: bool, in_ndim: i
 
 
 class Sum(Function):
+    """Σ over ``axes``, accumulated in ``dtype`` (None: the input's); the vjp broadcasts the
+    gradient back over the summed axes."""
+
+    def __init__(self, axes: tuple[int, ...], keepdim: bool, dtype: np.dtype | type | None) -> None:
+        self.axes, self.keepdim, self.dtype = axes, keepdim, dtype
+
     def forward(self, x):
         self.in_shape = x.data.shape
-        return np.sum(x.data, axis=self.axes, keepdims=self.keepdim, dtype=self.dtype)
+        return array_module(x.data).sum(x.data, axis=self.axes, keepdims=self.keepdim, dtype=self.dtype)
 
     def vjp(self, grad):
         return broadcast_to(_restore_dims(grad, self.axes, self.keepdim, len(self.in_shape)), self.in_shape)
@@ -59,6 +66,7 @@ class Sum(Function):
         return Sum.apply(dx, axes=self.axes, keepdim=self.keepdim, dtype=None)
 
 
+@tensor_method()
 def sum(input: Tensor, dim=None, keepdim: bool = False, dtype=None) -> Tensor:  # noqa: A001
     """Σ over ``dim`` (all when None or ()). Integer and bool tensors sum to int64, as in torch.
     With ``dtype`` the input is cast first, so the gradient comes back in the input's dtype."""
@@ -69,13 +77,15 @@ def sum(input: Tensor, dim=None, keepdim: bool = False, dtype=None) -> Tensor:  
     return Sum.apply(input, axes=axes, keepdim=keepdim, dtype=out_dtype)
 
 
+@tensor_method()
 def mean(input: Tensor, dim=None, keepdim: bool = False, dtype=None) -> Tensor:
+    """Average over ``dim`` (all when None or ()) of a floating tensor; an empty one gives nan."""
     x = input if dtype is None else input.to(dtype)
     if x.data.dtype.kind != "f":
         raise TypeError(f"mean(): could not infer output dtype: input dtype must be floating point, got {x.dtype}; "
                         "pass dtype=fukaku.float32 or convert with .float()")
     axes = _dims(dim, x.ndim, "mean")
-    count = int(np.prod([x.shape[a] for a in axes])) if x.ndim else 1
+    count = math.prod(x.shape[a] for a in axes) if x.ndim else 1
     return sum(x, axes, keepdim) * (1.0 / count if count else float("nan"))
 
 
@@ -90,6 +100,7 @@ def _var_args(dim, unbiased, correction, op):
     return dim, corr
 
 
+@tensor_method()
 def var(input: Tensor, dim=None, unbiased: bool | None = None, keepdim: bool = False, *, correction=None) -> Tensor:
     """Variance over ``dim``: Σ(x − mean)² / max(N − correction, 0). Unbiased (correction 1) by
     default; ``unbiased=False`` or ``correction=0`` divide by N. As in torch, N − correction <= 0
@@ -97,7 +108,7 @@ def var(input: Tensor, dim=None, unbiased: bool | None = None, keepdim: bool = F
     dim, corr = _var_args(dim, unbiased, correction, "var")
     x = _floating(input)
     axes = _dims(dim, x.ndim, "var")
-    n = int(np.prod([x.shape[a] for a in axes])) if x.ndim else 1
+    n = math.prod(x.shape[a] for a in axes) if x.ndim else 1
     centred = x - mean(x, axes, keepdim=True) if n else x
     denom = builtins.max(n - corr, 0)
     total = sum(centred * centred, axes, keepdim)
@@ -113,13 +124,14 @@ class StdFromVar(Function):
     saves_output = True
 
     def forward(self, v):
-        return np.sqrt(v.data)
+        return array_module(v.data).sqrt(v.data)
 
     def _dsqrt(self) -> Tensor:
         y = self.output
+        xp = array_module(y.data)
         zero = constant(y.data == 0)
-        safe = Where.apply(zero, constant(np.ones((), y.data.dtype)), y)
-        return Where.apply(zero, constant(np.zeros((), y.data.dtype)), 0.5 / safe)
+        safe = Where.apply(zero, constant(xp.ones((), y.data.dtype)), y)
+        return Where.apply(zero, constant(xp.zeros((), y.data.dtype)), 0.5 / safe)
 
     def vjp(self, grad):
         return grad * self._dsqrt()
@@ -128,6 +140,7 @@ class StdFromVar(Function):
         return dv * self._dsqrt()
 
 
+@tensor_method()
 def std(input: Tensor, dim=None, unbiased: bool | None = None, keepdim: bool = False, *, correction=None) -> Tensor:
     """Standard deviation, sqrt(var); a constant input (std 0) gets gradient 0, as in torch."""
     dim, corr = _var_args(dim, unbiased, correction, "std")
@@ -139,7 +152,8 @@ def _tie_weights(x: np.ndarray, out: np.ndarray, axes, nan_hits: bool) -> np.nda
     extremum is NaN gets NaN weights, unless ``nan_hits`` counts its NaNs as the extrema."""
     hits = x == out
     if nan_hits:
-        hits |= np.isnan(x) & np.isnan(out)
+        xp = array_module(x)
+        hits |= xp.isnan(x) & xp.isnan(out)
     hits = hits.astype(x.dtype)
     count = hits.sum(axis=axes, keepdims=True)
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -153,11 +167,13 @@ class Amax(Function):
     ``max(x)``/``min(x)`` (``full=True`` here) share the gradient between the NaNs instead, while
     its tangent is still NaN. Both are reproduced."""
 
-    full = False
+    def __init__(self, axes: tuple[int, ...], keepdim: bool, largest: bool, full: bool = False) -> None:
+        self.axes, self.keepdim, self.largest, self.full = axes, keepdim, largest, full
 
     def forward(self, x):
         _check_nonempty(x, self.axes, "amax" if self.largest else "amin")
-        pick = np.max if self.largest else np.min
+        xp = array_module(x.data)
+        pick = xp.max if self.largest else xp.min
         out = pick(x.data, axis=self.axes, keepdims=True)
         if x.data.dtype.kind == "f":
             self.w_jvp = _tie_weights(x.data, out, self.axes, nan_hits=False)
@@ -173,11 +189,15 @@ class Amax(Function):
         return sum(dx * constant(self.w_jvp), self.axes, self.keepdim)
 
 
+@tensor_method()
 def amax(input: Tensor, dim=None, keepdim: bool = False) -> Tensor:
+    """Largest value over ``dim`` (all when None); ties share the gradient evenly."""
     return Amax.apply(input, axes=_dims(dim, input.ndim, "amax"), keepdim=keepdim, largest=True)
 
 
+@tensor_method()
 def amin(input: Tensor, dim=None, keepdim: bool = False) -> Tensor:
+    """Smallest value over ``dim`` (all when None); ties share the gradient evenly."""
     return Amax.apply(input, axes=_dims(dim, input.ndim, "amin"), keepdim=keepdim, largest=False)
 
 
@@ -187,22 +207,27 @@ class MaxResult(NamedTuple):
 
 
 def _arg(input: Tensor, dim, keepdim: bool, largest: bool, op: str) -> Tensor:
-    pick = np.argmax if largest else np.argmin
+    xp = array_module(input.data)
+    pick = xp.argmax if largest else xp.argmin
     if dim is None:
         _check_nonempty(input, tuple(range(input.ndim)), op)
         idx = pick(input.data)
-        return wrap(np.asarray(idx, dtype=np.int64).reshape((1,) * input.ndim if keepdim else ()))
+        return wrap(xp.asarray(idx, dtype=np.int64).reshape((1,) * input.ndim if keepdim else ()))
     d = _norm_dim(dim, input.ndim, op)
     _check_nonempty(input, (d,), op)
-    idx = pick(input.data, axis=d, keepdims=keepdim) if input.ndim else np.asarray(0)
+    idx = pick(input.data, axis=d, keepdims=keepdim) if input.ndim else xp.asarray(0)
     return wrap(idx.astype(np.int64))
 
 
+@tensor_method()
 def argmax(input: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:
+    """int64 index of the first largest value along ``dim`` (of the flattened tensor when None)."""
     return _arg(input, dim, keepdim, True, "argmax")
 
 
+@tensor_method()
 def argmin(input: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:
+    """int64 index of the first smallest value along ``dim`` (of the flattened tensor when None)."""
     return _arg(input, dim, keepdim, False, "argmin")
 
 
@@ -217,7 +242,7 @@ def _max_min(input: Tensor, dim, keepdim: bool, largest: bool, op: str):
     d = _norm_dim(dim, input.ndim, op)
     if input.ndim == 0:
         return MaxResult(input * 1 if input.data.dtype.kind != "b" else wrap(input.data.copy()),
-                         wrap(np.asarray(0, dtype=np.int64)))
+                         wrap(array_module(input.data).asarray(0, dtype=np.int64)))
     idx = _arg(input, d, True, largest, op)
     values = gather(input, d, idx)
     if not keepdim:
@@ -226,12 +251,15 @@ def _max_min(input: Tensor, dim, keepdim: bool, largest: bool, op: str):
     return MaxResult(values, idx)
 
 
+@tensor_method()
 def max(input: Tensor, dim=None, keepdim: bool = False):  # noqa: A001
     """``max(x)`` → value; ``max(x, dim)`` → (values, indices); ``max(a, b)`` → elementwise maximum."""
     return _max_min(input, dim, keepdim, True, "max")
 
 
+@tensor_method()
 def min(input: Tensor, dim=None, keepdim: bool = False):  # noqa: A001
+    """``min(x)`` → value; ``min(x, dim)`` → (values, indices); ``min(a, b)`` → elementwise minimum."""
     return _max_min(input, dim, keepdim, False, "min")
 
 
@@ -240,11 +268,15 @@ class LogSumExp(Function):
 
     saves_output = True
 
+    def __init__(self, axes: tuple[int, ...], keepdim: bool) -> None:
+        self.axes, self.keepdim = axes, keepdim
+
     def forward(self, x):
         self.save(x)
-        m = np.max(x.data, axis=self.axes, keepdims=True) if x.data.size else np.zeros((1,) * x.ndim, x.dtype)
-        m = np.where(np.isfinite(m), m, 0)
-        out = np.log(np.sum(np.exp(x.data - m), axis=self.axes, keepdims=True)) + m
+        xp = array_module(x.data)
+        m = xp.max(x.data, axis=self.axes, keepdims=True) if x.data.size else xp.zeros((1,) * x.ndim, x.dtype)
+        m = xp.where(xp.isfinite(m), m, 0)
+        out = xp.log(xp.sum(xp.exp(x.data - m), axis=self.axes, keepdims=True)) + m
         return out if self.keepdim else out.reshape(tuple(s for i, s in enumerate(out.shape) if i not in self.axes))
 
     def _softmax(self) -> Tensor:
@@ -259,7 +291,9 @@ class LogSumExp(Function):
         return sum(self._softmax() * dx, self.axes, self.keepdim)
 
 
+@tensor_method()
 def logsumexp(input: Tensor, dim=None, keepdim: bool = False) -> Tensor:
+    """log Σ exp(x) over ``dim`` (all when None), without overflow for large x."""
     x = _floating(input)
     return LogSumExp.apply(x, axes=_dims(dim, x.ndim, "logsumexp"), keepdim=keepdim)
 
@@ -272,15 +306,19 @@ class Prod(Function):
 
     saves_output = True
 
+    def __init__(self, axis: int | None, keepdim: bool) -> None:
+        self.axis, self.keepdim = axis, keepdim
+
     def forward(self, x):
         self.save(x)
-        return np.asarray(np.prod(x.data, axis=self.axis, keepdims=self.keepdim))
+        xp = array_module(x.data)
+        return xp.asarray(xp.prod(x.data, axis=self.axis, keepdims=self.keepdim))
 
     def _others(self) -> Tensor:
         (x,) = self.saved
         data = x.data
         if data.size == 0:
-            return constant(np.zeros_like(data))
+            return constant(array_module(data).zeros_like(data))
         zero = data == 0
         if not zero.any():
             out = self.output
@@ -314,11 +352,12 @@ class Prod(Function):
 
 def _exclusive_product(a: np.ndarray, axis: int) -> np.ndarray:
     """Product of every element along ``axis`` except the one at each position."""
-    ones = np.ones_like(np.take(a, [0], axis=axis))
-    left = np.cumprod(np.concatenate([ones, np.take(a, range(a.shape[axis] - 1), axis=axis)], axis=axis), axis=axis)
-    rev = np.flip(a, axis)
-    right = np.cumprod(np.concatenate([ones, np.take(rev, range(a.shape[axis] - 1), axis=axis)], axis=axis), axis=axis)
-    return left * np.flip(right, axis)
+    xp = array_module(a)
+    ones = xp.ones_like(xp.take(a, [0], axis=axis))
+    left = xp.cumprod(xp.concatenate([ones, xp.take(a, range(a.shape[axis] - 1), axis=axis)], axis=axis), axis=axis)
+    rev = xp.flip(a, axis)
+    right = xp.cumprod(xp.concatenate([ones, xp.take(rev, range(a.shape[axis] - 1), axis=axis)], axis=axis), axis=axis)
+    return left * xp.flip(right, axis)
 
 
 def _exclusive_product_graph(x: Tensor, axis: int) -> Tensor:
@@ -327,13 +366,15 @@ def _exclusive_product_graph(x: Tensor, axis: int) -> Tensor:
     only used for higher-order derivatives of products that contain zeros."""
     from .shape import unsqueeze
 
+    xp = array_module(x.data)
     n = x.shape[axis]
     expanded = broadcast_to(unsqueeze(x, axis), x.shape[:axis] + (n,) + x.shape[axis:])
-    eye = np.eye(n, dtype=bool).reshape((1,) * axis + (n, n) + (1,) * (x.ndim - axis - 1))
-    masked = Where.apply(constant(eye), constant(np.ones((), x.data.dtype)), expanded)
+    eye = xp.eye(n, dtype=bool).reshape((1,) * axis + (n, n) + (1,) * (x.ndim - axis - 1))
+    masked = Where.apply(constant(eye), constant(xp.ones((), x.data.dtype)), expanded)
     return Prod.apply(masked, axis=axis + 1, keepdim=False)
 
 
+@tensor_method()
 def prod(input: Tensor, dim: int | None = None, keepdim: bool = False, dtype=None) -> Tensor:
     """Product over one dimension (or of all elements). Integer and bool tensors give int64."""
     x = input if dtype is None else input.to(dtype)
@@ -346,8 +387,13 @@ def prod(input: Tensor, dim: int | None = None, keepdim: bool = False, dtype=Non
 
 
 class Cumsum(Function):
+    """Running sums along ``dim``; the vjp is the running sum of the gradient taken from the end."""
+
+    def __init__(self, dim: int) -> None:
+        self.dim = dim
+
     def forward(self, x):
-        return np.cumsum(x.data, axis=self.dim, dtype=np.int64 if x.data.dtype.kind in "biu" else None)
+        return array_module(x.data).cumsum(x.data, axis=self.dim, dtype=np.int64 if x.data.dtype.kind in "biu" else None)
 
     def vjp(self, grad):
         from .shape import flip
@@ -358,6 +404,7 @@ class Cumsum(Function):
         return Cumsum.apply(dx, dim=self.dim)
 
 
+@tensor_method()
 def cumsum(input: Tensor, dim: int, dtype=None) -> Tensor:
     """Running sums along ``dim``; integer and bool tensors give int64 unless ``dtype`` is given."""
     if dtype is not None:
@@ -383,40 +430,45 @@ class Norm(Function):
 
     saves_output = True
 
+    def __init__(self, p: float, axes: tuple[int, ...], keepdim: bool) -> None:
+        self.p, self.axes, self.keepdim = p, axes, keepdim
+
     def forward(self, x):
         self.save(x)
+        xp = array_module(x.data)
         p, axes, kd = self.p, self.axes, self.keepdim
-        a = np.abs(x.data)
+        a = xp.abs(x.data)
         if p == 0:
-            out = np.sum(a != 0, axis=axes, keepdims=kd)
+            out = xp.sum(a != 0, axis=axes, keepdims=kd)
         elif p == 1:
-            out = np.sum(a, axis=axes, keepdims=kd)
+            out = xp.sum(a, axis=axes, keepdims=kd)
         elif p == 2:
-            out = np.sqrt(np.sum(a * a, axis=axes, keepdims=kd))
+            out = xp.sqrt(xp.sum(a * a, axis=axes, keepdims=kd))
         elif math.isinf(p):
             _check_nonempty(x, axes, "norm")
-            out = (np.max if p > 0 else np.min)(a, axis=axes, keepdims=kd)
+            out = (xp.max if p > 0 else xp.min)(a, axis=axes, keepdims=kd)
         else:
             with np.errstate(divide="ignore"):
-                out = np.sum(a ** p, axis=axes, keepdims=kd) ** (1.0 / p)
-        return np.asarray(out, dtype=x.data.dtype)
+                out = xp.sum(a ** p, axis=axes, keepdims=kd) ** (1.0 / p)
+        return xp.asarray(out, dtype=x.data.dtype)
 
     def _local(self) -> Tensor:
         from .elementwise import abs as _abs, sign
 
         (x,) = self.saved
+        xp = array_module(x.data)
         p, dt = self.p, x.data.dtype
-        zero, one = constant(np.zeros((), dt)), constant(np.ones((), dt))
+        zero, one = constant(xp.zeros((), dt)), constant(xp.ones((), dt))
         if p == 0:
-            return constant(np.zeros_like(x.data))
+            return constant(xp.zeros_like(x.data))
         if p == 1:
             return sign(x)
         n = _restore_dims(self.output, self.axes, self.keepdim, x.ndim)
         if math.isinf(p):
-            a = np.abs(x.data)
-            hits = ((a == n.data) | np.isnan(a)).astype(dt)
-            return sign(x) * constant(hits / np.maximum(hits.sum(axis=self.axes, keepdims=True), 1))
-        n_zero = constant(np.broadcast_to(n.data == 0, n.shape))
+            a = xp.abs(x.data)
+            hits = ((a == n.data) | xp.isnan(a)).astype(dt)
+            return sign(x) * constant(hits / xp.maximum(hits.sum(axis=self.axes, keepdims=True), 1))
+        n_zero = constant(xp.broadcast_to(n.data == 0, n.shape))
         safe_n = Where.apply(n_zero, one, n)
         if p == 2:
             return Where.apply(n_zero, zero, x / safe_n)
@@ -436,6 +488,7 @@ class Norm(Function):
         return sum(self._local() * dx, self.axes, self.keepdim)
 
 
+@tensor_method()
 def norm(input: Tensor, p="fro", dim=None, keepdim: bool = False, dtype=None) -> Tensor:
     """Vector p-norm over ``dim`` (all dims when None): p any real number, inf or -inf, or 'fro'
     (the 2-norm of the flattened dims). Gradients follow torch's conventions at zero."""
@@ -448,9 +501,18 @@ def norm(input: Tensor, p="fro", dim=None, keepdim: bool = False, dtype=None) ->
     return Norm.apply(x, p=float(p), axes=axes, keepdim=keepdim)
 
 
+@tensor_method()
 def all(input: Tensor, dim=None, keepdim: bool = False) -> Tensor:  # noqa: A001
-    return wrap(np.all(input.data, axis=None if dim is None else _norm_dims(dim, input.ndim, "all"), keepdims=keepdim))
+    """True where every element over ``dim`` (all when None) is non-zero; not differentiable."""
+    return wrap(array_module(input.data).all(input.data, axis=None if dim is None else _norm_dims(dim, input.ndim, "all"), keepdims=keepdim))
 
 
+@tensor_method()
 def any(input: Tensor, dim=None, keepdim: bool = False) -> Tensor:  # noqa: A001
-    return wrap(np.any(input.data, axis=None if dim is None else _norm_dims(dim, input.ndim, "any"), keepdims=keepdim))
+    """True where some element over ``dim`` (all when None) is non-zero; not differentiable."""
+    return wrap(array_module(input.data).any(input.data, axis=None if dim is None else _norm_dims(dim, input.ndim, "any"), keepdims=keepdim))
+
+
+# the functions ``fukaku.ops`` (and so ``fukaku``) exports from this family
+__all__ = ["all", "amax", "amin", "any", "argmax", "argmin", "cumsum", "logsumexp", "max", "mean", "min", "norm",
+           "prod", "std", "sum", "var"]

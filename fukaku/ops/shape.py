@@ -5,19 +5,26 @@ inverse movement of the gradient and each jvp is the same movement of the tangen
 from __future__ import annotations
 
 import builtins
+import itertools
 import math
 
 import numpy as np
 
 from .. import dtypes
 from ..autograd.function import Function
+from ..backends import array_module
 from ..errors import ShapeError
 from ..tensor import Tensor, wrap
-from ._util import _norm_dim, _norm_dims, fmt, shape_error
+from ._util import _norm_dim, _norm_dims, fmt, shape_error, tensor_method
 
 
 class Reshape(Function):
+    """Same values in a new ``shape``; ``op`` names the public call (reshape, view, ...) in errors."""
+
     is_view = True
+
+    def __init__(self, shape: tuple[int, ...], op: str) -> None:
+        self.shape, self.op = shape, op
 
     def forward(self, x: Tensor) -> np.ndarray:
         self.in_shape = x.data.shape
@@ -40,20 +47,48 @@ def _shape_arg(shape) -> tuple[int, ...]:
     return tuple(builtins.int(s) for s in shape)
 
 
-def reshape(input: Tensor, *shape, _op: str = "reshape") -> Tensor:
-    """Same values, new shape (one dimension may be -1). ``(N, C*H*W) -> (N, C, H, W)``."""
-    shape = _shape_arg(shape)
+def _reshaped(input: Tensor, shape: tuple[int, ...], op: str) -> Tensor:
     if shape == input.data.shape:
         return input
-    return Reshape.apply(input, shape=shape, op=_op)
+    return Reshape.apply(input, shape=shape, op=op)
 
 
+@tensor_method()
+def reshape(input: Tensor, *shape) -> Tensor:
+    """Same values, new shape (one dimension may be -1). ``(N, C*H*W) -> (N, C, H, W)``.
+
+    The shape comes as one tuple or as sizes: ``x.reshape(2, 3)`` and ``x.reshape((2, 3))``.
+    """
+    return _reshaped(input, _shape_arg(shape), "reshape")
+
+
+@tensor_method()
 def view(input: Tensor, *shape) -> Tensor:
     """Alias of :func:`reshape` (NumPy gives a view whenever the layout allows it)."""
-    return reshape(input, *shape, _op="view")
+    return _reshaped(input, _shape_arg(shape), "view")
 
 
+@tensor_method()
+def view_as(input: Tensor, other: Tensor) -> Tensor:
+    """``input`` viewed with ``other``'s shape."""
+    return _reshaped(input, other.shape, "view_as")
+
+
+@tensor_method()
+def reshape_as(input: Tensor, other: Tensor) -> Tensor:
+    """``input`` reshaped to ``other``'s shape."""
+    return _reshaped(input, other.shape, "reshape_as")
+
+
+@tensor_method()
+def contiguous(input: Tensor) -> Tensor:
+    """``input`` itself: every op here accepts any NumPy memory layout, so there is nothing to copy."""
+    return input
+
+
+@tensor_method()
 def flatten(input: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
+    """Merge dims ``start_dim..end_dim`` into one: ``(N, C, H, W) -> (N, C*H*W)`` for start_dim=1."""
     if input.ndim == 0:
         return reshape(input, 1)
     s = _norm_dim(start_dim, input.ndim, "flatten")
@@ -65,11 +100,14 @@ def flatten(input: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
     return reshape(input, shape[:s] + (math.prod(shape[s:e + 1]),) + shape[e + 1:])
 
 
+@tensor_method()
 def unflatten(input: Tensor, dim: int, sizes) -> Tensor:
+    """Split dimension ``dim`` into ``sizes`` (the inverse of :func:`flatten`)."""
     d = _norm_dim(dim, input.ndim, "unflatten")
     return reshape(input, input.shape[:d] + tuple(sizes) + input.shape[d + 1:])
 
 
+@tensor_method()
 def squeeze(input: Tensor, dim=None) -> Tensor:
     """Drop size-1 dimensions (all of them, or those in ``dim`` that have size 1)."""
     dims = _norm_dims(dim, input.ndim, "squeeze")
@@ -77,24 +115,33 @@ def squeeze(input: Tensor, dim=None) -> Tensor:
     return reshape(input, shape)
 
 
+@tensor_method()
 def unsqueeze(input: Tensor, dim: int) -> Tensor:
+    """Insert a size-1 dimension at ``dim``."""
     d = _norm_dim(dim, input.ndim + 1, "unsqueeze")
     return reshape(input, input.shape[:d] + (1,) + input.shape[d:])
 
 
 class Permute(Function):
+    """Reorder dimensions by ``dims``; the vjp applies the inverse permutation."""
+
     is_view = True
+
+    def __init__(self, dims: tuple[int, ...]) -> None:
+        self.dims = dims
 
     def forward(self, x: Tensor) -> np.ndarray:
         return x.data.transpose(self.dims)
 
     def vjp(self, grad: Tensor) -> Tensor:
-        return permute(grad, tuple(np.argsort(self.dims)))
+        inverse = sorted(range(len(self.dims)), key=self.dims.__getitem__)
+        return permute(grad, tuple(inverse))
 
     def jvp(self, dx: Tensor) -> Tensor:
         return permute(dx, self.dims)
 
 
+@tensor_method()
 def permute(input: Tensor, *dims) -> Tensor:
     """Reorder dimensions: ``permute(x, 0, 2, 3, 1)`` turns NCHW into NHWC."""
     dims = _shape_arg(dims)
@@ -108,7 +155,9 @@ def permute(input: Tensor, *dims) -> Tensor:
     return Permute.apply(input, dims=norm)
 
 
+@tensor_method("transpose", "swapaxes")
 def transpose(input: Tensor, dim0: int, dim1: int) -> Tensor:
+    """Swap dimensions ``dim0`` and ``dim1`` (also ``x.swapaxes``)."""
     order = list(range(input.ndim))
     a, b = _norm_dim(dim0, input.ndim, "transpose"), _norm_dim(dim1, input.ndim, "transpose")
     if input.ndim == 0:
@@ -117,29 +166,44 @@ def transpose(input: Tensor, dim0: int, dim1: int) -> Tensor:
     return permute(input, order)
 
 
+@tensor_method()
 def t(input: Tensor) -> Tensor:
+    """Transpose of a matrix; 0-d and 1-d tensors come back as they are."""
     if input.ndim > 2:
         raise ValueError(f"t(): expects a tensor with <= 2 dimensions, but got {input.ndim}; use transpose() or .mT")
     return transpose(input, 0, -1) if input.ndim == 2 else input
 
 
 def _mT(input: Tensor) -> Tensor:
+    """``x.mT``: the last two dimensions swapped (a batch of matrices transposed)."""
     if input.ndim < 2:
         raise ValueError(f"mT: expects a tensor with >= 2 dimensions, got shape {fmt(input.shape)}")
     return transpose(input, -2, -1)
 
 
+Tensor.mT = property(_mT)
+
+
 def _T(input: Tensor) -> Tensor:
+    """``x.T``: all dimensions in reverse order."""
     return permute(input, tuple(range(input.ndim))[::-1])
 
 
+Tensor.T = property(_T)
+
+
 class BroadcastTo(Function):
+    """Broadcast to ``shape`` without copying; ``op`` names the public call in errors."""
+
     is_view = True
+
+    def __init__(self, shape: tuple[int, ...], op: str) -> None:
+        self.shape, self.op = shape, op
 
     def forward(self, x: Tensor) -> np.ndarray:
         self.in_shape = x.data.shape
         try:
-            return np.broadcast_to(x.data, self.shape)
+            return array_module(x.data).broadcast_to(x.data, self.shape)
         except ValueError:
             raise shape_error(self.op, x.data.shape, self.shape,
                               hint="only size-1 dimensions can be expanded, and new dimensions go in front") from None
@@ -166,6 +230,7 @@ def broadcast_to(input: Tensor, shape, _op: str = "broadcast_to") -> Tensor:
     return BroadcastTo.apply(input, shape=shape, op=_op)
 
 
+@tensor_method()
 def expand(input: Tensor, *sizes) -> Tensor:
     """Broadcast size-1 dims to ``sizes`` without copying (-1 keeps a size)."""
     sizes = _shape_arg(sizes)
@@ -175,12 +240,17 @@ def expand(input: Tensor, *sizes) -> Tensor:
     return broadcast_to(input, sizes, _op="expand")
 
 
+@tensor_method()
 def expand_as(input: Tensor, other: Tensor) -> Tensor:
+    """:func:`expand` to ``other``'s shape."""
     return broadcast_to(input, other.shape, _op="expand_as")
 
 
 class SumTo(Function):
     """Sum a broadcast gradient back down to ``shape`` (the adjoint of broadcasting)."""
+
+    def __init__(self, shape: tuple[int, ...]) -> None:
+        self.shape = shape
 
     def forward(self, x: Tensor) -> np.ndarray:
         self.in_shape = x.data.shape
@@ -205,21 +275,28 @@ def sum_to(input: Tensor, shape) -> Tensor:
 
 
 class Cat(Function):
+    """Join the inputs along ``dim``; the vjp hands each input its slice of the gradient."""
+
+    def __init__(self, dim: int) -> None:
+        self.dim = dim
+
     def forward(self, *xs: Tensor) -> np.ndarray:
-        self.shapes = [x.data.shape for x in xs]
+        arrays = [x.data for x in xs]
+        self.shapes = [a.shape for a in arrays]
         try:
-            return np.concatenate([x.data for x in xs], axis=self.dim)
+            return array_module(*arrays).concatenate(arrays, axis=self.dim)
         except ValueError:
             raise shape_error("cat", *self.shapes, hint=f"all dimensions except dim={self.dim} must match") from None
 
     def vjp(self, grad: Tensor):
-        bounds = np.cumsum([0] + [s[self.dim] for s in self.shapes])
+        bounds = list(itertools.accumulate((s[self.dim] for s in self.shapes), initial=0))
         lead = (slice(None),) * self.dim
-        return tuple(grad[lead + (slice(int(a), int(b)),)] for a, b in zip(bounds[:-1], bounds[1:]))
+        return tuple(grad[lead + (slice(a, b),)] for a, b in zip(bounds[:-1], bounds[1:]))
 
     def jvp(self, *tangents):
-        dtype = next(d.dtype for d in tangents if d is not None)
-        parts = [d if d is not None else wrap(np.zeros(s, dtype)) for d, s in zip(tangents, self.shapes)]
+        given = next(d for d in tangents if d is not None)
+        xp = array_module(given.data)
+        parts = [d if d is not None else wrap(xp.zeros(s, given.dtype)) for d, s in zip(tangents, self.shapes)]
         return cat(parts, self.dim)
 
 
@@ -253,6 +330,7 @@ def stack(tensors, dim: int = 0) -> Tensor:
     return cat([unsqueeze(x, d) for x in tensors], d)
 
 
+@tensor_method()
 def split(input: Tensor, split_size_or_sections, dim: int = 0) -> tuple[Tensor, ...]:
     """Pieces of ``split_size`` (last may be smaller), or of the listed sizes."""
     d = _norm_dim(dim, input.ndim, "split")
@@ -274,6 +352,7 @@ def split(input: Tensor, split_size_or_sections, dim: int = 0) -> tuple[Tensor, 
     return tuple(out)
 
 
+@tensor_method()
 def chunk(input: Tensor, chunks: int, dim: int = 0) -> tuple[Tensor, ...]:
     """Split into ``chunks`` pieces of size ceil(n/chunks) (fewer if they run out), like torch."""
     if chunks <= 0:
@@ -284,15 +363,22 @@ def chunk(input: Tensor, chunks: int, dim: int = 0) -> tuple[Tensor, ...]:
     return split(input, -(-n // chunks), dim)
 
 
+@tensor_method()
 def unbind(input: Tensor, dim: int = 0) -> tuple[Tensor, ...]:
+    """The slices along ``dim``, each without that dimension."""
     d = _norm_dim(dim, input.ndim, "unbind")
     lead = (slice(None),) * d
     return tuple(input[lead + (i,)] for i in range(input.shape[d]))
 
 
 class Flip(Function):
+    """Reverse the order of elements along ``dims``; its own adjoint."""
+
+    def __init__(self, dims: tuple[int, ...]) -> None:
+        self.dims = dims
+
     def forward(self, x: Tensor) -> np.ndarray:
-        return np.flip(x.data, self.dims).copy()
+        return array_module(x.data).flip(x.data, self.dims).copy()
 
     def vjp(self, grad: Tensor) -> Tensor:
         return Flip.apply(grad, dims=self.dims)
@@ -301,13 +387,20 @@ class Flip(Function):
         return Flip.apply(dx, dims=self.dims)
 
 
+@tensor_method()
 def flip(input: Tensor, dims) -> Tensor:
+    """Reverse the order of elements along ``dims`` (a copy, as in torch)."""
     return Flip.apply(input, dims=_norm_dims(dims, input.ndim, "flip"))
 
 
 class Roll(Function):
+    """Shift elements cyclically by ``shifts`` along ``dims``; the vjp shifts back."""
+
+    def __init__(self, shifts: tuple[int, ...], dims: tuple[int, ...]) -> None:
+        self.shifts, self.dims = shifts, dims
+
     def forward(self, x: Tensor) -> np.ndarray:
-        return np.roll(x.data, self.shifts, self.dims)
+        return array_module(x.data).roll(x.data, self.shifts, self.dims)
 
     def vjp(self, grad: Tensor) -> Tensor:
         return Roll.apply(grad, shifts=tuple(-s for s in self.shifts), dims=self.dims)
@@ -316,6 +409,7 @@ class Roll(Function):
         return Roll.apply(dx, shifts=self.shifts, dims=self.dims)
 
 
+@tensor_method()
 def roll(input: Tensor, shifts, dims=None) -> Tensor:
     """Shift elements cyclically; ``dims=None`` rolls the flattened tensor."""
     if dims is None:
@@ -328,8 +422,13 @@ def roll(input: Tensor, shifts, dims=None) -> Tensor:
 
 
 class Pad(Function):
+    """Constant padding by ``widths`` ((before, after) per dimension); the vjp crops the gradient."""
+
+    def __init__(self, widths: tuple[tuple[int, int], ...], value: float) -> None:
+        self.widths, self.value = widths, value
+
     def forward(self, x: Tensor) -> np.ndarray:
-        return np.pad(x.data, self.widths, mode="constant", constant_values=self.value)
+        return array_module(x.data).pad(x.data, self.widths, mode="constant", constant_values=self.value)
 
     def vjp(self, grad: Tensor) -> Tensor:
         return grad[tuple(slice(a, grad.shape[i] - b) for i, (a, b) in enumerate(self.widths))]
@@ -363,8 +462,9 @@ def pad(input: Tensor, pad, mode: str = "constant", value: float = 0.0) -> Tenso
     return Pad.apply(input, widths=tuple(widths), value=value)
 
 
+@tensor_method()
 def repeat(input: Tensor, *sizes) -> Tensor:
-    """Tile the tensor: ``repeat(x, 2, 3)`` repeats rows twice and columns three times (like np.tile)."""
+    """Tile the tensor: ``repeat(x, 2, 3)`` repeats rows twice and columns three times (like NumPy's tile)."""
     sizes = _shape_arg(sizes)
     if len(sizes) < input.ndim:
         raise ValueError(f"repeat: number of repeat dims {len(sizes)} can not be smaller than the tensor's ndim {input.ndim}")
@@ -378,8 +478,12 @@ def repeat(input: Tensor, *sizes) -> Tensor:
 class Triangle(Function):
     """tril / triu: keep one triangle of the last two dims, zero the rest."""
 
+    def __init__(self, lower: bool, diagonal: int) -> None:
+        self.lower, self.diagonal = lower, diagonal
+
     def forward(self, x: Tensor) -> np.ndarray:
-        keep = np.tril if self.lower else np.triu
+        xp = array_module(x.data)
+        keep = xp.tril if self.lower else xp.triu
         return keep(x.data, self.diagonal)
 
     def vjp(self, grad: Tensor) -> Tensor:
@@ -389,6 +493,7 @@ class Triangle(Function):
         return Triangle.apply(dx, lower=self.lower, diagonal=self.diagonal)
 
 
+@tensor_method()
 def tril(input: Tensor, diagonal: int = 0) -> Tensor:
     """Zero the elements above the ``diagonal``-th diagonal of the last two dims."""
     if input.ndim < 2:
@@ -396,6 +501,7 @@ def tril(input: Tensor, diagonal: int = 0) -> Tensor:
     return Triangle.apply(input, lower=True, diagonal=builtins.int(diagonal))
 
 
+@tensor_method()
 def triu(input: Tensor, diagonal: int = 0) -> Tensor:
     """Zero the elements below the ``diagonal``-th diagonal of the last two dims."""
     if input.ndim < 2:
@@ -406,11 +512,12 @@ def triu(input: Tensor, diagonal: int = 0) -> Tensor:
 class Diagonal(Function):
     """The ``offset`` diagonal of dims ``dim1``/``dim2`` (default the last two), appended as the last dim."""
 
-    dim1, dim2 = -2, -1
+    def __init__(self, offset: int, dim1: int = -2, dim2: int = -1) -> None:
+        self.offset, self.dim1, self.dim2 = offset, dim1, dim2
 
     def forward(self, x: Tensor) -> np.ndarray:
         self.in_shape = x.data.shape
-        return np.diagonal(x.data, self.offset, self.dim1, self.dim2).copy()
+        return array_module(x.data).diagonal(x.data, self.offset, self.dim1, self.dim2).copy()
 
     def vjp(self, grad: Tensor) -> Tensor:
         return DiagEmbed.apply(grad, offset=self.offset, shape=self.in_shape, dim1=self.dim1, dim2=self.dim2)
@@ -423,12 +530,14 @@ class DiagEmbed(Function):
     """Place the last dim of ``v`` on the ``offset`` diagonal of dims ``dim1``/``dim2`` of a zero
     array of ``shape`` (adjoint of Diagonal)."""
 
-    dim1, dim2 = -2, -1
+    def __init__(self, offset: int, shape: tuple[int, ...], dim1: int = -2, dim2: int = -1) -> None:
+        self.offset, self.shape, self.dim1, self.dim2 = offset, shape, dim1, dim2
 
     def forward(self, v: Tensor) -> np.ndarray:
-        out = np.zeros(self.shape, v.data.dtype)
-        m = np.moveaxis(out, (self.dim1, self.dim2), (-2, -1))  # a writable view of out
-        np.einsum("...ii->...i", _offset_view(m, self.offset))[...] = v.data
+        xp = array_module(v.data)
+        out = xp.zeros(self.shape, v.data.dtype)
+        m = xp.moveaxis(out, (self.dim1, self.dim2), (-2, -1))  # a writable view of out
+        xp.einsum("...ii->...i", _offset_view(m, self.offset))[...] = v.data
         return out
 
     def vjp(self, grad: Tensor) -> Tensor:
@@ -448,6 +557,7 @@ def _offset_view(m: np.ndarray, offset: int) -> np.ndarray:
     return m[..., -offset:-offset + k, :k]
 
 
+@tensor_method()
 def diagonal(input: Tensor, offset: int = 0, dim1: int = 0, dim2: int = 1) -> Tensor:
     """The ``offset`` diagonal of the 2-d slices over ``dim1`` and ``dim2`` (dims 0 and 1 by default,
     as in torch); the diagonal becomes the last dimension."""
@@ -459,6 +569,7 @@ def diagonal(input: Tensor, offset: int = 0, dim1: int = 0, dim2: int = 1) -> Te
     return Diagonal.apply(input, offset=builtins.int(offset), dim1=d1, dim2=d2)
 
 
+@tensor_method()
 def diag(input: Tensor, diagonal: int = 0) -> Tensor:
     """1-d input: a square matrix with it on a diagonal; 2-d input: that diagonal as a vector."""
     if input.ndim == 1:
@@ -467,3 +578,12 @@ def diag(input: Tensor, diagonal: int = 0) -> Tensor:
     if input.ndim == 2:
         return Diagonal.apply(input, offset=diagonal)
     raise ValueError(f"diag: expects a 1-d or 2-d tensor, got shape {fmt(input.shape)}")
+
+
+# NumPy's and PyTorch's other names for the same functions (torch.clip is torch.clamp)
+concat = cat
+
+# the functions ``fukaku.ops`` (and so ``fukaku``) exports from this family
+__all__ = ["broadcast_to", "cat", "chunk", "diag", "diagonal", "expand", "expand_as", "flatten", "flip", "pad",
+           "permute", "repeat", "reshape", "roll", "split", "squeeze", "stack", "t", "transpose", "tril", "triu",
+           "unbind", "unflatten", "unsqueeze", "view", "concat"]

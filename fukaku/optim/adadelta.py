@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from ..backends import array_module
 from ..tensor import Tensor, bump_version
 from .optimizer import Optimizer, ParamsT, check_nonnegative, effective_grad, init_state
 
@@ -42,19 +43,20 @@ class Adadelta(Optimizer):
                 init_state(state, p, "square_avg", "acc_delta")
             state["step"].data += 1
             x = p.data
+            xp = array_module(x)
             d = effective_grad(x, g, weight_decay, maximize)
             square_avg, acc_delta = state["square_avg"].data, state["acc_delta"].data
-            tmp = np.multiply(d, d, out=np.empty_like(x))  # out=: a 0-d input would give a scalar
+            tmp = xp.multiply(d, d, out=xp.empty_like(x))  # out=: a 0-d input would give a scalar
             tmp *= 1 - rho
             square_avg *= rho
             square_avg += tmp
-            std = np.add(square_avg, eps, out=np.empty_like(x))
-            np.sqrt(std, out=std)
-            delta = np.add(acc_delta, eps, out=np.empty_like(x))
-            np.sqrt(delta, out=delta)
+            std = xp.add(square_avg, eps, out=xp.empty_like(x))
+            xp.sqrt(std, out=std)
+            delta = xp.add(acc_delta, eps, out=xp.empty_like(x))
+            xp.sqrt(delta, out=delta)
             delta /= std
             delta *= d
-            np.multiply(delta, delta, out=tmp)
+            xp.multiply(delta, delta, out=tmp)
             tmp *= 1 - rho
             acc_delta *= rho
             acc_delta += tmp

@@ -13,8 +13,9 @@ from typing import Any
 
 import numpy as np
 
+from ..backends import array_module
 from ..tensor import Tensor, bump_version, wrap
-from .optimizer import Optimizer, ParamsT, check_nonnegative, effective_grad
+from .optimizer import Optimizer, ParamsT, check_nonnegative, effective_grad, init_state
 
 
 class Adagrad(Optimizer):
@@ -39,8 +40,8 @@ class Adagrad(Optimizer):
 
     def _init_state(self, p: Tensor, group: dict[str, Any]) -> dict[str, Any]:
         state = self.state[p]
-        state["step"] = wrap(np.zeros((), np.float32))
-        state["sum"] = wrap(np.full_like(p.data, group["initial_accumulator_value"]))
+        init_state(state, p)
+        state["sum"] = wrap(array_module(p.data).full_like(p.data, group["initial_accumulator_value"]))
         return state
 
     def _update_group(self, group: dict[str, Any], params: list[Tensor], grads: list[np.ndarray]) -> None:
@@ -51,14 +52,15 @@ class Adagrad(Optimizer):
             state["step"].data += 1
             step = float(state["step"].data)
             x = p.data
+            xp = array_module(x)
             d = effective_grad(x, g, weight_decay, maximize)
             clr = lr / (1 + (step - 1) * lr_decay)
             s = state["sum"].data
-            tmp = np.multiply(d, d, out=np.empty_like(x))  # out=: a 0-d input would give a scalar
+            tmp = xp.multiply(d, d, out=xp.empty_like(x))  # out=: a 0-d input would give a scalar
             s += tmp
-            np.sqrt(s, out=tmp)
+            xp.sqrt(s, out=tmp)
             tmp += eps
-            np.divide(d, tmp, out=tmp)
+            xp.divide(d, tmp, out=tmp)
             tmp *= clr
             x -= tmp
             bump_version(p)

@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from ..backends import array_module
 from ..tensor import Tensor, bump_version
 from .optimizer import Optimizer, ParamsT, check_nonnegative, effective_grad, init_state
 
@@ -60,27 +61,28 @@ class Adam(Optimizer):
             state["step"].data += 1
             step = float(state["step"].data)
             x = p.data
+            xp = array_module(x)
             if decoupled and weight_decay != 0:
                 x *= 1 - lr * weight_decay  # AdamW: shrink θ directly, outside the moment estimates
-                d = np.negative(g) if maximize else g
+                d = -g if maximize else g
             else:
                 d = effective_grad(x, g, weight_decay, maximize)
             m, v = state["exp_avg"].data, state["exp_avg_sq"].data
-            tmp = np.subtract(d, m, out=np.empty_like(x))  # m.lerp_(g, 1 − β₁); out=: 0-d gives arrays too
+            tmp = xp.subtract(d, m, out=xp.empty_like(x))  # m.lerp_(g, 1 − β₁); out=: 0-d gives arrays too
             tmp *= 1 - beta1
             m += tmp
-            np.multiply(d, d, out=tmp)
+            xp.multiply(d, d, out=tmp)
             tmp *= 1 - beta2
             v *= beta2
             v += tmp
             if amsgrad:
-                v = np.maximum(state["max_exp_avg_sq"].data, v, out=state["max_exp_avg_sq"].data)
+                v = xp.maximum(state["max_exp_avg_sq"].data, v, out=state["max_exp_avg_sq"].data)
             # η·m̂/(√v̂ + ε) = η·√(1−β₂ᵗ)/(1−β₁ᵗ) · m/(√v + ε·√(1−β₂ᵗ)): one pass fewer over the arrays
             bc2_sqrt = (1 - beta2 ** step) ** 0.5
             step_size = lr * bc2_sqrt / (1 - beta1 ** step)
-            np.sqrt(v, out=tmp)
+            xp.sqrt(v, out=tmp)
             tmp += eps * bc2_sqrt
-            np.divide(m, tmp, out=tmp)
+            xp.divide(m, tmp, out=tmp)
             tmp *= step_size
             x -= tmp
             bump_version(p)

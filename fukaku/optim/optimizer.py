@@ -13,9 +13,10 @@ The base class holds what every optimizer shares:
   the two libraries: ``{'state': {index: {...}}, 'param_groups': [{..., 'params': [indices]}]}``;
 - ``zero_grad(set_to_none=True)`` and ``step(closure=None)``.
 
-Updates are vectorised NumPy on ``p.data`` in place (the optimizer is outside the graph, as under
-``torch.no_grad()``); each bumps the parameter's version counter, as every in-place op does, so a
-backward pass that saved the old value raises instead of returning a wrong gradient.
+Updates are vectorised array operations on ``p.data`` in place, in the parameter's array module
+(``xp = array_module(p.data)``: NumPy today), outside the graph as under ``torch.no_grad()``;
+each bumps the parameter's version counter, as every in-place op does, so a backward pass that
+saved the old value raises instead of returning a wrong gradient.
 """
 from __future__ import annotations
 
@@ -28,6 +29,7 @@ from typing import Any
 import numpy as np
 
 from ..autograd.grad_mode import enable_grad
+from ..backends import array_module, default_module
 from ..errors import ShapeError
 from ..tensor import Tensor, bump_version, wrap
 
@@ -51,21 +53,25 @@ def effective_grad(p: np.ndarray, g: np.ndarray, weight_decay: float, maximize: 
     May return ``g`` itself: callers never write into the result, so ``.grad`` stays intact.
     """
     if weight_decay != 0:
-        out = np.multiply(p, weight_decay)
+        out = p * weight_decay
         if maximize:
             out -= g
         else:
             out += g
         return out
-    return np.negative(g) if maximize else g
+    return -g if maximize else g
 
 
 def init_state(state: dict, p: Tensor, *buffers: str) -> None:
     """A parameter's state on its first step: a float32 ``step`` counter (as torch keeps it) and a
-    zero buffer shaped like the parameter for each name in ``buffers``."""
-    state["step"] = wrap(np.zeros((), np.float32))
+    zero buffer shaped like the parameter for each name in ``buffers``.
+
+    The counter lives in host memory whatever holds the parameter (as torch keeps it on the CPU):
+    updates read it as a Python float every step."""
+    state["step"] = wrap(default_module().zeros((), np.float32))
+    xp = array_module(p.data)
     for name in buffers:
-        state[name] = wrap(np.zeros_like(p.data))
+        state[name] = wrap(xp.zeros_like(p.data))
 
 
 def check_nonnegative(owner: str, options: dict, *names: str) -> None:
@@ -283,19 +289,21 @@ class Optimizer:
 
 def _cast_state(param: Tensor, index: int, name: str, value):
     """One state entry as a fukaku tensor owned by the optimizer (other values are kept as they are)."""
-    if name == "step":  # a counter: float32 0-d tensor, as PyTorch keeps it whatever the parameter dtype
-        arr = value.data if isinstance(value, Tensor) else np.asarray(value)
+    if name == "step":  # a host-side float32 0-d counter, as PyTorch keeps it whatever the parameter dtype
+        host = default_module()
+        arr = value.data if isinstance(value, Tensor) else host.asarray(value)
         if arr.size != 1:
             raise ShapeError(f"load_state_dict: state[{index}]['step'] must be a single number, got shape {arr.shape}")
-        return wrap(np.array(arr.reshape(()), dtype=np.float32))
+        return wrap(host.array(arr.reshape(()), dtype=np.float32))
+    xp = array_module(param.data)
     if isinstance(value, Tensor):
         arr = value.data
-    elif isinstance(value, np.ndarray) or (hasattr(value, "__array__") and not np.isscalar(value)):
-        arr = np.asarray(value)  # e.g. a torch tensor from torch's state_dict()
+    elif isinstance(value, np.ndarray) or (hasattr(value, "__array__") and not isinstance(value, np.generic)):
+        arr = xp.asarray(value)  # e.g. a torch tensor from torch's state_dict()
     else:
         return value
     if arr.shape != param.data.shape:
         raise ShapeError(f"load_state_dict: state[{index}][{name!r}] has shape {tuple(arr.shape)} but parameter "
                          f"{index} has shape {tuple(param.data.shape)}")
     dtype = param.data.dtype if arr.dtype.kind == "f" or arr.dtype.kind == "c" else arr.dtype
-    return wrap(np.array(arr, dtype=dtype, copy=True))
+    return wrap(xp.array(arr, dtype=dtype, copy=True))

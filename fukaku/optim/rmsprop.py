@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from ..backends import array_module
 from ..tensor import Tensor, bump_version
 from .optimizer import Optimizer, ParamsT, check_nonnegative, effective_grad, init_state
 
@@ -49,29 +50,30 @@ class RMSprop(Optimizer):
                            *(("grad_avg",) if centered else ()))
             state["step"].data += 1
             x = p.data
+            xp = array_module(x)
             d = effective_grad(x, g, weight_decay, maximize)
             square_avg = state["square_avg"].data
-            avg = np.multiply(d, d, out=np.empty_like(x))  # out=: a 0-d input would give a scalar
+            avg = xp.multiply(d, d, out=xp.empty_like(x))  # out=: a 0-d input would give a scalar
             avg *= 1 - alpha
             square_avg *= alpha
             square_avg += avg
             if centered:  # ḡ.lerp_(g, 1 − α), then v − ḡ²
                 grad_avg = state["grad_avg"].data
-                np.subtract(d, grad_avg, out=avg)
+                xp.subtract(d, grad_avg, out=avg)
                 avg *= 1 - alpha
                 grad_avg += avg
-                np.multiply(grad_avg, grad_avg, out=avg)
-                np.subtract(square_avg, avg, out=avg)
-                np.sqrt(avg, out=avg)
+                xp.multiply(grad_avg, grad_avg, out=avg)
+                xp.subtract(square_avg, avg, out=avg)
+                xp.sqrt(avg, out=avg)
             else:
-                np.sqrt(square_avg, out=avg)
+                xp.sqrt(square_avg, out=avg)
             avg += eps
-            np.divide(d, avg, out=avg)  # g / d
+            xp.divide(d, avg, out=avg)  # g / d
             if momentum > 0:
                 buf = state["momentum_buffer"].data
                 buf *= momentum
                 buf += avg
-                np.multiply(buf, lr, out=avg)
+                xp.multiply(buf, lr, out=avg)
             else:
                 avg *= lr
             x -= avg

@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from ..backends import array_module
 from ..tensor import Tensor, bump_version, wrap
 from .optimizer import Optimizer, ParamsT, check_nonnegative, effective_grad
 
@@ -46,15 +47,16 @@ class SGD(Optimizer):
             x = p.data
             d = effective_grad(x, g, weight_decay, maximize)
             if momentum != 0:
+                xp = array_module(x)
                 state = self.state[p]
                 buf = state.get("momentum_buffer")
                 if buf is None:  # the first step starts the velocity at the gradient itself
-                    buf = state["momentum_buffer"] = wrap(np.array(d, copy=True))
+                    buf = state["momentum_buffer"] = wrap(xp.array(d, copy=True))
                 else:
                     buf.data *= momentum
                     buf.data += d if dampening == 0 else d * (1 - dampening)
                 if nesterov:  # look ahead along the velocity: g + μ·v
-                    direction = np.multiply(buf.data, momentum)
+                    direction = xp.multiply(buf.data, momentum)
                     direction += d
                 else:
                     direction = buf.data

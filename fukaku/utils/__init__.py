@@ -1,4 +1,5 @@
-"""Utilities laid out as ``torch.utils``: :mod:`fukaku.utils.data` (datasets, samplers, DataLoader)."""
-from . import data
+"""Utilities laid out as ``torch.utils``: :mod:`fukaku.utils.data` (datasets, samplers, DataLoader) and
+:mod:`fukaku.utils.graph` (draw a result's backward graph, as torchviz does for PyTorch)."""
+from . import data, graph
 
-__all__ = ["data"]
+__all__ = ["data", "graph"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from ...autograd.function import constant
+from ...backends import array_module
 from ...ops.elementwise import _floating
 from ...tensor import Tensor, default_generator
 
@@ -27,10 +28,12 @@ def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool 
     if not training or p == 0.0 or input.numel() == 0:
         return input
     x = _floating(input)
+    xp = array_module(x.data)
     if p == 1.0:
-        return x * constant(np.zeros((), x.dtype))
-    # float32 uniforms are enough to resolve p and take half the time of float64 ones
-    keep = default_generator().random(x.shape, dtype=np.float32) >= p
+        return x * constant(xp.zeros((), x.dtype))
+    # float32 uniforms are enough to resolve p and take half the time of float64 ones; the host
+    # generator draws them, and only the boolean mask moves to x's array module
+    keep = xp.asarray(default_generator().random(x.shape, dtype=np.float32) >= p)
     mask = keep.astype(x.dtype)
     mask *= x.dtype.type(1.0 / (1.0 - p))
     return x * constant(mask)

@@ -4,8 +4,7 @@ The graph node of the lookup is :class:`fukaku.ops.index.EmbeddingLookup`.
 """
 from __future__ import annotations
 
-import numpy as np
-
+from ...backends import array_module
 from ...errors import ShapeError
 from ...ops._util import fmt
 from ...ops.activation import one_hot
@@ -22,7 +21,7 @@ def embedding(input: Tensor, weight: Tensor, padding_idx: int | None = None) -> 
     if weight.ndim != 2:
         raise ShapeError(f"embedding: weight must be 2-d (num_embeddings, embedding_dim), "
                          f"got shape {fmt(weight.shape)}")
-    index = input.data if isinstance(input, Tensor) else np.asarray(input)
+    index = input.data if isinstance(input, Tensor) else array_module(weight.data).asarray(input)
     if index.dtype.kind not in "iu":
         raise TypeError(f"embedding: indices must be an integer (int64) tensor, got dtype {index.dtype}; "
                         "convert with .long()")

@@ -8,6 +8,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from ...backends import array_module
 from ...errors import StateDictError
 from ...tensor import Tensor, bump_version, wrap
 from ..parameter import Parameter
@@ -178,7 +179,7 @@ class Module:
             if set_to_none:
                 p.grad = None
             elif p.grad is not None:
-                p.grad = wrap(np.zeros_like(p.grad.data))
+                p.grad = wrap(array_module(p.grad.data).zeros_like(p.grad.data))
 
     def apply(self, fn: Callable[[Module], None]) -> Module:
         """Call ``fn`` on every submodule (children first) and on self, e.g. for initialisation."""
@@ -248,11 +249,13 @@ class Module:
         missing = [k for k in own if k not in state_dict]
         unexpected = [k for k in state_dict if k not in own]
         problems = []
+        incoming = {}  # key -> the array to copy in, in the module of the tensor it replaces
         for key, target in own.items():
             if key not in state_dict:
                 continue
             value = state_dict[key]
-            arr = value.data if isinstance(value, Tensor) else np.asarray(value)
+            arr = value.data if isinstance(value, Tensor) else array_module(target.data).asarray(value)
+            incoming[key] = arr
             if arr.shape != target.data.shape:
                 problems.append(f"size mismatch for {key}: copying a param with shape {tuple(arr.shape)}, "
                                 f"the shape in the current model is {tuple(target.data.shape)}")
@@ -266,12 +269,10 @@ class Module:
         if problems:
             msg = f"Error(s) in loading state_dict for {type(self).__name__}:\n\t" + "\n\t".join(problems)
             raise StateDictError(msg)
-        for key, target in own.items():
-            if key in state_dict:
-                value = state_dict[key]
-                arr = value.data if isinstance(value, Tensor) else np.asarray(value)
-                target.data[...] = arr.astype(target.data.dtype, copy=False)
-                bump_version(target)
+        for key, arr in incoming.items():
+            target = own[key]
+            target.data[...] = arr.astype(target.data.dtype, copy=False)
+            bump_version(target)
         return IncompatibleKeys(missing, unexpected)
 
     # ------------------------------------------------------------------ repr

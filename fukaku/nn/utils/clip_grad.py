@@ -12,6 +12,7 @@ from collections.abc import Iterable
 
 import numpy as np
 
+from ...backends import array_module, default_module
 from ...tensor import Tensor, bump_version, wrap
 
 __all__ = ["clip_grad_norm_", "clip_grad_value_", "get_total_norm", "clip_grads_with_norm_"]
@@ -29,20 +30,21 @@ def _as_list(tensors: TensorOrTensors, op: str) -> list[Tensor]:
 
 def _vector_norm(x: np.ndarray, ord: float) -> np.ndarray:  # noqa: A002
     """‖x‖_ord of the flattened array, as a 0-d array of x's (real) dtype; ord ∈ {inf, −inf, 0, p > 0}."""
-    a = np.abs(x.reshape(-1))
+    xp = array_module(x)
+    a = xp.abs(x.reshape(-1))
     if ord == math.inf:
         out = a.max(initial=0)
     elif ord == -math.inf:
         out = a.min(initial=math.inf)
     elif ord == 0:  # the number of non-zero entries
-        out = np.count_nonzero(a)
+        out = xp.count_nonzero(a)
     elif ord == 1:
         out = a.sum()
     elif ord == 2:
-        out = np.sqrt(np.dot(a, a))
+        out = xp.sqrt(xp.dot(a, a))
     else:
-        out = np.sum(a ** ord) ** (1.0 / ord)
-    return np.asarray(out, dtype=a.dtype)
+        out = xp.sum(a ** ord) ** (1.0 / ord)
+    return xp.asarray(out, dtype=a.dtype)
 
 
 def get_total_norm(tensors: TensorOrTensors, norm_type: float = 2.0, error_if_nonfinite: bool = False) -> Tensor:
@@ -52,10 +54,11 @@ def get_total_norm(tensors: TensorOrTensors, norm_type: float = 2.0, error_if_no
         raise ValueError(f"get_total_norm: norm_type must be > 0, 0, inf or -inf, got {norm_type}")
     arrays = [t.data for t in _as_list(tensors, "get_total_norm")]
     if not arrays:
-        return wrap(np.zeros((), np.float32))
-    norms = np.stack([_vector_norm(a, norm_type) for a in arrays])
+        return wrap(default_module().zeros((), np.float32))
+    xp = array_module(*arrays)
+    norms = xp.stack([_vector_norm(a, norm_type) for a in arrays])
     total = _vector_norm(norms, norm_type)
-    if error_if_nonfinite and not np.isfinite(total):
+    if error_if_nonfinite and not xp.isfinite(total):
         raise RuntimeError(f"The total norm of order {norm_type} for gradients from `parameters` is non-finite, so it "
                            "cannot be clipped. To disable this error and scale the gradients by the non-finite norm "
                            "anyway, set `error_if_nonfinite=False`")
@@ -68,8 +71,9 @@ def clip_grads_with_norm_(parameters: TensorOrTensors, max_norm: float, total_no
     grads = [p.grad for p in parameters if p.grad is not None]
     if not grads:
         return
-    total = total_norm.data if isinstance(total_norm, Tensor) else np.asarray(total_norm, np.float32)
-    coef = np.minimum(float(max_norm) / (total + 1e-6), 1.0)  # ε keeps a zero norm finite, as in PyTorch
+    xp = array_module(*[g.data for g in grads])
+    total = total_norm.data if isinstance(total_norm, Tensor) else xp.asarray(total_norm, np.float32)
+    coef = xp.minimum(float(max_norm) / (total + 1e-6), 1.0)  # ε keeps a zero norm finite, as in PyTorch
     for g in grads:
         g.data *= coef
         bump_version(g)
@@ -94,5 +98,5 @@ def clip_grad_value_(parameters: TensorOrTensors, clip_value: float) -> None:
     clip_value = float(clip_value)
     for g in _as_list(parameters, "clip_grad_value_"):
         if g.grad is not None:
-            np.clip(g.grad.data, -clip_value, clip_value, out=g.grad.data)
+            g.grad.data.clip(-clip_value, clip_value, out=g.grad.data)
             bump_version(g.grad)

@@ -27,13 +27,13 @@ import errno
 import json
 import math
 import os
-import tempfile
 import zipfile
 from collections import OrderedDict
 from pathlib import Path
 
 import numpy as np
 
+from ._atomic import atomic_write
 from .tensor import Tensor, wrap
 
 __all__ = ["save", "load", "CheckpointError"]
@@ -218,28 +218,11 @@ def save(obj, f: str | os.PathLike) -> None:
     encoder = _Encoder(save_format)
     structure = json.dumps({"fukaku": _FORMAT_VERSION, "root": encoder.node(obj, [])}, allow_nan=False,
                            separators=(",", ":"))
-    target = Path(f)
-    directory = target.parent
-    if not directory.is_dir():
-        raise FileNotFoundError(f"fukaku.save: the directory {os.fspath(directory)!r} of {os.fspath(f)!r} "
-                                "does not exist")
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=directory)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            if save_format == "npz":
-                _write_npz(fh, encoder.arrays, structure)
-            else:
-                _write_safetensors(fh, encoder.arrays, structure)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, target)
-    except BaseException:
-        # a failed save must not leave the temporary file behind (a SIGKILL, which runs no
-        # handler, leaves it; the target is intact either way)
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-    _fsync_directory(directory)
+    with atomic_write(f, op="fukaku.save") as fh:
+        if save_format == "npz":
+            _write_npz(fh, encoder.arrays, structure)
+        else:
+            _write_safetensors(fh, encoder.arrays, structure)
 
 
 def _write_npz(fh, arrays: dict[str, np.ndarray], structure: str) -> None:
@@ -255,17 +238,6 @@ def _write_npz(fh, arrays: dict[str, np.ndarray], structure: str) -> None:
 def _write_safetensors(fh, arrays: dict[str, np.ndarray], structure: str) -> None:
     st_numpy = _safetensors("save")[1]
     fh.write(st_numpy.save(arrays, metadata={"format": "np", _STRUCTURE_KEY: structure}))
-
-
-def _fsync_directory(directory: Path) -> None:
-    """Make the rename itself durable (POSIX; Windows cannot open a directory)."""
-    if os.name != "posix":
-        return
-    dfd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(dfd)
-    finally:
-        os.close(dfd)
 
 
 def _safetensors(op: str):

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import hashlib
 import os
-import tempfile
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import NamedTuple
 
+from .._atomic import AbandonWrite, atomic_write
 from ._common import download_root
 
 
@@ -62,28 +62,22 @@ def md5sum(path: str | os.PathLike) -> str:
 def _download(url: str, dest: Path, expected_md5: str, timeout: float) -> str | None:
     """Stream ``url`` to a temporary file beside ``dest``; rename it into place if its MD5 is right.
     Returns None on success, else why it failed; never leaves the temporary file behind."""
-    fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".part")
-    try:
+    problem = None
+    with atomic_write(dest, suffix=".part", op="fetch") as f:
         digest = hashlib.md5(usedforsecurity=False)
-        with os.fdopen(fd, "wb") as f:
-            try:
-                with urllib.request.urlopen(url, timeout=timeout) as response:  # noqa: S310 (http/https/file)
-                    for chunk in iter(lambda: response.read(_CHUNK), b""):
-                        digest.update(chunk)
-                        f.write(chunk)
-            except (urllib.error.URLError, OSError, ValueError) as e:
-                return f"{url}: {e}"
-            f.flush()
-            os.fsync(f.fileno())
+        try:
+            with urllib.request.urlopen(url, timeout=timeout) as response:  # noqa: S310 (http/https/file)
+                for chunk in iter(lambda: response.read(_CHUNK), b""):
+                    digest.update(chunk)
+                    f.write(chunk)
+        except (urllib.error.URLError, OSError, ValueError) as e:
+            problem = f"{url}: {e}"
+            raise AbandonWrite from e
         got = digest.hexdigest()
         if got != expected_md5:
-            return f"{url}: MD5 mismatch: expected {expected_md5}, got {got}"
-        os.replace(tmp, dest)
-        tmp = None
-        return None
-    finally:
-        if tmp is not None and os.path.exists(tmp):
-            os.unlink(tmp)
+            problem = f"{url}: MD5 mismatch: expected {expected_md5}, got {got}"
+            raise AbandonWrite
+    return problem
 
 
 def fetch(name: str, root: str | os.PathLike | None = None, *, mirrors: Sequence[str] | None = None,

@@ -38,7 +38,6 @@ from __future__ import annotations
 import importlib.util
 import os
 import shutil
-import tempfile
 from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -46,6 +45,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .._atomic import atomic_write
 from ..autograd.function import Function
 from ..tensor import Tensor, tensor
 
@@ -258,26 +258,9 @@ def draw(output: Tensor, path: str | os.PathLike, params: Mapping[str, Tensor] |
         data = to_dot(graph).encode("utf-8")
     else:
         data = _render_svg(to_dot(graph))
-    _write_atomic(path, data)
+    with atomic_write(path, op="graph.draw") as fh:
+        fh.write(data)
     return path
-
-
-def _write_atomic(path: Path, data: bytes) -> None:
-    """Write ``data`` to a temporary file beside ``path``, then rename it into place."""
-    directory = path.parent
-    if not directory.is_dir():
-        raise FileNotFoundError(f"graph.draw: the directory {os.fspath(directory)!r} of {os.fspath(path)!r} "
-                                "does not exist")
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 # --------------------------------------------------------------------------- seed 003's worked example

@@ -1,47 +1,73 @@
 """The backward pass: reverse-mode differentiation over the recorded graph (seed 000 §6.1.2).
 
-The graph is walked without recursion: one pass counts, for each node, how many recorded
-consumers will send it a gradient; a second pass (Kahn's order) runs a node's vjp once all its
-gradients have arrived and sums them. Time is linear in the graph's size, so a chain of 100,000
-ops or an RNN unrolled over thousands of steps back-propagates as easily as a small MLP. Unless
-``retain_graph`` is set, each node frees its saved tensors as soon as its vjp has run.
+Backpropagation is the chain rule applied from the loss back to the parameters: every recorded
+op (a :class:`~fukaku.autograd.function.Function`) turns the gradient of its output into the
+gradients of its inputs with its ``vjp`` rule, and a tensor used several times receives the sum
+of the gradients sent back along each use. Read :func:`_backpropagate` first — it is the whole
+algorithm, Kahn's topological order on one screen:
+
+1. count, for each node, how many recorded consumers will send it a gradient;
+2. start from the output nodes; pop a node whose consumers have all reported, run its vjp on the
+   sum of what they sent, and hand each input's gradient to the node (or leaf) that produced it;
+3. free the node's saved tensors (unless ``retain_graph``) — it will not be needed again.
+
+Time is linear in the graph's size and nothing recurses, so a chain of 100,000 ops or an RNN
+unrolled over thousands of steps back-propagates as easily as a small MLP.
+
+Everything else a node's gradient may meet — tensor hooks, ``retain_grad()``, the intermediate
+tensors ``autograd.grad(inputs=...)`` asks for, anomaly checks — is composed by :func:`_node_step`
+into the one function the loop calls per node, chosen once before the loop; with none of them
+the loop calls the bare vjp. :mod:`fukaku.autograd.scalar` is the same loop on Python floats.
 """
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
+from itertools import chain
 
-import numpy as np
-
+from ..backends import array_module
 from ..tensor import Tensor, wrap
+from .anomaly import check_backward
 from .function import Function, _freed_error
 from .grad_mode import set_grad_enabled, state
 
-
-def _seed_gradient(out: Tensor, grad) -> Tensor:
-    if grad is None:
-        if out.data.size != 1:
-            raise RuntimeError(
-                f"grad can be implicitly created only for scalar outputs, but the output has shape "
-                f"{tuple(out.shape)}. Pass the vector of the vector-Jacobian product: "
-                "out.backward(gradient=fukaku.ones_like(out)) for the gradient of out.sum()"
-            )
-        return wrap(np.ones_like(out.data))
-    if not isinstance(grad, Tensor):
-        grad = wrap(np.array(grad, dtype=out.data.dtype))
-    elif grad.data.dtype != out.data.dtype:
-        grad = grad.to(out.data.dtype)  # a differentiable cast: keeps its graph and its tangent
-    if grad.shape != out.shape:
-        from ..errors import ShapeError
-
-        raise ShapeError(f"backward: gradient has shape {tuple(grad.shape)} but the output has shape {tuple(out.shape)}")
-    return grad
+# one node of the backward pass: (node, gradient of its output) -> gradients of its inputs
+NodeStep = Callable[[Function, Tensor], tuple]
+# something that sees a node's gradient before its vjp runs and may replace it
+Observer = Callable[[Function, Tensor], Tensor]
 
 
-def _count_dependencies(roots: Sequence[Function]) -> dict[Function, int]:
+# -- the algorithm -------------------------------------------------------------------------------
+def _backpropagate(node_grads: dict[Function, Tensor], waiting: dict[Function, int],
+                   leaf_grads: dict[Tensor, Tensor], step: NodeStep, release: bool) -> None:
+    """Run every node reachable from ``node_grads`` once, in Kahn's order (seed 000 §6.1.2).
+
+    ``node_grads`` holds the gradients entering the graph at its output nodes; ``waiting`` counts,
+    per node, the consumers that have yet to send it a gradient (:func:`_count_dependencies`).
+    On return ``leaf_grads`` has gained the summed gradient of every leaf tensor reached.
+    """
+    ready = [fn for fn in node_grads if fn not in waiting]
+    while ready:
+        fn = ready.pop()
+        input_grads = step(fn, node_grads.pop(fn))  # the gradient is complete: all consumers have run
+        for producer, needed, g in zip(fn.next_functions, fn.needs_input_grad, input_grads):
+            if not needed or g is None or producer is None:
+                continue
+            if isinstance(producer, Function):
+                _accumulate(node_grads, producer, g)
+                waiting[producer] -= 1
+                if waiting[producer] == 0:
+                    ready.append(producer)
+            else:  # a leaf tensor: its sum is complete only when the walk ends
+                _accumulate(leaf_grads, producer, g)
+        if release:
+            fn.release()
+
+
+def _count_dependencies(roots: Iterable[Function]) -> dict[Function, int]:
     """Number of recorded edges into each node reachable from the roots."""
     deps: dict[Function, int] = {}
     stack = list(roots)
-    seen = set(roots)
+    seen = set(stack)
     while stack:
         fn = stack.pop()
         if fn._released:
@@ -60,7 +86,48 @@ def _accumulate(buffers: dict, key, grad: Tensor) -> None:
     buffers[key] = grad if prev is None else prev + grad
 
 
+def _vjp(fn: Function, grad: Tensor) -> tuple:
+    """The plain node step: the node's vjp, its result always a tuple (one entry per input)."""
+    input_grads = fn.vjp(grad)
+    return input_grads if type(input_grads) is tuple else (input_grads,)
+
+
+# -- what a node's gradient may meet besides its vjp -------------------------------------------------
+def _node_step(nodes: Iterable[Function], targets: dict[Function, Tensor], captured: dict[Tensor, Tensor],
+               create_graph: bool) -> NodeStep:
+    """The function the loop runs per node, composed once: observers of the gradient, then the vjp.
+
+    ``nodes`` are the graph's nodes, scanned for hooks and ``retain_grad()``; ``targets`` maps a
+    node to the intermediate tensor it produced whose gradient ``autograd.grad`` returns (stored
+    into ``captured``). In anomaly mode the vjp is checked for NaN/Inf.
+    """
+    vjp = _checked_vjp if state.anomaly else _vjp
+    observers: list[Observer] = []
+    if _watched(nodes):
+        observers += [_run_node_hooks, _retainer(create_graph)]
+    if targets:
+        observers.append(_capturer(targets, captured))
+    if not observers:
+        return vjp
+
+    def observed_step(fn: Function, grad: Tensor) -> tuple:
+        for observe in observers:
+            grad = observe(fn, grad)
+        return vjp(fn, grad)
+
+    return observed_step
+
+
+def _watched(nodes: Iterable[Function]) -> bool:
+    """Whether a node has hooks or a ``retain_grad()`` tensor (a plain loop: this runs on every backward)."""
+    for fn in nodes:
+        if fn._hooks or fn._retained is not None:
+            return True
+    return False
+
+
 def _run_hooks(hooks, grad: Tensor) -> Tensor:
+    """Apply ``register_hook`` hooks in order; a hook that returns a tensor replaces the gradient."""
     for hook in hooks:
         result = hook(grad)
         if result is not None:
@@ -68,28 +135,74 @@ def _run_hooks(hooks, grad: Tensor) -> Tensor:
     return grad
 
 
+def _run_node_hooks(fn: Function, grad: Tensor) -> Tensor:
+    return _run_hooks(fn._hooks, grad) if fn._hooks else grad
+
+
+def _retainer(create_graph: bool) -> Observer:
+    """Set ``.grad`` of the non-leaf tensors that called ``retain_grad()``."""
+    def retain(fn: Function, grad: Tensor) -> Tensor:
+        if fn._retained is not None:
+            fn._retained.grad = grad if create_graph else grad.detach()
+        return grad
+
+    return retain
+
+
+def _capturer(targets: dict[Function, Tensor], captured: dict[Tensor, Tensor]) -> Observer:
+    """Record the gradient of each intermediate tensor ``autograd.grad`` differentiates with respect to."""
+    def capture(fn: Function, grad: Tensor) -> Tensor:
+        target = targets.get(fn)
+        if target is not None:
+            captured[target] = grad
+        return grad
+
+    return capture
+
+
 def _checked_vjp(fn: Function, grad: Tensor) -> tuple:
     """Run a vjp in anomaly mode: blame a non-finite gradient on the node, not on the ops inside its rule."""
-    from .anomaly import check_backward
-
     state.anomaly = False
     try:
-        input_grads = fn.vjp(grad)
+        input_grads = _vjp(fn, grad)
     finally:
         state.anomaly = True
-    if type(input_grads) is not tuple:
-        input_grads = (input_grads,)
     check_backward(fn, input_grads)
     return input_grads
 
 
+# -- entry points ----------------------------------------------------------------------------------
+def _seed_gradient(out: Tensor, grad) -> Tensor:
+    xp = array_module(out.data)
+    if grad is None:
+        if out.data.size != 1:
+            raise RuntimeError(
+                f"grad can be implicitly created only for scalar outputs, but the output has shape "
+                f"{tuple(out.shape)}. Pass the vector of the vector-Jacobian product: "
+                "out.backward(gradient=fukaku.ones_like(out)) for the gradient of out.sum()"
+            )
+        return wrap(xp.ones_like(out.data))
+    if not isinstance(grad, Tensor):
+        grad = wrap(xp.array(grad, dtype=out.data.dtype))  # a copy: a leaf may adopt it as its .grad
+    elif grad.data.dtype != out.data.dtype:
+        grad = grad.to(out.data.dtype)  # a differentiable cast: keeps its graph and its tangent
+    if grad.shape != out.shape:
+        from ..errors import ShapeError
+
+        raise ShapeError(f"backward: gradient has shape {tuple(grad.shape)} but the output has shape "
+                         f"{tuple(out.shape)}; pass a gradient of the output's shape")
+    return grad
+
+
 def _execute(outputs: Sequence[Tensor], grad_outputs: Sequence, retain_graph: bool, create_graph: bool,
-             targets: Sequence[Tensor] | None) -> dict:
-    """Propagate gradients from ``outputs``; returns ``{id(tensor): grad}`` for leaves (and targets)."""
+             targets: Sequence[Tensor] = ()) -> tuple[dict[Tensor, Tensor], dict[Tensor, Tensor]]:
+    """Propagate gradients from ``outputs``.
+
+    Returns the gradients of the leaves reached (after their hooks), and of the non-leaf
+    ``targets`` reached. Tensors hash by identity, so they key the dicts.
+    """
     node_grads: dict[Function, Tensor] = {}
-    leaf_grads: dict[int, Tensor] = {}
-    leaves: dict[int, Tensor] = {}
-    roots: list[Function] = []
+    leaf_grads: dict[Tensor, Tensor] = {}
     for out, g in zip(outputs, grad_outputs):
         if not out.requires_grad:
             raise RuntimeError(
@@ -99,56 +212,19 @@ def _execute(outputs: Sequence[Tensor], grad_outputs: Sequence, retain_graph: bo
             )
         g = _seed_gradient(out, g)
         if out.grad_fn is None:
-            _accumulate(leaf_grads, id(out), g)
-            leaves[id(out)] = out
+            _accumulate(leaf_grads, out, g)
         else:
             _accumulate(node_grads, out.grad_fn, g)
-            roots.append(out.grad_fn)
-    target_nodes = {}
-    if targets is not None:
-        target_nodes = {t.grad_fn: t for t in targets if t.grad_fn is not None}
-    deps = _count_dependencies(roots)
-    ready = [fn for fn in dict.fromkeys(roots) if deps.get(fn, 0) == 0]
-    captured: dict[int, Tensor] = {}
-    anomaly = state.anomaly
+    captured: dict[Tensor, Tensor] = {}
+    target_nodes = {t.grad_fn: t for t in targets if t.grad_fn is not None} if targets else {}
+    waiting = _count_dependencies(node_grads)
+    step = _node_step(chain(node_grads, waiting), target_nodes, captured, create_graph)  # every node, once
     with set_grad_enabled(create_graph):
-        while ready:
-            fn = ready.pop()
-            grad = node_grads.pop(fn)
-            if fn._hooks:
-                grad = _run_hooks(fn._hooks, grad)
-            if fn._retained is not None:
-                fn._retained.grad = grad if create_graph else grad.detach()
-            if fn in target_nodes:
-                captured[id(target_nodes[fn])] = grad
-            if anomaly:
-                input_grads = _checked_vjp(fn, grad)
-            else:
-                input_grads = fn.vjp(grad)
-                if type(input_grads) is not tuple:
-                    input_grads = (input_grads,)
-            for nxt, needed, g in zip(fn.next_functions, fn.needs_input_grad, input_grads):
-                if not needed or g is None or nxt is None:
-                    continue
-                if not isinstance(nxt, Function):
-                    _accumulate(leaf_grads, id(nxt), g)
-                    leaves[id(nxt)] = nxt
-                else:
-                    _accumulate(node_grads, nxt, g)
-                    deps[nxt] -= 1
-                    if deps[nxt] == 0:
-                        ready.append(nxt)
-            if not retain_graph:
-                fn.release()
-    result = {}
-    for key, g in leaf_grads.items():
-        leaf = leaves[key]
+        _backpropagate(node_grads, waiting, leaf_grads, step, release=not retain_graph)
+    for leaf, g in leaf_grads.items():
         if leaf._hooks:
-            g = _run_hooks(leaf._hooks, g)
-        result[key] = (leaf, g)
-    for key, g in captured.items():
-        result[key] = (None, g)
-    return result
+            leaf_grads[leaf] = _run_hooks(leaf._hooks, g)
+    return leaf_grads, captured
 
 
 def run_backward(outputs: Sequence[Tensor], grad_outputs: Sequence, retain_graph: bool | None = None,
@@ -158,12 +234,12 @@ def run_backward(outputs: Sequence[Tensor], grad_outputs: Sequence, retain_graph
         retain_graph = create_graph
     if isinstance(inputs, Tensor):
         inputs = (inputs,)
-    grads = _execute(outputs, grad_outputs, retain_graph, create_graph, inputs)
-    wanted = None if inputs is None else {id(t) for t in inputs}
+    leaf_grads, _ = _execute(outputs, grad_outputs, retain_graph, create_graph)
+    wanted = None if inputs is None else set(inputs)
     # arrays a leaf must not adopt as its .grad: the caller's gradient tensors, and ones already adopted
     assigned: set[int] = {id(g.data) for g in grad_outputs if isinstance(g, Tensor)}
-    for key, (leaf, g) in grads.items():
-        if leaf is None or (wanted is not None and key not in wanted):
+    for leaf, g in leaf_grads.items():
+        if wanted is not None and leaf not in wanted:
             continue
         if not create_graph:
             g = g.detach()
@@ -200,19 +276,18 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph: bool | None = None, c
             raise RuntimeError(f"grad: one of the inputs (shape {tuple(t.shape)}) does not require grad")
     if retain_graph is None:
         retain_graph = create_graph
-    found = _execute(outputs, grad_outputs, retain_graph, create_graph, inputs)
+    leaf_grads, captured = _execute(outputs, grad_outputs, retain_graph, create_graph, inputs)
     result = []
     for t in inputs:
-        entry = found.get(id(t))
-        if entry is None:
+        g = captured.get(t, leaf_grads.get(t))
+        if g is None:
             if not allow_unused and not materialize_grads:
                 raise RuntimeError(
                     f"grad: one of the differentiated tensors (shape {tuple(t.shape)}) appears not to have been "
                     "used in the graph. Set allow_unused=True if this is the desired behavior"
                 )
-            result.append(wrap(np.zeros_like(t.data)) if materialize_grads else None)
+            result.append(wrap(array_module(t.data).zeros_like(t.data)) if materialize_grads else None)
             continue
-        g = entry[1]
         result.append(g if create_graph else g.detach())
     return tuple(result)
 

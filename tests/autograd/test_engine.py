@@ -239,3 +239,49 @@ def test_mixed_dtype_gradient_keeps_the_leaf_dtype():
     assert y.dtype == fk.float64
     y.backward()
     assert a.grad.dtype == fk.float32 and b.grad.dtype == fk.float64
+
+
+def test_outputs_that_feed_each_other_are_each_run_once():
+    # y2 is computed from y1: y1's node must wait for y2's gradient before it runs
+    x = fk.tensor([1.0, 2.0], requires_grad=True)
+    y1 = x * 2
+    y2 = y1 * 3
+    fk.autograd.backward([y1, y2], [fk.ones(2), fk.ones(2)])
+    np.testing.assert_allclose(x.grad.numpy(), [8.0, 8.0])
+
+
+def test_hooks_retained_and_captured_gradients_compose_and_anomaly_mode_changes_nothing():
+    def run(observe: bool, anomaly: bool):
+        x = fk.tensor([0.5, -1.5], dtype=fk.float64, requires_grad=True)
+        h = x.tanh()
+        y = (h * h * x).sum()
+        seen = []
+        if observe:
+            h.retain_grad()
+            h.register_hook(lambda g: g * 2)  # replaces the gradient that flows on ...
+            h.register_hook(lambda g: seen.append(g.detach().numpy().copy()))  # ... which the next hook sees
+        with fk.autograd.set_detect_anomaly(anomaly):
+            gh, gx = grad(y, [h, x])
+        return gh.numpy(), gx.numpy(), (h.grad.numpy() if observe else None), seen
+
+    plain_gh, plain_gx, _, _ = run(observe=False, anomaly=False)
+    for anomaly in (False, True):
+        gh, gx, retained, seen = run(observe=True, anomaly=anomaly)
+        np.testing.assert_allclose(gh, 2 * plain_gh)  # autograd.grad returns the hooked gradient
+        np.testing.assert_allclose(retained, 2 * plain_gh)
+        np.testing.assert_allclose(seen[0], 2 * plain_gh)
+        xv = np.array([0.5, -1.5])
+        local = (1 - np.tanh(xv) ** 2)  # dh/dx
+        np.testing.assert_allclose(gx, plain_gx + plain_gh * local, rtol=1e-12)  # the extra gh flows into x
+        np.testing.assert_allclose(run(observe=False, anomaly=anomaly)[1], plain_gx)
+
+
+def test_with_nothing_observing_the_loop_calls_the_bare_vjp():
+    # the fast path of every training step: no hook, retain_grad, captured target or anomaly check
+    from fukaku.autograd import engine
+
+    x = fk.ones(2, requires_grad=True)
+    y = (x * 2).sum()
+    assert engine._node_step([y.grad_fn], {}, {}, create_graph=False) is engine._vjp
+    y.register_hook(lambda g: g)
+    assert engine._node_step([y.grad_fn], {}, {}, create_graph=False) is not engine._vjp

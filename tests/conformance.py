@@ -1,235 +1,65 @@
-"""Conformance helper: run one op in fukaku and in PyTorch on the same NumPy inputs and compare.
+"""Conformance harness: run one op in fukaku and in PyTorch on the same NumPy inputs and compare.
 
 ``check(fk_fn, torch_fn, inputs, dtype)`` compares, in order:
 
-1. the forward outputs (values, shapes and dtypes; a tuple output such as ``max(x, dim)`` is
-   compared item by item, integer and bool outputs exactly);
-2. reverse mode: ``backward`` with one random upstream gradient per floating output, then every
+1. the forward outputs: values, shapes and dtypes (a tuple output such as ``max(x, dim)`` item by
+   item, integer and bool outputs exactly);
+2. reverse mode: ``backward`` with one random upstream gradient ``u`` per floating output, then every
    floating input's ``.grad`` (``None`` counts as zeros);
 3. forward mode: ``fukaku.autograd.functional.jvp`` against ``torch.func.jvp`` with random tangents;
-4. second derivatives: ``grad(outputs, inputs, v, create_graph=True)``, then the gradient of
-   ``Σ w·grad`` with respect to the inputs again (a Hessian-vector-like product), in both frameworks;
-5. the same product by forward-over-reverse in fukaku (tangents w pushed through the backward
-   pass on dual tensors), against torch's reverse-over-reverse result.
+4. second order, reverse over reverse: with ``g = uᵀ∂f/∂x`` built with ``create_graph=True``, the
+   gradient of ``Σ w·g`` with respect to every floating input *and* to ``u`` (so that a linear op,
+   whose second derivative is zero, still shows that its vjp is differentiable);
+5. second order, forward over reverse: the tangent of ``vjp(x + εw, u + εdu)`` in fukaku (``jvp`` of
+   a ``vjp`` that keeps its graph) against ``H·w + duᵀ∂f/∂x`` from torch's reverse mode (``H·w`` is
+   step 4's result; the Hessian of ``uᵀf`` is symmetric wherever ``f`` is twice differentiable).
 
-Floating NumPy arrays become leaves that require grad; other inputs (integer or bool arrays, Python
-numbers, None) are passed to both functions as they are (arrays as tensors, numbers as numbers).
+Floating NumPy arrays are cast to ``dtype`` and are the inputs differentiated; other inputs (integer
+or bool arrays, Python numbers, None) reach both functions as they are, arrays as tensors. Arguments
+that must not be differentiated at all (index tensors, masks, sizes) belong in the closures.
+Tolerances: see :func:`assert_close`.
 """
 from __future__ import annotations
 
+from typing import Callable
+
 import numpy as np
+import pytest
 import torch
 
 import fukaku as fk
-from fukaku.autograd.functional import jvp as fk_jvp
+from fukaku.autograd import functional as fk_functional
 
+FLOATS = [np.float32, np.float64]
 TOL = {
     np.dtype(np.float32): dict(rtol=1e-4, atol=1e-5),
     np.dtype(np.float64): dict(rtol=1e-7, atol=1e-10),
 }
-FLOATS = [np.float32, np.float64]
+# a second derivative chains two rounded passes: it gets ten times the first-order tolerance
+SECOND_ORDER_SLACK = 10
 
 
-def torch_dtype_to_numpy(dt: torch.dtype) -> np.dtype:
-    return torch.empty((), dtype=dt).numpy().dtype
+# ----------------------------------------------------------------------------- inputs
+def _shape(shape: tuple) -> tuple:
+    """``f(2, 3)`` and ``f((2, 3))`` name the same shape, as in ``torch.randn``."""
+    return tuple(shape[0]) if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else shape
 
 
-def _as_list(out) -> list:
-    if isinstance(out, (tuple, list)):
-        return list(out)
-    return [out]
+def randn(*shape, dtype=np.float64, seed: int | np.random.Generator = 0) -> np.ndarray:
+    """Standard normal samples of ``shape`` (ints or one tuple), the same for the same ``seed``
+    (a Generator is drawn from)."""
+    return np.asarray(np.random.default_rng(seed).standard_normal(_shape(shape)), dtype=dtype)
 
 
-def _is_float_array(x) -> bool:
-    return isinstance(x, np.ndarray) and x.dtype.kind == "f"
+def uniform(lo: float, hi: float, *shape, dtype=np.float64, seed: int = 0) -> np.ndarray:
+    """Samples uniform on ``[lo, hi)`` of ``shape`` (ints or one tuple)."""
+    return np.asarray(np.random.default_rng(seed).uniform(lo, hi, _shape(shape)), dtype=dtype)
 
 
-def _prepare(inputs, dtype):
-    out = []
-    for x in inputs:
-        if isinstance(x, np.generic):
-            x = np.asarray(x)
-        if isinstance(x, np.ndarray) and x.dtype.kind == "f" and dtype is not None:
-            x = x.astype(dtype)
-        out.append(x)
-    return out
-
-
-def _lib_args(lib, inputs, requires_grad: bool):
-    """Tensors of ``lib`` (fukaku or torch) from the NumPy inputs; float ones become leaves."""
-    args, leaves = [], []
-    for x in inputs:
-        if isinstance(x, np.ndarray):
-            t = lib.tensor(x.copy())
-            if requires_grad and x.dtype.kind == "f":
-                t.requires_grad_(True)
-                leaves.append(t)
-            args.append(t)
-        else:
-            args.append(x)
-    return args, leaves
-
-
-def _fk_args(inputs, requires_grad: bool):
-    return _lib_args(fk, inputs, requires_grad)
-
-
-def _torch_args(inputs, requires_grad: bool):
-    return _lib_args(torch, inputs, requires_grad)
-
-
-def _np(t) -> np.ndarray:
-    if isinstance(t, torch.Tensor):
-        return t.detach().numpy(force=True)
-    return np.asarray(t.detach().data if isinstance(t, fk.Tensor) else t)
-
-
-def assert_close(got, want, rtol, atol, what: str) -> None:
-    got, want = np.asarray(got), np.asarray(want)
-    assert got.shape == want.shape, f"{what}: shape {got.shape} != torch's {want.shape}"
-    if want.dtype.kind in "biu":
-        np.testing.assert_array_equal(got, want, err_msg=what)
-    else:
-        np.testing.assert_allclose(got.astype(np.float64), want.astype(np.float64), rtol=rtol, atol=atol,
-                                   equal_nan=True, err_msg=what)
-
-
-def compare_outputs(fk_outs, t_outs, rtol, atol, what: str = "forward", check_dtype: bool = True) -> None:
-    assert len(fk_outs) == len(t_outs), f"{what}: {len(fk_outs)} outputs != torch's {len(t_outs)}"
-    for i, (a, b) in enumerate(zip(fk_outs, t_outs)):
-        assert isinstance(a, fk.Tensor), f"{what}[{i}]: fukaku returned {type(a).__name__}, not a Tensor"
-        if check_dtype:
-            assert a.dtype == torch_dtype_to_numpy(b.dtype), f"{what}[{i}]: dtype {a.dtype} != torch's {b.dtype}"
-        assert_close(_np(a), _np(b), rtol, atol, f"{what}[{i}]")
-
-
-def _grads_or_zeros(grads, leaves):
-    return [np.zeros(tuple(x.shape)) if g is None else _np(g) for g, x in zip(grads, leaves)]
-
-
-def check(fk_fn, torch_fn, inputs, dtype=None, rtol=None, atol=None, *, backward: bool = True,
-          jvp: bool = True, second: bool = True, fwd_over_rev: bool = True, check_dtype: bool = True,
-          seed: int = 0) -> None:
-    """Compare ``fk_fn(*fukaku_inputs)`` with ``torch_fn(*torch_inputs)``: forward, vjp, jvp, 2nd order.
-
-    ``dtype`` casts every floating input array (None keeps them). ``rtol``/``atol`` default to
-    :data:`TOL` for that dtype. Turn off ``backward``/``jvp``/``second`` for ops that lack them.
-    """
-    inputs = _prepare(inputs, dtype)
-    fdt = np.dtype(dtype) if dtype is not None else next(
-        (x.dtype for x in inputs if _is_float_array(x)), np.dtype(np.float32))
-    tol = TOL.get(fdt, TOL[np.dtype(np.float32)])
-    rtol = tol["rtol"] if rtol is None else rtol
-    atol = tol["atol"] if atol is None else atol
-    rng = np.random.default_rng(seed)
-    has_float = any(_is_float_array(x) for x in inputs)
-
-    # 1. forward ------------------------------------------------------------------------------
-    fa, fl = _fk_args(inputs, requires_grad=has_float and backward)
-    ta, tl = _torch_args(inputs, requires_grad=has_float and backward)
-    fo, to = _as_list(fk_fn(*fa)), _as_list(torch_fn(*ta))
-    compare_outputs(fo, to, rtol, atol, "forward", check_dtype)
-    if not has_float:
-        return
-    float_idx = [i for i, o in enumerate(to) if o.is_floating_point()]
-
-    # 2. reverse mode ---------------------------------------------------------------------------
-    ups = [np.asarray(rng.standard_normal(tuple(to[i].shape)), dtype=torch_dtype_to_numpy(to[i].dtype)) for i in float_idx]
-    if backward and float_idx:
-        t_pairs = [(to[i], torch.tensor(u)) for i, u in zip(float_idx, ups) if to[i].requires_grad]
-        if t_pairs:
-            torch.autograd.backward([p[0] for p in t_pairs], [p[1] for p in t_pairs])
-        f_pairs = [(fo[i], fk.tensor(u)) for i, u in zip(float_idx, ups) if fo[i].requires_grad]
-        assert len(f_pairs) == len(t_pairs), "backward: outputs that require grad differ from torch's"
-        if f_pairs:
-            fk.autograd.backward([p[0] for p in f_pairs], [p[1] for p in f_pairs])
-        for k, (a, b) in enumerate(zip(fl, tl)):
-            ga = np.zeros(tuple(a.shape)) if a.grad is None else _np(a.grad)
-            gb = np.zeros(tuple(b.shape)) if b.grad is None else _np(b.grad)
-            if a.grad is not None and b.grad is not None and check_dtype:
-                assert a.grad.dtype == torch_dtype_to_numpy(b.grad.dtype), f"grad[{k}] dtype {a.grad.dtype}"
-            assert_close(ga, gb, rtol, atol, f"backward: grad of float input {k}")
-
-    # 3. forward mode ---------------------------------------------------------------------------
-    float_pos = [i for i, x in enumerate(inputs) if _is_float_array(x)]
-    if jvp and float_idx:
-        tangents = [np.asarray(rng.standard_normal(inputs[i].shape), dtype=inputs[i].dtype) for i in float_pos]
-
-        def wrap(fn, make):
-            def f(*xs):
-                args = [make(x) if isinstance(x, np.ndarray) else x for x in inputs]
-                for i, x in zip(float_pos, xs):
-                    args[i] = x
-                outs = _as_list(fn(*args))
-                return tuple(outs[i] for i in float_idx)
-            return f
-
-        fp = tuple(fk.tensor(inputs[i].copy()) for i in float_pos)
-        tp = tuple(torch.tensor(inputs[i].copy()) for i in float_pos)
-        _, f_tan = fk_jvp(wrap(fk_fn, fk.tensor), fp, tuple(fk.tensor(v) for v in tangents))
-        _, t_tan = torch.func.jvp(wrap(torch_fn, torch.tensor), tp, tuple(torch.tensor(v) for v in tangents))
-        for k, (a, b) in enumerate(zip(_as_list(f_tan), _as_list(t_tan))):
-            assert_close(_np(a), _np(b), rtol, atol, f"jvp: tangent of output {float_idx[k]}")
-
-    # 4. second order: d/dx Σ w · (vᵀ ∂f/∂x) -----------------------------------------------------
-    if second and backward and float_idx:
-        ws = [np.asarray(rng.standard_normal(inputs[i].shape), dtype=inputs[i].dtype) for i in float_pos]
-        results = []
-        for lib, make_args, T in ((fk, _fk_args, fk.tensor), (torch, _torch_args, torch.tensor)):
-            args, leaves = make_args(inputs, requires_grad=True)
-            outs = _as_list((fk_fn if lib is fk else torch_fn)(*args))
-            pairs = [(outs[i], T(u)) for i, u in zip(float_idx, ups) if outs[i].requires_grad]
-            if not pairs:
-                results.append([np.zeros(x.shape) for x in leaves])
-                continue
-            g1 = lib.autograd.grad([p[0] for p in pairs], leaves, [p[1] for p in pairs],
-                                   create_graph=True, allow_unused=True)
-            terms = [(g * T(w)).sum() for g, w in zip(g1, ws) if g is not None and g.requires_grad]
-            if not terms:
-                results.append([np.zeros(x.shape) for x in leaves])
-                continue
-            s = terms[0]
-            for t in terms[1:]:
-                s = s + t
-            g2 = lib.autograd.grad([s], leaves, allow_unused=True)
-            results.append(_grads_or_zeros(g2, leaves))
-        for k, (a, b) in enumerate(zip(*results)):
-            assert_close(a, b, rtol * 10, atol * 10, f"second order: input {k}")
-
-        # 5. forward-over-reverse: the tangent of vᵀ∂f/∂x along w is the same Hessian product ---
-        if fwd_over_rev:
-            fo_hv = _forward_over_reverse(fk_fn, inputs, float_idx, float_pos, ups, ws)
-            for k, (a, b) in enumerate(zip(fo_hv, results[1])):
-                assert_close(a, b, rtol * 10, atol * 10, f"forward-over-reverse: input {k}")
-
-
-def _forward_over_reverse(fk_fn, inputs, float_idx, float_pos, ups, ws):
-    """fukaku's H·w by pushing the tangents w through the backward pass (dual tensors)."""
-    fa = fk.autograd.forward_ad
-    with fa.dual_level():
-        args, leaves = _fk_args(inputs, requires_grad=True)
-        duals = [fa.make_dual(x, fk.tensor(w)) for x, w in zip(leaves, ws)]
-        for i, d in zip(float_pos, duals):
-            args[i] = d
-        outs = _as_list(fk_fn(*args))
-        pairs = [(outs[i], fk.tensor(u)) for i, u in zip(float_idx, ups) if outs[i].requires_grad]
-        if not pairs:
-            return [np.zeros(x.shape) for x in leaves]
-        g1 = fk.autograd.grad([p[0] for p in pairs], leaves, [p[1] for p in pairs],
-                              create_graph=True, allow_unused=True)
-        out = []
-        for g, x in zip(g1, leaves):
-            t = None if g is None else fa.unpack_dual(g).tangent
-            out.append(np.zeros(x.shape) if t is None else _np(t))
-        return out
-
-
-def randn(*shape, seed: int = 0, dtype=np.float64) -> np.ndarray:
-    return np.asarray(np.random.default_rng(seed).standard_normal(shape), dtype=dtype)
-
-
-def uniform(lo, hi, *shape, seed: int = 0, dtype=np.float64) -> np.ndarray:
-    return np.asarray(np.random.default_rng(seed).uniform(lo, hi, shape), dtype=dtype)
+def well_conditioned(*shape, dtype=np.float64, seed: int = 0) -> np.ndarray:
+    """``randn + n·I`` over the last two dims of ``shape = (..., n, n)``: invertible, far from singular."""
+    shape = _shape(shape)
+    return np.asarray(randn(*shape, seed=seed) + shape[-1] * np.eye(shape[-1]), dtype=dtype)
 
 
 def away_from(x: np.ndarray, points=(0.0,), gap: float = 0.05) -> np.ndarray:
@@ -239,3 +69,235 @@ def away_from(x: np.ndarray, points=(0.0,), gap: float = 0.05) -> np.ndarray:
         near = np.abs(x - p) < gap
         x[near] = p + np.where(x[near] >= p, gap, -gap)
     return x
+
+
+# ----------------------------------------------------------------------------- comparing
+def torch_dtype_to_numpy(dt: torch.dtype) -> np.dtype:
+    return torch.empty((), dtype=dt).numpy().dtype
+
+
+def tolerance(dtype, rtol: float | None = None, atol: float | None = None) -> tuple[float, float]:
+    """``(rtol, atol)``: the given ones, else :data:`TOL` for ``dtype`` (float32's for other dtypes)."""
+    tol = TOL.get(np.dtype(dtype), TOL[np.dtype(np.float32)])
+    return (tol["rtol"] if rtol is None else rtol), (tol["atol"] if atol is None else atol)
+
+
+def _np(t) -> np.ndarray:
+    if isinstance(t, torch.Tensor):
+        return t.detach().numpy(force=True)
+    return np.asarray(t.detach().data if isinstance(t, fk.Tensor) else t)
+
+
+def assert_close(got, want, dtype=None, what: str = "", *, rtol: float | None = None, atol: float | None = None,
+                 check_dtype: bool = True) -> None:
+    """``got`` (a fukaku tensor or an array) against ``want`` (a torch tensor or an array).
+
+    Shapes must match, and dtypes too where both are tensors (unless ``check_dtype=False``). Integer
+    and bool values must be equal. Floating values must satisfy
+    ``|got − want| ≤ rtol·|want| + atol·scale`` with ``scale = max(1, largest finite |want|)``: the
+    rounding error of a sum or product grows with its operands, so a tensor's large entries set the
+    absolute error its small entries may carry. inf and nan must sit at the same places.
+    ``rtol``/``atol`` default to :data:`TOL` for ``dtype`` (``want``'s dtype when None).
+    """
+    g, w = _np(got), _np(want)
+    assert g.shape == w.shape, f"{what}: shape {g.shape} != torch's {w.shape}"
+    if check_dtype and isinstance(got, fk.Tensor) and isinstance(want, torch.Tensor):
+        assert got.dtype == torch_dtype_to_numpy(want.dtype), f"{what}: dtype {got.dtype} != torch's {want.dtype}"
+    if w.dtype.kind in "biu":
+        np.testing.assert_array_equal(g, w, err_msg=what)
+        return
+    rtol, atol = tolerance(w.dtype if dtype is None else dtype, rtol, atol)
+    finite = np.isfinite(w)
+    scale = max(1.0, float(np.abs(w[finite]).max())) if finite.any() else 1.0
+    np.testing.assert_allclose(g.astype(np.float64), w.astype(np.float64), rtol=rtol, atol=atol * scale,
+                               equal_nan=True, err_msg=what)
+
+
+def shape_error_raised(fn: Callable[[], object], op: str, *shapes) -> None:
+    """``fn()`` must raise fukaku.ShapeError (a ValueError) naming ``op`` and each of ``shapes``."""
+    with pytest.raises(fk.ShapeError) as info:
+        fn()
+    msg = str(info.value)
+    assert isinstance(info.value, ValueError)
+    assert op in msg, f"message {msg!r} does not name the op {op!r}"
+    for s in shapes:
+        assert str(tuple(s)) in msg, f"message {msg!r} does not name the shape {tuple(s)}"
+
+
+# ----------------------------------------------------------------------------- the harness
+def _as_list(out) -> list:
+    return list(out) if isinstance(out, (tuple, list)) else [out]
+
+
+def _is_float_array(x) -> bool:
+    return isinstance(x, np.ndarray) and x.dtype.kind == "f"
+
+
+class _Case:
+    """One op on fixed inputs, in either library, differentiated with respect to its floating arrays."""
+
+    def __init__(self, fk_fn: Callable, torch_fn: Callable, inputs, dtype) -> None:
+        self.fns = {fk: fk_fn, torch: torch_fn}
+        self.inputs = [self._cast(x, dtype) for x in inputs]
+        self.float_pos = [i for i, x in enumerate(self.inputs) if _is_float_array(x)]
+        self.float_arrays = [self.inputs[i] for i in self.float_pos]
+        self.float_out: list[int] = []  # the floating outputs, known after the forward pass
+
+    @staticmethod
+    def _cast(x, dtype):
+        if isinstance(x, np.generic):
+            x = np.asarray(x)
+        return x.astype(dtype) if _is_float_array(x) and dtype is not None else x
+
+    def floats(self, lib, requires_grad: bool = False) -> list:
+        """Fresh tensors of ``lib`` holding the floating inputs."""
+        return [lib.tensor(x.copy()).requires_grad_(requires_grad) for x in self.float_arrays]
+
+    def call(self, lib, floats):
+        """The op on ``floats`` in the floating positions and the other inputs as they are."""
+        args = [lib.tensor(x.copy()) if isinstance(x, np.ndarray) else x for x in self.inputs]
+        for i, x in zip(self.float_pos, floats):
+            args[i] = x
+        return _as_list(self.fns[lib](*args))
+
+    def of_floats(self, lib) -> Callable:
+        """The op as a function of the floating inputs alone, returning its floating outputs."""
+        def f(*floats):
+            outs = self.call(lib, floats)
+            return tuple(outs[i] for i in self.float_out)
+        return f
+
+    def vjp_of_floats(self) -> Callable:
+        """fukaku's ``(x…, u…) ↦ uᵀ∂f/∂x`` for the floating inputs ``x``, differentiable in both."""
+        n, f = len(self.float_pos), self.of_floats(fk)
+
+        def vjp(*args):
+            # u enters through a product, not as grad_outputs: the engine drops the tangent of a
+            # grad_output that does not require grad
+            def contracted(*xs):
+                return sum((o * u).sum() for o, u in zip(f(*xs), args[n:]))
+            return fk_functional.vjp(contracted, tuple(args[:n]), create_graph=True)[1]
+        return vjp
+
+
+def _zeros_for_none(lib, grads, like) -> list:
+    return [lib.zeros_like(x) if g is None else g for g, x in zip(grads, like)]
+
+
+def check(fk_fn: Callable, torch_fn: Callable, inputs, dtype=None, *, rtol: float | None = None,
+          atol: float | None = None, backward: bool = True, jvp: bool = True, second: bool = True,
+          second_wrt_upstream: bool = True, fwd_over_rev: bool = True, check_dtype: bool = True,
+          seed: int = 0) -> None:
+    """Compare ``fk_fn(*inputs)`` with ``torch_fn(*inputs)``: forward, vjp, jvp, second order.
+
+    Args:
+        fk_fn, torch_fn: the op in each library, called with one argument per input.
+        inputs: NumPy arrays, Python numbers or None (see the module docstring).
+        dtype: cast every floating input array to it (None keeps their dtypes).
+        rtol, atol: tolerances (default: :data:`TOL` for ``dtype``, or for the first floating input's).
+        backward, jvp, second, fwd_over_rev: turn off the steps an op (or torch) lacks; ``second``
+            and ``fwd_over_rev`` need ``backward``.
+        second_wrt_upstream: off leaves out step 4's derivatives with respect to ``u``, for a
+            singular point where torch's convention and fukaku's differ.
+        check_dtype: compare output dtypes as well as values.
+        seed: of the random upstream gradients and tangents.
+    """
+    case = _Case(fk_fn, torch_fn, inputs, dtype)
+    if dtype is None:
+        dtype = case.inputs[case.float_pos[0]].dtype if case.float_pos else np.float32
+    rtol, atol = tolerance(dtype, rtol, atol)
+
+    def close(got, want, what: str, slack: float = 1) -> None:
+        assert_close(got, want, what=what, rtol=rtol * slack, atol=atol * slack, check_dtype=check_dtype)
+
+    rng = np.random.default_rng(seed)
+    backward = backward and bool(case.float_pos)
+
+    # 1. forward (on leaves that require grad, to be reused by the backward pass) -----------------
+    fk_leaves, th_leaves = case.floats(fk, backward), case.floats(torch, backward)
+    fo, to = case.call(fk, fk_leaves), case.call(torch, th_leaves)
+    assert len(fo) == len(to), f"forward: {len(fo)} outputs != torch's {len(to)}"
+    for i, (a, b) in enumerate(zip(fo, to)):
+        assert isinstance(a, fk.Tensor), f"forward[{i}]: fukaku returned {type(a).__name__}, not a Tensor"
+        close(a, b, f"forward[{i}]")
+    case.float_out = [i for i, o in enumerate(to) if o.is_floating_point()]
+    if not case.float_pos or not case.float_out:
+        return
+    ups = [randn(to[i].shape, dtype=torch_dtype_to_numpy(to[i].dtype), seed=rng) for i in case.float_out]
+    tangents = [randn(x.shape, dtype=x.dtype, seed=rng) for x in case.float_arrays]
+
+    # 2. reverse mode ---------------------------------------------------------------------------
+    if backward:
+        f_pairs = [(fo[i], fk.tensor(u)) for i, u in zip(case.float_out, ups) if fo[i].requires_grad]
+        t_pairs = [(to[i], torch.tensor(u)) for i, u in zip(case.float_out, ups) if to[i].requires_grad]
+        assert len(f_pairs) == len(t_pairs), "backward: the outputs that require grad differ from torch's"
+        if t_pairs:
+            fk.autograd.backward(*map(list, zip(*f_pairs)))
+            # torch's graph is kept for the reference of step 5
+            torch.autograd.backward(*map(list, zip(*t_pairs)), retain_graph=True)
+        grads = zip(_zeros_for_none(fk, [x.grad for x in fk_leaves], fk_leaves),
+                    _zeros_for_none(torch, [x.grad for x in th_leaves], th_leaves))
+        for k, (a, b) in enumerate(grads):
+            close(a, b, f"backward: grad of input {case.float_pos[k]}")
+
+    # 3. forward mode ---------------------------------------------------------------------------
+    if jvp:
+        fk_primal, fk_tangent = fk_functional.jvp(case.of_floats(fk), tuple(case.floats(fk)),
+                                                  tuple(fk.tensor(v) for v in tangents))
+        th_primal, th_tangent = torch.func.jvp(case.of_floats(torch), tuple(case.floats(torch)),
+                                               tuple(torch.tensor(v) for v in tangents))
+        for k, (a, b) in enumerate(zip(fk_primal, th_primal)):
+            close(a, b, f"jvp: primal of output {case.float_out[k]}")
+        # torch's tangent may differ in dtype from its primal (a 0-d float32 plus a Python float has a
+        # float64 tangent): fukaku's is held to its own primal's dtype
+        for k, (p, a, b) in enumerate(zip(fk_primal, fk_tangent, th_tangent)):
+            assert a.dtype == p.dtype, f"jvp: tangent of output {case.float_out[k]} is {a.dtype}, its primal {p.dtype}"
+            assert_close(a, b, what=f"jvp: tangent of output {case.float_out[k]}", rtol=rtol, atol=atol,
+                         check_dtype=False)
+
+    if not (second and backward):
+        return
+    ws = [randn(x.shape, dtype=x.dtype, seed=rng) for x in case.float_arrays]
+    dups = [randn(u.shape, dtype=u.dtype, seed=rng) for u in ups]
+    n = len(case.float_pos)
+
+    # 4. second order, reverse over reverse: d/d(x, u) Σ w · uᵀ∂f/∂x -----------------------------
+    fk_rr, th_rr = (_reverse_over_reverse(case, lib, ups, ws) for lib in (fk, torch))
+    names = [f"input {i}" for i in case.float_pos] + [f"the upstream gradient of output {i}" for i in case.float_out]
+    for name, a, b in list(zip(names, fk_rr, th_rr))[:None if second_wrt_upstream else n]:
+        close(a, b, f"second order (reverse over reverse) w.r.t. {name}", SECOND_ORDER_SLACK)
+
+    # 5. second order, forward over reverse: the tangent of uᵀ∂f/∂x along (w, du) ----------------
+    if fwd_over_rev:
+        primals, directions = [*case.float_arrays, *ups], [*ws, *dups]
+        # the contraction is ∞·0 = nan where outputs hold ±inf; its derivatives are finite
+        with np.errstate(invalid="ignore"):
+            _, fk_fr = fk_functional.jvp(case.vjp_of_floats(), tuple(fk.tensor(p.copy()) for p in primals),
+                                         tuple(fk.tensor(d) for d in directions))
+        # the reference from torch's reverse mode alone (it lacks forward-over-reverse for some ops):
+        # H·w, the x-part of step 4 (the Hessian of uᵀf being symmetric), plus duᵀ∂f/∂x
+        th_du = _vjp(torch, [to[i] for i in case.float_out], th_leaves, [torch.tensor(d) for d in dups])
+        for k, (a, hw, jdu) in enumerate(zip(fk_fr, th_rr, th_du)):
+            close(a, hw + jdu, f"second order (forward over reverse) of input {case.float_pos[k]}",
+                  SECOND_ORDER_SLACK)
+
+
+def _vjp(lib, outs: list, xs: list, cotangents: list, create_graph: bool = False) -> list:
+    """``uᵀ∂f/∂x`` for the floating outputs ``outs`` computed from the leaves ``xs`` and their
+    cotangents ``u`` (zeros where nothing depends on an ``x``)."""
+    pairs = [(o, u) for o, u in zip(outs, cotangents) if o.requires_grad]
+    grads = [None] * len(xs)
+    if pairs:
+        grads = lib.autograd.grad([o for o, _ in pairs], xs, [u for _, u in pairs], create_graph=create_graph,
+                                  allow_unused=True)
+    return _zeros_for_none(lib, grads, xs)
+
+
+def _reverse_over_reverse(case: _Case, lib, ups: list, ws: list) -> list:
+    """The gradient of ``Σ w · uᵀ∂f/∂x`` with respect to the floating inputs ``x``, then to ``u``."""
+    xs = case.floats(lib, requires_grad=True)
+    us = [lib.tensor(u.copy()).requires_grad_(True) for u in ups]
+    g = _vjp(lib, case.of_floats(lib)(*xs), xs, us, create_graph=True)
+    terms = [(gi * lib.tensor(w)).sum() for gi, w in zip(g, ws) if gi.requires_grad]
+    grads = lib.autograd.grad([sum(terms)], xs + us, allow_unused=True) if terms else [None] * len(xs + us)
+    return _zeros_for_none(lib, grads, xs + us)

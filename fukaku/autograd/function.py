@@ -22,8 +22,11 @@ from .grad_mode import state
 class Function:
     """Base class of differentiable ops. Subclasses define ``forward``, ``vjp`` and ``jvp``.
 
+    * ``__init__(self, ...)`` — the op's parameters (a dim, an exponent, a dtype), passed to
+      ``apply`` as keywords: ``PowScalar.apply(x, exponent=2.0)`` builds ``PowScalar(exponent=2.0)``.
+      Ops without parameters define none.
     * ``forward(self, *inputs: Tensor) -> np.ndarray`` — read ``x.data``; call ``self.save(...)``
-      for the tensors the rules need; op parameters are attributes set from ``apply``'s keywords.
+      for the tensors the rules need.
     * ``vjp(self, grad: Tensor)`` — one gradient (or None) per input; a single Tensor for one input.
       Only inputs with ``self.needs_input_grad[i]`` need a gradient.
     * ``jvp(self, *tangents)`` — the output's tangent; a tangent is None for an input without one.
@@ -49,13 +52,7 @@ class Function:
     @classmethod
     def apply(cls, *inputs: Tensor, **params) -> Tensor:
         """Run the op on tensors; record it in the graph when grad mode is on and an input requires grad."""
-        if not params:
-            fn = cls()
-        elif "__init__" in cls.__dict__ or any("__init__" in c.__dict__ for c in cls.__mro__[1:-1]):
-            fn = cls(**params)  # the op declares its parameters: an unknown keyword is a TypeError
-        else:  # TRANSITIONAL (issue 6, removed when every op declares its parameters)
-            fn = cls.__new__(cls)
-            fn.__dict__.update(params)
+        fn = cls(**params)  # an op declares its parameters in __init__: an unknown keyword is a TypeError
         data = fn.forward(*inputs)
         out = wrap(data)
         if cls.is_view and data.base is not None:

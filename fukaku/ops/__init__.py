@@ -10,12 +10,11 @@ called from :mod:`fukaku.nn.functional`, which checks the arguments users pass.
 from __future__ import annotations
 
 from . import activation, elementwise, index, inplace, linalg, linear, loss, normalization, reduce, shape
-from .activation import elu, gelu, leaky_relu, log_softmax, one_hot, relu, silu, softmax, softplus
+from .activation import *  # noqa: F401,F403
 from .elementwise import *  # noqa: F401,F403
 from .index import *  # noqa: F401,F403
 from .linalg import *  # noqa: F401,F403
 from .reduce import *  # noqa: F401,F403
 from .shape import *  # noqa: F401,F403
 
-__all__ = ["elu", "gelu", "leaky_relu", "log_softmax", "one_hot", "relu", "silu", "softmax", "softplus",
-           *elementwise.__all__, *index.__all__, *linalg.__all__, *reduce.__all__, *shape.__all__]
+__all__ = [*activation.__all__, *elementwise.__all__, *index.__all__, *linalg.__all__, *reduce.__all__, *shape.__all__]

@@ -10,8 +10,9 @@ import math
 import numpy as np
 
 from ..autograd.function import Function, constant
+from ..backends import array_module
 from ..tensor import Tensor, wrap
-from ._util import _norm_dim
+from ._util import _norm_dim, tensor_method
 from .elementwise import _floating, _sigmoid, _Unary, erf, exp, sigmoid, tanh
 
 
@@ -22,7 +23,7 @@ class Relu(_Unary):
     saves_output = True
 
     def forward(self, x):
-        return np.maximum(x.data, 0)
+        return array_module(x.data).maximum(x.data, 0)
 
     def derivative(self):
         y = self.output.data
@@ -32,8 +33,11 @@ class Relu(_Unary):
 class LeakyRelu(_Unary):
     """x for x > 0, ``negative_slope``·x otherwise."""
 
+    def __init__(self, negative_slope: float) -> None:
+        self.negative_slope = negative_slope
+
     def forward(self, x):
-        self.slope = np.where(x.data > 0, 1.0, self.negative_slope).astype(x.data.dtype)
+        self.slope = array_module(x.data).where(x.data > 0, 1.0, self.negative_slope).astype(x.data.dtype)
         return x.data * self.slope
 
     def derivative(self):
@@ -49,31 +53,38 @@ class Elu(_Unary):
     0·inf or 0·NaN = NaN in double backward.
     """
 
+    def __init__(self, alpha: float) -> None:
+        self.alpha = alpha
+
     def forward(self, x):
         self.save(x)
+        xp = array_module(x.data)
         self.positive = ~(x.data <= 0)  # NaN takes the linear branch's derivative 1, as torch
-        return np.where(self.positive, x.data, self.alpha * np.expm1(np.minimum(x.data, 0))).astype(x.data.dtype)
+        return xp.where(self.positive, x.data, self.alpha * xp.expm1(xp.minimum(x.data, 0))).astype(x.data.dtype)
 
     def derivative(self):
         (x,) = self.saved
         from .elementwise import Where
 
-        dt = x.data.dtype
-        negative = Where.apply(constant(x.data < 0), x, constant(np.zeros((), dt)))
+        xp, dt = array_module(x.data), x.data.dtype
+        negative = Where.apply(constant(x.data < 0), x, constant(xp.zeros((), dt)))
         slope = self.alpha * exp(negative)
-        slope = Where.apply(constant(x.data == 0), constant(np.asarray(self.alpha, dt)), slope)
-        return Where.apply(constant(self.positive), constant(np.ones((), dt)), slope)
+        slope = Where.apply(constant(x.data == 0), constant(xp.asarray(self.alpha, dt)), slope)
+        return Where.apply(constant(self.positive), constant(xp.ones((), dt)), slope)
 
 
 class Gelu(_Unary):
     """x·Φ(x) (exact, with erf) or its tanh approximation (``approximate='tanh'``)."""
+
+    def __init__(self, approximate: str) -> None:
+        self.approximate = approximate
 
     def forward(self, x):
         self.save(x)
         v = x.data
         if self.approximate == "tanh":
             inner = math.sqrt(2.0 / math.pi) * (v + 0.044715 * v ** 3)
-            return (0.5 * v * (1.0 + np.tanh(inner))).astype(v.dtype, copy=False)
+            return (0.5 * v * (1.0 + array_module(v).tanh(inner))).astype(v.dtype, copy=False)
         from ._special import erf as _erf
 
         return (0.5 * v * (1.0 + _erf(v * (1.0 / math.sqrt(2.0))))).astype(v.dtype, copy=False)
@@ -106,19 +117,26 @@ class Log1pExp(_Unary):
     """The node of :func:`softplus` (named apart from the layer ``nn.Softplus``):
     (1/β)·log(1 + e^{βx}); linear where βx > threshold (as torch)."""
 
+    def __init__(self, beta: float, threshold: float) -> None:
+        self.beta = beta
+        self.threshold = threshold
+
     def forward(self, x):
         self.save(x)
+        xp = array_module(x.data)
         bx = self.beta * x.data
         self.linear = bx > self.threshold
-        return np.where(self.linear, x.data, np.logaddexp(0, bx) / self.beta).astype(x.data.dtype, copy=False)
+        return xp.where(self.linear, x.data, xp.logaddexp(0, bx) / self.beta).astype(x.data.dtype, copy=False)
 
     def derivative(self):
         (x,) = self.saved
         from .elementwise import Where
 
-        return Where.apply(constant(self.linear), constant(np.ones((), x.data.dtype)), sigmoid(self.beta * x))
+        one = constant(array_module(x.data).ones((), x.data.dtype))
+        return Where.apply(constant(self.linear), one, sigmoid(self.beta * x))
 
 
+@tensor_method()
 def relu(input: Tensor) -> Tensor:
     return Relu.apply(input)
 
@@ -158,9 +176,12 @@ class NormalizedExp(Function):
 
     saves_output = True
 
+    def __init__(self, dim: int) -> None:
+        self.dim = dim
+
     def forward(self, x):
         z = x.data - x.data.max(axis=self.dim, keepdims=True) if x.data.size else x.data
-        e = np.exp(z)
+        e = array_module(x.data).exp(z)
         return e / e.sum(axis=self.dim, keepdims=True)
 
     def vjp(self, grad):
@@ -178,12 +199,15 @@ class LogNormalizedExp(Function):
 
     saves_output = True
 
+    def __init__(self, dim: int) -> None:
+        self.dim = dim
+
     def forward(self, x):
         if not x.data.size:
             return x.data.copy()
-        m = x.data.max(axis=self.dim, keepdims=True)
-        z = x.data - m
-        return z - np.log(np.exp(z).sum(axis=self.dim, keepdims=True))
+        xp = array_module(x.data)
+        z = x.data - x.data.max(axis=self.dim, keepdims=True)
+        return z - xp.log(xp.exp(z).sum(axis=self.dim, keepdims=True))
 
     def vjp(self, grad):
         p = exp(self.output)
@@ -200,12 +224,14 @@ def _softmax_dim(input: Tensor, dim, op: str) -> int:
     return _norm_dim(dim, input.ndim, op)
 
 
+@tensor_method()
 def softmax(input: Tensor, dim: int | None = None, dtype=None) -> Tensor:
     """Probabilities along ``dim`` (seed 003 demo: softmax([-5, -3, 0, 1, 10]))."""
     x = _floating(input) if dtype is None else input.to(dtype)
     return NormalizedExp.apply(x, dim=_softmax_dim(x, dim, "softmax"))
 
 
+@tensor_method()
 def log_softmax(input: Tensor, dim: int | None = None, dtype=None) -> Tensor:
     x = _floating(input) if dtype is None else input.to(dtype)
     return LogNormalizedExp.apply(x, dim=_softmax_dim(x, dim, "log_softmax"))
@@ -220,7 +246,7 @@ def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
         num_classes = int(idx.max()) + 1 if idx.size else 0
     if idx.size and (idx.min() < 0 or idx.max() >= num_classes):
         raise ValueError(f"one_hot: class values must be in [0, {num_classes}), got range [{idx.min()}, {idx.max()}]")
-    return wrap((idx[..., None] == np.arange(num_classes)).astype(np.int64))
+    return wrap((idx[..., None] == array_module(idx).arange(num_classes)).astype(np.int64))
 
 
 # ----------------------------------------------------------------------------- activations
@@ -233,8 +259,12 @@ class Heaviside(_Unary):
     """
 
     def forward(self, x):
-        self.dtype = x.data.dtype
+        self.zero = array_module(x.data).zeros((), x.data.dtype)
         return (x.data >= 0).astype(x.data.dtype)
 
     def derivative(self):
-        return constant(np.zeros((), self.dtype))
+        return constant(self.zero)
+
+
+# the functions ``fukaku.ops`` (and so ``fukaku``) exports from this family
+__all__ = ["relu", "leaky_relu", "elu", "gelu", "silu", "softplus", "softmax", "log_softmax", "one_hot"]

@@ -1,9 +1,8 @@
 """The affine map y = x Wᵀ + b as one graph node (seed 000 §6.1.2)."""
 from __future__ import annotations
 
-import numpy as np
-
 from ..autograd.function import Function
+from ..backends import array_module
 from .linalg import matmul
 from .shape import broadcast_to, reshape
 
@@ -20,7 +19,7 @@ class Affine(Function):
 
     def forward(self, x, w, b=None):
         self.save(x, w)
-        out = np.matmul(x.data, w.data.T)
+        out = array_module(x.data, w.data).matmul(x.data, w.data.T)
         if b is not None:
             out += b.data  # out is a fresh array
         return out

@@ -8,11 +8,11 @@ from __future__ import annotations
 import numpy as np
 
 from ..autograd.function import Function, constant
+from ..backends import array_module
 from ..tensor import Tensor
 from .activation import log_softmax, softmax
 from .elementwise import _Unary, clamp, log, sigmoid
 from .reduce import sum
-from .shape import unsqueeze
 
 
 # ------------------------------------------------------------------------------------- binary cross-entropy
@@ -26,9 +26,10 @@ class BinaryCrossEntropy(Function):
 
     def forward(self, x: Tensor, t: Tensor) -> np.ndarray:
         self.save(x, t)
+        xp = array_module(x.data)
         with np.errstate(divide="ignore"):
-            log_x = np.maximum(np.log(x.data), -100)
-            log_1mx = np.maximum(np.log1p(-x.data), -100)
+            log_x = xp.maximum(xp.log(x.data), -100)
+            log_1mx = xp.maximum(xp.log1p(-x.data), -100)
         return (-(t.data * log_x + (1 - t.data) * log_1mx)).astype(x.data.dtype, copy=False)
 
     def _dx(self) -> Tensor:
@@ -57,7 +58,8 @@ class LogLogistic(_Unary):
     def forward(self, x: Tensor) -> np.ndarray:
         self.save(x)
         v = x.data
-        return (np.minimum(v, 0) - np.log1p(np.exp(-np.abs(v)))).astype(v.dtype, copy=False)
+        xp = array_module(v)
+        return (xp.minimum(v, 0) - xp.log1p(xp.exp(-xp.abs(v)))).astype(v.dtype, copy=False)
 
     def derivative(self) -> Tensor:
         return sigmoid(-self.saved[0])
@@ -65,123 +67,178 @@ class LogLogistic(_Unary):
 
 # ------------------------------------------------------------------------------------- fused softmax cross-entropy
 class _CrossEntropyRule:
-    """What the fused op and its backward share: the effective target distribution q.
+    """What the fused op and its backward share: their parameters and the effective target q.
 
-    For every position s, loss_s = −Σ_c q_{s,c}·log softmax(x)_{s,c}, with
-    * class indices:   q = (1 − ε)·w_t·onehot(t) + (ε/C)·w, zero at ignored positions;
-    * probabilities P: q = w ⊙ ((1 − ε)·P + ε/C).
-    Then ∂loss_s/∂x = softmax·Q_s − q with Q_s = Σ_c q_{s,c}: for one-hot t and no weights,
-    softmax − onehot (seed 002 P10). Reductions: 'mean' divides by Σ w_t over counted positions
-    (indices) or by the number of positions (probabilities), as torch does.
+    At every position s the loss is loss_s = −Σ_c q_{s,c}·log softmax(z)_{s,c}, and its gradient is
+    the textbook's ∂L/∂z = y − t (seed 000 §6.1.2, seed 004 §3.2) in general form:
+
+        ∂loss_s/∂z = softmax(z)·Q_s − q_s,   Q_s = Σ_c q_{s,c},
+
+    which for a plain one-hot target (q = onehot(t), Q = 1) is softmax(z) − onehot(t). The weights,
+    ``ignore_index``, label smoothing ε and probability targets only change q, built in one place,
+    :meth:`_target`, for the fast NumPy path and the differentiable tensor path alike:
+
+    * class indices t:   q = (1 − ε)·w_t·onehot(t) + (ε/C)·w, zero at ignored positions;
+    * probabilities P:   q = w ⊙ ((1 − ε)·P + ε/C).
+
+    Reductions: 'mean' divides by Σ w_t over counted positions (indices) or by the number of
+    positions (probabilities), as torch does; ``scale`` holds that factor (1 otherwise).
+
+    Args:
+        dim: the class dimension of the logits.
+        n_classes: C.
+        eps: the label smoothing ε.
+        reduction: 'none', 'mean' or 'sum'.
+        scale: the factor of the reduction ('mean': 1 / the divisor above; 1 otherwise).
+        wb: class weights shaped to broadcast along ``dim``, or None.
+        index: class indices with ``dim`` kept (size 1), or None for probability targets.
+        coef: (1 − ε)·w_t, zero at ignored positions, shaped as ``index``.
+        smooth: ε/C at counted positions, zero elsewhere, shaped as ``index``; None when ε = 0.
+        cache: (e^{z}, Σ_c e^{z}) with z = x − max x, from the forward pass, or None.
     """
 
-    # set in _prepare_cross_entropy; read by both Functions
-    dim: int
-    n_classes: int
-    eps: float
-    reduction: str
-    scale: float
-    wb: np.ndarray | None       # class weights shaped to broadcast along dim, or None
-    index: np.ndarray | None    # class indices, keepdim shape, or None for probability targets
-    coef: np.ndarray | None     # (1 − ε)·w_t, zero where ignored, keepdim shape
-    smooth: np.ndarray | None   # (ε/C) where counted, keepdim shape; None when ε = 0
-    cache: tuple | None         # (e^{x − max}, Σ e^{x − max}) from the forward pass
+    def __init__(self, *, dim: int, n_classes: int, eps: float, reduction: str, scale: float,
+                 wb: np.ndarray | None = None, index: np.ndarray | None = None, coef: np.ndarray | None = None,
+                 smooth: np.ndarray | None = None, cache: tuple[np.ndarray, np.ndarray] | None = None) -> None:
+        self.dim = dim
+        self.n_classes = n_classes
+        self.eps = eps
+        self.reduction = reduction
+        self.scale = scale
+        self.wb = wb
+        self.index = index
+        self.coef = coef
+        self.smooth = smooth
+        self.cache = cache
 
-    def _w(self):
-        return 1.0 if self.wb is None else self.wb
+    def _params(self) -> dict:
+        """The constructor's arguments, for the backward op built from this one."""
+        return {k: getattr(self, k) for k in ("dim", "n_classes", "eps", "reduction", "scale", "wb", "index",
+                                              "coef", "smooth", "cache")}
 
-    def _w_tensor(self, dtype: np.dtype) -> Tensor:
-        return constant(np.ones((), dtype) if self.wb is None else self.wb)
+    # ---------------------------------------------------------------- the effective target, once
+    def _target(self, probs: np.ndarray | Tensor | None = None, times: np.ndarray | None = None) -> tuple:
+        """q in two parts, q = hit·onehot(t) + spread, and Q = Σ_c q, each times ``times`` if given.
 
-    # ---------------------------------------------------------------- numpy (fast paths)
-    def _q_np(self, x: np.ndarray, probs: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
-        """q (or None for index targets, whose q is sparse) and Q, as arrays."""
+        Index targets give ``hit`` = (1 − ε)·w_t per position and ``spread`` = (ε/C)·w (None when
+        ε = 0; a column broadcasting over the classes when there are no weights), so that q stays
+        sparse; probability targets give ``hit`` = None and the dense ``spread``. ``probs`` (P) and
+        the results are arrays on the fast path and tensors on the differentiable one; ``times``
+        (arrays only) is the upstream gradient per position, folded into the per-position factors
+        so that the fast path does not scale a full-size q again.
+        """
         if self.index is not None:
-            total = self.coef
-            if self.smooth is not None:
-                total = total + self.smooth * (self.n_classes if self.wb is None else self.wb.sum())
-            return None, total
-        q = ((1.0 - self.eps) * probs + self.eps / self.n_classes) * self._w()
-        return q, q.sum(axis=self.dim, keepdims=True)
+            hit, column = self.coef, self.smooth
+            if times is not None:
+                hit = times * hit
+                column = None if column is None else times * column
+            if column is None:
+                return hit, None, hit
+            if self.wb is None:  # the column broadcasts over the C classes
+                return hit, column, hit + column * self.n_classes
+            return hit, column * self.wb, hit + column * self.wb.sum()  # Σ_c (ε/C)·w_c
+        keep, uniform = 1.0 - self.eps, self.eps / self.n_classes
+        if times is not None:
+            keep, uniform = times * keep, times * uniform
+        spread = keep * probs
+        if self.eps:
+            spread = spread + uniform
+        if self.wb is not None:
+            spread = spread * self.wb
+        if isinstance(spread, Tensor):
+            return None, spread, sum(spread, self.dim, keepdim=True)
+        return None, spread, spread.sum(self.dim, keepdims=True)
 
-    def _exp(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        if self.cache is not None:
-            return self.cache
-        e = np.exp(x - x.max(axis=self.dim, keepdims=True))
-        return e, e.sum(axis=self.dim, keepdims=True)
+    def _target_tensors(self, x: Tensor, probs: list[Tensor]) -> tuple[Tensor, Tensor]:
+        """q (dense: its one-hot part written out) and Q as tensors, for the differentiable rules;
+        q depends on P, not on x."""
+        hit, spread, total = self._target(probs[0] if probs else None)
+        if hit is None:
+            return spread, total
+        q = array_module(x.data).zeros(x.shape, x.dtype)
+        if spread is not None:
+            q += spread
+        _add_onehot(q, self.index, hit, self.dim)
+        return constant(q), constant(total)
 
-    def _grad_np(self, g: np.ndarray, x: np.ndarray, probs: np.ndarray | None) -> np.ndarray:
-        """∂L/∂x times the upstream gradient g (shape () or the positions' shape): g_s·(softmax·Q − q)."""
-        e, se = self._exp(x)
-        gs = (g if self.reduction != "none" else np.expand_dims(g, self.dim)) * self.scale
-        q, total = self._q_np(x, probs)
-        dx = e * (gs * total / se)
-        if q is not None:
-            dx -= gs * q
-        else:
-            at_target = np.take_along_axis(dx, self.index, self.dim)
-            np.put_along_axis(dx, self.index, at_target - gs * self.coef, self.dim)
-            if self.smooth is not None:
-                dx -= gs * self.smooth * self._w()
-        return dx.astype(x.dtype, copy=False)
+    def _dq_dp(self, t: Tensor) -> Tensor:
+        """``t`` times ∂q/∂P = (1 − ε)·w, elementwise: q is linear in the probability targets P."""
+        t = (1.0 - self.eps) * t
+        return t if self.wb is None else t * self.wb
 
-    # ---------------------------------------------------------------- tensor ops (differentiable)
-    def _gs(self, g: Tensor) -> Tensor:
-        return (unsqueeze(g, self.dim) if self.reduction == "none" else g) * self.scale
-
-    def _q(self, x: Tensor, probs: Tensor | None) -> tuple[Tensor, Tensor]:
-        if self.index is not None:
-            q = np.zeros(x.shape, x.dtype)
-            np.put_along_axis(q, self.index, self.coef, self.dim)
-            if self.smooth is not None:
-                q += self.smooth * self._w()
-            return constant(q), constant(q.sum(axis=self.dim, keepdims=True))
-        q = ((1.0 - self.eps) * probs + self.eps / self.n_classes) * self._w_tensor(x.dtype)
-        return q, sum(q, self.dim, keepdim=True)
+    # ---------------------------------------------------------------- per position
+    def _per_position(self, g: np.ndarray | Tensor) -> np.ndarray | Tensor:
+        """The upstream gradient g as one factor per position (``dim`` kept, size 1) times the
+        reduction's scale; an array or a tensor."""
+        if self.reduction == "none":
+            g = g.reshape(g.shape[:self.dim] + (1,) + g.shape[self.dim:])
+        return g * self.scale
 
     def _positions(self, per_class: Tensor) -> Tensor:
         """Σ over classes, then the reduction (per position, or one scaled total)."""
         total = sum(per_class, self.dim)
         return total if self.reduction == "none" else sum(total) * self.scale
 
+    # ---------------------------------------------------------------- the gradient, fast path
+    def _exp(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(e^{z}, Σ_c e^{z}) with z = x − max x: softmax(z) = e^{z} / Σ_c e^{z}."""
+        if self.cache is not None:
+            return self.cache
+        e = array_module(x).exp(x - x.max(axis=self.dim, keepdims=True))
+        return e, e.sum(axis=self.dim, keepdims=True)
+
+    def _grad_np(self, g: np.ndarray, x: np.ndarray, probs: np.ndarray | None) -> np.ndarray:
+        """g_s·(softmax(z)·Q − q) on arrays (g: shape () or the positions' shape): softmax(z) − onehot(t)
+        for a plain target. One full-size multiply, and a scatter for q's one-hot part."""
+        e, se = self._exp(x)
+        hit, spread, total = self._target(probs, times=self._per_position(g))
+        # softmax(z)·Q − q with q = hit·onehot(t) + spread; a plain target has hit = Q = 1 and no spread
+        grad = e * (total / se)  # softmax(z)·Q, softmax's division done on the per-position column
+        if spread is not None:
+            grad -= spread
+        if hit is not None:
+            _add_onehot(grad, self.index, -hit, self.dim)  # − hit·onehot(t): a scatter at the targets
+        return grad.astype(x.dtype, copy=False)
+
     def release(self) -> None:
         super().release()
         self.cache = None
 
-    def _params(self) -> dict:
-        return {k: getattr(self, k) for k in ("dim", "n_classes", "eps", "reduction", "scale", "wb", "index",
-                                              "coef", "smooth", "cache")}
+
+def _add_onehot(a: np.ndarray, index: np.ndarray, values: np.ndarray, dim: int) -> None:
+    """a += onehot(index)·values along ``dim``, in place: onehot has a single 1 per position, so
+    this is a scatter, not a full-size add."""
+    xp = array_module(a)
+    xp.put_along_axis(a, index, xp.take_along_axis(a, index, dim) + values, dim)
 
 
 class SoftmaxCrossEntropy(_CrossEntropyRule, Function):
     """Fused log-softmax + cross-entropy (+ weights, ignore_index, label smoothing, reduction).
 
-    The forward pass subtracts the max, exponentiates once and reads the target's log-probability
-    with log-sum-exp: no probability is rounded to 0 before its log is taken, so logits of ±1e4
-    give finite losses. It keeps e^{x − max} for the backward pass, which is one multiply
-    (softmax·Q) and a scatter at the targets. Inputs: logits x, and for probability targets P.
+    The forward pass subtracts the max, exponentiates once and takes the loss as
+    Q·log Σ_c e^{z} − Σ_c q·z (= −Σ_c q·log softmax(z)): no probability is rounded to 0 before its
+    log is taken, so logits of ±1e4 give finite losses. It keeps e^{z} for the backward pass,
+    which is one multiply (softmax·Q) and a scatter at the targets. Inputs: logits x, and for
+    probability targets P. Parameters: see :class:`_CrossEntropyRule`.
     """
 
     def forward(self, x: Tensor, *probs: Tensor) -> np.ndarray:
         self.save(x, *probs)
         xd, dim = x.data, self.dim
-        m = xd.max(axis=dim, keepdims=True)
-        z = xd - m
-        e = np.exp(z)
+        xp = array_module(xd)
+        z = xd - xd.max(axis=dim, keepdims=True)
+        e = xp.exp(z)
         se = e.sum(axis=dim, keepdims=True)
-        lse = np.log(se)
         self.cache = (e, se)
-        if self.index is not None:
-            per = -self.coef * (np.take_along_axis(z, self.index, dim) - lse)
-            if self.smooth is not None:
-                per -= self.smooth * ((z - lse) * self._w()).sum(axis=dim, keepdims=True)
-        else:
-            q, _ = self._q_np(xd, probs[0].data)
-            per = -(q * (z - lse)).sum(axis=dim, keepdims=True)
-        per = np.squeeze(per, dim)
+        hit, spread, total = self._target(probs[0].data if probs else None)
+        # −Σ_c q·log softmax(z) = Q·log Σ_c e^{z} − Σ_c q·z: no full-size log softmax is formed
+        q_dot_z = 0.0 if hit is None else hit * xp.take_along_axis(z, self.index, dim)
+        if spread is not None:
+            q_dot_z = q_dot_z + (spread * z).sum(axis=dim, keepdims=True)
+        per = (total * xp.log(se) - q_dot_z).squeeze(dim)
         if self.reduction == "none":
             return per.astype(xd.dtype, copy=False)
-        return np.asarray(per.sum() * self.scale, dtype=xd.dtype)
+        return xp.asarray(per.sum() * self.scale, dtype=xd.dtype)
 
     def vjp(self, grad: Tensor):
         x, *probs = self.saved
@@ -189,24 +246,22 @@ class SoftmaxCrossEntropy(_CrossEntropyRule, Function):
         dx = SoftmaxCrossEntropyBackward.apply(grad, x, *probs, **self._params()) if needs[0] else None
         if len(needs) == 1:
             return dx
-        # ∂loss/∂P = −(1 − ε)·w·log softmax(x)
-        dp = None
-        if needs[1]:
-            dp = self._gs(grad) * (-(1.0 - self.eps)) * self._w_tensor(x.dtype) * log_softmax(x, self.dim)
+        # ∂loss/∂P = −(∂q/∂P)·log softmax(x)
+        dp = self._per_position(grad) * self._dq_dp(-log_softmax(x, self.dim)) if needs[1] else None
         return dx, dp
 
     def jvp(self, dx, *dprobs):
         x, *probs = self.saved
         out = None
         if dx is not None:
-            ones = constant(np.ones(self._out_shape(x), x.dtype))
+            ones = constant(array_module(x.data).ones(self._out_shape(x), x.dtype))
             slope = SoftmaxCrossEntropyBackward.apply(ones, x, *probs, **self._params())
             # slope already carries the mean's scale: only sum over classes and positions
             out = sum(slope * dx, self.dim)
             if self.reduction != "none":
                 out = sum(out)
         if dprobs and dprobs[0] is not None:
-            term = self._positions((-(1.0 - self.eps)) * self._w_tensor(x.dtype) * log_softmax(x, self.dim) * dprobs[0])
+            term = self._positions(self._dq_dp(dprobs[0]) * -log_softmax(x, self.dim))
             out = term if out is None else out + term
         return out
 
@@ -219,7 +274,7 @@ class SoftmaxCrossEntropyBackward(_CrossEntropyRule, Function):
 
     Its forward is the fast NumPy formula; its own vjp and jvp (the second derivatives) are
     written with tensor ops, so gradients of gradients keep working to any order:
-    ∂/∂x: g·Q·softmax-Jacobian; ∂/∂P: g·(1 − ε)·w·(softmax − onehot); linear in g.
+    ∂/∂g: softmax·Q − q; ∂/∂x: g·Q·softmax-Jacobian; ∂/∂P: g·(softmax·ΣΔq − Δq) with Δq = (∂q/∂P)·ΔP.
     """
 
     def forward(self, g: Tensor, x: Tensor, *probs: Tensor) -> np.ndarray:
@@ -229,17 +284,17 @@ class SoftmaxCrossEntropyBackward(_CrossEntropyRule, Function):
     def vjp(self, grad: Tensor):
         g, x, *probs = self.saved
         needs = self.needs_input_grad
-        p = softmax(x, self.dim)
-        q, total = self._q(x, probs[0] if probs else None)
-        grad_dot_p = sum(grad * p, self.dim, keepdim=True)
-        gs = self._gs(g)
+        y = softmax(x, self.dim)
+        q, total = self._target_tensors(x, probs)
+        grad_dot_y = sum(grad * y, self.dim, keepdim=True)
+        gs = self._per_position(g)
         out = [None] * len(needs)
-        if needs[0]:
-            out[0] = self._positions(grad * (p * total - q))
+        if needs[0]:  # linear in g, with slope y·Q − q (y − onehot(t) for a plain target): ∂L/∂z itself
+            out[0] = self._positions(grad * (y * total - q))
         if needs[1]:
-            out[1] = gs * total * p * (grad - grad_dot_p)
+            out[1] = gs * total * y * (grad - grad_dot_y)
         if len(needs) > 2 and needs[2]:
-            out[2] = gs * (1.0 - self.eps) * self._w_tensor(x.dtype) * (grad_dot_p - grad)
+            out[2] = gs * self._dq_dp(grad_dot_y - grad)
         return tuple(out)
 
     def jvp(self, dg, dx, *dprobs):
@@ -247,14 +302,14 @@ class SoftmaxCrossEntropyBackward(_CrossEntropyRule, Function):
         out = None
         if dg is not None:
             out = SoftmaxCrossEntropyBackward.apply(dg, x, *probs, **self._params())
-        p = softmax(x, self.dim)
-        gs = self._gs(g)
+        y = softmax(x, self.dim)
+        gs = self._per_position(g)
         if dx is not None:
-            _, total = self._q(x, probs[0] if probs else None)
-            term = gs * total * p * (dx - sum(p * dx, self.dim, keepdim=True))
+            _, total = self._target_tensors(x, probs)
+            term = gs * total * y * (dx - sum(y * dx, self.dim, keepdim=True))
             out = term if out is None else out + term
         if dprobs and dprobs[0] is not None:
-            dq = (1.0 - self.eps) * self._w_tensor(x.dtype) * dprobs[0]
-            term = gs * (p * sum(dq, self.dim, keepdim=True) - dq)
+            dq = self._dq_dp(dprobs[0])
+            term = gs * (y * sum(dq, self.dim, keepdim=True) - dq)
             out = term if out is None else out + term
         return out

@@ -11,6 +11,7 @@ import numpy as np
 
 from ..autograd.function import Function, constant
 from ..autograd.grad_mode import state
+from ..backends import array_module
 from ..tensor import Tensor
 from .elementwise import rsqrt
 from .shape import broadcast_to, sum_to
@@ -30,11 +31,26 @@ class Normalize(Function):
     With grad mode on (double backward) or a forward-mode level active, the rules run on tensor
     ops (x̂ and r rebuilt from x when x is differentiated), so that they are differentiable
     themselves; in a plain backward they run on the forward pass's arrays, without graph nodes.
+
+    Args:
+        axes: the dims μ and σ² are taken over.
+        eps: ε, added to σ².
+        centred: x − μ, from :func:`normalize_over` (dropped after the forward pass).
+        var: the biased σ², size-1 dims kept (dropped after the forward pass).
+        has_weight: whether γ follows x among the inputs (β, if given, comes last).
     """
+
+    def __init__(self, axes: tuple[int, ...], eps: float, centred: np.ndarray, var: np.ndarray,
+                 has_weight: bool) -> None:
+        self.axes = axes
+        self.eps = eps
+        self.centred = centred
+        self.var = var
+        self.has_weight = has_weight
 
     def forward(self, x, *params):
         self.save(x, *params)
-        self.rstd = 1.0 / np.sqrt(self.var + self.eps)
+        self.rstd = 1.0 / array_module(self.var).sqrt(self.var + self.eps)
         self.xhat = self.centred * self.rstd
         self.centred = self.var = None  # only r and x̂ are needed later
         weight, bias = self._split(params)
@@ -66,14 +82,14 @@ class Normalize(Function):
 
     def vjp(self, grad):
         xhat, rstd, weight = self._factors()
-        g = grad.data if isinstance(xhat, np.ndarray) else grad
+        g = grad if isinstance(xhat, Tensor) else grad.data
         needs = self.needs_input_grad
         grads = [_project(g if weight is None else g * weight, xhat, rstd, self.axes) if needs[0] else None]
         if weight is not None:
             grads.append(_reduce_to(g * xhat, weight.shape) if needs[1] else None)
         if len(needs) > 1 + self.has_weight:
             grads.append(_reduce_to(g, self.saved[-1].shape) if needs[-1] else None)
-        return tuple(constant(t) if isinstance(t, np.ndarray) else t for t in grads)
+        return tuple(t if isinstance(t, Tensor) or t is None else constant(t) for t in grads)
 
     def jvp(self, dx, *dparams):
         xhat, rstd, weight = self._factors()
@@ -99,9 +115,10 @@ def _project(v, xhat, rstd, axes):
             return a.mean(axes, keepdim=True)
     else:
         scale = 1.0 / math.prod(v.shape[a] for a in axes)
+        xp = array_module(v)
 
         def mean(a):
-            return np.add.reduce(a, axis=axes, keepdims=True) * scale
+            return xp.add.reduce(a, axis=axes, keepdims=True) * scale
     return rstd * (v - mean(v) - xhat * mean(v * xhat))
 
 
@@ -111,7 +128,7 @@ def _reduce_to(a, shape: tuple[int, ...]):
         return sum_to(a, shape)
     lead = a.ndim - len(shape)
     axes = tuple(range(lead)) + tuple(lead + i for i, n in enumerate(shape) if n == 1 and a.shape[lead + i] != 1)
-    return np.add.reduce(a, axis=axes, keepdims=True).reshape(shape) if axes else a
+    return array_module(a).add.reduce(a, axis=axes, keepdims=True).reshape(shape) if axes else a
 
 
 def normalize_over(x: Tensor, axes: tuple[int, ...], eps: float, weight: Tensor | None = None,
@@ -120,9 +137,10 @@ def normalize_over(x: Tensor, axes: tuple[int, ...], eps: float, weight: Tensor 
     (y, μ, σ²), μ and the biased σ² as arrays with the size-1 dims kept (for running statistics)."""
     # add.reduce times 1/n: np.mean's generic machinery costs more than the sum on layer-sized arrays
     scale = 1.0 / math.prod(x.shape[a] for a in axes)
-    mean = np.add.reduce(x.data, axis=axes, keepdims=True) * scale
+    xp = array_module(x.data)
+    mean = xp.add.reduce(x.data, axis=axes, keepdims=True) * scale
     centred = x.data - mean
-    var = np.add.reduce(centred * centred, axis=axes, keepdims=True) * scale
+    var = xp.add.reduce(centred * centred, axis=axes, keepdims=True) * scale
     params = [t for t in (weight, bias) if t is not None]
     out = Normalize.apply(x, *params, axes=axes, eps=eps, centred=centred, var=var,
                           has_weight=weight is not None)

@@ -5,7 +5,7 @@ Both are composed from tensor ops, so every derivative (and second derivative) c
 from __future__ import annotations
 
 from ...ops._util import operands
-from ...ops.elementwise import clamp, sqrt
+from ...ops.elementwise import clamp
 from ...ops.reduce import norm, sum
 from ...tensor import Tensor
 
@@ -31,6 +31,12 @@ def cosine_similarity(x1: Tensor, x2: Tensor, dim: int = 1, eps: float = 1e-8) -
     e.g. ``(N, D), (N, D)`` → ``(N,)`` with ``dim=1``.
     """
     x1, x2 = operands(x1, x2)
-    n1 = clamp(sqrt(sum(x1 * x1, dim, keepdim=True)), min=eps)
-    n2 = clamp(sqrt(sum(x2 * x2, dim, keepdim=True)), min=eps)
-    return sum((x1 / n1) * (x2 / n2), dim)
+    return sum((x1 / _norm_at_least(x1, dim, eps)) * (x2 / _norm_at_least(x2, dim, eps)), dim)
+
+
+def _norm_at_least(x: Tensor, dim: int, eps: float) -> Tensor:
+    """max(‖x‖, ε) in value, with the gradient of ‖x‖ itself — PyTorch clamps the norm outside
+    the graph, so a norm below ε still passes its gradient on (and a zero vector gives 0, not NaN)."""
+    n = norm(x, 2, dim, keepdim=True)
+    floor = n.detach()
+    return n + (clamp(floor, min=eps) - floor)

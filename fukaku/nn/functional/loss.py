@@ -1,11 +1,11 @@
 """Loss functions with ``torch.nn.functional``'s names, signatures, defaults and semantics.
 
 Regression: :func:`mse_loss` (L2 / MSE), :func:`l1_loss` (L1 / MAE), :func:`huber_loss`
-(seed 003-004 §"linear regression": MAE is robust to outliers, MSE is pulled toward them).
+(seed 003, "linear regression": MAE is robust to outliers, MSE is pulled toward them).
 Binary classification: :func:`binary_cross_entropy` on probabilities, and
-:func:`binary_cross_entropy_with_logits` on logits (seed 001-002 ch. 5: sigmoid + binary cross-entropy).
+:func:`binary_cross_entropy_with_logits` on logits (seed 002 ch. 5: sigmoid + binary cross-entropy).
 Multi-class: :func:`cross_entropy` (softmax + cross-entropy, fused: seed 002 P10, ∂L/∂a_j = y_j − t_j),
-:func:`nll_loss` on log-probabilities, :func:`kl_div` (seed 001-002: D(P‖Q) = cross-entropy − entropy),
+:func:`nll_loss` on log-probabilities, :func:`kl_div` (seed 002: D(P‖Q) = cross-entropy − entropy),
 and the hinge losses :func:`multi_margin_loss` (multi-class hinge) and :func:`hinge_embedding_loss`.
 
 Every loss takes ``reduction='mean' | 'sum' | 'none'`` (and torch's deprecated ``size_average`` /
@@ -19,6 +19,7 @@ import numpy as np
 
 from ...autograd.function import constant
 from ...autograd.grad_mode import state
+from ...backends import array_module
 from ...errors import ShapeError
 from ...ops._util import fmt, operands
 from ...ops.activation import relu
@@ -265,7 +266,7 @@ class _Targets:
         if bad.any():
             raise IndexError(f"{op}: target {t[bad].flat[0]} is out of bounds for {n_classes} classes (valid targets: "
                              f"0 to {n_classes - 1}, or ignore_index={ignore_index})")
-        self.safe = np.where(self.valid, t, 0).astype(np.int64, copy=False)
+        self.safe = array_module(t).where(self.valid, t, 0).astype(np.int64, copy=False)
 
 
 def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None, size_average: bool | None = None,
@@ -308,6 +309,7 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None, s
                          f"{fmt(input.shape)}, got {fmt(target.shape)}; for class indices pass an int64 tensor of "
                          f"shape {fmt(input.shape[:dim] + input.shape[dim + 1:])}")
     t = _Targets(op, input, target, dim, ignore_index)
+    xp = array_module(input.data, t.safe)
     counted = t.valid.astype(input.dtype)
     w_t = counted if w is None else w[t.safe] * counted
     total_weight = w_t.sum()
@@ -315,8 +317,8 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None, s
         scale = 1.0 / total_weight if total_weight != 0 else float("nan")  # nothing counted: NaN, as torch
     else:
         scale = 1.0
-    smooth = np.expand_dims(counted * (label_smoothing / n_classes), dim) if label_smoothing > 0 else None
-    params.update(index=np.expand_dims(t.safe, dim), coef=np.expand_dims(((1.0 - label_smoothing) * w_t).astype(input.dtype), dim),
+    smooth = xp.expand_dims(counted * (label_smoothing / n_classes), dim) if label_smoothing > 0 else None
+    params.update(index=xp.expand_dims(t.safe, dim), coef=xp.expand_dims(((1.0 - label_smoothing) * w_t).astype(input.dtype), dim),
                   smooth=smooth, scale=scale)
     return SoftmaxCrossEntropy.apply(input, **params)
 
@@ -336,22 +338,24 @@ def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None, size_a
     dim = _class_dim(op, input)
     w = _class_weight(op, weight, input.shape[dim], input.dtype)
     t = _Targets(op, input, target, dim, ignore_index)
+    xp = array_module(input.data, t.safe)
     counted = t.valid.astype(input.dtype)
     w_t = counted if w is None else w[t.safe] * counted
-    picked = squeeze(gather(input, dim, wrap(np.expand_dims(t.safe, dim))), dim)
+    picked = squeeze(gather(input, dim, wrap(xp.expand_dims(t.safe, dim))), dim)
     loss = picked * constant(-w_t)
     if reduction != "mean":
         return _reduce(loss, reduction)
     with np.errstate(invalid="ignore", divide="ignore"):  # every target ignored: 0/0 = NaN, as torch
-        return sum(loss) / constant(np.asarray(w_t.sum(), input.dtype))
+        return sum(loss) / constant(xp.asarray(w_t.sum(), input.dtype))
 
 
 # ------------------------------------------------------------------------------------- KL divergence
 def _xlogy_self(t: Tensor) -> Tensor:
     """t·log t with 0·log 0 = 0 (the entropy term of KL); negative t gives NaN, as torch's xlogy."""
+    xp = array_module(t.data)
     zero = t.data == 0
-    safe = where(constant(zero), constant(np.ones((), t.dtype)), t)
-    return where(constant(zero), constant(np.zeros((), t.dtype)), t * log(safe))
+    safe = where(constant(zero), constant(xp.ones((), t.dtype)), t)
+    return where(constant(zero), constant(xp.zeros((), t.dtype)), t * log(safe))
 
 
 def kl_div(input: Tensor, target: Tensor, size_average: bool | None = None, reduce: bool | None = None,
@@ -404,14 +408,15 @@ def multi_margin_loss(input: Tensor, target: Tensor, p: int = 1, margin: float =
     n_classes = input.shape[dim]
     w = _class_weight(op, weight, n_classes, input.dtype)
     t = _Targets(op, input, target, dim, ignore_index=-(2 ** 62))  # no ignore_index for this loss
-    index = np.expand_dims(t.safe, dim)
+    xp = array_module(input.data, t.safe)
+    index = xp.expand_dims(t.safe, dim)
     at_target = gather(input, dim, wrap(index))
     gap = relu(margin - at_target + input)
     if p == 2:
         gap = gap * gap
-    others = np.ones(input.shape, input.dtype)
-    np.put_along_axis(others, index, 0, dim)
-    scale = others if w is None else others * np.expand_dims(w[t.safe], dim)
+    others = xp.ones(input.shape, input.dtype)
+    xp.put_along_axis(others, index, 0, dim)
+    scale = others if w is None else others * xp.expand_dims(w[t.safe], dim)
     loss = sum(gap * constant(scale / n_classes), dim)
     return _reduce(loss, reduction)
 
@@ -427,7 +432,7 @@ def hinge_embedding_loss(input: Tensor, target: Tensor, margin: float = 1.0, siz
     reduction = _reduction(op, size_average, reduce, reduction)
     input, target = _floating_input(op, input), _tensor(op, "target", target)
     _check_broadcast(op, input, target)
-    zero = constant(np.zeros((), input.dtype))
+    zero = constant(array_module(input.data).zeros((), input.dtype))
     t = target.data
     loss = where(constant(t != 1), clamp(margin - input, min=0), zero) + where(constant(t != -1), input, zero)
     return _reduce(loss, reduction)

@@ -1,23 +1,61 @@
-"""The lab's registry: each experiment measures something, states the textbook's claim and where
-it comes from, and computes a verdict from its measurements (never from a hard-coded number).
+"""The lab's registry: what an experiment is, and how the lab finds every one of them.
 
-An experiment is a function ``run(ctx: Context) -> Result`` registered with :func:`experiment`::
+An experiment states one claim of the textbook (``claim``, with ``id``, ``title`` and ``source``) and checks
+it in separate steps, declared once here by :class:`Experiment`: ``measure`` runs the code and returns the
+numbers, ``checks`` compares those numbers with the claim (each comparison a :class:`Check`, data that the
+report lists one by one), ``summary`` says in words what was measured, and ``plot`` draws figures. The
+verdict is never written in: the claim holds when every check holds.
 
-    @experiment("softmax-demo", title="Softmax of [-5, -3, 0, 1, 10]", source="seed 003",
-                claim="softmax([-5,-3,0,1,10]) = [3.06e-07 2.26e-06 4.54e-05 1.23e-04 9.9983e-01]")
-    def softmax_demo(ctx):
-        ...measure...
-        return Result(measured={...}, holds=..., summary="...", figures=[ctx.figure_path("softmax")])
+Adding an experiment is one new file anywhere under ``fukaku/lab/experiments/`` (in the subpackage
+of its chapter or family; name the file after the experiment). The lab imports every module of that
+package, nested ones included, and registers each :class:`Experiment` subclass it defines::
 
-Experiment modules live in ``fukaku/lab/experiments/`` and are discovered automatically.
+    # fukaku/lab/experiments/activations/softmax_sums_to_one.py
+    from pathlib import Path
+
+    import fukaku as fk
+    import fukaku.nn.functional as F
+
+    from ...plotting import save_figure
+    from ...registry import Check, Context, Experiment, Measurement
+
+
+    class SoftmaxSumsToOne(Experiment):
+        id = "softmax-sums-to-one"
+        title = "Softmax outputs are probabilities"
+        source = "seed 003 (softmax demo)"
+        claim = "softmax(z) is positive and sums to 1 for any logits z."
+
+        def measure(self, ctx: Context) -> Measurement:
+            z = fk.tensor(ctx.rng().normal(0, 10, (1000, 5)), dtype=fk.float64)
+            p = F.softmax(z, dim=1).numpy()
+            return Measurement(values={"smallest probability": float(p.min()),
+                                       "max |row sum − 1|": float(abs(p.sum(axis=1) - 1).max())},
+                               plot_data={"p": p})
+
+        def checks(self, m: dict) -> list[Check]:
+            return [Check("every probability is positive", m["smallest probability"], ">", 0.0),
+                    Check("every row sums to 1 (float64 rounding)", m["max |row sum − 1|"], "≤", 1e-12)]
+
+        def summary(self, m: dict) -> str:
+            return f"Over 1000 random logit vectors the rows sum to 1 within {m['max |row sum − 1|']:.0e}."
+
+        def plot(self, ctx: Context, measurement: Measurement) -> list[Path]:   # optional
+            return save_figure(ctx, self.id, lambda fig: fig.subplots().hist(measurement.plot_data["p"].ravel()))
+
+``fukaku lab list`` then shows it, ``fukaku lab run softmax-sums-to-one`` runs it, and the lab tests
+(tests/lab) run it in quick mode without being edited.
 """
 from __future__ import annotations
 
 import importlib
+import inspect
+import operator
 import pkgutil
-from collections.abc import Callable
+from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -40,52 +78,155 @@ class Context:
         return np.random.default_rng(self.seed + offset)
 
 
+# The relations a check can state between a measured value and the claim's value.
+RELATIONS = {"<": operator.lt, "≤": operator.le, "=": operator.eq, "≥": operator.ge, ">": operator.gt}
+
+
+@dataclass(frozen=True)
+class Check:
+    """One comparison of a measurement with the claim: ``measured <relation> expected``.
+
+    ``holds`` is computed from the comparison, never given. A claim with several parts is several
+    checks; a part that is a yes/no property compares a measured boolean or count, e.g.
+    ``Check("XOR never converges", m["XOR converged"], "=", False)``.
+
+    Args:
+        name: what is compared, in words a reader of the report understands.
+        measured: the measured value (a number, a boolean or a count).
+        relation: one of ``<  ≤  =  ≥  >``.
+        expected: the claim's side: a bound, a tolerance or an exact value.
+
+    Examples:
+        >>> Check("max relative error vs the printed values", 1.9e-9, "≤", 1e-8).holds
+        True
+    """
+
+    name: str
+    measured: Any
+    relation: str
+    expected: Any
+    holds: bool = field(init=False)
+
+    def __post_init__(self) -> None:
+        compare = RELATIONS.get(self.relation)
+        if compare is None:
+            raise ValueError(f"lab.Check {self.name!r}: relation {self.relation!r} is not one of "
+                             f"{' '.join(RELATIONS)} (write ≤ for <=, ≥ for >=, = for ==)")
+        object.__setattr__(self, "holds", bool(compare(self.measured, self.expected)))
+
+
+@dataclass
+class Measurement:
+    """What :meth:`Experiment.measure` returns.
+
+    ``values``: the named numbers (or short lists/strings) that the report shows and the checks
+    compare; ``plot_data``: what only the figures draw (curves, data points, trained models), kept out
+    of the report.
+    """
+
+    values: dict[str, Any]
+    plot_data: dict[str, Any] = field(default_factory=dict)
+
+
 @dataclass
 class Result:
-    """What an experiment measured and whether the claim holds.
+    """What an experiment measured, its checks, and the verdict that follows from them.
 
-    ``measured``: named numbers (or short lists/strings) the verdict is computed from;
-    ``holds``: the verdict; ``summary``: one or two sentences comparing measurement and claim;
-    ``figures``: PNG paths written under ``ctx.out_dir``; ``headline``: optional, a few words for the
-    runner's one-line verdict (e.g. ``"mistakes 37 ≤ bound 112"``); the summary's first sentence
-    stands in when it is empty.
+    ``measured``: the named values the checks compare; ``checks``: the comparisons with the claim;
+    ``summary``: one or two sentences comparing measurement and claim; ``figures``: PNG paths written
+    under ``ctx.out_dir``; ``headline``: optional, a few words for the runner's one-line verdict (e.g.
+    ``"mistakes 37 ≤ bound 112"``); the summary's first sentence stands in when it is empty.
     """
 
     measured: dict
-    holds: bool
+    checks: list[Check]
     summary: str
     figures: list[Path] = field(default_factory=list)
     headline: str = ""
 
+    @property
+    def holds(self) -> bool:
+        """The verdict: every check holds. With no checks nothing was compared, so the claim does not hold."""
+        return bool(self.checks) and all(check.holds for check in self.checks)
 
-@dataclass(frozen=True)
-class Experiment:
-    id: str
-    title: str
-    claim: str
-    source: str
-    run: Callable[[Context], Result]
+    @property
+    def failed(self) -> list[Check]:
+        """The checks that do not hold (empty when the claim holds)."""
+        return [check for check in self.checks if not check.holds]
+
+
+class Experiment(ABC):
+    """A claim of the textbook, checked by measuring: subclass it in a module under ``lab/experiments/``.
+
+    Set the class attributes ``id`` (unique, kebab-case), ``title``, ``claim`` (the textbook's statement,
+    quantified) and ``source`` (e.g. ``"seed 000 §6.1.1"``), and write the steps :meth:`run` calls in
+    order: :meth:`measure`, :meth:`checks`, :meth:`summary`, :meth:`headline` (optional), :meth:`plot`
+    (optional). The module docstring of :mod:`fukaku.lab.registry` has a complete example.
+    """
+
+    id: ClassVar[str]
+    title: ClassVar[str]
+    claim: ClassVar[str]
+    source: ClassVar[str]
+
+    @abstractmethod
+    def measure(self, ctx: Context) -> Measurement:
+        """Run the code under test (``ctx.quick``: the small variant; ``ctx.rng()``: seeded) and return
+        the numbers the checks need, and what the figures draw."""
+
+    @abstractmethod
+    def checks(self, measured: dict) -> list[Check]:
+        """The claim as comparisons of the measured values with the textbook's numbers."""
+
+    @abstractmethod
+    def summary(self, measured: dict) -> str:
+        """One or two sentences: what was measured, in the claim's terms."""
+
+    def headline(self, measured: dict) -> str:
+        """A few words for the one-line verdict; empty: the summary's first sentence."""
+        return ""
+
+    def plot(self, ctx: Context, measurement: Measurement) -> list[Path]:
+        """Figures written with :func:`fukaku.lab.plotting.save_figure`; none by default."""
+        return []
+
+    def run(self, ctx: Context) -> Result:
+        """Measure, check, describe and plot, in that order."""
+        measurement = self.measure(ctx)
+        if not isinstance(measurement, Measurement):
+            raise TypeError(f"experiment {self.id!r}: measure() returned {type(measurement).__name__}, "
+                            "expected lab.Measurement(values={...}, plot_data={...})")
+        measured = measurement.values
+        return Result(measured=measured, checks=self.checks(measured), summary=self.summary(measured),
+                      headline=self.headline(measured), figures=self.plot(ctx, measurement))
 
 
 REGISTRY: dict[str, Experiment] = {}
 
 
-def experiment(id: str, *, title: str, claim: str, source: str):  # noqa: A002
-    """Register ``run(ctx) -> Result`` under ``id`` (ids are unique, kebab-case)."""
-
-    def register(run: Callable[[Context], Result]) -> Callable[[Context], Result]:
-        if id in REGISTRY:
-            raise ValueError(f"lab: experiment id {id!r} is registered twice")
-        REGISTRY[id] = Experiment(id, title, claim, source, run)
-        return run
-
-    return register
-
-
 def discover() -> dict[str, Experiment]:
-    """Import every module of ``fukaku.lab.experiments`` so their experiments register."""
+    """Import every module under ``fukaku.lab.experiments`` (subpackages included) and register each
+    :class:`Experiment` subclass defined there, in file-tree order. Returns ``{id: experiment}``."""
     from . import experiments
 
-    for info in pkgutil.iter_modules(experiments.__path__):
-        importlib.import_module(f"{experiments.__name__}.{info.name}")
+    prefix = f"{experiments.__name__}."
+    for info in pkgutil.walk_packages(experiments.__path__, prefix):
+        module = importlib.import_module(info.name)
+        for cls in vars(module).values():
+            if inspect.isclass(cls) and issubclass(cls, Experiment) and cls.__module__ == module.__name__ \
+                    and not inspect.isabstract(cls):
+                _register(cls)
     return REGISTRY
+
+
+def _register(cls: type[Experiment]) -> None:
+    missing = [name for name in ("id", "title", "claim", "source") if not isinstance(getattr(cls, name, None), str)]
+    if missing:
+        raise TypeError(f"lab: experiment class {cls.__module__}.{cls.__qualname__} does not set "
+                        f"{', '.join(missing)} (class attributes, strings)")
+    known = REGISTRY.get(cls.id)
+    if known is None:
+        REGISTRY[cls.id] = cls()
+    elif type(known) is not cls:
+        raise ValueError(f"lab: experiment id {cls.id!r} is defined twice: by {type(known).__module__}."
+                         f"{type(known).__qualname__} and by {cls.__module__}.{cls.__qualname__}; ids are unique")

@@ -1,8 +1,11 @@
 """The lab report: ``DIR/results.json`` (machine-readable) and ``DIR/report.html`` (for a reader).
 
-Both are rendered from the same data, :meth:`LabRun.to_dict`. The HTML page is self-contained (inline
-style, no scripts, no network); figures are ``<img>`` tags with paths relative to ``DIR``, so the folder
-can be moved or zipped as a whole. Every piece of text is HTML-escaped. Files are written atomically.
+Both are rendered from the same data, :meth:`LabRun.to_dict`. Each experiment's section lists its checks
+(what was compared with the claim, the measured value, the claim's value, and whether it holds) above the
+measured values; the summary table counts the checks that hold and names those that fail. The HTML page
+is self-contained (inline style, no scripts, no network); figures are ``<img>`` tags with paths relative to
+``DIR``, so the folder can be moved or zipped as a whole. Every piece of text is HTML-escaped. Files are
+written atomically.
 """
 from __future__ import annotations
 
@@ -82,12 +85,16 @@ def _badge(status: str) -> str:
 
 
 def _summary_table(experiments: list[dict]) -> str:
-    rows = ["<table>", "<tr><th>verdict</th><th>experiment</th><th>source</th><th>result</th><th>time</th></tr>"]
+    rows = ["<table>", "<tr><th>verdict</th><th>experiment</th><th>source</th><th>checks</th><th>result</th>"
+            "<th>time</th></tr>"]
     for e in experiments:
+        failed = [c["name"] for c in e["checks"] if not c["holds"]]
+        result = escape(e["headline"]) + "".join(f"<br>failed: {escape(name)}" for name in failed)
+        passed = f"{sum(c['holds'] for c in e['checks'])}/{len(e['checks'])}" if e["checks"] else "–"
         rows.append(f"<tr><td>{_badge(e['status'])}</td>"
                     f'<td><a href="#{escape(_anchor(e["id"]))}">{escape(e["title"])}</a><br>'
                     f"<code>{escape(e['id'])}</code></td>"
-                    f"<td>{escape(e['source'])}</td><td>{escape(e['headline'])}</td>"
+                    f"<td>{escape(e['source'])}</td><td class=\"num\">{passed}</td><td>{result}</td>"
                     f'<td class="num">{e["seconds"]:.1f}&nbsp;s</td></tr>')
     rows.append("</table>")
     return "\n".join(rows)
@@ -99,6 +106,10 @@ def _section(e: dict) -> str:
              f'<p class="source"><code>{escape(e["id"])}</code> · {escape(e["source"])} · '
              f"{e['seconds']:.2f} s</p>",
              f'<p class="claim"><strong>Claim.</strong> {escape(e["claim"])}</p>']
+    if e["checks"]:
+        parts.append("<table><tr><th>verdict</th><th>check</th><th>measured</th><th></th><th>claim</th></tr>")
+        parts.extend(_check_row(c) for c in e["checks"])
+        parts.append("</table>")
     if e["measured"]:
         parts.append("<table><tr><th>measured</th><th>value</th></tr>")
         parts.extend(f'<tr><td>{escape(str(k))}</td><td class="num">{escape(format_value(v))}</td></tr>'
@@ -116,6 +127,13 @@ def _section(e: dict) -> str:
         parts.append(f"<pre>{escape(e['error'])}</pre>")
     parts.append("</section>")
     return "\n".join(parts)
+
+
+def _check_row(check: dict) -> str:
+    """One check as a table row: its verdict, what it compares, and ``measured relation claim``."""
+    return (f"<tr><td>{_badge('holds' if check['holds'] else 'does not hold')}</td><td>{escape(check['name'])}</td>"
+            f'<td class="num">{escape(format_value(check["measured"]))}</td><td>{escape(check["relation"])}</td>'
+            f'<td class="num">{escape(format_value(check["expected"]))}</td></tr>')
 
 
 def _anchor(exp_id: str) -> str:

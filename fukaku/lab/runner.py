@@ -1,5 +1,8 @@
 """Run lab experiments: each one timed, each verdict printed on one line, everything written to a report.
 
+A verdict line reads ``holds  softmax-demo  (  0.5 s)  3/3 checks  max rel. error 1.9e-09 ≤ 1e-08, sum 1``;
+when a claim does not hold it names the checks that failed, with their measured and claimed values.
+
 ``run(["softmax-demo"], quick=True, out_dir="lab-report")`` runs the named experiments (all of them
 when ``ids`` is None) and writes ``lab-report/report.html`` and ``lab-report/results.json``. An
 experiment that raises does not stop the run: it becomes an ``error`` entry with its traceback.
@@ -19,7 +22,7 @@ from typing import TextIO
 import numpy as np
 
 from . import plotting
-from .registry import Context, Experiment, Result, discover
+from .registry import Check, Context, Experiment, Result, discover
 
 HOLDS, DOES_NOT_HOLD, ERROR = "holds", "does not hold", "error"
 _HEADLINE_CHARS = 90
@@ -29,8 +32,9 @@ _HEADLINE_CHARS = 90
 class Outcome:
     """One experiment's entry in a run: what it claims, what it measured, the verdict.
 
-    ``status`` is ``"holds"``, ``"does not hold"`` or ``"error"`` (the experiment raised; ``error``
-    holds the traceback). ``figures`` are paths relative to the run's output directory.
+    ``status`` is ``"holds"`` (every check holds), ``"does not hold"`` or ``"error"`` (the experiment
+    raised; ``error`` holds the traceback). ``checks``: one dict per :class:`~fukaku.lab.registry.Check`
+    (name, measured, relation, expected, holds). ``figures`` are paths relative to the run's output directory.
     """
 
     id: str
@@ -39,6 +43,7 @@ class Outcome:
     claim: str
     status: str
     seconds: float
+    checks: list[dict]
     measured: dict
     summary: str
     headline: str
@@ -138,8 +143,7 @@ def run(ids: Sequence[str] | None = None, *, quick: bool = False, out_dir: str |
         outcome = run_one(exp, Context(out_dir=out, quick=quick, seed=int(seed)))
         outcomes.append(outcome)
         if stream is not None:
-            print(f"{outcome.status:<13}  {outcome.id:<{width}}  ({outcome.seconds:5.1f} s)  {outcome.headline}",
-                  file=stream, flush=True)
+            print(verdict_line(outcome, width), file=stream, flush=True)
     lab_run = LabRun(outcomes, out, quick, int(seed), time.perf_counter() - start, plotting.available())
     lab_run.report_path, lab_run.json_path = write_report(lab_run)
     if stream is not None:
@@ -167,17 +171,51 @@ def run_one(exp: Experiment, ctx: Context) -> Outcome:
             if not isinstance(measured, dict):
                 raise TypeError(f"experiment {exp.id!r}: Result.measured must be a dict, got "
                                 f"{type(result.measured).__name__}")
+            checks = _check_records(exp.id, result.checks)
             figures = [_relative_figure(Path(p), ctx.out_dir, exp.id) for p in result.figures]
-            status = HOLDS if bool(result.holds) else DOES_NOT_HOLD
+            status = HOLDS if result.holds else DOES_NOT_HOLD
             summary, headline, error = str(result.summary), str(result.headline), None
         except Exception as exc:  # noqa: BLE001  (one failing experiment must not end the run)
-            status, measured, figures, summary = ERROR, {}, [], f"The experiment raised {type(exc).__name__}."
+            status, checks, measured, figures = ERROR, [], {}, []
+            summary = f"The experiment raised {type(exc).__name__}."
             headline = f"{type(exc).__name__}: {exc}"
             error = traceback.format_exc()
     seconds = time.perf_counter() - start
     seen = list(dict.fromkeys(f"{w.category.__name__}: {w.message}" for w in caught))
-    return Outcome(exp.id, exp.title, exp.source, exp.claim, status, round(seconds, 4), measured, summary,
+    return Outcome(exp.id, exp.title, exp.source, exp.claim, status, round(seconds, 4), checks, measured, summary,
                    _one_line(headline) if headline else _one_line(_first_sentence(summary)), figures, seen, error)
+
+
+def verdict_line(outcome: Outcome, id_width: int = 0) -> str:
+    """The runner's one line for an outcome: status, id, time, checks passed, and the headline, or the
+    checks that failed when the claim does not hold."""
+    line = f"{outcome.status:<13}  {outcome.id:<{id_width}}  ({outcome.seconds:5.1f} s)  "
+    if outcome.status == ERROR:
+        return line + outcome.headline
+    passed = sum(check["holds"] for check in outcome.checks)
+    line += f"{passed}/{len(outcome.checks)} checks  "
+    if outcome.status == HOLDS:
+        return line + outcome.headline
+    return line + _one_line("failed: " + "; ".join(describe_check(c) for c in outcome.checks if not c["holds"]))
+
+
+def describe_check(check: dict) -> str:
+    """``name: measured relation expected`` for a check record, e.g. ``"sum is 1: 1.0002 = 1"``."""
+    from .report import format_value
+
+    return (f"{check['name']}: {format_value(check['measured'])} {check['relation']} "
+            f"{format_value(check['expected'])}")
+
+
+def _check_records(exp_id: str, checks) -> list[dict]:
+    """The checks of a result as JSON-ready records; an experiment that states none has compared nothing."""
+    if not isinstance(checks, (list, tuple)) or not all(isinstance(c, Check) for c in checks):
+        raise TypeError(f"experiment {exp_id!r}: Result.checks must be a list of lab.Check, got {checks!r}")
+    if not checks:
+        raise ValueError(f"experiment {exp_id!r} states no checks, so nothing was compared with the claim; "
+                         "return at least one lab.Check from checks()")
+    return [{"name": c.name, "measured": _jsonable(c.measured), "relation": c.relation,
+             "expected": _jsonable(c.expected), "holds": c.holds} for c in checks]
 
 
 def _relative_figure(path: Path, out_dir: Path, exp_id: str) -> str:

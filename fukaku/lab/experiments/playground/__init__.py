@@ -1,0 +1,1 @@
+"""The TensorFlow Playground exercise of seed 003, replayed with fukaku."""

@@ -77,14 +77,9 @@ def wrap(data: np.ndarray) -> Tensor:
     modify unseen. User code builds tensors with :func:`tensor` / :func:`as_tensor` instead.
     """
     t = object.__new__(Tensor)
-    t.data = data
-    t.requires_grad = False
-    t.grad = None
-    t.grad_fn = None
-    t._version = _Version()
-    t._tangent = None
-    t._retains_grad = False
-    t._hooks = None
+    t.data, t._version = data, _Version()
+    t.requires_grad = t._retains_grad = False
+    t.grad = t.grad_fn = t._tangent = t._hooks = None
     return t
 
 
@@ -109,14 +104,9 @@ class Tensor:
     __array_priority__ = 1000
 
     def __init__(self, data=None, dtype=None, requires_grad: bool = False) -> None:
-        self.data = _to_array(0.0 if data is None else data, dtype)
-        self.grad = None
-        self.grad_fn = None
-        self._version = _Version()
-        self._tangent = None
-        self._retains_grad = False
-        self._hooks = None
-        self.requires_grad = False
+        self.data, self._version = _to_array(0.0 if data is None else data, dtype), _Version()
+        self.requires_grad = self._retains_grad = False
+        self.grad = self.grad_fn = self._tangent = self._hooks = None
         if requires_grad:
             self.requires_grad_(True)
 

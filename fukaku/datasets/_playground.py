@@ -109,13 +109,19 @@ def classify_spiral(num_samples: int = _CLASSIFY_N, noise: float = 0.0, seed: Ge
     return _finish(r * np.sin(t) + nx, r * np.cos(t) + ny, labels, return_tensors)
 
 
+def _uniform_square(n: int, noise: float, rng: np.random.Generator, radius: float = 6.0):
+    """The Playground's regression inputs: n points uniform in [−radius, radius]², and the noise
+    offsets (uniform in the same square, scaled by ``noise``) its targets are computed at."""
+    x, y = rng.uniform(-radius, radius, (2, n))
+    nx, ny = rng.uniform(-radius, radius, (2, n)) * noise
+    return x, y, nx, ny
+
+
 def regress_plane(num_samples: int = _REGRESS_N, noise: float = 0.0, seed: GeneratorLike = None,
                   return_tensors: bool = True):
     """Uniform points in [−6, 6]²; target (x + y)/10 at the noisy point, in about [−1.2, 1.2]."""
     n = _check(num_samples, noise, "regress_plane")
-    rng, radius = rng_for(seed, "regress_plane"), 6.0
-    x, y = rng.uniform(-radius, radius, (2, n))
-    nx, ny = rng.uniform(-radius, radius, (2, n)) * noise
+    x, y, nx, ny = _uniform_square(n, noise, rng_for(seed, "regress_plane"))
     labels = ((x + nx) + (y + ny)) / 10.0  # d3 linear scale [-10, 10] -> [-1, 1], not clamped
     return _finish(x, y, labels, return_tensors)
 
@@ -128,9 +134,7 @@ def regress_gaussian(num_samples: int = _REGRESS_N, noise: float = 0.0, seed: Ge
                      return_tensors: bool = True):
     """Uniform points in [−6, 6]²; target the strongest of six signed bumps max(0, 1 − d/2)."""
     n = _check(num_samples, noise, "regress_gaussian")
-    rng, radius = rng_for(seed, "regress_gaussian"), 6.0
-    x, y = rng.uniform(-radius, radius, (2, n))
-    nx, ny = rng.uniform(-radius, radius, (2, n)) * noise
+    x, y, nx, ny = _uniform_square(n, noise, rng_for(seed, "regress_gaussian"))
     d = np.hypot((x + nx)[:, None] - _GAUSSIANS[:, 0], (y + ny)[:, None] - _GAUSSIANS[:, 1])  # (N, 6)
     values = _GAUSSIANS[:, 2] * np.clip(1.0 - d / 2.0, 0.0, 1.0)
     # the Playground keeps the first bump whose |value| is strictly largest (0 when none reach)

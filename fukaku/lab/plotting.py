@@ -9,11 +9,11 @@ the report says that figures are unavailable.
 from __future__ import annotations
 
 import importlib.util
-import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from .._atomic import atomic_write
 from .registry import Context
 
 
@@ -36,10 +36,6 @@ def save_figure(ctx: Context, name: str, draw: Callable[[Any], None], *,
     fig = Figure(figsize=figsize, layout="constrained")
     draw(fig)
     path = ctx.figure_path(name)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        fig.savefig(tmp, format="png", dpi=100)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+    with atomic_write(path, op="lab figure") as fh:
+        fig.savefig(fh, format="png", dpi=100)
     return [path]

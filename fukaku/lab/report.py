@@ -10,11 +10,12 @@ written atomically.
 from __future__ import annotations
 
 import json
-import os
 from html import escape
-from urllib.parse import quote
 from pathlib import Path
 from typing import TYPE_CHECKING
+from urllib.parse import quote
+
+from .._atomic import atomic_write
 
 if TYPE_CHECKING:
     from .runner import LabRun
@@ -156,14 +157,6 @@ def format_value(value) -> str:
 
 
 def _write_atomic(path: Path, text: str) -> None:
-    """Write ``text`` to a temporary file beside ``path``, then rename it into place: a reader never
-    sees a half-written report, and an interrupted run leaves the previous one intact."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        with open(tmp, "w", encoding="utf-8") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+    """A reader never sees a half-written report, and an interrupted run leaves the previous one intact."""
+    with atomic_write(path, "w", op="lab report") as f:
+        f.write(text)

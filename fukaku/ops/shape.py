@@ -18,8 +18,10 @@ from ..tensor import Tensor, wrap
 from ._util import _norm_dim, _norm_dims, fmt, shape_error, tensor_method
 
 
-class Reshape(Function):
-    """Same values in a new ``shape``; ``op`` names the public call (reshape, view, ...) in errors."""
+class _ViewAs(Function):
+    """The input's values seen in a target ``shape``, without copying when the layout allows;
+    ``op`` names the public call (reshape, view, expand, ...) in errors. Subclasses give the
+    array operation (``_view``) and the hint for a shape it cannot take (``_hint``)."""
 
     is_view = True
 
@@ -29,10 +31,19 @@ class Reshape(Function):
     def forward(self, x: Tensor) -> np.ndarray:
         self.in_shape = x.data.shape
         try:
-            return x.data.reshape(self.shape)
+            return self._view(x.data)
         except ValueError:
-            raise shape_error(self.op, x.data.shape, self.shape,
-                              hint=f"a tensor of {x.data.size} elements cannot be viewed as shape {fmt(self.shape)}") from None
+            raise shape_error(self.op, x.data.shape, self.shape, hint=self._hint(x.data)) from None
+
+
+class Reshape(_ViewAs):
+    """Same values in a new ``shape``."""
+
+    def _view(self, a: np.ndarray) -> np.ndarray:
+        return a.reshape(self.shape)
+
+    def _hint(self, a: np.ndarray) -> str:
+        return f"a tensor of {a.size} elements cannot be viewed as shape {fmt(self.shape)}"
 
     def vjp(self, grad: Tensor) -> Tensor:
         return reshape(grad, self.in_shape)
@@ -192,21 +203,14 @@ def _T(input: Tensor) -> Tensor:
 Tensor.T = property(_T)
 
 
-class BroadcastTo(Function):
-    """Broadcast to ``shape`` without copying; ``op`` names the public call in errors."""
+class BroadcastTo(_ViewAs):
+    """Broadcast to ``shape`` without copying."""
 
-    is_view = True
+    def _view(self, a: np.ndarray) -> np.ndarray:
+        return array_module(a).broadcast_to(a, self.shape)
 
-    def __init__(self, shape: tuple[int, ...], op: str) -> None:
-        self.shape, self.op = shape, op
-
-    def forward(self, x: Tensor) -> np.ndarray:
-        self.in_shape = x.data.shape
-        try:
-            return array_module(x.data).broadcast_to(x.data, self.shape)
-        except ValueError:
-            raise shape_error(self.op, x.data.shape, self.shape,
-                              hint="only size-1 dimensions can be expanded, and new dimensions go in front") from None
+    def _hint(self, a: np.ndarray) -> str:
+        return "only size-1 dimensions can be expanded, and new dimensions go in front"
 
     def vjp(self, grad: Tensor) -> Tensor:
         return sum_to(grad, self.in_shape)

@@ -17,6 +17,11 @@ from typing import IO
 
 __all__ = ["atomic_write", "AbandonWrite"]
 
+# mkstemp creates files readable by their owner only; a written file gets the permissions that
+# open() would give it (0o666 less the process's umask), read once here
+_UMASK = os.umask(0)
+os.umask(_UMASK)
+
 
 class AbandonWrite(Exception):
     """Raise inside :func:`atomic_write` to drop the new content quietly (the target is kept)."""
@@ -46,6 +51,8 @@ def atomic_write(path: str | os.PathLike, mode: str = "wb", *, suffix: str = ".t
         raise FileNotFoundError(f"{op}: the directory {os.fspath(directory)!r} of {os.fspath(path)!r} does not exist")
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=suffix, dir=directory)
     try:
+        if hasattr(os, "fchmod"):  # POSIX
+            os.fchmod(fd, 0o666 & ~_UMASK)
         with os.fdopen(fd, mode, **({} if mode == "wb" else {"encoding": "utf-8"})) as fh:
             yield fh
             fh.flush()

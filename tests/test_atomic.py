@@ -55,3 +55,14 @@ def test_only_write_modes_are_accepted(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="mode"):
         with atomic_write(tmp_path / "x", "a"):
             pass
+
+
+def test_the_file_gets_the_permissions_open_would_give(tmp_path: Path) -> None:
+    """Not mkstemp's owner-only 0600: a report or a figure is as readable as any file written with open()."""
+    import os
+
+    with atomic_write(tmp_path / "a.bin") as fh:
+        fh.write(b"x")
+    with open(tmp_path / "b.bin", "wb") as fh:
+        fh.write(b"x")
+    assert os.stat(tmp_path / "a.bin").st_mode == os.stat(tmp_path / "b.bin").st_mode

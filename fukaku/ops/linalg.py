@@ -70,7 +70,7 @@ def _product(input, other, op: str) -> Tensor:
     a, b = operands(input, other)
     if a.ndim == 0 or b.ndim == 0:
         raise shape_error(op, a.shape, b.shape, hint="both arguments to matmul need at least 1 dimension")
-    if op == "matmul":  # the hot path: no keywords, so apply skips building the op from them
+    if op == "matmul":  # the hot path: the op's default name, no keyword to pass
         return MatMul.apply(a, b)
     return MatMul.apply(a, b, op=op)
 

@@ -1,10 +1,11 @@
 """The lab's registry: what an experiment is, and how the lab finds every one of them.
 
-An experiment states one claim of the textbook (``claim``, with ``id``, ``title`` and ``source``) and checks
-it in separate steps, declared once here by :class:`Experiment`: ``measure`` runs the code and returns the
-numbers, ``checks`` compares those numbers with the claim (each comparison a :class:`Check`, data that the
-report lists one by one), ``summary`` says in words what was measured, and ``plot`` draws figures. The
-verdict is never written in: the claim holds when every check holds.
+An experiment states one claim of the textbook (``claim``, with ``id``, ``title`` and ``source``, keywords of
+its class statement) and checks it in separate steps, declared once here by :class:`Experiment`: ``measure``
+runs the code and returns the numbers, ``checks`` compares those numbers with the claim (each comparison a
+:class:`Check`, data that the report lists one by one), ``summary`` says in words what was measured (its
+first sentence is the headline of the runner's one-line verdict), and ``plot`` draws figures. The verdict is
+never written in: the claim holds when every check holds.
 
 Adding an experiment is one new file anywhere under ``fukaku/lab/experiments/`` (in the subpackage
 of its chapter or family; name the file after the experiment). The lab imports every module of that
@@ -20,11 +21,9 @@ package, nested ones included, and registers each :class:`Experiment` subclass i
     from ...registry import Check, Context, Experiment, Measurement
 
 
-    class SoftmaxSumsToOne(Experiment):
-        id = "softmax-sums-to-one"
-        title = "Softmax outputs are probabilities"
-        source = "seed 003 (softmax demo)"
-        claim = "softmax(z) is positive and sums to 1 for any logits z."
+    class SoftmaxSumsToOne(Experiment, id="softmax-sums-to-one", source="seed 003 (softmax demo)",
+                           title="Softmax outputs are probabilities",
+                           claim="softmax(z) is positive and sums to 1 for any logits z."):
 
         def measure(self, ctx: Context) -> Measurement:
             z = fk.tensor(ctx.rng().normal(0, 10, (1000, 5)), dtype=fk.float64)
@@ -133,16 +132,14 @@ class Result:
     """What an experiment measured, its checks, and the verdict that follows from them.
 
     ``measured``: the named values the checks compare; ``checks``: the comparisons with the claim;
-    ``summary``: one or two sentences comparing measurement and claim; ``figures``: PNG paths written
-    under ``ctx.out_dir``; ``headline``: optional, a few words for the runner's one-line verdict (e.g.
-    ``"mistakes 37 ≤ bound 112"``); the summary's first sentence stands in when it is empty.
+    ``summary``: a few sentences comparing measurement and claim, the first a short headline (see
+    :meth:`Experiment.summary`); ``figures``: PNG paths written under ``ctx.out_dir``.
     """
 
     measured: dict
     checks: list[Check]
     summary: str
     figures: list[Path] = field(default_factory=list)
-    headline: str = ""
 
     @property
     def holds(self) -> bool:
@@ -155,19 +152,49 @@ class Result:
         return [check for check in self.checks if not check.holds]
 
 
+# What every experiment states about itself, as keywords of its class statement.
+_METADATA = ("id", "title", "source", "claim")
+
+
 class Experiment(ABC):
     """A claim of the textbook, checked by measuring: subclass it in a module under ``lab/experiments/``.
 
-    Set the class attributes ``id`` (unique, kebab-case), ``title``, ``claim`` (the textbook's statement,
-    quantified) and ``source`` (e.g. ``"seed 000 §6.1.1"``), and write the steps :meth:`run` calls in
-    order: :meth:`measure`, :meth:`checks`, :meth:`summary`, :meth:`headline` (optional), :meth:`plot`
-    (optional). The module docstring of :mod:`fukaku.lab.registry` has a complete example.
+    State ``id`` (unique, kebab-case), ``title``, ``source`` (e.g. ``"seed 000 §6.1.1"``) and ``claim``
+    (the textbook's statement, quantified) as keywords of the class statement; they become the class
+    attributes ``cls.id``, ``cls.title``, ``cls.source`` and ``cls.claim``. Then write the steps :meth:`run`
+    calls in order: :meth:`measure`, :meth:`checks`, :meth:`summary` and :meth:`plot` (optional). The module
+    docstring of :mod:`fukaku.lab.registry` has a complete example.
+
+    A subclass of an experiment inherits its keywords and may restate any of them. A class that states
+    none is a base for experiments: it must leave a method abstract, since discovery refuses a concrete
+    experiment without an id.
+
+    Raises:
+        TypeError: at the class statement, when a keyword is empty or not a string, when some are stated and
+            others missing, or when one is assigned in the class body instead.
     """
 
     id: ClassVar[str]
     title: ClassVar[str]
-    claim: ClassVar[str]
     source: ClassVar[str]
+    claim: ClassVar[str]
+
+    def __init_subclass__(cls, *, id: str | None = None, title: str | None = None, source: str | None = None,
+                          claim: str | None = None, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        in_body = [key for key in _METADATA if key in vars(cls)]
+        if in_body:  # a class attribute would silently stand beside the keywords: one way to state them
+            raise TypeError(f"{_describe(cls)} assigns {', '.join(in_body)} in its body; state "
+                            f"{_keywords_hint(cls)}")
+        for key, value in {"id": id, "title": title, "source": source, "claim": claim}.items():
+            if value is None:
+                continue
+            if not isinstance(value, str) or not value.strip():
+                raise TypeError(f"{_describe(cls)}: {key}= must be a non-empty string, got {value!r}")
+            setattr(cls, key, value)
+        missing = [key for key in _METADATA if not hasattr(cls, key)]
+        if 0 < len(missing) < len(_METADATA):
+            raise TypeError(f"{_describe(cls)} does not state {', '.join(missing)}; state {_keywords_hint(cls)}")
 
     @abstractmethod
     def measure(self, ctx: Context) -> Measurement:
@@ -180,11 +207,9 @@ class Experiment(ABC):
 
     @abstractmethod
     def summary(self, measured: dict) -> str:
-        """One or two sentences: what was measured, in the claim's terms."""
-
-    def headline(self, measured: dict) -> str:
-        """A few words for the one-line verdict; empty: the summary's first sentence."""
-        return ""
+        """A few sentences: what was measured, in the claim's terms. The first is the headline that the
+        runner's one-line verdict and the report's table show: the key numbers against the claim's, in at
+        most 90 characters (e.g. ``"At γ = 0.0259: 78 mistakes ≤ bound 4379."``); the report shows all."""
 
     def plot(self, ctx: Context, measurement: Measurement) -> list[Path]:
         """Figures written with :func:`fukaku.lab.plotting.save_figure`; none by default."""
@@ -198,7 +223,7 @@ class Experiment(ABC):
                             "expected lab.Measurement(values={...}, plot_data={...})")
         measured = measurement.values
         return Result(measured=measured, checks=self.checks(measured), summary=self.summary(measured),
-                      headline=self.headline(measured), figures=self.plot(ctx, measurement))
+                      figures=self.plot(ctx, measurement))
 
 
 REGISTRY: dict[str, Experiment] = {}
@@ -206,7 +231,7 @@ REGISTRY: dict[str, Experiment] = {}
 
 def discover() -> dict[str, Experiment]:
     """Import every module under ``fukaku.lab.experiments`` (subpackages included) and register each
-    :class:`Experiment` subclass defined there, in file-tree order. Returns ``{id: experiment}``."""
+    concrete :class:`Experiment` subclass defined there, in file-tree order. Returns ``{id: experiment}``."""
     from . import experiments
 
     prefix = f"{experiments.__name__}."
@@ -220,13 +245,20 @@ def discover() -> dict[str, Experiment]:
 
 
 def _register(cls: type[Experiment]) -> None:
-    missing = [name for name in ("id", "title", "claim", "source") if not isinstance(getattr(cls, name, None), str)]
-    if missing:
-        raise TypeError(f"lab: experiment class {cls.__module__}.{cls.__qualname__} does not set "
-                        f"{', '.join(missing)} (class attributes, strings)")
+    if not hasattr(cls, "id"):  # it states no keywords (stating only some fails at its class statement)
+        raise TypeError(f"{_describe(cls)} is concrete but states no {', '.join(_METADATA)}; state "
+                        f"{_keywords_hint(cls)}, or leave a method abstract if it is a base for experiments")
     known = REGISTRY.get(cls.id)
     if known is None:
         REGISTRY[cls.id] = cls()
     elif type(known) is not cls:
         raise ValueError(f"lab: experiment id {cls.id!r} is defined twice: by {type(known).__module__}."
                          f"{type(known).__qualname__} and by {cls.__module__}.{cls.__qualname__}; ids are unique")
+
+
+def _describe(cls: type) -> str:
+    return f"lab: experiment class {cls.__module__}.{cls.__qualname__}"
+
+
+def _keywords_hint(cls: type) -> str:
+    return f"them as class keywords: class {cls.__name__}(Experiment, id=..., title=..., source=..., claim=...)"

@@ -34,7 +34,8 @@ class Outcome:
 
     ``status`` is ``"holds"`` (every check holds), ``"does not hold"`` or ``"error"`` (the experiment
     raised; ``error`` holds the traceback). ``checks``: one dict per :class:`~fukaku.lab.registry.Check`
-    (name, measured, relation, expected, holds). ``figures`` are paths relative to the run's output directory.
+    (name, measured, relation, expected, holds). ``headline``: the summary's first sentence on one line (for
+    an error, the exception). ``figures`` are paths relative to the run's output directory.
     """
 
     id: str
@@ -174,7 +175,8 @@ def run_one(exp: Experiment, ctx: Context) -> Outcome:
             checks = _check_records(exp.id, result.checks)
             figures = [_relative_figure(Path(p), ctx.out_dir, exp.id) for p in result.figures]
             status = HOLDS if result.holds else DOES_NOT_HOLD
-            summary, headline, error = str(result.summary), str(result.headline), None
+            summary, error = str(result.summary), None
+            headline = _first_sentence(summary)
         except Exception as exc:  # noqa: BLE001  (one failing experiment must not end the run)
             status, checks, measured, figures = ERROR, [], {}, []
             summary = f"The experiment raised {type(exc).__name__}."
@@ -183,7 +185,7 @@ def run_one(exp: Experiment, ctx: Context) -> Outcome:
     seconds = time.perf_counter() - start
     seen = list(dict.fromkeys(f"{w.category.__name__}: {w.message}" for w in caught))
     return Outcome(exp.id, exp.title, exp.source, exp.claim, status, round(seconds, 4), checks, measured, summary,
-                   _one_line(headline) if headline else _one_line(_first_sentence(summary)), figures, seen, error)
+                   _one_line(headline), figures, seen, error)
 
 
 def verdict_line(outcome: Outcome, id_width: int = 0) -> str:

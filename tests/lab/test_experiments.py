@@ -27,6 +27,7 @@ def test_experiment_holds_in_quick_mode(exp_id, quick_runs):
     failed = [runner.describe_check(c) for c in outcome.checks if not c["holds"]]
     assert outcome.status == "holds" and outcome.checks and not failed, (failed, outcome.summary)
     assert outcome.measured and outcome.summary and outcome.headline
+    assert not outcome.headline.endswith("…"), f"the summary's first sentence is over 90 characters: {outcome.summary}"
     assert outcome.warnings == []
     for figure in outcome.figures:
         assert (quick_runs.out_dir / figure).stat().st_size > 1000

@@ -6,6 +6,7 @@ import json
 import subprocess
 import sys
 import textwrap
+import types
 
 import numpy as np
 import pytest
@@ -16,10 +17,9 @@ from fukaku.lab import experiments, plotting, registry, report, runner
 from fukaku.lab.registry import Check, Context, Experiment, Measurement, Result
 
 
-class _Fake(Experiment):
-    """A test experiment: measures the numbers it is given and checks ``x ≤ limit``."""
-
-    title, claim, source = "a fake experiment", "x is at most the limit", "test"
+class _Fake(Experiment, id="zz-fake", title="a fake experiment", source="test", claim="x is at most the limit"):
+    """A test experiment: measures the numbers it is given and checks ``x ≤ limit``; each instance is
+    registered under its own id."""
 
     def __init__(self, exp_id: str, values: dict, limit: float = 2.0) -> None:
         self.id, self.values, self.limit = exp_id, values, limit
@@ -32,10 +32,7 @@ class _Fake(Experiment):
                 Check("x at most the limit", m["x"], "≤", self.limit)]
 
     def summary(self, m: dict) -> str:
-        return "It was measured. More words."
-
-    def headline(self, m: dict) -> str:
-        return f"x {m['x']:g} ≤ {self.limit:g}"
+        return f"x {m['x']:g} ≤ {self.limit:g}. More words."
 
 
 class _Raises(_Fake):
@@ -74,9 +71,7 @@ def test_a_results_verdict_follows_its_checks():
 
 
 def test_an_experiment_must_write_every_step():
-    class NoChecks(Experiment):
-        id, title, claim, source = "zz-no-checks", "t", "c", "s"
-
+    class NoChecks(Experiment, id="zz-no-checks", title="t", source="s", claim="c"):
         def measure(self, ctx):
             return Measurement({})
 
@@ -103,12 +98,7 @@ _NEW_EXPERIMENT = '''
 from ...registry import Check, Experiment, Measurement
 
 
-class NewClaim(Experiment):
-    id = "{id}"
-    title = "A new claim"
-    claim = "2 + 2 = 4"
-    source = "seed 003"
-
+class NewClaim(Experiment, id="{id}", title="A new claim", source="seed 003", claim="2 + 2 = 4"):
     def measure(self, ctx):
         return Measurement({{"2 + 2": 2 + 2}})
 
@@ -160,10 +150,92 @@ def test_an_id_defined_twice_is_refused(extra_experiments):
         registry.discover()
 
 
-def test_an_experiment_without_its_class_attributes_is_refused(extra_experiments):
-    without_source = _NEW_EXPERIMENT.format(id="zz-no-source").replace('source = "seed 003"', "")
+def test_an_experiment_without_one_of_its_class_keywords_is_refused(extra_experiments):
+    without_source = _NEW_EXPERIMENT.format(id="zz-no-source").replace('source="seed 003", ', "")
     extra_experiments("broken/no_source.py", without_source)
-    with pytest.raises(TypeError, match=r"broken\.no_source\.NewClaim does not set source"):
+    with pytest.raises(TypeError, match=r"broken\.no_source\.NewClaim does not state source; state them as class "
+                                        r"keywords: class NewClaim\(Experiment, id=\.\.\."):
+        registry.discover()
+
+
+def test_the_class_keywords_are_class_attributes_and_are_inherited():
+    class Base(Experiment, id="zz-base", title="a title", source="seed 003", claim="a claim"):
+        def measure(self, ctx):
+            return Measurement({})
+
+        def checks(self, m):
+            return []
+
+        def summary(self, m):
+            return ""
+
+    class Retitled(Base, title="another title"):
+        pass
+
+    assert (Base.id, Base.title, Base.source, Base.claim) == ("zz-base", "a title", "seed 003", "a claim")
+    assert (Retitled.id, Retitled.title, Retitled.claim) == ("zz-base", "another title", "a claim")
+    assert Base().id == "zz-base"
+
+
+@pytest.mark.parametrize("keywords, message", [
+    ({"id": "zz-x", "title": "t", "source": "s", "claim": ""}, r"\.Broken: claim= must be a non-empty string, got ''"),
+    ({"id": "zz-x", "title": 3, "source": "s", "claim": "c"}, r"\.Broken: title= must be a non-empty string, got 3"),
+    ({"id": "zz-x", "claim": "c"}, r"\.Broken does not state title, source; state them as class keywords"),
+])
+def test_an_empty_or_missing_class_keyword_is_a_type_error_naming_the_class(keywords, message):
+    with pytest.raises(TypeError, match=message):
+        types.new_class("Broken", (Experiment,), keywords)
+
+
+def test_metadata_assigned_in_the_class_body_is_refused():
+    with pytest.raises(TypeError, match=r"\.InBody assigns id, title in its body; state them as class keywords"):
+        class InBody(Experiment):
+            id, title = "zz-in-body", "t"
+
+
+_ABSTRACT_BASE = '''
+from abc import abstractmethod
+
+from ...registry import Check, Experiment, Measurement
+
+
+class CountsToFour(Experiment):
+    """A base for experiments: no keywords, and ``count`` left abstract."""
+
+    @abstractmethod
+    def count(self) -> int: ...
+
+    def measure(self, ctx):
+        return Measurement({{"count": self.count()}})
+
+    def checks(self, m):
+        return [Check("count", m["count"], "=", 4)]
+
+    def summary(self, m):
+        return f"It counted {{m['count']}}."
+
+
+class TwoPlusTwo(CountsToFour, id="{id}", title="Two plus two", source="seed 003", claim="2 + 2 = 4"):
+    def count(self) -> int:
+        return 2 + 2
+'''
+
+
+def test_an_abstract_base_needs_no_keywords_and_is_not_registered(extra_experiments, tmp_path):
+    extra_experiments("bases/counts_to_four.py", _ABSTRACT_BASE.format(id="zz-two-plus-two"))
+    found = registry.discover()
+    assert [type(e).__name__ for e in found.values() if type(e).__module__.endswith(".counts_to_four")] == \
+        ["TwoPlusTwo"]
+    outcome = lab.run(["zz-two-plus-two"], out_dir=tmp_path, quiet=True).outcomes[0]
+    assert outcome.status == "holds" and outcome.headline == "It counted 4."
+
+
+def test_a_concrete_experiment_without_keywords_is_refused_by_discovery(extra_experiments):
+    no_keywords = _NEW_EXPERIMENT.format(id="zz-unused").replace(
+        'NewClaim(Experiment, id="zz-unused", title="A new claim", source="seed 003", claim="2 + 2 = 4")',
+        "NewClaim(Experiment)")
+    extra_experiments("broken/no_keywords.py", no_keywords)
+    with pytest.raises(TypeError, match=r"no_keywords\.NewClaim is concrete but states no id, title, source, claim"):
         registry.discover()
 
 
@@ -186,8 +258,8 @@ def test_runner_writes_report_and_results_with_errors_as_entries(monkeypatch, tm
     lines = capsys.readouterr().out.strip().splitlines()
     assert len(lines) == 4
     assert lines[0].startswith("error") and "zz-raises" in lines[0] and "ZeroDivisionError" in lines[0]
-    assert lines[1].startswith("holds") and "softmax-demo" in lines[1] and " s)  3/3 checks  max rel." in lines[1]
-    assert lines[2].startswith("holds") and lines[2].endswith("2/2 checks  x 1.5 ≤ 2")
+    assert lines[1].startswith("holds") and "softmax-demo" in lines[1] and "3/3 checks  fukaku's softmax" in lines[1]
+    assert lines[2].startswith("holds") and lines[2].endswith("2/2 checks  x 1.5 ≤ 2.")  # the summary's first sentence
     assert lines[3].endswith(str(out / "report.html")) and "2 of 3 hold" in lines[3]
 
     assert result.report_path == out / "report.html" and result.json_path == out / "results.json"
@@ -250,16 +322,11 @@ def test_experiment_seed_makes_runs_reproducible(tmp_path, quick_runs):
 def test_html_escapes_every_text(monkeypatch, tmp_path):
     evil = '<script>alert("x")</script> & <b>'
 
-    class Evil(_Fake):
-        title, claim, source = evil, evil, evil
-
+    class Evil(_Fake, title=evil, source=evil, claim=evil):
         def checks(self, m):
             return [Check(evil, evil, "=", "not evil")]
 
         def summary(self, m):
-            return evil
-
-        def headline(self, m):
             return evil
 
     _fake(monkeypatch, Evil("zz-evil", {evil: evil, "list": [evil]}))

@@ -34,14 +34,13 @@ def _activations() -> dict:
     }
 
 
-class ActivationDerivatives(Experiment):
-    id = "activation-derivatives"
-    title = "Activation functions and their derivatives"
-    source = "seed 000 §6.1.3, seed 003, seed 004 §3"
-    claim = ("σ' = σ(1 − σ); tanh' = 1 − tanh²; ReLU' = 1 for z > 0, else 0; LeakyReLU is αz (slope α) for "
-             "z ≤ 0; tanh(z) = 2σ(2z) − 1; ELU is c(eᶻ − 1) for z < 0 (seed 004 prints c·exp(z − 1): erratum), "
-             "continuous at 0. The derivatives fukaku's autograd computes for sigmoid, tanh, ReLU, LeakyReLU, "
-             "ELU, GELU, SiLU and softplus are the true derivatives.")
+class ActivationDerivatives(Experiment, id="activation-derivatives", source="seed 000 §6.1.3, seed 003, seed 004 §3",
+                            title="Activation functions and their derivatives",
+                            claim=("σ' = σ(1 − σ); tanh' = 1 − tanh²; ReLU' = 1 for z > 0, else 0; LeakyReLU is αz "
+                                   "(slope α) for z ≤ 0; tanh(z) = 2σ(2z) − 1; ELU is c(eᶻ − 1) for z < 0 (seed 004 "
+                                   "prints c·exp(z − 1): erratum), continuous at 0. The derivatives fukaku's autograd "
+                                   "computes for sigmoid, tanh, ReLU, LeakyReLU, ELU, GELU, SiLU and softplus are the "
+                                   "true derivatives.")):
 
     def measure(self, ctx: Context) -> Measurement:
         z = np.linspace(-5.0, 5.0, 1001 if ctx.quick else 10001)
@@ -90,16 +89,12 @@ class ActivationDerivatives(Experiment):
         fd_err = m["max |autograd − finite difference| per activation"]
         worst = max(fd_err, key=fd_err.get)
         forms = max(m["max |σ' − σ(1−σ)|"], m["max |tanh' − (1 − tanh²)|"], m["max |tanh(z) − (2σ(2z) − 1)|"])
-        return (f"On {m['grid points']} points of [−5, 5], autograd's derivatives of all eight activations agree "
-                f"with float64 central differences to {fd_err[worst]:.1e} (worst: {worst}; tolerance {_FD_TOL:g}); "
-                f"σ' = σ(1−σ), tanh' = 1 − tanh² and tanh(z) = 2σ(2z) − 1 hold to {forms:.1e}; "
-                f"ReLU' is the step 1[z>0] everywhere; ELU is continuous at 0 (jump "
+        return (f"Autograd's derivatives of all 8 activations match finite differences to {fd_err[worst]:.1e}. "
+                f"On {m['grid points']} points of [−5, 5] the worst is {worst} (float64 central differences, "
+                f"tolerance {_FD_TOL:g}); σ' = σ(1−σ), tanh' = 1 − tanh² and tanh(z) = 2σ(2z) − 1 hold to "
+                f"{forms:.1e}; ReLU' is the step 1[z>0] everywhere; ELU is continuous at 0 (jump "
                 f"{m['ELU jump at 0 (corrected form)']:.1e}), whereas the printed c·exp(z − 1) would jump by "
                 f"{m['jump at 0 of the printed c·exp(z − 1)']:.3f}.")
-
-    def headline(self, m: dict) -> str:
-        worst = max(m["max |autograd − finite difference| per activation"].values())
-        return f"autograd vs finite differences ≤ {worst:.1e} for all 8 activations"
 
     def plot(self, ctx: Context, measurement: Measurement) -> list[Path]:
         z, curves = measurement.plot_data["z"], measurement.plot_data["curves"]

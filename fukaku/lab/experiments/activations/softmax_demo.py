@@ -19,12 +19,10 @@ _SOFTMAX_PRINTED = [3.05849905e-07, 2.25994211e-06, 4.53921506e-05, 1.23388658e-
 _SOFTMAX_RTOL = 1e-8
 
 
-class SoftmaxDemo(Experiment):
-    id = "softmax-demo"
-    title = "Softmax of [-5, -3, 0, 1, 10]"
-    source = "seed 003 (softmax demo)"
-    claim = ("softmax([-5, -3, 0, 1, 10]) = [3.05849905e-07 2.25994211e-06 4.53921506e-05 1.23388658e-04 "
-             "9.99828653e-01], and the probabilities sum to 1.")
+class SoftmaxDemo(Experiment, id="softmax-demo", source="seed 003 (softmax demo)",
+                  title="Softmax of [-5, -3, 0, 1, 10]",
+                  claim=("softmax([-5, -3, 0, 1, 10]) = [3.05849905e-07 2.25994211e-06 4.53921506e-05 1.23388658e-04 "
+                         "9.99828653e-01], and the probabilities sum to 1.")):
 
     def measure(self, ctx: Context) -> Measurement:
         x = fk.tensor(_SOFTMAX_INPUT, dtype=fk.float64)
@@ -44,12 +42,10 @@ class SoftmaxDemo(Experiment):
                       1e-6)]
 
     def summary(self, m: dict) -> str:
-        return (f"fukaku's softmax matches all five printed values to {m['max relative error vs printed']:.1e} "
-                f"relative (tolerance {_SOFTMAX_RTOL:g}, twice the 9-digit printing precision) and sums to "
-                f"{m['sum']:.15g}; in float32 it agrees to {m['float32 max relative error vs float64']:.1e}.")
-
-    def headline(self, m: dict) -> str:
-        return f"max rel. error {m['max relative error vs printed']:.1e} ≤ {_SOFTMAX_RTOL:g}, sum {m['sum']:.12g}"
+        return (f"fukaku's softmax matches the printed values to {m['max relative error vs printed']:.1e} ≤ "
+                f"{_SOFTMAX_RTOL:g} and sums to {m['sum']:.15g}. The error is relative, the largest over the five "
+                "values, and the tolerance twice the 9-digit printing precision; in float32 the values agree with "
+                f"float64 to {m['float32 max relative error vs float64']:.1e}.")
 
     def plot(self, ctx: Context, measurement: Measurement) -> list[Path]:
         p = np.array(measurement.values["softmax"])

@@ -15,12 +15,10 @@ from ...registry import Check, Context, Experiment, Measurement
 _TOL = 1e-6
 
 
-class LinearRegressionGD(Experiment):
-    id = "linear-regression-gd"
-    title = "Gradient descent on linear regression reaches least squares"
-    source = "seed 000 §6.1.1, seed 003"
-    claim = ("An identity neuron trained by gradient descent θ ← θ − η∇L on the squared loss reaches the ordinary "
-             "least-squares solution.")
+class LinearRegressionGD(Experiment, id="linear-regression-gd", source="seed 000 §6.1.1, seed 003",
+                         title="Gradient descent on linear regression reaches least squares",
+                         claim=("An identity neuron trained by gradient descent θ ← θ − η∇L on the squared loss "
+                                "reaches the ordinary least-squares solution.")):
 
     def measure(self, ctx: Context) -> Measurement:
         rng = ctx.rng()
@@ -45,12 +43,9 @@ class LinearRegressionGD(Experiment):
                 Check("max |θ_GD − θ_LS|", m["max |θ_GD − θ_LS|"], "≤", _TOL)]
 
     def summary(self, m: dict) -> str:
-        return (f"After {m['steps']} steps of gradient descent (step 1/L) the weights equal the normal-equation "
-                f"solution to {m['max |θ_GD − θ_LS|']:.1e} (tolerance {_TOL:g}); the MSE is {m['MSE (GD)']:.10f} "
-                f"vs {m['MSE (least squares)']:.10f}.")
-
-    def headline(self, m: dict) -> str:
-        return f"max |θ_GD − θ_LS| = {m['max |θ_GD − θ_LS|']:.1e} ≤ {_TOL:g} after {m['steps']} steps"
+        return (f"After {m['steps']} gradient-descent steps, max |θ_GD − θ_LS| = {m['max |θ_GD − θ_LS|']:.1e} ≤ "
+                f"{_TOL:g}. Gradient descent (step 1/L) reaches the normal-equation solution; the MSE is "
+                f"{m['MSE (GD)']:.10f} vs {m['MSE (least squares)']:.10f}.")
 
     def plot(self, ctx: Context, measurement: Measurement) -> list[Path]:
         m, losses = measurement.values, measurement.plot_data["MSE per step"]

@@ -21,12 +21,11 @@ def _log_likelihood(X: np.ndarray, y: np.ndarray, w: np.ndarray, b: float) -> fl
     return float(-np.sum(np.logaddexp(0.0, -(2 * y - 1) * z)))
 
 
-class LogisticRegressionSklearn(Experiment):
-    id = "logistic-regression-sklearn"
-    title = "A sigmoid neuron maximising the log-likelihood is logistic regression"
-    source = "seed 000 §6.1.1"
-    claim = ("A neuron with the sigmoid activation trained by maximising the Bernoulli log-likelihood "
-             "ℓ(w, b) = Σ y log σ(wᵀx + b) + (1 − y) log(1 − σ(wᵀx + b)) equals unregularised logistic regression.")
+class LogisticRegressionSklearn(Experiment, id="logistic-regression-sklearn", source="seed 000 §6.1.1",
+                                title="A sigmoid neuron maximising the log-likelihood is logistic regression",
+                                claim=("A neuron with the sigmoid activation trained by maximising the Bernoulli "
+                                       "log-likelihood ℓ(w, b) = Σ y log σ(wᵀx + b) + (1 − y) log(1 − σ(wᵀx + b)) "
+                                       "equals unregularised logistic regression.")):
 
     def measure(self, ctx: Context) -> Measurement:
         try:
@@ -61,14 +60,11 @@ class LogisticRegressionSklearn(Experiment):
                       m["log-likelihood (scikit-learn)"] - 1e-8)]
 
     def summary(self, m: dict) -> str:
-        return (f"Gradient descent on −ℓ/N stopped after {m['gradient-descent steps']} steps with gradient "
-                f"{m['final max |∂(−ℓ/N)/∂θ|']:.1e}; its weights match scikit-learn's unregularised fit to "
-                f"{m['max |θ − θ_sklearn|']:.1e} (tolerance {_TOL:g}), and the log-likelihoods are "
-                f"{m['log-likelihood (fukaku)']:.8f} vs {m['log-likelihood (scikit-learn)']:.8f}.")
-
-    def headline(self, m: dict) -> str:
-        return (f"max |θ − θ_sklearn| = {m['max |θ − θ_sklearn|']:.1e} ≤ {_TOL:g}; "
-                f"ℓ {m['log-likelihood (fukaku)']:.6f} vs {m['log-likelihood (scikit-learn)']:.6f}")
+        return (f"θ is within {m['max |θ − θ_sklearn|']:.1e} ≤ {_TOL:g} of scikit-learn's θ; ℓ "
+                f"{m['log-likelihood (fukaku)']:.8f} vs {m['log-likelihood (scikit-learn)']:.8f}. Gradient descent "
+                f"on −ℓ/N stopped after {m['gradient-descent steps']} steps with gradient "
+                f"{m['final max |∂(−ℓ/N)/∂θ|']:.1e}, at the maximum of the log-likelihood that scikit-learn's "
+                "unregularised fit finds.")
 
     def plot(self, ctx: Context, measurement: Measurement) -> list[Path]:
         m, X, y = measurement.values, measurement.plot_data["X"], measurement.plot_data["y"]

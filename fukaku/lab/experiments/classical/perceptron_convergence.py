@@ -31,13 +31,12 @@ def separable_data(rng: np.random.Generator, n: int, gamma: float) -> tuple[np.n
     return X, y, u[:2], float(u[2])
 
 
-class PerceptronConvergence(Experiment):
-    id = "perceptron-convergence"
-    title = "The perceptron converges within Novikoff's bound (R/γ)²"
-    source = "seed 000 §6.1.1"
-    claim = ("On linearly separable data the perceptron's error-correction rule reaches zero training errors "
-             "after finitely many updates; the number of mistakes is at most (R/γ)², R = max‖x̃_i‖, γ the margin "
-             "of a unit-norm separator (bias absorbed), and from zero initial weights it does not depend on η.")
+class PerceptronConvergence(Experiment, id="perceptron-convergence", source="seed 000 §6.1.1",
+                            title="The perceptron converges within Novikoff's bound (R/γ)²",
+                            claim=("On linearly separable data the perceptron's error-correction rule reaches zero "
+                                   "training errors after finitely many updates; the number of mistakes is at most "
+                                   "(R/γ)², R = max‖x̃_i‖, γ the margin of a unit-norm separator (bias absorbed), and "
+                                   "from zero initial weights it does not depend on η.")):
 
     def measure(self, ctx: Context) -> Measurement:
         rng = ctx.rng()
@@ -78,15 +77,12 @@ class PerceptronConvergence(Experiment):
     def summary(self, m: dict) -> str:
         gammas, bounds, mistakes = m["margin γ"], m["bound (R/γ)²"], m["mistakes"]
         by_eta = m["mistakes for η = 0.01, 1, 100"]
-        return (f"On {len(gammas)} separable data sets of {m['points per data set']} points (margins "
-                f"{gammas[-1]:.3g} to {gammas[0]:.3g}) the perceptron converged every time, with "
-                + ", ".join(f"{k} ≤ {bound:.0f}" for k, bound in zip(mistakes, bounds))
-                + f" mistakes vs bound; with η = 0.01, 1 and 100 it made {by_eta[0]}, {by_eta[1]} and "
-                  f"{by_eta[2]} mistakes and w̃/η agrees to {m['max relative gap of w̃/η across η']:.1e}.")
-
-    def headline(self, m: dict) -> str:
-        return (f"mistakes {m['mistakes'][-1]} ≤ bound {m['bound (R/γ)²'][-1]:.0f} (γ = {m['margin γ'][-1]:.3g}); "
-                "same count for η = 0.01, 1, 100")
+        return (f"At γ = {gammas[-1]:.3g}: {mistakes[-1]} mistakes ≤ bound {bounds[-1]:.0f}; η = 0.01, 1, 100 give "
+                f"{by_eta[0]}, {by_eta[1]}, {by_eta[2]}. On {len(gammas)} separable data sets of "
+                f"{m['points per data set']} points (margins {gammas[-1]:.3g} to {gammas[0]:.3g}) the perceptron "
+                "converged every time, with " + ", ".join(f"{k} ≤ {bound:.0f}" for k, bound in zip(mistakes, bounds))
+                + f" mistakes vs bound; across η the weights w̃/η agree to "
+                  f"{m['max relative gap of w̃/η across η']:.1e}.")
 
     def plot(self, ctx: Context, measurement: Measurement) -> list[Path]:
         m, data = measurement.values, measurement.plot_data

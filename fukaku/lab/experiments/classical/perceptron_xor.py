@@ -16,12 +16,10 @@ _XOR = np.array([-1.0, 1.0, 1.0, -1.0])
 _AND = np.array([-1.0, -1.0, -1.0, 1.0])
 
 
-class PerceptronXor(Experiment):
-    id = "perceptron-xor"
-    title = "The perceptron never converges on XOR"
-    source = "seed 000 §6.1.1"
-    claim = ("XOR is not linearly separable, so the perceptron rule keeps making mistakes: no epoch is "
-             "mistake-free (on AND, which is separable, it converges).")
+class PerceptronXor(Experiment, id="perceptron-xor", source="seed 000 §6.1.1",
+                    title="The perceptron never converges on XOR",
+                    claim=("XOR is not linearly separable, so the perceptron rule keeps making mistakes: no epoch is "
+                           "mistake-free (on AND, which is separable, it converges).")):
 
     def measure(self, ctx: Context) -> Measurement:
         budget = 1000 if ctx.quick else 100_000
@@ -42,15 +40,11 @@ class PerceptronXor(Experiment):
                 Check("AND (separable): the perceptron converged", m["AND converged"], "=", True)]
 
     def summary(self, m: dict) -> str:
-        return (f"In {m['epoch budget']} epochs on XOR the perceptron made at least "
-                f"{m['XOR fewest mistakes in an epoch']} mistake(s) in every epoch ({m['XOR total updates']} updates "
-                f"in all) and never converged; on AND it converged after {m['AND updates']} updates in "
-                f"{m['AND epochs']} epochs.")
-
-    def headline(self, m: dict) -> str:
         fewest = m["XOR fewest mistakes in an epoch"]
-        return (f"XOR: ≥ {fewest} mistake{'s' if fewest != 1 else ''} in each of {m['XOR epochs run']} epochs; "
-                f"AND converges in {m['AND epochs']}")
+        return (f"On XOR the perceptron made ≥ {fewest} mistake{'s' if fewest != 1 else ''} in each of "
+                f"{m['XOR epochs run']} epochs; AND converged in {m['AND epochs']}. On XOR it never converged within "
+                f"the budget of {m['epoch budget']} epochs ({m['XOR total updates']} updates in all); on AND it "
+                f"took {m['AND updates']} updates in {m['AND epochs']} epochs.")
 
     def plot(self, ctx: Context, measurement: Measurement) -> list[Path]:
         budget, data = measurement.values["epoch budget"], measurement.plot_data

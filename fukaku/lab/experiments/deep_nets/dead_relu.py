@@ -98,14 +98,12 @@ def _leaky_extremes(m: dict) -> tuple[float, float]:
     return max(o[k] for o in others for k in (_ZERO_INIT, _ZERO_END)), max(o[_END] for o in others)
 
 
-class DeadRelu(Experiment):
-    id = "dead-relu"
-    title = "Dead ReLUs after a large negative bias, and LeakyReLU/PReLU"
-    source = "seed 000 §6.1.3, seed 003"
-    claim = (f"ReLU passes no gradient for z ≤ 0: with a large negative bias ({DEAD_BIAS:g}) at least half the hidden "
-             "units get exactly zero gradient over the whole data set and never recover (their weights never move) "
-             "however long the net trains; with LeakyReLU or PReLU no unit has zero gradient and the net trains "
-             "(training loss falls at least 5×, median over seeds).")
+class DeadRelu(Experiment, id="dead-relu", source="seed 000 §6.1.3, seed 003",
+               title="Dead ReLUs after a large negative bias, and LeakyReLU/PReLU",
+               claim=(f"ReLU passes no gradient for z ≤ 0: with a large negative bias ({DEAD_BIAS:g}) at least half "
+                      "the hidden units get exactly zero gradient over the whole data set and never recover (their "
+                      "weights never move) however long the net trains; with LeakyReLU or PReLU no unit has zero "
+                      "gradient and the net trains (training loss falls at least 5×, median over seeds).")):
 
     def measure(self, ctx: Context) -> Measurement:
         n, steps, seeds = (200, 300, 5) if ctx.quick else (500, 1500, 10)
@@ -141,18 +139,13 @@ class DeadRelu(Experiment):
         stalled = "".join(f" {name.split(' (')[0]} stalled in {m[name][_STALLED]} of {m['seeds']} seeds with every "
                           "unit negative on all points: not dead (the gradient is nonzero) but linear in the input, "
                           "which cannot fit the circle." for name in _LEAKY if m[name][_STALLED])
-        return (f"With hidden biases at {DEAD_BIAS:g}, {relu[_ZERO_INIT]:.0%} of the ReLU units get exactly zero "
-                f"gradient over all {m['points']} circle points; after {m['steps']} Adam steps {relu[_ZERO_END]:.0%} "
-                f"are dead, {relu[_RECOVERED]} recovered and their weights moved by {relu[_DEAD_MOVED]:g}; the ReLU "
-                f"net's median loss goes from {relu[_START]:.3f} to {relu[_END]:.3f}. LeakyReLU and PReLU have "
-                f"{leaky_dead:.0%} zero-gradient units and train to median losses of at most {leaky_loss:.2g}; with "
-                f"LeakyReLU the share of units negative on every point goes from {leaky[_INACTIVE_INIT]:.0%} to "
-                f"{leaky[_INACTIVE_END]:.0%}." + stalled)
-
-    def headline(self, m: dict) -> str:
-        leaky_dead, leaky_loss = _leaky_extremes(m)
-        return (f"ReLU dead {m['ReLU'][_ZERO_END]:.0%} ({m['ReLU'][_RECOVERED]} recovered); Leaky/PReLU "
-                f"{leaky_dead:.0%} dead, median loss ≤ {leaky_loss:.2g}")
+        return (f"ReLU: {relu[_ZERO_END]:.0%} of units dead, {relu[_RECOVERED]} recovered; Leaky/PReLU: "
+                f"{leaky_dead:.0%} dead, median loss ≤ {leaky_loss:.2g}. With hidden biases at {DEAD_BIAS:g}, "
+                f"{relu[_ZERO_INIT]:.0%} of the ReLU units get exactly zero gradient over all {m['points']} circle "
+                f"points; after {m['steps']} Adam steps the dead units' weights moved by {relu[_DEAD_MOVED]:g} and "
+                f"the ReLU net's median loss goes from {relu[_START]:.3f} to {relu[_END]:.3f}. With LeakyReLU the "
+                f"share of units negative on every point goes from {leaky[_INACTIVE_INIT]:.0%} to "
+                f"{leaky[_INACTIVE_END]:.0%}, and they still pass gradient." + stalled)
 
     def plot(self, ctx: Context, measurement: Measurement) -> list[Path]:
         m, curves = measurement.values, measurement.plot_data["median loss curves"]

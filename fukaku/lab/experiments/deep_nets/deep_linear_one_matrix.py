@@ -25,12 +25,10 @@ def _worst_gap(m: dict) -> float:
     return max(m["relative gap by depth"].values())
 
 
-class DeepLinearOneMatrix(Experiment):
-    id = "deep-linear-one-matrix"
-    title = "A deep linear network is one matrix"
-    source = "seed 002 ch. 1"
-    claim = ("A stack of linear layers is one linear map: the product of the weight matrices (with the biases "
-             "carried through) reproduces the deep network's outputs.")
+class DeepLinearOneMatrix(Experiment, id="deep-linear-one-matrix", source="seed 002 ch. 1",
+                          title="A deep linear network is one matrix",
+                          claim=("A stack of linear layers is one linear map: the product of the weight matrices "
+                                 "(with the biases carried through) reproduces the deep network's outputs.")):
 
     def measure(self, ctx: Context) -> Measurement:
         depths = [2, 5, 10, 20] if ctx.quick else [2, 5, 10, 20, 50, 100]
@@ -59,14 +57,10 @@ class DeepLinearOneMatrix(Experiment):
     def summary(self, m: dict) -> str:
         depths = [int(d) for d in m["relative gap by depth"]]
         rank = m["rank of the collapsed map with a width-1 layer (8 → 32 → 1 → 32 → 3)"]
-        return (f"For {len(depths)} depths up to {max(depths)} layers the single matrix W = W_L⋯W_1 with "
-                f"b = Σ W_L⋯W_(l+1) b_l reproduces the network's outputs to {_worst_gap(m):.1e} relative (tolerance "
-                f"{_TOL:g}); a width-1 layer makes the collapsed map rank {rank}, whatever the depth around it.")
-
-    def headline(self, m: dict) -> str:
-        depths = list(m["relative gap by depth"])
-        return (f"W_L⋯W_1 reproduces outputs to {_worst_gap(m):.1e} ≤ {_TOL:g} "
-                f"(depths {depths[0]}–{depths[-1]})")
+        return (f"W_L⋯W_1 reproduces the outputs to {_worst_gap(m):.1e} ≤ {_TOL:g} at depths {depths[0]}–{depths[-1]}. "
+                f"The gap is relative, the largest over {len(depths)} depths, for the single matrix W = W_L⋯W_1 with "
+                f"b = Σ W_L⋯W_(l+1) b_l; a width-1 layer makes the collapsed map rank {rank}, whatever the depth "
+                "around it.")
 
     def plot(self, ctx: Context, measurement: Measurement) -> list[Path]:
         gaps = measurement.values["relative gap by depth"]

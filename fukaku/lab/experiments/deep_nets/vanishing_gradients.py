@@ -93,15 +93,14 @@ def layer_gradient_norms(build, width: int, batch: int, seed: int) -> np.ndarray
     return np.array([np.linalg.norm(lin.weight.grad.numpy().astype(np.float64)) for lin in linears])
 
 
-class VanishingGradients(Experiment):
-    id = "vanishing-gradients"
-    title = f"Vanishing and exploding gradients in a {DEPTH}-layer MLP"
-    source = "seed 000 §6.1.3"
-    claim = (f"At initialisation the per-layer gradient norm ‖∂L/∂W⁽ˡ⁾‖ of a {DEPTH}-layer MLP decays geometrically "
-             "toward the input with sigmoid (first/last layer < 10⁻³), more slowly with tanh, stays about constant "
-             "with ReLU + He init (within ×10 across layers); BatchNorm and residual connections keep it from "
-             "vanishing (no layer below 1/10 of the output layer); a large-variance init makes it explode "
-             "(first/last > 10³).")
+class VanishingGradients(Experiment, id="vanishing-gradients", source="seed 000 §6.1.3",
+                         title=f"Vanishing and exploding gradients in a {DEPTH}-layer MLP",
+                         claim=(f"At initialisation the per-layer gradient norm ‖∂L/∂W⁽ˡ⁾‖ of a {DEPTH}-layer MLP "
+                                "decays geometrically toward the input with sigmoid (first/last layer < 10⁻³), more "
+                                "slowly with tanh, stays about constant with ReLU + He init (within ×10 across "
+                                "layers); BatchNorm and residual connections keep it from vanishing (no layer below "
+                                "1/10 of the output layer); a large-variance init makes it explode "
+                                "(first/last > 10³).")):
 
     def measure(self, ctx: Context) -> Measurement:
         width, batch, seeds = (64, 128, 3) if ctx.quick else (128, 256, 6)
@@ -140,20 +139,16 @@ class VanishingGradients(Experiment):
 
     def summary(self, m: dict) -> str:
         first_over_last, per_layer = m["first/last layer gradient norm"], m["per-layer factor toward the input"]
-        return (f"Going one layer toward the input the gradient norm is multiplied by {per_layer[SIGMOID]:.3f} with "
-                f"sigmoid (first/last {first_over_last[SIGMOID]:.1e}; σ' ≤ 0.25 is the textbook's bound), "
-                f"by {per_layer[TANH]:.3f} with tanh, and by {per_layer[LARGE]:.2f} with the large init (first/last "
-                f"{first_over_last[LARGE]:.1e}). ReLU + He varies by ×{m['max/min across layers'][RELU_HE]:.1f} "
-                f"across layers. With BatchNorm or residual connections no layer falls below "
+        return (f"Gradient per layer: sigmoid ×{per_layer[SIGMOID]:.2f}, tanh ×{per_layer[TANH]:.2f}, large init "
+                f"×{per_layer[LARGE]:.2f}; ReLU + He spread ×{m['max/min across layers'][RELU_HE]:.1f}. Going one "
+                f"layer toward the input the gradient norm is multiplied by {per_layer[SIGMOID]:.3f} with sigmoid "
+                f"(first/last {first_over_last[SIGMOID]:.1e}; σ' ≤ 0.25 is the textbook's bound), by "
+                f"{per_layer[TANH]:.3f} with tanh, and by {per_layer[LARGE]:.2f} with the large init (first/last "
+                f"{first_over_last[LARGE]:.1e}); ReLU + He varies by that spread across layers. With BatchNorm or "
+                "residual connections no layer falls below "
                 f"{min(m['min layer / output layer'][n] for n in COUNTERMEASURES):.2f} of the output layer; "
                 f"ReLU + BatchNorm grows by ×{per_layer['ReLU + BatchNorm']:.2f} per layer toward the input "
                 "(BatchNorm's gradient growth at init, Yang et al. 2019).")
-
-    def headline(self, m: dict) -> str:
-        per_layer = m["per-layer factor toward the input"]
-        return (f"per layer: sigmoid ×{per_layer[SIGMOID]:.2f}, tanh ×{per_layer[TANH]:.2f}, ReLU+He spread "
-                f"×{m['max/min across layers'][RELU_HE]:.1f}, large init first/last "
-                f"{m['first/last layer gradient norm'][LARGE]:.0e}")
 
     def plot(self, ctx: Context, measurement: Measurement) -> list[Path]:
         log_norms, width = measurement.plot_data["log10 gradient norm per layer"], measurement.values["width"]

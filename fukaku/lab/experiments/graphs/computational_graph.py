@@ -39,13 +39,11 @@ def _recorded_edges(graph) -> list[str]:
     return [f"{labels[src]}→{labels[dst]}" for src, dst in graph.edges]
 
 
-class ComputationalGraph(Experiment):
-    id = "computational-graph"
-    title = "Backpropagation is the chain rule on the computational graph"
-    source = "seed 003 (computational graph)"
-    claim = ("The composite y = g(f(x₁, x₂), x₃) is a graph of single-function nodes, and backpropagation through "
-             "it gives ∂y/∂x₁ = (∂z/∂x₁)(∂y/∂z) and ∂y/∂x₂ = (∂z/∂x₂)(∂y/∂z) through z = f(x₁, x₂), and ∂y/∂x₃ "
-             "directly.")
+class ComputationalGraph(Experiment, id="computational-graph", source="seed 003 (computational graph)",
+                         title="Backpropagation is the chain rule on the computational graph",
+                         claim=("The composite y = g(f(x₁, x₂), x₃) is a graph of single-function nodes, and "
+                                "backpropagation through it gives ∂y/∂x₁ = (∂z/∂x₁)(∂y/∂z) and ∂y/∂x₂ = "
+                                "(∂z/∂x₂)(∂y/∂z) through z = f(x₁, x₂), and ∂y/∂x₃ directly.")):
 
     def measure(self, ctx: Context) -> Measurement:
         seed_point = tuple(SEED003_INPUTS.values())
@@ -85,15 +83,11 @@ class ComputationalGraph(Experiment):
 
     def summary(self, m: dict) -> str:
         grads = ", ".join(f"{g:.6g}" for g in m["dy/dx shown in the drawing"])
-        return (f"The graph autograd records for y = tanh(x1·x2 + x3) is {m['recorded graph (edges)']}. "
-                f"At (x1, x2, x3) = {tuple(m['inputs (x1, x2, x3)'])} its drawing shows dy/dx = ({grads}); over "
-                f"{m['points compared']} points the drawn gradients match the chain rule worked by hand to "
-                f"{m['max |drawn gradient − chain rule by hand|']:.1e}, and each is the local derivative ∂z/∂xᵢ "
-                f"times the ∂y/∂z that backpropagation brought to z.")
-
-    def headline(self, m: dict) -> str:
-        return (f"max |drawn gradient − chain rule| {m['max |drawn gradient − chain rule by hand|']:.1e} over "
-                f"{m['points compared']} points")
+        return (f"Over {m['points compared']} points the drawn gradients match the chain rule by hand to "
+                f"{m['max |drawn gradient − chain rule by hand|']:.1e}. The graph autograd records for "
+                f"y = tanh(x1·x2 + x3) is {m['recorded graph (edges)']}; at (x1, x2, x3) = "
+                f"{tuple(m['inputs (x1, x2, x3)'])} its drawing shows dy/dx = ({grads}), and each gradient is the "
+                "local derivative ∂z/∂xᵢ times the ∂y/∂z that backpropagation brought to z.")
 
     def plot(self, ctx: Context, measurement: Measurement) -> list[Path]:
         if not available():  # the lab draws figures only with its plotting extra; the report says so

@@ -15,11 +15,9 @@ from ._schedule import REL_TOL, lr_sequence
 _BASE_LR, _EPOCHS, _MILESTONES, _GAMMA = 0.1, 100, [30, 60, 80], 0.1
 
 
-class LrStepDecay(Experiment):
-    id = "lr-step-decay"
-    title = "Step decay: ×0.1 at each milestone"
-    source = "seed 003 (learning-rate schedules)"
-    claim = "Step decay keeps the learning rate constant and multiplies it by 0.1 at each milestone."
+class LrStepDecay(Experiment, id="lr-step-decay", source="seed 003 (learning-rate schedules)",
+                  title="Step decay: ×0.1 at each milestone",
+                  claim="Step decay keeps the learning rate constant and multiplies it by 0.1 at each milestone."):
 
     def measure(self, ctx: Context) -> Measurement:
         lrs = lr_sequence(lambda opt: optim.lr_scheduler.MultiStepLR(opt, milestones=_MILESTONES, gamma=_GAMMA),
@@ -43,14 +41,10 @@ class LrStepDecay(Experiment):
                       REL_TOL)]
 
     def summary(self, m: dict) -> str:
-        return (f"Over {_EPOCHS} epochs the rate stays at {_BASE_LR:g} until epoch {_MILESTONES[0]} and changes by "
-                + ", ".join(f"×{r:.12g}" for r in m["lr(e)/lr(e−1) at the milestones"])
-                + f" at epochs {_MILESTONES} and by nothing else (max |ratio − 1| = "
-                  f"{m['max |ratio − 1| between milestones']:.0e}), ending at {m['lr in the last epoch']:.3g}.")
-
-    def headline(self, m: dict) -> str:
-        return (f"ratios at milestones {[round(r, 12) for r in m['lr(e)/lr(e−1) at the milestones']]}, flat elsewhere "
-                f"(±{m['max |ratio − 1| between milestones']:.0e})")
+        return ("The rate changes by " + ", ".join(f"×{r:.12g}" for r in m["lr(e)/lr(e−1) at the milestones"])
+                + f" at epochs {_MILESTONES} and by nothing else (±{m['max |ratio − 1| between milestones']:.0e}). "
+                  f"Over {_EPOCHS} epochs it stays at {_BASE_LR:g} until epoch {_MILESTONES[0]} and ends at "
+                  f"{m['lr in the last epoch']:.3g}.")
 
     def plot(self, ctx: Context, measurement: Measurement) -> list[Path]:
         lrs = measurement.plot_data["lr per epoch"]

@@ -30,12 +30,11 @@ def _end_error(m: dict) -> float:
     return abs(m["lr at T_max"] / _ETA_MIN - 1.0)
 
 
-class LrWarmupCosine(Experiment):
-    id = "lr-warmup-cosine"
-    title = "Linear warm-up, then cosine annealing"
-    source = "seed 003 (learning-rate schedules)"
-    claim = ("Linear warm-up (about 5 epochs) raises the learning rate linearly to the base rate, reached at the end "
-             "of warm-up; cosine annealing then lowers it along (1 + cos(πt/T))/2 to eta_min, reached at T_max.")
+class LrWarmupCosine(Experiment, id="lr-warmup-cosine", source="seed 003 (learning-rate schedules)",
+                     title="Linear warm-up, then cosine annealing",
+                     claim=("Linear warm-up (about 5 epochs) raises the learning rate linearly to the base rate, "
+                            "reached at the end of warm-up; cosine annealing then lowers it along (1 + cos(πt/T))/2 "
+                            "to eta_min, reached at T_max.")):
 
     def measure(self, ctx: Context) -> Measurement:
         lrs = lr_sequence(_warmup_then_cosine, _BASE_LR, _WARMUP + _T_MAX + 1)  # up to and including T_max
@@ -67,17 +66,13 @@ class LrWarmupCosine(Experiment):
 
     def summary(self, m: dict) -> str:
         warmup = m["warm-up lrs"]
-        return (f"The warm-up climbs in equal steps of {warmup[1] - warmup[0]:.4g} (deviation "
+        return (f"Linear warm-up to {m['lr at the end of warm-up']:.6g} at epoch {_WARMUP}; cosine within "
+                f"{m['max relative deviation from the cosine']:.0e}, ending at {m['lr at T_max']:.6g} = eta_min. The "
+                f"warm-up climbs in equal steps of {warmup[1] - warmup[0]:.4g} (deviation "
                 f"{m['max relative deviation of the warm-up increments']:.0e}) and reaches "
-                f"{m['lr at the end of warm-up']:.12g} = base lr at epoch {_WARMUP}; the cosine then follows the "
-                f"closed form to {m['max relative deviation from the cosine']:.0e} and ends at {m['lr at T_max']:.6g} "
-                f"= eta_min at T_max (error {_end_error(m):.0e})"
+                f"{m['lr at the end of warm-up']:.12g} = base lr; the cosine follows the closed form and reaches "
+                f"eta_min at T_max (error {_end_error(m):.0e})"
                 + ("." if m["monotone decreasing after warm-up"] else "; but it does not decrease monotonically."))
-
-    def headline(self, m: dict) -> str:
-        return (f"linear to {m['lr at the end of warm-up']:.6g} at epoch {_WARMUP}; cosine within "
-                f"{max(m['max relative deviation from the cosine'], 1e-17):.0e}, {m['lr at T_max']:.3g} = eta_min "
-                "at T_max")
 
     def plot(self, ctx: Context, measurement: Measurement) -> list[Path]:
         lrs = measurement.plot_data["lr per epoch"]

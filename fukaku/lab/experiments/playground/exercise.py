@@ -116,16 +116,16 @@ def _best_linear(m: dict) -> float:
     return min(m[_BEST][k] for k in m["networks"][_LINEAR])
 
 
-class PlaygroundExercise(Experiment):
-    id = "playground"
-    title = "TensorFlow Playground exercise, steps 1–4"
-    source = "seed 003 (Playground exercise)"
-    claim = (f"With the Playground's settings (lr {LR}, batch {BATCH}, 50 % training data, tanh output, loss "
-             "½(out − target)²): on the circle a hidden layer with the linear activation cannot separate the classes "
-             f"(test loss ≥ {LINEAR_FLOOR} in every run, ≈ 0.5), and more linear units do not help; relu, sigmoid and "
-             f"tanh draw nonlinear boundaries that do (test loss ≤ 1/{NONLINEAR_FACTOR:g} of the best linear one; seed "
-             "003's replica: linear ≈ 0.50, tanh [4] ≈ 0.02, relu [4] ≈ 0.014); on the spiral a tuned network reaches "
-             f"a low test loss (≤ {SPIRAL_LEVEL}; replica: tanh [8, 8] ≈ 0.22, relu [16, 16, 16] ≈ 0.17).")
+class PlaygroundExercise(Experiment, id="playground", source="seed 003 (Playground exercise)",
+                         title="TensorFlow Playground exercise, steps 1–4",
+                         claim=(f"With the Playground's settings (lr {LR}, batch {BATCH}, 50 % training data, tanh "
+                                "output, loss ½(out − target)²): on the circle a hidden layer with the linear "
+                                f"activation cannot separate the classes (test loss ≥ {LINEAR_FLOOR} in every run, "
+                                "≈ 0.5), and more linear units do not help; relu, sigmoid and tanh draw nonlinear "
+                                f"boundaries that do (test loss ≤ 1/{NONLINEAR_FACTOR:g} of the best linear one; seed "
+                                "003's replica: linear ≈ 0.50, tanh [4] ≈ 0.02, relu [4] ≈ 0.014); on the spiral a "
+                                f"tuned network reaches a low test loss (≤ {SPIRAL_LEVEL}; replica: tanh [8, 8] "
+                                "≈ 0.22, relu [16, 16, 16] ≈ 0.17).")):
 
     def measure(self, ctx: Context) -> Measurement:
         budget = _QUICK if ctx.quick else _FULL
@@ -176,7 +176,9 @@ class PlaygroundExercise(Experiment):
         best, median, budget = m[_BEST], m[_MEDIAN], m["budget"]
         linear, nonlinear, tuned = m["networks"][_LINEAR], m["networks"][_NONLINEAR], m["tuned spiral network"]
         left_out = m["not run (quick variant)"]
-        return (f"On the circle the best linear runs end at test loss {', '.join(f'{best[k]:.3f}' for k in linear)} "
+        return (f"Test loss on the circle: linear ≥ {_best_linear(m):.2f}, nonlinear ≤ "
+                f"{max(best[k] for k in nonlinear):.3f}; on the spiral, tuned {median[tuned]:.3f}. "
+                f"On the circle the best linear runs end at test loss {', '.join(f'{best[k]:.3f}' for k in linear)} "
                 f"(steps 1–2); the best {', '.join(k.split()[3] for k in nonlinear)} runs at "
                 f"{', '.join(f'{best[k]:.3f}' for k in nonlinear)} (step 3; medians "
                 f"{', '.join(f'{median[k]:.3f}' for k in nonlinear)}); the tuned spiral network "
@@ -186,12 +188,6 @@ class PlaygroundExercise(Experiment):
                 "epochs)."
                 + (f" Quick variant: {', '.join(left_out)} not run (too slow at lr {LR}; the full run measures it)."
                    if left_out else ""))
-
-    def headline(self, m: dict) -> str:
-        best, networks = m[_BEST], m["networks"]
-        return (f"circle: linear ≥ {_best_linear(m):.2f}, nonlinear ≤ "
-                f"{max(best[k] for k in networks[_NONLINEAR]):.3f}; spiral tuned "
-                f"{m[_MEDIAN][m['tuned spiral network']]:.3f}")
 
     def plot(self, ctx: Context, measurement: Measurement) -> list[Path]:
         m, runs = measurement.values, measurement.plot_data["runs"]

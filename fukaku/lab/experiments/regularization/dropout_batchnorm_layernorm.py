@@ -86,13 +86,13 @@ def _normalization(rng: np.random.Generator) -> tuple[dict, dict]:
     return values, {"x₀ rows": rows}
 
 
-class DropoutBatchnormLayernorm(Experiment):
-    id = "dropout-batchnorm-layernorm"
-    title = "Inverted dropout, BatchNorm and LayerNorm"
-    source = "seed 000 §6.1.4, seed 003, seed 004 §3.6"
-    claim = ("Inverted dropout keeps the expectation, E[h̃] = h (h̃ = 0 with probability p, else h/(1 − p)), and is "
-             "the identity in eval mode; BatchNorm's output has batch mean 0 and variance 1 per feature; LayerNorm's "
-             "output for a sample does not depend on the other samples of the batch, BatchNorm's does.")
+class DropoutBatchnormLayernorm(Experiment, id="dropout-batchnorm-layernorm",
+                                source="seed 000 §6.1.4, seed 003, seed 004 §3.6",
+                                title="Inverted dropout, BatchNorm and LayerNorm",
+                                claim=("Inverted dropout keeps the expectation, E[h̃] = h (h̃ = 0 with probability p, "
+                                       "else h/(1 − p)), and is the identity in eval mode; BatchNorm's output has "
+                                       "batch mean 0 and variance 1 per feature; LayerNorm's output for a sample does "
+                                       "not depend on the other samples of the batch, BatchNorm's does.")):
 
     def measure(self, ctx: Context) -> Measurement:
         rng = ctx.rng()
@@ -113,17 +113,14 @@ class DropoutBatchnormLayernorm(Experiment):
                 Check(f"{_BN_SHIFT} (it depends on the batch)", m[_BN_SHIFT], "≥", 1e3 * _FLOAT_TOL)]
 
     def summary(self, m: dict) -> str:
-        return (f"Over {m['dropout: masks']} masks the dropout mean differs from h by |z| ≤ "
-                f"{max(m[_Z_MEAN].values()):.2f} (bound {m[_Z_BOUND]:.2f}), the zero fraction from p by |z| ≤ "
+        return (f"Dropout mean |z| ≤ {max(m[_Z_MEAN].values()):.2f} (bound {m[_Z_BOUND]:.2f}); x₀ across batches: "
+                f"LN Δ {m[_LN_SHIFT]:.0e}, BN Δ {m[_BN_SHIFT]:.2f}. The z-score compares the dropout mean over "
+                f"{m['dropout: masks']} masks with h; the zero fraction differs from p by |z| ≤ "
                 f"{max(m[_Z_ZEROS].values()):.2f}; in eval mode the output differs from the input by at most "
                 f"{m[_EVAL]:g}. BatchNorm's output has |mean| ≤ {m[_BN_MEAN]:.1e} and |var − 1| ≤ {m[_BN_VAR]:.1e}. "
                 f"Moving x₀ to another batch changes its LayerNorm output by {m[_LN_SHIFT]:.1e} and its BatchNorm "
                 f"output by {m[_BN_SHIFT]:.2f} (by {m[_BN_EVAL_SHIFT]:g} in eval mode, which uses the running "
                 "statistics).")
-
-    def headline(self, m: dict) -> str:
-        return (f"dropout max |z| {max(m[_Z_MEAN].values()):.1f} ≤ {m[_Z_BOUND]:.1f}; x₀ across batches: "
-                f"LN Δ {m[_LN_SHIFT]:.0e}, BN Δ {m[_BN_SHIFT]:.2f}")
 
     def plot(self, ctx: Context, measurement: Measurement) -> list[Path]:
         masks, data = measurement.values["dropout: masks"], measurement.plot_data

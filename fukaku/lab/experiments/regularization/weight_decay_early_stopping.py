@@ -39,14 +39,13 @@ def _parameter_norm(model: nn.Module) -> float:
     return float(math.sqrt(sum(float((p.detach().numpy().astype(np.float64) ** 2).sum()) for p in model.parameters())))
 
 
-class WeightDecayEarlyStopping(Experiment):
-    id = "weight-decay-early-stopping"
-    title = "Weight decay and early stopping on an over-fitting regression"
-    source = "seed 000 §6.1.4, seed 004 §3.6"
-    claim = ("Weight decay (L_total = L + λ‖w‖²) shrinks the weights: the trained ‖θ‖ is smaller than without it. "
-             "Early stopping (stop after `patience` epochs without validation improvement, keep the best model) "
-             "returns the checkpoint of the validation minimum, which generalises at least as well as the model "
-             "trained to the end.")
+class WeightDecayEarlyStopping(Experiment, id="weight-decay-early-stopping", source="seed 000 §6.1.4, seed 004 §3.6",
+                               title="Weight decay and early stopping on an over-fitting regression",
+                               claim=("Weight decay (L_total = L + λ‖w‖²) shrinks the weights: the trained ‖θ‖ is "
+                                      "smaller than without it. Early stopping (stop after `patience` epochs without "
+                                      "validation improvement, keep the best model) returns the checkpoint of the "
+                                      "validation minimum, which generalises at least as well as the model trained to "
+                                      "the end.")):
 
     def measure(self, ctx: Context) -> Measurement:
         epochs, patience = (1200, 50) if ctx.quick else (3000, 200)
@@ -98,17 +97,14 @@ class WeightDecayEarlyStopping(Experiment):
 
     def summary(self, m: dict) -> str:
         norms, test = m["parameter norm ‖θ‖"], m["test MSE"]
-        return (f"Weight decay {DECAY:g} ends at ‖θ‖ = {norms[_DECAYED]:.2f} against {norms[_PLAIN]:.2f} without. "
-                f"Early stopping (patience {m['patience']}) stopped at epoch {m['stopped epoch']} and returned epoch "
+        return (f"‖θ‖ {norms[_DECAYED]:.1f} with weight decay vs {norms[_PLAIN]:.1f} without; test loss "
+                f"{test['early stopping']:.3f} early-stopped vs {test['trained to the end']:.3f}. Weight decay "
+                f"{DECAY:g} ends at ‖θ‖ = {norms[_DECAYED]:.2f} against {norms[_PLAIN]:.2f} without. Early stopping "
+                f"(patience {m['patience']}) stopped at epoch {m['stopped epoch']} and returned epoch "
                 f"{m['best epoch']}'s weights, whose validation loss is {m[_RETURNED]:.4f}; the recorded curve's "
-                f"minimum is {m[_CURVE_MIN]:.4f} (epoch {m['epoch of the recorded validation minimum']}); test loss "
-                f"{test['early stopping']:.3f} against {test['trained to the end']:.3f} after all {m['epochs']} "
-                f"epochs ({test['weight decay']:.3f} with weight decay).")
-
-    def headline(self, m: dict) -> str:
-        norms, test = m["parameter norm ‖θ‖"], m["test MSE"]
-        return (f"‖θ‖ {norms[_DECAYED]:.1f} < {norms[_PLAIN]:.1f}; early-stopped test {test['early stopping']:.3f} "
-                f"≤ {test['trained to the end']:.3f}")
+                f"minimum is {m[_CURVE_MIN]:.4f} (epoch {m['epoch of the recorded validation minimum']}); trained for "
+                f"all {m['epochs']} epochs the model's test loss is {test['trained to the end']:.3f} "
+                f"({test['weight decay']:.3f} with weight decay).")
 
     def plot(self, ctx: Context, measurement: Measurement) -> list[Path]:
         m, data = measurement.values, measurement.plot_data

@@ -66,6 +66,25 @@ class Sum(Function):
         return Sum.apply(dx, axes=self.axes, keepdim=self.keepdim, dtype=None)
 
 
+class Mean(Sum):
+    """Σ over ``axes`` divided by the count n, one node. The vjp broadcasts the gradient back and
+    then divides by n (torch's order), so for an empty input the gradient is empty and its own
+    derivatives are sums over nothing, 0; the value and the jvp of an empty mean are NaN."""
+
+    def __init__(self, axes: tuple[int, ...], keepdim: bool, count: int) -> None:
+        super().__init__(axes, keepdim, None)
+        self.scale = 1.0 / count if count else float("nan")
+
+    def forward(self, x):
+        return super().forward(x) * self.scale
+
+    def vjp(self, grad):
+        return super().vjp(grad) * self.scale
+
+    def jvp(self, dx):
+        return super().jvp(dx) * self.scale
+
+
 @tensor_method()
 def sum(input: Tensor, dim=None, keepdim: bool = False, dtype=None) -> Tensor:  # noqa: A001
     """Σ over ``dim`` (all when None or ()). Integer and bool tensors sum to int64, as in torch.
@@ -86,7 +105,7 @@ def mean(input: Tensor, dim=None, keepdim: bool = False, dtype=None) -> Tensor:
                         "pass dtype=fukaku.float32 or convert with .float()")
     axes = _dims(dim, x.ndim, "mean")
     count = math.prod(x.shape[a] for a in axes) if x.ndim else 1
-    return sum(x, axes, keepdim) * (1.0 / count if count else float("nan"))
+    return Mean.apply(x, axes=axes, keepdim=keepdim, count=count)
 
 
 def _var_args(dim, unbiased, correction, op):

@@ -15,6 +15,7 @@ import traceback
 
 import numpy as np
 
+from ..backends import array_module
 from ..tensor import Tensor, wrap
 from .grad_mode import state
 
@@ -158,3 +159,9 @@ def _freed_error(fn: Function) -> RuntimeError:
 def constant(array: np.ndarray) -> Tensor:
     """Wrap an array that rules use as a fixed factor (a mask, a count): no gradient flows into it."""
     return wrap(array)
+
+
+def constant_like(value: float, like: np.ndarray) -> Tensor:
+    """A 0-d constant ``value`` in ``like``'s dtype and array library: the fixed branch of a masked
+    rule (``Where(mask, constant_like(0, x.data), f(x))``) or a fill value."""
+    return wrap(array_module(like).asarray(value, like.dtype))

@@ -9,7 +9,9 @@ called from :mod:`fukaku.nn.functional`, which checks the arguments users pass.
 """
 from __future__ import annotations
 
-from . import activation, elementwise, index, inplace, linalg, linear, loss, normalization, reduce, shape
+# every family is imported, also those that export no function: importing one binds its Tensor methods
+# (inplace: x.add_, x[i] = v) and defines the graph nodes nn.functional calls (linear, loss, normalization)
+from . import activation, elementwise, index, inplace, linalg, linear, loss, normalization, reduce, shape  # noqa: F401
 from .activation import *  # noqa: F401,F403
 from .elementwise import *  # noqa: F401,F403
 from .index import *  # noqa: F401,F403

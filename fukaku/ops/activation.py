@@ -9,7 +9,7 @@ import math
 
 import numpy as np
 
-from ..autograd.function import Function, constant
+from ..autograd.function import Function, constant, constant_like
 from ..backends import array_module
 from ..tensor import Tensor, wrap
 from ._util import _norm_dim, tensor_method
@@ -66,11 +66,10 @@ class Elu(_Unary):
         (x,) = self.saved
         from .elementwise import Where
 
-        xp, dt = array_module(x.data), x.data.dtype
-        negative = Where.apply(constant(x.data < 0), x, constant(xp.zeros((), dt)))
+        negative = Where.apply(constant(x.data < 0), x, constant_like(0, x.data))
         slope = self.alpha * exp(negative)
-        slope = Where.apply(constant(x.data == 0), constant(xp.asarray(self.alpha, dt)), slope)
-        return Where.apply(constant(self.positive), constant(xp.ones((), dt)), slope)
+        slope = Where.apply(constant(x.data == 0), constant_like(self.alpha, x.data), slope)
+        return Where.apply(constant(self.positive), constant_like(1, x.data), slope)
 
 
 class Gelu(_Unary):
@@ -132,8 +131,7 @@ class Log1pExp(_Unary):
         (x,) = self.saved
         from .elementwise import Where
 
-        one = constant(array_module(x.data).ones((), x.data.dtype))
-        return Where.apply(constant(self.linear), one, sigmoid(self.beta * x))
+        return Where.apply(constant(self.linear), constant_like(1, x.data), sigmoid(self.beta * x))
 
 
 @tensor_method()

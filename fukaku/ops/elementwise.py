@@ -17,17 +17,12 @@ from collections.abc import Callable
 import numpy as np
 
 from .. import dtypes
-from ..autograd.function import Function, constant
+from ..autograd.function import Function, constant, constant_like
 from ..backends import array_module
 from ..tensor import Tensor, wrap
 from ._special import erf as _erf_array
 from ._util import operands, shape_error, tensor_method
 from .shape import broadcast_to, sum_to
-
-
-def _scalar(value, like: np.ndarray) -> Tensor:
-    """A 0-d constant of ``like``'s dtype and array module: the fixed branch of a masked rule."""
-    return constant(array_module(like).asarray(value, like.dtype))
 
 
 class Cast(Function):
@@ -270,13 +265,13 @@ class Pow(_Binary):
     def _dbase(self, a, b):
         """y·x^(y-1), and 0 where y == 0 (x^0 is constant even at x = 0)."""
         zero_exp = constant(b.data == 0)
-        return Where.apply(zero_exp, _scalar(0, a.data), b * a ** (b - 1.0))
+        return Where.apply(zero_exp, constant_like(0, a.data), b * a ** (b - 1.0))
 
     def _dexp(self, a, b):
         """x^y·log x, and 0 where x == 0 and y >= 0 (torch's convention)."""
         zero_base = constant((a.data == 0) & (b.data >= 0))
-        safe = Where.apply(zero_base, _scalar(1, a.data), a)
-        return Where.apply(zero_base, _scalar(0, a.data), self.output * Log.apply(safe))
+        safe = Where.apply(zero_base, constant_like(1, a.data), a)
+        return Where.apply(zero_base, constant_like(0, a.data), self.output * Log.apply(safe))
 
     def vjp(self, grad):
         a, b = self.saved
@@ -324,14 +319,10 @@ def pow(input, exponent) -> Tensor:
     """Elementwise power; ``exponent`` a number or a tensor (``base`` may be a number too)."""
     if isinstance(input, Tensor) and isinstance(exponent, (builtins.int, builtins.float)) and not isinstance(exponent, builtins.bool):
         if input.data.dtype.kind in "iub" and (isinstance(exponent, builtins.float) or exponent < 0):
-            input = input.to(_default_float())
+            input = input.to(dtypes.get_default_dtype())
         return PowScalar.apply(input, exponent=exponent)
     a, b = operands(input, exponent)
     return Pow.apply(a, b)
-
-
-def _default_float():
-    return dtypes.get_default_dtype()
 
 
 # ------------------------------------------------------------------------------- unary math
@@ -562,7 +553,7 @@ def erf(input: Tensor) -> Tensor:
 def _floating(x) -> Tensor:
     if not isinstance(x, Tensor):
         x = Tensor(x)
-    return x if x.data.dtype.kind == "f" else x.to(_default_float())
+    return x if x.data.dtype.kind == "f" else x.to(dtypes.get_default_dtype())
 
 
 @tensor_method()
@@ -641,7 +632,7 @@ class ClampTensor(Function):
         return out.astype(xd.dtype, copy=False)  # xp.maximum/xp.minimum already broadcast all three
 
     def vjp(self, grad):
-        zero = _scalar(0, grad.data)
+        zero = constant_like(0, grad.data)
         return tuple(sum_to(Where.apply(constant(m), grad, zero), s) if need else None
                      for m, s, need in zip(self.masks, self.shapes, self.needs_input_grad))
 
@@ -650,7 +641,7 @@ class ClampTensor(Function):
         for m, d in zip(self.jmasks, tangents):
             if d is None:
                 continue
-            term = Where.apply(constant(m), d, _scalar(0, d.data))
+            term = Where.apply(constant(m), d, constant_like(0, d.data))
             out = term if out is None else out + term
         return broadcast_to(out, self.masks[0].shape)
 
@@ -672,7 +663,7 @@ def clamp(input: Tensor, min=None, max=None) -> Tensor:  # noqa: A002
         bounds = [b if b.data.dtype == x.data.dtype else b.to(x.data.dtype) for b in bounds]
         return ClampTensor.apply(x, *bounds, has_min=min is not None, has_max=max is not None)
     if input.data.dtype.kind in "iub" and any(isinstance(b, builtins.float) for b in (min, max)):
-        input = input.to(_default_float())
+        input = input.to(dtypes.get_default_dtype())
     return Clamp.apply(input, min=min, max=max)
 
 
@@ -742,7 +733,7 @@ class Where(Function):
 
     def vjp(self, grad):
         _, na, nb = self.needs_input_grad
-        zero = _scalar(0, grad.data)
+        zero = constant_like(0, grad.data)
         c = constant(self.cond)
         return (None,
                 sum_to(Where.apply(c, grad, zero), self.a_shape) if na else None,
@@ -750,7 +741,7 @@ class Where(Function):
 
     def jvp(self, dc, da, db):
         shape = np.broadcast_shapes(self.cond.shape, self.a_shape, self.b_shape)
-        zero = _scalar(0, (da if da is not None else db).data)
+        zero = constant_like(0, (da if da is not None else db).data)
         out = Where.apply(constant(self.cond), zero if da is None else da, zero if db is None else db)
         return broadcast_to(out, shape)
 

@@ -9,7 +9,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ..autograd.function import Function, constant
+from ..autograd.function import Function, constant, constant_like
 from ..autograd.grad_mode import state
 from ..backends import array_module
 from ..tensor import Tensor, wrap
@@ -147,10 +147,9 @@ class StdFromVar(Function):
 
     def _dsqrt(self) -> Tensor:
         y = self.output
-        xp = array_module(y.data)
         zero = constant(y.data == 0)
-        safe = Where.apply(zero, constant(xp.ones((), y.data.dtype)), y)
-        return Where.apply(zero, constant(xp.zeros((), y.data.dtype)), 0.5 / safe)
+        safe = Where.apply(zero, constant_like(1, y.data), y)
+        return Where.apply(zero, constant_like(0, y.data), 0.5 / safe)
 
     def vjp(self, grad):
         return grad * self._dsqrt()
@@ -389,7 +388,7 @@ def _exclusive_product_graph(x: Tensor, axis: int) -> Tensor:
     n = x.shape[axis]
     expanded = broadcast_to(unsqueeze(x, axis), x.shape[:axis] + (n,) + x.shape[axis:])
     eye = xp.eye(n, dtype=bool).reshape((1,) * axis + (n, n) + (1,) * (x.ndim - axis - 1))
-    masked = Where.apply(constant(eye), constant(xp.ones((), x.data.dtype)), expanded)
+    masked = Where.apply(constant(eye), constant_like(1, x.data), expanded)
     return Prod.apply(masked, axis=axis + 1, keepdim=False)
 
 
@@ -477,7 +476,7 @@ class Norm(Function):
         (x,) = self.saved
         xp = array_module(x.data)
         p, dt = self.p, x.data.dtype
-        zero, one = constant(xp.zeros((), dt)), constant(xp.ones((), dt))
+        zero, one = constant_like(0, x.data), constant_like(1, x.data)
         if p == 0:
             return constant(xp.zeros_like(x.data))
         if p == 1:

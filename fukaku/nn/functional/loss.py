@@ -17,7 +17,7 @@ import warnings
 
 import numpy as np
 
-from ...autograd.function import constant
+from ...autograd.function import constant, constant_like
 from ...autograd.grad_mode import state
 from ...backends import array_module
 from ...errors import ShapeError
@@ -352,10 +352,9 @@ def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None, size_a
 # ------------------------------------------------------------------------------------- KL divergence
 def _xlogy_self(t: Tensor) -> Tensor:
     """t·log t with 0·log 0 = 0 (the entropy term of KL); negative t gives NaN, as torch's xlogy."""
-    xp = array_module(t.data)
     zero = t.data == 0
-    safe = where(constant(zero), constant(xp.ones((), t.dtype)), t)
-    return where(constant(zero), constant(xp.zeros((), t.dtype)), t * log(safe))
+    safe = where(constant(zero), constant_like(1, t.data), t)
+    return where(constant(zero), constant_like(0, t.data), t * log(safe))
 
 
 def kl_div(input: Tensor, target: Tensor, size_average: bool | None = None, reduce: bool | None = None,
@@ -432,7 +431,7 @@ def hinge_embedding_loss(input: Tensor, target: Tensor, margin: float = 1.0, siz
     reduction = _reduction(op, size_average, reduce, reduction)
     input, target = _floating_input(op, input), _tensor(op, "target", target)
     _check_broadcast(op, input, target)
-    zero = constant(array_module(input.data).zeros((), input.dtype))
+    zero = constant_like(0, input.data)
     t = target.data
     loss = where(constant(t != 1), clamp(margin - input, min=0), zero) + where(constant(t != -1), input, zero)
     return _reduce(loss, reduction)

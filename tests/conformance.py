@@ -282,6 +282,14 @@ def check(fk_fn: Callable, torch_fn: Callable, inputs, dtype=None, *, rtol: floa
                   SECOND_ORDER_SLACK)
 
 
+def check_random(fk_fn: Callable, torch_fn: Callable, shapes, dtype, seed: int = 0, second: bool = False,
+                 **kw) -> None:
+    """:func:`check` on standard-normal inputs of ``shapes`` (input i seeded ``seed + i``); second
+    order off by default, for suites whose method forms repeat function forms that take it."""
+    arrays = [randn(s, dtype=dtype, seed=seed + i) for i, s in enumerate(shapes)]
+    check(fk_fn, torch_fn, arrays, dtype, second=second, **kw)
+
+
 def _vjp(lib, outs: list, xs: list, cotangents: list, create_graph: bool = False) -> list:
     """``uᵀ∂f/∂x`` for the floating outputs ``outs`` computed from the leaves ``xs`` and their
     cotangents ``u`` (zeros where nothing depends on an ``x``)."""

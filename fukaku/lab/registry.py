@@ -1,11 +1,11 @@
-"""The lab's registry: what an experiment is, and how the lab finds every one of them.
+'''The lab's registry: what an experiment is, and how the lab finds every one of them.
 
-An experiment states one claim of the textbook (``claim``, with ``id``, ``title`` and ``source``, keywords of
-its class statement) and checks it in separate steps, declared once here by :class:`Experiment`: ``measure``
-runs the code and returns the numbers, ``checks`` compares those numbers with the claim (each comparison a
-:class:`Check`, data that the report lists one by one), ``summary`` says in words what was measured (its
-first sentence is the headline of the runner's one-line verdict), and ``plot`` draws figures. The verdict is
-never written in: the claim holds when every check holds.
+An experiment states one claim of the textbook (``id`` and ``source`` as keywords of its class statement,
+the title and the claim as its docstring) and checks it in separate steps, declared once here by
+:class:`Experiment`: ``measure`` runs the code and returns the numbers, ``checks`` compares those numbers
+with the claim (each comparison a :class:`Check`, data that the report lists one by one), ``summary`` says
+in words what was measured (its first sentence is the headline of the runner's one-line verdict), and
+``plot`` draws figures. The verdict is never written in: the claim holds when every check holds.
 
 Adding an experiment is one new file anywhere under ``fukaku/lab/experiments/`` (in the subpackage
 of its chapter or family; name the file after the experiment). The lab imports every module of that
@@ -21,9 +21,11 @@ package, nested ones included, and registers each :class:`Experiment` subclass i
     from ...registry import Check, Context, Experiment, Measurement
 
 
-    class SoftmaxSumsToOne(Experiment, id="softmax-sums-to-one", source="seed 003 (softmax demo)",
-                           title="Softmax outputs are probabilities",
-                           claim="softmax(z) is positive and sums to 1 for any logits z."):
+    class SoftmaxSumsToOne(Experiment, id="softmax-sums-to-one", source="seed 003 (softmax demo)"):
+        """Softmax outputs are probabilities.
+
+        softmax(z) is positive and sums to 1 for any logits z.
+        """
 
         def measure(self, ctx: Context) -> Measurement:
             z = fk.tensor(ctx.rng().normal(0, 10, (1000, 5)), dtype=fk.float64)
@@ -44,13 +46,14 @@ package, nested ones included, and registers each :class:`Experiment` subclass i
 
 ``fukaku lab list`` then shows it, ``fukaku lab run softmax-sums-to-one`` runs it, and the lab tests
 (tests/lab) run it in quick mode without being edited.
-"""
+'''
 from __future__ import annotations
 
 import importlib
 import inspect
 import operator
 import pkgutil
+import re
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -152,26 +155,32 @@ class Result:
         return [check for check in self.checks if not check.holds]
 
 
-# What every experiment states about itself, as keywords of its class statement.
+# What every experiment states about itself: ``id`` and ``source`` as keywords of its class statement,
+# ``title`` and ``claim`` as its docstring (so ``help()`` on an experiment shows the claim it checks).
+_KEYWORDS = ("id", "source")
 _METADATA = ("id", "title", "source", "claim")
 
 
 class Experiment(ABC):
     """A claim of the textbook, checked by measuring: subclass it in a module under ``lab/experiments/``.
 
-    State ``id`` (unique, kebab-case), ``title``, ``source`` (e.g. ``"seed 000 §6.1.1"``) and ``claim``
-    (the textbook's statement, quantified) as keywords of the class statement; they become the class
-    attributes ``cls.id``, ``cls.title``, ``cls.source`` and ``cls.claim``. Then write the steps :meth:`run`
-    calls in order: :meth:`measure`, :meth:`checks`, :meth:`summary` and :meth:`plot` (optional). The module
-    docstring of :mod:`fukaku.lab.registry` has a complete example.
+    State ``id`` (unique, kebab-case) and ``source`` (e.g. ``"seed 000 §6.1.1"``) as keywords of the class
+    statement, and write the docstring as the title (one line), a blank line, then the claim (the
+    textbook's statement, quantified). They become the class attributes ``cls.id``, ``cls.source``,
+    ``cls.title`` (its final period dropped) and ``cls.claim`` (one paragraph per paragraph of the
+    docstring). Then write the steps :meth:`run` calls in order: :meth:`measure`, :meth:`checks`,
+    :meth:`summary` and :meth:`plot` (optional). The module docstring of :mod:`fukaku.lab.registry` has a
+    complete example.
 
-    A subclass of an experiment inherits its keywords and may restate any of them. A class that states
-    none is a base for experiments: it must leave a method abstract, since discovery refuses a concrete
-    experiment without an id.
+    A subclass of an experiment inherits all four and may restate any of them: a keyword, or a docstring
+    (title and claim together). A class with neither keywords nor an experiment above it is a base for
+    experiments, its docstring plain documentation: it must leave a method abstract, since discovery
+    refuses a concrete experiment without an id.
 
     Raises:
-        TypeError: at the class statement, when a keyword is empty or not a string, when some are stated and
-            others missing, or when one is assigned in the class body instead.
+        TypeError: at the class statement, when a keyword is empty or not a string, when the docstring is
+            not a title, a blank line and a claim, when some of the four are stated and others missing, or
+            when one is assigned in the class body instead.
     """
 
     id: ClassVar[str]
@@ -179,22 +188,23 @@ class Experiment(ABC):
     source: ClassVar[str]
     claim: ClassVar[str]
 
-    def __init_subclass__(cls, *, id: str | None = None, title: str | None = None, source: str | None = None,
-                          claim: str | None = None, **kwargs: Any) -> None:
+    def __init_subclass__(cls, *, id: str | None = None, source: str | None = None, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         in_body = [key for key in _METADATA if key in vars(cls)]
         if in_body:  # a class attribute would silently stand beside the keywords: one way to state them
-            raise TypeError(f"{_describe(cls)} assigns {', '.join(in_body)} in its body; state "
-                            f"{_keywords_hint(cls)}")
-        for key, value in {"id": id, "title": title, "source": source, "claim": claim}.items():
+            raise TypeError(f"{_describe(cls)} assigns {', '.join(in_body)} in its body; {_how_to_state(cls)}")
+        for key, value in {"id": id, "source": source}.items():
             if value is None:
                 continue
             if not isinstance(value, str) or not value.strip():
                 raise TypeError(f"{_describe(cls)}: {key}= must be a non-empty string, got {value!r}")
             setattr(cls, key, value)
+        doc = vars(cls).get("__doc__")
+        if doc is not None and any(hasattr(cls, key) for key in _KEYWORDS):  # an experiment, not a base
+            cls.title, cls.claim = _title_and_claim(cls, doc)
         missing = [key for key in _METADATA if not hasattr(cls, key)]
         if 0 < len(missing) < len(_METADATA):
-            raise TypeError(f"{_describe(cls)} does not state {', '.join(missing)}; state {_keywords_hint(cls)}")
+            raise TypeError(f"{_describe(cls)} does not state {', '.join(missing)}; {_how_to_state(cls)}")
 
     @abstractmethod
     def measure(self, ctx: Context) -> Measurement:
@@ -247,7 +257,7 @@ def discover() -> dict[str, Experiment]:
 def _register(cls: type[Experiment]) -> None:
     if not hasattr(cls, "id"):  # it states no keywords (stating only some fails at its class statement)
         raise TypeError(f"{_describe(cls)} is concrete but states no {', '.join(_METADATA)}; state "
-                        f"{_keywords_hint(cls)}, or leave a method abstract if it is a base for experiments")
+                        f"{_how_to_state(cls)}, or leave a method abstract if it is a base for experiments")
     known = REGISTRY.get(cls.id)
     if known is None:
         REGISTRY[cls.id] = cls()
@@ -260,5 +270,16 @@ def _describe(cls: type) -> str:
     return f"lab: experiment class {cls.__module__}.{cls.__qualname__}"
 
 
-def _keywords_hint(cls: type) -> str:
-    return f"them as class keywords: class {cls.__name__}(Experiment, id=..., title=..., source=..., claim=...)"
+def _title_and_claim(cls: type, doc: str) -> tuple[str, str]:
+    """Split an experiment's docstring into its title (first paragraph) and claim (the rest)."""
+    paragraphs = [" ".join(paragraph.split()) for paragraph in re.split(r"\n\s*\n", inspect.cleandoc(doc))]
+    paragraphs = [paragraph for paragraph in paragraphs if paragraph]
+    if len(paragraphs) < 2:
+        raise TypeError(f"{_describe(cls)}: its docstring must be the title, a blank line, then the claim; "
+                        f"got {doc.strip()!r}")
+    return paragraphs[0].removesuffix("."), "\n\n".join(paragraphs[1:])
+
+
+def _how_to_state(cls: type) -> str:
+    return (f"state id and source as class keywords and the title and claim as the docstring: "
+            f"class {cls.__name__}(Experiment, id=..., source=...): \"\"\"Title.\\n\\nClaim.\"\"\"")

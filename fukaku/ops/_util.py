@@ -2,13 +2,14 @@
 from __future__ import annotations
 
 import builtins
+from collections.abc import Callable
 
 import numpy as np
 
 from .. import dtypes
 from ..backends import array_module
 from ..errors import ShapeError
-from ..tensor import _norm_dim, _norm_dims, Tensor, wrap
+from ..tensor import Tensor, _norm_dim, _norm_dims, wrap
 
 __all__ = ["lift", "operands", "shape_error", "_norm_dim", "_norm_dims", "fmt", "tensor_method"]
 
@@ -35,9 +36,16 @@ def _swapped(fn):
     def method(self, other):
         return fn(other, self)
 
-    method.__name__ = method.__qualname__ = f"r{fn.__name__}"
-    method.__doc__ = f"``other {fn.__name__} self``: :func:`{fn.__name__}` with the operands swapped."
-    return method
+    return named(method, f"r{fn.__name__}", f"``other {fn.__name__} self``: :func:`{fn.__name__}` with the operands "
+                 "swapped.")
+
+
+def named(fn: Callable, name: str, doc: str) -> Callable:
+    """``fn``, made by a factory, renamed ``name`` and documented by ``doc``, so ``help()`` and tracebacks
+    show the op a user called rather than the factory's inner function."""
+    fn.__name__ = fn.__qualname__ = name
+    fn.__doc__ = doc
+    return fn
 
 
 def fmt(shape) -> str:

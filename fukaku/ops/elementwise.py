@@ -21,7 +21,7 @@ from ..autograd.function import Function, constant, constant_like
 from ..backends import array_module
 from ..tensor import Tensor, wrap
 from ._special import erf as _erf_array
-from ._util import operands, shape_error, tensor_method
+from ._util import named, operands, shape_error, tensor_method
 from .shape import broadcast_to, sum_to
 
 
@@ -66,9 +66,7 @@ def _conversion(name: str, dtype: type) -> Callable[[Tensor], Tensor]:
     def convert(self: Tensor) -> Tensor:
         return to(self, dtype)
 
-    convert.__name__ = convert.__qualname__ = name
-    convert.__doc__ = f"``x.{name}()`` is ``x.to({np.dtype(dtype).name})``."
-    return convert
+    return named(convert, name, f"``x.{name}()`` is ``x.to({np.dtype(dtype).name})``.")
 
 
 tensor_method()(_conversion("half", np.float16))
@@ -191,22 +189,22 @@ def _float_operands(a, b):
     return a, b
 
 
+def _scaled(node: type[Function], input, other, alpha) -> Tensor:
+    """``node(input, alpha * other)``: add and sub with PyTorch's ``alpha``."""
+    a, b = operands(input, other)
+    return node.apply(a, b if alpha == 1 else b * alpha)
+
+
 @tensor_method("add", "__add__", reflected=("__radd__",))
 def add(input, other, alpha=1) -> Tensor:
     """``input + alpha * other``, broadcasting; either operand may be a Python number."""
-    a, b = operands(input, other)
-    if alpha != 1:
-        b = b * alpha
-    return Add.apply(a, b)
+    return _scaled(Add, input, other, alpha)
 
 
 @tensor_method("sub", "__sub__", reflected=("__rsub__",))
 def sub(input, other, alpha=1) -> Tensor:
     """``input - alpha * other``, broadcasting; either operand may be a Python number."""
-    a, b = operands(input, other)
-    if alpha != 1:
-        b = b * alpha
-    return Sub.apply(a, b)
+    return _scaled(Sub, input, other, alpha)
 
 
 @tensor_method("mul", "__mul__", reflected=("__rmul__",))
@@ -478,76 +476,28 @@ class Erf(_Unary):
         return (2.0 / math.sqrt(math.pi)) * exp(-(x * x))
 
 
-@tensor_method()
-def exp(input: Tensor) -> Tensor:
-    """e^x elementwise; integer input is promoted to the default float dtype (so in the ops below)."""
-    return Exp.apply(_floating(input))
+def _unary(node: type[Function], name: str, doc: str, *, floating: bool = True) -> Callable[[Tensor], Tensor]:
+    """The function ``name(input)`` that applies the graph node ``node``; with ``floating``, integer input is
+    promoted to the default float dtype first, as PyTorch does for exp, log, sin and the others."""
+    def unary(input: Tensor) -> Tensor:
+        return node.apply(_floating(input) if floating else input)
+
+    return named(unary, name, doc)
 
 
-@tensor_method()
-def log(input: Tensor) -> Tensor:
-    """Natural logarithm elementwise."""
-    return Log.apply(_floating(input))
-
-
-@tensor_method()
-def log1p(input: Tensor) -> Tensor:
-    """log(1 + x), accurate for small x."""
-    return Log1p.apply(_floating(input))
-
-
-@tensor_method()
-def sqrt(input: Tensor) -> Tensor:
-    """Square root elementwise."""
-    return Sqrt.apply(_floating(input))
-
-
-@tensor_method()
-def rsqrt(input: Tensor) -> Tensor:
-    """1 / sqrt(x) elementwise."""
-    return Rsqrt.apply(_floating(input))
-
-
-@tensor_method("abs", "__abs__")
-def abs(input: Tensor) -> Tensor:  # noqa: A001
-    """|x| elementwise (``abs(x)`` on a tensor)."""
-    return Abs.apply(input)
-
-
-@tensor_method()
-def sign(input: Tensor) -> Tensor:
-    """-1, 0 or 1 elementwise (0 at NaN); its gradient is zero."""
-    return Sign.apply(input)
-
-
-@tensor_method()
-def sin(input: Tensor) -> Tensor:
-    """Sine elementwise."""
-    return Sin.apply(_floating(input))
-
-
-@tensor_method()
-def cos(input: Tensor) -> Tensor:
-    """Cosine elementwise."""
-    return Cos.apply(_floating(input))
-
-
-@tensor_method()
-def tanh(input: Tensor) -> Tensor:
-    """Hyperbolic tangent elementwise."""
-    return HyperbolicTangent.apply(_floating(input))
-
-
-@tensor_method()
-def sigmoid(input: Tensor) -> Tensor:
-    """The logistic function 1 / (1 + e^{-x}) elementwise."""
-    return Logistic.apply(_floating(input))
-
-
-@tensor_method()
-def erf(input: Tensor) -> Tensor:
-    """The error function elementwise."""
-    return Erf.apply(_floating(input))
+exp = tensor_method()(_unary(Exp, "exp", "e^x elementwise; integer input is promoted to the default float dtype."))
+log = tensor_method()(_unary(Log, "log", "Natural logarithm elementwise."))
+log1p = tensor_method()(_unary(Log1p, "log1p", "log(1 + x), accurate for small x."))
+sqrt = tensor_method()(_unary(Sqrt, "sqrt", "Square root elementwise."))
+rsqrt = tensor_method()(_unary(Rsqrt, "rsqrt", "1 / sqrt(x) elementwise."))
+abs = tensor_method("abs", "__abs__")(  # noqa: A001
+    _unary(Abs, "abs", "|x| elementwise (``abs(x)`` on a tensor).", floating=False))
+sign = tensor_method()(_unary(Sign, "sign", "-1, 0 or 1 elementwise (0 at NaN); its gradient is zero.", floating=False))
+sin = tensor_method()(_unary(Sin, "sin", "Sine elementwise."))
+cos = tensor_method()(_unary(Cos, "cos", "Cosine elementwise."))
+tanh = tensor_method()(_unary(HyperbolicTangent, "tanh", "Hyperbolic tangent elementwise."))
+sigmoid = tensor_method()(_unary(Logistic, "sigmoid", "The logistic function 1 / (1 + e^{-x}) elementwise."))
+erf = tensor_method()(_unary(Erf, "erf", "The error function elementwise."))
 
 
 def _floating(x) -> Tensor:
@@ -776,9 +726,7 @@ def _compare(ufunc: str, name: str) -> Callable[..., Tensor]:
         except ValueError:
             raise shape_error(name, a.data.shape, b.data.shape) from None
 
-    compare.__name__ = compare.__qualname__ = name
-    compare.__doc__ = f"Elementwise ``{name}`` as a bool tensor (not differentiable)."
-    return compare
+    return named(compare, name, f"Elementwise ``{name}`` as a bool tensor (not differentiable).")
 
 
 eq = tensor_method("eq", "__eq__")(_compare("equal", "eq"))
@@ -816,9 +764,8 @@ def _piecewise_constant(ufunc: str) -> Callable[[Tensor], Tensor]:
     def piecewise_constant(input: Tensor) -> Tensor:
         return wrap(getattr(array_module(input.data), ufunc)(input.data))
 
-    piecewise_constant.__name__ = piecewise_constant.__qualname__ = ufunc
-    piecewise_constant.__doc__ = f"``{ufunc}`` elementwise (gradient is zero almost everywhere, so none is recorded)."
-    return piecewise_constant
+    return named(piecewise_constant, ufunc,
+                 f"``{ufunc}`` elementwise (gradient is zero almost everywhere, so none is recorded).")
 
 
 floor = tensor_method()(_piecewise_constant("floor"))

@@ -6,12 +6,13 @@ y = AB ⇒ ∂L/∂A = G Bᵀ, ∂L/∂B = Aᵀ G;  ∂det X/∂X = det(X) X⁻�
 from __future__ import annotations
 
 import string
+from collections.abc import Callable
 
 from .. import dtypes
 from ..autograd.function import Function
 from ..backends import array_module
 from ..tensor import Tensor
-from ._util import fmt, operands, shape_error, tensor_method
+from ._util import fmt, named, operands, shape_error, tensor_method
 from .shape import _mT, reshape, sum_to, unsqueeze
 
 
@@ -65,7 +66,7 @@ def _matmul_hint(sa, sb) -> str:
     return "the batch dimensions must broadcast"
 
 
-def _product(input, other, op: str) -> Tensor:
+def _product(input, other, op: str = "matmul") -> Tensor:
     """The matrix product behind matmul, mm, bmm and dot; ``op`` names the caller in errors."""
     a, b = operands(input, other)
     if a.ndim == 0 or b.ndim == 0:
@@ -79,31 +80,26 @@ def _product(input, other, op: str) -> Tensor:
 def matmul(input, other) -> Tensor:
     """Matrix product with NumPy/torch semantics: 1-d vectors are promoted and squeezed back,
     leading (batch) dimensions broadcast. ``(B, n, k) @ (k, m) -> (B, n, m)``."""
-    return _product(input, other, "matmul")
+    return _product(input, other)
 
 
-@tensor_method()
-def mm(input: Tensor, mat2: Tensor) -> Tensor:
-    """Product of two matrices, ``(n, k) @ (k, m) -> (n, m)``."""
-    if input.ndim != 2 or mat2.ndim != 2:
-        raise shape_error("mm", input.shape, mat2.shape, hint="mm takes two 2-d matrices; use matmul for other shapes")
-    return _product(input, mat2, "mm")
+def _fixed_rank(op: str, rank: int, doc: str, hint: str) -> Callable[[Tensor, Tensor], Tensor]:
+    """The product ``op`` of two tensors of rank ``rank`` with equal batch dimensions (no broadcasting)."""
+    def product(input: Tensor, other: Tensor) -> Tensor:
+        if input.ndim != rank or other.ndim != rank or input.shape[:-2] != other.shape[:-2]:
+            raise shape_error(op, input.shape, other.shape, hint=hint)
+        return _product(input, other, op)
+
+    return named(product, op, doc)
 
 
-@tensor_method()
-def bmm(input: Tensor, mat2: Tensor) -> Tensor:
-    """Batched matrix product without broadcasting, ``(B, n, k) @ (B, k, m) -> (B, n, m)``."""
-    if input.ndim != 3 or mat2.ndim != 3 or input.shape[0] != mat2.shape[0]:
-        raise shape_error("bmm", input.shape, mat2.shape, hint="bmm takes (B, n, k) and (B, k, m) with the same B")
-    return _product(input, mat2, "bmm")
-
-
-@tensor_method()
-def dot(input: Tensor, other: Tensor) -> Tensor:
-    """Inner product of two 1-d tensors of the same length."""
-    if input.ndim != 1 or other.ndim != 1:
-        raise shape_error("dot", input.shape, other.shape, hint="dot takes two 1-d tensors")
-    return _product(input, other, "dot")
+mm = tensor_method()(_fixed_rank("mm", 2, "Product of two matrices, ``(n, k) @ (k, m) -> (n, m)``.",
+                                 hint="mm takes two 2-d matrices; use matmul for other shapes"))
+bmm = tensor_method()(_fixed_rank("bmm", 3, "Batched matrix product without broadcasting, "
+                                  "``(B, n, k) @ (B, k, m) -> (B, n, m)``.",
+                                  hint="bmm takes (B, n, k) and (B, k, m) with the same B"))
+dot = tensor_method()(_fixed_rank("dot", 1, "Inner product of two 1-d tensors of the same length.",
+                                  hint="dot takes two 1-d tensors"))
 
 
 @tensor_method()

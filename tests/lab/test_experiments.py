@@ -106,6 +106,19 @@ def _to_torch(module: nn.Module) -> torch.nn.Module:
     return simple[type(module)]()
 
 
+@pytest.mark.parametrize("experiment, stated", [
+    (vanishing_gradients.VanishingGradients, [f"{vanishing_gradients.DEPTH}-layer MLP"]),
+    (dead_relu.DeadRelu, [f"large negative bias ({dead_relu.DEAD_BIAS:g})".replace("-", "−")]),
+    (playground.PlaygroundExercise, [f"lr {playground.LR}, batch {playground.BATCH}",
+                                     f"test loss ≥ {playground.LINEAR_FLOOR}",
+                                     f"test loss ≤ 1/{playground.NONLINEAR_FACTOR:g} of the best linear one",
+                                     f"(≤ {playground.SPIRAL_LEVEL};"]),
+])
+def test_a_docstring_claim_states_the_constants_its_checks_use(experiment, stated):
+    for text in stated:  # the claim is a docstring, so it cannot interpolate them: a change must edit both
+        assert text in f"{experiment.title} {experiment.claim}", (text, experiment.claim)
+
+
 @pytest.fixture
 def float64_default():
     """float64 throughout: the large-init tanh net is chaotic and would amplify float32 rounding."""

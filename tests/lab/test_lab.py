@@ -17,9 +17,13 @@ from fukaku.lab import experiments, plotting, registry, report, runner
 from fukaku.lab.registry import Check, Context, Experiment, Measurement, Result
 
 
-class _Fake(Experiment, id="zz-fake", title="a fake experiment", source="test", claim="x is at most the limit"):
-    """A test experiment: measures the numbers it is given and checks ``x ≤ limit``; each instance is
-    registered under its own id."""
+# A test experiment: measures the numbers it is given and checks ``x ≤ limit``; each instance is
+# registered under its own id.
+class _Fake(Experiment, id="zz-fake", source="test"):
+    """A fake experiment.
+
+    x is at most the limit.
+    """
 
     def __init__(self, exp_id: str, values: dict, limit: float = 2.0) -> None:
         self.id, self.values, self.limit = exp_id, values, limit
@@ -71,7 +75,12 @@ def test_a_results_verdict_follows_its_checks():
 
 
 def test_an_experiment_must_write_every_step():
-    class NoChecks(Experiment, id="zz-no-checks", title="t", source="s", claim="c"):
+    class NoChecks(Experiment, id="zz-no-checks", source="s"):
+        """T.
+
+        C.
+        """
+
         def measure(self, ctx):
             return Measurement({})
 
@@ -98,7 +107,12 @@ _NEW_EXPERIMENT = '''
 from ...registry import Check, Experiment, Measurement
 
 
-class NewClaim(Experiment, id="{id}", title="A new claim", source="seed 003", claim="2 + 2 = 4"):
+class NewClaim(Experiment, id="{id}", source="seed 003"):
+    """A new claim.
+
+    2 + 2 = 4.
+    """
+
     def measure(self, ctx):
         return Measurement({{"2 + 2": 2 + 2}})
 
@@ -151,44 +165,77 @@ def test_an_id_defined_twice_is_refused(extra_experiments):
 
 
 def test_an_experiment_without_one_of_its_class_keywords_is_refused(extra_experiments):
-    without_source = _NEW_EXPERIMENT.format(id="zz-no-source").replace('source="seed 003", ', "")
+    without_source = _NEW_EXPERIMENT.format(id="zz-no-source").replace(', source="seed 003"', "")
     extra_experiments("broken/no_source.py", without_source)
-    with pytest.raises(TypeError, match=r"broken\.no_source\.NewClaim does not state source; state them as class "
-                                        r"keywords: class NewClaim\(Experiment, id=\.\.\."):
+    with pytest.raises(TypeError, match=r"broken\.no_source\.NewClaim does not state source; state id and source "
+                                        r"as class keywords and the title and claim as the docstring: "
+                                        r"class NewClaim\(Experiment, id=\.\.\., source=\.\.\.\)"):
         registry.discover()
 
 
-def test_the_class_keywords_are_class_attributes_and_are_inherited():
-    class Base(Experiment, id="zz-base", title="a title", source="seed 003", claim="a claim"):
-        def measure(self, ctx):
-            return Measurement({})
+class _Steps:
+    """The three steps every experiment writes, for the tests of the class statement."""
 
-        def checks(self, m):
-            return []
+    def measure(self, ctx):
+        return Measurement({})
 
-        def summary(self, m):
-            return ""
+    def checks(self, m):
+        return []
 
-    class Retitled(Base, title="another title"):
+    def summary(self, m):
+        return ""
+
+
+def test_the_keywords_and_the_docstring_are_class_attributes_and_are_inherited():
+    class Base(_Steps, Experiment, id="zz-base", source="seed 003"):
+        """A title.
+
+        A claim
+        over two lines.
+
+        And a second paragraph.
+        """
+
+    class Resourced(Base, source="seed 004"):
         pass
 
-    assert (Base.id, Base.title, Base.source, Base.claim) == ("zz-base", "a title", "seed 003", "a claim")
-    assert (Retitled.id, Retitled.title, Retitled.claim) == ("zz-base", "another title", "a claim")
+    class Retitled(Base):
+        """Another title.
+
+        Another claim."""
+
+    assert (Base.id, Base.title, Base.source) == ("zz-base", "A title", "seed 003")
+    assert Base.claim == "A claim over two lines.\n\nAnd a second paragraph."
+    assert (Resourced.id, Resourced.title, Resourced.source, Resourced.claim) == \
+        ("zz-base", "A title", "seed 004", Base.claim)
+    assert (Retitled.id, Retitled.title, Retitled.claim) == ("zz-base", "Another title", "Another claim.")
     assert Base().id == "zz-base"
 
 
-@pytest.mark.parametrize("keywords, message", [
-    ({"id": "zz-x", "title": "t", "source": "s", "claim": ""}, r"\.Broken: claim= must be a non-empty string, got ''"),
-    ({"id": "zz-x", "title": 3, "source": "s", "claim": "c"}, r"\.Broken: title= must be a non-empty string, got 3"),
-    ({"id": "zz-x", "claim": "c"}, r"\.Broken does not state title, source; state them as class keywords"),
+def test_a_base_without_keywords_keeps_its_docstring_as_documentation():
+    class Documented(_Steps, Experiment):
+        """Only documentation."""
+
+    assert not hasattr(Documented, "title") and Documented.__doc__ == "Only documentation."
+
+
+@pytest.mark.parametrize("keywords, doc, message", [
+    ({"id": "zz-x", "source": ""}, "T.\n\nC.", r"\.Broken: source= must be a non-empty string, got ''"),
+    ({"id": 3, "source": "s"}, "T.\n\nC.", r"\.Broken: id= must be a non-empty string, got 3"),
+    ({"id": "zz-x", "source": "s"}, "Only a title.", r"\.Broken: its docstring must be the title, a blank line, "
+                                                    r"then the claim; got 'Only a title\.'"),
+    ({"id": "zz-x", "source": "s"}, None, r"\.Broken does not state title, claim; state id and source as class "
+                                          r"keywords and the title and claim as the docstring"),
+    ({"id": "zz-x"}, "T.\n\nC.", r"\.Broken does not state source; state id and source"),
 ])
-def test_an_empty_or_missing_class_keyword_is_a_type_error_naming_the_class(keywords, message):
+def test_an_empty_or_missing_statement_is_a_type_error_naming_the_class(keywords, doc, message):
     with pytest.raises(TypeError, match=message):
-        types.new_class("Broken", (Experiment,), keywords)
+        types.new_class("Broken", (Experiment,), keywords, lambda ns: ns.update(__doc__=doc))
 
 
 def test_metadata_assigned_in_the_class_body_is_refused():
-    with pytest.raises(TypeError, match=r"\.InBody assigns id, title in its body; state them as class keywords"):
+    with pytest.raises(TypeError, match=r"\.InBody assigns id, title in its body; state id and source as class "
+                                        r"keywords"):
         class InBody(Experiment):
             id, title = "zz-in-body", "t"
 
@@ -215,7 +262,12 @@ class CountsToFour(Experiment):
         return f"It counted {{m['count']}}."
 
 
-class TwoPlusTwo(CountsToFour, id="{id}", title="Two plus two", source="seed 003", claim="2 + 2 = 4"):
+class TwoPlusTwo(CountsToFour, id="{id}", source="seed 003"):
+    """Two plus two.
+
+    2 + 2 = 4.
+    """
+
     def count(self) -> int:
         return 2 + 2
 '''
@@ -232,8 +284,8 @@ def test_an_abstract_base_needs_no_keywords_and_is_not_registered(extra_experime
 
 def test_a_concrete_experiment_without_keywords_is_refused_by_discovery(extra_experiments):
     no_keywords = _NEW_EXPERIMENT.format(id="zz-unused").replace(
-        'NewClaim(Experiment, id="zz-unused", title="A new claim", source="seed 003", claim="2 + 2 = 4")',
-        "NewClaim(Experiment)")
+        'NewClaim(Experiment, id="zz-unused", source="seed 003")', "NewClaim(Experiment)").replace(
+        '"""A new claim.\n\n    2 + 2 = 4.\n    """', "")
     extra_experiments("broken/no_keywords.py", no_keywords)
     with pytest.raises(TypeError, match=r"no_keywords\.NewClaim is concrete but states no id, title, source, claim"):
         registry.discover()
@@ -322,7 +374,9 @@ def test_experiment_seed_makes_runs_reproducible(tmp_path, quick_runs):
 def test_html_escapes_every_text(monkeypatch, tmp_path):
     evil = '<script>alert("x")</script> & <b>'
 
-    class Evil(_Fake, title=evil, source=evil, claim=evil):
+    class Evil(_Fake, source=evil):
+        __doc__ = f"{evil}\n\n{evil}"
+
         def checks(self, m):
             return [Check(evil, evil, "=", "not evil")]
 

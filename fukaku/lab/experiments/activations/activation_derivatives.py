@@ -34,13 +34,14 @@ def _activations() -> dict:
     }
 
 
-class ActivationDerivatives(Experiment, id="activation-derivatives", source="seed 000 §6.1.3, seed 003, seed 004 §3",
-                            title="Activation functions and their derivatives",
-                            claim=("σ' = σ(1 − σ); tanh' = 1 − tanh²; ReLU' = 1 for z > 0, else 0; LeakyReLU is αz "
-                                   "(slope α) for z ≤ 0; tanh(z) = 2σ(2z) − 1; ELU is c(eᶻ − 1) for z < 0 (seed 004 "
-                                   "prints c·exp(z − 1): erratum), continuous at 0. The derivatives fukaku's autograd "
-                                   "computes for sigmoid, tanh, ReLU, LeakyReLU, ELU, GELU, SiLU and softplus are the "
-                                   "true derivatives.")):
+class ActivationDerivatives(Experiment, id="activation-derivatives", source="seed 000 §6.1.3, seed 003, seed 004 §3"):
+    """Activation functions and their derivatives.
+
+    σ' = σ(1 − σ); tanh' = 1 − tanh²; ReLU' = 1 for z > 0, else 0; LeakyReLU is αz (slope α) for z ≤ 0;
+    tanh(z) = 2σ(2z) − 1; ELU is c(eᶻ − 1) for z < 0 (seed 004 prints c·exp(z − 1): erratum), continuous
+    at 0. The derivatives fukaku's autograd computes for sigmoid, tanh, ReLU, LeakyReLU, ELU, GELU, SiLU
+    and softplus are the true derivatives.
+    """
 
     def measure(self, ctx: Context) -> Measurement:
         z = np.linspace(-5.0, 5.0, 1001 if ctx.quick else 10001)

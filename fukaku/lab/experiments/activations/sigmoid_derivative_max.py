@@ -29,12 +29,13 @@ def _sigmoid_chain_gradient(z0: np.ndarray, biases: np.ndarray) -> np.ndarray:
     return g.numpy()
 
 
-class SigmoidDerivativeMax(Experiment, id="sigmoid-derivative-max", source="seed 000 §6.1.3 (erratum C7), seed 003",
-                           title="σ' is at most 0.25, and 0.25ⁿ through n sigmoids",
-                           claim=("σ'(z) = σ(z)(1 − σ(z)) has its maximum exactly 0.25, at z = 0 (seed 000 prints "
-                                  "\"< 0.25\": erratum C7, the bound is attained). Through a chain of sigmoids the "
-                                  "gradient is a product of such factors: 0.25² = 0.0625 for two and 0.25³ = 0.015625 "
-                                  "for three (seed 003), so it vanishes with depth.")):
+class SigmoidDerivativeMax(Experiment, id="sigmoid-derivative-max", source="seed 000 §6.1.3 (erratum C7), seed 003"):
+    """σ' is at most 0.25, and 0.25ⁿ through n sigmoids.
+
+    σ'(z) = σ(z)(1 − σ(z)) has its maximum exactly 0.25, at z = 0 (seed 000 prints "< 0.25": erratum C7,
+    the bound is attained). Through a chain of sigmoids the gradient is a product of such factors: 0.25² =
+    0.0625 for two and 0.25³ = 0.015625 for three (seed 003), so it vanishes with depth.
+    """
 
     def measure(self, ctx: Context) -> Measurement:
         z = np.linspace(-8.0, 8.0, 16001 if ctx.quick else 160001)  # contains z = 0 exactly

@@ -19,10 +19,12 @@ _SOFTMAX_PRINTED = [3.05849905e-07, 2.25994211e-06, 4.53921506e-05, 1.23388658e-
 _SOFTMAX_RTOL = 1e-8
 
 
-class SoftmaxDemo(Experiment, id="softmax-demo", source="seed 003 (softmax demo)",
-                  title="Softmax of [-5, -3, 0, 1, 10]",
-                  claim=("softmax([-5, -3, 0, 1, 10]) = [3.05849905e-07 2.25994211e-06 4.53921506e-05 1.23388658e-04 "
-                         "9.99828653e-01], and the probabilities sum to 1.")):
+class SoftmaxDemo(Experiment, id="softmax-demo", source="seed 003 (softmax demo)"):
+    """Softmax of [-5, -3, 0, 1, 10].
+
+    softmax([-5, -3, 0, 1, 10]) = [3.05849905e-07 2.25994211e-06 4.53921506e-05 1.23388658e-04
+    9.99828653e-01], and the probabilities sum to 1.
+    """
 
     def measure(self, ctx: Context) -> Measurement:
         x = fk.tensor(_SOFTMAX_INPUT, dtype=fk.float64)

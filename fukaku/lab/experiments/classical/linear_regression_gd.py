@@ -15,10 +15,12 @@ from ...registry import Check, Context, Experiment, Measurement
 _TOL = 1e-6
 
 
-class LinearRegressionGD(Experiment, id="linear-regression-gd", source="seed 000 §6.1.1, seed 003",
-                         title="Gradient descent on linear regression reaches least squares",
-                         claim=("An identity neuron trained by gradient descent θ ← θ − η∇L on the squared loss "
-                                "reaches the ordinary least-squares solution.")):
+class LinearRegressionGD(Experiment, id="linear-regression-gd", source="seed 000 §6.1.1, seed 003"):
+    """Gradient descent on linear regression reaches least squares.
+
+    An identity neuron trained by gradient descent θ ← θ − η∇L on the squared loss reaches the ordinary
+    least-squares solution.
+    """
 
     def measure(self, ctx: Context) -> Measurement:
         rng = ctx.rng()

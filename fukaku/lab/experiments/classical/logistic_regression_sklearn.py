@@ -21,11 +21,12 @@ def _log_likelihood(X: np.ndarray, y: np.ndarray, w: np.ndarray, b: float) -> fl
     return float(-np.sum(np.logaddexp(0.0, -(2 * y - 1) * z)))
 
 
-class LogisticRegressionSklearn(Experiment, id="logistic-regression-sklearn", source="seed 000 §6.1.1",
-                                title="A sigmoid neuron maximising the log-likelihood is logistic regression",
-                                claim=("A neuron with the sigmoid activation trained by maximising the Bernoulli "
-                                       "log-likelihood ℓ(w, b) = Σ y log σ(wᵀx + b) + (1 − y) log(1 − σ(wᵀx + b)) "
-                                       "equals unregularised logistic regression.")):
+class LogisticRegressionSklearn(Experiment, id="logistic-regression-sklearn", source="seed 000 §6.1.1"):
+    """A sigmoid neuron maximising the log-likelihood is logistic regression.
+
+    A neuron with the sigmoid activation trained by maximising the Bernoulli log-likelihood ℓ(w, b) = Σ y
+    log σ(wᵀx + b) + (1 − y) log(1 − σ(wᵀx + b)) equals unregularised logistic regression.
+    """
 
     def measure(self, ctx: Context) -> Measurement:
         try:

@@ -40,10 +40,12 @@ def _clean_slope_error(m: dict) -> float:
     return max(abs(m["MSE slope (clean)"] - TRUE_SLOPE), abs(m["MAE slope (clean)"] - TRUE_SLOPE))
 
 
-class MaeVsMse(Experiment, id="mae-vs-mse", source="seed 003 (demo \"MAE vs MSE\")",
-               title="MAE vs MSE with outliers",
-               claim=("On data with outliers the line fitted by minimising the MSE is pulled toward the outliers, "
-                      "while the MAE fit is robust (stays with the bulk of the data).")):
+class MaeVsMse(Experiment, id="mae-vs-mse", source='seed 003 (demo "MAE vs MSE")'):
+    """MAE vs MSE with outliers.
+
+    On data with outliers the line fitted by minimising the MSE is pulled toward the outliers, while the
+    MAE fit is robust (stays with the bulk of the data).
+    """
 
     def measure(self, ctx: Context) -> Measurement:
         rng = ctx.rng()

@@ -31,12 +31,13 @@ def separable_data(rng: np.random.Generator, n: int, gamma: float) -> tuple[np.n
     return X, y, u[:2], float(u[2])
 
 
-class PerceptronConvergence(Experiment, id="perceptron-convergence", source="seed 000 §6.1.1",
-                            title="The perceptron converges within Novikoff's bound (R/γ)²",
-                            claim=("On linearly separable data the perceptron's error-correction rule reaches zero "
-                                   "training errors after finitely many updates; the number of mistakes is at most "
-                                   "(R/γ)², R = max‖x̃_i‖, γ the margin of a unit-norm separator (bias absorbed), and "
-                                   "from zero initial weights it does not depend on η.")):
+class PerceptronConvergence(Experiment, id="perceptron-convergence", source="seed 000 §6.1.1"):
+    """The perceptron converges within Novikoff's bound (R/γ)².
+
+    On linearly separable data the perceptron's error-correction rule reaches zero training errors after
+    finitely many updates; the number of mistakes is at most (R/γ)², R = max‖x̃_i‖, γ the margin of a
+    unit-norm separator (bias absorbed), and from zero initial weights it does not depend on η.
+    """
 
     def measure(self, ctx: Context) -> Measurement:
         rng = ctx.rng()

@@ -16,10 +16,12 @@ _XOR = np.array([-1.0, 1.0, 1.0, -1.0])
 _AND = np.array([-1.0, -1.0, -1.0, 1.0])
 
 
-class PerceptronXor(Experiment, id="perceptron-xor", source="seed 000 §6.1.1",
-                    title="The perceptron never converges on XOR",
-                    claim=("XOR is not linearly separable, so the perceptron rule keeps making mistakes: no epoch is "
-                           "mistake-free (on AND, which is separable, it converges).")):
+class PerceptronXor(Experiment, id="perceptron-xor", source="seed 000 §6.1.1"):
+    """The perceptron never converges on XOR.
+
+    XOR is not linearly separable, so the perceptron rule keeps making mistakes: no epoch is mistake-free
+    (on AND, which is separable, it converges).
+    """
 
     def measure(self, ctx: Context) -> Measurement:
         budget = 1000 if ctx.quick else 100_000

@@ -98,12 +98,14 @@ def _leaky_extremes(m: dict) -> tuple[float, float]:
     return max(o[k] for o in others for k in (_ZERO_INIT, _ZERO_END)), max(o[_END] for o in others)
 
 
-class DeadRelu(Experiment, id="dead-relu", source="seed 000 §6.1.3, seed 003",
-               title="Dead ReLUs after a large negative bias, and LeakyReLU/PReLU",
-               claim=(f"ReLU passes no gradient for z ≤ 0: with a large negative bias ({DEAD_BIAS:g}) at least half "
-                      "the hidden units get exactly zero gradient over the whole data set and never recover (their "
-                      "weights never move) however long the net trains; with LeakyReLU or PReLU no unit has zero "
-                      "gradient and the net trains (training loss falls at least 5×, median over seeds).")):
+class DeadRelu(Experiment, id="dead-relu", source="seed 000 §6.1.3, seed 003"):
+    """Dead ReLUs after a large negative bias, and LeakyReLU/PReLU.
+
+    ReLU passes no gradient for z ≤ 0: with a large negative bias (−4) at least half the hidden units get
+    exactly zero gradient over the whole data set and never recover (their weights never move) however
+    long the net trains; with LeakyReLU or PReLU no unit has zero gradient and the net trains (training
+    loss falls at least 5×, median over seeds).
+    """
 
     def measure(self, ctx: Context) -> Measurement:
         n, steps, seeds = (200, 300, 5) if ctx.quick else (500, 1500, 10)

@@ -25,10 +25,12 @@ def _worst_gap(m: dict) -> float:
     return max(m["relative gap by depth"].values())
 
 
-class DeepLinearOneMatrix(Experiment, id="deep-linear-one-matrix", source="seed 002 ch. 1",
-                          title="A deep linear network is one matrix",
-                          claim=("A stack of linear layers is one linear map: the product of the weight matrices "
-                                 "(with the biases carried through) reproduces the deep network's outputs.")):
+class DeepLinearOneMatrix(Experiment, id="deep-linear-one-matrix", source="seed 002 ch. 1"):
+    """A deep linear network is one matrix.
+
+    A stack of linear layers is one linear map: the product of the weight matrices (with the biases
+    carried through) reproduces the deep network's outputs.
+    """
 
     def measure(self, ctx: Context) -> Measurement:
         depths = [2, 5, 10, 20] if ctx.quick else [2, 5, 10, 20, 50, 100]

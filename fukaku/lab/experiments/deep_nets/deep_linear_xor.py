@@ -48,11 +48,13 @@ def best_affine_accuracy(n_angles: int, n_offsets: int) -> float:
     return float(correct.mean(axis=2).max())
 
 
-class DeepLinearXor(Experiment, id="deep-linear-xor", source="seed 002 ch. 1",
-                    title="A deep linear network cannot fit XOR; one nonlinear hidden layer can",
-                    claim=("However many linear layers are stacked, the network is one linear map and cannot "
-                           "represent XOR (at most 3 of the 4 points right, accuracy ≤ 75%); nonlinear activations "
-                           "give depth its power: one hidden layer with tanh fits XOR (100%).")):
+class DeepLinearXor(Experiment, id="deep-linear-xor", source="seed 002 ch. 1"):
+    """A deep linear network cannot fit XOR; one nonlinear hidden layer can.
+
+    However many linear layers are stacked, the network is one linear map and cannot represent XOR (at
+    most 3 of the 4 points right, accuracy ≤ 75%); nonlinear activations give depth its power: one hidden
+    layer with tanh fits XOR (100%).
+    """
 
     def measure(self, ctx: Context) -> Measurement:
         steps = 600 if ctx.quick else 5000

@@ -93,14 +93,14 @@ def layer_gradient_norms(build, width: int, batch: int, seed: int) -> np.ndarray
     return np.array([np.linalg.norm(lin.weight.grad.numpy().astype(np.float64)) for lin in linears])
 
 
-class VanishingGradients(Experiment, id="vanishing-gradients", source="seed 000 §6.1.3",
-                         title=f"Vanishing and exploding gradients in a {DEPTH}-layer MLP",
-                         claim=(f"At initialisation the per-layer gradient norm ‖∂L/∂W⁽ˡ⁾‖ of a {DEPTH}-layer MLP "
-                                "decays geometrically toward the input with sigmoid (first/last layer < 10⁻³), more "
-                                "slowly with tanh, stays about constant with ReLU + He init (within ×10 across "
-                                "layers); BatchNorm and residual connections keep it from vanishing (no layer below "
-                                "1/10 of the output layer); a large-variance init makes it explode "
-                                "(first/last > 10³).")):
+class VanishingGradients(Experiment, id="vanishing-gradients", source="seed 000 §6.1.3"):
+    """Vanishing and exploding gradients in a 30-layer MLP.
+
+    At initialisation the per-layer gradient norm ‖∂L/∂W⁽ˡ⁾‖ of a 30-layer MLP decays geometrically toward
+    the input with sigmoid (first/last layer < 10⁻³), more slowly with tanh, stays about constant with
+    ReLU + He init (within ×10 across layers); BatchNorm and residual connections keep it from vanishing
+    (no layer below 1/10 of the output layer); a large-variance init makes it explode (first/last > 10³).
+    """
 
     def measure(self, ctx: Context) -> Measurement:
         width, batch, seeds = (64, 128, 3) if ctx.quick else (128, 256, 6)

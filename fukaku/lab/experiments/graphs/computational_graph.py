@@ -39,11 +39,13 @@ def _recorded_edges(graph) -> list[str]:
     return [f"{labels[src]}→{labels[dst]}" for src, dst in graph.edges]
 
 
-class ComputationalGraph(Experiment, id="computational-graph", source="seed 003 (computational graph)",
-                         title="Backpropagation is the chain rule on the computational graph",
-                         claim=("The composite y = g(f(x₁, x₂), x₃) is a graph of single-function nodes, and "
-                                "backpropagation through it gives ∂y/∂x₁ = (∂z/∂x₁)(∂y/∂z) and ∂y/∂x₂ = "
-                                "(∂z/∂x₂)(∂y/∂z) through z = f(x₁, x₂), and ∂y/∂x₃ directly.")):
+class ComputationalGraph(Experiment, id="computational-graph", source="seed 003 (computational graph)"):
+    """Backpropagation is the chain rule on the computational graph.
+
+    The composite y = g(f(x₁, x₂), x₃) is a graph of single-function nodes, and backpropagation through it
+    gives ∂y/∂x₁ = (∂z/∂x₁)(∂y/∂z) and ∂y/∂x₂ = (∂z/∂x₂)(∂y/∂z) through z = f(x₁, x₂), and ∂y/∂x₃
+    directly.
+    """
 
     def measure(self, ctx: Context) -> Measurement:
         seed_point = tuple(SEED003_INPUTS.values())

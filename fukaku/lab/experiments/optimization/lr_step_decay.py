@@ -15,9 +15,11 @@ from ._schedule import REL_TOL, lr_sequence
 _BASE_LR, _EPOCHS, _MILESTONES, _GAMMA = 0.1, 100, [30, 60, 80], 0.1
 
 
-class LrStepDecay(Experiment, id="lr-step-decay", source="seed 003 (learning-rate schedules)",
-                  title="Step decay: ×0.1 at each milestone",
-                  claim="Step decay keeps the learning rate constant and multiplies it by 0.1 at each milestone."):
+class LrStepDecay(Experiment, id="lr-step-decay", source="seed 003 (learning-rate schedules)"):
+    """Step decay: ×0.1 at each milestone.
+
+    Step decay keeps the learning rate constant and multiplies it by 0.1 at each milestone.
+    """
 
     def measure(self, ctx: Context) -> Measurement:
         lrs = lr_sequence(lambda opt: optim.lr_scheduler.MultiStepLR(opt, milestones=_MILESTONES, gamma=_GAMMA),

@@ -30,11 +30,12 @@ def _end_error(m: dict) -> float:
     return abs(m["lr at T_max"] / _ETA_MIN - 1.0)
 
 
-class LrWarmupCosine(Experiment, id="lr-warmup-cosine", source="seed 003 (learning-rate schedules)",
-                     title="Linear warm-up, then cosine annealing",
-                     claim=("Linear warm-up (about 5 epochs) raises the learning rate linearly to the base rate, "
-                            "reached at the end of warm-up; cosine annealing then lowers it along (1 + cos(πt/T))/2 "
-                            "to eta_min, reached at T_max.")):
+class LrWarmupCosine(Experiment, id="lr-warmup-cosine", source="seed 003 (learning-rate schedules)"):
+    """Linear warm-up, then cosine annealing.
+
+    Linear warm-up (about 5 epochs) raises the learning rate linearly to the base rate, reached at the end
+    of warm-up; cosine annealing then lowers it along (1 + cos(πt/T))/2 to eta_min, reached at T_max.
+    """
 
     def measure(self, ctx: Context) -> Measurement:
         lrs = lr_sequence(_warmup_then_cosine, _BASE_LR, _WARMUP + _T_MAX + 1)  # up to and including T_max

@@ -87,12 +87,13 @@ def _normalization(rng: np.random.Generator) -> tuple[dict, dict]:
 
 
 class DropoutBatchnormLayernorm(Experiment, id="dropout-batchnorm-layernorm",
-                                source="seed 000 §6.1.4, seed 003, seed 004 §3.6",
-                                title="Inverted dropout, BatchNorm and LayerNorm",
-                                claim=("Inverted dropout keeps the expectation, E[h̃] = h (h̃ = 0 with probability p, "
-                                       "else h/(1 − p)), and is the identity in eval mode; BatchNorm's output has "
-                                       "batch mean 0 and variance 1 per feature; LayerNorm's output for a sample does "
-                                       "not depend on the other samples of the batch, BatchNorm's does.")):
+                                source="seed 000 §6.1.4, seed 003, seed 004 §3.6"):
+    """Inverted dropout, BatchNorm and LayerNorm.
+
+    Inverted dropout keeps the expectation, E[h̃] = h (h̃ = 0 with probability p, else h/(1 − p)), and is
+    the identity in eval mode; BatchNorm's output has batch mean 0 and variance 1 per feature; LayerNorm's
+    output for a sample does not depend on the other samples of the batch, BatchNorm's does.
+    """
 
     def measure(self, ctx: Context) -> Measurement:
         rng = ctx.rng()

@@ -39,13 +39,14 @@ def _parameter_norm(model: nn.Module) -> float:
     return float(math.sqrt(sum(float((p.detach().numpy().astype(np.float64) ** 2).sum()) for p in model.parameters())))
 
 
-class WeightDecayEarlyStopping(Experiment, id="weight-decay-early-stopping", source="seed 000 §6.1.4, seed 004 §3.6",
-                               title="Weight decay and early stopping on an over-fitting regression",
-                               claim=("Weight decay (L_total = L + λ‖w‖²) shrinks the weights: the trained ‖θ‖ is "
-                                      "smaller than without it. Early stopping (stop after `patience` epochs without "
-                                      "validation improvement, keep the best model) returns the checkpoint of the "
-                                      "validation minimum, which generalises at least as well as the model trained to "
-                                      "the end.")):
+class WeightDecayEarlyStopping(Experiment, id="weight-decay-early-stopping", source="seed 000 §6.1.4, seed 004 §3.6"):
+    """Weight decay and early stopping on an over-fitting regression.
+
+    Weight decay (L_total = L + λ‖w‖²) shrinks the weights: the trained ‖θ‖ is smaller than without it.
+    Early stopping (stop after `patience` epochs without validation improvement, keep the best model)
+    returns the checkpoint of the validation minimum, which generalises at least as well as the model
+    trained to the end.
+    """
 
     def measure(self, ctx: Context) -> Measurement:
         epochs, patience = (1200, 50) if ctx.quick else (3000, 200)

@@ -48,6 +48,24 @@ def _restore_dims(grad: Tensor, axes: tuple[int, ...], keepdim: bool, in_ndim: i
     return reshape(grad, tuple(shape)) if in_ndim else grad
 
 
+class _LocalGradientReduction(Function):
+    """A reduction y = f(x over ``axes``) whose rules share one local gradient G = ∂y/∂x, the same
+    shape as x: vjp g·G (g broadcast back over the reduced dims), jvp Σ G·ẋ. Subclasses save x and
+    define :meth:`_local`."""
+
+    saves_output = True
+
+    def _local(self) -> Tensor:
+        raise NotImplementedError
+
+    def vjp(self, grad):
+        (x,) = self.saved
+        return _restore_dims(grad, self.axes, self.keepdim, x.ndim) * self._local()
+
+    def jvp(self, dx):
+        return sum(self._local() * dx, self.axes, self.keepdim)
+
+
 class Sum(Function):
     """Σ over ``axes``, accumulated in ``dtype`` (None: the input's); the vjp broadcasts the
     gradient back over the summed axes."""
@@ -281,10 +299,8 @@ def min(input: Tensor, dim=None, keepdim: bool = False):  # noqa: A001
     return _max_min(input, dim, keepdim, False, "min")
 
 
-class LogSumExp(Function):
-    """log Σ exp(x), computed stably; vjp g·softmax(x), jvp Σ softmax(x)·ẋ."""
-
-    saves_output = True
+class LogSumExp(_LocalGradientReduction):
+    """log Σ exp(x), computed stably; its local gradient is softmax(x): vjp g·softmax(x), jvp Σ softmax(x)·ẋ."""
 
     def __init__(self, axes: tuple[int, ...], keepdim: bool) -> None:
         self.axes, self.keepdim = axes, keepdim
@@ -297,16 +313,9 @@ class LogSumExp(Function):
         out = xp.log(xp.sum(xp.exp(x.data - m), axis=self.axes, keepdims=True)) + m
         return out if self.keepdim else out.reshape(tuple(s for i, s in enumerate(out.shape) if i not in self.axes))
 
-    def _softmax(self) -> Tensor:
+    def _local(self) -> Tensor:
         (x,) = self.saved
         return exp(x - _restore_dims(self.output, self.axes, self.keepdim, x.ndim))
-
-    def vjp(self, grad):
-        (x,) = self.saved
-        return _restore_dims(grad, self.axes, self.keepdim, x.ndim) * self._softmax()
-
-    def jvp(self, dx):
-        return sum(self._softmax() * dx, self.axes, self.keepdim)
 
 
 @tensor_method()
@@ -434,7 +443,7 @@ def cumsum(input: Tensor, dim: int, dtype=None) -> Tensor:
     return Cumsum.apply(input, dim=d)
 
 
-class Norm(Function):
+class Norm(_LocalGradientReduction):
     """Vector p-norm over ``axes``: (Σ|x|^p)^(1/p), max|x| for p = inf, min|x| for -inf, the
     count of non-zeros for p = 0.
 
@@ -445,8 +454,6 @@ class Norm(Function):
     evenly between the elements that reach the max; p = 0: 0. G uses the norm as a tensor of the
     graph, so second derivatives follow.
     """
-
-    saves_output = True
 
     def __init__(self, p: float, axes: tuple[int, ...], keepdim: bool) -> None:
         self.p, self.axes, self.keepdim = p, axes, keepdim
@@ -497,13 +504,6 @@ class Norm(Function):
             return scaled * n ** (1 - p)
         scaled = sign(x) * _abs(x) ** (p - 1) if p < 2 else x * _abs(x) ** (p - 2)
         return Where.apply(n_zero, zero, scaled / safe_n ** (p - 1))
-
-    def vjp(self, grad):
-        (x,) = self.saved
-        return _restore_dims(grad, self.axes, self.keepdim, x.ndim) * self._local()
-
-    def jvp(self, dx):
-        return sum(self._local() * dx, self.axes, self.keepdim)
 
 
 @tensor_method()

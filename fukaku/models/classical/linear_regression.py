@@ -17,14 +17,13 @@ import numpy as np
 from ...autograd.grad_mode import no_grad
 from ...errors import ShapeError
 from ...nn import functional as F
-from ...nn.modules.module import Module
-from ...nn.parameter import Parameter
-from ...tensor import Tensor, bump_version, wrap, zeros
+from ...tensor import Tensor, bump_version, wrap
 from . import _inputs
 from ._descent import FitResult, descend, lipschitz_step
+from ._neurons import AffineNeurons
 
 
-class LinearRegression(Module):
+class LinearRegression(AffineNeurons):
     """``LinearRegression(in_features, out_features=1)``: ŷ = Wx + b with ``weight``
     ``(out_features, in_features)`` and ``bias`` ``(out_features,)`` (``nn.Linear``'s layout and keys).
 
@@ -32,22 +31,17 @@ class LinearRegression(Module):
     """
 
     def __init__(self, in_features: int, out_features: int = 1, dtype=None) -> None:
-        super().__init__()
         if int(in_features) < 1 or int(out_features) < 1:
             raise ValueError(f"LinearRegression: in_features and out_features must be >= 1, "
                              f"got {in_features} and {out_features}")
-        self.in_features, self.out_features = int(in_features), int(out_features)
-        self.weight = Parameter(zeros(self.out_features, self.in_features, dtype=dtype))
-        self.bias = Parameter(zeros(self.out_features, dtype=dtype))
+        super().__init__(in_features, int(out_features), dtype)
+        self.out_features = int(out_features)
 
     def extra_repr(self) -> str:
         return f"in_features={self.in_features}, out_features={self.out_features}"
 
     def forward(self, input: Tensor) -> Tensor:
-        if input.ndim != 2 or input.shape[1] != self.in_features:
-            raise ShapeError(f"LinearRegression: input must have shape (N, {self.in_features}), "
-                             f"got {tuple(input.shape)}")
-        return F.linear(input, self.weight, self.bias)
+        return self.affine(input)
 
     def predict(self, input: Tensor) -> Tensor:
         """ŷ without recording a graph, ``(N, in_features)`` → ``(N, out_features)``."""

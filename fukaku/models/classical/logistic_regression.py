@@ -17,16 +17,14 @@ of §6.1.4; it equals scikit-learn's ``C`` through λ = 1/(2·C·N).
 from __future__ import annotations
 
 from ...autograd.grad_mode import no_grad
-from ...errors import ShapeError
 from ...nn import functional as F
-from ...nn.modules.module import Module
-from ...nn.parameter import Parameter
-from ...tensor import Tensor, wrap, zeros
+from ...tensor import Tensor, wrap
 from . import _inputs
 from ._descent import FitResult, descend, lipschitz_step
+from ._neurons import AffineNeurons
 
 
-class LogisticRegression(Module):
+class LogisticRegression(AffineNeurons):
     """``LogisticRegression(in_features, num_classes=2)``.
 
     Binary (``num_classes=2``): one sigmoid neuron, ``weight`` ``(1, in_features)``, ``bias`` ``(1,)``;
@@ -37,24 +35,18 @@ class LogisticRegression(Module):
     """
 
     def __init__(self, in_features: int, num_classes: int = 2, dtype=None) -> None:
-        super().__init__()
         if int(in_features) < 1 or int(num_classes) < 2:
             raise ValueError(f"LogisticRegression: need in_features >= 1 and num_classes >= 2, "
                              f"got {in_features} and {num_classes}")
-        self.in_features, self.num_classes = int(in_features), int(num_classes)
-        out = 1 if self.num_classes == 2 else self.num_classes
-        self.weight = Parameter(zeros(out, self.in_features, dtype=dtype))
-        self.bias = Parameter(zeros(out, dtype=dtype))
+        super().__init__(in_features, 1 if int(num_classes) == 2 else int(num_classes), dtype)
+        self.num_classes = int(num_classes)
 
     def extra_repr(self) -> str:
         return f"in_features={self.in_features}, num_classes={self.num_classes}"
 
     def forward(self, input: Tensor) -> Tensor:
         """Logits: ``(N, in_features)`` → ``(N,)`` (binary) or ``(N, K)``."""
-        if input.ndim != 2 or input.shape[1] != self.in_features:
-            raise ShapeError(f"LogisticRegression: input must have shape (N, {self.in_features}), "
-                             f"got {tuple(input.shape)}")
-        z = F.linear(input, self.weight, self.bias)
+        z = self.affine(input)
         return z.reshape(-1) if self.num_classes == 2 else z
 
     def predict_proba(self, input: Tensor) -> Tensor:

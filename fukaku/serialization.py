@@ -103,7 +103,7 @@ class _Encoder:
         if isinstance(obj, float):
             return float(obj) if math.isfinite(obj) else {"float": repr(float(obj))}
         if isinstance(obj, Tensor):
-            out = {"tensor": self.entry(obj.data, where)}
+            out = {"tensor": self.entry(obj._data, where)}
             if obj.requires_grad:
                 out["requires_grad"] = True
             return out

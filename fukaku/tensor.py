@@ -1,6 +1,7 @@
 """``Tensor``: an n-dimensional NumPy array that remembers how it was made.
 
-A tensor holds ``data`` (a ``numpy.ndarray``), and, when it takes part in differentiation,
+A tensor holds an array (``_data``: a ``numpy.ndarray``, read by fukaku's ops; users see it as
+``numpy()``, or as the tensor ``.data``), and, when it takes part in differentiation,
 ``requires_grad``, ``grad`` and ``grad_fn`` — the op (a :class:`fukaku.autograd.Function`) that
 produced it. The graph is built as ops run (define-by-run, seed 000 §6.1.2); ``backward`` walks it
 in reverse. The arithmetic, reductions and shape methods are attached in :mod:`fukaku.ops`, next to
@@ -30,7 +31,7 @@ class _Version:
 def _to_array(data, dtype=None) -> np.ndarray:
     """Convert Python data or an array to an ndarray with fukaku's default dtypes."""
     if isinstance(data, Tensor):
-        arr = data.data
+        arr = data._data
     elif isinstance(data, np.ndarray):
         arr = data
     elif isinstance(data, np.generic):
@@ -53,7 +54,7 @@ def _to_array(data, dtype=None) -> np.ndarray:
 
 def _unwrap_nested(data):
     if isinstance(data, Tensor):
-        return data.data
+        return data._data
     if isinstance(data, (list, tuple)) and any(isinstance(d, (Tensor, list, tuple)) for d in data):
         return [_unwrap_nested(d) for d in data]
     return data
@@ -77,7 +78,7 @@ def wrap(data: np.ndarray) -> Tensor:
     modify unseen. User code builds tensors with :func:`tensor` / :func:`as_tensor` instead.
     """
     t = object.__new__(Tensor)
-    t.data, t._version = data, _Version()
+    t._data, t._version = data, _Version()
     t.requires_grad = t._retains_grad = False
     t.grad = t.grad_fn = t._tangent = t._hooks = None
     return t
@@ -98,13 +99,13 @@ class Tensor:
     ``Tensor(data, dtype=None, requires_grad=False)`` accepts what ``fukaku.tensor`` accepts.
     """
 
-    __slots__ = ("data", "requires_grad", "grad", "grad_fn", "_version", "_tangent", "_retains_grad",
+    __slots__ = ("_data", "requires_grad", "grad", "grad_fn", "_version", "_tangent", "_retains_grad",
                  "_hooks", "__weakref__")
     __array_ufunc__ = None  # make NumPy defer to our reflected operators: np.ones(3) + t -> Tensor
     __array_priority__ = 1000
 
     def __init__(self, data=None, dtype=None, requires_grad: bool = False) -> None:
-        self.data, self._version = _to_array(0.0 if data is None else data, dtype), _Version()
+        self._data, self._version = _to_array(0.0 if data is None else data, dtype), _Version()
         self.requires_grad = self._retains_grad = False
         self.grad = self.grad_fn = self._tangent = self._hooks = None
         if requires_grad:
@@ -112,16 +113,33 @@ class Tensor:
 
     # ----------------------------------------------------------------- properties
     @property
+    def data(self) -> Tensor:
+        """The same values as a tensor outside the graph, sharing memory (PyTorch's ``.data``).
+
+        Changes made through it are invisible to autograd: it has its own version counter, so a
+        saved-tensor check cannot catch them (``detach()`` shares the counter and can). Assigning
+        ``t.data = other`` makes ``t`` hold ``other``'s array (its shape and dtype too).
+        """
+        return wrap(self._data)
+
+    @data.setter
+    def data(self, value: Tensor) -> None:
+        if not isinstance(value, Tensor):
+            raise TypeError(f"Tensor.data: assigned value must be a Tensor, got {type(value).__name__}; "
+                            "wrap it first, e.g. t.data = fukaku.as_tensor(value)")
+        self._data = value._data
+
+    @property
     def shape(self) -> tuple[int, ...]:
-        return self.data.shape
+        return self._data.shape
 
     @property
     def ndim(self) -> int:
-        return self.data.ndim
+        return self._data.ndim
 
     @property
     def dtype(self) -> np.dtype:
-        return self.data.dtype
+        return self._data.dtype
 
     @property
     def device(self) -> str:
@@ -135,40 +153,40 @@ class Tensor:
     def size(self, dim: int | None = None):
         """The shape, or the length of one dimension."""
         if dim is None:
-            return self.data.shape
-        return self.data.shape[_norm_dim(dim, self.ndim, "size")]
+            return self._data.shape
+        return self._data.shape[_norm_dim(dim, self.ndim, "size")]
 
     def dim(self) -> int:
-        return self.data.ndim
+        return self._data.ndim
 
     def numel(self) -> int:
-        return self.data.size
+        return self._data.size
 
     def __len__(self) -> int:
         if self.ndim == 0:
             raise TypeError("len() of a 0-d tensor")
-        return self.data.shape[0]
+        return self._data.shape[0]
 
     def element_size(self) -> int:
-        return self.data.itemsize
+        return self._data.itemsize
 
     def is_floating_point(self) -> bool:
-        return self.data.dtype.kind == "f"
+        return self._data.dtype.kind == "f"
 
     # ----------------------------------------------------------------- conversion
     def numpy(self) -> np.ndarray:
         """The underlying array (shares memory). Refused while the tensor requires grad, as in PyTorch."""
         if self.requires_grad:
             raise RuntimeError("numpy(): can't call numpy() on a tensor that requires grad; use t.detach().numpy()")
-        return self.data
+        return self._data
 
     def item(self):
-        if self.data.size != 1:
+        if self._data.size != 1:
             raise ValueError(f"item(): only one-element tensors can be converted to a Python scalar, got shape {self.shape}")
-        return self.data.reshape(()).item()
+        return self._data.reshape(()).item()
 
     def tolist(self):
-        return self.data.tolist()
+        return self._data.tolist()
 
     def __float__(self) -> float:
         return builtins.float(self.item())
@@ -177,23 +195,25 @@ class Tensor:
         return builtins.int(self.item())
 
     def __bool__(self) -> bool:
-        if self.data.size != 1:
-            raise RuntimeError(f"bool(): the truth value of a tensor with {self.data.size} elements is ambiguous; use .any() or .all()")
-        return builtins.bool(self.data.reshape(()).item())
+        if self._data.size != 1:
+            raise RuntimeError(f"bool(): the truth value of a tensor with {self._data.size} elements is ambiguous; use .any() or .all()")
+        return builtins.bool(self._data.reshape(()).item())
 
     def __index__(self) -> int:
-        if self.data.dtype.kind not in "iub" or self.data.size != 1:
+        if self._data.dtype.kind not in "iub" or self._data.size != 1:
             raise TypeError("only integer tensors of a single element can be converted to an index")
         return builtins.int(self.item())
 
     def __array__(self, dtype=None, copy=None):
-        return self.data if dtype is None else self.data.astype(dtype)
+        if copy:
+            return np.array(self._data, dtype=dtype, copy=True)
+        return np.asarray(self._data, dtype=dtype)
 
     def __repr__(self) -> str:
-        body = np.array2string(self.data, separator=", ", precision=4, prefix="tensor(")
+        body = np.array2string(self._data, separator=", ", precision=4, prefix="tensor(")
         extra = ""
-        if self.data.dtype not in (dtypes.float32, dtypes.int64, dtypes.bool_):
-            extra += f", dtype=fukaku.{self.data.dtype.name}"
+        if self._data.dtype not in (dtypes.float32, dtypes.int64, dtypes.bool_):
+            extra += f", dtype=fukaku.{self._data.dtype.name}"
         if self.grad_fn is not None:
             extra += f", grad_fn=<{type(self.grad_fn).__name__}Backward>"
         elif self.requires_grad:
@@ -206,7 +226,7 @@ class Tensor:
     # ----------------------------------------------------------------- autograd
     def requires_grad_(self, requires_grad: bool = True) -> Tensor:
         if requires_grad:
-            _check_grad_dtype(self.data.dtype)
+            _check_grad_dtype(self._data.dtype)
         elif self.grad_fn is not None:
             raise RuntimeError("requires_grad_(False): only leaf tensors can stop requiring grad; use .detach()")
         self.requires_grad = builtins.bool(requires_grad)
@@ -243,7 +263,7 @@ class Tensor:
 
     def detach(self) -> Tensor:
         """A tensor sharing this one's data, cut from the graph."""
-        out = wrap(self.data)
+        out = wrap(self._data)
         out._version = self._version
         return out
 
@@ -259,15 +279,15 @@ class Tensor:
     # ----------------------------------------------------------------- new tensors like this one
     def new_zeros(self, *size, dtype=None) -> Tensor:
         """Zeros of ``size`` in this tensor's dtype (unless ``dtype`` is given) and array library."""
-        return wrap(array_module(self.data).zeros(_size(size), dtype or self.dtype))
+        return wrap(array_module(self._data).zeros(_size(size), dtype or self.dtype))
 
     def new_ones(self, *size, dtype=None) -> Tensor:
         """Ones of ``size`` in this tensor's dtype (unless ``dtype`` is given) and array library."""
-        return wrap(array_module(self.data).ones(_size(size), dtype or self.dtype))
+        return wrap(array_module(self._data).ones(_size(size), dtype or self.dtype))
 
     def new_full(self, size, fill_value, dtype=None) -> Tensor:
         """``fill_value`` everywhere in a tensor of ``size``, in this tensor's dtype unless given."""
-        return wrap(array_module(self.data).full(_size((size,)), fill_value, dtype or self.dtype))
+        return wrap(array_module(self._data).full(_size((size,)), fill_value, dtype or self.dtype))
 
     def new_tensor(self, data, dtype=None) -> Tensor:
         """A copy of ``data`` as a tensor in this tensor's dtype unless given."""
@@ -382,7 +402,7 @@ def full(size, fill_value, dtype=None, requires_grad: bool = False) -> Tensor:
 
 
 def _like(t: Tensor, dtype):
-    return t.data.shape, (t.data.dtype if dtype is None else np.dtype(dtype))
+    return t._data.shape, (t._data.dtype if dtype is None else np.dtype(dtype))
 
 
 def zeros_like(input: Tensor, dtype=None, requires_grad: bool = False) -> Tensor:

@@ -50,8 +50,8 @@ _RESERVED_LOGS = ("loss", "lr", "time")
 
 # ---------------------------------------------------------------------- metrics
 def _arrays(output: Tensor, target: Tensor, name: str) -> tuple[np.ndarray, np.ndarray]:
-    out = output.data if isinstance(output, Tensor) else np.asarray(output)
-    tgt = target.data if isinstance(target, Tensor) else np.asarray(target)
+    out = output._data if isinstance(output, Tensor) else np.asarray(output)
+    tgt = target._data if isinstance(target, Tensor) else np.asarray(target)
     if out.ndim == 0 or tgt.ndim == 0 or out.shape[0] != tgt.shape[0]:
         raise ShapeError(f"{name}: output {tuple(out.shape)} and target {tuple(tgt.shape)} must both have the batch "
                          "dimension N first")

@@ -85,7 +85,7 @@ def tolerance(dtype, rtol: float | None = None, atol: float | None = None) -> tu
 def _np(t) -> np.ndarray:
     if isinstance(t, torch.Tensor):
         return t.detach().numpy(force=True)
-    return np.asarray(t.detach().data if isinstance(t, fk.Tensor) else t)
+    return np.asarray(t.detach().data.numpy() if isinstance(t, fk.Tensor) else t)
 
 
 def assert_close(got, want, dtype=None, what: str = "", *, rtol: float | None = None, atol: float | None = None,

@@ -101,7 +101,7 @@ def _linear_relu_cross_entropy(as_array):
     leaves = [wrap(as_array(a)).requires_grad_() for a in (x, w, b)]
     loss = F.cross_entropy(F.relu(F.linear(*leaves)), wrap(as_array(t)))
     loss.backward()
-    return [np.asarray(loss.data)] + [np.asarray(leaf.grad.data) for leaf in leaves]
+    return [np.asarray(loss.data.numpy())] + [np.asarray(leaf.grad.data.numpy()) for leaf in leaves]
 
 
 def test_forward_and_backward_go_through_the_registered_module(recording_backend):
@@ -133,7 +133,7 @@ def test_optimizer_steps_go_through_the_registered_module(recording_backend, mak
             for p in params:
                 p.grad = wrap(as_array(rng.standard_normal(p.shape)))
             optimizer.step()
-        return [np.asarray(p.data) for p in params]
+        return [np.asarray(p.data.numpy()) for p in params]
 
     plain = two_steps(lambda a: a)
     traced = two_steps(lambda a: np.asarray(a).view(TracedArray))

@@ -26,7 +26,7 @@ def assert_same(a, b, where="root"):
     assert type(a) is type(b) or (isinstance(a, fk.Tensor) and type(b) is fk.Tensor), (where, type(a), type(b))
     if isinstance(a, fk.Tensor):
         assert a.dtype == b.dtype and a.shape == b.shape and a.requires_grad == b.requires_grad, where
-        np.testing.assert_array_equal(a.data, b.data)
+        np.testing.assert_array_equal(a.data.numpy(), b.data.numpy())
     elif isinstance(a, np.ndarray):
         assert a.dtype == b.dtype and a.shape == b.shape, where
         np.testing.assert_array_equal(a, b)
@@ -82,13 +82,13 @@ def test_round_trip_keeps_values_types_dtypes_and_key_types(tmp_path, fmt):
     fk.save(obj, path)
     back = fk.load(path)
     expected = dict(obj)
-    expected["param"] = fk.Tensor(obj["param"].data, requires_grad=True)  # a Parameter comes back as a Tensor
+    expected["param"] = fk.Tensor(obj["param"].data.numpy(), requires_grad=True)  # a Parameter comes back as a Tensor
     expected["big_endian"] = obj["big_endian"] if fmt == "npz" else obj["big_endian"].astype("<i4")
     assert_same(expected, back)
     assert type(back["model"]) is OrderedDict and type(back["optimizer"]["param_groups"][0]["betas"]) is tuple
     assert list(back["optimizer"]["state"]) == [0, 1]
     assert back["rng"]["state"]["state"] == obj["rng"]["state"]["state"]
-    back["model"]["0.weight"].data += 1  # loaded arrays are writable (optimizer state is updated in place)
+    back["model"]["0.weight"].data.numpy()[...] += 1  # loaded arrays are writable (optimizer state is updated in place)
 
 
 @pytest.mark.parametrize("fmt", FORMATS)
@@ -125,7 +125,7 @@ def test_training_continues_identically_after_saving_model_and_optimizer(tmp_pat
         step(model, opt)
         step(model2, opt2)
     for p, q in zip(model.parameters(), model2.parameters()):
-        np.testing.assert_array_equal(p.data, q.data)
+        np.testing.assert_array_equal(p.data.numpy(), q.data.numpy())
 
 
 def test_safetensors_state_dict_has_torch_key_names_and_loads_into_torch(tmp_path):
@@ -136,7 +136,7 @@ def test_safetensors_state_dict_has_torch_key_names_and_loads_into_torch(tmp_pat
     tmodel = torch.nn.Sequential(torch.nn.Linear(3, 5), torch.nn.ReLU(), torch.nn.Linear(5, 2))
     tmodel.load_state_dict(st_torch.load_file(tmp_path / "m.safetensors"))  # strict: same keys and shapes
     x = np.random.default_rng(0).standard_normal((4, 3)).astype(np.float32)
-    np.testing.assert_allclose(tmodel(torch.from_numpy(x)).detach().numpy(), model(fk.tensor(x)).data, rtol=1e-6)
+    np.testing.assert_allclose(tmodel(torch.from_numpy(x)).detach().numpy(), model(fk.tensor(x)).data.numpy(), rtol=1e-6)
     # and the other way: a file written by torch's safetensors loads as a flat state dict
     st_torch.save_file(tmodel.state_dict(), tmp_path / "t.safetensors")
     model.load_state_dict(fk.load(tmp_path / "t.safetensors"))

@@ -38,7 +38,7 @@ def mlp(seed=0, dropout=0.0):
 
 
 def params(model):
-    return [p.data.copy() for p in model.parameters()]
+    return [p.data.numpy().copy() for p in model.parameters()]
 
 
 # ---------------------------------------------------------------------- fit
@@ -82,7 +82,7 @@ def test_fit_is_the_textbook_loop_and_its_loss_is_the_per_sample_mean():
             total += loss.item() * len(yb)
         losses.append(total / 50)
     for p, q in zip(model.parameters(), ref.parameters()):
-        np.testing.assert_array_equal(p.data, q.data)
+        np.testing.assert_array_equal(p.data.numpy(), q.data.numpy())
     assert hist.loss == pytest.approx(losses, rel=1e-12)
     assert list(hist.history) == ["loss", "lr", "time"]
 
@@ -94,16 +94,16 @@ def test_fit_matches_pytorch_training_the_same_model():
     batches = [(x[i:i + 16], y[i:i + 16]) for i in range(0, 64, 16)]
     model = mlp(2).double()
     tmodel = torch.nn.Sequential(torch.nn.Linear(2, 16), torch.nn.Tanh(), torch.nn.Linear(16, 3)).double()
-    tmodel.load_state_dict({k: torch.from_numpy(v.data.copy()) for k, v in model.state_dict().items()})
+    tmodel.load_state_dict({k: torch.from_numpy(v.data.numpy().copy()) for k, v in model.state_dict().items()})
     topt = torch.optim.Adam(tmodel.parameters(), lr=0.01)
     for _ in range(3):
         for xb, yb in batches:
             topt.zero_grad()
-            torch.nn.functional.cross_entropy(tmodel(torch.from_numpy(xb.data)), torch.from_numpy(yb.data)).backward()
+            torch.nn.functional.cross_entropy(tmodel(torch.from_numpy(xb.data.numpy())), torch.from_numpy(yb.data.numpy())).backward()
             topt.step()
     fit(model, nn.CrossEntropyLoss(), optim.Adam(model.parameters(), lr=0.01), batches, epochs=3, quiet=True)
     for (k, v), tv in zip(model.state_dict().items(), tmodel.state_dict().values()):
-        np.testing.assert_allclose(v.data, tv.numpy(), rtol=1e-10, atol=1e-12, err_msg=k)
+        np.testing.assert_allclose(v.data.numpy(), tv.numpy(), rtol=1e-10, atol=1e-12, err_msg=k)
 
 
 def test_fit_steps_the_scheduler_once_per_epoch():
@@ -136,7 +136,7 @@ class ScriptOptimizer:
         self.model.zero_grad()
 
     def step(self):
-        self.model.w.data[...] = math.sqrt(self.script[self.k])
+        self.model.w.data.numpy()[...] = math.sqrt(self.script[self.k])
         self.k += 1
 
     def state_dict(self):
@@ -272,7 +272,7 @@ def test_a_resumed_run_ends_with_exactly_the_parameters_of_an_uninterrupted_one(
     fk.manual_seed(999)  # a new process: another RNG state, another initialisation
     resumed, hist, opt = _run(6, checkpoint=path, resume=True, generator=generator, init_seed=7)
     for (k, v), w in zip(reference.state_dict().items(), resumed.state_dict().values()):
-        np.testing.assert_array_equal(v.data, w.data, err_msg=k)
+        np.testing.assert_array_equal(v.data.numpy(), w.data.numpy(), err_msg=k)
     assert hist.epoch == list(range(6))
     for key in ("loss", "accuracy", "val_loss", "val_accuracy", "lr"):
         assert hist.history[key] == ref_hist.history[key], key
@@ -290,7 +290,7 @@ def test_without_the_saved_shuffle_state_the_resumed_run_differs(tmp_path, monke
     with pytest.raises(KeyboardInterrupt):
         _run(6, checkpoint=path, resume=True, crash_at=3, generator=generator)
     resumed, _, _ = _run(6, checkpoint=path, resume=True, generator=generator)
-    assert any(not np.array_equal(p.data, q.data) for p, q in zip(reference.parameters(), resumed.parameters()))
+    assert any(not np.array_equal(p.data.numpy(), q.data.numpy()) for p, q in zip(reference.parameters(), resumed.parameters()))
 
 
 def test_resuming_with_dropout_is_exact_too(tmp_path):
@@ -306,7 +306,7 @@ def test_resuming_with_dropout_is_exact_too(tmp_path):
     fk.manual_seed(5)
     resumed = run(4, checkpoint=tmp_path / "c.npz", resume=True)
     for p, q in zip(reference.parameters(), resumed.parameters()):
-        np.testing.assert_array_equal(p.data, q.data)
+        np.testing.assert_array_equal(p.data.numpy(), q.data.numpy())
 
 
 def test_resuming_a_run_that_stopped_early_trains_no_more_and_keeps_the_best(tmp_path):
@@ -363,11 +363,11 @@ def test_evaluate_uses_eval_mode_without_graph_and_restores_every_mode():
     # oracle: the whole set at once, in torch
     tmodel = torch.nn.Sequential(torch.nn.Linear(2, 16), torch.nn.Tanh(), torch.nn.Dropout(0.5),
                                  torch.nn.Linear(16, 3)).eval()
-    tmodel.load_state_dict({k: torch.from_numpy(v.data.copy()) for k, v in model.state_dict().items()})
-    logits = tmodel(torch.from_numpy(x.data))
-    assert first["loss"] == pytest.approx(torch.nn.functional.cross_entropy(logits, torch.from_numpy(y.data)).item(),
+    tmodel.load_state_dict({k: torch.from_numpy(v.data.numpy().copy()) for k, v in model.state_dict().items()})
+    logits = tmodel(torch.from_numpy(x.data.numpy()))
+    assert first["loss"] == pytest.approx(torch.nn.functional.cross_entropy(logits, torch.from_numpy(y.data.numpy())).item(),
                                           rel=1e-5)
-    assert first["accuracy"] == pytest.approx((logits.argmax(1).numpy() == y.data).mean())
+    assert first["accuracy"] == pytest.approx((logits.argmax(1).numpy() == y.data.numpy()).mean())
     assert set(evaluate(model, None, batches)) == {"accuracy"}
 
 

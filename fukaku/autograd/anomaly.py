@@ -26,7 +26,7 @@ def check_forward(op: type, inputs, data: np.ndarray) -> None:
     bad = _nonfinite(data)
     if bad is None:
         return
-    inputs_ok = all(_nonfinite(t.data) is None for t in inputs)
+    inputs_ok = all(_nonfinite(t._data) is None for t in inputs)
     origin = "from finite inputs" if inputs_ok else "(its inputs already contained NaN/Inf)"
     raise RuntimeError(f"detect_anomaly: forward of {op.__name__} produced {bad} values {origin}; "
                        f"input shapes {[tuple(t.shape) for t in inputs]}")
@@ -34,7 +34,7 @@ def check_forward(op: type, inputs, data: np.ndarray) -> None:
 
 def check_backward(fn, input_grads) -> None:
     for i, g in enumerate(input_grads):
-        bad = None if g is None else _nonfinite(g.data)
+        bad = None if g is None else _nonfinite(g._data)
         if bad is not None:
             where = "".join(fn._stack[-4:]) if fn._stack else "(unknown)\n"
             raise RuntimeError(

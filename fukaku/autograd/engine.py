@@ -173,19 +173,19 @@ def _checked_vjp(fn: Function, grad: Tensor) -> tuple:
 
 # -- entry points ----------------------------------------------------------------------------------
 def _seed_gradient(out: Tensor, grad) -> Tensor:
-    xp = array_module(out.data)
+    xp = array_module(out._data)
     if grad is None:
-        if out.data.size != 1:
+        if out._data.size != 1:
             raise RuntimeError(
                 f"grad can be implicitly created only for scalar outputs, but the output has shape "
                 f"{tuple(out.shape)}. Pass the vector of the vector-Jacobian product: "
                 "out.backward(gradient=fukaku.ones_like(out)) for the gradient of out.sum()"
             )
-        return wrap(xp.ones_like(out.data))
+        return wrap(xp.ones_like(out._data))
     if not isinstance(grad, Tensor):
-        grad = wrap(xp.array(grad, dtype=out.data.dtype))  # a copy: a leaf may adopt it as its .grad
-    elif grad.data.dtype != out.data.dtype:
-        grad = grad.to(out.data.dtype)  # a differentiable cast: keeps its graph and its tangent
+        grad = wrap(xp.array(grad, dtype=out._data.dtype))  # a copy: a leaf may adopt it as its .grad
+    elif grad._data.dtype != out._data.dtype:
+        grad = grad.to(out._data.dtype)  # a differentiable cast: keeps its graph and its tangent
     if grad.shape != out.shape:
         from ..errors import ShapeError
 
@@ -237,19 +237,19 @@ def run_backward(outputs: Sequence[Tensor], grad_outputs: Sequence, retain_graph
     leaf_grads, _ = _execute(outputs, grad_outputs, retain_graph, create_graph)
     wanted = None if inputs is None else set(inputs)
     # arrays a leaf must not adopt as its .grad: the caller's gradient tensors, and ones already adopted
-    assigned: set[int] = {id(g.data) for g in grad_outputs if isinstance(g, Tensor)}
+    assigned: set[int] = {id(g._data) for g in grad_outputs if isinstance(g, Tensor)}
     for leaf, g in leaf_grads.items():
         if wanted is not None and leaf not in wanted:
             continue
         if not create_graph:
             g = g.detach()
-        if g.data.dtype != leaf.data.dtype:
-            g = wrap(g.data.astype(leaf.data.dtype))
+        if g._data.dtype != leaf._data.dtype:
+            g = wrap(g._data.astype(leaf._data.dtype))
         if leaf.grad is None:
             # a leaf owns its .grad: optimizers update it in place, so never alias a view or another leaf's grad
-            owned = g.data.flags.owndata and g.data.flags.writeable and id(g.data) not in assigned
-            leaf.grad = g if create_graph or owned else wrap(g.data.copy())
-            assigned.add(id(leaf.grad.data))
+            owned = g._data.flags.owndata and g._data.flags.writeable and id(g._data) not in assigned
+            leaf.grad = g if create_graph or owned else wrap(g._data.copy())
+            assigned.add(id(leaf.grad._data))
         else:
             with set_grad_enabled(create_graph):
                 leaf.grad = leaf.grad + g
@@ -286,7 +286,7 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph: bool | None = None, c
                     f"grad: one of the differentiated tensors (shape {tuple(t.shape)}) appears not to have been "
                     "used in the graph. Set allow_unused=True if this is the desired behavior"
                 )
-            result.append(wrap(array_module(t.data).zeros_like(t.data)) if materialize_grads else None)
+            result.append(wrap(array_module(t._data).zeros_like(t._data)) if materialize_grads else None)
             continue
         result.append(g if create_graph else g.detach())
     return tuple(result)

@@ -43,7 +43,7 @@ class _Alias(Function):
     is_view = True
 
     def forward(self, x: Tensor) -> np.ndarray:
-        return x.data.view()
+        return x._data.view()
 
     def vjp(self, grad: Tensor) -> Tensor:
         return grad
@@ -57,7 +57,7 @@ def make_dual(tensor: Tensor, tangent: Tensor) -> Tensor:
     if not state.forward_level:
         raise RuntimeError("make_dual: must be called inside `with fukaku.autograd.forward_ad.dual_level():`")
     if not isinstance(tangent, Tensor):
-        tangent = Tensor(array_module(tensor.data).asarray(tangent, dtype=tensor.dtype))
+        tangent = Tensor(array_module(tensor._data).asarray(tangent, dtype=tensor.dtype))
     if tangent.shape != tensor.shape:
         raise ShapeError(f"make_dual: tangent shape {tuple(tangent.shape)} must equal the primal's {tuple(tensor.shape)}")
     if tensor.dtype.kind != "f":
@@ -68,7 +68,7 @@ def make_dual(tensor: Tensor, tangent: Tensor) -> Tensor:
     finally:
         state.forward_suspended = False
     if tangent.dtype != tensor.dtype:
-        tangent = wrap(tangent.data.astype(tensor.dtype))
+        tangent = wrap(tangent._data.astype(tensor.dtype))
     dual._tangent = (state.forward_level, tangent)
     return dual
 

@@ -26,7 +26,7 @@ class Function:
     * ``__init__(self, ...)`` — the op's parameters (a dim, an exponent, a dtype), passed to
       ``apply`` as keywords: ``PowScalar.apply(x, exponent=2.0)`` builds ``PowScalar(exponent=2.0)``.
       Ops without parameters define none.
-    * ``forward(self, *inputs: Tensor) -> np.ndarray`` — read ``x.data``; call ``self.save(...)``
+    * ``forward(self, *inputs: Tensor) -> np.ndarray`` — read ``x._data``; call ``self.save(...)``
       for the tensors the rules need.
     * ``vjp(self, grad: Tensor)`` — one gradient (or None) per input; a single Tensor for one input.
       Only inputs with ``self.needs_input_grad[i]`` need a gradient.
@@ -163,5 +163,5 @@ def constant(array: np.ndarray) -> Tensor:
 
 def constant_like(value: float, like: np.ndarray) -> Tensor:
     """A 0-d constant ``value`` in ``like``'s dtype and array library: the fixed branch of a masked
-    rule (``Where(mask, constant_like(0, x.data), f(x))``) or a fill value."""
+    rule (``Where(mask, constant_like(0, x._data), f(x))``) or a fill value."""
     return wrap(array_module(like).asarray(value, like.dtype))

@@ -77,12 +77,12 @@ def jvp(func, primals, tangents):
 
 
 def _zeros_like(x: Tensor) -> Tensor:
-    return wrap(array_module(x.data).zeros_like(x.data))
+    return wrap(array_module(x._data).zeros_like(x._data))
 
 
 def _basis(like: Tensor, k: int) -> Tensor:
     """The ``k``-th standard basis vector (flat index) in the shape, dtype and array module of ``like``."""
-    e = array_module(like.data).zeros(like.numel(), like.dtype)
+    e = array_module(like._data).zeros(like.numel(), like.dtype)
     e[k] = 1
     return wrap(e.reshape(like.shape))
 
@@ -125,10 +125,10 @@ def jacobian(func, inputs, create_graph: bool = False, strict: bool = False, vec
         outs, single_out = _as_tuple(out_template if out_template is not None else func(*xs))
         blocks = []
         for oi, o in enumerate(outs):
-            xp = array_module(o.data)
+            xp = array_module(o._data)
             per_input = []
             for x, cols in zip(xs, cols_per_input):
-                mat = xp.stack([c[oi].data.reshape(-1) for c in cols], axis=1) if cols else xp.zeros((o.numel(), 0), o.dtype)
+                mat = xp.stack([c[oi]._data.reshape(-1) for c in cols], axis=1) if cols else xp.zeros((o.numel(), 0), o.dtype)
                 per_input.append(wrap(mat.reshape(tuple(o.shape) + tuple(x.shape))))
             blocks.append(tuple(per_input))
     result = tuple(b[0] if single_in else b for b in blocks)
@@ -141,7 +141,7 @@ def _stack_rows(rows, out: Tensor, x: Tensor) -> Tensor:
 
     shape = tuple(out.shape) + tuple(x.shape)
     if not rows:
-        return wrap(array_module(out.data).zeros(shape))
+        return wrap(array_module(out._data).zeros(shape))
     return reshape(stack(rows), shape)
 
 

@@ -18,7 +18,7 @@ class GradcheckError(RuntimeError):
 
 def _flat_outputs(func, inputs) -> np.ndarray:
     out = func(*inputs)
-    arrays = [o.data for o in ((out,) if isinstance(out, Tensor) else out)]
+    arrays = [o._data for o in ((out,) if isinstance(out, Tensor) else out)]
     return array_module(*arrays).concatenate([a.astype(np.float64).reshape(-1) for a in arrays])
 
 
@@ -29,7 +29,7 @@ def numerical_jacobian(func, inputs: tuple[Tensor, ...], eps: float = 1e-6) -> l
     for x in inputs:
         if not x.requires_grad:
             continue
-        flat = x.data.reshape(-1)  # a view: perturb in place, restore after
+        flat = x._data.reshape(-1)  # a view: perturb in place, restore after
         cols = []
         for k in range(flat.size):
             orig = flat[k]
@@ -40,7 +40,7 @@ def numerical_jacobian(func, inputs: tuple[Tensor, ...], eps: float = 1e-6) -> l
             flat[k] = orig
             cols.append((plus - minus) / (2 * eps))
         n_out = _flat_outputs(func, inputs).size
-        xp = array_module(x.data)
+        xp = array_module(x._data)
         mats.append(xp.stack(cols, axis=1) if cols else xp.zeros((n_out, 0)))
     return mats
 
@@ -60,7 +60,7 @@ def _analytic(func, inputs, mode: str) -> list[np.ndarray]:
     per_out = jac if isinstance(jac, tuple) and len(jac) and isinstance(jac[0], tuple) else (jac,)
     mats = []
     for j, i in enumerate(wrt):
-        blocks = [blk[j].data.reshape(-1, inputs[i].numel()) for blk in per_out]
+        blocks = [blk[j]._data.reshape(-1, inputs[i].numel()) for blk in per_out]
         xp = array_module(*blocks)
         mats.append(xp.concatenate(blocks, axis=0).reshape(n_out, inputs[i].numel()) if blocks else None)
     return mats
@@ -114,7 +114,7 @@ def gradgradcheck(func, inputs, eps: float = 1e-6, atol: float = 1e-5, rtol: flo
             from ..ops import sum as _sum
 
             for o in outs:
-                xp = array_module(o.data)
+                xp = array_module(o._data)
                 s = _sum(o * wrap(xp.cos(xp.arange(o.numel()).reshape(o.shape)).astype(o.dtype)))
                 total = s if total is None else total + s
             used = [a for a in args if a.requires_grad]

@@ -5,8 +5,8 @@ module that holds their inputs and call it::
 
     from ..backends import array_module
 
-    xp = array_module(x.data)          # numpy today; cupy for a GPU array once that backend exists
-    out = xp.exp(x.data - xp.max(x.data, axis=dim, keepdims=True))
+    xp = array_module(x._data)          # numpy today; cupy for a GPU array once that backend exists
+    out = xp.exp(x._data - xp.max(x._data, axis=dim, keepdims=True))
 
 A GPU library with NumPy's API (CuPy) slots in by :func:`register_backend` — one call, no edit of
 any op. Dtype objects (``np.float32``), type annotations (``np.ndarray``) and host-side metadata

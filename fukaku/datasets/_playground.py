@@ -145,7 +145,7 @@ def regress_gaussian(num_samples: int = _REGRESS_N, noise: float = 0.0, seed: Ge
 def binary_labels(labels: Tensor | np.ndarray) -> Tensor | np.ndarray:
     """±1 Playground labels → {0, 1} int64 classes (+1 → 1, −1 → 0), for BCE or cross-entropy."""
     if isinstance(labels, Tensor):
-        return wrap((labels.data > 0).astype(np.int64))
+        return wrap((labels._data > 0).astype(np.int64))
     return (np.asarray(labels) > 0).astype(np.int64)
 
 

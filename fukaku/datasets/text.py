@@ -76,7 +76,7 @@ class Vocab:
         return ids[inverse.reshape(-1)]
 
     def decode_tokens(self, ids) -> list[str]:
-        ids = np.asarray(ids.data if isinstance(ids, Tensor) else ids, dtype=np.int64).reshape(-1)
+        ids = np.asarray(ids._data if isinstance(ids, Tensor) else ids, dtype=np.int64).reshape(-1)
         if ids.size and (ids.min() < 0 or ids.max() >= len(self)):
             raise IndexError(f"Vocab: ids must be in [0, {len(self)}), got min {ids.min()}, max {ids.max()}")
         return self._itos_array[ids].tolist()
@@ -151,7 +151,7 @@ def next_token_windows(ids, seq_len: int, stride: int | None = None, return_tens
     Returns:
         ``x (M, seq_len)`` and ``y (M, seq_len)`` int64, M = (len(ids) − seq_len − 1) // stride + 1.
     """
-    ids = np.asarray(ids.data if isinstance(ids, Tensor) else ids, dtype=np.int64).reshape(-1)
+    ids = np.asarray(ids._data if isinstance(ids, Tensor) else ids, dtype=np.int64).reshape(-1)
     seq_len = check_positive_int(seq_len, "seq_len", "next_token_windows")
     stride = seq_len if stride is None else check_positive_int(stride, "stride", "next_token_windows")
     if len(ids) < seq_len + 1:

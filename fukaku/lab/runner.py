@@ -247,7 +247,7 @@ def _jsonable(value):
     from ..tensor import Tensor
 
     if isinstance(value, Tensor):
-        value = value.data
+        value = value._data
     if isinstance(value, np.ndarray):
         value = value.tolist()
     elif isinstance(value, np.generic):

@@ -45,7 +45,7 @@ def _calculate_fan_in_and_fan_out(tensor: Tensor) -> tuple[int, int]:
 def _fill(tensor: Tensor, values: np.ndarray) -> Tensor:
     """Copy ``values`` (drawn on the host, or made in the tensor's array module) into ``tensor``."""
     with no_grad():
-        tensor.data[...] = array_module(tensor.data).asarray(values.astype(tensor.dtype, copy=False))
+        tensor._data[...] = array_module(tensor._data).asarray(values.astype(tensor.dtype, copy=False))
         bump_version(tensor)
     return tensor
 
@@ -61,7 +61,7 @@ def normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0, generator: np.r
 
 
 def constant_(tensor: Tensor, val: float) -> Tensor:
-    return _fill(tensor, array_module(tensor.data).full(tensor.shape, val))
+    return _fill(tensor, array_module(tensor._data).full(tensor.shape, val))
 
 
 def zeros_(tensor: Tensor) -> Tensor:
@@ -75,7 +75,7 @@ def ones_(tensor: Tensor) -> Tensor:
 def eye_(tensor: Tensor) -> Tensor:
     if tensor.ndim != 2:
         raise ValueError(f"eye_: only 2-d tensors are supported, got shape {tuple(tensor.shape)}")
-    return _fill(tensor, array_module(tensor.data).eye(*tensor.shape))
+    return _fill(tensor, array_module(tensor._data).eye(*tensor.shape))
 
 
 def xavier_uniform_(tensor: Tensor, gain: float = 1.0, generator=None) -> Tensor:
@@ -119,7 +119,7 @@ def orthogonal_(tensor: Tensor, gain: float = 1.0, generator=None) -> Tensor:
     rng = generator or default_generator()
     rows = tensor.shape[0]
     cols = tensor.numel() // rows
-    xp = array_module(tensor.data)
+    xp = array_module(tensor._data)
     flat = xp.asarray(rng.standard_normal((rows, cols)))
     if rows < cols:
         flat = flat.T

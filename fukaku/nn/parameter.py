@@ -13,10 +13,10 @@ class Parameter(Tensor):
     def __init__(self, data=None, requires_grad: bool = True) -> None:
         if data is None:
             data = Tensor([])
-        src = data.data if isinstance(data, Tensor) else data
+        src = data._data if isinstance(data, Tensor) else data
         super().__init__(src, requires_grad=False)
         if isinstance(data, Tensor):
-            self.data = data.data  # share memory with the tensor it wraps, as torch does
+            self._data = data._data  # share memory with the tensor it wraps, as torch does
         if requires_grad:
             self.requires_grad_(True)
 

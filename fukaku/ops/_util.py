@@ -63,11 +63,11 @@ def lift(value, like: Tensor) -> Tensor:
         return value
     if isinstance(value, (builtins.bool, builtins.int, builtins.float)):
         dt = dtypes.scalar_dtype(value)
-        if dtypes.category(dt) <= dtypes.category(like.data.dtype):
-            dt = like.data.dtype
-        return wrap(array_module(like.data).asarray(value, dtype=dt))
+        if dtypes.category(dt) <= dtypes.category(like._data.dtype):
+            dt = like._data.dtype
+        return wrap(array_module(like._data).asarray(value, dtype=dt))
     if isinstance(value, (np.generic, np.ndarray)):
-        return wrap(array_module(like.data).asarray(value))
+        return wrap(array_module(like._data).asarray(value))
     return Tensor(value)
 
 
@@ -77,9 +77,9 @@ def operands(a, b) -> tuple[Tensor, Tensor]:
         b = lift(b, a)
     elif not isinstance(a, Tensor):
         a = lift(a, b)
-    da, db = a.data.dtype, b.data.dtype
+    da, db = a._data.dtype, b._data.dtype
     if da != db:
-        target = dtypes.promote(da, a.data.ndim, db, b.data.ndim)
+        target = dtypes.promote(da, a._data.ndim, db, b._data.ndim)
         if da != target:
             a = a.to(target)
         if db != target:

@@ -23,10 +23,10 @@ class Relu(_Unary):
     saves_output = True
 
     def forward(self, x):
-        return array_module(x.data).maximum(x.data, 0)
+        return array_module(x._data).maximum(x._data, 0)
 
     def derivative(self):
-        y = self.output.data
+        y = self.output._data
         return constant((~(y <= 0)).astype(y.dtype))
 
 
@@ -37,8 +37,8 @@ class LeakyRelu(_Unary):
         self.negative_slope = negative_slope
 
     def forward(self, x):
-        self.slope = array_module(x.data).where(x.data > 0, 1.0, self.negative_slope).astype(x.data.dtype)
-        return x.data * self.slope
+        self.slope = array_module(x._data).where(x._data > 0, 1.0, self.negative_slope).astype(x._data.dtype)
+        return x._data * self.slope
 
     def derivative(self):
         return constant(self.slope)
@@ -58,18 +58,18 @@ class Elu(_Unary):
 
     def forward(self, x):
         self.save(x)
-        xp = array_module(x.data)
-        self.positive = ~(x.data <= 0)  # NaN takes the linear branch's derivative 1, as torch
-        return xp.where(self.positive, x.data, self.alpha * xp.expm1(xp.minimum(x.data, 0))).astype(x.data.dtype)
+        xp = array_module(x._data)
+        self.positive = ~(x._data <= 0)  # NaN takes the linear branch's derivative 1, as torch
+        return xp.where(self.positive, x._data, self.alpha * xp.expm1(xp.minimum(x._data, 0))).astype(x._data.dtype)
 
     def derivative(self):
         (x,) = self.saved
         from .elementwise import Where
 
-        negative = Where.apply(constant(x.data < 0), x, constant_like(0, x.data))
+        negative = Where.apply(constant(x._data < 0), x, constant_like(0, x._data))
         slope = self.alpha * exp(negative)
-        slope = Where.apply(constant(x.data == 0), constant_like(self.alpha, x.data), slope)
-        return Where.apply(constant(self.positive), constant_like(1, x.data), slope)
+        slope = Where.apply(constant(x._data == 0), constant_like(self.alpha, x._data), slope)
+        return Where.apply(constant(self.positive), constant_like(1, x._data), slope)
 
 
 class Gelu(_Unary):
@@ -80,7 +80,7 @@ class Gelu(_Unary):
 
     def forward(self, x):
         self.save(x)
-        v = x.data
+        v = x._data
         if self.approximate == "tanh":
             inner = math.sqrt(2.0 / math.pi) * (v + 0.044715 * v ** 3)
             return (0.5 * v * (1.0 + array_module(v).tanh(inner))).astype(v.dtype, copy=False)
@@ -104,7 +104,7 @@ class Silu(_Unary):
 
     def forward(self, x):
         self.save(x)
-        return x.data * _sigmoid(x.data)
+        return x._data * _sigmoid(x._data)
 
     def derivative(self):
         (x,) = self.saved
@@ -122,16 +122,16 @@ class Log1pExp(_Unary):
 
     def forward(self, x):
         self.save(x)
-        xp = array_module(x.data)
-        bx = self.beta * x.data
+        xp = array_module(x._data)
+        bx = self.beta * x._data
         self.linear = bx > self.threshold
-        return xp.where(self.linear, x.data, xp.logaddexp(0, bx) / self.beta).astype(x.data.dtype, copy=False)
+        return xp.where(self.linear, x._data, xp.logaddexp(0, bx) / self.beta).astype(x._data.dtype, copy=False)
 
     def derivative(self):
         (x,) = self.saved
         from .elementwise import Where
 
-        return Where.apply(constant(self.linear), constant_like(1, x.data), sigmoid(self.beta * x))
+        return Where.apply(constant(self.linear), constant_like(1, x._data), sigmoid(self.beta * x))
 
 
 @tensor_method()
@@ -178,8 +178,8 @@ class NormalizedExp(Function):
         self.dim = dim
 
     def forward(self, x):
-        z = x.data - x.data.max(axis=self.dim, keepdims=True) if x.data.size else x.data
-        e = array_module(x.data).exp(z)
+        z = x._data - x._data.max(axis=self.dim, keepdims=True) if x._data.size else x._data
+        e = array_module(x._data).exp(z)
         return e / e.sum(axis=self.dim, keepdims=True)
 
     def vjp(self, grad):
@@ -201,10 +201,10 @@ class LogNormalizedExp(Function):
         self.dim = dim
 
     def forward(self, x):
-        if not x.data.size:
-            return x.data.copy()
-        xp = array_module(x.data)
-        z = x.data - x.data.max(axis=self.dim, keepdims=True)
+        if not x._data.size:
+            return x._data.copy()
+        xp = array_module(x._data)
+        z = x._data - x._data.max(axis=self.dim, keepdims=True)
         return z - xp.log(xp.exp(z).sum(axis=self.dim, keepdims=True))
 
     def vjp(self, grad):
@@ -237,7 +237,7 @@ def log_softmax(input: Tensor, dim: int | None = None, dtype=None) -> Tensor:
 
 def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
     """int64 indices ``(*)`` to a one-hot int64 tensor ``(*, num_classes)``."""
-    idx = tensor.data
+    idx = tensor._data
     if idx.dtype.kind not in "iu":
         raise TypeError(f"one_hot: expects an integer (int64) tensor of class indices, got {idx.dtype}")
     if num_classes == -1:
@@ -257,8 +257,8 @@ class Heaviside(_Unary):
     """
 
     def forward(self, x):
-        self.zero = array_module(x.data).zeros((), x.data.dtype)
-        return (x.data >= 0).astype(x.data.dtype)
+        self.zero = array_module(x._data).zeros((), x._data.dtype)
+        return (x._data >= 0).astype(x._data.dtype)
 
     def derivative(self):
         return constant(self.zero)

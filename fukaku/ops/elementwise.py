@@ -32,8 +32,8 @@ class Cast(Function):
         self.dtype = dtype
 
     def forward(self, x: Tensor) -> np.ndarray:
-        self.in_dtype = x.data.dtype
-        return x.data.astype(self.dtype)
+        self.in_dtype = x._data.dtype
+        return x._data.astype(self.dtype)
 
     def vjp(self, grad: Tensor) -> Tensor:
         return Cast.apply(grad, dtype=self.in_dtype)
@@ -54,10 +54,10 @@ def to(input: Tensor, dtype=None, *args, **kwargs) -> Tensor:
     if dtype is None:
         return input
     dtype = np.dtype(dtype)
-    if dtype == input.data.dtype:
+    if dtype == input._data.dtype:
         return input
     if input.requires_grad and dtype.kind != "f":
-        return wrap(input.data.astype(dtype))  # integer results carry no gradient
+        return wrap(input._data.astype(dtype))  # integer results carry no gradient
     return Cast.apply(input, dtype=dtype)
 
 
@@ -86,19 +86,19 @@ def _type(self: Tensor, dtype=None) -> str | Tensor:
 @tensor_method()
 def clone(input: Tensor) -> Tensor:
     """A copy of ``input`` that stays in the graph (``input * 1``), so gradients flow back through it."""
-    if input.data.dtype.kind == "b":  # bool * 1 would promote to int64
-        return wrap(input.data.copy())
+    if input._data.dtype.kind == "b":  # bool * 1 would promote to int64
+        return wrap(input._data.copy())
     return input * 1
 
 
 # ------------------------------------------------------------------------------- binary arithmetic
 class _Binary(Function):
     def forward(self, a: Tensor, b: Tensor) -> np.ndarray:
-        self.a_shape, self.b_shape = a.data.shape, b.data.shape
+        self.a_shape, self.b_shape = a._data.shape, b._data.shape
         try:
             return self.compute(a, b)
         except ValueError:
-            raise shape_error(self.op, a.data.shape, b.data.shape,
+            raise shape_error(self.op, a._data.shape, b._data.shape,
                               hint="shapes broadcast when, from the right, each pair of sizes is equal or one of them is 1") from None
 
     def _out_shape(self) -> tuple[int, ...]:
@@ -109,7 +109,7 @@ class Add(_Binary):
     op = "add"
 
     def compute(self, a, b):
-        return a.data + b.data
+        return a._data + b._data
 
     def vjp(self, grad):
         na, nb = self.needs_input_grad
@@ -127,7 +127,7 @@ class Sub(_Binary):
     op = "sub"
 
     def compute(self, a, b):
-        return a.data - b.data
+        return a._data - b._data
 
     def vjp(self, grad):
         na, nb = self.needs_input_grad
@@ -146,7 +146,7 @@ class Mul(_Binary):
 
     def compute(self, a, b):
         self.save(a, b)
-        return a.data * b.data
+        return a._data * b._data
 
     def vjp(self, grad):
         a, b = self.saved
@@ -164,7 +164,7 @@ class Div(_Binary):
 
     def compute(self, a, b):
         self.save(a, b)
-        return a.data / b.data
+        return a._data / b._data
 
     def vjp(self, grad):
         a, b = self.saved
@@ -184,7 +184,7 @@ class Div(_Binary):
 
 def _float_operands(a, b):
     a, b = operands(a, b)
-    if a.data.dtype.kind != "f":  # true division of integers gives floats, as in torch
+    if a._data.dtype.kind != "f":  # true division of integers gives floats, as in torch
         a, b = a.to(dtypes.get_default_dtype()), b.to(dtypes.get_default_dtype())
     return a, b
 
@@ -221,14 +221,14 @@ def div(input, other, rounding_mode: str | None = None) -> Tensor:
         if rounding_mode not in ("floor", "trunc"):
             raise ValueError(f"div: rounding_mode must be None, 'floor' or 'trunc', got {rounding_mode!r}")
         a, b = operands(input, other)
-        out = getattr(array_module(a.data, b.data), rounding_mode)(a.data / b.data)
-        return wrap(out.astype(a.data.dtype) if a.data.dtype.kind != "f" else out)
+        out = getattr(array_module(a._data, b._data), rounding_mode)(a._data / b._data)
+        return wrap(out.astype(a._data.dtype) if a._data.dtype.kind != "f" else out)
     return Div.apply(*_float_operands(input, other))
 
 
 class Neg(Function):
     def forward(self, x):
-        return -x.data
+        return -x._data
 
     def vjp(self, grad):
         return -grad
@@ -256,20 +256,20 @@ class Pow(_Binary):
 
     def compute(self, a, b):
         self.save(a, b)
-        return array_module(a.data, b.data).power(a.data, b.data)
+        return array_module(a._data, b._data).power(a._data, b._data)
 
     saves_output = True
 
     def _dbase(self, a, b):
         """y·x^(y-1), and 0 where y == 0 (x^0 is constant even at x = 0)."""
-        zero_exp = constant(b.data == 0)
-        return Where.apply(zero_exp, constant_like(0, a.data), b * a ** (b - 1.0))
+        zero_exp = constant(b._data == 0)
+        return Where.apply(zero_exp, constant_like(0, a._data), b * a ** (b - 1.0))
 
     def _dexp(self, a, b):
         """x^y·log x, and 0 where x == 0 and y >= 0 (torch's convention)."""
-        zero_base = constant((a.data == 0) & (b.data >= 0))
-        safe = Where.apply(zero_base, constant_like(1, a.data), a)
-        return Where.apply(zero_base, constant_like(0, a.data), self.output * Log.apply(safe))
+        zero_base = constant((a._data == 0) & (b._data >= 0))
+        safe = Where.apply(zero_base, constant_like(1, a._data), a)
+        return Where.apply(zero_base, constant_like(0, a._data), self.output * Log.apply(safe))
 
     def vjp(self, grad):
         a, b = self.saved
@@ -294,15 +294,15 @@ class PowScalar(Function):
 
     def forward(self, x):
         self.save(x)
-        return array_module(x.data).power(x.data, self.exponent)
+        return array_module(x._data).power(x._data, self.exponent)
 
     def derivative(self):
         (x,) = self.saved
         p = self.exponent
         if p == 0:
-            return constant(array_module(x.data).zeros_like(x.data))
+            return constant(array_module(x._data).zeros_like(x._data))
         if p == 1:
-            return constant(array_module(x.data).ones_like(x.data))
+            return constant(array_module(x._data).ones_like(x._data))
         return p * PowScalar.apply(x, exponent=p - 1)
 
     def vjp(self, grad):
@@ -316,7 +316,7 @@ class PowScalar(Function):
 def pow(input, exponent) -> Tensor:
     """Elementwise power; ``exponent`` a number or a tensor (``base`` may be a number too)."""
     if isinstance(input, Tensor) and isinstance(exponent, (builtins.int, builtins.float)) and not isinstance(exponent, builtins.bool):
-        if input.data.dtype.kind in "iub" and (isinstance(exponent, builtins.float) or exponent < 0):
+        if input._data.dtype.kind in "iub" and (isinstance(exponent, builtins.float) or exponent < 0):
             input = input.to(dtypes.get_default_dtype())
         return PowScalar.apply(input, exponent=exponent)
     a, b = operands(input, exponent)
@@ -338,7 +338,7 @@ class Exp(_Unary):
     saves_output = True
 
     def forward(self, x):
-        return array_module(x.data).exp(x.data)
+        return array_module(x._data).exp(x._data)
 
     def derivative(self):
         return self.output
@@ -347,7 +347,7 @@ class Exp(_Unary):
 class Log(_Unary):
     def forward(self, x):
         self.save(x)
-        return array_module(x.data).log(x.data)
+        return array_module(x._data).log(x._data)
 
     def derivative(self):
         return 1.0 / self.saved[0]
@@ -356,7 +356,7 @@ class Log(_Unary):
 class Log1p(_Unary):
     def forward(self, x):
         self.save(x)
-        return array_module(x.data).log1p(x.data)
+        return array_module(x._data).log1p(x._data)
 
     def derivative(self):
         return 1.0 / (self.saved[0] + 1.0)
@@ -366,7 +366,7 @@ class Sqrt(_Unary):
     saves_output = True
 
     def forward(self, x):
-        return array_module(x.data).sqrt(x.data)
+        return array_module(x._data).sqrt(x._data)
 
     def derivative(self):
         return 0.5 / self.output
@@ -376,7 +376,7 @@ class Rsqrt(_Unary):
     saves_output = True
 
     def forward(self, x):
-        return 1.0 / array_module(x.data).sqrt(x.data)
+        return 1.0 / array_module(x._data).sqrt(x._data)
 
     def derivative(self):
         y = self.output
@@ -396,8 +396,8 @@ class Abs(_Unary):
     """|x|; the derivative is sgn(x): 0 at x = 0 and at NaN, as torch."""
 
     def forward(self, x):
-        self.sign = _sign(x.data)
-        return array_module(x.data).abs(x.data)
+        self.sign = _sign(x._data)
+        return array_module(x._data).abs(x._data)
 
     def derivative(self):
         return constant(self.sign)
@@ -405,7 +405,7 @@ class Abs(_Unary):
 
 class Sign(Function):
     def forward(self, x):
-        return _sign(x.data)
+        return _sign(x._data)
 
     def vjp(self, grad):
         return grad * 0.0
@@ -417,7 +417,7 @@ class Sign(Function):
 class Sin(_Unary):
     def forward(self, x):
         self.save(x)
-        return array_module(x.data).sin(x.data)
+        return array_module(x._data).sin(x._data)
 
     def derivative(self):
         return cos(self.saved[0])
@@ -426,7 +426,7 @@ class Sin(_Unary):
 class Cos(_Unary):
     def forward(self, x):
         self.save(x)
-        return array_module(x.data).cos(x.data)
+        return array_module(x._data).cos(x._data)
 
     def derivative(self):
         return -sin(self.saved[0])
@@ -438,7 +438,7 @@ class HyperbolicTangent(_Unary):
     saves_output = True
 
     def forward(self, x):
-        return array_module(x.data).tanh(x.data)
+        return array_module(x._data).tanh(x._data)
 
     def derivative(self):
         y = self.output
@@ -452,7 +452,7 @@ class Logistic(_Unary):
     saves_output = True
 
     def forward(self, x):
-        return _sigmoid(x.data)
+        return _sigmoid(x._data)
 
     def derivative(self):
         y = self.output
@@ -469,7 +469,7 @@ def _sigmoid(x: np.ndarray) -> np.ndarray:
 class Erf(_Unary):
     def forward(self, x):
         self.save(x)
-        return _erf_array(x.data)
+        return _erf_array(x._data)
 
     def derivative(self):
         x = self.saved[0]
@@ -503,7 +503,7 @@ erf = tensor_method()(_unary(Erf, "erf", "The error function elementwise."))
 def _floating(x) -> Tensor:
     if not isinstance(x, Tensor):
         x = Tensor(x)
-    return x if x.data.dtype.kind == "f" else x.to(dtypes.get_default_dtype())
+    return x if x._data.dtype.kind == "f" else x.to(dtypes.get_default_dtype())
 
 
 @tensor_method()
@@ -529,8 +529,8 @@ class Clamp(_Unary):
     def forward(self, x):
         lo = -np.inf if self.min is None else self.min
         hi = np.inf if self.max is None else self.max
-        self.inside = ((x.data >= lo) & (x.data <= hi)).astype(x.data.dtype)
-        return array_module(x.data).clip(x.data, lo, hi).astype(x.data.dtype, copy=False)
+        self.inside = ((x._data >= lo) & (x._data <= hi)).astype(x._data.dtype)
+        return array_module(x._data).clip(x._data, lo, hi).astype(x._data.dtype, copy=False)
 
     def derivative(self):
         return constant(self.inside)
@@ -551,8 +551,8 @@ class ClampTensor(Function):
     def forward(self, x, *bounds):
         lo = bounds[0] if self.has_min else None
         hi = bounds[-1] if self.has_max else None
-        self.shapes = [x.data.shape] + [b.data.shape for b in bounds]
-        xd = x.data
+        self.shapes = [x._data.shape] + [b._data.shape for b in bounds]
+        xd = x._data
         xp = array_module(xd)
         try:
             out_shape = np.broadcast_shapes(*self.shapes)
@@ -560,29 +560,29 @@ class ClampTensor(Function):
             raise shape_error("clamp", *self.shapes) from None
         out = xd
         if lo is not None:
-            out = xp.maximum(out, lo.data)
+            out = xp.maximum(out, lo._data)
         if hi is not None:
-            out = xp.minimum(out, hi.data)
+            out = xp.minimum(out, hi._data)
         if lo is not None and hi is not None:
-            l, h = lo.data, hi.data
+            l, h = lo._data, hi._data
             masks = [(xd >= l) & (xd <= h), (xd < l) & (l < h), (xd > h) | (h < l)]
             j_hi = (l > h) | ((xd > h) & ~(xd < l))
             j_lo = ~(l > h) & (xd < l)
             jmasks = [~(j_hi | j_lo), j_lo, j_hi]
         elif lo is not None:
-            masks = [xd >= lo.data, xd < lo.data]
-            jx = xd > lo.data
+            masks = [xd >= lo._data, xd < lo._data]
+            jx = xd > lo._data
             jmasks = [jx, ~jx]
         else:
-            masks = [xd <= hi.data, xd > hi.data]
-            jx = xd < hi.data
+            masks = [xd <= hi._data, xd > hi._data]
+            jx = xd < hi._data
             jmasks = [jx, ~jx]
         self.masks = [xp.broadcast_to(m, out_shape) for m in masks]
         self.jmasks = [xp.broadcast_to(m, out_shape) for m in jmasks]
         return out.astype(xd.dtype, copy=False)  # xp.maximum/xp.minimum already broadcast all three
 
     def vjp(self, grad):
-        zero = constant_like(0, grad.data)
+        zero = constant_like(0, grad._data)
         return tuple(sum_to(Where.apply(constant(m), grad, zero), s) if need else None
                      for m, s, need in zip(self.masks, self.shapes, self.needs_input_grad))
 
@@ -591,7 +591,7 @@ class ClampTensor(Function):
         for m, d in zip(self.jmasks, tangents):
             if d is None:
                 continue
-            term = Where.apply(constant(m), d, constant_like(0, d.data))
+            term = Where.apply(constant(m), d, constant_like(0, d._data))
             out = term if out is None else out + term
         return broadcast_to(out, self.masks[0].shape)
 
@@ -610,9 +610,9 @@ def clamp(input: Tensor, min=None, max=None) -> Tensor:  # noqa: A002
                 continue
             x, b = operands(x, b)
             bounds.append(b)
-        bounds = [b if b.data.dtype == x.data.dtype else b.to(x.data.dtype) for b in bounds]
+        bounds = [b if b._data.dtype == x._data.dtype else b.to(x._data.dtype) for b in bounds]
         return ClampTensor.apply(x, *bounds, has_min=min is not None, has_max=max is not None)
-    if input.data.dtype.kind in "iub" and any(isinstance(b, builtins.float) for b in (min, max)):
+    if input._data.dtype.kind in "iub" and any(isinstance(b, builtins.float) for b in (min, max)):
         input = input.to(dtypes.get_default_dtype())
     return Clamp.apply(input, min=min, max=max)
 
@@ -626,7 +626,7 @@ class _Extremum(_Binary):
     """
 
     def compute(self, a, b):
-        x, y = a.data, b.data
+        x, y = a._data, b._data
         xp = array_module(x, y)
         pick = xp.maximum if self.op == "maximum" else xp.minimum
         a_loses, b_loses = (x < y, x > y) if self.op == "maximum" else (x > y, x < y)
@@ -674,16 +674,16 @@ def minimum(input, other) -> Tensor:
 
 class Where(Function):
     def forward(self, cond, a, b):
-        self.cond = cond.data
-        self.a_shape, self.b_shape = a.data.shape, b.data.shape
+        self.cond = cond._data
+        self.a_shape, self.b_shape = a._data.shape, b._data.shape
         try:
-            return array_module(cond.data, a.data, b.data).where(cond.data, a.data, b.data)
+            return array_module(cond._data, a._data, b._data).where(cond._data, a._data, b._data)
         except ValueError:
-            raise shape_error("where", cond.data.shape, a.data.shape, b.data.shape) from None
+            raise shape_error("where", cond._data.shape, a._data.shape, b._data.shape) from None
 
     def vjp(self, grad):
         _, na, nb = self.needs_input_grad
-        zero = constant_like(0, grad.data)
+        zero = constant_like(0, grad._data)
         c = constant(self.cond)
         return (None,
                 sum_to(Where.apply(c, grad, zero), self.a_shape) if na else None,
@@ -691,7 +691,7 @@ class Where(Function):
 
     def jvp(self, dc, da, db):
         shape = np.broadcast_shapes(self.cond.shape, self.a_shape, self.b_shape)
-        zero = constant_like(0, (da if da is not None else db).data)
+        zero = constant_like(0, (da if da is not None else db)._data)
         out = Where.apply(constant(self.cond), zero if da is None else da, zero if db is None else db)
         return broadcast_to(out, shape)
 
@@ -702,8 +702,8 @@ def where(condition, input, other) -> Tensor:
         cond = condition
     else:
         cond = Tensor(array_module(condition).asarray(condition, dtype=bool))
-    if cond.data.dtype != np.bool_:
-        cond = wrap(cond.data.astype(bool))
+    if cond._data.dtype != np.bool_:
+        cond = wrap(cond._data.astype(bool))
     if not isinstance(input, Tensor) and not isinstance(other, Tensor):
         input = Tensor(input)  # two Python numbers: typed as torch types them (1.0 -> float32, 1 -> int64)
     a, b = operands(input, other)
@@ -722,9 +722,9 @@ def _compare(ufunc: str, name: str) -> Callable[..., Tensor]:
     def compare(input, other) -> Tensor:
         a, b = operands(input, other)
         try:
-            return wrap(getattr(array_module(a.data, b.data), ufunc)(a.data, b.data))
+            return wrap(getattr(array_module(a._data, b._data), ufunc)(a._data, b._data))
         except ValueError:
-            raise shape_error(name, a.data.shape, b.data.shape) from None
+            raise shape_error(name, a._data.shape, b._data.shape) from None
 
     return named(compare, name, f"Elementwise ``{name}`` as a bool tensor (not differentiable).")
 
@@ -743,7 +743,7 @@ logical_xor = tensor_method("logical_xor", "__xor__")(_compare("logical_xor", "l
 @tensor_method("logical_not", "__invert__")
 def logical_not(input: Tensor) -> Tensor:
     """Elementwise NOT as a bool tensor (``~x``)."""
-    return wrap(array_module(input.data).logical_not(input.data))
+    return wrap(array_module(input._data).logical_not(input._data))
 
 
 @tensor_method("floor_divide", "__floordiv__", reflected=("__rfloordiv__",))
@@ -756,13 +756,13 @@ def floor_divide(input, other) -> Tensor:
 def remainder(input, other) -> Tensor:
     """``input % other`` with the sign of ``other``, as Python and PyTorch (not differentiable)."""
     a, b = operands(input, other)
-    return wrap(array_module(a.data, b.data).mod(a.data, b.data))
+    return wrap(array_module(a._data, b._data).mod(a._data, b._data))
 
 
 def _piecewise_constant(ufunc: str) -> Callable[[Tensor], Tensor]:
     """The op ``ufunc`` of the array module, whose gradient is zero almost everywhere."""
     def piecewise_constant(input: Tensor) -> Tensor:
-        return wrap(getattr(array_module(input.data), ufunc)(input.data))
+        return wrap(getattr(array_module(input._data), ufunc)(input._data))
 
     return named(piecewise_constant, ufunc,
                  f"``{ufunc}`` elementwise (gradient is zero almost everywhere, so none is recorded).")

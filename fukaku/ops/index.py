@@ -27,7 +27,7 @@ def _normalize_key(key, xp: ModuleType | None = None):
     out, basic = [], True
     for k in key:
         if isinstance(k, Tensor):
-            k = k.data
+            k = k._data
         if isinstance(k, list):
             k = xp.asarray(k)
         if isinstance(k, np.ndarray):
@@ -48,12 +48,12 @@ class GetItem(Function):
         self.key, self.basic = key, basic
 
     def forward(self, x):
-        self.in_shape = x.data.shape
+        self.in_shape = x._data.shape
         try:
-            out = x.data[self.key]
+            out = x._data[self.key]
         except IndexError as e:
-            raise IndexError(f"index {self.key!r} is invalid for a tensor of shape {fmt(x.data.shape)}: {e}") from None
-        return out if isinstance(out, np.ndarray) else array_module(x.data).asarray(out)
+            raise IndexError(f"index {self.key!r} is invalid for a tensor of shape {fmt(x._data.shape)}: {e}") from None
+        return out if isinstance(out, np.ndarray) else array_module(x._data).asarray(out)
 
     def vjp(self, grad):
         return IndexAccumulate.apply(grad, key=self.key, basic=self.basic, shape=self.in_shape)
@@ -69,12 +69,12 @@ class IndexAccumulate(Function):
         self.key, self.basic, self.shape = key, basic, shape
 
     def forward(self, g):
-        xp = array_module(g.data)
-        out = xp.zeros(self.shape, g.data.dtype)
+        xp = array_module(g._data)
+        out = xp.zeros(self.shape, g._data.dtype)
         if self.basic:
-            out[self.key] = g.data
+            out[self.key] = g._data
         else:
-            xp.add.at(out, self.key, g.data)
+            xp.add.at(out, self.key, g._data)
         return out
 
     def vjp(self, grad):
@@ -87,7 +87,7 @@ class IndexAccumulate(Function):
 @tensor_method("__getitem__")
 def getitem(input: Tensor, key) -> Tensor:
     """``input[key]`` with NumPy's basic and advanced indexing (int, bool and list indices)."""
-    key, basic = _normalize_key(key, array_module(input.data))
+    key, basic = _normalize_key(key, array_module(input._data))
     out = GetItem.apply(input, key=key, basic=basic)
     if basic:
         out._version = input._version  # a basic index is a view: share in-place modification count
@@ -102,7 +102,7 @@ def _scatter_index(index: np.ndarray, dim: int) -> tuple:
 
 
 def _check_index(op: str, input: Tensor, dim: int, index: Tensor) -> np.ndarray:
-    idx = index.data
+    idx = index._data
     if idx.dtype.kind not in "iu":
         raise TypeError(f"{op}(): expected an int64 index tensor, got {idx.dtype}")
     if idx.ndim != input.ndim:
@@ -123,11 +123,11 @@ class Gather(Function):
         self.dim, self.index = dim, index
 
     def forward(self, x):
-        self.in_shape = x.data.shape
-        return x.data[_scatter_index(self.index, self.dim)]
+        self.in_shape = x._data.shape
+        return x._data[_scatter_index(self.index, self.dim)]
 
     def vjp(self, grad):
-        zeros = array_module(grad.data).zeros(self.in_shape, grad.data.dtype)
+        zeros = array_module(grad._data).zeros(self.in_shape, grad._data.dtype)
         return ScatterAdd.apply(wrap(zeros), grad,
                                 dim=self.dim, index=self.index, out_shape=self.in_shape)
 
@@ -143,10 +143,10 @@ class ScatterAdd(Function):
         self.dim, self.index, self.out_shape = dim, index, out_shape
 
     def forward(self, base, src):
-        out = base.data.copy()
-        src_part = src.data[tuple(slice(0, s) for s in self.index.shape)]
+        out = base._data.copy()
+        src_part = src._data[tuple(slice(0, s) for s in self.index.shape)]
         array_module(out).add.at(out, _scatter_index(self.index, self.dim), src_part)
-        self.src_shape = src.data.shape
+        self.src_shape = src._data.shape
         return out
 
     def vjp(self, grad):
@@ -166,7 +166,7 @@ class ScatterAdd(Function):
     def jvp(self, dbase, dsrc):
         if dsrc is None:
             return dbase
-        base = dbase if dbase is not None else wrap(array_module(dsrc.data).zeros(self.out_shape, dsrc.data.dtype))
+        base = dbase if dbase is not None else wrap(array_module(dsrc._data).zeros(self.out_shape, dsrc._data.dtype))
         return ScatterAdd.apply(base, dsrc, dim=self.dim, index=self.index, out_shape=self.out_shape)
 
 
@@ -205,7 +205,7 @@ def scatter_add(input: Tensor, dim: int, index: Tensor, src: Tensor) -> Tensor:
 @tensor_method()
 def index_select(input: Tensor, dim: int, index: Tensor) -> Tensor:
     """Rows (or slices along ``dim``) picked by a 1-d int64 index; repeats allowed."""
-    idx = index.data if isinstance(index, Tensor) else array_module(input.data).asarray(index)
+    idx = index._data if isinstance(index, Tensor) else array_module(input._data).asarray(index)
     if idx.ndim > 1:
         raise IndexError(f"index_select(): index must be 1-d, got shape {fmt(idx.shape)}")
     if idx.dtype.kind not in "iu" and not (idx.size == 0 and idx.dtype.kind == "f"):
@@ -219,8 +219,8 @@ def masked_fill(input: Tensor, mask: Tensor, value) -> Tensor:
     """``value`` where ``mask`` is True, ``input`` elsewhere (mask broadcasts)."""
     from .elementwise import where
 
-    xp = array_module(input.data)
-    m = mask.data if isinstance(mask, Tensor) else xp.asarray(mask)
+    xp = array_module(input._data)
+    m = mask._data if isinstance(mask, Tensor) else xp.asarray(mask)
     if m.dtype != np.bool_:
         raise TypeError(f"masked_fill(): expected a bool mask, got {m.dtype}")
     try:
@@ -243,12 +243,12 @@ class EmbeddingLookup(Function):
         self.index, self.padding_idx = index, padding_idx
 
     def forward(self, weight):
-        self.weight_shape = weight.data.shape
-        return weight.data[self.index]
+        self.weight_shape = weight._data.shape
+        return weight._data[self.index]
 
     def vjp(self, grad):
         if self.padding_idx is not None:
-            keep = (self.index != self.padding_idx)[..., None].astype(grad.data.dtype)
+            keep = (self.index != self.padding_idx)[..., None].astype(grad._data.dtype)
             grad = grad * constant(keep)
         return IndexAccumulate.apply(grad, key=(self.index,), basic=False, shape=self.weight_shape)
 

@@ -32,20 +32,20 @@ def _check(self: Tensor, op: str, *others) -> None:
 
 
 def _operand(self: Tensor, other) -> np.ndarray:
-    return lift(other, self).data
+    return lift(other, self)._data
 
 
 def _apply(self: Tensor, op: str, ufunc: str, other) -> Tensor:
-    """``self.data ∘= other`` with the array module's ``ufunc``, casting only within a kind (as torch)."""
+    """``self._data ∘= other`` with the array module's ``ufunc``, casting only within a kind (as torch)."""
     _check(self, op, other)
     value = _operand(self, other)
     try:
-        getattr(array_module(self.data), ufunc)(self.data, value, out=self.data, casting="same_kind")
+        getattr(array_module(self._data), ufunc)(self._data, value, out=self._data, casting="same_kind")
     except ValueError:
-        raise shape_error(op, self.data.shape, value.shape,
+        raise shape_error(op, self._data.shape, value.shape,
                           hint="an in-place op cannot change the shape of its target") from None
     except TypeError:
-        raise TypeError(f"{op}: result type {np.result_type(self.data, value)} can't be cast to {self.dtype}") from None
+        raise TypeError(f"{op}: result type {np.result_type(self._data, value)} can't be cast to {self.dtype}") from None
     bump_version(self)
     return self
 
@@ -82,7 +82,7 @@ def pow_(self: Tensor, exponent) -> Tensor:
 
 def _fill(self: Tensor, op: str, value, others=()) -> Tensor:
     _check(self, op, *others)
-    self.data[...] = value
+    self._data[...] = value
     bump_version(self)
     return self
 
@@ -102,12 +102,12 @@ def fill_(self: Tensor, value) -> Tensor:
 @tensor_method()
 def copy_(self: Tensor, src) -> Tensor:
     """Copy ``src`` (broadcast to ``self``'s shape, cast to its dtype) into ``self``; returns ``self``."""
-    xp = array_module(self.data)
-    arr = src.data if isinstance(src, Tensor) else xp.asarray(src)
+    xp = array_module(self._data)
+    arr = src._data if isinstance(src, Tensor) else xp.asarray(src)
     try:
-        xp.broadcast_to(arr, self.data.shape)
+        xp.broadcast_to(arr, self._data.shape)
     except ValueError:
-        raise shape_error("copy_", self.data.shape, arr.shape, hint="src must broadcast to the destination") from None
+        raise shape_error("copy_", self._data.shape, arr.shape, hint="src must broadcast to the destination") from None
     return _fill(self, "copy_", arr, (src,))
 
 
@@ -115,7 +115,7 @@ def copy_(self: Tensor, src) -> Tensor:
 def clamp_(self: Tensor, min=None, max=None) -> Tensor:  # noqa: A002
     """Clamp every element to [min, max] in place; returns ``self``."""
     _check(self, "clamp_")
-    array_module(self.data).clip(self.data, min, max, out=self.data)
+    array_module(self._data).clip(self._data, min, max, out=self._data)
     bump_version(self)
     return self
 
@@ -124,20 +124,20 @@ def clamp_(self: Tensor, min=None, max=None) -> Tensor:  # noqa: A002
 def setitem(self: Tensor, key, value) -> None:
     """``x[key] = value``, with the same keys as indexing (ints, slices, masks, index tensors)."""
     _check(self, "__setitem__", value)
-    key, _ = _normalize_key(key, array_module(self.data))
-    self.data[key] = value.data if isinstance(value, Tensor) else value
+    key, _ = _normalize_key(key, array_module(self._data))
+    self._data[key] = value._data if isinstance(value, Tensor) else value
     bump_version(self)
 
 
 @tensor_method()
 def uniform_(self: Tensor, a: float = 0.0, b: float = 1.0) -> Tensor:
     """Fill with draws from U(a, b) by fukaku's generator (``fukaku.manual_seed``); returns ``self``."""
-    draws = default_generator().uniform(a, b, self.data.shape)
-    return _fill(self, "uniform_", array_module(self.data).asarray(draws))
+    draws = default_generator().uniform(a, b, self._data.shape)
+    return _fill(self, "uniform_", array_module(self._data).asarray(draws))
 
 
 @tensor_method()
 def normal_(self: Tensor, mean: float = 0.0, std: float = 1.0) -> Tensor:
     """Fill with draws from N(mean, std²) by fukaku's generator; returns ``self``."""
-    draws = default_generator().normal(mean, std, self.data.shape)
-    return _fill(self, "normal_", array_module(self.data).asarray(draws))
+    draws = default_generator().normal(mean, std, self._data.shape)
+    return _fill(self, "normal_", array_module(self._data).asarray(draws))

@@ -25,9 +25,9 @@ class MatMul(Function):
     def forward(self, a, b):
         self.save(a, b)
         try:
-            return array_module(a.data, b.data).matmul(a.data, b.data)
+            return array_module(a._data, b._data).matmul(a._data, b._data)
         except ValueError:
-            raise shape_error(self.op, a.data.shape, b.data.shape, hint=_matmul_hint(a.data.shape, b.data.shape)) from None
+            raise shape_error(self.op, a._data.shape, b._data.shape, hint=_matmul_hint(a._data.shape, b._data.shape)) from None
 
     def vjp(self, grad):
         a, b = self.saved
@@ -149,16 +149,16 @@ class Einsum(Function):
 
     def forward(self, *xs):
         self.save(*xs)
-        self.terms, self.out = _parse_einsum(self.equation, [x.data.shape for x in xs])
+        self.terms, self.out = _parse_einsum(self.equation, [x._data.shape for x in xs])
         for t in self.terms:
             if len(set(t)) != len(t):  # einsum() takes diagonals first
                 raise NotImplementedError(f"Einsum: repeated subscripts within one operand ({t!r})")
         eq = ",".join(self.terms) + "->" + self.out
         try:
-            arrays = [x.data for x in xs]
+            arrays = [x._data for x in xs]
             return array_module(*arrays).einsum(eq, *arrays, optimize=len(xs) > 2)
         except ValueError as e:
-            raise shape_error("einsum", *[x.data.shape for x in xs], hint=str(e)) from None
+            raise shape_error("einsum", *[x._data.shape for x in xs], hint=str(e)) from None
 
     def _operand_grad(self, k: int, grad: Tensor, xs) -> Tensor:
         target = self.terms[k]
@@ -242,11 +242,11 @@ class Inverse(Function):
     saves_output = True
 
     def forward(self, x):
-        xp = array_module(x.data)
+        xp = array_module(x._data)
         try:
-            return xp.linalg.inv(x.data)
+            return xp.linalg.inv(x._data)
         except xp.linalg.LinAlgError as e:
-            raise RuntimeError(f"inverse: the matrix of shape {fmt(x.data.shape)} is singular ({e})") from None
+            raise RuntimeError(f"inverse: the matrix of shape {fmt(x._data.shape)} is singular ({e})") from None
 
     def vjp(self, grad):
         y = _mT(self.output)
@@ -271,8 +271,8 @@ class Det(Function):
 
     def forward(self, x):
         self.save(x)
-        xp = array_module(x.data)
-        return xp.asarray(xp.linalg.det(x.data))
+        xp = array_module(x._data)
+        return xp.asarray(xp.linalg.det(x._data))
 
     def vjp(self, grad):
         (x,) = self.saved

@@ -19,9 +19,9 @@ class Affine(Function):
 
     def forward(self, x, w, b=None):
         self.save(x, w)
-        out = array_module(x.data, w.data).matmul(x.data, w.data.T)
+        out = array_module(x._data, w._data).matmul(x._data, w._data.T)
         if b is not None:
-            out += b.data  # out is a fresh array
+            out += b._data  # out is a fresh array
         return out
 
     def vjp(self, grad):

@@ -26,11 +26,11 @@ class BinaryCrossEntropy(Function):
 
     def forward(self, x: Tensor, t: Tensor) -> np.ndarray:
         self.save(x, t)
-        xp = array_module(x.data)
+        xp = array_module(x._data)
         with np.errstate(divide="ignore"):
-            log_x = xp.maximum(xp.log(x.data), -100)
-            log_1mx = xp.maximum(xp.log1p(-x.data), -100)
-        return (-(t.data * log_x + (1 - t.data) * log_1mx)).astype(x.data.dtype, copy=False)
+            log_x = xp.maximum(xp.log(x._data), -100)
+            log_1mx = xp.maximum(xp.log1p(-x._data), -100)
+        return (-(t._data * log_x + (1 - t._data) * log_1mx)).astype(x._data.dtype, copy=False)
 
     def _dx(self) -> Tensor:
         x, t = self.saved
@@ -57,7 +57,7 @@ class LogLogistic(_Unary):
 
     def forward(self, x: Tensor) -> np.ndarray:
         self.save(x)
-        v = x.data
+        v = x._data
         xp = array_module(v)
         return (xp.minimum(v, 0) - xp.log1p(xp.exp(-xp.abs(v)))).astype(v.dtype, copy=False)
 
@@ -155,7 +155,7 @@ class _CrossEntropyRule:
         hit, spread, total = self._target(probs[0] if probs else None)
         if hit is None:
             return spread, total
-        q = array_module(x.data).zeros(x.shape, x.dtype)
+        q = array_module(x._data).zeros(x.shape, x.dtype)
         if spread is not None:
             q += spread
         _add_onehot(q, self.index, hit, self.dim)
@@ -224,13 +224,13 @@ class SoftmaxCrossEntropy(_CrossEntropyRule, Function):
 
     def forward(self, x: Tensor, *probs: Tensor) -> np.ndarray:
         self.save(x, *probs)
-        xd, dim = x.data, self.dim
+        xd, dim = x._data, self.dim
         xp = array_module(xd)
         z = xd - xd.max(axis=dim, keepdims=True)
         e = xp.exp(z)
         se = e.sum(axis=dim, keepdims=True)
         self.cache = (e, se)
-        hit, spread, total = self._target(probs[0].data if probs else None)
+        hit, spread, total = self._target(probs[0]._data if probs else None)
         # −Σ_c q·log softmax(z) = Q·log Σ_c e^{z} − Σ_c q·z: no full-size log softmax is formed
         q_dot_z = 0.0 if hit is None else hit * xp.take_along_axis(z, self.index, dim)
         if spread is not None:
@@ -254,7 +254,7 @@ class SoftmaxCrossEntropy(_CrossEntropyRule, Function):
         x, *probs = self.saved
         out = None
         if dx is not None:
-            ones = constant(array_module(x.data).ones(self._out_shape(x), x.dtype))
+            ones = constant(array_module(x._data).ones(self._out_shape(x), x.dtype))
             slope = SoftmaxCrossEntropyBackward.apply(ones, x, *probs, **self._params())
             # slope already carries the mean's scale: only sum over classes and positions
             out = sum(slope * dx, self.dim)
@@ -279,7 +279,7 @@ class SoftmaxCrossEntropyBackward(_CrossEntropyRule, Function):
 
     def forward(self, g: Tensor, x: Tensor, *probs: Tensor) -> np.ndarray:
         self.save(g, x, *probs)
-        return self._grad_np(g.data, x.data, probs[0].data if probs else None)
+        return self._grad_np(g._data, x._data, probs[0]._data if probs else None)
 
     def vjp(self, grad: Tensor):
         g, x, *probs = self.saved

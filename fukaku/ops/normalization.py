@@ -56,9 +56,9 @@ class Normalize(Function):
         weight, bias = self._split(params)
         out = self.xhat
         if weight is not None:
-            out = out * weight.data
+            out = out * weight._data
         if bias is not None:
-            out = out + bias.data
+            out = out + bias._data
         return out
 
     def _split(self, params):
@@ -73,7 +73,7 @@ class Normalize(Function):
         weight, _ = self._split(params)
         level = state.forward_level
         if not state.grad_enabled and not level:
-            return self.xhat, self.rstd, None if weight is None else weight.data
+            return self.xhat, self.rstd, None if weight is None else weight._data
         if (state.grad_enabled and x.requires_grad) or (level and x._tangent is not None and x._tangent[0] == level):
             centred = x - x.mean(self.axes, keepdim=True)
             rstd = rsqrt((centred * centred).mean(self.axes, keepdim=True) + self.eps)
@@ -82,7 +82,7 @@ class Normalize(Function):
 
     def vjp(self, grad):
         xhat, rstd, weight = self._factors()
-        g = grad if isinstance(xhat, Tensor) else grad.data
+        g = grad if isinstance(xhat, Tensor) else grad._data
         needs = self.needs_input_grad
         grads = [_project(g if weight is None else g * weight, xhat, rstd, self.axes) if needs[0] else None]
         if weight is not None:
@@ -137,9 +137,9 @@ def normalize_over(x: Tensor, axes: tuple[int, ...], eps: float, weight: Tensor 
     (y, μ, σ²), μ and the biased σ² as arrays with the size-1 dims kept (for running statistics)."""
     # add.reduce times 1/n: np.mean's generic machinery costs more than the sum on layer-sized arrays
     scale = 1.0 / math.prod(x.shape[a] for a in axes)
-    xp = array_module(x.data)
-    mean = xp.add.reduce(x.data, axis=axes, keepdims=True) * scale
-    centred = x.data - mean
+    xp = array_module(x._data)
+    mean = xp.add.reduce(x._data, axis=axes, keepdims=True) * scale
+    centred = x._data - mean
     var = xp.add.reduce(centred * centred, axis=axes, keepdims=True) * scale
     params = [t for t in (weight, bias) if t is not None]
     out = Normalize.apply(x, *params, axes=axes, eps=eps, centred=centred, var=var,

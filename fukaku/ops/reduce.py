@@ -33,7 +33,7 @@ def _dims(dim, ndim: int, op: str) -> tuple[int, ...]:
 
 def _check_nonempty(x: Tensor, axes: tuple[int, ...], op: str) -> None:
     """max-like reductions have no value over an empty dim (the other dims may be empty)."""
-    if x.data.size == 0 and (x.ndim == 0 or builtins.any(x.shape[a] == 0 for a in axes)):
+    if x._data.size == 0 and (x.ndim == 0 or builtins.any(x.shape[a] == 0 for a in axes)):
         raise RuntimeError(f"{op}(): cannot reduce over a dimension of size 0 (input of shape {tuple(x.shape)}); "
                            "specify a dim whose size is non-zero")
 
@@ -74,8 +74,8 @@ class Sum(Function):
         self.axes, self.keepdim, self.dtype = axes, keepdim, dtype
 
     def forward(self, x):
-        self.in_shape = x.data.shape
-        return array_module(x.data).sum(x.data, axis=self.axes, keepdims=self.keepdim, dtype=self.dtype)
+        self.in_shape = x._data.shape
+        return array_module(x._data).sum(x._data, axis=self.axes, keepdims=self.keepdim, dtype=self.dtype)
 
     def vjp(self, grad):
         return broadcast_to(_restore_dims(grad, self.axes, self.keepdim, len(self.in_shape)), self.in_shape)
@@ -110,7 +110,7 @@ def sum(input: Tensor, dim=None, keepdim: bool = False, dtype=None) -> Tensor:  
     axes = _dims(dim, input.ndim, "sum")
     if dtype is not None:
         input = input.to(dtype)
-    out_dtype = np.int64 if input.data.dtype.kind in "biu" else None
+    out_dtype = np.int64 if input._data.dtype.kind in "biu" else None
     return Sum.apply(input, axes=axes, keepdim=keepdim, dtype=out_dtype)
 
 
@@ -118,7 +118,7 @@ def sum(input: Tensor, dim=None, keepdim: bool = False, dtype=None) -> Tensor:  
 def mean(input: Tensor, dim=None, keepdim: bool = False, dtype=None) -> Tensor:
     """Average over ``dim`` (all when None or ()) of a floating tensor; an empty one gives nan."""
     x = input if dtype is None else input.to(dtype)
-    if x.data.dtype.kind != "f":
+    if x._data.dtype.kind != "f":
         raise TypeError(f"mean(): could not infer output dtype: input dtype must be floating point, got {x.dtype}; "
                         "pass dtype=fukaku.float32 or convert with .float()")
     axes = _dims(dim, x.ndim, "mean")
@@ -161,13 +161,13 @@ class StdFromVar(Function):
     saves_output = True
 
     def forward(self, v):
-        return array_module(v.data).sqrt(v.data)
+        return array_module(v._data).sqrt(v._data)
 
     def _dsqrt(self) -> Tensor:
         y = self.output
-        zero = constant(y.data == 0)
-        safe = Where.apply(zero, constant_like(1, y.data), y)
-        return Where.apply(zero, constant_like(0, y.data), 0.5 / safe)
+        zero = constant(y._data == 0)
+        safe = Where.apply(zero, constant_like(1, y._data), y)
+        return Where.apply(zero, constant_like(0, y._data), 0.5 / safe)
 
     def vjp(self, grad):
         return grad * self._dsqrt()
@@ -208,13 +208,13 @@ class Amax(Function):
 
     def forward(self, x):
         _check_nonempty(x, self.axes, "amax" if self.largest else "amin")
-        xp = array_module(x.data)
+        xp = array_module(x._data)
         pick = xp.max if self.largest else xp.min
-        out = pick(x.data, axis=self.axes, keepdims=True)
-        if x.data.dtype.kind == "f":
-            self.w_jvp = _tie_weights(x.data, out, self.axes, nan_hits=False)
-            self.w_vjp = _tie_weights(x.data, out, self.axes, nan_hits=True) if self.full else self.w_jvp
-        self.in_shape = x.data.shape
+        out = pick(x._data, axis=self.axes, keepdims=True)
+        if x._data.dtype.kind == "f":
+            self.w_jvp = _tie_weights(x._data, out, self.axes, nan_hits=False)
+            self.w_vjp = _tie_weights(x._data, out, self.axes, nan_hits=True) if self.full else self.w_jvp
+        self.in_shape = x._data.shape
         return out if self.keepdim else out.reshape(tuple(s for i, s in enumerate(out.shape) if i not in self.axes))
 
     def vjp(self, grad):
@@ -243,15 +243,15 @@ class MaxResult(NamedTuple):
 
 
 def _arg(input: Tensor, dim, keepdim: bool, largest: bool, op: str) -> Tensor:
-    xp = array_module(input.data)
+    xp = array_module(input._data)
     pick = xp.argmax if largest else xp.argmin
     if dim is None:
         _check_nonempty(input, tuple(range(input.ndim)), op)
-        idx = pick(input.data)
+        idx = pick(input._data)
         return wrap(xp.asarray(idx, dtype=np.int64).reshape((1,) * input.ndim if keepdim else ()))
     d = _norm_dim(dim, input.ndim, op)
     _check_nonempty(input, (d,), op)
-    idx = pick(input.data, axis=d, keepdims=keepdim) if input.ndim else xp.asarray(0)
+    idx = pick(input._data, axis=d, keepdims=keepdim) if input.ndim else xp.asarray(0)
     return wrap(idx.astype(np.int64))
 
 
@@ -277,13 +277,13 @@ def _max_min(input: Tensor, dim, keepdim: bool, largest: bool, op: str):
         return Amax.apply(input, axes=tuple(range(input.ndim)), keepdim=False, largest=largest, full=True)
     d = _norm_dim(dim, input.ndim, op)
     if input.ndim == 0:
-        return MaxResult(input * 1 if input.data.dtype.kind != "b" else wrap(input.data.copy()),
-                         wrap(array_module(input.data).asarray(0, dtype=np.int64)))
+        return MaxResult(input * 1 if input._data.dtype.kind != "b" else wrap(input._data.copy()),
+                         wrap(array_module(input._data).asarray(0, dtype=np.int64)))
     idx = _arg(input, d, True, largest, op)
     values = gather(input, d, idx)
     if not keepdim:
         values = reshape(values, values.shape[:d] + values.shape[d + 1:])
-        idx = wrap(idx.data.squeeze(d))
+        idx = wrap(idx._data.squeeze(d))
     return MaxResult(values, idx)
 
 
@@ -307,10 +307,10 @@ class LogSumExp(_LocalGradientReduction):
 
     def forward(self, x):
         self.save(x)
-        xp = array_module(x.data)
-        m = xp.max(x.data, axis=self.axes, keepdims=True) if x.data.size else xp.zeros((1,) * x.ndim, x.dtype)
+        xp = array_module(x._data)
+        m = xp.max(x._data, axis=self.axes, keepdims=True) if x._data.size else xp.zeros((1,) * x.ndim, x.dtype)
         m = xp.where(xp.isfinite(m), m, 0)
-        out = xp.log(xp.sum(xp.exp(x.data - m), axis=self.axes, keepdims=True)) + m
+        out = xp.log(xp.sum(xp.exp(x._data - m), axis=self.axes, keepdims=True)) + m
         return out if self.keepdim else out.reshape(tuple(s for i, s in enumerate(out.shape) if i not in self.axes))
 
     def _local(self) -> Tensor:
@@ -338,12 +338,12 @@ class Prod(Function):
 
     def forward(self, x):
         self.save(x)
-        xp = array_module(x.data)
-        return xp.asarray(xp.prod(x.data, axis=self.axis, keepdims=self.keepdim))
+        xp = array_module(x._data)
+        return xp.asarray(xp.prod(x._data, axis=self.axis, keepdims=self.keepdim))
 
     def _others(self) -> Tensor:
         (x,) = self.saved
-        data = x.data
+        data = x._data
         if data.size == 0:
             return constant(array_module(data).zeros_like(data))
         zero = data == 0
@@ -393,11 +393,11 @@ def _exclusive_product_graph(x: Tensor, axis: int) -> Tensor:
     only used for higher-order derivatives of products that contain zeros."""
     from .shape import unsqueeze
 
-    xp = array_module(x.data)
+    xp = array_module(x._data)
     n = x.shape[axis]
     expanded = broadcast_to(unsqueeze(x, axis), x.shape[:axis] + (n,) + x.shape[axis:])
     eye = xp.eye(n, dtype=bool).reshape((1,) * axis + (n, n) + (1,) * (x.ndim - axis - 1))
-    masked = Where.apply(constant(eye), constant_like(1, x.data), expanded)
+    masked = Where.apply(constant(eye), constant_like(1, x._data), expanded)
     return Prod.apply(masked, axis=axis + 1, keepdim=False)
 
 
@@ -405,8 +405,8 @@ def _exclusive_product_graph(x: Tensor, axis: int) -> Tensor:
 def prod(input: Tensor, dim: int | None = None, keepdim: bool = False, dtype=None) -> Tensor:
     """Product over one dimension (or of all elements). Integer and bool tensors give int64."""
     x = input if dtype is None else input.to(dtype)
-    if x.data.dtype.kind in "biu" and x.data.dtype != np.int64:
-        x = wrap(x.data.astype(np.int64))
+    if x._data.dtype.kind in "biu" and x._data.dtype != np.int64:
+        x = wrap(x._data.astype(np.int64))
     axis = None if dim is None else _norm_dim(dim, x.ndim, "prod")
     if x.ndim == 0:
         axis = None
@@ -420,7 +420,7 @@ class Cumsum(Function):
         self.dim = dim
 
     def forward(self, x):
-        return array_module(x.data).cumsum(x.data, axis=self.dim, dtype=np.int64 if x.data.dtype.kind in "biu" else None)
+        return array_module(x._data).cumsum(x._data, axis=self.dim, dtype=np.int64 if x._data.dtype.kind in "biu" else None)
 
     def vjp(self, grad):
         from .shape import flip
@@ -438,8 +438,8 @@ def cumsum(input: Tensor, dim: int, dtype=None) -> Tensor:
         input = input.to(dtype)
     d = _norm_dim(dim, input.ndim, "cumsum")
     if input.ndim == 0:
-        out = input.to(np.int64) if input.data.dtype.kind in "biu" else input
-        return out * 1 if out is input and out.data.dtype.kind != "b" else out
+        out = input.to(np.int64) if input._data.dtype.kind in "biu" else input
+        return out * 1 if out is input and out._data.dtype.kind != "b" else out
     return Cumsum.apply(input, dim=d)
 
 
@@ -460,9 +460,9 @@ class Norm(_LocalGradientReduction):
 
     def forward(self, x):
         self.save(x)
-        xp = array_module(x.data)
+        xp = array_module(x._data)
         p, axes, kd = self.p, self.axes, self.keepdim
-        a = xp.abs(x.data)
+        a = xp.abs(x._data)
         if p == 0:
             out = xp.sum(a != 0, axis=axes, keepdims=kd)
         elif p == 1:
@@ -475,30 +475,30 @@ class Norm(_LocalGradientReduction):
         else:
             with np.errstate(divide="ignore"):
                 out = xp.sum(a ** p, axis=axes, keepdims=kd) ** (1.0 / p)
-        return xp.asarray(out, dtype=x.data.dtype)
+        return xp.asarray(out, dtype=x._data.dtype)
 
     def _local(self) -> Tensor:
         from .elementwise import abs as _abs, sign
 
         (x,) = self.saved
-        xp = array_module(x.data)
-        p, dt = self.p, x.data.dtype
-        zero, one = constant_like(0, x.data), constant_like(1, x.data)
+        xp = array_module(x._data)
+        p, dt = self.p, x._data.dtype
+        zero, one = constant_like(0, x._data), constant_like(1, x._data)
         if p == 0:
-            return constant(xp.zeros_like(x.data))
+            return constant(xp.zeros_like(x._data))
         if p == 1:
             return sign(x)
         n = _restore_dims(self.output, self.axes, self.keepdim, x.ndim)
         if math.isinf(p):
-            a = xp.abs(x.data)
-            hits = ((a == n.data) | xp.isnan(a)).astype(dt)
+            a = xp.abs(x._data)
+            hits = ((a == n._data) | xp.isnan(a)).astype(dt)
             return sign(x) * constant(hits / xp.maximum(hits.sum(axis=self.axes, keepdims=True), 1))
-        n_zero = constant(xp.broadcast_to(n.data == 0, n.shape))
+        n_zero = constant(xp.broadcast_to(n._data == 0, n.shape))
         safe_n = Where.apply(n_zero, one, n)
         if p == 2:
             return Where.apply(n_zero, zero, x / safe_n)
         if p < 1:
-            x_zero = constant(x.data == 0)
+            x_zero = constant(x._data == 0)
             safe_abs = Where.apply(x_zero, one, _abs(x))
             scaled = Where.apply(x_zero, zero, sign(x) * safe_abs ** (p - 1))
             return scaled * n ** (1 - p)
@@ -522,13 +522,13 @@ def norm(input: Tensor, p="fro", dim=None, keepdim: bool = False, dtype=None) ->
 @tensor_method()
 def all(input: Tensor, dim=None, keepdim: bool = False) -> Tensor:  # noqa: A001
     """True where every element over ``dim`` (all when None) is non-zero; not differentiable."""
-    return wrap(array_module(input.data).all(input.data, axis=None if dim is None else _norm_dims(dim, input.ndim, "all"), keepdims=keepdim))
+    return wrap(array_module(input._data).all(input._data, axis=None if dim is None else _norm_dims(dim, input.ndim, "all"), keepdims=keepdim))
 
 
 @tensor_method()
 def any(input: Tensor, dim=None, keepdim: bool = False) -> Tensor:  # noqa: A001
     """True where some element over ``dim`` (all when None) is non-zero; not differentiable."""
-    return wrap(array_module(input.data).any(input.data, axis=None if dim is None else _norm_dims(dim, input.ndim, "any"), keepdims=keepdim))
+    return wrap(array_module(input._data).any(input._data, axis=None if dim is None else _norm_dims(dim, input.ndim, "any"), keepdims=keepdim))
 
 
 # the functions ``fukaku.ops`` (and so ``fukaku``) exports from this family

@@ -29,11 +29,11 @@ class _ViewAs(Function):
         self.shape, self.op = shape, op
 
     def forward(self, x: Tensor) -> np.ndarray:
-        self.in_shape = x.data.shape
+        self.in_shape = x._data.shape
         try:
-            return self._view(x.data)
+            return self._view(x._data)
         except ValueError:
-            raise shape_error(self.op, x.data.shape, self.shape, hint=self._hint(x.data)) from None
+            raise shape_error(self.op, x._data.shape, self.shape, hint=self._hint(x._data)) from None
 
 
 class Reshape(_ViewAs):
@@ -59,7 +59,7 @@ def _shape_arg(shape) -> tuple[int, ...]:
 
 
 def _reshaped(input: Tensor, shape: tuple[int, ...], op: str) -> Tensor:
-    if shape == input.data.shape:
+    if shape == input._data.shape:
         return input
     return Reshape.apply(input, shape=shape, op=op)
 
@@ -142,7 +142,7 @@ class Permute(Function):
         self.dims = dims
 
     def forward(self, x: Tensor) -> np.ndarray:
-        return x.data.transpose(self.dims)
+        return x._data.transpose(self.dims)
 
     def vjp(self, grad: Tensor) -> Tensor:
         inverse = sorted(range(len(self.dims)), key=self.dims.__getitem__)
@@ -229,7 +229,7 @@ def broadcast_to(input: Tensor, shape, _op: str = "broadcast_to") -> Tensor:
         if any(s == -1 for s in shape[:lead]):
             raise shape_error(_op, input.shape, shape, hint="-1 is not allowed for a new leading dimension")
         shape = tuple(input.shape[i - lead] if s == -1 else s for i, s in enumerate(shape))
-    if shape == input.data.shape:
+    if shape == input._data.shape:
         return input
     return BroadcastTo.apply(input, shape=shape, op=_op)
 
@@ -257,10 +257,10 @@ class SumTo(Function):
         self.shape = shape
 
     def forward(self, x: Tensor) -> np.ndarray:
-        self.in_shape = x.data.shape
-        lead = x.data.ndim - len(self.shape)
-        axes = tuple(range(lead)) + tuple(i + lead for i, s in enumerate(self.shape) if s == 1 and x.data.shape[i + lead] != 1)
-        out = x.data.sum(axis=axes, keepdims=True) if axes else x.data
+        self.in_shape = x._data.shape
+        lead = x._data.ndim - len(self.shape)
+        axes = tuple(range(lead)) + tuple(i + lead for i, s in enumerate(self.shape) if s == 1 and x._data.shape[i + lead] != 1)
+        out = x._data.sum(axis=axes, keepdims=True) if axes else x._data
         return out.reshape(self.shape)
 
     def vjp(self, grad: Tensor) -> Tensor:
@@ -273,7 +273,7 @@ class SumTo(Function):
 def sum_to(input: Tensor, shape) -> Tensor:
     """Sum over the dimensions that broadcasting added or stretched, to get back ``shape``."""
     shape = tuple(shape)
-    if input.data.shape == shape:
+    if input._data.shape == shape:
         return input
     return SumTo.apply(input, shape=shape)
 
@@ -285,7 +285,7 @@ class Cat(Function):
         self.dim = dim
 
     def forward(self, *xs: Tensor) -> np.ndarray:
-        arrays = [x.data for x in xs]
+        arrays = [x._data for x in xs]
         self.shapes = [a.shape for a in arrays]
         try:
             return array_module(*arrays).concatenate(arrays, axis=self.dim)
@@ -299,7 +299,7 @@ class Cat(Function):
 
     def jvp(self, *tangents):
         given = next(d for d in tangents if d is not None)
-        xp = array_module(given.data)
+        xp = array_module(given._data)
         parts = [d if d is not None else wrap(xp.zeros(s, given.dtype)) for d, s in zip(tangents, self.shapes)]
         return cat(parts, self.dim)
 
@@ -382,7 +382,7 @@ class Flip(Function):
         self.dims = dims
 
     def forward(self, x: Tensor) -> np.ndarray:
-        return array_module(x.data).flip(x.data, self.dims).copy()
+        return array_module(x._data).flip(x._data, self.dims).copy()
 
     def vjp(self, grad: Tensor) -> Tensor:
         return Flip.apply(grad, dims=self.dims)
@@ -404,7 +404,7 @@ class Roll(Function):
         self.shifts, self.dims = shifts, dims
 
     def forward(self, x: Tensor) -> np.ndarray:
-        return array_module(x.data).roll(x.data, self.shifts, self.dims)
+        return array_module(x._data).roll(x._data, self.shifts, self.dims)
 
     def vjp(self, grad: Tensor) -> Tensor:
         return Roll.apply(grad, shifts=tuple(-s for s in self.shifts), dims=self.dims)
@@ -432,7 +432,7 @@ class Pad(Function):
         self.widths, self.value = widths, value
 
     def forward(self, x: Tensor) -> np.ndarray:
-        return array_module(x.data).pad(x.data, self.widths, mode="constant", constant_values=self.value)
+        return array_module(x._data).pad(x._data, self.widths, mode="constant", constant_values=self.value)
 
     def vjp(self, grad: Tensor) -> Tensor:
         return grad[tuple(slice(a, grad.shape[i] - b) for i, (a, b) in enumerate(self.widths))]
@@ -486,9 +486,9 @@ class Triangle(Function):
         self.lower, self.diagonal = lower, diagonal
 
     def forward(self, x: Tensor) -> np.ndarray:
-        xp = array_module(x.data)
+        xp = array_module(x._data)
         keep = xp.tril if self.lower else xp.triu
-        return keep(x.data, self.diagonal)
+        return keep(x._data, self.diagonal)
 
     def vjp(self, grad: Tensor) -> Tensor:
         return Triangle.apply(grad, lower=self.lower, diagonal=self.diagonal)
@@ -520,8 +520,8 @@ class Diagonal(Function):
         self.offset, self.dim1, self.dim2 = offset, dim1, dim2
 
     def forward(self, x: Tensor) -> np.ndarray:
-        self.in_shape = x.data.shape
-        return array_module(x.data).diagonal(x.data, self.offset, self.dim1, self.dim2).copy()
+        self.in_shape = x._data.shape
+        return array_module(x._data).diagonal(x._data, self.offset, self.dim1, self.dim2).copy()
 
     def vjp(self, grad: Tensor) -> Tensor:
         return DiagEmbed.apply(grad, offset=self.offset, shape=self.in_shape, dim1=self.dim1, dim2=self.dim2)
@@ -538,10 +538,10 @@ class DiagEmbed(Function):
         self.offset, self.shape, self.dim1, self.dim2 = offset, shape, dim1, dim2
 
     def forward(self, v: Tensor) -> np.ndarray:
-        xp = array_module(v.data)
-        out = xp.zeros(self.shape, v.data.dtype)
+        xp = array_module(v._data)
+        out = xp.zeros(self.shape, v._data.dtype)
         m = xp.moveaxis(out, (self.dim1, self.dim2), (-2, -1))  # a writable view of out
-        xp.einsum("...ii->...i", _offset_view(m, self.offset))[...] = v.data
+        xp.einsum("...ii->...i", _offset_view(m, self.offset))[...] = v._data
         return out
 
     def vjp(self, grad: Tensor) -> Tensor:

@@ -41,11 +41,11 @@ class Adadelta(Optimizer):
             state = self.state[p]
             if not state:
                 init_state(state, p, "square_avg", "acc_delta")
-            state["step"].data += 1
-            x = p.data
+            state["step"]._data += 1
+            x = p._data
             xp = array_module(x)
             d = effective_grad(x, g, weight_decay, maximize)
-            square_avg, acc_delta = state["square_avg"].data, state["acc_delta"].data
+            square_avg, acc_delta = state["square_avg"]._data, state["acc_delta"]._data
             tmp = xp.multiply(d, d, out=xp.empty_like(x))  # out=: a 0-d input would give a scalar
             tmp *= 1 - rho
             square_avg *= rho

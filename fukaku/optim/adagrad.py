@@ -41,7 +41,7 @@ class Adagrad(Optimizer):
     def _init_state(self, p: Tensor, group: dict[str, Any]) -> dict[str, Any]:
         state = self.state[p]
         init_state(state, p)
-        state["sum"] = wrap(array_module(p.data).full_like(p.data, group["initial_accumulator_value"]))
+        state["sum"] = wrap(array_module(p._data).full_like(p._data, group["initial_accumulator_value"]))
         return state
 
     def _update_group(self, group: dict[str, Any], params: list[Tensor], grads: list[np.ndarray]) -> None:
@@ -49,13 +49,13 @@ class Adagrad(Optimizer):
         weight_decay, maximize = float(group["weight_decay"]), bool(group["maximize"])
         for p, g in zip(params, grads):
             state = self.state.get(p) or self._init_state(p, group)  # a group added later starts here
-            state["step"].data += 1
-            step = float(state["step"].data)
-            x = p.data
+            state["step"]._data += 1
+            step = float(state["step"]._data)
+            x = p._data
             xp = array_module(x)
             d = effective_grad(x, g, weight_decay, maximize)
             clr = lr / (1 + (step - 1) * lr_decay)
-            s = state["sum"].data
+            s = state["sum"]._data
             tmp = xp.multiply(d, d, out=xp.empty_like(x))  # out=: a 0-d input would give a scalar
             s += tmp
             xp.sqrt(s, out=tmp)

@@ -58,16 +58,16 @@ class Adam(Optimizer):
             state = self.state[p]
             if not state:
                 init_state(state, p, "exp_avg", "exp_avg_sq", *(("max_exp_avg_sq",) if amsgrad else ()))
-            state["step"].data += 1
-            step = float(state["step"].data)
-            x = p.data
+            state["step"]._data += 1
+            step = float(state["step"]._data)
+            x = p._data
             xp = array_module(x)
             if decoupled and weight_decay != 0:
                 x *= 1 - lr * weight_decay  # AdamW: shrink θ directly, outside the moment estimates
                 d = -g if maximize else g
             else:
                 d = effective_grad(x, g, weight_decay, maximize)
-            m, v = state["exp_avg"].data, state["exp_avg_sq"].data
+            m, v = state["exp_avg"]._data, state["exp_avg_sq"]._data
             tmp = xp.subtract(d, m, out=xp.empty_like(x))  # m.lerp_(g, 1 − β₁); out=: 0-d gives arrays too
             tmp *= 1 - beta1
             m += tmp
@@ -76,7 +76,7 @@ class Adam(Optimizer):
             v *= beta2
             v += tmp
             if amsgrad:
-                v = xp.maximum(state["max_exp_avg_sq"].data, v, out=state["max_exp_avg_sq"].data)
+                v = xp.maximum(state["max_exp_avg_sq"]._data, v, out=state["max_exp_avg_sq"]._data)
             # η·m̂/(√v̂ + ε) = η·√(1−β₂ᵗ)/(1−β₁ᵗ) · m/(√v + ε·√(1−β₂ᵗ)): one pass fewer over the arrays
             bc2_sqrt = (1 - beta2 ** step) ** 0.5
             step_size = lr * bc2_sqrt / (1 - beta1 ** step)

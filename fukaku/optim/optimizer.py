@@ -13,8 +13,8 @@ The base class holds what every optimizer shares:
   the two libraries: ``{'state': {index: {...}}, 'param_groups': [{..., 'params': [indices]}]}``;
 - ``zero_grad(set_to_none=True)`` and ``step(closure=None)``.
 
-Updates are vectorised array operations on ``p.data`` in place, in the parameter's array module
-(``xp = array_module(p.data)``: NumPy today), outside the graph as under ``torch.no_grad()``;
+Updates are vectorised array operations on ``p._data`` in place, in the parameter's array module
+(``xp = array_module(p._data)``: NumPy today), outside the graph as under ``torch.no_grad()``;
 each bumps the parameter's version counter, as every in-place op does, so a backward pass that
 saved the old value raises instead of returning a wrong gradient.
 """
@@ -69,9 +69,9 @@ def init_state(state: dict, p: Tensor, *buffers: str) -> None:
     The counter lives in host memory whatever holds the parameter (as torch keeps it on the CPU):
     updates read it as a Python float every step."""
     state["step"] = wrap(default_module().zeros((), np.float32))
-    xp = array_module(p.data)
+    xp = array_module(p._data)
     for name in buffers:
-        state[name] = wrap(xp.zeros_like(p.data))
+        state[name] = wrap(xp.zeros_like(p._data))
 
 
 def check_nonnegative(owner: str, options: dict, *names: str) -> None:
@@ -118,7 +118,7 @@ class Optimizer:
         check_nonnegative(type(self).__name__, options, "lr")
 
     def _update_group(self, group: dict[str, Any], params: list[Tensor], grads: list[np.ndarray]) -> None:
-        """Update every parameter of ``group`` that has a gradient (``grads[i]`` is ``params[i].grad.data``)."""
+        """Update every parameter of ``group`` that has a gradient (``grads[i]`` is ``params[i].grad._data``)."""
         raise NotImplementedError(f"{type(self).__name__} must implement _update_group")
 
     # ------------------------------------------------------------------ groups
@@ -148,8 +148,8 @@ class Optimizer:
             if not isinstance(p, Tensor):
                 raise TypeError(f"add_param_group: optimizer can only optimize Tensors, but parameter {i} is a "
                                 f"{type(p).__name__}")
-            if p.data.dtype.kind not in "fc":
-                raise TypeError(f"add_param_group: parameter {i} has dtype {p.data.dtype}; only floating-point "
+            if p._data.dtype.kind not in "fc":
+                raise TypeError(f"add_param_group: parameter {i} has dtype {p._data.dtype}; only floating-point "
                                 "tensors can be optimized")
             if p.grad_fn is not None:
                 raise ValueError(f"add_param_group: can't optimize a non-leaf Tensor (parameter {i} was produced by "
@@ -184,7 +184,7 @@ class Optimizer:
                 else:
                     g = p.grad
                     g.detach_()  # a gradient built with create_graph=True leaves its graph
-                    g.data[...] = 0
+                    g._data[...] = 0
                     bump_version(g)
 
     def step(self, closure: Callable[[], Any] | None = None):
@@ -201,13 +201,13 @@ class Optimizer:
             for pi, p in enumerate(group["params"]):
                 if p.grad is None:
                     continue
-                g = p.grad.data
-                if g.shape != p.data.shape:
+                g = p.grad._data
+                if g.shape != p._data.shape:
                     raise ShapeError(f"{type(self).__name__}.step: parameter {pi} of group {gi} has shape "
-                                     f"{tuple(p.data.shape)} but its .grad has shape {tuple(g.shape)}; a gradient "
+                                     f"{tuple(p._data.shape)} but its .grad has shape {tuple(g.shape)}; a gradient "
                                      "must have its parameter's shape")
-                if g.dtype != p.data.dtype:
-                    raise TypeError(f"{type(self).__name__}.step: parameter {pi} of group {gi} is {p.data.dtype} "
+                if g.dtype != p._data.dtype:
+                    raise TypeError(f"{type(self).__name__}.step: parameter {pi} of group {gi} is {p._data.dtype} "
                                     f"but its .grad is {g.dtype}; cast the gradient to the parameter's dtype")
                 params.append(p)
                 grads.append(g)
@@ -291,19 +291,19 @@ def _cast_state(param: Tensor, index: int, name: str, value):
     """One state entry as a fukaku tensor owned by the optimizer (other values are kept as they are)."""
     if name == "step":  # a host-side float32 0-d counter, as PyTorch keeps it whatever the parameter dtype
         host = default_module()
-        arr = value.data if isinstance(value, Tensor) else host.asarray(value)
+        arr = value._data if isinstance(value, Tensor) else host.asarray(value)
         if arr.size != 1:
             raise ShapeError(f"load_state_dict: state[{index}]['step'] must be a single number, got shape {arr.shape}")
         return wrap(host.array(arr.reshape(()), dtype=np.float32))
-    xp = array_module(param.data)
+    xp = array_module(param._data)
     if isinstance(value, Tensor):
-        arr = value.data
+        arr = value._data
     elif isinstance(value, np.ndarray) or (hasattr(value, "__array__") and not isinstance(value, np.generic)):
         arr = xp.asarray(value)  # e.g. a torch tensor from torch's state_dict()
     else:
         return value
-    if arr.shape != param.data.shape:
+    if arr.shape != param._data.shape:
         raise ShapeError(f"load_state_dict: state[{index}][{name!r}] has shape {tuple(arr.shape)} but parameter "
-                         f"{index} has shape {tuple(param.data.shape)}")
-    dtype = param.data.dtype if arr.dtype.kind == "f" or arr.dtype.kind == "c" else arr.dtype
+                         f"{index} has shape {tuple(param._data.shape)}")
+    dtype = param._data.dtype if arr.dtype.kind == "f" or arr.dtype.kind == "c" else arr.dtype
     return wrap(xp.array(arr, dtype=dtype, copy=True))

@@ -48,17 +48,17 @@ class RMSprop(Optimizer):
             if not state:
                 init_state(state, p, "square_avg", *(("momentum_buffer",) if momentum > 0 else ()),
                            *(("grad_avg",) if centered else ()))
-            state["step"].data += 1
-            x = p.data
+            state["step"]._data += 1
+            x = p._data
             xp = array_module(x)
             d = effective_grad(x, g, weight_decay, maximize)
-            square_avg = state["square_avg"].data
+            square_avg = state["square_avg"]._data
             avg = xp.multiply(d, d, out=xp.empty_like(x))  # out=: a 0-d input would give a scalar
             avg *= 1 - alpha
             square_avg *= alpha
             square_avg += avg
             if centered:  # ḡ.lerp_(g, 1 − α), then v − ḡ²
-                grad_avg = state["grad_avg"].data
+                grad_avg = state["grad_avg"]._data
                 xp.subtract(d, grad_avg, out=avg)
                 avg *= 1 - alpha
                 grad_avg += avg
@@ -70,7 +70,7 @@ class RMSprop(Optimizer):
             avg += eps
             xp.divide(d, avg, out=avg)  # g / d
             if momentum > 0:
-                buf = state["momentum_buffer"].data
+                buf = state["momentum_buffer"]._data
                 buf *= momentum
                 buf += avg
                 xp.multiply(buf, lr, out=avg)

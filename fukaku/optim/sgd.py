@@ -44,7 +44,7 @@ class SGD(Optimizer):
         dampening, weight_decay = float(group["dampening"]), float(group["weight_decay"])
         nesterov, maximize = bool(group["nesterov"]), bool(group["maximize"])
         for p, g in zip(params, grads):
-            x = p.data
+            x = p._data
             d = effective_grad(x, g, weight_decay, maximize)
             if momentum != 0:
                 xp = array_module(x)
@@ -53,13 +53,13 @@ class SGD(Optimizer):
                 if buf is None:  # the first step starts the velocity at the gradient itself
                     buf = state["momentum_buffer"] = wrap(xp.array(d, copy=True))
                 else:
-                    buf.data *= momentum
-                    buf.data += d if dampening == 0 else d * (1 - dampening)
+                    buf._data *= momentum
+                    buf._data += d if dampening == 0 else d * (1 - dampening)
                 if nesterov:  # look ahead along the velocity: g + μ·v
-                    direction = xp.multiply(buf.data, momentum)
+                    direction = xp.multiply(buf._data, momentum)
                     direction += d
                 else:
-                    direction = buf.data
+                    direction = buf._data
             else:
                 direction = d
             x -= direction * lr

@@ -35,7 +35,7 @@ def _t(a, requires_grad: bool = False) -> fk.Tensor:
 
 
 def _np(x) -> np.ndarray:
-    return np.asarray(x.data, dtype=np.float64)
+    return np.asarray(x.data.numpy(), dtype=np.float64)
 
 
 def check(f, xs, expected, mode: str, seed: int = 123) -> None:

@@ -63,8 +63,8 @@ def test_perceptron_equals_scikit_learn_in_order():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         sk = SkPerceptron(shuffle=False, tol=None, max_iter=fit.epochs, eta0=1.0).fit(X, y)
-    np.testing.assert_allclose(model.weight.data, sk.coef_, rtol=0, atol=1e-12)
-    np.testing.assert_allclose(model.bias.data, sk.intercept_, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(model.weight.data.numpy(), sk.coef_, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(model.bias.data.numpy(), sk.intercept_, rtol=0, atol=1e-12)
     assert np.array_equal(model(fk.tensor(X)).numpy(), y)
 
 
@@ -75,8 +75,8 @@ def test_perceptron_equals_sample_by_sample_rule_with_shuffling(seed):
     fit = model.fit(X, y, max_epochs=200, lr=0.5, shuffle=True, seed=seed)
     w, b, updates, converged = reference_perceptron(X, y, 200, 0.5, True, seed)
     assert (fit.updates, fit.converged) == (updates, converged)
-    np.testing.assert_allclose(model.weight.data[0], w, rtol=0, atol=1e-12)
-    np.testing.assert_allclose(model.bias.data[0], b, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(model.weight.data.numpy()[0], w, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(model.bias.data.numpy()[0], b, rtol=0, atol=1e-12)
 
 
 def test_perceptron_updates_within_novikoff_bound_and_independent_of_lr():
@@ -85,7 +85,7 @@ def test_perceptron_updates_within_novikoff_bound_and_independent_of_lr():
     for lr in (1.0, 0.01):
         model = Perceptron(5, dtype=np.float64)
         fits.append(model.fit(X, y, max_epochs=1000, lr=lr, seed=7))
-        weights.append(np.r_[model.weight.data[0], model.bias.data] / lr)
+        weights.append(np.r_[model.weight.data.numpy()[0], model.bias.data.numpy()] / lr)
     assert fits[0].converged and fits[0].updates == fits[1].updates  # zero start: η only scales w̃
     np.testing.assert_allclose(weights[0], weights[1], rtol=1e-9)
     best = max_margin(X, y)
@@ -168,8 +168,8 @@ def test_logistic_regression_equals_unregularised_scikit_learn():
     fit = model.fit(X, y, tol=1e-9)
     assert fit.converged
     sk = SkLogisticRegression(C=np.inf, tol=1e-12, max_iter=10_000).fit(X, y)
-    np.testing.assert_allclose(model.weight.data, sk.coef_, rtol=0, atol=1e-6)
-    np.testing.assert_allclose(model.bias.data, sk.intercept_, rtol=0, atol=1e-6)
+    np.testing.assert_allclose(model.weight.data.numpy(), sk.coef_, rtol=0, atol=1e-6)
+    np.testing.assert_allclose(model.bias.data.numpy(), sk.intercept_, rtol=0, atol=1e-6)
     np.testing.assert_allclose(model.predict_proba(fk.tensor(X)).numpy(), sk.predict_proba(X)[:, 1], atol=1e-7)
     assert np.array_equal(model.predict(fk.tensor(X)).numpy(), sk.predict(X))
     # the maximised objective is the Bernoulli log-likelihood of §6.1.1
@@ -186,7 +186,7 @@ def test_multinomial_logistic_regression_equals_scikit_learn():
     sk = SkLogisticRegression(C=np.inf, tol=1e-12, max_iter=10_000).fit(X, y)
     np.testing.assert_allclose(model.predict_proba(fk.tensor(X)).numpy(), sk.predict_proba(X), atol=1e-7)
     # softmax weights are defined up to a shift shared by the classes
-    diff = sk.coef_ - model.weight.data
+    diff = sk.coef_ - model.weight.data.numpy()
     np.testing.assert_allclose(diff - diff.mean(axis=0), 0, atol=1e-6)
 
 
@@ -196,8 +196,8 @@ def test_logistic_regression_l2_equals_scikit_learn_c():
     model = LogisticRegression(3, dtype=np.float64)
     assert model.fit(X, y, l2=1 / (2 * C * len(X)), tol=1e-10).converged
     sk = SkLogisticRegression(C=C, tol=1e-12, max_iter=10_000).fit(X, y)
-    np.testing.assert_allclose(model.weight.data, sk.coef_, atol=1e-7)
-    np.testing.assert_allclose(model.bias.data, sk.intercept_, atol=1e-7)
+    np.testing.assert_allclose(model.weight.data.numpy(), sk.coef_, atol=1e-7)
+    np.testing.assert_allclose(model.bias.data.numpy(), sk.intercept_, atol=1e-7)
 
 
 def test_logistic_regression_adam_reaches_the_same_optimum():
@@ -205,7 +205,7 @@ def test_logistic_regression_adam_reaches_the_same_optimum():
     gd, adam = LogisticRegression(3, dtype=np.float64), LogisticRegression(3, dtype=np.float64)
     gd.fit(X, y, tol=1e-9)
     adam.fit(X, y, optimizer="adam", lr=0.05, max_iter=3000, tol=1e-7)
-    np.testing.assert_allclose(adam.weight.data, gd.weight.data, atol=1e-4)
+    np.testing.assert_allclose(adam.weight.data.numpy(), gd.weight.data.numpy(), atol=1e-4)
 
 
 def test_logistic_regression_rejects_bad_labels_without_changing_weights():
@@ -215,7 +215,7 @@ def test_logistic_regression_rejects_bad_labels_without_changing_weights():
         model.fit(X, y + 1)
     with pytest.raises(ValueError, match="optimizer"):
         model.fit(X, y, optimizer="lbfgs")
-    assert not model.weight.data.any() and not model.bias.data.any()
+    assert not model.weight.data.numpy().any() and not model.bias.data.numpy().any()
 
 
 # ---------------------------------------------------------------------------- linear regression
@@ -226,13 +226,13 @@ def test_linear_regression_closed_form_and_gd_equal_scikit_learn():
     sk = SkLinearRegression().fit(X, Y)
     closed = LinearRegression(4, 2, dtype=np.float64)
     assert closed.fit(X, Y) is None
-    np.testing.assert_allclose(closed.weight.data, sk.coef_, atol=1e-10)
-    np.testing.assert_allclose(closed.bias.data, sk.intercept_, atol=1e-10)
+    np.testing.assert_allclose(closed.weight.data.numpy(), sk.coef_, atol=1e-10)
+    np.testing.assert_allclose(closed.bias.data.numpy(), sk.intercept_, atol=1e-10)
     gd = LinearRegression(4, 2, dtype=np.float64)
     fit = gd.fit(X, Y, method="gd", tol=1e-10)
     assert fit.converged and fit.losses[-1] < fit.losses[0]
-    np.testing.assert_allclose(gd.weight.data, sk.coef_, atol=1e-8)
-    np.testing.assert_allclose(gd.bias.data, sk.intercept_, atol=1e-8)
+    np.testing.assert_allclose(gd.weight.data.numpy(), sk.coef_, atol=1e-8)
+    np.testing.assert_allclose(gd.bias.data.numpy(), sk.intercept_, atol=1e-8)
     np.testing.assert_allclose(gd.predict(fk.tensor(X)).numpy(), sk.predict(X), atol=1e-8)
 
 
@@ -244,7 +244,7 @@ def test_linear_regression_rank_deficient_gives_minimum_norm_solution():
     model = LinearRegression(2, dtype=np.float64)
     model.fit(X, y)
     theta = np.linalg.pinv(np.c_[X, np.ones(50)]) @ y
-    np.testing.assert_allclose(np.r_[model.weight.data[0], model.bias.data], theta, atol=1e-10)
+    np.testing.assert_allclose(np.r_[model.weight.data.numpy()[0], model.bias.data.numpy()], theta, atol=1e-10)
 
 
 def test_diverging_gradient_descent_restores_the_weights():
@@ -253,7 +253,7 @@ def test_diverging_gradient_descent_restores_the_weights():
     model = LinearRegression(2, dtype=np.float64)
     with np.errstate(all="ignore"), pytest.raises(FloatingPointError, match="lower lr"):
         model.fit(X, y, method="gd", lr=1e3, max_iter=500)
-    assert not model.weight.data.any() and not model.bias.data.any()
+    assert not model.weight.data.numpy().any() and not model.bias.data.numpy().any()
     with pytest.raises(fk.ShapeError, match=r"\(N,\) or \(N, 1\)"):
         model.fit(X, np.zeros((40, 2)))
 

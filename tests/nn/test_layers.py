@@ -30,7 +30,7 @@ def torch_state_to_fk(module: torch.nn.Module) -> dict:
 
 
 def fk_state_to_torch(module: nn.Module) -> dict:
-    return {k: torch.from_numpy(np.array(v.data)) for k, v in module.state_dict().items()}
+    return {k: torch.from_numpy(np.array(v.data.numpy())) for k, v in module.state_dict().items()}
 
 
 def run_pair(ours: nn.Module, theirs: torch.nn.Module, x: np.ndarray, dtype, upstream_seed: int = 3):

@@ -72,7 +72,7 @@ def test_regression_broadcast_warns_like_torch(name):
         got = getattr(F, name)(fk.tensor(x), fk.tensor(y))
     with pytest.warns(UserWarning):
         want = getattr(TF, name)(torch.tensor(x), torch.tensor(y))
-    np.testing.assert_allclose(got.data, want.numpy(), rtol=1e-12)
+    np.testing.assert_allclose(got.data.numpy(), want.numpy(), rtol=1e-12)
     with pytest.raises(fk.ShapeError, match=rf"{name}.*\(4, 3\).*\(5,\)"):
         getattr(F, name)(fk.randn(4, 3), fk.randn(5))
 
@@ -85,8 +85,8 @@ def test_mae_is_robust_to_outliers_mse_is_not():
     target = y.reshape(1, 5).expand(2001, 5)
     mse = F.mse_loss(grid, target, reduction="none").mean(1)
     mae = F.l1_loss(grid, target, reduction="none").mean(1)
-    assert abs(c.data[mse.data.argmin()] - y.data.mean()) < 0.011
-    assert abs(c.data[mae.data.argmin()] - np.median(y.data)) < 0.011
+    assert abs(c.data.numpy()[mse.data.numpy().argmin()] - y.data.numpy().mean()) < 0.011
+    assert abs(c.data.numpy()[mae.data.numpy().argmin()] - np.median(y.data.numpy())) < 0.011
 
 
 # ------------------------------------------------------------------------------------------ binary cross-entropy
@@ -116,7 +116,7 @@ def test_binary_cross_entropy_clamps_log_like_torch(dtype):
     lb.backward()
     assert np.isfinite(la.item())
     np.testing.assert_allclose(la.item(), lb.item(), rtol=1e-6)
-    np.testing.assert_allclose(a.grad.data, b.grad.numpy(), rtol=1e-6)
+    np.testing.assert_allclose(a.grad.data.numpy(), b.grad.numpy(), rtol=1e-6)
 
 
 @pytest.mark.parametrize("dtype", FLOATS)
@@ -145,9 +145,9 @@ def test_bce_with_logits_extreme_logits_stay_finite(dtype):
     lb = TF.binary_cross_entropy_with_logits(b, torch.tensor(t), pos_weight=torch.tensor(pw), reduction="sum")
     la.backward()
     lb.backward()
-    assert np.isfinite(la.item()) and np.isfinite(a.grad.data).all()
+    assert np.isfinite(la.item()) and np.isfinite(a.grad.data.numpy()).all()
     np.testing.assert_allclose(la.item(), lb.item(), rtol=1e-6)
-    np.testing.assert_allclose(a.grad.data, b.grad.numpy(), rtol=1e-6)
+    np.testing.assert_allclose(a.grad.data.numpy(), b.grad.numpy(), rtol=1e-6)
 
 
 # ------------------------------------------------------------------------------------------ cross-entropy
@@ -219,7 +219,7 @@ def test_cross_entropy_every_target_ignored_is_nan_or_zero_like_torch(reduction)
         a, b = fk.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
         la = F.cross_entropy(a, fk.tensor(t), reduction=reduction, label_smoothing=smoothing)
         lb = TF.cross_entropy(b, torch.tensor(t), reduction=reduction, label_smoothing=smoothing)
-        np.testing.assert_array_equal(la.data, lb.detach().numpy())
+        np.testing.assert_array_equal(la.data.numpy(), lb.detach().numpy())
 
 
 def test_cross_entropy_gradient_is_softmax_minus_onehot():
@@ -228,12 +228,12 @@ def test_cross_entropy_gradient_is_softmax_minus_onehot():
     t = fk.tensor(2)
     loss = F.cross_entropy(a, t)
     loss.backward()
-    y = np.exp(a.data) / np.exp(a.data).sum()
-    np.testing.assert_allclose(a.grad.data, y - np.eye(4)[2], rtol=1e-14, atol=1e-15)
+    y = np.exp(a.data.numpy()) / np.exp(a.data.numpy()).sum()
+    np.testing.assert_allclose(a.grad.data.numpy(), y - np.eye(4)[2], rtol=1e-14, atol=1e-15)
     np.testing.assert_allclose(loss.item(), -np.log(y[2]), rtol=1e-14)
     for mode in ("rev", "fwd"):
         h = hessian(lambda z: F.cross_entropy(z, t), a.detach(), mode=mode)
-        np.testing.assert_allclose(h.data, np.diag(y) - np.outer(y, y), rtol=1e-12, atol=1e-15)
+        np.testing.assert_allclose(h.data.numpy(), np.diag(y) - np.outer(y, y), rtol=1e-12, atol=1e-15)
 
 
 @pytest.mark.parametrize("target_kind", ["index", "probs"])
@@ -247,9 +247,9 @@ def test_cross_entropy_extreme_logits_stay_finite(target_kind):
         lb = TF.cross_entropy(b, torch.tensor(t), label_smoothing=smoothing)
         la.backward()
         lb.backward()
-        assert np.isfinite(la.item()) and np.isfinite(a.grad.data).all()
+        assert np.isfinite(la.item()) and np.isfinite(a.grad.data.numpy()).all()
         np.testing.assert_allclose(la.item(), lb.item(), rtol=1e-5)
-        np.testing.assert_allclose(a.grad.data, b.grad.numpy(), rtol=1e-5, atol=1e-7)
+        np.testing.assert_allclose(a.grad.data.numpy(), b.grad.numpy(), rtol=1e-5, atol=1e-7)
 
 
 @pytest.mark.parametrize("reduction", REDUCTIONS)
@@ -284,7 +284,7 @@ def test_fused_cross_entropy_jvp_matches_torch_func_jvp():
         _, want = torch.func.jvp(lambda a, b: TF.cross_entropy(a, b, weight=torch.tensor(w), reduction=reduction,
                                                                label_smoothing=0.1),
                                  (torch.tensor(x), torch.tensor(p)), (torch.tensor(dx), torch.tensor(dp)))
-        np.testing.assert_allclose(got.data, want.numpy(), rtol=1e-10)
+        np.testing.assert_allclose(got.data.numpy(), want.numpy(), rtol=1e-10)
 
 
 def test_fused_cross_entropy_create_graph_gives_the_same_gradient():
@@ -297,15 +297,15 @@ def test_fused_cross_entropy_create_graph_gives_the_same_gradient():
     (g_graph,) = fk.autograd.grad(F.cross_entropy(a, fk.tensor(t), label_smoothing=0.1), a, create_graph=True)
     b = torch.tensor(x, requires_grad=True)
     (g_torch,) = torch.autograd.grad(TF.cross_entropy(b, torch.tensor(t), label_smoothing=0.1), b, create_graph=True)
-    np.testing.assert_allclose(g_plain.data, g_torch.detach().numpy(), rtol=1e-12)
-    np.testing.assert_allclose(g_graph.data, g_plain.data, rtol=1e-12)
+    np.testing.assert_allclose(g_plain.data.numpy(), g_torch.detach().numpy(), rtol=1e-12)
+    np.testing.assert_allclose(g_graph.data.numpy(), g_plain.data.numpy(), rtol=1e-12)
     # third order: d/dx Σ (∂/∂x Σ (∂L/∂x)²)
     (h_fk,) = fk.autograd.grad((g_graph * g_graph).sum(), a, create_graph=True)
     (h_t,) = torch.autograd.grad((g_torch * g_torch).sum(), b, create_graph=True)
     (k_fk,) = fk.autograd.grad((h_fk * h_fk).sum(), a)
     (k_t,) = torch.autograd.grad((h_t * h_t).sum(), b)
-    np.testing.assert_allclose(h_fk.data, h_t.detach().numpy(), rtol=1e-10, atol=1e-14)
-    np.testing.assert_allclose(k_fk.data, k_t.numpy(), rtol=1e-9, atol=1e-14)
+    np.testing.assert_allclose(h_fk.data.numpy(), h_t.detach().numpy(), rtol=1e-10, atol=1e-14)
+    np.testing.assert_allclose(k_fk.data.numpy(), k_t.numpy(), rtol=1e-9, atol=1e-14)
 
 
 def _best_time(fn, repeats: int = 7) -> float:
@@ -330,10 +330,10 @@ def test_fused_cross_entropy_is_faster_than_log_softmax_plus_indexing():
 
     def composed():
         x = fk.tensor(logits, requires_grad=True)
-        (-F.log_softmax(x, 1)[rows, target.data].mean()).backward()
+        (-F.log_softmax(x, 1)[rows, target.data.numpy()].mean()).backward()
         return x.grad
 
-    np.testing.assert_allclose(fused().data, composed().data, rtol=1e-5, atol=1e-8)
+    np.testing.assert_allclose(fused().data.numpy(), composed().data.numpy(), rtol=1e-5, atol=1e-8)
     t_fused, t_composed = _best_time(fused), _best_time(composed)
     assert t_fused < t_composed, f"fused {t_fused * 1e3:.2f} ms vs composed {t_composed * 1e3:.2f} ms"
 
@@ -481,14 +481,14 @@ def test_modules_match_torch_modules(name, kwargs, kind):
     la, lb = fk_loss(a, fk.tensor(t)), t_loss(b, torch.tensor(t))
     la.sum().backward()
     lb.sum().backward()
-    np.testing.assert_allclose(la.data, lb.detach().numpy(), rtol=1e-12)
-    np.testing.assert_allclose(a.grad.data, b.grad.numpy(), rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(la.data.numpy(), lb.detach().numpy(), rtol=1e-12)
+    np.testing.assert_allclose(a.grad.data.numpy(), b.grad.numpy(), rtol=1e-12, atol=1e-15)
 
 
 def test_module_weight_follows_dtype_and_state_dict():
     loss = nn.CrossEntropyLoss(weight=fk.tensor([1.0, 2.0, 3.0]))
     loss.load_state_dict({"weight": fk.tensor([3.0, 2.0, 1.0])})
-    np.testing.assert_array_equal(loss.weight.data, [3.0, 2.0, 1.0])
+    np.testing.assert_array_equal(loss.weight.data.numpy(), [3.0, 2.0, 1.0])
     loss.double()
     assert loss.weight.dtype == fk.float64
     with pytest.raises(fk.StateDictError, match="weight"):
@@ -502,7 +502,7 @@ def test_legacy_size_average_and_reduce_flags_like_torch():
             got = F.mse_loss(fk.tensor(x), fk.tensor(t), size_average=size_average, reduce=reduce)
         with pytest.warns(UserWarning):
             want = TF.mse_loss(torch.tensor(x), torch.tensor(t), size_average=size_average, reduce=reduce)
-        np.testing.assert_allclose(got.data, want.numpy(), rtol=1e-12)
+        np.testing.assert_allclose(got.data.numpy(), want.numpy(), rtol=1e-12)
         with pytest.warns(UserWarning):
             assert nn.L1Loss(size_average, reduce).reduction == tnn.L1Loss(size_average, reduce).reduction
 

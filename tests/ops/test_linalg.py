@@ -67,7 +67,7 @@ def test_matmul_mixed_dtypes():
     a, b = np.ones((2, 3), np.float32), np.ones((3, 2), np.float64)
     got = fukaku.matmul(fukaku.tensor(a), fukaku.tensor(b))
     want = torch.matmul(torch.from_numpy(a).double(), torch.from_numpy(b))
-    assert got.dtype == np.float64 and np.allclose(got.data, want.numpy())
+    assert got.dtype == np.float64 and np.allclose(got.data.numpy(), want.numpy())
     x = fukaku.tensor(a, requires_grad=True)
     (x @ fukaku.tensor(b)).sum().backward()
     assert x.grad.dtype == np.float32
@@ -78,7 +78,7 @@ def test_matmul_integer():
     got = fukaku.tensor(a) @ fukaku.tensor(b)
     want = torch.from_numpy(a) @ torch.from_numpy(b)
     assert got.dtype == np.int64
-    np.testing.assert_array_equal(got.data, want.numpy())
+    np.testing.assert_array_equal(got.data.numpy(), want.numpy())
 
 
 @dtypes
@@ -171,7 +171,7 @@ def test_einsum_mixed_dtypes():
     got = fukaku.einsum("ij,jk,k->i", fukaku.tensor(a), fukaku.tensor(b), fukaku.tensor(c))
     want = torch.einsum("ij,jk,k->i", torch.from_numpy(a).double(), torch.from_numpy(b).double(), torch.from_numpy(c))
     assert got.dtype == np.float64
-    np.testing.assert_allclose(got.data, want.numpy())
+    np.testing.assert_allclose(got.data.numpy(), want.numpy())
 
 
 # ----------------------------------------------------------------------------- det / inverse / trace
@@ -194,7 +194,7 @@ def test_det_of_product(dtype):
 def test_det_singular_forward(dtype):
     a = np.array([[1.0, 2.0], [2.0, 4.0]], dtype)
     got, want = fukaku.det(fukaku.tensor(a)), torch.det(torch.from_numpy(a))
-    np.testing.assert_allclose(got.data, want.numpy(), atol=1e-6)
+    np.testing.assert_allclose(got.data.numpy(), want.numpy(), atol=1e-6)
 
 
 @dtypes

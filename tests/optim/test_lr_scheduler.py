@@ -157,12 +157,12 @@ def test_scheduler_drives_the_optimizer_like_torch():
     th_s = th_sched.StepLR(th_opt, step_size=2, gamma=0.3)
     for _ in range(10):
         g = rng.normal(size=(3, 2))
-        a.grad, b.grad = fk.tensor(g + a.data), torch.tensor(g + b.detach().numpy())
+        a.grad, b.grad = fk.tensor(g + a.data.numpy()), torch.tensor(g + b.detach().numpy())
         fk_opt.step()
         th_opt.step()
         fk_s.step()
         th_s.step()
-    np.testing.assert_allclose(a.data, b.detach().numpy(), rtol=0, atol=1e-12)
+    np.testing.assert_allclose(a.data.numpy(), b.detach().numpy(), rtol=0, atol=1e-12)
 
 
 def test_resuming_needs_initial_lr():

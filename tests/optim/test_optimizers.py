@@ -85,8 +85,8 @@ def make_pair(name, kw, dtype, problem, groups=None):
 
 
 def set_grads(problem, t, fk_params, th_params, skip=()):
-    dtype = fk_params[0].data.dtype
-    for i, (g_fk, g_th) in enumerate(zip(problem.grads([p.data for p in fk_params], t),
+    dtype = fk_params[0].data.numpy().dtype
+    for i, (g_fk, g_th) in enumerate(zip(problem.grads([p.data.numpy() for p in fk_params], t),
                                          problem.grads([p.detach().numpy() for p in th_params], t))):
         if i in skip:  # this parameter gets no gradient this step: both libraries skip it
             fk_params[i].grad, th_params[i].grad = None, None
@@ -104,8 +104,8 @@ def run(problem, fk_params, fk_opt, th_params, th_opt, steps, start=0):
 
 def assert_same(fk_params, th_params, dtype):
     for a, b in zip(fk_params, th_params):
-        assert a.data.dtype == np.dtype(dtype)
-        np.testing.assert_allclose(a.data, b.detach().numpy(), **TOL[dtype])
+        assert a.data.numpy().dtype == np.dtype(dtype)
+        np.testing.assert_allclose(a.data.numpy(), b.detach().numpy(), **TOL[dtype])
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
@@ -116,7 +116,7 @@ def test_trajectory_matches_torch(case, dtype):
     fk_params, fk_opt, th_params, th_opt = make_pair(name, kw, dtype, problem)
     run(problem, fk_params, fk_opt, th_params, th_opt, STEPS)
     assert_same(fk_params, th_params, dtype)
-    moved = max(np.abs(p.data - x).max() for p, x in zip(fk_params, problem.init))
+    moved = max(np.abs(p.data.numpy() - x).max() for p, x in zip(fk_params, problem.init))
     assert moved > 1e-3  # the check is not vacuous: the parameters did move
 
 
@@ -195,7 +195,7 @@ def test_state_dict_round_trip_mid_trajectory(case, direction):
 
     # A fresh optimizer (on copies of the current weights) loads the other library's state dict.
     if direction == "fukaku->torch":
-        params = [torch.tensor(p.data.copy(), requires_grad=True) for p in fk_params]
+        params = [torch.tensor(p.data.numpy().copy(), requires_grad=True) for p in fk_params]
         resumed = getattr(torch.optim, name)([{"params": params[:2]}, {"params": params[2:]}], **kw)
         resumed.load_state_dict(_to_torch(fk_sd))
         run(problem, fk_params, fk_opt, params, resumed, 5, start=5)
@@ -241,8 +241,8 @@ def test_adam_l2_penalty_differs_from_adamw_decoupled_decay():
     for t, opt in ((a, adam), (w, adamw)):
         t.grad = fk.zeros(2, dtype=fk.float64)
         opt.step()
-    np.testing.assert_allclose(theta - a.data, [0.01, 0.01], rtol=1e-6)
-    np.testing.assert_allclose(theta - w.data, 0.01 * 0.1 * theta, rtol=1e-12)
+    np.testing.assert_allclose(theta - a.data.numpy(), [0.01, 0.01], rtol=1e-6)
+    np.testing.assert_allclose(theta - w.data.numpy(), 0.01 * 0.1 * theta, rtol=1e-12)
 
 
 def test_zero_grad_none_or_zeros_and_its_effect_matches_torch():
@@ -257,14 +257,14 @@ def test_zero_grad_none_or_zeros_and_its_effect_matches_torch():
     fk_opt.step()  # zero gradients still move the parameters (momentum, weight decay)
     th_opt.step()
     assert_same(fk_params, th_params, np.float64)
-    before = [p.data.copy() for p in fk_params]
+    before = [p.data.numpy().copy() for p in fk_params]
     fk_opt.zero_grad()
     th_opt.zero_grad()
     assert all(p.grad is None for p in fk_params)
     fk_opt.step()  # no gradient at all: nothing moves
     th_opt.step()
     for p, b in zip(fk_params, before):
-        np.testing.assert_array_equal(p.data, b)
+        np.testing.assert_array_equal(p.data.numpy(), b)
     assert_same(fk_params, th_params, np.float64)
 
 
@@ -281,17 +281,17 @@ def test_step_with_closure_returns_the_loss():
     with fk.no_grad():  # step turns grad mode on for the closure
         loss = opt.step(closure)
     assert loss.item() == 5.0
-    np.testing.assert_allclose(w.data, [0.5, -1.0])  # w − 0.25·2w
+    np.testing.assert_allclose(w.data.numpy(), [0.5, -1.0])  # w − 0.25·2w
 
 
 def test_step_updates_in_place_and_bumps_the_version():
     w = fk.tensor([1.0, 2.0], requires_grad=True)
-    data, version = w.data, w._version.value
+    data, version = w.data.numpy(), w._version.value
     y = w * w  # saves w for its backward
     opt = optim.SGD([w], lr=0.1)
     w.grad = fk.tensor([1.0, 1.0])
     opt.step()
-    assert w.data is data and w._version.value == version + 1
+    assert w.data.numpy() is data and w._version.value == version + 1
     with pytest.raises(RuntimeError):
         y.sum().backward()  # w changed after y saved it: the gradient would be wrong
 

@@ -46,7 +46,7 @@ def descend(model: Module, objective: Callable[[], Tensor], optimizer: str, lr: 
         opt = optim.Adam(params, lr=lr)
     else:
         raise ValueError(f"{where}: optimizer must be 'gd' or 'adam', got {optimizer!r}")
-    start = [p.data.copy() for p in params]
+    start = [p._data.copy() for p in params]
     losses: list[float] = []
     iteration = 0
     while True:
@@ -56,10 +56,10 @@ def descend(model: Module, objective: Callable[[], Tensor], optimizer: str, lr: 
         losses.append(loss.item())
         if not np.isfinite(losses[-1]):
             for p, saved in zip(params, start):  # leave the model as it was, not half-diverged
-                p.data[...] = saved
+                p._data[...] = saved
             raise FloatingPointError(f"{where}: the loss became {losses[-1]} after {iteration} steps; "
                                      f"lower lr (was {lr})")
-        grad_max = max(float(np.max(np.abs(p.grad.data))) for p in params)
+        grad_max = max(float(np.max(np.abs(p.grad._data))) for p in params)
         if grad_max <= tol or iteration == max_iter:
             return FitResult(converged=grad_max <= tol, iterations=iteration, loss=losses[-1],
                              grad_max=grad_max, losses=losses)

@@ -10,7 +10,7 @@ from ...tensor import Tensor
 
 def features(X, where: str, in_features: int | None, dtype) -> np.ndarray:
     """``X`` as a finite ``(N, in_features)`` array of ``dtype`` (any width if ``in_features`` is None)."""
-    arr = np.asarray(X.data if isinstance(X, Tensor) else X)
+    arr = np.asarray(X._data if isinstance(X, Tensor) else X)
     if arr.ndim != 2 or (in_features is not None and arr.shape[1] != in_features):
         width = "D" if in_features is None else str(in_features)
         raise ShapeError(f"{where}: X must have shape (N, {width}) (N samples of {width} features), "
@@ -27,7 +27,7 @@ def features(X, where: str, in_features: int | None, dtype) -> np.ndarray:
 
 def targets(y, where: str, n: int) -> np.ndarray:
     """``y`` as an array with ``n`` rows (one target per sample)."""
-    arr = np.asarray(y.data if isinstance(y, Tensor) else y)
+    arr = np.asarray(y._data if isinstance(y, Tensor) else y)
     if arr.ndim == 0 or arr.shape[0] != n:
         raise ShapeError(f"{where}: y must have one entry per sample of X ({n}), got shape {tuple(arr.shape)}")
     if arr.dtype.kind not in "biuf":

@@ -68,8 +68,8 @@ class LinearRegression(AffineNeurons):
         if method == "closed_form":
             Xa = np.concatenate([Xn, np.ones((len(Xn), 1), Xn.dtype)], axis=1)
             theta = np.linalg.lstsq(Xa, yn, rcond=None)[0]  # (in_features + 1, out_features)
-            self.weight.data[...] = theta[:-1].T
-            self.bias.data[...] = theta[-1]
+            self.weight._data[...] = theta[:-1].T
+            self.bias._data[...] = theta[-1]
             bump_version(self.weight)
             bump_version(self.bias)
             return None

@@ -111,8 +111,8 @@ class ManualMLP:
                 raise ValueError("ManualMLP.from_mlp: the MLP's activations must be given by name, got "
                                  f"{name!r}; choose one of {sorted(_ACTIVATIONS)}")
         manual = cls(mlp.sizes, mlp.activation, mlp.output_activation, dtype=dtype)
-        manual.weights = [layer.weight.data.astype(manual.dtype) for layer in mlp.linear_layers()]
-        manual.biases = [layer.bias.data.astype(manual.dtype) for layer in mlp.linear_layers()]
+        manual.weights = [layer.weight._data.astype(manual.dtype) for layer in mlp.linear_layers()]
+        manual.biases = [layer.bias._data.astype(manual.dtype) for layer in mlp.linear_layers()]
         return manual
 
     def forward(self, x: _Array) -> _Array:

@@ -77,7 +77,7 @@ class Perceptron(Module):
     def forward(self, input: Tensor) -> Tensor:
         """sign(wᵀx + b) ∈ {−1, +1}, ``(N, in_features)`` → ``(N,)``; a score of exactly 0 gives +1."""
         score = self.decision_function(input)
-        return wrap(np.where(score.data >= 0, 1.0, -1.0).astype(score.dtype))
+        return wrap(np.where(score._data >= 0, 1.0, -1.0).astype(score.dtype))
 
     predict = forward
 
@@ -104,7 +104,7 @@ class Perceptron(Module):
         dtype = self.weight.dtype
         Xa = _augment(_inputs.features(X, where, self.in_features, dtype))
         y = _pm1_labels(y, where, len(Xa)).astype(dtype)
-        w = np.concatenate([self.weight.data[0], self.bias.data])  # w̃ = (w, b)
+        w = np.concatenate([self.weight._data[0], self.bias._data])  # w̃ = (w, b)
         rng = np.random.default_rng(seed)
         mistakes_per_epoch = []
         for _ in range(int(max_epochs)):
@@ -112,8 +112,8 @@ class Perceptron(Module):
             mistakes_per_epoch.append(_epoch(w, Xa[order], y[order], dtype.type(lr)))
             if mistakes_per_epoch[-1] == 0:
                 break
-        self.weight.data[0] = w[:-1]
-        self.bias.data[:] = w[-1:]
+        self.weight._data[0] = w[:-1]
+        self.bias._data[:] = w[-1:]
         bump_version(self.weight)
         bump_version(self.bias)
         return PerceptronFit(converged=mistakes_per_epoch[-1] == 0, epochs=len(mistakes_per_epoch),

@@ -28,7 +28,7 @@ def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool 
     if not training or p == 0.0 or input.numel() == 0:
         return input
     x = _floating(input)
-    xp = array_module(x.data)
+    xp = array_module(x._data)
     if p == 1.0:
         return x * constant(xp.zeros((), x.dtype))
     # float32 uniforms are enough to resolve p and take half the time of float64 ones; the host

@@ -58,7 +58,7 @@ def _tensor(op: str, name: str, value) -> Tensor:
 
 def _floating_input(op: str, input) -> Tensor:
     input = _tensor(op, "input", input)
-    if input.data.dtype.kind != "f":
+    if input._data.dtype.kind != "f":
         raise TypeError(f"{op}: input must be floating point, got {input.dtype}; convert it with .float()")
     return input
 
@@ -88,7 +88,7 @@ def _pointwise_pair(op: str, input, target) -> tuple[Tensor, Tensor]:
                       f"({fmt(input.shape)}). This will likely lead to incorrect results due to broadcasting. "
                       "Please ensure they have the same size.", UserWarning, stacklevel=3)
     input, target = operands(input, target)
-    if input.data.dtype.kind != "f":
+    if input._data.dtype.kind != "f":
         from .. import dtypes
 
         input, target = input.to(dtypes.get_default_dtype()), target.to(dtypes.get_default_dtype())
@@ -184,7 +184,7 @@ def binary_cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = 
     input, target = _floating_input(op, input), _tensor(op, "target", target)
     if target.shape != input.shape:
         raise ShapeError(f"{op}: target of shape {fmt(target.shape)} must have the input's shape {fmt(input.shape)}")
-    x = input.data
+    x = input._data
     if x.size and not ((x >= 0) & (x <= 1)).all():
         bad = x[~((x >= 0) & (x <= 1))]
         raise ValueError(f"{op}: all elements of input should be between 0 and 1 (found {bad.size} outside, e.g. "
@@ -245,7 +245,7 @@ def _class_weight(op: str, weight, n_classes: int, dtype: np.dtype) -> np.ndarra
     if weight.requires_grad and state.grad_enabled:
         raise RuntimeError(f"{op}: the loss is not differentiable with respect to the class weight, so weight must "
                            "not require grad (as in torch); pass weight.detach()")
-    return weight.data.astype(dtype, copy=False)
+    return weight._data.astype(dtype, copy=False)
 
 
 class _Targets:
@@ -253,7 +253,7 @@ class _Targets:
     with ignored positions set to class 0, ``valid`` marks the positions that count."""
 
     def __init__(self, op: str, input: Tensor, target: Tensor, dim: int, ignore_index: int) -> None:
-        t = target.data
+        t = target._data
         expected = input.shape[:dim] + input.shape[dim + 1:]
         if t.dtype.kind not in "iu":
             raise TypeError(f"{op}: class-index target must be an integer (int64) tensor, got {t.dtype}")
@@ -293,23 +293,23 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None, s
     wb = None if w is None else w.reshape([n_classes if d == dim else 1 for d in range(input.ndim)])
     params = dict(dim=dim, n_classes=n_classes, eps=float(label_smoothing), reduction=reduction, wb=wb, cache=None)
     if target.shape == input.shape:  # class probabilities, as torch decides
-        if target.data.dtype.kind != "f":
+        if target._data.dtype.kind != "f":
             raise TypeError(f"{op}: a target of the input's shape {fmt(input.shape)} holds class probabilities "
                             f"and must be floating point, got {target.dtype}; class indices have shape "
                             f"{fmt(input.shape[:dim] + input.shape[dim + 1:])}")
         if ignore_index >= 0:
             raise ValueError(f"{op}: ignore_index is not supported for probability targets (got {ignore_index})")
-        positions = input.data.size // n_classes
+        positions = input._data.size // n_classes
         params.update(index=None, coef=None, smooth=None, scale=1.0 / positions if reduction == "mean" and positions
                       else (float("nan") if reduction == "mean" else 1.0))
         probs = target if target.dtype == input.dtype else target.to(input.dtype)
         return SoftmaxCrossEntropy.apply(input, probs, **params)
-    if target.data.dtype.kind == "f":
+    if target._data.dtype.kind == "f":
         raise ShapeError(f"{op}: a floating-point target holds class probabilities and must have the input's shape "
                          f"{fmt(input.shape)}, got {fmt(target.shape)}; for class indices pass an int64 tensor of "
                          f"shape {fmt(input.shape[:dim] + input.shape[dim + 1:])}")
     t = _Targets(op, input, target, dim, ignore_index)
-    xp = array_module(input.data, t.safe)
+    xp = array_module(input._data, t.safe)
     counted = t.valid.astype(input.dtype)
     w_t = counted if w is None else w[t.safe] * counted
     total_weight = w_t.sum()
@@ -338,7 +338,7 @@ def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None, size_a
     dim = _class_dim(op, input)
     w = _class_weight(op, weight, input.shape[dim], input.dtype)
     t = _Targets(op, input, target, dim, ignore_index)
-    xp = array_module(input.data, t.safe)
+    xp = array_module(input._data, t.safe)
     counted = t.valid.astype(input.dtype)
     w_t = counted if w is None else w[t.safe] * counted
     picked = squeeze(gather(input, dim, wrap(xp.expand_dims(t.safe, dim))), dim)
@@ -352,9 +352,9 @@ def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None, size_a
 # ------------------------------------------------------------------------------------- KL divergence
 def _xlogy_self(t: Tensor) -> Tensor:
     """t·log t with 0·log 0 = 0 (the entropy term of KL); negative t gives NaN, as torch's xlogy."""
-    zero = t.data == 0
-    safe = where(constant(zero), constant_like(1, t.data), t)
-    return where(constant(zero), constant_like(0, t.data), t * log(safe))
+    zero = t._data == 0
+    safe = where(constant(zero), constant_like(1, t._data), t)
+    return where(constant(zero), constant_like(0, t._data), t * log(safe))
 
 
 def kl_div(input: Tensor, target: Tensor, size_average: bool | None = None, reduce: bool | None = None,
@@ -407,7 +407,7 @@ def multi_margin_loss(input: Tensor, target: Tensor, p: int = 1, margin: float =
     n_classes = input.shape[dim]
     w = _class_weight(op, weight, n_classes, input.dtype)
     t = _Targets(op, input, target, dim, ignore_index=-(2 ** 62))  # no ignore_index for this loss
-    xp = array_module(input.data, t.safe)
+    xp = array_module(input._data, t.safe)
     index = xp.expand_dims(t.safe, dim)
     at_target = gather(input, dim, wrap(index))
     gap = relu(margin - at_target + input)
@@ -431,7 +431,7 @@ def hinge_embedding_loss(input: Tensor, target: Tensor, margin: float = 1.0, siz
     reduction = _reduction(op, size_average, reduce, reduction)
     input, target = _floating_input(op, input), _tensor(op, "target", target)
     _check_broadcast(op, input, target)
-    zero = constant_like(0, input.data)
-    t = target.data
+    zero = constant_like(0, input._data)
+    t = target._data
     loss = where(constant(t != 1), clamp(margin - input, min=0), zero) + where(constant(t != -1), input, zero)
     return _reduce(loss, reduction)

@@ -31,7 +31,7 @@ def _check_affine_dtype(x: Tensor, weight: Tensor | None, bias: Tensor | None, o
 
 def _moving_average_(running: Tensor, value: np.ndarray, momentum: float) -> None:
     """running ← (1 − momentum)·running + momentum·value, in place (a buffer: no graph)."""
-    data = running.data
+    data = running._data
     data *= 1.0 - momentum
     data += momentum * value.reshape(data.shape)
     bump_version(running)

@@ -21,7 +21,7 @@ def embedding(input: Tensor, weight: Tensor, padding_idx: int | None = None) -> 
     if weight.ndim != 2:
         raise ShapeError(f"embedding: weight must be 2-d (num_embeddings, embedding_dim), "
                          f"got shape {fmt(weight.shape)}")
-    index = input.data if isinstance(input, Tensor) else array_module(weight.data).asarray(input)
+    index = input._data if isinstance(input, Tensor) else array_module(weight._data).asarray(input)
     if index.dtype.kind not in "iu":
         raise TypeError(f"embedding: indices must be an integer (int64) tensor, got dtype {index.dtype}; "
                         "convert with .long()")

@@ -179,7 +179,7 @@ class Module:
             if set_to_none:
                 p.grad = None
             elif p.grad is not None:
-                p.grad = wrap(array_module(p.grad.data).zeros_like(p.grad.data))
+                p.grad = wrap(array_module(p.grad._data).zeros_like(p.grad._data))
 
     def apply(self, fn: Callable[[Module], None]) -> Module:
         """Call ``fn`` on every submodule (children first) and on self, e.g. for initialisation."""
@@ -195,10 +195,10 @@ class Module:
             return self
         dtype = np.dtype(dtype)
         for t in list(self.parameters()) + list(self.buffers()):
-            if t.data.dtype.kind == "f":
-                t.data = t.data.astype(dtype)
+            if t._data.dtype.kind == "f":
+                t._data = t._data.astype(dtype)
                 if t.grad is not None:
-                    t.grad = wrap(t.grad.data.astype(dtype))
+                    t.grad = wrap(t.grad._data.astype(dtype))
         return self
 
     def float(self) -> Module:
@@ -254,13 +254,13 @@ class Module:
             if key not in state_dict:
                 continue
             value = state_dict[key]
-            arr = value.data if isinstance(value, Tensor) else array_module(target.data).asarray(value)
+            arr = value._data if isinstance(value, Tensor) else array_module(target._data).asarray(value)
             incoming[key] = arr
-            if arr.shape != target.data.shape:
+            if arr.shape != target._data.shape:
                 problems.append(f"size mismatch for {key}: copying a param with shape {tuple(arr.shape)}, "
-                                f"the shape in the current model is {tuple(target.data.shape)}")
-            elif arr.dtype.kind != target.data.dtype.kind and not (arr.dtype.kind in "iu" and target.data.dtype.kind in "iu"):
-                problems.append(f"dtype mismatch for {key}: got {arr.dtype}, the model has {target.data.dtype}")
+                                f"the shape in the current model is {tuple(target._data.shape)}")
+            elif arr.dtype.kind != target._data.dtype.kind and not (arr.dtype.kind in "iu" and target._data.dtype.kind in "iu"):
+                problems.append(f"dtype mismatch for {key}: got {arr.dtype}, the model has {target._data.dtype}")
         if strict and (missing or unexpected):
             if missing:
                 problems.append("Missing key(s) in state_dict: " + ", ".join(f'"{k}"' for k in missing))
@@ -271,7 +271,7 @@ class Module:
             raise StateDictError(msg)
         for key, arr in incoming.items():
             target = own[key]
-            target.data[...] = arr.astype(target.data.dtype, copy=False)
+            target._data[...] = arr.astype(target._data.dtype, copy=False)
             bump_version(target)
         return IncompatibleKeys(missing, unexpected)
 

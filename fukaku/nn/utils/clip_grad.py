@@ -52,7 +52,7 @@ def get_total_norm(tensors: TensorOrTensors, norm_type: float = 2.0, error_if_no
     norm_type = float(norm_type)
     if not (norm_type > 0 or norm_type in (0.0, -math.inf)):
         raise ValueError(f"get_total_norm: norm_type must be > 0, 0, inf or -inf, got {norm_type}")
-    arrays = [t.data for t in _as_list(tensors, "get_total_norm")]
+    arrays = [t._data for t in _as_list(tensors, "get_total_norm")]
     if not arrays:
         return wrap(default_module().zeros((), np.float32))
     xp = array_module(*arrays)
@@ -71,11 +71,11 @@ def clip_grads_with_norm_(parameters: TensorOrTensors, max_norm: float, total_no
     grads = [p.grad for p in parameters if p.grad is not None]
     if not grads:
         return
-    xp = array_module(*[g.data for g in grads])
-    total = total_norm.data if isinstance(total_norm, Tensor) else xp.asarray(total_norm, np.float32)
+    xp = array_module(*[g._data for g in grads])
+    total = total_norm._data if isinstance(total_norm, Tensor) else xp.asarray(total_norm, np.float32)
     coef = xp.minimum(float(max_norm) / (total + 1e-6), 1.0)  # ε keeps a zero norm finite, as in PyTorch
     for g in grads:
-        g.data *= coef
+        g._data *= coef
         bump_version(g)
 
 
@@ -98,5 +98,5 @@ def clip_grad_value_(parameters: TensorOrTensors, clip_value: float) -> None:
     clip_value = float(clip_value)
     for g in _as_list(parameters, "clip_grad_value_"):
         if g.grad is not None:
-            g.grad.data.clip(-clip_value, clip_value, out=g.grad.data)
+            g.grad._data.clip(-clip_value, clip_value, out=g.grad._data)
             bump_version(g.grad)

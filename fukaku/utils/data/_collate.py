@@ -29,7 +29,7 @@ def _stack_tensors(batch: list[Tensor]) -> Tensor:
                              f"{tuple(first)}; stacking needs equal shapes (pad the samples or pass a "
                              "collate_fn)")
     # not differentiable: one np.stack instead of an autograd op per sample
-    return wrap(np.stack([t.data for t in batch]))
+    return wrap(np.stack([t._data for t in batch]))
 
 
 def default_collate(batch: list):

@@ -30,7 +30,7 @@ class LinearRegressionGD(Experiment, id="linear-regression-gd", source="seed 000
         y = X @ beta + 0.5 + 0.3 * rng.normal(size=n)
         model = LinearRegression(d, dtype=fk.float64)
         fit = model.fit(X, y, method="gd", tol=1e-10)
-        theta = np.concatenate([model.weight.data[0], model.bias.data])
+        theta = np.concatenate([model.weight._data[0], model.bias._data])
         Xa = np.concatenate([X, np.ones((n, 1))], axis=1)
         theta_ls = np.linalg.solve(Xa.T @ Xa, Xa.T @ y)  # the normal equations
         return Measurement(

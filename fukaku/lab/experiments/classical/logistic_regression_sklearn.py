@@ -42,7 +42,7 @@ class LogisticRegressionSklearn(Experiment, id="logistic-regression-sklearn", so
         X = rng.normal(size=(n, 2)) + np.where(y[:, None] == 1, [0.8, 0.4], [-0.6, -0.3])
         model = LogisticRegression(2, dtype=fk.float64)
         fit = model.fit(X, y, tol=1e-7, max_iter=200_000)
-        w, b = model.weight.data[0].copy(), float(model.bias.data[0])
+        w, b = model.weight._data[0].copy(), float(model.bias._data[0])
         sk = SkLogisticRegression(C=np.inf, tol=1e-12, max_iter=100_000).fit(X, y)  # C = ∞: no penalty
         w_sk, b_sk = sk.coef_[0], float(sk.intercept_[0])
         return Measurement(

@@ -62,7 +62,7 @@ class MaeVsMse(Experiment, id="mae-vs-mse", source='seed 003 (demo "MAE vs MSE")
             mse = LinearRegression(1, dtype=fk.float64)
             mse.fit(X, targets)  # the MSE minimiser (least squares)
             mae = _fit_mae(X, targets, steps)
-            fits[name] = {key: (float(fitted.weight.data[0, 0]), float(fitted.bias.data[0]))
+            fits[name] = {key: (float(fitted.weight._data[0, 0]), float(fitted.bias._data[0]))
                           for key, fitted in (("MSE", mse), ("MAE", mae))}
         # "Pulled toward the outliers": the mean distance from the outliers to each fitted line.
         to_outliers = {k: float(np.mean(np.abs(y[outliers] - (s * x[outliers] + c))))

@@ -55,7 +55,7 @@ class PerceptronConvergence(Experiment, id="perceptron-convergence", source="see
         for eta in _ETAS:
             model = Perceptron(2, dtype=fk.float64)
             fit = model.fit(X, y, max_epochs=10_000, lr=eta, seed=ctx.seed)
-            by_eta.append((fit.updates, np.concatenate([model.weight.data[0], model.bias.data]) / eta))
+            by_eta.append((fit.updates, np.concatenate([model.weight._data[0], model.bias._data]) / eta))
         scaled_weight_gap = max(float(np.max(np.abs(v - by_eta[1][1]) / np.max(np.abs(by_eta[1][1]))))
                                 for _, v in by_eta)
         return Measurement(
@@ -97,7 +97,7 @@ class PerceptronConvergence(Experiment, id="perceptron-convergence", source="see
             ax_d.scatter(X[:, 0], X[:, 1], c=y, cmap="RdBu_r", s=8)
             xs = np.array([-1.0, 1.0])
             for (ww, bb), style, label in (((w, b), "k--", "planted separator"),
-                                           ((model.weight.data[0], model.bias.data[0]), "g-", "perceptron")):
+                                           ((model.weight._data[0], model.bias._data[0]), "g-", "perceptron")):
                 ax_d.plot(xs, -(ww[0] * xs + bb) / ww[1], style, label=label)
             ax_d.set_xlim(-1, 1)
             ax_d.set_ylim(-1, 1)

@@ -20,6 +20,6 @@ def collapse(net: nn.Sequential) -> tuple[np.ndarray, np.ndarray]:
     W = np.eye(first.in_features)
     b = np.zeros(first.in_features)
     for layer in net:
-        W_l, b_l = layer.weight.data, layer.bias.data
+        W_l, b_l = layer.weight._data, layer.bias._data
         W, b = W_l @ W, W_l @ b + b_l
     return W, b

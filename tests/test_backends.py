@@ -213,5 +213,5 @@ def test_numpy_is_named_only_where_the_seam_rule_allows():
     found = seam_violations()
     if found:
         pytest.fail(f"{len(found)} line(s) call NumPy directly instead of through the backend seam; write "
-                    "`xp = array_module(x.data)` (fukaku.backends) once per function and call `xp.<name>` "
+                    "`xp = array_module(x._data)` (fukaku.backends) once per function and call `xp.<name>` "
                     "(default_module() when no input array exists):\n" + "\n".join(found), pytrace=False)

@@ -80,7 +80,7 @@ def wrap(data: np.ndarray) -> Tensor:
     t = object.__new__(Tensor)
     t._data, t._version = data, _Version()
     t.requires_grad = t._retains_grad = False
-    t.grad = t.grad_fn = t._tangent = t._hooks = None
+    t.grad = t.grad_fn = t._tangent = t._hooks = t._view = None
     return t
 
 
@@ -100,14 +100,14 @@ class Tensor:
     """
 
     __slots__ = ("_data", "requires_grad", "grad", "grad_fn", "_version", "_tangent", "_retains_grad",
-                 "_hooks", "__weakref__")
+                 "_hooks", "_view", "__weakref__")
     __array_ufunc__ = None  # make NumPy defer to our reflected operators: np.ones(3) + t -> Tensor
     __array_priority__ = 1000
 
     def __init__(self, data=None, dtype=None, requires_grad: bool = False) -> None:
         self._data, self._version = _to_array(0.0 if data is None else data, dtype), _Version()
         self.requires_grad = self._retains_grad = False
-        self.grad = self.grad_fn = self._tangent = self._hooks = None
+        self.grad = self.grad_fn = self._tangent = self._hooks = self._view = None
         if requires_grad:
             self.requires_grad_(True)
 

@@ -32,7 +32,10 @@ class Function:
       Only inputs with ``self.needs_input_grad[i]`` need a gradient.
     * ``jvp(self, *tangents)`` — the output's tangent; a tangent is None for an input without one.
     * ``saves_output = True`` makes ``self.output`` (the result, as a tensor of this graph) available.
-    * ``is_view = True`` marks ops whose output may share memory with input 0 (version counter shared).
+    * ``is_view = True`` marks ops whose output may share memory with input 0. When it does, the
+      output shares input 0's version counter and remembers its base and how to make the view again
+      (``tensor._view``: see :class:`ViewOf`), so an in-place op on the view writes through to its base
+      in the graph as well as in memory (:mod:`fukaku.ops.inplace`).
     """
 
     differentiable = True
@@ -56,8 +59,9 @@ class Function:
         fn = cls(**params)  # an op declares its parameters in __init__: an unknown keyword is a TypeError
         data = fn.forward(*inputs)
         out = wrap(data)
-        if cls.is_view and data.base is not None:
+        if fn.is_view and array_module(data).may_share_memory(data, inputs[0]._data):
             out._version = inputs[0]._version
+            out._view = ViewOf.of(inputs[0], cls, params)
         if cls.saves_output:
             fn._out_data = data
             fn._out_version = out._version
@@ -146,6 +150,33 @@ class Function:
 
     def __repr__(self) -> str:
         return f"<{self.name}Backward>"
+
+
+class ViewOf:
+    """How a view was made from its base: the chain of view ops (with their parameters) from the
+    base tensor — the first tensor in the chain that is not itself a view — to the view.
+
+    ``view_of(t)`` applies the chain to any tensor shaped like the base, through the ops'
+    ``apply``, so it is recorded and differentiable: the in-place machinery uses it to read the
+    gradient of a view's region out of its base's gradient (PyTorch's CopySlices).
+    """
+
+    __slots__ = ("base", "steps")
+
+    def __init__(self, base: Tensor, steps: tuple) -> None:
+        self.base, self.steps = base, steps
+
+    @classmethod
+    def of(cls, source: Tensor, op: type[Function], params: dict) -> ViewOf:
+        """The view ``op(source, **params)``: one step more than ``source``'s own chain."""
+        if source._view is None:
+            return cls(source, ((op, params),))
+        return cls(source._view.base, source._view.steps + ((op, params),))
+
+    def __call__(self, tensor: Tensor) -> Tensor:
+        for op, params in self.steps:
+            tensor = op.apply(tensor, **params)
+        return tensor
 
 
 def _freed_error(fn: Function) -> RuntimeError:

@@ -20,3 +20,5 @@ from .reduce import *  # noqa: F401,F403
 from .shape import *  # noqa: F401,F403
 
 __all__ = [*activation.__all__, *elementwise.__all__, *index.__all__, *linalg.__all__, *reduce.__all__, *shape.__all__]
+
+inplace.bind_twins()  # after every family: the in-place twins (exp_, clamp_ …) of the ops they define

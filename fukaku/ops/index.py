@@ -46,11 +46,14 @@ class GetItem(Function):
 
     def __init__(self, key: tuple, basic: bool) -> None:
         self.key, self.basic = key, basic
+        self.is_view = basic  # basic indexing returns a view of x
 
     def forward(self, x):
         self.in_shape = x._data.shape
+        # a trailing Ellipsis makes NumPy return a 0-d view, not a copied scalar, for x[i, j]
+        key = self.key + (Ellipsis,) if self.basic and not any(k is Ellipsis for k in self.key) else self.key
         try:
-            out = x._data[self.key]
+            out = x._data[key]
         except IndexError as e:
             raise IndexError(f"index {self.key!r} is invalid for a tensor of shape {fmt(x._data.shape)}: {e}") from None
         return out if isinstance(out, np.ndarray) else array_module(x._data).asarray(out)
@@ -88,10 +91,7 @@ class IndexAccumulate(Function):
 def getitem(input: Tensor, key) -> Tensor:
     """``input[key]`` with NumPy's basic and advanced indexing (int, bool and list indices)."""
     key, basic = _normalize_key(key, array_module(input._data))
-    out = GetItem.apply(input, key=key, basic=basic)
-    if basic:
-        out._version = input._version  # a basic index is a view: share in-place modification count
-    return out
+    return GetItem.apply(input, key=key, basic=basic)
 
 
 def _scatter_index(index: np.ndarray, dim: int) -> tuple:

@@ -1,143 +1,376 @@
-"""In-place ops (``add_``, ``mul_``, ``zero_``, ``x[i] = v`` …) for tensors outside the graph.
+"""In-place ops — ``x.add_(y)``, ``x += y``, ``x[i] = v``, ``x.relu_()``, ``x.zero_()`` — recorded in the
+graph as PyTorch records them.
 
-fukaku records no in-place op in the graph: they are for tensors that do not require grad, and
-for parameters inside ``no_grad()`` (optimizer steps, initialisation). Each bumps the tensor's
-version, so a backward that needs the old value raises instead of returning a wrong gradient.
-Each op declares its Tensor methods here (``@tensor_method``): ``x.add_(y)``, ``x += y``, ``x[i] = v``.
+An in-place op writes its result into the target's array and bumps the target's version (a counter
+shared with its views), so a node that saved the old value refuses to run instead of returning a
+wrong gradient. When autograd is involved — grad mode is on and the target or an operand requires
+grad, or one carries a forward-mode tangent — :func:`apply_inplace` records it:
+
+* the op runs out of place on a copy of the target's current value, standing at the target's place
+  in the graph, and the target takes the result's place (its ``grad_fn`` is rebased on the op);
+* a target that is a view (``h[:, 0]``, ``h.view(-1)``, ``h.t()``) writes through to its base in
+  memory and in the graph: the base's new node, :class:`CopySlices`, sends the gradient of the view's
+  region to the op and the rest to the base's earlier history (PyTorch's CopySlices);
+* a leaf that requires grad (a parameter), or a view of one, is refused, as in PyTorch: update
+  parameters inside ``fukaku.no_grad()``, as optimizers do.
+
+Otherwise — optimizer steps, initialisation, data preparation — the array is updated directly.
+Every elementwise op PyTorch gives an in-place twin (``exp_``, ``clamp_``, ``masked_fill_`` …) gets
+one here from its out-of-place function (:func:`bind_twins`).
 """
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
-from ..autograd.grad_mode import state
+from ..autograd.function import Function, ViewOf
+from ..autograd.grad_mode import no_grad, state
 from ..backends import array_module
-from ..tensor import Tensor, bump_version, default_generator
+from ..tensor import Tensor, bump_version, default_generator, wrap
 from ._util import lift, shape_error, tensor_method
-from .index import _normalize_key
+from .index import GetItem, _normalize_key
+from .shape import broadcast_to, sum_to
 
 
-def _check(self: Tensor, op: str, *others) -> None:
-    if not state.grad_enabled:
-        return
-    if self.requires_grad:
-        kind = "a leaf tensor" if self.grad_fn is None else "a tensor"
+# ----------------------------------------------------------------------------- the mechanism
+def apply_inplace(target: Tensor, op: str, compute: Callable[[Tensor], Tensor], *operands,
+                  direct: Callable[[], None] | None = None) -> Tensor:
+    """Internal API: make ``target`` hold ``compute(target)``, in place; returns ``target``.
+
+    Args:
+        target: the tensor written to.
+        op: the public name (``"mul_"``) for errors.
+        compute: the out-of-place op as a function of the target's current value.
+        operands: the op's other arguments; any tensor among them that requires grad makes the
+            op recorded.
+        direct: when given, updates ``target._data`` itself on the unrecorded path (a ufunc with
+            ``out=``: no temporary array); it must leave the version bump to this function.
+    """
+    if not _recorded(target, operands):
+        if direct is not None:
+            _check_writable(target, op)
+            direct()
+            bump_version(target)
+        else:
+            with no_grad():
+                _write(target, compute(target), op)
+        return target
+    _refuse_leaf(target, op)
+    old = _current_value(target)
+    new = compute(old)
+    if target.requires_grad and not new.requires_grad:  # overwritten by constants: the gradient is zero
+        new = Overwrite.apply(old, value=new._data)
+    _write(target, new, op)
+    if target._view is None:
+        _rebase(target, new)
+    else:
+        view = target._view
+        base = view.base
+        _rebase(base, CopySlices.apply(_graph_position(base), new, view=view))
+        _rebase(target, view(base))  # the view again, now of the base's new history
+    return target
+
+
+def _recorded(target: Tensor, operands) -> bool:
+    """Whether autograd takes part: a tensor involved requires grad (grad mode on) or carries a forward-mode
+    tangent of the current level."""
+    tensors = [target, *(o for o in operands if isinstance(o, Tensor))]
+    if state.grad_enabled and any(t.requires_grad for t in tensors):
+        return True
+    level = state.forward_level
+    return bool(level) and any(t._tangent is not None and t._tangent[0] == level for t in tensors)
+
+
+def _refuse_leaf(target: Tensor, op: str) -> None:
+    base = target if target._view is None else target._view.base
+    if base.requires_grad and base.grad_fn is None:
+        what = "a leaf tensor" if base is target else "a view of a leaf tensor"
         raise RuntimeError(
-            f"{op}: in-place operation on {kind} that requires grad is not supported by fukaku's autograd. "
-            f"Use the out-of-place form (x = x.{op.rstrip('_')}(...)), or wrap the update in fukaku.no_grad()"
-        )
-    for o in others:
-        if isinstance(o, Tensor) and o.requires_grad:
-            raise RuntimeError(f"{op}: the in-place result would depend on a tensor that requires grad; "
-                               "use the out-of-place form so the gradient can be recorded")
+            f"{op}: {what} that requires grad is being used in an in-place operation (PyTorch refuses it too): "
+            f"its .grad would be the gradient of a value it no longer holds. Update parameters inside "
+            f"`with fukaku.no_grad():` (as optimizers do), or use the out-of-place form, x = x.{op.rstrip('_')}(...)")
 
 
-def _operand(self: Tensor, other) -> np.ndarray:
-    return lift(other, self)._data
+def _current_value(target: Tensor) -> Tensor:
+    """A copy of ``target``'s values at ``target``'s place in the graph: the op's input, unaffected by the write."""
+    old = wrap(target._data.copy())
+    old.requires_grad, old.grad_fn, old._tangent = target.requires_grad, target.grad_fn, target._tangent
+    return old
 
 
-def _apply(self: Tensor, op: str, ufunc: str, other) -> Tensor:
-    """``self._data ∘= other`` with the array module's ``ufunc``, casting only within a kind (as torch)."""
-    _check(self, op, other)
-    value = _operand(self, other)
+def _graph_position(t: Tensor) -> Tensor:
+    """``t``'s place in the graph, sharing its array: the input a node takes without copying it."""
+    alias = wrap(t._data)
+    alias.requires_grad, alias.grad_fn, alias._tangent = t.requires_grad, t.grad_fn, t._tangent
+    return alias
+
+
+def _rebase(target: Tensor, result: Tensor) -> None:
+    target.requires_grad, target.grad_fn, target._tangent = result.requires_grad, result.grad_fn, result._tangent
+
+
+def _check_writable(target: Tensor, op: str) -> None:
+    if not target._data.flags.writeable:
+        raise RuntimeError(f"{op}: the tensor is a broadcast (expanded) view in which several elements share one "
+                           "memory location, so it cannot be written in place; write to a clone() instead")
+
+
+def _write(target: Tensor, new: Tensor, op: str) -> None:
+    """Copy ``new``'s values into ``target``'s array (shape kept, dtype cast within its kind) and bump its version."""
+    if new.shape != target.shape:
+        raise shape_error(op, target.shape, new.shape,
+                          hint=f"an in-place op cannot change the shape of its target (the result has shape "
+                               f"{tuple(new.shape)}); use the out-of-place form")
+    if not np.can_cast(new._data.dtype, target._data.dtype, "same_kind"):
+        raise TypeError(f"{op}: result type {new._data.dtype} can't be cast to the desired output type "
+                        f"{target._data.dtype}; convert the target first, e.g. x = x.float()")
+    _check_writable(target, op)
+    target._data[...] = new._data
+    bump_version(target)
+
+
+class Overwrite(Function):
+    """The target's new values, ``value``, which do not depend on the old ones (``zero_``, ``fill_``, ``copy_``
+    of a constant): a node whose gradient is zero, so the target keeps requiring grad, as in PyTorch."""
+
+    def __init__(self, value: np.ndarray) -> None:
+        self.value = value
+
+    def forward(self, old):
+        xp = array_module(old._data)
+        return xp.array(xp.broadcast_to(self.value, old._data.shape), dtype=old._data.dtype)
+
+    def vjp(self, grad):
+        return grad * 0
+
+    def jvp(self, d_old):
+        return d_old * 0
+
+
+class CopySlices(Function):
+    """``base`` with the region that ``view`` selects replaced by ``src`` (PyTorch's CopySlices).
+
+    The node an in-place op on a view leaves on the view's base: the gradient of the region goes to
+    ``src`` (the in-place op's result), the rest to the base's earlier history; both rules are this
+    node and the view again, so they differentiate again.
+    """
+
+    def __init__(self, view: ViewOf) -> None:
+        self.view = view
+
+    def forward(self, base, src):
+        self.shapes = base._data.shape, src._data.shape
+        out = base._data.copy()
+        with no_grad():
+            self.view(wrap(out))._data[...] = src._data
+        return out
+
+    def vjp(self, grad):
+        need_base, need_src = self.needs_input_grad
+        g_base = CopySlices.apply(grad, grad.new_zeros(self.shapes[1]), view=self.view) if need_base else None
+        return g_base, self.view(grad) if need_src else None
+
+    def jvp(self, d_base, d_src):
+        base_shape, src_shape = self.shapes
+        template = d_base if d_base is not None else d_src
+        d_base = template.new_zeros(base_shape) if d_base is None else d_base
+        d_src = template.new_zeros(src_shape) if d_src is None else d_src
+        return CopySlices.apply(d_base, d_src, view=self.view)
+
+
+# ----------------------------------------------------------------------------- arithmetic: x += y
+def _ufunc_inplace(target: Tensor, op: str, ufunc: str, value: np.ndarray) -> None:
+    """``target._data ∘= value`` with the array module's ``ufunc``, casting only within a kind (as PyTorch)."""
     try:
-        getattr(array_module(self._data), ufunc)(self._data, value, out=self._data, casting="same_kind")
+        getattr(array_module(target._data), ufunc)(target._data, value, out=target._data, casting="same_kind")
     except ValueError:
-        raise shape_error(op, self._data.shape, value.shape,
+        raise shape_error(op, target._data.shape, value.shape,
                           hint="an in-place op cannot change the shape of its target") from None
     except TypeError:
-        raise TypeError(f"{op}: result type {np.result_type(self._data, value)} can't be cast to {self.dtype}") from None
-    bump_version(self)
-    return self
+        raise TypeError(f"{op}: result type {np.result_type(target._data, value)} can't be cast to the desired "
+                        f"output type {target._data.dtype}") from None
 
 
-@tensor_method("add_", "__iadd__")
-def add_(self: Tensor, other, alpha=1) -> Tensor:
-    """``self += alpha * other`` in place; returns ``self``."""
-    return _apply(self, "add_", "add", other if alpha == 1 else _operand(self, other) * alpha)
+def _arithmetic(op: str, ufunc: str, method: str) -> Callable[..., Tensor]:
+    """The in-place twin of the binary op ``method`` (``add``, ``mul`` …), run by ``ufunc`` when not recorded."""
+    def inplace(self: Tensor, other, **kwargs) -> Tensor:
+        def direct() -> None:
+            value = lift(other, self)._data
+            alpha = kwargs.get("alpha", 1)
+            _ufunc_inplace(self, op, ufunc, value if alpha == 1 else value * alpha)
+
+        by_ufunc = direct if kwargs.keys() <= {"alpha"} else None  # div_(rounding_mode=...) computes out of place
+        return apply_inplace(self, op, lambda old: getattr(old, method)(other, **kwargs), other, direct=by_ufunc)
+
+    inplace.__name__ = inplace.__qualname__ = op
+    inplace.__doc__ = f"``{method}`` in place: ``self`` becomes ``self.{method}(other)``; returns ``self``."
+    return inplace
 
 
-@tensor_method("sub_", "__isub__")
-def sub_(self: Tensor, other, alpha=1) -> Tensor:
-    """``self -= alpha * other`` in place; returns ``self``."""
-    return _apply(self, "sub_", "subtract", other if alpha == 1 else _operand(self, other) * alpha)
+add_ = tensor_method("add_", "__iadd__")(_arithmetic("add_", "add", "add"))
+sub_ = tensor_method("sub_", "__isub__")(_arithmetic("sub_", "subtract", "sub"))
+mul_ = tensor_method("mul_", "__imul__")(_arithmetic("mul_", "multiply", "mul"))
+div_ = tensor_method("div_", "__itruediv__")(_arithmetic("div_", "true_divide", "div"))
+pow_ = tensor_method("pow_", "__ipow__")(_arithmetic("pow_", "power", "pow"))
 
 
-@tensor_method("mul_", "__imul__")
-def mul_(self: Tensor, other) -> Tensor:
-    """``self *= other`` in place; returns ``self``."""
-    return _apply(self, "mul_", "multiply", other)
+# ----------------------------------------------------------------------------- writes: fill, copy, x[key] = v
+def _overwrite(self: Tensor, op: str, values, *operands) -> Tensor:
+    """``self`` filled with ``values`` (an array or number broadcast to its shape), which do not depend on it."""
+    def compute(old: Tensor) -> Tensor:
+        xp = array_module(old._data)
+        return wrap(xp.array(xp.broadcast_to(xp.asarray(values, old._data.dtype), old._data.shape)))
 
-
-@tensor_method("div_", "__itruediv__")
-def div_(self: Tensor, other) -> Tensor:
-    """``self /= other`` in place (a float tensor: integers cannot hold the quotient); returns ``self``."""
-    return _apply(self, "div_", "true_divide", other)
-
-
-@tensor_method()
-def pow_(self: Tensor, exponent) -> Tensor:
-    """``self **= exponent`` in place; returns ``self``."""
-    return _apply(self, "pow_", "power", exponent)
-
-
-def _fill(self: Tensor, op: str, value, others=()) -> Tensor:
-    _check(self, op, *others)
-    self._data[...] = value
-    bump_version(self)
-    return self
+    return apply_inplace(self, op, compute, *operands)
 
 
 @tensor_method()
 def zero_(self: Tensor) -> Tensor:
     """Set every element to 0; returns ``self``."""
-    return _fill(self, "zero_", 0)
+    return _overwrite(self, "zero_", 0)
 
 
 @tensor_method()
 def fill_(self: Tensor, value) -> Tensor:
-    """Set every element to ``value`` (a number or a one-element tensor); returns ``self``."""
-    return _fill(self, "fill_", value.item() if isinstance(value, Tensor) else value)
+    """Set every element to ``value`` (a number, or a one-element tensor whose gradient is the sum of
+    the target's); returns ``self``."""
+    if isinstance(value, Tensor):
+        if value.numel() != 1:
+            raise RuntimeError(f"fill_: only a one-element tensor can fill, got one of shape {tuple(value.shape)}")
+        return apply_inplace(self, "fill_", lambda old: broadcast_to(value.reshape(()), old.shape).to(old.dtype),
+                             value)
+    return _overwrite(self, "fill_", value)
 
 
 @tensor_method()
-def copy_(self: Tensor, src) -> Tensor:
-    """Copy ``src`` (broadcast to ``self``'s shape, cast to its dtype) into ``self``; returns ``self``."""
-    xp = array_module(self._data)
-    arr = src._data if isinstance(src, Tensor) else xp.asarray(src)
+def copy_(self: Tensor, src, non_blocking: bool = False) -> Tensor:
+    """Copy ``src`` (broadcast to ``self``'s shape, cast to its dtype) into ``self``; returns ``self``.
+    ``non_blocking`` is accepted for PyTorch programs and has no effect on the CPU."""
+    src = src if isinstance(src, Tensor) else wrap(array_module(self._data).asarray(src))
     try:
-        xp.broadcast_to(arr, self._data.shape)
+        array_module(self._data).broadcast_shapes(src.shape, self.shape)
     except ValueError:
-        raise shape_error("copy_", self._data.shape, arr.shape, hint="src must broadcast to the destination") from None
-    return _fill(self, "copy_", arr, (src,))
+        raise shape_error("copy_", self.shape, src.shape, hint="src must broadcast to the destination") from None
+    return apply_inplace(self, "copy_", lambda old: broadcast_to(src, old.shape).to(old.dtype), src)
 
 
-@tensor_method()
-def clamp_(self: Tensor, min=None, max=None) -> Tensor:  # noqa: A002
-    """Clamp every element to [min, max] in place; returns ``self``."""
-    _check(self, "clamp_")
-    array_module(self._data).clip(self._data, min, max, out=self._data)
-    bump_version(self)
-    return self
+class SetItem(Function):
+    """``x`` with ``x[key] = value`` done out of place: the node behind ``x[key] = value`` on a tensor in
+    the graph. The gradient of ``x`` is the incoming one with the written region zeroed; that of
+    ``value`` is the region's gradient, summed over the dimensions ``value`` was broadcast along."""
+
+    def __init__(self, key: tuple, basic: bool) -> None:
+        self.key, self.basic = key, basic
+
+    def forward(self, x, value):
+        self.shapes = x._data.shape, value._data.shape
+        out = x._data.copy()
+        try:
+            out[self.key] = value._data
+        except ValueError:
+            raise shape_error("__setitem__", x._data[self.key].shape, value._data.shape,
+                              hint="the value must broadcast to the indexed region") from None
+        return out
+
+    def vjp(self, grad):
+        need_x, need_value = self.needs_input_grad
+        g_x = SetItem.apply(grad, grad.new_zeros(()), key=self.key, basic=self.basic) if need_x else None
+        g_value = sum_to(GetItem.apply(grad, key=self.key, basic=self.basic), self.shapes[1]) if need_value else None
+        return g_x, g_value
+
+    def jvp(self, dx, dvalue):
+        template = dx if dx is not None else dvalue
+        dx = template.new_zeros(self.shapes[0]) if dx is None else dx
+        dvalue = template.new_zeros(self.shapes[1]) if dvalue is None else dvalue
+        return SetItem.apply(dx, dvalue, key=self.key, basic=self.basic)
 
 
 @tensor_method("__setitem__")
 def setitem(self: Tensor, key, value) -> None:
-    """``x[key] = value``, with the same keys as indexing (ints, slices, masks, index tensors)."""
-    _check(self, "__setitem__", value)
-    key, _ = _normalize_key(key, array_module(self._data))
-    self._data[key] = value._data if isinstance(value, Tensor) else value
-    bump_version(self)
+    """``x[key] = value``, with the keys indexing takes (ints, slices, masks, index tensors)."""
+    key, basic = _normalize_key(key, array_module(self._data))
+
+    def direct() -> None:
+        self._data[key] = value._data if isinstance(value, Tensor) else value
+
+    def compute(old: Tensor) -> Tensor:
+        v = lift(value, old)
+        return SetItem.apply(old, v if v._data.dtype == old._data.dtype else v.to(old.dtype), key=key, basic=basic)
+
+    apply_inplace(self, "__setitem__", compute, value, direct=direct)
 
 
+# ----------------------------------------------------------------------------- random fills
 @tensor_method()
 def uniform_(self: Tensor, a: float = 0.0, b: float = 1.0) -> Tensor:
     """Fill with draws from U(a, b) by fukaku's generator (``fukaku.manual_seed``); returns ``self``."""
-    draws = default_generator().uniform(a, b, self._data.shape)
-    return _fill(self, "uniform_", array_module(self._data).asarray(draws))
+    return _overwrite(self, "uniform_", default_generator().uniform(a, b, self._data.shape))
 
 
 @tensor_method()
 def normal_(self: Tensor, mean: float = 0.0, std: float = 1.0) -> Tensor:
     """Fill with draws from N(mean, std²) by fukaku's generator; returns ``self``."""
-    draws = default_generator().normal(mean, std, self._data.shape)
-    return _fill(self, "normal_", array_module(self._data).asarray(draws))
+    return _overwrite(self, "normal_", default_generator().normal(mean, std, self._data.shape))
+
+
+# ----------------------------------------------------------------------------- twins of out-of-place ops
+# PyTorch's in-place methods whose values are those of the out-of-place method of the same name
+# without the underscore; each gets its twin here once that method exists.
+TWINS = ("abs", "neg", "exp", "exp2", "expm1", "log", "log2", "log10", "log1p", "sqrt", "rsqrt", "square",
+         "reciprocal", "sign", "sgn", "sin", "cos", "tan", "asin", "acos", "atan", "sinh", "cosh", "asinh",
+         "acosh", "atanh", "arcsin", "arccos", "arctan", "arcsinh", "arccosh", "arctanh", "tanh", "sigmoid",
+         "relu", "erf", "erfc", "erfinv", "floor", "ceil", "round", "trunc", "fix", "frac", "clamp", "clip",
+         "clamp_min", "clamp_max", "nan_to_num", "atan2", "arctan2", "fmod", "remainder", "hypot", "lerp",
+         "addcmul", "addcdiv", "heaviside", "copysign", "xlogy", "float_power", "floor_divide", "true_divide",
+         "logical_not", "logical_and", "logical_or", "logical_xor", "deg2rad", "rad2deg", "sinc", "logit",
+         "masked_fill", "masked_scatter", "index_add", "index_copy", "index_fill", "index_put", "scatter",
+         "scatter_add", "scatter_reduce", "put", "tril", "triu", "eq", "ne", "lt", "le", "gt", "ge",
+         "multiply", "subtract", "negative", "absolute", "cumsum", "cumprod", "renorm", "mvlgamma", "lgamma",
+         "digamma", "polygamma", "i0", "baddbmm", "addmm", "addmv", "addbmm", "addr")
+
+
+def _twin(name: str) -> Callable[..., Tensor]:
+    def inplace(self: Tensor, *args, **kwargs) -> Tensor:
+        method = getattr(Tensor, name)
+        operands = [*args, *kwargs.values()]
+        return apply_inplace(self, f"{name}_", lambda old: method(old, *args, **kwargs), *operands)
+
+    inplace.__name__ = inplace.__qualname__ = f"{name}_"
+    inplace.__doc__ = f"``{name}`` in place: ``self`` becomes ``self.{name}(...)``; returns ``self``."
+    return inplace
+
+
+def bind_twins() -> list[str]:
+    """Give every name of :data:`TWINS` whose out-of-place Tensor method exists its in-place twin ``name_``
+    (unless one is defined already); returns the names bound. Called once every op family is imported."""
+    bound = []
+    for name in TWINS:
+        if hasattr(Tensor, name) and not hasattr(Tensor, f"{name}_"):
+            tensor_method(f"{name}_")(_twin(name))
+            bound.append(f"{name}_")
+    return bound
+
+
+# ----------------------------------------------------------------------------- in-place shape changes
+def _reshaped_inplace(name: str) -> Callable[..., Tensor]:
+    """The in-place twin of the view op ``name`` (``t_``, ``unsqueeze_`` …): ``self`` takes the view's shape."""
+    def inplace(self: Tensor, *args, **kwargs) -> Tensor:
+        recorded = _recorded(self, ())
+        if recorded:
+            _refuse_leaf(self, f"{name}_")
+        view = getattr(Tensor, name)(_graph_position(self) if recorded else self, *args, **kwargs)
+        self._data, self._view = view._data, None  # (a view that changes shape in place no longer writes through)
+        if recorded:
+            _rebase(self, view)
+        return self
+
+    inplace.__name__ = inplace.__qualname__ = f"{name}_"
+    inplace.__doc__ = f"``{name}`` in place: ``self`` takes the shape of ``self.{name}(...)``; returns ``self``."
+    return inplace
+
+
+t_ = tensor_method("t_")(_reshaped_inplace("t"))
+transpose_ = tensor_method("transpose_")(_reshaped_inplace("transpose"))
+unsqueeze_ = tensor_method("unsqueeze_")(_reshaped_inplace("unsqueeze"))
+squeeze_ = tensor_method("squeeze_")(_reshaped_inplace("squeeze"))

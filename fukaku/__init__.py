@@ -9,11 +9,12 @@ from .dtypes import (bool_, double, float16, float32, float64, get_default_dtype
                      set_default_dtype)
 from .dtypes import bool_ as bool  # noqa: A001  (fukaku.bool, like torch.bool)
 from .dtypes import float as float  # noqa: A001,PLC0414
+from ._tensor_str import get_printoptions, set_printoptions
 from .errors import ShapeError, StateDictError
 from .serialization import load, save
 from .ops import *  # noqa: F401,F403
 from .ops import __all__ as _ops_all
-from .tensor import (Tensor, arange, as_tensor, default_generator, empty, empty_like, eye, from_numpy, full,
+from .tensor import (Size, Tensor, arange, as_tensor, default_generator, empty, empty_like, eye, from_numpy, full,
                      full_like, get_rng_state, linspace, manual_seed, normal, ones, ones_like, rand, rand_like,
                      randint, randn, randn_like, randperm, set_rng_state, tensor, zeros, zeros_like)
 from . import datasets, models, nn, optim, train, utils  # noqa: E402  (they use the ops above)
@@ -33,7 +34,7 @@ def is_floating_point(input: Tensor) -> bool:
     return input.is_floating_point()
 
 
-__all__ = ["Tensor", "tensor", "as_tensor", "from_numpy", "zeros", "ones", "empty", "full", "zeros_like",
+__all__ = ["Tensor", "Size", "set_printoptions", "get_printoptions", "tensor", "as_tensor", "from_numpy", "zeros", "ones", "empty", "full", "zeros_like",
            "ones_like", "full_like", "empty_like", "arange", "linspace", "eye", "rand", "randn", "randint",
            "randperm", "normal", "rand_like", "randn_like", "manual_seed", "default_generator", "get_rng_state",
            "set_rng_state", "no_grad", "enable_grad", "set_grad_enabled", "is_grad_enabled", "autograd", "nn",

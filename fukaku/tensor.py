@@ -10,13 +10,41 @@ each op's forward, vjp and jvp; this file holds what every tensor is, and the cr
 from __future__ import annotations
 
 import builtins
-from collections.abc import Sequence
 
 import numpy as np
 
-from . import dtypes
+from . import _device, dtypes
+from ._generator import (Generator, default_generator, get_rng_state, initial_seed, manual_seed, resolve_generator,
+                         seed, set_rng_state)
 from .backends import array_module
 from .errors import ShapeError
+
+
+class Size(tuple):
+    """A tensor's shape: a tuple of ints that prints as PyTorch's ``torch.Size([2, 3])`` does and
+    knows its number of elements (``numel()``)."""
+
+    __slots__ = ()
+
+    def numel(self) -> int:
+        """The number of elements of a tensor of this shape (1 for ``Size([])``)."""
+        count = 1
+        for n in self:
+            count *= n
+        return count
+
+    def __repr__(self) -> str:
+        return f"fukaku.Size({list(self)})"
+
+    def __getitem__(self, index):
+        item = tuple.__getitem__(self, index)
+        return Size(item) if isinstance(index, slice) else item
+
+    def __add__(self, other) -> Size:
+        return Size(tuple.__add__(self, tuple(other)))
+
+    def __radd__(self, other) -> Size:
+        return Size(tuple(other) + tuple(self))
 
 
 class _Version:
@@ -36,15 +64,20 @@ def _to_array(data, dtype=None) -> np.ndarray:
         arr = data
     elif isinstance(data, np.generic):
         arr = np.asarray(data)
-    elif isinstance(data, (bool, builtins.int, builtins.float)):
+    elif isinstance(data, (bool, builtins.int, builtins.float, complex)):
         # an explicit dtype applies to the Python value itself: tensor(0.1, dtype=float64) is exactly 0.1
         arr = np.asarray(data, dtype=dtypes.scalar_dtype(data) if dtype is None else np.dtype(dtype))
     else:
-        arr = np.asarray(_unwrap_nested(data))
-        if arr.dtype == object:
-            raise TypeError(f"tensor(): cannot make a tensor from {type(data).__name__} of ragged or non-numeric items")
+        try:
+            arr = np.asarray(_unwrap_nested(data))
+        except ValueError:  # NumPy's "inhomogeneous shape": say where, as torch does
+            arr = None
+        if arr is None or arr.dtype.kind in "OUS":
+            _refuse_data(data)
         if dtype is None and arr.dtype.kind == "f" and arr.dtype != dtypes.get_default_dtype():
             arr = arr.astype(dtypes.get_default_dtype())  # Python floats become the default float
+        elif dtype is None and arr.dtype.kind == "c" and arr.dtype != dtypes.default_complex():
+            arr = arr.astype(dtypes.default_complex())  # Python complex numbers become the default complex
         elif dtype is None and arr.dtype.kind in "iu":
             arr = arr.astype(np.int64)
     if dtype is not None:
@@ -58,6 +91,53 @@ def _unwrap_nested(data):
     if isinstance(data, (list, tuple)) and any(isinstance(d, (Tensor, list, tuple)) for d in data):
         return [_unwrap_nested(d) for d in data]
     return data
+
+
+def _refuse_data(data) -> None:
+    """Raise PyTorch's error for data NumPy could not turn into a numeric array: strings (TypeError
+    ``new(): invalid data type 'str'``), a ragged nesting (ValueError naming the dimension), other
+    objects (RuntimeError ``Could not infer dtype of dict``). Runs only once conversion has failed."""
+    def is_sequence(x) -> bool:
+        return isinstance(x, (list, tuple)) or (isinstance(x, np.ndarray) and x.ndim > 0)
+
+    def leaf(x) -> None:
+        if isinstance(x, (str, bytes)):
+            raise TypeError(f"new(): invalid data type '{type(x).__name__}'")
+        numeric = isinstance(x, (bool, builtins.int, builtins.float, complex)) or (
+            isinstance(x, (np.generic, np.ndarray)) and x.dtype.kind in "biufc")
+        if not numeric:
+            raise RuntimeError(f"Could not infer dtype of {type(x).__name__}: tensor data must be numbers, "
+                               "or (nested) lists, tuples, arrays or tensors of numbers")
+
+    data = _unwrap_nested(data)
+    if not is_sequence(data):
+        leaf(data)
+    sizes, first = [], data  # as torch: the sizes come from the chain of first elements
+    while is_sequence(first):
+        sizes.append(len(first))
+        first = first[0] if len(first) else None
+        if isinstance(first, str):
+            raise ValueError(f"too many dimensions 'str': a string is not a sequence of numbers (at dim {len(sizes)})")
+
+    def check(x, dim: int, where: str) -> None:
+        if dim == len(sizes):
+            if is_sequence(x):
+                raise TypeError(f"tensor(): expected a number at dim {dim} (at {where}), got a {type(x).__name__}: "
+                                "the nesting is ragged; every list at one depth must have the same length")
+            leaf(x)
+            return
+        if not is_sequence(x):
+            raise ValueError(f"expected sequence of length {sizes[dim]} at dim {dim} (got {type(x).__name__}, at "
+                             f"{where or 'the top'}): the nesting is ragged")
+        if len(x) != sizes[dim]:
+            raise ValueError(f"expected sequence of length {sizes[dim]} at dim {dim} (got {len(x)}, at "
+                             f"{where or 'the top'}): the nesting is ragged; every list at one depth must have the "
+                             "same length")
+        for i, item in enumerate(x):
+            check(item, dim + 1, f"{where}[{i}]")
+
+    check(data, 0, "")
+    raise TypeError(f"tensor(): cannot make a tensor from {type(data).__name__}")  # not reached for plain data
 
 
 def _check_grad_dtype(dtype: np.dtype) -> None:
@@ -130,30 +210,32 @@ class Tensor:
         self._data = value._data
 
     @property
-    def shape(self) -> tuple[int, ...]:
-        return self._data.shape
+    def shape(self) -> Size:
+        return Size(self._data.shape)
 
     @property
     def ndim(self) -> int:
         return self._data.ndim
 
     @property
-    def dtype(self) -> np.dtype:
-        return self._data.dtype
+    def dtype(self) -> dtypes.dtype:
+        """The element type, one of fukaku's dtype objects (``x.dtype is fukaku.float32``)."""
+        return dtypes.lookup(self._data.dtype)
 
     @property
-    def device(self) -> str:
-        return "cpu"
+    def device(self) -> _device.device:
+        """``device(type='cpu')``: fukaku's tensors live in host memory."""
+        return _device.CPU
 
     @property
     def is_leaf(self) -> bool:
         """True for tensors the user made (and for any tensor that does not require grad)."""
         return self.grad_fn is None
 
-    def size(self, dim: int | None = None):
-        """The shape, or the length of one dimension."""
+    def size(self, dim: int | None = None) -> Size | int:
+        """The shape (a :class:`Size`), or the length of one dimension."""
         if dim is None:
-            return self._data.shape
+            return Size(self._data.shape)
         return self._data.shape[_norm_dim(dim, self.ndim, "size")]
 
     def dim(self) -> int:
@@ -210,15 +292,16 @@ class Tensor:
         return np.asarray(self._data, dtype=dtype)
 
     def __repr__(self) -> str:
-        body = np.array2string(self._data, separator=", ", precision=4, prefix="tensor(")
-        extra = ""
-        if self._data.dtype not in (dtypes.float32, dtypes.int64, dtypes.bool_):
-            extra += f", dtype=fukaku.{self._data.dtype.name}"
-        if self.grad_fn is not None:
-            extra += f", grad_fn=<{type(self.grad_fn).__name__}Backward>"
-        elif self.requires_grad:
-            extra += ", requires_grad=True"
-        return f"tensor({body}{extra})"
+        from ._tensor_str import tensor_repr
+
+        return tensor_repr(self)
+
+    def __format__(self, format_spec: str) -> str:
+        """``f"{loss:.2f}"`` formats a one-element 0-d tensor's value, as in PyTorch; other tensors only
+        print whole (an empty spec)."""
+        if self.ndim == 0:
+            return self.item().__format__(format_spec)
+        return object.__format__(self, format_spec)
 
     def __hash__(self) -> int:
         return id(self)
@@ -272,9 +355,24 @@ class Tensor:
         self.requires_grad = False
         return self
 
-    def cpu(self) -> Tensor:
+    def cpu(self, memory_format=None) -> Tensor:
         """fukaku's tensors live in host memory: the tensor itself, as ``torch.Tensor.cpu`` on a CPU tensor."""
         return self
+
+    def cuda(self, device=None, non_blocking: bool = False, memory_format=None) -> Tensor:
+        """Refused: fukaku has no GPU backend (raises :class:`fukaku.DeviceError`, as ``.to('cuda')`` does)."""
+        asked = _device.device("cuda", device) if device is None or isinstance(device, builtins.int) else device
+        _device.check_device(asked, "Tensor.cuda")
+        return self  # a CPU device: fukaku lets it pass
+
+    @property
+    def is_cuda(self) -> bool:
+        """False: fukaku's tensors live in host memory."""
+        return False
+
+    @property
+    def is_cpu(self) -> bool:
+        return True
 
     # ----------------------------------------------------------------- new tensors like this one
     def new_zeros(self, *size, dtype=None) -> Tensor:
@@ -315,27 +413,9 @@ def _norm_dims(dim, ndim: int, op: str) -> tuple[int, ...]:
 
 
 # ---------------------------------------------------------------------- creation functions
-_rng = np.random.default_rng()
-
-
-def manual_seed(seed: int) -> np.random.Generator:
-    """Seed fukaku's random number generator (rand, randn, randint, dropout, init...)."""
-    global _rng
-    _rng = np.random.default_rng(seed)
-    return _rng
-
-
-def default_generator() -> np.random.Generator:
-    return _rng
-
-
-def get_rng_state() -> dict:
-    return _rng.bit_generator.state
-
-
-def set_rng_state(new_state: dict) -> None:
-    _rng.bit_generator.state = new_state
-
+# Every creation function takes ``device=`` (checked in one place, fukaku._device.check_device: the
+# CPU only) and every sampling function ``generator=`` (fukaku._generator.resolve_generator: the
+# default generator when None). The generator, seeding and RNG-state functions live in _generator.py.
 
 def _size(size) -> tuple[int, ...]:
     if len(size) == 1 and isinstance(size[0], (list, tuple)):
@@ -355,23 +435,50 @@ def _finish(arr: np.ndarray, requires_grad: bool) -> Tensor:
     return t
 
 
-def _float_dtype(dtype) -> np.dtype:
-    return dtypes.get_default_dtype() if dtype is None else np.dtype(dtype)
+def _float_dtype(dtype, op: str = "dtype") -> dtypes.dtype:
+    """``dtype`` as a fukaku dtype; the default float when None."""
+    return dtypes.get_default_dtype() if dtype is None else dtypes.as_dtype(dtype, op)
 
 
-def tensor(data, dtype=None, requires_grad: bool = False) -> Tensor:
+def _sampling_dtype(dtype, op: str) -> dtypes.dtype:
+    """The dtype continuous samples are drawn in: floating or complex (the default float when None)."""
+    d = _float_dtype(dtype, op)
+    if not (d.is_floating_point or d.is_complex):
+        raise RuntimeError(f"{op}: draws real numbers, so its dtype must be floating point or complex, got {d}; "
+                           "for integers use fukaku.randint")
+    return d
+
+
+def _draw(sample, shape: tuple[int, ...], d: dtypes.dtype, scale: float = 1.0) -> np.ndarray:
+    """``sample(shape)`` (float64 draws) in dtype ``d``; a complex dtype draws its real and imaginary
+    parts independently, each scaled by ``scale``."""
+    if not d.is_complex:
+        return sample(shape).astype(d)
+    parts = sample((*shape, 2)) * scale
+    return parts.astype(d.to_real()).view(d.dtype).reshape(shape)
+
+
+def tensor(data, dtype=None, *, device=None, requires_grad: bool = False, pin_memory: bool = False) -> Tensor:
     """A new tensor copying ``data`` (nested lists, scalars, arrays, tensors).
 
-    Python floats become float32 (the default dtype), ints int64, bools bool; NumPy arrays keep
-    their dtype, as in ``torch.tensor``.
+    Python floats become float32 (the default dtype), ints int64, bools bool, complex numbers
+    complex64; NumPy arrays keep their dtype, as in ``torch.tensor``. Strings, ``None`` and other
+    objects are refused, and so is a ragged nesting (the error names the dimension).
+
+    Example::
+
+        >>> fukaku.tensor([[1, 2], [3, 4]]).dtype
+        fukaku.int64
     """
+    _device.check_device(device, "tensor")
     arr = np.array(_to_array(data, dtype), copy=True)
     return _finish(arr, requires_grad)
 
 
-def as_tensor(data, dtype=None) -> Tensor:
+def as_tensor(data, dtype=None, device=None) -> Tensor:
     """Like :func:`tensor`, but shares memory with a NumPy array or tensor where it can."""
-    if isinstance(data, Tensor) and (dtype is None or data.dtype == np.dtype(dtype)):
+    _device.check_device(device, "as_tensor")
+    if isinstance(data, Tensor) and (dtype is None or data._data.dtype == np.dtype(dtype)):
         return data
     return wrap(_to_array(data, dtype))
 
@@ -383,60 +490,96 @@ def from_numpy(array: np.ndarray) -> Tensor:
     return wrap(array)
 
 
-def zeros(*size, dtype=None, requires_grad: bool = False) -> Tensor:
-    return _finish(np.zeros(_size(size), dtype=_float_dtype(dtype)), requires_grad)
+def zeros(*size, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+    """Zeros of shape ``size`` (ints or one sequence), in the default float dtype unless given."""
+    _device.check_device(device, "zeros")
+    return _finish(np.zeros(_size(size), dtype=_float_dtype(dtype, "zeros")), requires_grad)
 
 
-def ones(*size, dtype=None, requires_grad: bool = False) -> Tensor:
-    return _finish(np.ones(_size(size), dtype=_float_dtype(dtype)), requires_grad)
+def ones(*size, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+    """Ones of shape ``size`` (ints or one sequence), in the default float dtype unless given."""
+    _device.check_device(device, "ones")
+    return _finish(np.ones(_size(size), dtype=_float_dtype(dtype, "ones")), requires_grad)
 
 
-def empty(*size, dtype=None, requires_grad: bool = False) -> Tensor:
-    return _finish(np.empty(_size(size), dtype=_float_dtype(dtype)), requires_grad)
+def empty(*size, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+    """An uninitialised tensor of shape ``size`` (its values are whatever the memory held)."""
+    _device.check_device(device, "empty")
+    return _finish(np.empty(_size(size), dtype=_float_dtype(dtype, "empty")), requires_grad)
 
 
-def full(size, fill_value, dtype=None, requires_grad: bool = False) -> Tensor:
-    if dtype is None:
-        dtype = dtypes.scalar_dtype(fill_value)
-    return _finish(np.full(_size((size,)), fill_value, dtype=np.dtype(dtype)), requires_grad)
+def full(size, fill_value, *, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+    """``fill_value`` everywhere; the dtype is ``fill_value``'s (float32 for a float, int64 for an int …)."""
+    _device.check_device(device, "full")
+    d = dtypes.scalar_dtype(fill_value) if dtype is None else dtypes.as_dtype(dtype, "full")
+    return _finish(np.full(_size((size,)), fill_value, dtype=d), requires_grad)
 
 
-def _like(t: Tensor, dtype):
-    return t._data.shape, (t._data.dtype if dtype is None else np.dtype(dtype))
+def _like(t: Tensor, dtype, device, op: str):
+    """The shape and dtype of a ``*_like`` result (``t``'s dtype unless given), the device checked."""
+    _device.check_device(device, op)
+    return t._data.shape, (dtypes.lookup(t._data.dtype) if dtype is None else dtypes.as_dtype(dtype, op))
 
 
-def zeros_like(input: Tensor, dtype=None, requires_grad: bool = False) -> Tensor:
-    shape, dt = _like(input, dtype)
-    return _finish(np.zeros(shape, dt), requires_grad)
+def zeros_like(input: Tensor, *, dtype=None, device=None, requires_grad: bool = False,
+               memory_format=None) -> Tensor:
+    shape, d = _like(input, dtype, device, "zeros_like")
+    return _finish(np.zeros(shape, d), requires_grad)
 
 
-def ones_like(input: Tensor, dtype=None, requires_grad: bool = False) -> Tensor:
-    shape, dt = _like(input, dtype)
-    return _finish(np.ones(shape, dt), requires_grad)
+def ones_like(input: Tensor, *, dtype=None, device=None, requires_grad: bool = False,
+              memory_format=None) -> Tensor:
+    shape, d = _like(input, dtype, device, "ones_like")
+    return _finish(np.ones(shape, d), requires_grad)
 
 
-def full_like(input: Tensor, fill_value, dtype=None, requires_grad: bool = False) -> Tensor:
-    shape, dt = _like(input, dtype)
-    return _finish(np.full(shape, fill_value, dt), requires_grad)
+def full_like(input: Tensor, fill_value, *, dtype=None, device=None, requires_grad: bool = False,
+              memory_format=None) -> Tensor:
+    shape, d = _like(input, dtype, device, "full_like")
+    return _finish(np.full(shape, fill_value, d), requires_grad)
 
 
-def empty_like(input: Tensor, dtype=None, requires_grad: bool = False) -> Tensor:
-    shape, dt = _like(input, dtype)
-    return _finish(np.empty(shape, dt), requires_grad)
+def empty_like(input: Tensor, *, dtype=None, device=None, requires_grad: bool = False,
+               memory_format=None) -> Tensor:
+    shape, d = _like(input, dtype, device, "empty_like")
+    return _finish(np.empty(shape, d), requires_grad)
 
 
-def rand_like(input: Tensor, dtype=None) -> Tensor:
-    shape, dt = _like(input, dtype)
-    return wrap(_rng.random(shape).astype(dt))
+def rand_like(input: Tensor, *, generator=None, dtype=None, device=None, requires_grad: bool = False,
+              memory_format=None) -> Tensor:
+    """Uniform samples on [0, 1) of ``input``'s shape and (floating) dtype."""
+    shape, d = _like(input, dtype, device, "rand_like")
+    rng = resolve_generator(generator, "rand_like")
+    return _finish(_draw(rng.random, shape, _sampling_dtype(d, "rand_like")), requires_grad)
 
 
-def randn_like(input: Tensor, dtype=None) -> Tensor:
-    shape, dt = _like(input, dtype)
-    return wrap(_rng.standard_normal(shape).astype(dt))
+def randn_like(input: Tensor, *, generator=None, dtype=None, device=None, requires_grad: bool = False,
+               memory_format=None) -> Tensor:
+    """Standard normal samples of ``input``'s shape and (floating) dtype."""
+    shape, d = _like(input, dtype, device, "randn_like")
+    rng = resolve_generator(generator, "randn_like")
+    return _finish(_draw(rng.standard_normal, shape, _sampling_dtype(d, "randn_like"), scale=0.5 ** 0.5),
+                   requires_grad)
 
 
-def arange(start, end=None, step=1, dtype=None, requires_grad: bool = False) -> Tensor:
+def randint_like(input: Tensor, low: int = 0, high: int | None = None, *, generator=None, dtype=None, device=None,
+                 requires_grad: bool = False, memory_format=None) -> Tensor:
+    """Integers uniform on [low, high) of ``input``'s shape and dtype (``randint_like(x, high)``: low = 0).
+
+    Example::
+
+        >>> fukaku.randint_like(fukaku.zeros(3), 5).dtype
+        fukaku.float32
+    """
+    if high is None:
+        low, high = 0, low
+    shape, d = _like(input, dtype, device, "randint_like")
+    return _finish(_integers(low, high, shape, d, generator, "randint_like"), requires_grad)
+
+
+def arange(start, end=None, step=1, *, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
     """``arange(end)`` or ``arange(start, end, step)``; int64 when all bounds are ints, else float32."""
+    _device.check_device(device, "arange")
     if end is None:
         start, end = 0, start
     if dtype is None:
@@ -444,43 +587,267 @@ def arange(start, end=None, step=1, dtype=None, requires_grad: bool = False) -> 
         dtype = dtypes.int64 if is_int else dtypes.get_default_dtype()
     if step == 0:
         raise ValueError("arange(): step must be nonzero")
-    return _finish(np.arange(start, end, step).astype(np.dtype(dtype)), requires_grad)
+    return _finish(np.arange(start, end, step).astype(dtypes.as_dtype(dtype, "arange")), requires_grad)
 
 
-def linspace(start, end, steps: int, dtype=None, requires_grad: bool = False) -> Tensor:
-    return _finish(np.linspace(start, end, steps).astype(_float_dtype(dtype)), requires_grad)
+def linspace(start, end, steps: int, *, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+    """``steps`` evenly spaced values from ``start`` to ``end``, both included."""
+    _device.check_device(device, "linspace")
+    return _finish(np.linspace(start, end, steps).astype(_float_dtype(dtype, "linspace")), requires_grad)
 
 
-def eye(n: int, m: int | None = None, dtype=None, requires_grad: bool = False) -> Tensor:
-    return _finish(np.eye(n, m, dtype=_float_dtype(dtype)), requires_grad)
+def logspace(start, end, steps: int, base: float = 10.0, *, dtype=None, device=None,
+             requires_grad: bool = False) -> Tensor:
+    """``base ** linspace(start, end, steps)``: ``steps`` values evenly spaced on a log scale.
+
+    Example::
+
+        >>> fukaku.logspace(0, 2, 3)
+        tensor([  1.,  10., 100.])
+    """
+    _device.check_device(device, "logspace")
+    exponents = np.linspace(start, end, steps)
+    return _finish(np.power(builtins.float(base), exponents).astype(_float_dtype(dtype, "logspace")), requires_grad)
 
 
-def rand(*size, dtype=None, requires_grad: bool = False) -> Tensor:
-    """Uniform samples on [0, 1)."""
-    return _finish(_rng.random(_size(size)).astype(_float_dtype(dtype)), requires_grad)
+def eye(n: int, m: int | None = None, *, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+    """The n×m identity matrix (m = n unless given)."""
+    _device.check_device(device, "eye")
+    return _finish(np.eye(n, m, dtype=_float_dtype(dtype, "eye")), requires_grad)
 
 
-def randn(*size, dtype=None, requires_grad: bool = False) -> Tensor:
-    """Standard normal samples."""
-    return _finish(_rng.standard_normal(_size(size)).astype(_float_dtype(dtype)), requires_grad)
+def rand(*size, generator=None, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+    """Uniform samples on [0, 1) (a complex dtype: real and imaginary parts each uniform)."""
+    _device.check_device(device, "rand")
+    rng = resolve_generator(generator, "rand")
+    return _finish(_draw(rng.random, _size(size), _sampling_dtype(dtype, "rand")), requires_grad)
 
 
-def randint(low, high=None, size: Sequence[int] = (), dtype=None) -> Tensor:
-    """Integers uniform on [low, high) (``randint(high, size)`` means low = 0)."""
-    if high is None:
+def randn(*size, generator=None, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+    """Standard normal samples (a complex dtype: real and imaginary parts each of variance 1/2)."""
+    _device.check_device(device, "randn")
+    rng = resolve_generator(generator, "randn")
+    return _finish(_draw(rng.standard_normal, _size(size), _sampling_dtype(dtype, "randn"), scale=0.5 ** 0.5),
+                   requires_grad)
+
+
+def _integers(low, high, shape: tuple[int, ...], d: dtypes.dtype, generator, op: str) -> np.ndarray:
+    """Integers uniform on [low, high) in dtype ``d``."""
+    low, high = builtins.int(low), builtins.int(high)
+    if low >= high:
+        raise RuntimeError(f"{op}: expects 'low' to be less than 'high', but got low={low} >= high={high}")
+    return resolve_generator(generator, op).integers(low, high, size=shape).astype(d)
+
+
+def randint(low, high=None, size=None, *, generator=None, dtype=None, device=None,
+            requires_grad: bool = False) -> Tensor:
+    """Integers uniform on [low, high): ``randint(low, high, size)`` or ``randint(high, size)``; int64
+    unless ``dtype`` is given.
+
+    Example::
+
+        >>> fukaku.randint(10, (3,)).dtype
+        fukaku.int64
+    """
+    _device.check_device(device, "randint")
+    if size is None:
+        if high is None or isinstance(high, (builtins.int, np.integer)):
+            raise TypeError("randint(): missing the size: call randint(high, size) or randint(low, high, size)")
+        low, high, size = 0, low, high
+    elif high is None:
         low, high = 0, low
-    return wrap(_rng.integers(low, high, size=_size((size,))).astype(dtype or dtypes.int64))
+    d = dtypes.int64 if dtype is None else dtypes.as_dtype(dtype, "randint")
+    return _finish(_integers(low, high, _size((size,)), d, generator, "randint"), requires_grad)
 
 
-def randperm(n: int, dtype=None) -> Tensor:
-    return wrap(_rng.permutation(n).astype(dtype or dtypes.int64))
+def randperm(n: int, *, generator=None, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+    """A random permutation of 0 … n−1 (int64 unless ``dtype`` is given)."""
+    _device.check_device(device, "randperm")
+    if builtins.int(n) < 0:
+        raise RuntimeError(f"randperm: n must be non-negative, got {n}")
+    d = dtypes.int64 if dtype is None else dtypes.as_dtype(dtype, "randperm")
+    return _finish(resolve_generator(generator, "randperm").permutation(builtins.int(n)).astype(d), requires_grad)
 
 
-def normal(mean: float, std: float, size: Sequence[int], dtype=None) -> Tensor:
-    return wrap(_rng.normal(mean, std, size=_size((size,))).astype(_float_dtype(dtype)))
+def normal(mean=0.0, std=1.0, size=None, *, generator=None, dtype=None, device=None,
+           requires_grad: bool = False) -> Tensor:
+    """Normal samples N(mean, std²): ``normal(mean, std, size)`` with numbers, or element by element
+    with tensors (``normal(mean_tensor, std)``, ``normal(mean, std_tensor)``, ``normal(means, stds)``;
+    they broadcast). The samples carry no gradient (PyTorch's is zero too).
+
+    Shape: ``size``, or the broadcast shape of the tensor arguments.
+    """
+    _device.check_device(device, "normal")
+    tensors = [x for x in (mean, std) if isinstance(x, Tensor)]
+    if tensors:
+        if size is not None:
+            raise TypeError("normal(): size is given by the tensor arguments; pass size only with numbers")
+        d = tensors[0].dtype
+        for t in tensors[1:]:
+            d = dtypes.promote_types(d, t.dtype)
+        d = _sampling_dtype(d if dtype is None else dtype, "normal")
+        mean, std = (x._data if isinstance(x, Tensor) else x for x in (mean, std))
+        shape = np.broadcast_shapes(np.shape(mean), np.shape(std))
+    else:
+        if size is None:
+            raise TypeError("normal(): with numbers for mean and std, give the size: normal(mean, std, size)")
+        d, shape = _sampling_dtype(dtype, "normal"), _size((size,))
+    if np.any(np.asarray(std) < 0):
+        raise RuntimeError(f"normal: expects std >= 0.0, but found std {np.min(std)}")
+    draws = resolve_generator(generator, "normal").normal(mean, std, size=shape)
+    return _finish(draws.astype(d), requires_grad)
 
 
-__all__ = ["Tensor", "tensor", "as_tensor", "from_numpy", "zeros", "ones", "empty", "full", "zeros_like",
-           "ones_like", "full_like", "empty_like", "rand_like", "randn_like", "arange", "linspace", "eye",
-           "rand", "randn", "randint", "randperm", "normal", "manual_seed", "default_generator",
-           "get_rng_state", "set_rng_state"]
+def _check_probabilities(p: np.ndarray, op: str) -> None:
+    if not (np.isfinite(p).all() and (p >= 0).all()):
+        raise RuntimeError(f"{op}: probability tensor contains either `inf`, `nan` or element < 0")
+
+
+def multinomial(input: Tensor, num_samples: int, replacement: bool = False, *, generator=None) -> Tensor:
+    """Indices drawn from the categorical distributions in the rows of ``input`` (weights: nonnegative,
+    not necessarily normalised), as ``torch.multinomial``.
+
+    Without replacement each row yields ``num_samples`` distinct indices, in the order drawn
+    (exponential races: the k largest ``p / E``, ``E ~ Exp(1)``); once the categories of nonzero
+    weight are used up, zero-weight ones follow, as in PyTorch. With replacement the draws are
+    independent (inverse CDF), and a zero-weight category is never drawn.
+
+    Args:
+        input: weights, shape ``(k,)`` or ``(rows, k)``, floating point.
+        num_samples: draws per row (at most ``k`` without replacement).
+        replacement: draw with replacement.
+        generator: the generator to draw from (the default one when None).
+
+    Shape: ``(num_samples,)`` or ``(rows, num_samples)``; int64.
+
+    Example::
+
+        >>> fukaku.multinomial(fukaku.tensor([0.0, 1.0, 0.0]), 1)
+        tensor([1])
+    """
+    if not isinstance(input, Tensor):
+        raise TypeError(f"multinomial(): input must be a Tensor, got {type(input).__name__}")
+    if not input.is_floating_point():
+        raise RuntimeError(f"multinomial only supports floating-point dtypes for input, got {input.dtype}")
+    if input.ndim not in (1, 2):
+        raise RuntimeError(f"multinomial: prob_dist must be 1 or 2 dim, got shape {tuple(input.shape)}")
+    n = builtins.int(num_samples)
+    p = input._data.astype(np.float64).reshape(-1, input.shape[-1])
+    rows, k = p.shape
+    if n <= 0:
+        raise RuntimeError(f"multinomial: cannot sample n_sample <= 0 samples (got {n})")
+    if not replacement and n > k:
+        raise RuntimeError(f"multinomial: cannot sample n_sample > prob_dist.size(-1) samples without replacement "
+                           f"({n} > {k}); pass replacement=True")
+    _check_probabilities(p, "multinomial")
+    if rows and (p.sum(axis=1) <= 0).any():
+        raise RuntimeError("multinomial: invalid multinomial distribution (sum of probabilities <= 0)")
+    rng = resolve_generator(generator, "multinomial")
+    if replacement:
+        cdf = np.cumsum(p, axis=1)
+        cdf /= cdf[:, -1:]
+        cdf[:, -1] = 1.0
+        # one sorted search for all rows: row r's CDF and draws are shifted by r (r <= cdf + r < r + 1)
+        offset = np.arange(rows, dtype=np.float64)[:, None]
+        found = np.searchsorted((cdf + offset).ravel(), (rng.random((rows, n)) + offset).ravel(), side="right")
+        out = found.reshape(rows, n) - np.arange(rows)[:, None] * k
+        # a draw rounded up to r + 1 lands past its row: it belongs to the row's last nonzero category
+        last = k - 1 - np.argmax(p[:, ::-1] > 0, axis=1)
+        out = np.where(out >= k, last[:, None], out)
+    else:
+        keys = p / rng.exponential(size=p.shape)
+        if n < k:
+            top = np.argpartition(-keys, n - 1, axis=1)[:, :n]
+        else:
+            top = np.broadcast_to(np.arange(k), (rows, k))
+        order = np.argsort(-np.take_along_axis(keys, top, axis=1), axis=1, kind="stable")
+        out = np.take_along_axis(top, order, axis=1)
+    out = out.astype(np.int64)
+    return wrap(out.reshape(n) if input.ndim == 1 else out)
+
+
+def bernoulli(input: Tensor, p: float | None = None, *, generator=None) -> Tensor:
+    """0/1 samples: element i is 1 with probability ``input[i]`` (or ``p`` for every element when
+    given), in ``input``'s (floating) dtype, as ``torch.bernoulli``.
+
+    Example::
+
+        >>> fukaku.bernoulli(fukaku.tensor([0.0, 1.0]))
+        tensor([0., 1.])
+    """
+    if not isinstance(input, Tensor):
+        raise TypeError(f"bernoulli(): input must be a Tensor, got {type(input).__name__}")
+    if not (input.is_floating_point() or input.dtype.is_complex):
+        raise NotImplementedError(f"bernoulli: not implemented for {input.dtype} input; pass probabilities as a "
+                                  "floating-point tensor, e.g. x.float()")
+    if p is None:
+        probs = input._data
+        if not ((probs >= 0) & (probs <= 1)).all():
+            raise RuntimeError("bernoulli: expected every probability in input to be in [0, 1] (and not nan)")
+    else:
+        probs = builtins.float(p)
+        if not 0.0 <= probs <= 1.0:
+            raise RuntimeError(f"bernoulli: expects p to be in [0, 1], but got p={p}")
+    draws = resolve_generator(generator, "bernoulli").random(input._data.shape)
+    return wrap((draws < probs).astype(input._data.dtype))
+
+
+Tensor.multinomial = multinomial  # x.multinomial(n), x.bernoulli(): the Tensor methods PyTorch has
+Tensor.bernoulli = bernoulli
+
+
+# ---------------------------------------------------------------------- legacy tensor types
+class _LegacyTensorType(type):
+    """The metaclass of ``fukaku.FloatTensor`` & co.: calling the type makes a tensor of its dtype;
+    ``isinstance(x, fukaku.FloatTensor)`` asks whether ``x`` is a float32 tensor."""
+
+    _dtype: dtypes.dtype
+
+    def __instancecheck__(cls, obj) -> bool:
+        return isinstance(obj, Tensor) and obj._data.dtype == cls._dtype
+
+    def __call__(cls, *args, device=None) -> Tensor:
+        name = cls.__name__
+        _device.check_device(device, name)
+        if not args:
+            return wrap(np.empty((0,), cls._dtype))
+        if isinstance(args[0], Size) or builtins.all(
+                isinstance(a, (builtins.int, np.integer)) and not isinstance(a, bool) for a in args):
+            return wrap(np.empty(_size(args if not isinstance(args[0], Size) else (args[0],)), cls._dtype))
+        if len(args) > 1:
+            raise TypeError(f"{name}(): expected sizes (ints) or one data argument, got {len(args)} arguments")
+        data = args[0]
+        if isinstance(data, Tensor):
+            if data._data.dtype != cls._dtype:
+                raise TypeError(f"{name}(): expected a {cls._dtype} tensor, got {data.dtype}; convert it with "
+                                f"x.to({cls._dtype!r})")
+            return data
+        if isinstance(data, (builtins.float, complex, str)) or not isinstance(data, (list, tuple, np.ndarray, range)):
+            raise TypeError(f"{name}(): expected sizes or a sequence of numbers, got {type(data).__name__}")
+        return tensor(data, dtype=cls._dtype)
+
+
+def _legacy_type(d: dtypes.dtype) -> type:
+    doc = (f"``fukaku.{d._legacy}(data)`` or ``fukaku.{d._legacy}(*sizes)``: a {d} tensor from data, or an "
+           f"uninitialised one of the given sizes (PyTorch's legacy constructor); ``isinstance(x, "
+           f"fukaku.{d._legacy})`` tests for a {d} tensor.")
+    return _LegacyTensorType(d._legacy, (), {"_dtype": d, "__doc__": doc, "__module__": __name__})
+
+
+FloatTensor = _legacy_type(dtypes.float32)
+DoubleTensor = _legacy_type(dtypes.float64)
+HalfTensor = _legacy_type(dtypes.float16)
+LongTensor = _legacy_type(dtypes.int64)
+IntTensor = _legacy_type(dtypes.int32)
+ShortTensor = _legacy_type(dtypes.int16)
+CharTensor = _legacy_type(dtypes.int8)
+ByteTensor = _legacy_type(dtypes.uint8)
+BoolTensor = _legacy_type(dtypes.bool_)
+
+
+__all__ = ["Tensor", "Size", "tensor", "as_tensor", "from_numpy", "zeros", "ones", "empty", "full", "zeros_like",
+           "ones_like", "full_like", "empty_like", "rand_like", "randn_like", "randint_like", "arange", "linspace",
+           "logspace", "eye", "rand", "randn", "randint", "randperm", "normal", "multinomial", "bernoulli",
+           "Generator", "manual_seed", "seed", "initial_seed", "default_generator", "get_rng_state", "set_rng_state",
+           "FloatTensor", "DoubleTensor", "HalfTensor", "LongTensor", "IntTensor", "ShortTensor", "CharTensor",
+           "ByteTensor", "BoolTensor"]

@@ -149,7 +149,7 @@ class Function:
         raise RuntimeError(f"{self.name} is not differentiable in forward mode")
 
     def __repr__(self) -> str:
-        return f"<{self.name}Backward>"
+        return f"<{self.name}Backward0>"
 
 
 class ViewOf:

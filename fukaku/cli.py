@@ -5,6 +5,7 @@
     fukaku lab list | run ID... | --all [--quick] [--out DIR]
     fukaku data fetch mnist|fashion-mnist [--root DIR]
     fukaku graph [--out PATH] [--format svg|dot|text]
+    fukaku run SCRIPT [ARGS...]
     fukaku info
 
 ``main(argv)`` returns the exit status (0 success, 1 failure, 2 usage error), so tests call it
@@ -341,7 +342,7 @@ def build_parser() -> argparse.ArgumentParser:
         "that checks the textbook's claims.",
         epilog="Run `fukaku COMMAND --help` for a command's options.")
     parser.add_argument("--version", action="version", version=f"fukaku {__version__}")
-    sub = parser.add_subparsers(dest="command", metavar="{train,lab,data,graph,info}")
+    sub = parser.add_subparsers(dest="command", metavar="{train,lab,data,graph,run,info}")
 
     t = sub.add_parser(
         "train", help="train a model on a data set and report its test accuracy",
@@ -417,6 +418,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="svg, dot (Graphviz source) or text (default: svg when graphviz is installed, else text)")
     g.set_defaults(handler=cmd_graph)
 
+    # `fukaku run ...` is handed to fukaku.run.main before parsing; this entry lists it in --help.
+    sub.add_parser("run", add_help=False, help="run an unmodified PyTorch program on fukaku (fukaku run SCRIPT)",
+                   description="See `fukaku run --help`.")
+
     i = sub.add_parser("info", help="versions, BLAS and threads",
                        description="Print the versions of fukaku, Python, NumPy and the optional packages, the BLAS "
                        "library NumPy uses and the number of threads.")
@@ -434,6 +439,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv and argv[0] == "lab":
         return cmd_lab(argv[1:])
+    if argv and argv[0] == "run":  # the program's own arguments follow: none of them is fukaku's
+        from .run import main as run_main
+
+        return run_main(argv[1:])
     parser = build_parser()
     try:
         args = parser.parse_args(argv)

@@ -5,10 +5,14 @@
 """
 from . import autograd, dtypes
 from .autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
-from .dtypes import (bool_, double, float16, float32, float64, get_default_dtype, int32, int64, long,
-                     set_default_dtype)
+from .dtypes import (DTypeUnavailableError, bfloat16, bool_, can_cast, cdouble, cfloat, complex64, complex128, double,
+                     dtype, finfo, float16, float32, float64, get_default_dtype, half, iinfo, int8, int16, int32, int64,
+                     long, promote_types, result_type, set_default_dtype, short, uint8, uint16, uint32, uint64)
 from .dtypes import bool_ as bool  # noqa: A001  (fukaku.bool, like torch.bool)
 from .dtypes import float as float  # noqa: A001,PLC0414
+from .dtypes import int as int  # noqa: A001,PLC0414  (fukaku.int is int32, like torch.int)
+from ._device import DeviceError, device, get_default_device, set_default_device
+from .autograd.inference_mode import inference_mode, is_inference_mode_enabled
 from ._tensor_str import get_printoptions, set_printoptions
 from .errors import ShapeError, StateDictError
 from .serialization import load, save
@@ -17,7 +21,12 @@ from .ops import __all__ as _ops_all
 from .tensor import (Size, Tensor, arange, as_tensor, default_generator, empty, empty_like, eye, from_numpy, full,
                      full_like, get_rng_state, linspace, manual_seed, normal, ones, ones_like, rand, rand_like,
                      randint, randn, randn_like, randperm, set_rng_state, tensor, zeros, zeros_like)
+from .tensor import (BoolTensor, ByteTensor, CharTensor, DoubleTensor, FloatTensor, Generator, HalfTensor, IntTensor,
+                     LongTensor, ShortTensor, bernoulli, initial_seed, logspace, multinomial, randint_like, seed)
 from . import datasets, models, nn, optim, train, utils  # noqa: E402  (they use the ops above)
+from . import linalg  # noqa: E402  (torch.linalg)
+from . import accelerator, cuda, random  # noqa: E402  (torch.accelerator, torch.cuda, torch.random)
+from .nn.functional import dropout  # noqa: E402  (torch.dropout(input, p, train): the same function)
 
 __version__ = "0.1.0"
 
@@ -40,4 +49,12 @@ __all__ = ["Tensor", "Size", "set_printoptions", "get_printoptions", "tensor", "
            "set_rng_state", "no_grad", "enable_grad", "set_grad_enabled", "is_grad_enabled", "autograd", "nn",
            "ShapeError", "StateDictError", "float32", "float64", "float16", "int64", "int32", "bool", "double", "long", "float",
            "get_default_dtype", "set_default_dtype", "is_tensor", "numel", "is_floating_point", "dtypes",
-           "save", "load", *_ops_all]
+           "save", "load",
+           # dtypes, devices and random numbers (issue 7)
+           "dtype", "DTypeUnavailableError", "bfloat16", "half", "int", "int16", "short", "int8", "uint8", "uint16",
+           "uint32", "uint64", "complex64", "cfloat", "complex128", "cdouble", "finfo", "iinfo", "promote_types",
+           "result_type", "can_cast", "device", "DeviceError", "get_default_device", "set_default_device", "cuda",
+           "accelerator", "random", "Generator", "seed", "initial_seed", "logspace", "randint_like", "multinomial",
+           "bernoulli", "dropout", "inference_mode", "is_inference_mode_enabled", "FloatTensor", "DoubleTensor",
+           "HalfTensor", "LongTensor", "IntTensor", "ShortTensor", "CharTensor", "ByteTensor", "BoolTensor",
+           *_ops_all]

@@ -127,12 +127,11 @@ def _refuse_data(data) -> None:
             leaf(x)
             return
         if not is_sequence(x):
-            raise ValueError(f"expected sequence of length {sizes[dim]} at dim {dim} (got {type(x).__name__}, at "
-                             f"{where or 'the top'}): the nesting is ragged")
+            raise TypeError(f"not a sequence: expected a sequence of length {sizes[dim]} at dim {dim}, got a "
+                            f"{type(x).__name__} (at {where}): the nesting is ragged")
         if len(x) != sizes[dim]:
-            raise ValueError(f"expected sequence of length {sizes[dim]} at dim {dim} (got {len(x)}, at "
-                             f"{where or 'the top'}): the nesting is ragged; every list at one depth must have the "
-                             "same length")
+            raise ValueError(f"expected sequence of length {sizes[dim]} at dim {dim} (got {len(x)}): the nesting is "
+                             f"ragged at {where}; every list at one depth must have the same length")
         for i, item in enumerate(x):
             check(item, dim + 1, f"{where}[{i}]")
 
@@ -443,9 +442,9 @@ def _float_dtype(dtype, op: str = "dtype") -> dtypes.dtype:
 def _sampling_dtype(dtype, op: str) -> dtypes.dtype:
     """The dtype continuous samples are drawn in: floating or complex (the default float when None)."""
     d = _float_dtype(dtype, op)
-    if not (d.is_floating_point or d.is_complex):
-        raise RuntimeError(f"{op}: draws real numbers, so its dtype must be floating point or complex, got {d}; "
-                           "for integers use fukaku.randint")
+    if not (d.is_floating_point or d.is_complex):  # NotImplementedError (a RuntimeError), as torch raises
+        raise NotImplementedError(f"{op}: draws real numbers, so its dtype must be floating point or complex, got "
+                                  f"{d}; for integers use fukaku.randint")
     return d
 
 

@@ -124,3 +124,77 @@ def test_an_explicit_dtype_applies_to_python_values_exactly(data) -> None:
     theirs = torch.tensor(data, dtype=torch.float64)
     assert ours.dtype == fk.float64
     np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
+
+
+# ----------------------------------------------------------------------------- data that is refused (as torch)
+@pytest.mark.parametrize("data", ["a", ["a", "b"], [1, "a"], [[1, 2], [3, "x"]], b"ab", None, {1: 2}, {1, 2},
+                                  object(), [1, None], (x for x in range(2))],
+                         ids=["str", "strs", "number-then-str", "nested-str", "bytes", "None", "dict", "set",
+                              "object", "None-inside", "generator"])
+def test_non_numeric_data_is_refused_with_torchs_error(data):
+    if isinstance(data, type(x for x in ())):
+        want_type = RuntimeError  # torch: "Could not infer dtype of generator"; a generator cannot be replayed
+    else:
+        with pytest.raises(Exception) as want:
+            torch.tensor(data)
+        want_type = want.type
+    with pytest.raises(want_type) as got:
+        fk.tensor(data)
+    if isinstance(data, str):
+        assert str(got.value) == "new(): invalid data type 'str'"
+
+
+@pytest.mark.parametrize("data, dim", [([[1, 2], [3]], 1), ([[1], [2, 3]], 1), ([[[1, 2], [3, 4]], [[1, 2], [3]]], 2),
+                                       ([[1, 2], 3], 1), ([1, [2]], 1),
+                                       ([fk.ones(2), fk.ones(3)], 1)])
+def test_a_ragged_nesting_names_its_dimension(data, dim):
+    theirs_data = [torch.from_numpy(d.numpy()) if isinstance(d, fk.Tensor) else d for d in data]
+    with pytest.raises(Exception) as want:
+        torch.tensor(theirs_data)
+    with pytest.raises(want.type, match=f"at dim {dim}") as got:
+        fk.tensor(data)
+    if want.type is ValueError and "expected sequence of length" in str(want.value):
+        assert str(got.value).startswith(str(want.value))  # torch's words, then where and why
+
+
+def test_numeric_nestings_of_lists_arrays_and_tensors_still_work():
+    data = [[1, 2.5], np.array([3.0, 4.0]), fk.tensor([5, 6])]
+    ours = fk.tensor(data)
+    ref = torch.tensor([[1, 2.5], [3.0, 4.0], [5, 6]])
+    assert ours.dtype is fk.float32 and ref.dtype == torch.float32
+    np.testing.assert_array_equal(ours.numpy(), ref.numpy())
+    assert fk.tensor(range(3)).tolist() == torch.tensor(range(3)).tolist() == [0, 1, 2]
+
+
+# ----------------------------------------------------------------------------- legacy constructors
+LEGACY = ["FloatTensor", "DoubleTensor", "HalfTensor", "LongTensor", "IntTensor", "ShortTensor", "CharTensor",
+          "ByteTensor", "BoolTensor"]
+
+
+@pytest.mark.parametrize("name", LEGACY)
+def test_legacy_constructors_match_torch(name):
+    ours_t, ref_t = getattr(fk, name), getattr(torch, name)
+    for args in [([1, 0, 3],), ((2, 3),), ([[1, 2], [3, 4]],), (np.array([1.0, 2.0]),)]:
+        ours, ref = ours_t(*args), ref_t(*args)
+        assert ours.type() == ref.type().replace("torch.", "fukaku.")
+        np.testing.assert_array_equal(ours.numpy(), ref.numpy())
+    for args in [(2, 3), (), (0,), (fk.Size([4, 1]),)]:  # sizes: uninitialised values, as torch
+        ref_args = tuple(torch.Size(a) if isinstance(a, fk.Size) else a for a in args)
+        assert tuple(ours_t(*args).shape) == tuple(ref_t(*ref_args).shape)
+    assert isinstance(ours_t([1]), ours_t) and isinstance(ref_t([1]), ref_t)
+    other = "LongTensor" if name != "LongTensor" else "FloatTensor"
+    assert not isinstance(ours_t([1]), getattr(fk, other)) and not isinstance(ref_t([1]), getattr(torch, other))
+
+
+def test_legacy_constructors_refuse_what_torch_refuses():
+    with pytest.raises(TypeError):
+        torch.LongTensor(torch.tensor([1.0]))
+    with pytest.raises(TypeError, match="expected a fukaku.int64 tensor"):
+        fk.LongTensor(fk.tensor([1.0]))
+    x = fk.tensor([1, 2])
+    assert fk.LongTensor(x) is x
+    for bad in (1.5, "ab"):
+        with pytest.raises(TypeError):
+            torch.FloatTensor(bad)
+        with pytest.raises(TypeError):
+            fk.FloatTensor(bad)

@@ -70,3 +70,7 @@ def unregister_backend(array_type: type) -> None:
 def registered_backends() -> tuple[tuple[type, ModuleType], ...]:
     """The registered (array type, module) pairs, in lookup order."""
     return tuple(_backends)
+
+
+# PyTorch's torch.backends flags and probes for the accelerator libraries fukaku does not have
+from . import cudnn, mps  # noqa: E402

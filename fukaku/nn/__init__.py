@@ -3,7 +3,8 @@
 Layers live in :mod:`fukaku.nn.modules` (one file per family, PyTorch's file names), the
 stateless functions they call in :mod:`fukaku.nn.functional` (a package split the same way).
 """
-from . import functional, init, modules, utils
+from . import functional, init, modules, parallel, utils
+from .parallel import DataParallel  # torch.nn.DataParallel
 from .modules import *  # noqa: F401,F403
 from .modules import __all__ as _modules_all
 from .parameter import Parameter

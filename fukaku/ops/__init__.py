@@ -12,13 +12,17 @@ from __future__ import annotations
 # every family is imported, also those that export no function: importing one binds its Tensor methods
 # (inplace: x.add_, x[i] = v) and defines the graph nodes nn.functional calls (linear, loss, normalization)
 from . import activation, elementwise, index, inplace, linalg, linear, loss, normalization, reduce, shape  # noqa: F401
+# the sort family by another name: its function sort, star-imported below, takes the name ``sort`` here
+from . import sort as sorting  # noqa: E402
 from .activation import *  # noqa: F401,F403
 from .elementwise import *  # noqa: F401,F403
 from .index import *  # noqa: F401,F403
 from .linalg import *  # noqa: F401,F403
 from .reduce import *  # noqa: F401,F403
 from .shape import *  # noqa: F401,F403
+from .sort import *  # noqa: F401,F403
 
-__all__ = [*activation.__all__, *elementwise.__all__, *index.__all__, *linalg.__all__, *reduce.__all__, *shape.__all__]
+__all__ = [*activation.__all__, *elementwise.__all__, *index.__all__, *linalg.__all__, *reduce.__all__, *shape.__all__,
+           *sorting.__all__]
 
 inplace.bind_twins()  # after every family: the in-place twins (exp_, clamp_ …) of the ops they define

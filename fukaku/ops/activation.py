@@ -1,5 +1,10 @@
-"""Activation functions (seed 000 §6.1.3, seed 003, seed 004 §3): ReLU family, ELU, GELU, SiLU,
-softplus, and the softmax family over a dimension.
+"""Activation functions (seed 000 §6.1.3, seed 003, seed 004 §3): ReLU family (threshold, the
+saturating hardtanh/relu6), ELU and its scaled forms SELU and CELU, GELU, SiLU, softplus, mish,
+the piecewise-linear hardsigmoid/hardswish, softsign, log σ, and the softmax family over a
+dimension.
+
+The functions PyTorch has at its top level (``torch.relu``, ``torch.selu``, ``torch.threshold``…)
+are defined here; the others call these nodes from :mod:`fukaku.nn.functional.activation`.
 
 ELU follows the corrected form c·(exp(z) − 1) for z < 0 (seed 004 prints c·exp(z − 1): erratum).
 """
@@ -45,31 +50,41 @@ class LeakyRelu(_Unary):
 
 
 class Elu(_Unary):
-    """x for x > 0, α(eˣ − 1) otherwise; derivative α·eˣ for x <= 0 (α at x = 0, as torch).
+    """scale·x for x > 0, scale·α(e^{input_scale·x} − 1) otherwise: the node of :func:`elu`
+    (scale = input_scale = 1), :func:`selu` (torch's fixed α and scale) and :func:`celu`
+    (input_scale = 1/α), as torch's ``elu`` kernel computes all three.
 
-    The derivative's own derivative is α·eˣ only where x < 0: torch's ``elu_double_backward``
-    masks x = 0 (and NaN) out, so the derivative is a constant there. eˣ is evaluated at x only
-    where x < 0 (at 0 elsewhere), so that a large positive x or a NaN cannot turn into a
-    0·inf or 0·NaN = NaN in double backward.
+    The derivative is scale·α·input_scale·e^{input_scale·x} for x <= 0 (its value at x = 0 too, as
+    torch) and scale elsewhere (NaN included: torch tests x <= 0). Its own derivative is that
+    expression's only where x < 0: torch's ``elu_double_backward`` masks x = 0 (and NaN) out, so
+    the derivative is a constant there. The exponential is evaluated at x only where x < 0 (at 0
+    elsewhere), so that a large positive x or a NaN cannot turn into a 0·inf or 0·NaN = NaN in
+    double backward.
     """
 
-    def __init__(self, alpha: float) -> None:
+    def __init__(self, alpha: float, scale: float = 1.0, input_scale: float = 1.0) -> None:
         self.alpha = alpha
+        self.scale = scale
+        self.input_scale = input_scale
 
     def forward(self, x):
         self.save(x)
         xp = array_module(x._data)
-        self.positive = ~(x._data <= 0)  # NaN takes the linear branch's derivative 1, as torch
-        return xp.where(self.positive, x._data, self.alpha * xp.expm1(xp.minimum(x._data, 0))).astype(x._data.dtype)
+        v = x._data
+        self.positive = ~(v <= 0)  # NaN takes the linear branch's derivative, as torch
+        negative = xp.expm1(xp.minimum(v, 0) * self.input_scale) * (self.alpha * self.scale)
+        linear = v if self.scale == 1 else v * self.scale
+        return xp.where(self.positive, linear, negative).astype(v.dtype, copy=False)
 
     def derivative(self):
         (x,) = self.saved
         from .elementwise import Where
 
+        at_zero = self.alpha * self.scale * self.input_scale
         negative = Where.apply(constant(x._data < 0), x, constant_like(0, x._data))
-        slope = self.alpha * exp(negative)
-        slope = Where.apply(constant(x._data == 0), constant_like(self.alpha, x._data), slope)
-        return Where.apply(constant(self.positive), constant_like(1, x._data), slope)
+        slope = at_zero * exp(negative if self.input_scale == 1 else negative * self.input_scale)
+        slope = Where.apply(constant(x._data == 0), constant_like(at_zero, x._data), slope)
+        return Where.apply(constant(self.positive), constant_like(self.scale, x._data), slope)
 
 
 class Gelu(_Unary):
@@ -134,17 +149,176 @@ class Log1pExp(_Unary):
         return Where.apply(constant(self.linear), constant_like(1, x._data), sigmoid(self.beta * x))
 
 
+class ThresholdReplace(_Unary):
+    """The node of :func:`threshold`: x where x > ``threshold``, ``value`` elsewhere. The derivative
+    is 1 where x > threshold (NaN included, as torch's ``threshold_backward`` tests x <= threshold)
+    and 0 elsewhere."""
+
+    def __init__(self, threshold: float, value: float) -> None:
+        self.threshold = threshold
+        self.value = value
+
+    def forward(self, x):
+        v = x._data
+        keep = ~(v <= self.threshold)
+        self.slope = keep.astype(v.dtype)
+        return array_module(v).where(keep, v, self.value).astype(v.dtype, copy=False)
+
+    def derivative(self):
+        return constant(self.slope)
+
+
+class SaturatingLinear(_Unary):
+    """The node of ``hardtanh`` and ``relu6`` (:mod:`fukaku.nn.functional`): x clamped to
+    [``min_val``, ``max_val``] (relu6 is [0, 6]). The derivative is 0 on the bounds and outside,
+    1 strictly inside and at NaN, as torch's ``hardtanh_backward`` (unlike :func:`clamp`, whose
+    gradient reaches the bounds)."""
+
+    def __init__(self, min_val: float, max_val: float) -> None:
+        self.min_val = min_val
+        self.max_val = max_val
+
+    def forward(self, x):
+        v = x._data
+        self.slope = (~((v <= self.min_val) | (v >= self.max_val))).astype(v.dtype)  # NaN passes, as torch
+        return array_module(v).clip(v, self.min_val, self.max_val).astype(v.dtype, copy=False)
+
+    def derivative(self):
+        return constant(self.slope)
+
+
+class PiecewiseLinearSigmoid(_Unary):
+    """The node of ``hardsigmoid``: min(max(x + 3, 0), 6) / 6, the piecewise-linear sigmoid of
+    MobileNetV3; derivative 1/6 strictly inside (−3, 3), 0 elsewhere (and at NaN). Its second
+    derivative is 0 (torch has no double backward for it)."""
+
+    def forward(self, x):
+        v = x._data
+        xp = array_module(v)
+        self.slope = (((v > -3) & (v < 3)) / 6).astype(v.dtype)
+        return (xp.minimum(xp.maximum(v + 3, 0), 6) / 6).astype(v.dtype, copy=False)
+
+    def derivative(self):
+        return constant(self.slope)
+
+
+class PiecewiseSwish(_Unary):
+    """The node of ``hardswish``: x·min(max(x + 3, 0), 6) / 6 (MobileNetV3). The derivative is
+    x/3 + 1/2 strictly inside (−3, 3), 0 for x <= −3 and 1 for x >= 3 (and at NaN), as torch 2.13
+    computes it; its own derivative is 1/3 strictly inside and 0 elsewhere (torch's double
+    backward)."""
+
+    def forward(self, x):
+        self.save(x)
+        v = x._data
+        xp = array_module(v)
+        self.inside = (v > -3) & (v < 3)
+        return (v * xp.minimum(xp.maximum(v + 3, 0), 6) / 6).astype(v.dtype, copy=False)
+
+    def derivative(self):
+        (x,) = self.saved
+        from .elementwise import Where
+
+        outside = (~(x._data <= -3)).astype(x._data.dtype)  # 0 below −3, 1 above 3 and at NaN
+        return Where.apply(constant(self.inside), x / 3 + 0.5, constant(outside))
+
+
+class RationalSign(_Unary):
+    """The node of ``softsign``: x / (1 + |x|); derivative 1 / (1 + |x|)²."""
+
+    def forward(self, x):
+        self.save(x)
+        xp = array_module(x._data)
+        return x._data / (1 + xp.abs(x._data))
+
+    def derivative(self):
+        from .elementwise import abs as _abs
+
+        (x,) = self.saved
+        return 1 / (1 + _abs(x)) ** 2
+
+
+class TanhSoftplusGate(_Unary):
+    """The node of ``mish``: x·tanh(softplus(x)) (Misra 2019); derivative
+    tanh(sp) + x·σ(x)·(1 − tanh²(sp)) with sp = softplus(x), as torch's
+    ``infinitely_differentiable_mish_backward``."""
+
+    def forward(self, x):
+        self.save(x)
+        v = x._data
+        xp = array_module(v)
+        with np.errstate(invalid="ignore"):  # NaN in, NaN out, quietly (as torch)
+            return (v * xp.tanh(xp.logaddexp(0, v))).astype(v.dtype, copy=False)
+
+    def derivative(self):
+        (x,) = self.saved
+        t = tanh(softplus(x))
+        return t + x * sigmoid(x) * (1.0 - t * t)
+
+
+class LogLogistic(_Unary):
+    """The node of ``logsigmoid``, log σ(x) = min(x, 0) − log(1 + e^{−|x|}), finite for any x;
+    derivative σ(−x). The binary cross-entropy on logits is built on it too."""
+
+    def forward(self, x):
+        self.save(x)
+        v = x._data
+        xp = array_module(v)
+        return (xp.minimum(v, 0) - xp.log1p(xp.exp(-xp.abs(v)))).astype(v.dtype, copy=False)
+
+    def derivative(self):
+        return sigmoid(-self.saved[0])
+
+
+class StraightThrough(Function):
+    """Returns the fixed array ``value`` (of the input's shape) and passes gradients and
+    tangents through unchanged: the straight-through estimator of a hard Gumbel-softmax sample,
+    exactly one-hot in value and differentiated as the soft sample it replaces."""
+
+    def __init__(self, value: np.ndarray) -> None:
+        self.value = value
+
+    def forward(self, x):
+        return self.value
+
+    def vjp(self, grad):
+        return grad
+
+    def jvp(self, dx):
+        return dx
+
+
+def _result(input: Tensor, out: Tensor, inplace: bool) -> Tensor:
+    """The value of an activation: ``out``, or with ``inplace=True`` ``input`` overwritten with
+    ``out`` and returned (torch's in-place variants return their argument).
+
+    Every ``inplace`` flag of fukaku goes through here (the activations of this file and of
+    :mod:`fukaku.nn.functional.activation`, and dropout), so how an in-place result is recorded
+    is decided in one place. The result must fit the input's dtype, as in torch (an integer
+    tensor cannot hold a sigmoid in place).
+    """
+    if not inplace or out is input:
+        return out
+    if out.dtype != input.dtype:
+        raise TypeError(f"in-place activation: the result has dtype {out.dtype}, which can't be written into the "
+                        f"input of dtype {input.dtype}; convert the input first (x.float()) or use inplace=False")
+    return input.copy_(out)
+
+
 @tensor_method()
-def relu(input: Tensor) -> Tensor:
-    return Relu.apply(input)
+def relu(input: Tensor, inplace: bool = False) -> Tensor:
+    """max(0, x) elementwise (seed 000 §6.1.3); the gradient at 0 is 0, as torch's."""
+    return _result(input, Relu.apply(input), inplace)
 
 
-def leaky_relu(input: Tensor, negative_slope: float = 0.01) -> Tensor:
-    return LeakyRelu.apply(input, negative_slope=negative_slope)
+def leaky_relu(input: Tensor, negative_slope: float = 0.01, inplace: bool = False) -> Tensor:
+    """x for x > 0, ``negative_slope``·x otherwise (seed 004 §3: 0.01x)."""
+    return _result(input, LeakyRelu.apply(input, negative_slope=negative_slope), inplace)
 
 
-def elu(input: Tensor, alpha: float = 1.0) -> Tensor:
-    return Elu.apply(_floating(input), alpha=alpha)
+def elu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
+    """x for x > 0, α(eˣ − 1) otherwise (Clevert et al. 2015; the corrected form of seed 004 §3)."""
+    return _result(input, Elu.apply(_floating(input), alpha=alpha), inplace)
 
 
 def gelu(input: Tensor, approximate: str = "none") -> Tensor:
@@ -153,12 +327,37 @@ def gelu(input: Tensor, approximate: str = "none") -> Tensor:
     return Gelu.apply(_floating(input), approximate=approximate)
 
 
-def silu(input: Tensor) -> Tensor:
-    return Silu.apply(_floating(input))
+def silu(input: Tensor, inplace: bool = False) -> Tensor:
+    """Swish / SiLU, x·σ(x) (seed 000 §6.1.3, without β)."""
+    return _result(input, Silu.apply(_floating(input)), inplace)
 
 
 def softplus(input: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
     return Log1pExp.apply(_floating(input), beta=beta, threshold=threshold)
+
+
+# SELU's constants (Klambauer et al. 2017), as torch spells them
+SELU_ALPHA = 1.6732632423543772848170429916717
+SELU_SCALE = 1.0507009873554804934193349852946
+
+
+def selu(input: Tensor, inplace: bool = False) -> Tensor:
+    """Self-normalising ELU: scale·(max(0, x) + min(0, α(eˣ − 1))) with α ≈ 1.6733, scale ≈ 1.0507
+    (Klambauer et al. 2017)."""
+    return _result(input, Elu.apply(_floating(input), alpha=SELU_ALPHA, scale=SELU_SCALE), inplace)
+
+
+def celu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
+    """Continuously differentiable ELU: max(0, x) + min(0, α(e^{x/α} − 1)) (Barron 2017); α must not be 0."""
+    if alpha == 0:
+        raise ValueError("celu: alpha cannot be 0 (CELU divides by it: α(e^{x/α} − 1))")
+    return _result(input, Elu.apply(_floating(input), alpha=alpha, input_scale=1.0 / alpha), inplace)
+
+
+def threshold(input: Tensor, threshold: float, value: float, inplace: bool = False) -> Tensor:
+    """x where x > ``threshold``, else ``value``, elementwise (relu is threshold(x, 0, 0)); the
+    gradient is 1 where x > threshold, else 0."""
+    return _result(input, ThresholdReplace.apply(input, threshold=threshold, value=value), inplace)
 
 
 # ----------------------------------------------------------------------- softmax family
@@ -265,4 +464,5 @@ class Heaviside(_Unary):
 
 
 # the functions ``fukaku.ops`` (and so ``fukaku``) exports from this family
-__all__ = ["relu", "leaky_relu", "elu", "gelu", "silu", "softplus", "softmax", "log_softmax", "one_hot"]
+__all__ = ["relu", "leaky_relu", "elu", "selu", "celu", "threshold", "gelu", "silu", "softplus", "softmax",
+           "log_softmax", "one_hot"]

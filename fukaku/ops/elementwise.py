@@ -17,10 +17,11 @@ from collections.abc import Callable
 import numpy as np
 
 from .. import dtypes
+from .._device import parse_to
 from ..autograd.function import Function, constant, constant_like
 from ..backends import array_module
 from ..tensor import Tensor, wrap
-from ._special import erf as _erf_array
+from . import _special
 from ._util import named, operands, shape_error, tensor_method
 from .shape import broadcast_to, sum_to
 
@@ -43,44 +44,61 @@ class Cast(Function):
 
 
 @tensor_method()
-def to(input: Tensor, dtype=None, *args, **kwargs) -> Tensor:
-    """``x.to(fukaku.float64)``; devices other than 'cpu' are not available in this backend."""
-    if isinstance(dtype, Tensor):
-        dtype = dtype.dtype
-    if isinstance(dtype, str) and dtype in ("cpu",):
-        dtype = kwargs.get("dtype", args[0] if args else None)
-    if dtype is None:
-        dtype = kwargs.get("dtype")
-    if dtype is None:
-        return input
-    dtype = np.dtype(dtype)
-    if dtype == input._data.dtype:
-        return input
-    if input.requires_grad and dtype.kind != "f":
+def to(input: Tensor, *args, **kwargs) -> Tensor:
+    """``x.to(dtype)``, ``x.to(device)``, ``x.to(device, dtype)``, ``x.to(other)`` (other's dtype and
+    device), each optionally followed by ``non_blocking`` and ``copy``, or all as keywords — as
+    ``torch.Tensor.to``.
+
+    Returns ``input`` itself when nothing changes, unless ``copy=True``. A dtype change is recorded
+    (the gradient is cast back), except to an integer or bool dtype, which carries no gradient.
+    Devices: the CPU only (others raise :class:`fukaku.DeviceError`).
+    """
+    dtype, copy = _to_args(args, kwargs)
+    if dtype is None or dtype == input._data.dtype:
+        return clone(input) if copy else input
+    if input.requires_grad and not (dtype.is_floating_point or dtype.is_complex):
         return wrap(input._data.astype(dtype))  # integer results carry no gradient
     return Cast.apply(input, dtype=dtype)
 
 
-def _conversion(name: str, dtype: type) -> Callable[[Tensor], Tensor]:
+def _to_args(args: tuple, kwargs: dict) -> tuple[dtypes.dtype | None, bool]:
+    """The target dtype and the copy flag of a ``to`` call (the device is checked on the way)."""
+    if len(args) == 1 and not kwargs and isinstance(args[0], dtypes.dtype):
+        return args[0], False  # the common case, x.to(fukaku.float64), without the full parse
+    _, dtype, _, copy = parse_to(args, kwargs, "Tensor.to")
+    return dtype, copy
+
+
+def _conversion(name: str, dtype: dtypes.dtype) -> Callable[[Tensor], Tensor]:
     """The method ``x.<name>()``, PyTorch's shorthand for ``x.to(dtype)``."""
-    def convert(self: Tensor) -> Tensor:
+    def convert(self: Tensor, memory_format=None) -> Tensor:
         return to(self, dtype)
 
-    return named(convert, name, f"``x.{name}()`` is ``x.to({np.dtype(dtype).name})``.")
+    return named(convert, name, f"``x.{name}()`` is ``x.to({dtype!r})``.")
 
 
-tensor_method()(_conversion("half", np.float16))
-tensor_method()(_conversion("float", np.float32))
-tensor_method()(_conversion("double", np.float64))
-tensor_method()(_conversion("int", np.int32))
-tensor_method()(_conversion("long", np.int64))
-tensor_method()(_conversion("bool", np.bool_))
+for _name, _dtype in [("half", dtypes.float16), ("bfloat16", dtypes.bfloat16), ("float", dtypes.float32),
+                      ("double", dtypes.float64), ("cfloat", dtypes.complex64), ("cdouble", dtypes.complex128),
+                      ("char", dtypes.int8), ("byte", dtypes.uint8), ("short", dtypes.int16), ("int", dtypes.int32),
+                      ("long", dtypes.int64), ("bool", dtypes.bool_)]:
+    tensor_method()(_conversion(_name, _dtype))
 
 
 @tensor_method("type")
-def _type(self: Tensor, dtype=None) -> str | Tensor:
-    """``x.type()`` names the dtype (``'float32'``); ``x.type(dtype)`` is ``x.to(dtype)``."""
-    return self.dtype.name if dtype is None else to(self, dtype)
+def _type(self: Tensor, dtype=None, non_blocking: bool = False, **kwargs) -> str | Tensor:
+    """``x.type()`` names the tensor type, as PyTorch does (``'fukaku.FloatTensor'`` for float32);
+    ``x.type(dtype)``, ``x.type('fukaku.DoubleTensor')`` (or ``'torch.DoubleTensor'``) and
+    ``x.type(fukaku.DoubleTensor)`` are ``x.to(that dtype)``."""
+    if dtype is None:
+        return dtypes.tensor_type_name(self.dtype)
+    if isinstance(dtype, str):
+        named_type = dtypes.from_tensor_type_name(dtype)
+        if named_type is None:
+            raise ValueError(f"invalid type: {dtype!r}; expected a tensor type such as 'fukaku.FloatTensor'")
+        dtype = named_type
+    elif isinstance(getattr(dtype, "_dtype", None), dtypes.dtype):  # fukaku.FloatTensor & co.
+        dtype = dtype._dtype
+    return to(self, dtype, non_blocking)
 
 
 @tensor_method()
@@ -103,6 +121,30 @@ class _Binary(Function):
 
     def _out_shape(self) -> tuple[int, ...]:
         return np.broadcast_shapes(self.a_shape, self.b_shape)
+
+
+class _Elementwise(_Binary):
+    """z = f(a, b) elementwise with broadcasting; subclasses give ``along_a(t)`` = t·∂z/∂a and
+    ``along_b(t)`` = t·∂z/∂b (the binary form of :class:`_Unary`'s ``derivative``).
+
+    Each input's Jacobian is diagonal up to broadcasting, so the same products give both rules:
+    the vjp sums them back to each input's shape, the jvp adds them.
+    """
+
+    def along_a(self, t: Tensor) -> Tensor:
+        raise NotImplementedError
+
+    def along_b(self, t: Tensor) -> Tensor:
+        raise NotImplementedError
+
+    def vjp(self, grad):
+        na, nb = self.needs_input_grad
+        return (sum_to(self.along_a(grad), self.a_shape) if na else None,
+                sum_to(self.along_b(grad), self.b_shape) if nb else None)
+
+    def jvp(self, da, db):
+        terms = [along(d) for along, d in ((self.along_a, da), (self.along_b, db)) if d is not None]
+        return broadcast_to(terms[0] if len(terms) == 1 else terms[0] + terms[1], self._out_shape())
 
 
 class Add(_Binary):
@@ -141,45 +183,33 @@ class Sub(_Binary):
         return da - db
 
 
-class Mul(_Binary):
+class Mul(_Elementwise):
     op = "mul"
 
     def compute(self, a, b):
         self.save(a, b)
         return a._data * b._data
 
-    def vjp(self, grad):
-        a, b = self.saved
-        na, nb = self.needs_input_grad
-        return (sum_to(grad * b, self.a_shape) if na else None, sum_to(grad * a, self.b_shape) if nb else None)
+    def along_a(self, t):
+        return t * self.saved[1]
 
-    def jvp(self, da, db):
-        a, b = self.saved
-        terms = [t for t in (da * b if da is not None else None, a * db if db is not None else None) if t is not None]
-        return broadcast_to(terms[0] + terms[1] if len(terms) == 2 else terms[0], self._out_shape())
+    def along_b(self, t):
+        return self.saved[0] * t
 
 
-class Div(_Binary):
+class Div(_Elementwise):
     op = "div"
 
     def compute(self, a, b):
         self.save(a, b)
         return a._data / b._data
 
-    def vjp(self, grad):
-        a, b = self.saved
-        na, nb = self.needs_input_grad
-        ga = sum_to(grad / b, self.a_shape) if na else None
-        gb = sum_to(-grad * a / (b * b), self.b_shape) if nb else None
-        return ga, gb
+    def along_a(self, t):
+        return t / self.saved[1]
 
-    def jvp(self, da, db):
+    def along_b(self, t):
         a, b = self.saved
-        out = da / b if da is not None else None
-        if db is not None:
-            term = -db * a / (b * b)
-            out = term if out is None else out + term
-        return broadcast_to(out, self._out_shape())
+        return -t * a / (b * b)
 
 
 def _float_operands(a, b):
@@ -201,19 +231,19 @@ def add(input, other, alpha=1) -> Tensor:
     return _scaled(Add, input, other, alpha)
 
 
-@tensor_method("sub", "__sub__", reflected=("__rsub__",))
+@tensor_method("sub", "__sub__", "subtract", reflected=("__rsub__",))
 def sub(input, other, alpha=1) -> Tensor:
     """``input - alpha * other``, broadcasting; either operand may be a Python number."""
     return _scaled(Sub, input, other, alpha)
 
 
-@tensor_method("mul", "__mul__", reflected=("__rmul__",))
+@tensor_method("mul", "__mul__", "multiply", reflected=("__rmul__",))
 def mul(input, other) -> Tensor:
     """``input * other`` elementwise, broadcasting."""
     return Mul.apply(*operands(input, other))
 
 
-@tensor_method("div", "__truediv__", reflected=("__rtruediv__",))
+@tensor_method("div", "__truediv__", "true_divide", reflected=("__rtruediv__",))
 def div(input, other, rounding_mode: str | None = None) -> Tensor:
     """``input / other`` (true division: integers give floats); ``rounding_mode`` 'floor' or
     'trunc' rounds the quotient and is not differentiable."""
@@ -237,7 +267,7 @@ class Neg(Function):
         return -dx
 
 
-@tensor_method("neg", "__neg__")
+@tensor_method("neg", "__neg__", "negative")
 def neg(input: Tensor) -> Tensor:
     """``-input``."""
     return Neg.apply(input)
@@ -249,7 +279,7 @@ def positive(input: Tensor) -> Tensor:
     return input
 
 
-class Pow(_Binary):
+class Pow(_Elementwise):
     """x ** y with a tensor exponent; d/dy = x^y log x (0 where x = 0 and y >= 0, as torch)."""
 
     op = "pow"
@@ -271,19 +301,11 @@ class Pow(_Binary):
         safe = Where.apply(zero_base, constant_like(1, a._data), a)
         return Where.apply(zero_base, constant_like(0, a._data), self.output * Log.apply(safe))
 
-    def vjp(self, grad):
-        a, b = self.saved
-        na, nb = self.needs_input_grad
-        return (sum_to(grad * self._dbase(a, b), self.a_shape) if na else None,
-                sum_to(grad * self._dexp(a, b), self.b_shape) if nb else None)
+    def along_a(self, t):
+        return t * self._dbase(*self.saved)
 
-    def jvp(self, da, db):
-        a, b = self.saved
-        out = da * self._dbase(a, b) if da is not None else None
-        if db is not None:
-            term = db * self._dexp(a, b)
-            out = term if out is None else out + term
-        return broadcast_to(out, self._out_shape())
+    def along_b(self, t):
+        return t * self._dexp(*self.saved)
 
 
 class PowScalar(Function):
@@ -334,39 +356,80 @@ class _Unary(Function):
         return dx * self.derivative()
 
 
-class Exp(_Unary):
-    saves_output = True
+class _Ufunc(_Unary):
+    """y = f(x) by the array module's function named ``ufunc``; x is saved for ``derivative``
+    unless the op sets ``saves_output`` (its derivative needs only y)."""
+
+    ufunc: str
 
     def forward(self, x):
-        return array_module(x._data).exp(x._data)
+        if not self.saves_output:
+            self.save(x)
+        return self.compute(x._data)
+
+    def compute(self, a: np.ndarray) -> np.ndarray:
+        return getattr(array_module(a), self.ufunc)(a)
+
+
+class Exp(_Ufunc):
+    ufunc = "exp"
+    saves_output = True
 
     def derivative(self):
         return self.output
 
 
-class Log(_Unary):
-    def forward(self, x):
-        self.save(x)
-        return array_module(x._data).log(x._data)
+class Exp2(_Ufunc):
+    """2^x; derivative 2^x·ln 2."""
+
+    ufunc = "exp2"
+    saves_output = True
+
+    def derivative(self):
+        return self.output * math.log(2.0)
+
+
+class Expm1(_Ufunc):
+    """e^x − 1, accurate for small x; derivative y + 1."""
+
+    ufunc = "expm1"
+    saves_output = True
+
+    def derivative(self):
+        return self.output + 1.0
+
+
+class Log(_Ufunc):
+    ufunc = "log"
 
     def derivative(self):
         return 1.0 / self.saved[0]
 
 
-class Log1p(_Unary):
-    def forward(self, x):
-        self.save(x)
-        return array_module(x._data).log1p(x._data)
+class Log2(_Ufunc):
+    ufunc = "log2"
+
+    def derivative(self):
+        return 1.0 / (self.saved[0] * math.log(2.0))
+
+
+class Log10(_Ufunc):
+    ufunc = "log10"
+
+    def derivative(self):
+        return 1.0 / (self.saved[0] * math.log(10.0))
+
+
+class Log1p(_Ufunc):
+    ufunc = "log1p"
 
     def derivative(self):
         return 1.0 / (self.saved[0] + 1.0)
 
 
-class Sqrt(_Unary):
+class Sqrt(_Ufunc):
+    ufunc = "sqrt"
     saves_output = True
-
-    def forward(self, x):
-        return array_module(x._data).sqrt(x._data)
 
     def derivative(self):
         return 0.5 / self.output
@@ -403,9 +466,9 @@ class Abs(_Unary):
         return constant(self.sign)
 
 
-class Sign(Function):
-    def forward(self, x):
-        return _sign(x._data)
+class _Flat(Function):
+    """An op whose derivative is zero wherever it exists (sign, trunc): torch records it, and its
+    gradients and tangents are zeros."""
 
     def vjp(self, grad):
         return grad * 0.0
@@ -414,35 +477,126 @@ class Sign(Function):
         return dx * 0.0
 
 
-class Sin(_Unary):
+class Sign(_Flat):
     def forward(self, x):
-        self.save(x)
-        return array_module(x._data).sin(x._data)
+        return _sign(x._data)
+
+
+class Trunc(_Flat):
+    """x rounded toward zero (integers stay integers)."""
+
+    def forward(self, x):
+        return array_module(x._data).trunc(x._data)
+
+
+class Sin(_Ufunc):
+    ufunc = "sin"
 
     def derivative(self):
         return cos(self.saved[0])
 
 
-class Cos(_Unary):
-    def forward(self, x):
-        self.save(x)
-        return array_module(x._data).cos(x._data)
+class Cos(_Ufunc):
+    ufunc = "cos"
 
     def derivative(self):
         return -sin(self.saved[0])
 
 
-class HyperbolicTangent(_Unary):
-    """The node of :func:`tanh` (named apart from the layer ``nn.Tanh``): tanh′ = 1 − tanh²."""
+class Tan(_Ufunc):
+    """tan x; derivative 1 + tan² x."""
 
+    ufunc = "tan"
     saves_output = True
 
-    def forward(self, x):
-        return array_module(x._data).tanh(x._data)
+    def derivative(self):
+        y = self.output
+        return 1.0 + y * y
+
+
+class Asin(_Ufunc):
+    """arcsin x on [-1, 1]; derivative 1/√(1 − x²)."""
+
+    ufunc = "arcsin"
+
+    def derivative(self):
+        x = self.saved[0]
+        return rsqrt(1.0 - x * x)
+
+
+class Acos(_Ufunc):
+    """arccos x on [-1, 1]; derivative −1/√(1 − x²)."""
+
+    ufunc = "arccos"
+
+    def derivative(self):
+        x = self.saved[0]
+        return -rsqrt(1.0 - x * x)
+
+
+class Atan(_Ufunc):
+    """arctan x; derivative 1/(1 + x²)."""
+
+    ufunc = "arctan"
+
+    def derivative(self):
+        x = self.saved[0]
+        return 1.0 / (x * x + 1.0)
+
+
+class Sinh(_Ufunc):
+    ufunc = "sinh"
+
+    def derivative(self):
+        return cosh(self.saved[0])
+
+
+class Cosh(_Ufunc):
+    ufunc = "cosh"
+
+    def derivative(self):
+        return sinh(self.saved[0])
+
+
+class HyperbolicTangent(_Ufunc):
+    """The node of :func:`tanh` (named apart from the layer ``nn.Tanh``): tanh′ = 1 − tanh²."""
+
+    ufunc = "tanh"
+    saves_output = True
 
     def derivative(self):
         y = self.output
         return 1.0 - y * y
+
+
+class Asinh(_Ufunc):
+    """arsinh x; derivative 1/√(x² + 1)."""
+
+    ufunc = "arcsinh"
+
+    def derivative(self):
+        x = self.saved[0]
+        return rsqrt(x * x + 1.0)
+
+
+class Acosh(_Ufunc):
+    """arcosh x on [1, ∞); derivative 1/√(x² − 1)."""
+
+    ufunc = "arccosh"
+
+    def derivative(self):
+        x = self.saved[0]
+        return rsqrt(x * x - 1.0)
+
+
+class Atanh(_Ufunc):
+    """artanh x on [-1, 1]; derivative 1/(1 − x²)."""
+
+    ufunc = "arctanh"
+
+    def derivative(self):
+        x = self.saved[0]
+        return 1.0 / (1.0 - x * x)
 
 
 class Logistic(_Unary):
@@ -466,14 +620,72 @@ def _sigmoid(x: np.ndarray) -> np.ndarray:
     return xp.where(x >= 0, 1.0 / (1.0 + e), e / (1.0 + e)).astype(x.dtype, copy=False)
 
 
-class Erf(_Unary):
-    def forward(self, x):
-        self.save(x)
-        return _erf_array(x._data)
+class Erf(_Ufunc):
+    """erf x = (2/√π)∫₀ˣ e^{−t²} dt (fukaku.ops._special: NumPy has none); derivative (2/√π)·e^{−x²}."""
+
+    def compute(self, a):
+        return _special.erf(a)
 
     def derivative(self):
         x = self.saved[0]
         return (2.0 / math.sqrt(math.pi)) * exp(-(x * x))
+
+
+class Erfc(Erf):
+    """erfc x = 1 − erf x, keeping its relative accuracy in the right tail; derivative −(2/√π)·e^{−x²}."""
+
+    def compute(self, a):
+        return _special.erfc(a)
+
+    def derivative(self):
+        return -super().derivative()
+
+
+class Erfinv(_Ufunc):
+    """The inverse of erf on [-1, 1]; derivative (√π/2)·e^{y²} with y = erfinv x."""
+
+    saves_output = True
+
+    def compute(self, a):
+        return _special.erfinv(a)
+
+    def derivative(self):
+        y = self.output
+        return (math.sqrt(math.pi) / 2.0) * exp(y * y)
+
+
+class Sinc(_Ufunc):
+    """The normalised sinc, sin(πx)/(πx) and 1 at x = 0; derivative (πx·cos πx − sin πx)/(πx²),
+    0 at x = 0 (as torch; x = 0 is replaced by 1 inside the formula, so no 0/0 is evaluated)."""
+
+    ufunc = "sinc"
+
+    def derivative(self):
+        x = self.saved[0]
+        zero = constant(x._data == 0)
+        x = Where.apply(zero, constant_like(1, x._data), x)
+        px = math.pi * x
+        slope = (px * cos(px) - sin(px)) / (px * x)
+        return Where.apply(zero, constant_like(0, x._data), slope)
+
+
+class NanToNum(_Unary):
+    """NaN, +inf and −inf replaced by numbers; the gradient passes where x is finite and is 0 at the
+    replaced entries (torch's rule)."""
+
+    def __init__(self, nan: float, posinf: float | None, neginf: float | None) -> None:
+        self.nan = nan
+        self.posinf = posinf
+        self.neginf = neginf
+
+    def forward(self, x):
+        xp = array_module(x._data)
+        self.finite = xp.isfinite(x._data).astype(x._data.dtype)
+        with np.errstate(over="ignore"):  # a replacement beyond the dtype's range becomes inf, as torch
+            return xp.nan_to_num(x._data, nan=self.nan, posinf=self.posinf, neginf=self.neginf)
+
+    def derivative(self):
+        return constant(self.finite)
 
 
 def _unary(node: type[Function], name: str, doc: str, *, floating: bool = True) -> Callable[[Tensor], Tensor]:
@@ -486,18 +698,44 @@ def _unary(node: type[Function], name: str, doc: str, *, floating: bool = True) 
 
 
 exp = tensor_method()(_unary(Exp, "exp", "e^x elementwise; integer input is promoted to the default float dtype."))
+exp2 = tensor_method()(_unary(Exp2, "exp2", "2^x elementwise."))
+expm1 = tensor_method()(_unary(Expm1, "expm1", "e^x − 1 elementwise, accurate for small x."))
 log = tensor_method()(_unary(Log, "log", "Natural logarithm elementwise."))
+log2 = tensor_method()(_unary(Log2, "log2", "Base-2 logarithm elementwise."))
+log10 = tensor_method()(_unary(Log10, "log10", "Base-10 logarithm elementwise."))
 log1p = tensor_method()(_unary(Log1p, "log1p", "log(1 + x), accurate for small x."))
 sqrt = tensor_method()(_unary(Sqrt, "sqrt", "Square root elementwise."))
 rsqrt = tensor_method()(_unary(Rsqrt, "rsqrt", "1 / sqrt(x) elementwise."))
-abs = tensor_method("abs", "__abs__")(  # noqa: A001
-    _unary(Abs, "abs", "|x| elementwise (``abs(x)`` on a tensor).", floating=False))
+abs = tensor_method("abs", "__abs__", "absolute")(  # noqa: A001
+    _unary(Abs, "abs", "|x| elementwise (``abs(x)`` on a tensor; ``absolute`` is its NumPy name).", floating=False))
 sign = tensor_method()(_unary(Sign, "sign", "-1, 0 or 1 elementwise (0 at NaN); its gradient is zero.", floating=False))
+trunc = tensor_method("trunc", "fix")(_unary(
+    Trunc, "trunc", "x rounded toward zero elementwise (integers stay integers; ``fix`` is its other name); its "
+    "gradient is zero.", floating=False))
 sin = tensor_method()(_unary(Sin, "sin", "Sine elementwise."))
 cos = tensor_method()(_unary(Cos, "cos", "Cosine elementwise."))
+tan = tensor_method()(_unary(Tan, "tan", "Tangent elementwise."))
+asin = tensor_method("asin", "arcsin")(_unary(
+    Asin, "asin", "Inverse sine elementwise: NaN outside [-1, 1] (``arcsin`` is its NumPy name)."))
+acos = tensor_method("acos", "arccos")(_unary(
+    Acos, "acos", "Inverse cosine elementwise: NaN outside [-1, 1] (``arccos`` is its NumPy name)."))
+atan = tensor_method("atan", "arctan")(_unary(Atan, "atan", "Inverse tangent elementwise (``arctan`` is its NumPy name)."))
+sinh = tensor_method()(_unary(Sinh, "sinh", "Hyperbolic sine elementwise."))
+cosh = tensor_method()(_unary(Cosh, "cosh", "Hyperbolic cosine elementwise."))
 tanh = tensor_method()(_unary(HyperbolicTangent, "tanh", "Hyperbolic tangent elementwise."))
+asinh = tensor_method("asinh", "arcsinh")(_unary(
+    Asinh, "asinh", "Inverse hyperbolic sine elementwise (``arcsinh`` is its NumPy name)."))
+acosh = tensor_method("acosh", "arccosh")(_unary(
+    Acosh, "acosh", "Inverse hyperbolic cosine elementwise: NaN below 1 (``arccosh`` is its NumPy name)."))
+atanh = tensor_method("atanh", "arctanh")(_unary(
+    Atanh, "atanh", "Inverse hyperbolic tangent elementwise: ±inf at ±1, NaN outside [-1, 1] (``arctanh`` is its "
+    "NumPy name)."))
 sigmoid = tensor_method()(_unary(Logistic, "sigmoid", "The logistic function 1 / (1 + e^{-x}) elementwise."))
 erf = tensor_method()(_unary(Erf, "erf", "The error function elementwise."))
+erfc = tensor_method()(_unary(Erfc, "erfc", "The complementary error function 1 − erf(x) elementwise."))
+erfinv = tensor_method()(_unary(
+    Erfinv, "erfinv", "The inverse error function elementwise: ±inf at ±1, NaN outside [-1, 1]."))
+sinc = tensor_method()(_unary(Sinc, "sinc", "The normalised sinc sin(πx)/(πx) elementwise (1 at x = 0)."))
 
 
 def _floating(x) -> Tensor:
@@ -516,6 +754,285 @@ def square(input: Tensor) -> Tensor:
 def reciprocal(input: Tensor) -> Tensor:
     """1 / x elementwise (integers give floats)."""
     return 1.0 / _floating(input)
+
+
+# ------------------------------------------------------------------------------- binary math
+class Atan2(_Elementwise):
+    """atan2(a, b), the angle of the point (b, a) in (−π, π]; ∂/∂a = b/(a² + b²) and
+    ∂/∂b = −a/(a² + b²), both 0 at the origin (torch's gradient there)."""
+
+    op = "atan2"
+
+    def compute(self, a, b):
+        self.save(a, b)
+        return array_module(a._data, b._data).arctan2(a._data, b._data)
+
+    def _inverse_radius2(self) -> Tensor:
+        """1/(a² + b²), and 0 at the origin (where 1 is divided instead, so no 1/0 is evaluated)."""
+        a, b = self.saved
+        r2 = a * a + b * b
+        origin = constant(r2._data == 0)
+        return Where.apply(origin, constant_like(0, r2._data), 1.0 / Where.apply(origin, constant_like(1, r2._data), r2))
+
+    def along_a(self, t):
+        return t * self.saved[1] * self._inverse_radius2()
+
+    def along_b(self, t):
+        return t * -self.saved[0] * self._inverse_radius2()
+
+
+class Hypot(_Elementwise):
+    """√(a² + b²) without overflow; ∂/∂a = a/h, ∂/∂b = b/h (NaN at the origin, as torch)."""
+
+    op = "hypot"
+    saves_output = True
+
+    def compute(self, a, b):
+        self.save(a, b)
+        return array_module(a._data, b._data).hypot(a._data, b._data)
+
+    def along_a(self, t):
+        return t * self.saved[0] / self.output
+
+    def along_b(self, t):
+        return t * self.saved[1] / self.output
+
+
+class LogAddExp(_Elementwise):
+    """log(eᵃ + eᵇ) as torch evaluates it: max(a, b) + log1p(e^{−|a − b|}), and a itself where
+    a = b = ±inf; ∂/∂a = 1/(1 + e^{b − a}), ∂/∂b = 1/(1 + e^{a − b})."""
+
+    op = "logaddexp"
+
+    def compute(self, a, b):
+        self.save(a, b)
+        x, y = a._data, b._data
+        xp = array_module(x, y)
+        with np.errstate(invalid="ignore"):  # inf − inf where both are infinite: replaced below
+            out = xp.maximum(x, y) + self._log1p_power(xp, -xp.abs(x - y))
+        return xp.where(xp.isinf(x) & (x == y), x, out)
+
+    def _log1p_power(self, xp, gap: np.ndarray) -> np.ndarray:
+        return xp.log1p(xp.exp(gap))
+
+    def _power(self, t: Tensor) -> Tensor:
+        return exp(t)
+
+    def along_a(self, t):
+        a, b = self.saved
+        return t / (1.0 + self._power(b - a))
+
+    def along_b(self, t):
+        a, b = self.saved
+        return t / (1.0 + self._power(a - b))
+
+
+class LogAddExp2(LogAddExp):
+    """log₂(2ᵃ + 2ᵇ), as :class:`LogAddExp` in base 2; ∂/∂a = 1/(1 + 2^{b − a})."""
+
+    op = "logaddexp2"
+
+    def _log1p_power(self, xp, gap):
+        return xp.log1p(xp.exp2(gap)) * (1.0 / math.log(2.0))
+
+    def _power(self, t):
+        return exp2(t)
+
+
+class Fmod(_Elementwise):
+    """C's fmod: a − trunc(a/b)·b, with the sign of a (NaN where b = 0 for floats); ∂/∂a = 1 and
+    ∂/∂b = −trunc(a/b) (torch's)."""
+
+    op = "fmod"
+
+    def compute(self, a, b):
+        x, y = a._data, b._data
+        xp = array_module(x, y)
+        if x.dtype.kind != "f":
+            if (y == 0).any():
+                raise ZeroDivisionError("fmod: integer division by zero")
+            return xp.fmod(x, y)
+        with np.errstate(invalid="ignore", divide="ignore"):  # b = 0 and infinite a give NaN, as torch
+            self.quotient = xp.trunc(x / y)
+            return xp.fmod(x, y)
+
+    def along_a(self, t):
+        return t
+
+    def along_b(self, t):
+        return -t * constant(self.quotient)
+
+
+class CopySign(_Elementwise):
+    """|a| with the sign bit of b (−0.0 counts as negative); ∂/∂a = ±1 (0 at a = 0, as torch),
+    ∂/∂b = 0."""
+
+    op = "copysign"
+
+    def compute(self, a, b):
+        x, y = a._data, b._data
+        xp = array_module(x, y)
+        out = xp.copysign(x, y)
+        zero = x == 0
+        self.ratio = xp.where(zero, 0, out / xp.where(zero, 1, x)).astype(out.dtype, copy=False)
+        return out
+
+    def along_a(self, t):
+        return t * constant(self.ratio)
+
+    def along_b(self, t):
+        return constant(array_module(self.ratio).zeros_like(self.ratio))
+
+
+class XLogY(_Elementwise):
+    """a·log b, and 0 where a = 0 unless b is NaN; ∂/∂a = log b (0 where a = 0 and b ≤ 0) and
+    ∂/∂b = a/b — torch's rules, the first written as xlogy(t, b) so that t = 0 gives 0."""
+
+    op = "xlogy"
+
+    def compute(self, a, b):
+        self.save(a, b)
+        x, y = a._data, b._data
+        xp = array_module(x, y)
+        with np.errstate(divide="ignore", invalid="ignore"):  # log 0 and log of negatives where a = 0 are replaced
+            out = x * xp.log(y)
+        return xp.where((x == 0) & ~xp.isnan(y), 0, out).astype(out.dtype, copy=False)
+
+    def along_a(self, t):
+        a, b = self.saved
+        masked = constant((a._data == 0) & (b._data <= 0))
+        return Where.apply(masked, constant_like(0, b._data), xlogy(t, b))
+
+    def along_b(self, t):
+        a, b = self.saved
+        return t * a / b
+
+
+def _binary(node: type[Function], name: str, doc: str, *, floating: bool = True) -> Callable[..., Tensor]:
+    """The function ``name(input, other)`` that applies the graph node ``node`` to both operands, broadcast
+    and promoted as PyTorch does; with ``floating``, integer operands become the default float dtype first
+    (either operand may be a Python number)."""
+    def binary(input, other) -> Tensor:
+        return node.apply(*(_float_operands if floating else operands)(input, other))
+
+    return named(binary, name, doc)
+
+
+atan2 = tensor_method("atan2", "arctan2")(_binary(
+    Atan2, "atan2", "The angle of the point (other, input) elementwise, in (−π, π] (``arctan2`` is its NumPy name)."))
+hypot = tensor_method()(_binary(Hypot, "hypot", "√(input² + other²) elementwise, without overflow."))
+logaddexp = tensor_method()(_binary(
+    LogAddExp, "logaddexp", "log(e^input + e^other) elementwise, without overflow or underflow."))
+logaddexp2 = tensor_method()(_binary(
+    LogAddExp2, "logaddexp2", "log₂(2^input + 2^other) elementwise, without overflow or underflow."))
+fmod = tensor_method()(_binary(
+    Fmod, "fmod", "The remainder of input / other rounded toward zero, with the sign of ``input`` (C's fmod; "
+    ":func:`remainder` takes the sign of ``other``); integers stay integers.", floating=False))
+copysign = tensor_method()(_binary(
+    CopySign, "copysign", "|input| with the sign of ``other`` elementwise (−0.0 is negative); always floating."))
+xlogy = tensor_method()(_binary(
+    XLogY, "xlogy", "input · log(other) elementwise, and 0 where input = 0 (unless other is NaN), as "
+    "``scipy.special.xlogy``."))
+
+
+@tensor_method()
+def float_power(input, exponent) -> Tensor:
+    """``input ** exponent`` computed in float64, whatever the operands' dtypes (the result is float64).
+
+    Args:
+        input: a tensor or a number.
+        exponent: a tensor or a number.
+    """
+    def double(v):
+        return v.to(dtypes.float64) if isinstance(v, Tensor) else builtins.float(v)
+
+    return pow(double(input), double(exponent))
+
+
+@tensor_method()
+def lerp(input: Tensor, end, weight) -> Tensor:
+    """Linear interpolation ``input + weight · (end − input)``, broadcasting all three.
+
+    Evaluated as PyTorch does: from ``input`` where |weight| < 0.5 and as
+    ``end − (end − input)·(1 − weight)`` elsewhere, so that weight 1 gives ``end`` exactly.
+
+    Args:
+        input: the start points.
+        end: the end points (a tensor or a number).
+        weight: a number or a tensor (cast to the dtype of ``input``).
+
+    Examples:
+        >>> fukaku.lerp(fukaku.tensor([0.0, 10.0]), fukaku.tensor([1.0, 20.0]), 0.25)
+        tensor([0.2500, 12.5000])
+    """
+    start, end = _float_operands(input, end)
+    diff = end - start
+    if not isinstance(weight, Tensor):
+        return start + weight * diff if builtins.abs(weight) < 0.5 else end - diff * (1 - weight)
+    weight = weight.to(start.dtype)
+    small = constant(array_module(weight._data).abs(weight._data) < 0.5)
+    return Where.apply(small, start + weight * diff, end - diff * (1 - weight))
+
+
+@tensor_method()
+def addcmul(input: Tensor, tensor1: Tensor, tensor2: Tensor, *, value=1) -> Tensor:
+    """``input + value · tensor1 · tensor2`` elementwise, broadcasting all three."""
+    return add(input, tensor1 * tensor2 if value == 1 else value * tensor1 * tensor2)
+
+
+@tensor_method()
+def addcdiv(input: Tensor, tensor1: Tensor, tensor2: Tensor, *, value=1) -> Tensor:
+    """``input + value · tensor1 / tensor2`` elementwise, broadcasting all three.
+
+    Raises:
+        RuntimeError: both ``tensor1`` and ``tensor2`` are integer tensors (PyTorch no longer
+            supports that; write ``input + value * tensor1 / tensor2`` for true division).
+    """
+    if all(isinstance(t, Tensor) and t._data.dtype.kind in "iub" for t in (tensor1, tensor2)):
+        raise RuntimeError("addcdiv: integer division of tensor1 by tensor2 is not supported (as in PyTorch); "
+                           "write input + value * tensor1 / tensor2 for true division, or cast them to float")
+    return add(input, tensor1 / tensor2 if value == 1 else value * tensor1 / tensor2)
+
+
+@tensor_method()
+def deg2rad(input: Tensor) -> Tensor:
+    """Degrees to radians elementwise (integers give floats)."""
+    return _floating(input) * (math.pi / 180.0)
+
+
+@tensor_method()
+def rad2deg(input: Tensor) -> Tensor:
+    """Radians to degrees elementwise (integers give floats)."""
+    return _floating(input) * (180.0 / math.pi)
+
+
+@tensor_method()
+def frac(input: Tensor) -> Tensor:
+    """The fractional part ``x − trunc(x)`` elementwise, with the sign of x (NaN at ±inf); its gradient is 1."""
+    return input - trunc(input)
+
+
+@tensor_method()
+def nan_to_num(input: Tensor, nan: float = 0.0, posinf: float | None = None, neginf: float | None = None) -> Tensor:
+    """NaN, +inf and −inf replaced by ``nan``, ``posinf`` and ``neginf`` (by default 0 and the dtype's
+    largest and lowest finite values); the gradient is 0 at the replaced entries."""
+    if input._data.dtype.kind != "f":
+        return wrap(input._data.copy())  # integers hold no NaN or inf
+    return NanToNum.apply(input, nan=nan, posinf=posinf, neginf=neginf)
+
+
+@tensor_method()
+def heaviside(input: Tensor, values) -> Tensor:
+    """The step function: 0 where input < 0, ``values`` where input == 0, 1 where input > 0 (and 0 at
+    NaN, as PyTorch). Not differentiable: PyTorch defines no derivative, so none is recorded."""
+    a, v = operands(input, values)
+    x, vals = a._data, v._data
+    xp = array_module(x, vals)
+    try:
+        out = xp.where(x == 0, vals, x > 0)
+    except ValueError:
+        raise shape_error("heaviside", x.shape, vals.shape) from None
+    return wrap(out.astype(x.dtype, copy=False))
 
 
 # ------------------------------------------------------------------------------- clamp, max/min, where
@@ -541,12 +1058,14 @@ class ClampTensor(Function):
 
     The masks are torch's: the vjp sends the gradient to x where min <= x <= max, to min where
     x < min < max, to max where x > max or max < min. The jvp follows torch's ``clamp_jvp``, which
-    on a one-sided clamp gives a tie x == bound to the bound's tangent (the vjp gives it to x).
+    on a one-sided clamp gives a tie x == bound to the bound's tangent (the vjp gives it to x);
+    with ``input_wins_ties`` (torch's ``clamp_min``/``clamp_max``) the jvp gives the tie to x too.
     """
 
-    def __init__(self, has_min: bool, has_max: bool) -> None:
+    def __init__(self, has_min: bool, has_max: bool, input_wins_ties: bool = False) -> None:
         self.has_min = has_min
         self.has_max = has_max
+        self.input_wins_ties = input_wins_ties
 
     def forward(self, x, *bounds):
         lo = bounds[0] if self.has_min else None
@@ -571,11 +1090,11 @@ class ClampTensor(Function):
             jmasks = [~(j_hi | j_lo), j_lo, j_hi]
         elif lo is not None:
             masks = [xd >= lo._data, xd < lo._data]
-            jx = xd > lo._data
+            jx = masks[0] if self.input_wins_ties else xd > lo._data
             jmasks = [jx, ~jx]
         else:
             masks = [xd <= hi._data, xd > hi._data]
-            jx = xd < hi._data
+            jx = masks[0] if self.input_wins_ties else xd < hi._data
             jmasks = [jx, ~jx]
         self.masks = [xp.broadcast_to(m, out_shape) for m in masks]
         self.jmasks = [xp.broadcast_to(m, out_shape) for m in jmasks]
@@ -600,6 +1119,10 @@ class ClampTensor(Function):
 def clamp(input: Tensor, min=None, max=None) -> Tensor:  # noqa: A002
     """Clamp to [min, max]; bounds are numbers or tensors. An integer tensor with a float bound
     gives a float result, as in torch."""
+    return _clamp(input, min, max)
+
+
+def _clamp(input: Tensor, min, max, input_wins_ties: bool = False) -> Tensor:  # noqa: A002
     if min is None and max is None:
         raise ValueError("clamp: at least one of 'min' or 'max' must not be None")
     if isinstance(min, Tensor) or isinstance(max, Tensor):
@@ -611,10 +1134,25 @@ def clamp(input: Tensor, min=None, max=None) -> Tensor:  # noqa: A002
             x, b = operands(x, b)
             bounds.append(b)
         bounds = [b if b._data.dtype == x._data.dtype else b.to(x._data.dtype) for b in bounds]
-        return ClampTensor.apply(x, *bounds, has_min=min is not None, has_max=max is not None)
+        return ClampTensor.apply(x, *bounds, has_min=min is not None, has_max=max is not None,
+                                 input_wins_ties=input_wins_ties)
     if input._data.dtype.kind in "iub" and any(isinstance(b, builtins.float) for b in (min, max)):
         input = input.to(dtypes.get_default_dtype())
     return Clamp.apply(input, min=min, max=max)
+
+
+@tensor_method()
+def clamp_min(input: Tensor, min) -> Tensor:  # noqa: A002
+    """``clamp(input, min=min)``: a lower bound only (a number or a tensor; with a tensor, forward mode
+    gives a tie x == min to x, as torch's ``clamp_min``)."""
+    return _clamp(input, min, None, input_wins_ties=True)
+
+
+@tensor_method()
+def clamp_max(input: Tensor, max) -> Tensor:  # noqa: A002
+    """``clamp(input, max=max)``: an upper bound only (a number or a tensor; with a tensor, forward mode
+    gives a tie x == max to x, as torch's ``clamp_max``)."""
+    return _clamp(input, None, max, input_wins_ties=True)
 
 
 class _Extremum(_Binary):
@@ -774,10 +1312,72 @@ round = tensor_method()(_piecewise_constant("round"))  # noqa: A001
 isnan = tensor_method()(_piecewise_constant("isnan"))
 isinf = tensor_method()(_piecewise_constant("isinf"))
 isfinite = tensor_method()(_piecewise_constant("isfinite"))
+isposinf = tensor_method()(_piecewise_constant("isposinf"))
+isneginf = tensor_method()(_piecewise_constant("isneginf"))
+signbit = tensor_method()(_piecewise_constant("signbit"))
 
 
-# NumPy's and PyTorch's other names for the same functions (torch.clip is torch.clamp)
+@tensor_method()
+def isreal(input: Tensor) -> Tensor:
+    """True everywhere: fukaku's dtypes are all real (PyTorch's answer for a real tensor)."""
+    return wrap(array_module(input._data).ones(input._data.shape, dtype=np.bool_))
+
+
+@tensor_method()
+def isclose(input, other, rtol: float = 1e-05, atol: float = 1e-08, equal_nan: bool = False) -> Tensor:
+    """Elementwise ``|input − other| ≤ atol + rtol·|other|`` as a bool tensor (not differentiable).
+
+    Equal values are close (infinities of the same sign too); NaN is close to NaN only with
+    ``equal_nan``. Integer and bool operands are compared in the default float dtype, as PyTorch.
+
+    Raises:
+        ValueError: ``rtol`` or ``atol`` is negative.
+    """
+    if rtol < 0 or atol < 0:
+        raise ValueError(f"isclose: rtol and atol must be >= 0, got rtol={rtol} and atol={atol}")
+    a, b = operands(input, other)
+    x, y = a._data, b._data
+    xp = array_module(x, y)
+    try:
+        close = xp.asarray(x == y)
+    except ValueError:
+        raise shape_error("isclose", x.shape, y.shape) from None
+    if equal_nan and x.dtype.kind == "f":
+        close = close | (xp.isnan(x) & xp.isnan(y))
+    if rtol or atol:
+        if x.dtype.kind != "f":
+            x, y = x.astype(dtypes.get_default_dtype()), y.astype(dtypes.get_default_dtype())
+        with np.errstate(invalid="ignore", over="ignore"):  # inf − inf: infinities were compared above
+            error = xp.abs(x - y)
+            close = close | (xp.isfinite(error) & (error <= atol + xp.abs(rtol * y)))
+    return wrap(close)
+
+
+@tensor_method()
+def allclose(input, other, rtol: float = 1e-05, atol: float = 1e-08, equal_nan: bool = False) -> builtins.bool:
+    """Whether :func:`isclose` holds everywhere, as a Python bool."""
+    return builtins.bool(isclose(input, other, rtol, atol, equal_nan)._data.all())
+
+
+@tensor_method()
+def equal(input, other) -> builtins.bool:
+    """Whether both tensors have the same shape and the same values (NaN equals nothing), as a Python bool;
+    dtypes may differ (``equal(tensor([1, 2]), tensor([1.0, 2.0]))`` is True, as in PyTorch)."""
+    a, b = operands(input, other)
+    return a._data.shape == b._data.shape and builtins.bool((a._data == b._data).all())
+
+
+# NumPy's and PyTorch's other names for the same functions (torch.clip is torch.clamp); each is a
+# Tensor method as well, declared with its function
 clip = clamp
+fix = trunc
+arcsin = asin
+arccos = acos
+arctan = atan
+arcsinh = asinh
+arccosh = acosh
+arctanh = atanh
+arctan2 = atan2
 true_divide = div
 multiply = mul
 subtract = sub
@@ -789,4 +1389,11 @@ __all__ = ["abs", "add", "ceil", "clamp", "cos", "div", "eq", "erf", "exp", "flo
            "isfinite", "isinf", "isnan", "le", "log", "log1p", "logical_and", "logical_not", "logical_or",
            "logical_xor", "lt", "maximum", "minimum", "mul", "ne", "neg", "pow", "reciprocal", "remainder", "round",
            "rsqrt", "sigmoid", "sign", "sin", "sqrt", "square", "sub", "tanh", "to", "where", "clip", "true_divide",
-           "multiply", "subtract", "negative", "absolute"]
+           "multiply", "subtract", "negative", "absolute",
+           # issue 7: elementwise math
+           "acos", "acosh", "addcdiv", "addcmul", "allclose", "asin", "asinh", "atan", "atan2", "atanh",
+           "clamp_max", "clamp_min", "copysign", "cosh", "deg2rad", "equal", "erfc", "erfinv", "exp2", "expm1",
+           "float_power", "fmod", "frac", "heaviside", "hypot", "isclose", "isneginf", "isposinf", "isreal",
+           "lerp", "log10", "log2", "logaddexp", "logaddexp2", "nan_to_num", "rad2deg", "signbit", "sinc", "sinh",
+           "tan", "trunc", "xlogy", "fix", "arcsin", "arccos", "arctan", "arcsinh", "arccosh", "arctanh",
+           "arctan2"]

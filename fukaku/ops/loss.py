@@ -1,5 +1,6 @@
-"""The graph nodes of the losses whose rules are their own: binary cross-entropy on probabilities,
-log σ for the logit form, and the fused softmax cross-entropy with its differentiable backward.
+"""The graph nodes of the losses whose rules are their own: binary cross-entropy on probabilities
+and the fused softmax cross-entropy with its differentiable backward (log σ, which the logit form
+of binary cross-entropy uses, is :class:`fukaku.ops.activation.LogLogistic`).
 
 The loss functions users call, with their argument checks, are in :mod:`fukaku.nn.functional.loss`.
 """
@@ -11,7 +12,7 @@ from ..autograd.function import Function, constant
 from ..backends import array_module
 from ..tensor import Tensor
 from .activation import log_softmax, softmax
-from .elementwise import _Unary, clamp, log, sigmoid
+from .elementwise import clamp, log
 from .reduce import sum
 
 
@@ -50,19 +51,6 @@ class BinaryCrossEntropy(Function):
             term = dt * self._dt()
             out = term if out is None else out + term
         return out
-
-
-class LogLogistic(_Unary):
-    """log σ(x) = min(x, 0) − log(1 + e^{−|x|}), finite for any x; derivative σ(−x)."""
-
-    def forward(self, x: Tensor) -> np.ndarray:
-        self.save(x)
-        v = x._data
-        xp = array_module(v)
-        return (xp.minimum(v, 0) - xp.log1p(xp.exp(-xp.abs(v)))).astype(v.dtype, copy=False)
-
-    def derivative(self) -> Tensor:
-        return sigmoid(-self.saved[0])
 
 
 # ------------------------------------------------------------------------------------- fused softmax cross-entropy

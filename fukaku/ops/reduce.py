@@ -1,9 +1,14 @@
-"""Reductions over dimensions: sum, mean, var, std, prod, max/min (values and indices), argmax,
-logsumexp, cumsum, norm. ``dim`` may be an int, a tuple or None (all); ``keepdim`` as in PyTorch.
+"""Reductions over dimensions and running scans: sum, mean, var, std, prod, max/min (values and
+indices), argmax, logsumexp, norm, the NaN-ignoring nansum/nanmean, count_nonzero, aminmax,
+std_mean/var_mean, trapezoid; cumsum, cumprod, cummax/cummin, logcumsumexp, diff. ``dim`` may be an
+int, a tuple or None (all); ``keepdim`` as in PyTorch, and NumPy's ``axis=``/``keepdims=`` are
+accepted for them wherever torch accepts them (:func:`dim_aliases`).
 """
 from __future__ import annotations
 
 import builtins
+import functools
+import inspect
 import math
 from typing import NamedTuple
 
@@ -13,9 +18,36 @@ from ..autograd.function import Function, constant, constant_like
 from ..autograd.grad_mode import state
 from ..backends import array_module
 from ..tensor import Tensor, wrap
-from ._util import _norm_dim, _norm_dims, tensor_method
-from .elementwise import Where, _floating, exp
-from .shape import broadcast_to, reshape
+from ._util import _norm_dim, _norm_dims, shape_error, tensor_method
+from .elementwise import Where, _floating, _Unary, clone, exp
+from .shape import broadcast_to, cat, flip, reshape, unsqueeze
+
+
+def dim_aliases(fn):
+    """Let ``fn`` take NumPy's ``axis=`` for its ``dim=`` and ``keepdims=`` for its ``keepdim=``, as
+    PyTorch's reductions do: ``x.sum(axis=1, keepdims=True)``, ``x.max(axis=0).values``. Only the
+    parameters ``fn`` has get an alias; a name given together with its alias is a TypeError.
+
+    Example::
+
+        @tensor_method()
+        @dim_aliases
+        def amax(input, dim=None, keepdim=False): ...
+    """
+    params = inspect.signature(fn).parameters
+    pairs = tuple((alias, name) for alias, name in (("axis", "dim"), ("keepdims", "keepdim")) if name in params)
+
+    @functools.wraps(fn)
+    def accepting_aliases(*args, **kwargs):
+        if kwargs:
+            for alias, name in pairs:
+                if alias in kwargs:
+                    if name in kwargs:
+                        raise TypeError(f"{fn.__name__}(): got both {name}= and its alias {alias}=; pass one")
+                    kwargs[name] = kwargs.pop(alias)
+        return fn(*args, **kwargs)
+
+    return accepting_aliases
 
 
 def _dims(dim, ndim: int, op: str) -> tuple[int, ...]:
@@ -104,6 +136,7 @@ class Mean(Sum):
 
 
 @tensor_method()
+@dim_aliases
 def sum(input: Tensor, dim=None, keepdim: bool = False, dtype=None) -> Tensor:  # noqa: A001
     """Σ over ``dim`` (all when None or ()). Integer and bool tensors sum to int64, as in torch.
     With ``dtype`` the input is cast first, so the gradient comes back in the input's dtype."""
@@ -115,6 +148,7 @@ def sum(input: Tensor, dim=None, keepdim: bool = False, dtype=None) -> Tensor:  
 
 
 @tensor_method()
+@dim_aliases
 def mean(input: Tensor, dim=None, keepdim: bool = False, dtype=None) -> Tensor:
     """Average over ``dim`` (all when None or ()) of a floating tensor; an empty one gives nan."""
     x = input if dtype is None else input.to(dtype)
@@ -138,6 +172,7 @@ def _var_args(dim, unbiased, correction, op):
 
 
 @tensor_method()
+@dim_aliases
 def var(input: Tensor, dim=None, unbiased: bool | None = None, keepdim: bool = False, *, correction=None) -> Tensor:
     """Variance over ``dim``: Σ(x − mean)² / max(N − correction, 0). Unbiased (correction 1) by
     default; ``unbiased=False`` or ``correction=0`` divide by N. As in torch, N − correction <= 0
@@ -177,6 +212,7 @@ class StdFromVar(Function):
 
 
 @tensor_method()
+@dim_aliases
 def std(input: Tensor, dim=None, unbiased: bool | None = None, keepdim: bool = False, *, correction=None) -> Tensor:
     """Standard deviation, sqrt(var); a constant input (std 0) gets gradient 0, as in torch."""
     dim, corr = _var_args(dim, unbiased, correction, "std")
@@ -226,12 +262,14 @@ class Amax(Function):
 
 
 @tensor_method()
+@dim_aliases
 def amax(input: Tensor, dim=None, keepdim: bool = False) -> Tensor:
     """Largest value over ``dim`` (all when None); ties share the gradient evenly."""
     return Amax.apply(input, axes=_dims(dim, input.ndim, "amax"), keepdim=keepdim, largest=True)
 
 
 @tensor_method()
+@dim_aliases
 def amin(input: Tensor, dim=None, keepdim: bool = False) -> Tensor:
     """Smallest value over ``dim`` (all when None); ties share the gradient evenly."""
     return Amax.apply(input, axes=_dims(dim, input.ndim, "amin"), keepdim=keepdim, largest=False)
@@ -256,12 +294,14 @@ def _arg(input: Tensor, dim, keepdim: bool, largest: bool, op: str) -> Tensor:
 
 
 @tensor_method()
+@dim_aliases
 def argmax(input: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:
     """int64 index of the first largest value along ``dim`` (of the flattened tensor when None)."""
     return _arg(input, dim, keepdim, True, "argmax")
 
 
 @tensor_method()
+@dim_aliases
 def argmin(input: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:
     """int64 index of the first smallest value along ``dim`` (of the flattened tensor when None)."""
     return _arg(input, dim, keepdim, False, "argmin")
@@ -288,12 +328,14 @@ def _max_min(input: Tensor, dim, keepdim: bool, largest: bool, op: str):
 
 
 @tensor_method()
+@dim_aliases
 def max(input: Tensor, dim=None, keepdim: bool = False):  # noqa: A001
     """``max(x)`` → value; ``max(x, dim)`` → (values, indices); ``max(a, b)`` → elementwise maximum."""
     return _max_min(input, dim, keepdim, True, "max")
 
 
 @tensor_method()
+@dim_aliases
 def min(input: Tensor, dim=None, keepdim: bool = False):  # noqa: A001
     """``min(x)`` → value; ``min(x, dim)`` → (values, indices); ``min(a, b)`` → elementwise minimum."""
     return _max_min(input, dim, keepdim, False, "min")
@@ -319,17 +361,39 @@ class LogSumExp(_LocalGradientReduction):
 
 
 @tensor_method()
+@dim_aliases
 def logsumexp(input: Tensor, dim=None, keepdim: bool = False) -> Tensor:
     """log Σ exp(x) over ``dim`` (all when None), without overflow for large x."""
     x = _floating(input)
     return LogSumExp.apply(x, axes=_dims(dim, x.ndim, "logsumexp"), keepdim=keepdim)
 
 
+def _differentiating(x: Tensor) -> bool:
+    """Whether the rule now running is itself being differentiated with respect to ``x``: a graph of
+    the backward pass is recorded (create_graph=True), or tangents are carried through it
+    (forward-over-reverse). A rule must then build what depends on x from differentiable ops, not
+    from NumPy constants."""
+    level = state.forward_level
+    return (state.grad_enabled and x.requires_grad) or builtins.bool(
+        level and not state.forward_suspended and x._tangent is not None and x._tangent[0] == level)
+
+
+def _ones_on_diagonal(x: Tensor, axis: int) -> Tensor:
+    """x repeated along a new axis k inserted at ``axis`` (size n = x.shape[axis]), with x_k replaced
+    by 1 in copy k: differentiable, O(n²) along ``axis``. Products over the old axis (now axis + 1)
+    of the result omit one factor each."""
+    xp = array_module(x._data)
+    n = x.shape[axis]
+    expanded = broadcast_to(unsqueeze(x, axis), x.shape[:axis] + (n,) + x.shape[axis:])
+    eye = xp.eye(n, dtype=bool).reshape((1,) * axis + (n, n) + (1,) * (x.ndim - axis - 1))
+    return Where.apply(constant(eye), constant_like(1, x._data), expanded)
+
+
 class Prod(Function):
     """Π over one dim (or all). The gradient is the product of the *other* factors (torch's
     prod_backward): result / x when no factor is 0; otherwise exclusive products, computed as
-    NumPy constants for a first derivative and with differentiable ops when a graph of the backward
-    pass is being recorded (create_graph=True), so second derivatives are exact with zeros too."""
+    NumPy constants for a first derivative and with differentiable ops when the rule is itself
+    differentiated (:func:`_differentiating`), so second derivatives are exact with zeros too."""
 
     saves_output = True
 
@@ -354,10 +418,7 @@ class Prod(Function):
             else:
                 out = _restore_dims(out, (self.axis,), self.keepdim, x.ndim)
             return out / x
-        level = state.forward_level
-        differentiable = (state.grad_enabled and x.requires_grad) or (
-            level and x._tangent is not None and x._tangent[0] == level)  # forward-over-reverse
-        if not differentiable:
+        if not _differentiating(x):
             if self.axis is None:
                 return constant(_exclusive_product(data.reshape(-1), 0).reshape(data.shape))
             return constant(_exclusive_product(data, self.axis))
@@ -377,31 +438,28 @@ class Prod(Function):
         return sum(dx * self._others(), self.axis, self.keepdim)
 
 
+def _running_product_before(a: np.ndarray, axis: int) -> np.ndarray:
+    """Π_{i<k} a_i at each position k along ``axis`` (1 at the first)."""
+    xp = array_module(a)
+    ones = xp.ones_like(xp.take(a, [0], axis=axis))
+    return xp.cumprod(xp.concatenate([ones, xp.take(a, range(a.shape[axis] - 1), axis=axis)], axis=axis), axis=axis)
+
+
 def _exclusive_product(a: np.ndarray, axis: int) -> np.ndarray:
     """Product of every element along ``axis`` except the one at each position."""
     xp = array_module(a)
-    ones = xp.ones_like(xp.take(a, [0], axis=axis))
-    left = xp.cumprod(xp.concatenate([ones, xp.take(a, range(a.shape[axis] - 1), axis=axis)], axis=axis), axis=axis)
-    rev = xp.flip(a, axis)
-    right = xp.cumprod(xp.concatenate([ones, xp.take(rev, range(a.shape[axis] - 1), axis=axis)], axis=axis), axis=axis)
-    return left * xp.flip(right, axis)
+    return _running_product_before(a, axis) * xp.flip(_running_product_before(xp.flip(a, axis), axis), axis)
 
 
 def _exclusive_product_graph(x: Tensor, axis: int) -> Tensor:
-    """The exclusive products as a differentiable expression: x repeated along a new axis i with
-    x_i replaced by 1 at position i, then a product over the original axis. O(n²) along ``axis``;
-    only used for higher-order derivatives of products that contain zeros."""
-    from .shape import unsqueeze
-
-    xp = array_module(x._data)
-    n = x.shape[axis]
-    expanded = broadcast_to(unsqueeze(x, axis), x.shape[:axis] + (n,) + x.shape[axis:])
-    eye = xp.eye(n, dtype=bool).reshape((1,) * axis + (n, n) + (1,) * (x.ndim - axis - 1))
-    masked = Where.apply(constant(eye), constant_like(1, x._data), expanded)
-    return Prod.apply(masked, axis=axis + 1, keepdim=False)
+    """The exclusive products as a differentiable expression: a product over the original axis of
+    :func:`_ones_on_diagonal`. O(n²) along ``axis``; only used for higher-order derivatives of
+    products that contain zeros."""
+    return Prod.apply(_ones_on_diagonal(x, axis), axis=axis + 1, keepdim=False)
 
 
 @tensor_method()
+@dim_aliases
 def prod(input: Tensor, dim: int | None = None, keepdim: bool = False, dtype=None) -> Tensor:
     """Product over one dimension (or of all elements). Integer and bool tensors give int64."""
     x = input if dtype is None else input.to(dtype)
@@ -413,6 +471,24 @@ def prod(input: Tensor, dim: int | None = None, keepdim: bool = False, dtype=Non
     return Prod.apply(x, axis=axis, keepdim=keepdim and axis is not None)
 
 
+# ---------------------------------------------------------------------------------- running scans
+def _scan_dtype(a: np.ndarray):
+    """The accumulator of a running sum or product: int64 for integer and bool arrays, else their own."""
+    return np.int64 if a.dtype.kind in "biu" else None
+
+
+def _scalar_scan(input: Tensor) -> Tensor:
+    """A running sum or product of a 0-d tensor: the value itself (int64 for integers and bools) as a
+    new node of the graph."""
+    out = input.to(np.int64) if input._data.dtype.kind in "biu" else input
+    return out * 1 if out is input and out._data.dtype.kind != "b" else out
+
+
+def _reversed_cumsum(x: Tensor, dim: int) -> Tensor:
+    """Σ_{j≥k} x_j at each k along ``dim``: the running sum taken from the end."""
+    return flip(Cumsum.apply(flip(x, dim), dim=dim), dim)
+
+
 class Cumsum(Function):
     """Running sums along ``dim``; the vjp is the running sum of the gradient taken from the end."""
 
@@ -420,27 +496,247 @@ class Cumsum(Function):
         self.dim = dim
 
     def forward(self, x):
-        return array_module(x._data).cumsum(x._data, axis=self.dim, dtype=np.int64 if x._data.dtype.kind in "biu" else None)
+        return array_module(x._data).cumsum(x._data, axis=self.dim, dtype=_scan_dtype(x._data))
 
     def vjp(self, grad):
-        from .shape import flip
-
-        return flip(Cumsum.apply(flip(grad, self.dim), dim=self.dim), self.dim)
+        return _reversed_cumsum(grad, self.dim)
 
     def jvp(self, dx):
         return Cumsum.apply(dx, dim=self.dim)
 
 
 @tensor_method()
+@dim_aliases
 def cumsum(input: Tensor, dim: int, dtype=None) -> Tensor:
     """Running sums along ``dim``; integer and bool tensors give int64 unless ``dtype`` is given."""
     if dtype is not None:
         input = input.to(dtype)
     d = _norm_dim(dim, input.ndim, "cumsum")
     if input.ndim == 0:
-        out = input.to(np.int64) if input._data.dtype.kind in "biu" else input
-        return out * 1 if out is input and out._data.dtype.kind != "b" else out
+        return _scalar_scan(input)
     return Cumsum.apply(input, dim=d)
+
+
+class Cumprod(Function):
+    """Running products y_j = Π_{i≤j} x_i along ``dim``, with torch's gradient where x holds zeros.
+
+    ∂y_j/∂x_k = Π_{i≤j, i≠k} x_i for k ≤ j. Without zeros that is y_j / x_k, so vjp =
+    (reversed running sum of g·y) / x and jvp = y · running sum of ẋ/x. With zeros, let z be the
+    first zero along ``dim``: positions k < z keep those formulas, position z gets
+    Π_{i<z} x_i · Σ_{j≥z} g_j Π_{z<i≤j} x_i, later positions 0 — O(n) NumPy factors for a first
+    derivative. When the rule is itself differentiated (:func:`_differentiating`), the omitted
+    products Π_{i≤j, i≠k} x_i are built as an (n, n) differentiable expression instead (torch's
+    O(n²) double-backward path), so second derivatives are exact with zeros too."""
+
+    saves_output = True
+
+    def __init__(self, dim: int) -> None:
+        self.dim = dim
+
+    def forward(self, x):
+        self.save(x)
+        return array_module(x._data).cumprod(x._data, axis=self.dim, dtype=_scan_dtype(x._data))
+
+    def _omitted(self, x: Tensor) -> Tensor:
+        """M[k, j] = Π_{i≤j, i≠k} x_i for j ≥ k, else 0: k on axis dim, j on axis dim + 1."""
+        d, n = self.dim, x.shape[self.dim]
+        running = Cumprod.apply(_ones_on_diagonal(x, d), dim=d + 1)
+        upper = array_module(x._data).triu(array_module(x._data).ones((n, n), dtype=bool))
+        upper = upper.reshape((1,) * d + (n, n) + (1,) * (x.ndim - d - 1))
+        return Where.apply(constant(upper), running, constant_like(0, x._data))
+
+    def vjp(self, grad):
+        (x,) = self.saved
+        d = self.dim
+        if not (x._data == 0).any():
+            return _reversed_cumsum(grad * self.output, d) / x
+        if _differentiating(x):
+            return sum(self._omitted(x) * unsqueeze(grad, d), d + 1)
+        inv_before, at_first, after = (constant(a) for a in _cumprod_zero_factors(x._data, d))
+        return (_reversed_cumsum(grad * constant(self.output._data), d) * inv_before
+                + sum(grad * after, d, keepdim=True) * at_first)
+
+    def jvp(self, dx):
+        (x,) = self.saved
+        d = self.dim
+        if not (x._data == 0).any():
+            return Cumsum.apply(dx / x, dim=d) * self.output
+        if _differentiating(x):
+            return sum(self._omitted(x) * unsqueeze(dx, d + 1), d)
+        inv_before, at_first, after = (constant(a) for a in _cumprod_zero_factors(x._data, d))
+        return (Cumsum.apply(dx * inv_before, dim=d) * constant(self.output._data)
+                + sum(dx * at_first, d, keepdim=True) * after)
+
+
+def _cumprod_zero_factors(a: np.ndarray, axis: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """For an ``a`` with zeros, per slice along ``axis`` with first zero at z: 1/a_k for k < z (else 0);
+    Π_{i<z} a_i at k = z (else 0); Π_{z<i≤j} a_i for j ≥ z (else 0). The first-order rules of
+    :class:`Cumprod` combine them linearly with the gradient or the tangent."""
+    xp = array_module(a)
+    zero = a == 0
+    seen = xp.cumsum(zero, axis=axis)
+    before, first = seen == 0, zero & (seen == 1)
+    one = xp.ones_like(a)
+    inv_before = xp.where(before, one / xp.where(before, a, one), 0).astype(a.dtype, copy=False)
+    at_first = xp.where(first, _running_product_before(a, axis), 0).astype(a.dtype, copy=False)
+    after = xp.where(before, 0, xp.cumprod(xp.where(before | first, one, a), axis=axis)).astype(a.dtype, copy=False)
+    return inv_before, at_first, after
+
+
+@tensor_method()
+@dim_aliases
+def cumprod(input: Tensor, dim: int, *, dtype=None) -> Tensor:
+    """Running products along ``dim``; integer and bool tensors give int64 unless ``dtype`` is given.
+
+    The gradient is exact where the input holds zeros, second derivatives included (torch's rules).
+
+    Example::
+
+        >>> fk.cumprod(fk.tensor([1.0, 2.0, 0.0, 4.0]), 0)
+        tensor([1., 2., 0., 0.])
+    """
+    if dtype is not None:
+        input = input.to(dtype)
+    d = _norm_dim(dim, input.ndim, "cumprod")
+    if input.ndim == 0:
+        return _scalar_scan(input)
+    return Cumprod.apply(input, dim=d)
+
+
+def _running_extremum(input: Tensor, dim: int, largest: bool, op: str) -> MaxResult:
+    """(values, indices) of the running max (or min) along ``dim``. As torch: on ties the later index,
+    a NaN is the extremum from where it appears on (a later NaN takes over the index). The values
+    are gathered at the indices, so the gradient goes to those positions (torch's scatter-add)."""
+    from .index import gather
+
+    d = _norm_dim(dim, input.ndim, op)
+    xp = array_module(input._data)
+    if input.ndim == 0:
+        return MaxResult(clone(input), wrap(xp.asarray(0, dtype=np.int64)))
+    a = input._data
+    running = (xp.maximum if largest else xp.minimum).accumulate(a, axis=d)
+    hits = a == running
+    if a.dtype.kind == "f":
+        hits |= xp.isnan(a)
+    positions = xp.arange(a.shape[d], dtype=np.int64).reshape((-1,) + (1,) * (a.ndim - d - 1))
+    indices = xp.maximum.accumulate(xp.where(hits, positions, 0), axis=d)
+    return MaxResult(gather(input, d, wrap(indices)), wrap(indices))
+
+
+@tensor_method()
+@dim_aliases
+def cummax(input: Tensor, dim: int) -> MaxResult:
+    """Running maximum along ``dim`` → (values, indices); ties take the later index, as in torch."""
+    return _running_extremum(input, dim, True, "cummax")
+
+
+@tensor_method()
+@dim_aliases
+def cummin(input: Tensor, dim: int) -> MaxResult:
+    """Running minimum along ``dim`` → (values, indices); ties take the later index, as in torch."""
+    return _running_extremum(input, dim, False, "cummin")
+
+
+class LogCumSumExp(Function):
+    """y_j = log Σ_{i≤j} exp(x_i) along ``dim``, accumulated with logaddexp (no overflow).
+
+    Both rules weigh by exp(x_i − y_j) ≤ 1: vjp_k = Σ_{j≥k} g_j exp(x_k − y_j), jvp_j =
+    Σ_{i≤j} ẋ_i exp(x_i − y_j). They are computed in the log domain as torch computes the vjp —
+    the positive and negative parts of g (or ẋ) each through logcumsumexp — so they neither
+    overflow nor underflow, and being built from this op they differentiate again."""
+
+    saves_output = True
+
+    def __init__(self, dim: int) -> None:
+        self.dim = dim
+
+    def forward(self, x):
+        self.save(x)
+        return array_module(x._data).logaddexp.accumulate(x._data, axis=self.dim)
+
+    def vjp(self, grad):
+        (x,) = self.saved
+        return _signed_log_scan(grad, -self.output, self.dim, reverse=True, shift=x)
+
+    def jvp(self, dx):
+        (x,) = self.saved
+        return _signed_log_scan(dx, x, self.dim, reverse=False, shift=-self.output)
+
+
+def _signed_log_scan(v: Tensor, log_weight: Tensor, dim: int, reverse: bool, shift: Tensor) -> Tensor:
+    """exp(shift) · Σ v_i exp(log_weight_i), the sum running along ``dim`` (from the end when
+    ``reverse``), as exp(logcumsumexp(log v⁺ + log_weight) + shift) minus the same for v⁻."""
+    from .elementwise import abs as _abs, log
+
+    lowest = constant_like(np.finfo(v._data.dtype).min, v._data)  # log 0, kept finite
+    # log|v| of v with its zeros read as 1: finite, so its derivative is too; those places are masked below
+    log_abs = log(_abs(Where.apply(constant(v._data == 0), constant_like(1, v._data), v)))
+
+    def scan(t: Tensor) -> Tensor:
+        if reverse:
+            return flip(LogCumSumExp.apply(flip(t, dim), dim=dim), dim)
+        return LogCumSumExp.apply(t, dim=dim)
+
+    pos, neg = (exp(scan(Where.apply(constant(part), log_abs, lowest) + log_weight) + shift)
+                for part in (v._data > 0, v._data < 0))
+    return pos - neg
+
+
+@tensor_method()
+@dim_aliases
+def logcumsumexp(input: Tensor, dim: int) -> Tensor:
+    """log Σ_{i≤j} exp(x_i) running along ``dim``, without overflow; floating input only (as torch)."""
+    if input._data.dtype.kind != "f":
+        raise TypeError(f"logcumsumexp(): expected a floating point input, got {input.dtype}; convert it "
+                        "with .float()")
+    d = _norm_dim(dim, input.ndim, "logcumsumexp")
+    if input.ndim == 0:
+        return clone(input)
+    return LogCumSumExp.apply(input, dim=d)
+
+
+def _narrow(x: Tensor, dim: int, start: int | None, stop: int | None) -> Tensor:
+    """x[start:stop] along ``dim`` (a differentiable view)."""
+    return x[(slice(None),) * dim + (slice(start, stop),)]
+
+
+@tensor_method()
+@dim_aliases
+def diff(input: Tensor, n: int = 1, dim: int = -1, prepend: Tensor | None = None,
+         append: Tensor | None = None) -> Tensor:
+    """The n-th forward difference along ``dim``: ``x[1:] - x[:-1]``, n times (``!=`` for bool).
+
+    ``prepend``/``append`` are joined to ``input`` along ``dim`` first; they have its number of
+    dimensions and its sizes except along ``dim``. Each difference shortens ``dim`` by one, down to
+    size 0; ``n=0`` returns a copy of ``input`` alone, as torch does.
+
+    Example::
+
+        >>> fk.diff(fk.tensor([1, 4, 9, 16]))
+        tensor([3, 5, 7])
+    """
+    if input.ndim == 0:
+        raise RuntimeError("diff expects input to be at least one-dimensional")
+    if n < 0:
+        raise RuntimeError(f"diff: order must be non-negative but got {n}")
+    d = _norm_dim(dim, input.ndim, "diff")
+    if n == 0:
+        return clone(input)
+    parts = [input]
+    for where_, extra in (("prepend", prepend), ("append", append)):
+        if extra is None:
+            continue
+        if not isinstance(extra, Tensor) or extra.ndim != input.ndim:
+            shape = extra.shape if isinstance(extra, Tensor) else ()
+            raise RuntimeError(f"diff expects prepend or append to be the same dimension as input: input has shape "
+                               f"{tuple(input.shape)}, {where_} {tuple(shape)}; give it the input's dimensions, e.g. "
+                               "t.reshape(1, ...)")
+        parts.insert(0 if where_ == "prepend" else len(parts), extra)
+    x = cat(parts, d) if len(parts) > 1 else input
+    for _ in range(builtins.min(n, x.shape[d])):
+        later, earlier = _narrow(x, d, 1, None), _narrow(x, d, 0, -1)
+        x = later != earlier if x._data.dtype.kind == "b" else later - earlier
+    return x
 
 
 class Norm(_LocalGradientReduction):
@@ -451,12 +747,12 @@ class Norm(_LocalGradientReduction):
     as torch's norm_backward writes it, including its conventions where the norm or x is 0:
     p = 1: sgn(x); p = 2: x/‖x‖; 1 < p < 2: sgn(x)|x|^(p-1)/‖x‖^(p-1); p > 2: x|x|^(p-2)/‖x‖^(p-1),
     each 0 where ‖x‖ = 0; p < 1: sgn(x)|x|^(p-1)·‖x‖^(1-p), 0 where x = 0; ±inf: sgn(x) shared
-    evenly between the elements that reach the max; p = 0: 0. G uses the norm as a tensor of the
-    graph, so second derivatives follow.
+    evenly between the elements that reach the max (``even_ties=False``: sgn(x) at each of them, as
+    torch's cdist); p = 0: 0. G uses the norm as a tensor of the graph, so second derivatives follow.
     """
 
-    def __init__(self, p: float, axes: tuple[int, ...], keepdim: bool) -> None:
-        self.p, self.axes, self.keepdim = p, axes, keepdim
+    def __init__(self, p: float, axes: tuple[int, ...], keepdim: bool, even_ties: bool = True) -> None:
+        self.p, self.axes, self.keepdim, self.even_ties = p, axes, keepdim, even_ties
 
     def forward(self, x):
         self.save(x)
@@ -492,7 +788,9 @@ class Norm(_LocalGradientReduction):
         if math.isinf(p):
             a = xp.abs(x._data)
             hits = ((a == n._data) | xp.isnan(a)).astype(dt)
-            return sign(x) * constant(hits / xp.maximum(hits.sum(axis=self.axes, keepdims=True), 1))
+            if self.even_ties:
+                hits = hits / xp.maximum(hits.sum(axis=self.axes, keepdims=True), 1)
+            return sign(x) * constant(hits)
         n_zero = constant(xp.broadcast_to(n._data == 0, n.shape))
         safe_n = Where.apply(n_zero, one, n)
         if p == 2:
@@ -519,18 +817,157 @@ def norm(input: Tensor, p="fro", dim=None, keepdim: bool = False, dtype=None) ->
     return Norm.apply(x, p=float(p), axes=axes, keepdim=keepdim)
 
 
+def _truth(input: Tensor, dim, keepdim: bool, op: str) -> Tensor:
+    """all/any over ``dim``: None reduces every dim, an int or a tuple those dims, and an empty
+    tuple none (torch's convention for all/any, unlike sum's)."""
+    xp = array_module(input._data)
+    axes = () if isinstance(dim, (tuple, list)) and not dim else _dims(dim, input.ndim, op)
+    return wrap(xp.asarray(getattr(xp, op)(input._data, axis=axes, keepdims=keepdim)))
+
+
 @tensor_method()
+@dim_aliases
 def all(input: Tensor, dim=None, keepdim: bool = False) -> Tensor:  # noqa: A001
-    """True where every element over ``dim`` (all when None) is non-zero; not differentiable."""
-    return wrap(array_module(input._data).all(input._data, axis=None if dim is None else _norm_dims(dim, input.ndim, "all"), keepdims=keepdim))
+    """True where every element over ``dim`` (all when None; an int or a tuple) is non-zero; not
+    differentiable."""
+    return _truth(input, dim, keepdim, "all")
 
 
 @tensor_method()
+@dim_aliases
 def any(input: Tensor, dim=None, keepdim: bool = False) -> Tensor:  # noqa: A001
-    """True where some element over ``dim`` (all when None) is non-zero; not differentiable."""
-    return wrap(array_module(input._data).any(input._data, axis=None if dim is None else _norm_dims(dim, input.ndim, "any"), keepdims=keepdim))
+    """True where some element over ``dim`` (all when None; an int or a tuple) is non-zero; not
+    differentiable."""
+    return _truth(input, dim, keepdim, "any")
 
+
+@tensor_method()
+@dim_aliases
+def count_nonzero(input: Tensor, dim=None) -> Tensor:
+    """The number of non-zero elements over ``dim`` (all when None or ()), as int64; not differentiable."""
+    xp = array_module(input._data)
+    axes = _dims(dim, input.ndim, "count_nonzero")
+    return wrap(xp.asarray(xp.count_nonzero(input._data, axis=axes if input.ndim else None), dtype=np.int64))
+
+
+class NanToZero(_Unary):
+    """x with NaN read as 0: the summand of nansum and nanmean. Its derivative (1 at numbers, 0 at
+    NaN) multiplies the gradient, as torch's nansum does, so an infinite gradient at a NaN — that of
+    a nanmean over a slice of NaNs only — gives NaN there, as in torch."""
+
+    def forward(self, x):
+        xp = array_module(x._data)
+        self.is_number = ~xp.isnan(x._data)
+        self.derivative_array = self.is_number.astype(x._data.dtype)
+        return xp.where(self.is_number, x._data, 0).astype(x._data.dtype, copy=False)
+
+    def derivative(self):
+        return constant(self.derivative_array)
+
+
+@tensor_method()
+@dim_aliases
+def nansum(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:
+    """Σ over ``dim`` (all when None or ()) reading NaN as 0; integers and bools sum to int64."""
+    x = input if dtype is None else input.to(dtype)
+    if x._data.dtype.kind == "f":
+        x = NanToZero.apply(x)
+    return sum(x, dim, keepdim)
+
+
+@tensor_method()
+@dim_aliases
+def nanmean(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:
+    """Mean over ``dim`` (all when None or ()) of the elements that are not NaN; NaN where there are
+    none. Floating input only (``dtype`` casts it afterwards), as torch."""
+    if input._data.dtype.kind != "f":  # also with dtype=, as torch
+        raise TypeError(f"nanmean(): expected a floating point input, got {input.dtype}; convert it with .float()")
+    x = input if dtype is None else input.to(dtype)
+    xp = array_module(x._data)
+    axes = _dims(dim, x.ndim, "nanmean")
+    count = xp.sum(~xp.isnan(x._data), axis=axes, keepdims=keepdim).astype(x._data.dtype)
+    return nansum(x, dim, keepdim) / constant(count)
+
+
+def _moments(input: Tensor, dim, unbiased, keepdim: bool, correction, op: str, spread) -> tuple[Tensor, Tensor]:
+    dim, corr = _var_args(dim, unbiased, correction, op)
+    return spread(input, dim, keepdim=keepdim, correction=corr), mean(_floating(input), dim, keepdim)
+
+
+@dim_aliases
+def var_mean(input: Tensor, dim=None, unbiased: bool | None = None, keepdim: bool = False, *,
+             correction=None) -> tuple[Tensor, Tensor]:
+    """(var, mean) over ``dim``, arguments as :func:`var` (``correction=``, legacy ``unbiased=``)."""
+    return _moments(input, dim, unbiased, keepdim, correction, "var_mean", var)
+
+
+@dim_aliases
+def std_mean(input: Tensor, dim=None, unbiased: bool | None = None, keepdim: bool = False, *,
+             correction=None) -> tuple[Tensor, Tensor]:
+    """(std, mean) over ``dim``, arguments as :func:`std` (``correction=``, legacy ``unbiased=``)."""
+    return _moments(input, dim, unbiased, keepdim, correction, "std_mean", std)
+
+
+class MinMaxResult(NamedTuple):
+    min: Tensor
+    max: Tensor
+
+
+@tensor_method()
+@dim_aliases
+def aminmax(input: Tensor, *, dim: int | None = None, keepdim: bool = False) -> MinMaxResult:
+    """(min, max) over one ``dim`` (all when None) as :func:`amin` and :func:`amax`: ties share
+    the gradient evenly."""
+    if isinstance(dim, (tuple, list)):
+        raise TypeError(f"aminmax(): dim must be an int or None, got {dim!r}")
+    return MinMaxResult(amin(input, dim, keepdim), amax(input, dim, keepdim))
+
+
+@dim_aliases
+def trapezoid(y: Tensor, x: Tensor | None = None, *, dx: float | None = None, dim: int = -1) -> Tensor:
+    """The trapezoidal rule along ``dim``: Σ (x_{i+1} − x_i)(y_i + y_{i+1}) / 2.
+
+    Args:
+        y: the values; at least 1-d, not bool.
+        x: the sample points, 1-d (one per element along ``dim``) or broadcastable with ``y``.
+        dx: a constant spacing instead of ``x`` (1 when neither is given).
+        dim: the dimension to integrate along.
+
+    Shape:
+        ``y``'s shape without ``dim``; an empty ``dim`` gives zeros.
+
+    Example::
+
+        >>> fk.trapezoid(fk.tensor([1.0, 2.0, 4.0]), dx=0.5)
+        tensor(2.2500)
+    """
+    if x is not None and dx is not None:
+        raise TypeError("trapezoid(): pass either the sample points x or the spacing dx, not both")
+    if y.ndim == 0:
+        raise IndexError(f"trapezoid: dimension specified as {dim} but tensor has no dimensions")
+    d = _norm_dim(dim, y.ndim, "trapezoid")
+    if y._data.dtype.kind == "b" or (x is not None and x._data.dtype.kind == "b"):
+        raise TypeError("trapezoid(): y and x must not be bool tensors; convert them with .float()")
+    if y.shape[d] == 0:
+        xp = array_module(y._data)
+        return wrap(xp.zeros(y.shape[:d] + y.shape[d + 1:], y._data.dtype))
+    if x is None:  # torch's order of operations, so that values agree to the last bit
+        ends = y[(slice(None),) * d + (0,)] + y[(slice(None),) * d + (-1,)]
+        return (sum(y, d) - ends * 0.5) * (1.0 if dx is None else dx)
+    if x.ndim == 1:
+        if x.shape[0] != y.shape[d]:
+            raise shape_error("trapezoid", y.shape, x.shape,
+                              hint=f"a 1-d x needs one sample point for each of the {y.shape[d]} values along dim {d}")
+        x = reshape(x, tuple(y.shape[d] if i == d else 1 for i in range(y.ndim)))
+    elif x.ndim < y.ndim:
+        x = reshape(x, (1,) * (y.ndim - x.ndim) + tuple(x.shape))
+    spacing = _narrow(x, d, 1, None) - _narrow(x, d, 0, -1)
+    return sum(spacing * (_narrow(y, d, 1, None) + _narrow(y, d, 0, -1)), d) / 2.0
+
+
+trapz = trapezoid  # torch's older name
 
 # the functions ``fukaku.ops`` (and so ``fukaku``) exports from this family
-__all__ = ["all", "amax", "amin", "any", "argmax", "argmin", "cumsum", "logsumexp", "max", "mean", "min", "norm",
-           "prod", "std", "sum", "var"]
+__all__ = ["all", "amax", "amin", "aminmax", "any", "argmax", "argmin", "count_nonzero", "cummax", "cummin",
+           "cumprod", "cumsum", "diff", "logcumsumexp", "logsumexp", "max", "mean", "min", "nanmean", "nansum",
+           "norm", "prod", "std", "std_mean", "sum", "trapezoid", "trapz", "var", "var_mean"]

@@ -1,18 +1,25 @@
-"""Shape ops: reshape/view, permute/transpose, expand/broadcast, sum_to, cat/stack, split/chunk,
-flip, roll, pad, repeat, tril/triu, diag. They move values without arithmetic, so each vjp is the
-inverse movement of the gradient and each jvp is the same movement of the tangent.
+"""Shape ops: reshape/view, permute/transpose/movedim, expand/broadcast, sum_to, cat/stack and
+hstack/vstack/dstack, split/chunk, narrow/select, flip/rot90, roll, pad, repeat/tile, tril/triu,
+diag/diagonal/diag_embed, meshgrid, atleast_nd. They move values without arithmetic, so each vjp is
+the inverse movement of the gradient and each jvp is the same movement of the tangent.
+
+The ops that PyTorch makes views — reshape where the layout allows, permute and everything built on
+it (transpose, movedim, ``.T``, ``.mT``, ``.H``), expand, narrow, select, diagonal — return views
+here too: they share memory and the version counter with their input (``is_view``), so an in-place
+op on one writes through to its base.
 """
 from __future__ import annotations
 
 import builtins
 import itertools
 import math
+import warnings
 
 import numpy as np
 
 from .. import dtypes
 from ..autograd.function import Function
-from ..backends import array_module
+from ..backends import array_module, default_module
 from ..errors import ShapeError
 from ..tensor import Tensor, wrap
 from ._util import _norm_dim, _norm_dims, fmt, shape_error, tensor_method
@@ -113,9 +120,18 @@ def flatten(input: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
 
 @tensor_method()
 def unflatten(input: Tensor, dim: int, sizes) -> Tensor:
-    """Split dimension ``dim`` into ``sizes`` (the inverse of :func:`flatten`)."""
+    """Split dimension ``dim`` into ``sizes`` (the inverse of :func:`flatten`); one size may be -1.
+    ``(N, C*H*W) -> (N, C, H, W)`` for ``unflatten(x, 1, (C, H, W))``."""
     d = _norm_dim(dim, input.ndim, "unflatten")
-    return reshape(input, input.shape[:d] + tuple(sizes) + input.shape[d + 1:])
+    sizes = tuple(builtins.int(s) for s in sizes)
+    shape = input._data.shape
+    if not sizes:
+        raise RuntimeError("unflatten: sizes must be non-empty")
+    known = math.prod(s for s in sizes if s != -1)
+    if sizes.count(-1) > 1 or (-1 not in sizes and known != shape[d]) or (-1 in sizes and (known == 0 or shape[d] % known)):
+        raise shape_error("unflatten", shape, hint=f"sizes {list(sizes)} don't multiply up to the size of dim {d} "
+                          f"({shape[d]}); at most one size may be -1")
+    return reshape(input, shape[:d] + sizes + shape[d + 1:])
 
 
 @tensor_method()
@@ -166,9 +182,9 @@ def permute(input: Tensor, *dims) -> Tensor:
     return Permute.apply(input, dims=norm)
 
 
-@tensor_method("transpose", "swapaxes")
+@tensor_method("transpose", "swapaxes", "swapdims")
 def transpose(input: Tensor, dim0: int, dim1: int) -> Tensor:
-    """Swap dimensions ``dim0`` and ``dim1`` (also ``x.swapaxes``)."""
+    """Swap dimensions ``dim0`` and ``dim1`` (a view; also ``swapaxes`` and ``swapdims``)."""
     order = list(range(input.ndim))
     a, b = _norm_dim(dim0, input.ndim, "transpose"), _norm_dim(dim1, input.ndim, "transpose")
     if input.ndim == 0:
@@ -201,6 +217,42 @@ def _T(input: Tensor) -> Tensor:
 
 
 Tensor.T = property(_T)
+
+
+def _H(input: Tensor) -> Tensor:
+    """``x.H``: the conjugate transpose of a matrix, its transpose for real tensors (a 0-d tensor itself)."""
+    if input.ndim not in (0, 2):
+        raise ValueError(f"tensor.H is only supported on matrices (2-D tensors), got a {input.ndim}-D tensor; "
+                         "for batches of matrices use tensor.mH")
+    return transpose(input, 0, 1) if input.ndim == 2 else input
+
+
+Tensor.H = property(_H)
+Tensor.mH = property(_mT, doc="``x.mH``: the last two dimensions swapped (the conjugate transpose of a batch of "
+                              "matrices; real tensors need no conjugation).")
+
+
+@tensor_method("movedim", "moveaxis")
+def movedim(input: Tensor, source, destination) -> Tensor:
+    """Move the dims ``source`` (an int or a sequence) to the positions ``destination``; the other dims
+    keep their order. A view: ``movedim(x, 1, -1)`` turns NCHW into NHWC."""
+    src = (source,) if isinstance(source, (builtins.int, np.integer)) else tuple(source)
+    dst = (destination,) if isinstance(destination, (builtins.int, np.integer)) else tuple(destination)
+    if len(src) != len(dst):
+        raise ValueError(f"movedim: Invalid source or destination dims: source ({list(src)} dims) should contain "
+                         f"the same number of dims as destination ({list(dst)} dims)")
+    n = input.ndim
+    src = [_norm_dim(d, n, "movedim") for d in src]
+    dst = [_norm_dim(d, n, "movedim") for d in dst]
+    for name, dims in (("source", src), ("destination", dst)):
+        if len(set(dims)) != len(dims):
+            raise ValueError(f"movedim: repeated dim in `{name}` ({dims})")
+    if n == 0:
+        return input
+    order = [d for d in range(n) if d not in src]
+    for to, frm in sorted(zip(dst, src)):
+        order.insert(to, frm)
+    return permute(input, order)
 
 
 class BroadcastTo(_ViewAs):
@@ -391,6 +443,11 @@ class Flip(Function):
         return Flip.apply(dx, dims=self.dims)
 
 
+def _copy(input: Tensor) -> Tensor:
+    """A new tensor with ``input``'s values, in the graph: the flip over no dimension."""
+    return Flip.apply(input, dims=())
+
+
 @tensor_method()
 def flip(input: Tensor, dims) -> Tensor:
     """Reverse the order of elements along ``dims`` (a copy, as in torch)."""
@@ -472,7 +529,9 @@ def repeat(input: Tensor, *sizes) -> Tensor:
     sizes = _shape_arg(sizes)
     if len(sizes) < input.ndim:
         raise ValueError(f"repeat: number of repeat dims {len(sizes)} can not be smaller than the tensor's ndim {input.ndim}")
-    x = reshape(input, (1,) * (len(sizes) - input.ndim) + input.shape)
+    x = reshape(input, (1,) * (len(sizes) - input.ndim) + input._data.shape)
+    if all(r == 1 for r in sizes):
+        return _copy(x)  # nothing to repeat, but a new tensor all the same, as in torch
     # interleave a repeat axis in front of each axis, broadcast it, and merge
     inter = reshape(x, tuple(v for s in x.shape for v in (1, s)))
     expanded = broadcast_to(inter, tuple(v for r, s in zip(sizes, x.shape) for v in (r, s)))
@@ -514,14 +573,20 @@ def triu(input: Tensor, diagonal: int = 0) -> Tensor:
 
 
 class Diagonal(Function):
-    """The ``offset`` diagonal of dims ``dim1``/``dim2`` (default the last two), appended as the last dim."""
+    """The ``offset`` diagonal of dims ``dim1``/``dim2`` (default the last two), appended as the last dim:
+    a writable view of the input, as PyTorch's diagonal (``copy=True``: a new array, as torch.diag)."""
 
-    def __init__(self, offset: int, dim1: int = -2, dim2: int = -1) -> None:
-        self.offset, self.dim1, self.dim2 = offset, dim1, dim2
+    is_view = True
+
+    def __init__(self, offset: int, dim1: int = -2, dim2: int = -1, copy: bool = False) -> None:
+        self.offset, self.dim1, self.dim2, self.copy = offset, dim1, dim2, copy
 
     def forward(self, x: Tensor) -> np.ndarray:
         self.in_shape = x._data.shape
-        return array_module(x._data).diagonal(x._data, self.offset, self.dim1, self.dim2).copy()
+        xp = array_module(x._data)
+        block = _offset_view(xp.moveaxis(x._data, (self.dim1, self.dim2), (-2, -1)), self.offset)
+        out = xp.einsum("...ii->...i", block)  # unlike xp.diagonal's, this view is writable
+        return out.copy() if self.copy else out
 
     def vjp(self, grad: Tensor) -> Tensor:
         return DiagEmbed.apply(grad, offset=self.offset, shape=self.in_shape, dim1=self.dim1, dim2=self.dim2)
@@ -580,14 +645,257 @@ def diag(input: Tensor, diagonal: int = 0) -> Tensor:
         n = input.shape[0] + abs(diagonal)
         return DiagEmbed.apply(input, offset=diagonal, shape=(n, n))
     if input.ndim == 2:
-        return Diagonal.apply(input, offset=diagonal)
+        return Diagonal.apply(input, offset=diagonal, copy=True)
     raise ValueError(f"diag: expects a 1-d or 2-d tensor, got shape {fmt(input.shape)}")
+
+
+@tensor_method()
+def diag_embed(input: Tensor, offset: int = 0, dim1: int = -2, dim2: int = -1) -> Tensor:
+    """Matrices with the last dim of ``input`` on their ``offset`` diagonal, zero elsewhere, over the new
+    dims ``dim1`` and ``dim2`` of the result (the last two by default): (…, n) -> (…, n+|offset|, n+|offset|)."""
+    if input.ndim == 0:
+        raise IndexError("diag_embed: expects a tensor with at least 1 dimension, got a 0-d tensor")
+    n = input.ndim + 1
+    d1, d2 = _norm_dim(dim1, n, "diag_embed"), _norm_dim(dim2, n, "diag_embed")
+    if d1 == d2:
+        raise ValueError(f"diag_embed: diagonal dimensions cannot be identical {dim1}, {dim2}")
+    size = input._data.shape[-1] + abs(builtins.int(offset))
+    shape = list(input._data.shape[:-1])
+    for d in sorted((d1, d2)):
+        shape.insert(d, size)
+    return DiagEmbed.apply(input, offset=builtins.int(offset), shape=tuple(shape), dim1=d1, dim2=d2)
+
+
+# ----------------------------------------------------------------------------- more shape functions
+@tensor_method()
+def ravel(input: Tensor) -> Tensor:
+    """All elements in one dimension (a view when the layout allows)."""
+    return reshape(input, (-1,))
+
+
+@tensor_method()
+def narrow(input: Tensor, dim: int, start, length: int) -> Tensor:
+    """The view of ``length`` elements of ``input`` along ``dim`` from ``start`` (negative counts from
+    the end; a 0-d int tensor is accepted)."""
+    if input.ndim == 0:
+        raise ValueError("narrow() cannot be applied to a 0-dim tensor.")
+    d = _norm_dim(dim, input.ndim, "narrow")
+    n, start, length = input._data.shape[d], builtins.int(start), builtins.int(length)
+    if not -n <= start <= n:
+        raise IndexError(f"narrow(): start out of range (expected to be in range of [{-n}, {n}], but got {start})")
+    if length < 0:
+        raise ValueError(f"narrow(): length must be non-negative, got {length}")
+    if start < 0:
+        start += n
+    if start + length > n:
+        raise ValueError(f"narrow(): start ({start}) + length ({length}) exceeds dimension size ({n}) of dim {d} "
+                         f"in a tensor of shape {fmt(input._data.shape)}")
+    return input[(slice(None),) * d + (slice(start, start + length),)]
+
+
+@tensor_method()
+def select(input: Tensor, dim: int, index: int) -> Tensor:
+    """The view ``input[..., index, ...]`` at ``index`` of ``dim``, without that dim."""
+    if input.ndim == 0:
+        raise IndexError("select() cannot be applied to a 0-dim tensor.")
+    d = _norm_dim(dim, input.ndim, "select")
+    n, i = input._data.shape[d], builtins.int(index)
+    if not -n <= i < n:
+        raise IndexError(f"select(): index {i} out of range for tensor of size {list(input._data.shape)} "
+                         f"at dimension {d}")
+    return input[(slice(None),) * d + (i,)]
+
+
+@tensor_method()
+def tile(input: Tensor, *dims) -> Tensor:
+    """:func:`repeat` with ``dims`` padded with leading 1s to the tensor's ndim: ``tile(x, (2,))``
+    doubles the last dimension of a matrix."""
+    dims = _shape_arg(dims)
+    return repeat(input, (1,) * (input.ndim - len(dims)) + dims)
+
+
+@tensor_method()
+def rot90(input: Tensor, k: int = 1, dims=(0, 1)) -> Tensor:
+    """Rotate by 90° ``k`` times in the plane of ``dims``, from the first dim towards the second."""
+    dims = tuple(dims)
+    if len(dims) != 2:
+        raise ValueError(f"rot90: expected total rotation dims == 2, but got dims = {len(dims)}")
+    if input.ndim < 2:
+        raise ValueError(f"rot90: expected total dims >= 2, but got total dims = {input.ndim}")
+    if dims[0] == dims[1] or abs(dims[0] - dims[1]) == input.ndim:
+        raise ValueError(f"rot90: expected rotation dims to be different, but got dim0 = {dims[0]} and dim1 = {dims[1]}")
+    a, b = (_norm_dim(d, input.ndim, "rot90") for d in dims)
+    k = builtins.int(k) % 4
+    if k == 1:
+        return transpose(flip(input, b), a, b)
+    if k == 2:
+        return flip(input, (a, b))
+    if k == 3:
+        return transpose(flip(input, a), a, b)
+    return _copy(input)  # as in torch
+
+
+@tensor_method()
+def fliplr(input: Tensor) -> Tensor:
+    """Reverse the columns (dim 1) of a tensor with at least 2 dims."""
+    if input.ndim < 2:
+        raise ValueError(f"fliplr: Input must be >= 2-d, got shape {fmt(input._data.shape)}")
+    return flip(input, 1)
+
+
+@tensor_method()
+def flipud(input: Tensor) -> Tensor:
+    """Reverse the rows (dim 0) of a tensor with at least 1 dim."""
+    if input.ndim < 1:
+        raise ValueError("flipud: Input must be >= 1-d, got a 0-d tensor")
+    return flip(input, 0)
+
+
+def _at_least(tensors: tuple, ndim: int):
+    """Each tensor with size-1 dims added up to ``ndim`` dims, as torch.atleast_{ndim}d: one tensor in, one out;
+    several (or a list), a tuple."""
+    many = len(tensors) != 1 or isinstance(tensors[0], (list, tuple))
+    if len(tensors) == 1 and isinstance(tensors[0], (list, tuple)):
+        tensors = tuple(tensors[0])
+    out = tuple(reshape(t, _at_least_shape(t._data.shape, ndim)) for t in tensors)
+    return out if many else out[0]
+
+
+def _at_least_shape(shape: tuple[int, ...], ndim: int) -> tuple[int, ...]:
+    if len(shape) >= ndim:
+        return shape
+    if len(shape) == 0:
+        return (1,) * ndim
+    if len(shape) == 1:  # (n,) -> (1, n) or (1, n, 1)
+        return ((1,) + shape + (1,))[:ndim]
+    return shape + (1,)  # (m, n) -> (m, n, 1)
+
+
+def atleast_1d(*tensors):
+    """The tensor itself if it has a dimension, else its one element as shape (1,); several tensors, or a
+    list, give a tuple."""
+    return _at_least(tensors, 1)
+
+
+def atleast_2d(*tensors):
+    """Tensors with at least 2 dims: a 0-d one as (1, 1), a 1-d (n,) as (1, n)."""
+    return _at_least(tensors, 2)
+
+
+def atleast_3d(*tensors):
+    """Tensors with at least 3 dims: 0-d as (1, 1, 1), (n,) as (1, n, 1), (m, n) as (m, n, 1)."""
+    return _at_least(tensors, 3)
+
+
+def _stacking(tensors, op: str) -> list[Tensor]:
+    tensors = list(tensors)
+    if not tensors:
+        raise ValueError(f"{op} expects a non-empty TensorList")
+    return tensors
+
+
+def hstack(tensors) -> Tensor:
+    """Join along dim 1 (along dim 0 for 1-d tensors); 0-d tensors count as 1-d."""
+    parts = atleast_1d(_stacking(tensors, "hstack"))
+    return cat(parts, 0 if parts[0].ndim == 1 else 1)
+
+
+def vstack(tensors) -> Tensor:
+    """Join along dim 0, 1-d tensors of n elements taken as rows (1, n)."""
+    return cat(atleast_2d(_stacking(tensors, "vstack")), 0)
+
+
+def dstack(tensors) -> Tensor:
+    """Join along dim 2 (depth) after :func:`atleast_3d`."""
+    return cat(atleast_3d(_stacking(tensors, "dstack")), 2)
+
+
+def column_stack(tensors) -> Tensor:
+    """Join as columns: 0-d and 1-d tensors become columns (n, 1), the others are joined along dim 1."""
+    parts = [reshape(t, (t._data.size, 1)) if t.ndim <= 1 else t for t in _stacking(tensors, "column_stack")]
+    return hstack(parts)
+
+
+def meshgrid(*tensors, indexing: str | None = None) -> tuple[Tensor, ...]:
+    """Coordinate grids of 0-d or 1-d tensors: output i holds tensor i's values along dim i, expanded
+    over the others (views, as in torch). ``indexing='xy'`` swaps the first two dims (Cartesian
+    order); 'ij' (matrix order) is the default, with PyTorch's warning when it is not given."""
+    if len(tensors) == 1 and isinstance(tensors[0], (list, tuple)):
+        tensors = tuple(tensors[0])
+    if not tensors:
+        raise ValueError("meshgrid expects a non-empty TensorList")
+    if indexing is None:
+        warnings.warn("torch.meshgrid: in an upcoming release, it will be required to pass the indexing argument.",
+                      UserWarning, stacklevel=2)
+        indexing = "ij"
+    if indexing not in ("ij", "xy"):
+        raise ValueError(f'meshgrid: indexing must be one of "xy" or "ij", but received: {indexing}')
+    for t in tensors:
+        if t.ndim > 1:
+            raise ValueError(f"meshgrid: expected 0D or 1D tensors, got one of shape {fmt(t._data.shape)}")
+        if t._data.dtype != tensors[0]._data.dtype:
+            raise TypeError(f"meshgrid expects all tensors to have the same dtype, got {tensors[0]._data.dtype} "
+                            f"and {t._data.dtype}")
+    position = list(range(len(tensors)))
+    if indexing == "xy" and len(tensors) > 1:
+        position[0], position[1] = 1, 0
+    sizes = [t._data.size for t in tensors]
+    shape = [0] * len(tensors)
+    for p, n in zip(position, sizes):
+        shape[p] = n
+    lone = [1] * len(tensors)
+    return tuple(broadcast_to(reshape(t, lone[:p] + [n] + lone[p + 1:]), shape) for t, p, n in zip(tensors, position, sizes))
+
+
+def _triangle_indices(row: int, col: int, offset: int, lower: bool, dtype) -> Tensor:
+    if row < 0 or col < 0:
+        raise ValueError(f"{'tril' if lower else 'triu'}_indices: row and col must be non-negative, got {row} and {col}")
+    xp = default_module()
+    pick = xp.tril_indices if lower else xp.triu_indices
+    return wrap(xp.stack(pick(row, offset, col)).astype(np.int64 if dtype is None else np.dtype(dtype)).reshape(2, -1))
+
+
+def tril_indices(row: int, col: int, offset: int = 0, *, dtype=None) -> Tensor:
+    """The (2, N) int64 coordinates of the lower triangle of a row×col matrix (on and below the
+    ``offset`` diagonal), row by row."""
+    return _triangle_indices(row, col, offset, True, dtype)
+
+
+def triu_indices(row: int, col: int, offset: int = 0, *, dtype=None) -> Tensor:
+    """The (2, N) int64 coordinates of the upper triangle (on and above the ``offset`` diagonal), row by row."""
+    return _triangle_indices(row, col, offset, False, dtype)
+
+
+def broadcast_shapes(*shapes) -> tuple[int, ...]:
+    """The shape that tensors of ``shapes`` (each a sequence of ints, or an int) broadcast to."""
+    shapes = [(builtins.int(s),) if isinstance(s, (builtins.int, np.integer)) else tuple(s) for s in shapes]
+    try:
+        return tuple(np.broadcast_shapes(*shapes))
+    except ValueError:
+        raise shape_error("broadcast_shapes", *shapes, hint="shapes broadcast when, from the right, each pair of "
+                          "sizes is equal or one of them is 1") from None
+
+
+def broadcast_tensors(*tensors) -> tuple[Tensor, ...]:
+    """The tensors expanded to their common broadcast shape (views, no copies)."""
+    shapes = [t._data.shape for t in tensors]
+    try:
+        shape = np.broadcast_shapes(*shapes)
+    except ValueError:
+        raise shape_error("broadcast_tensors", *shapes, hint="shapes broadcast when, from the right, each pair of "
+                          "sizes is equal or one of them is 1") from None
+    return tuple(broadcast_to(t, shape, _op="broadcast_tensors") for t in tensors)
 
 
 # NumPy's and PyTorch's other names for the same functions (torch.clip is torch.clamp)
 concat = cat
+swapaxes = swapdims = transpose
+moveaxis = movedim
 
 # the functions ``fukaku.ops`` (and so ``fukaku``) exports from this family
-__all__ = ["broadcast_to", "cat", "chunk", "diag", "diagonal", "expand", "expand_as", "flatten", "flip", "pad",
-           "permute", "repeat", "reshape", "roll", "split", "squeeze", "stack", "t", "transpose", "tril", "triu",
-           "unbind", "unflatten", "unsqueeze", "view", "concat"]
+__all__ = ["atleast_1d", "atleast_2d", "atleast_3d", "broadcast_shapes", "broadcast_tensors", "broadcast_to", "cat",
+           "chunk", "column_stack", "diag", "diag_embed", "diagonal", "dstack", "expand", "expand_as", "flatten", "flip",
+           "fliplr", "flipud", "hstack", "meshgrid", "movedim", "narrow", "pad", "permute", "ravel", "repeat",
+           "reshape", "roll", "rot90", "select", "split", "squeeze", "stack", "t", "tile", "transpose", "tril",
+           "tril_indices", "triu", "triu_indices", "unbind", "unflatten", "unsqueeze", "view", "vstack", "concat",
+           "swapaxes", "swapdims", "moveaxis"]

@@ -3,8 +3,11 @@
 Seed 003 names three schedules: step decay (×0.1 at milestones: :class:`StepLR`,
 :class:`MultiStepLR`), linear warm-up (~5 epochs or ~1000 iterations: :class:`LinearLR`) and
 warm-up followed by cosine annealing (:class:`SequentialLR` of :class:`LinearLR` and
-:class:`CosineAnnealingLR`). Also :class:`ExponentialLR`, :class:`LambdaLR` and
-:class:`ReduceLROnPlateau` (decay when a validation metric stops improving).
+:class:`CosineAnnealingLR`). Also :class:`ExponentialLR`, :class:`LambdaLR`, :class:`ConstantLR`,
+:class:`PolynomialLR`, :class:`ReduceLROnPlateau` (decay when a validation metric stops improving),
+SGDR's :class:`CosineAnnealingWarmRestarts`, and the per-batch cyclical schedules
+:class:`CyclicLR` and :class:`OneCycleLR`, which also cycle the momentum (SGD's ``momentum`` or
+Adam's β₁) against the rate.
 
 A scheduler writes ``group['lr']`` of its optimizer's param groups; call ``scheduler.step()`` once
 per epoch (or iteration) *after* ``optimizer.step()``. Creating it records each group's
@@ -26,8 +29,9 @@ from typing import Any, Literal
 
 from .optimizer import Optimizer
 
-__all__ = ["LRScheduler", "LambdaLR", "StepLR", "MultiStepLR", "ExponentialLR", "CosineAnnealingLR", "LinearLR",
-           "SequentialLR", "ReduceLROnPlateau"]
+__all__ = ["LRScheduler", "LambdaLR", "StepLR", "MultiStepLR", "ConstantLR", "ExponentialLR", "CosineAnnealingLR",
+           "LinearLR", "PolynomialLR", "SequentialLR", "ReduceLROnPlateau", "CosineAnnealingWarmRestarts", "CyclicLR",
+           "OneCycleLR"]
 
 # Bookkeeping flags in PyTorch's scheduler state dicts that carry no state between steps.
 _TORCH_FLAGS = frozenset({"_is_initial", "_get_lr_called_within_step"})
@@ -46,6 +50,22 @@ def _check_per_group(owner: str, name: str, values, optimizer: Optimizer) -> Non
     if len(values) != len(optimizer.param_groups):
         raise ValueError(f"{owner}.load_state_dict: {name!r} has {len(values)} entries but the optimizer has "
                          f"{len(optimizer.param_groups)} param groups")
+
+
+def _per_group(owner: str, name: str, optimizer: Optimizer, value) -> list:
+    """One value for each param group: ``value`` repeated, or a list/tuple of exactly one per group."""
+    if isinstance(value, (list, tuple)):
+        if len(value) != len(optimizer.param_groups):
+            raise ValueError(f"{owner}: expected {len(optimizer.param_groups)} values of {name} (one per param "
+                             f"group), got {len(value)}")
+        return list(value)
+    return [value] * len(optimizer.param_groups)
+
+
+def _callable_state(fn) -> dict[str, Any] | None:
+    """What a state dict keeps of a user function: a callable object's attributes; nothing of a
+    function or lambda (its code cannot be saved), as PyTorch does."""
+    return None if fn is None or isinstance(fn, types.FunctionType) else dict(fn.__dict__)
 
 
 class LRScheduler:
@@ -179,8 +199,7 @@ class LambdaLR(LRScheduler):
 
     def state_dict(self) -> dict[str, Any]:
         state = {key: _copy(getattr(self, key)) for key in super()._state_keys()}
-        state["lr_lambdas"] = [None if isinstance(fn, types.FunctionType) else dict(fn.__dict__)
-                               for fn in self.lr_lambdas]
+        state["lr_lambdas"] = [_callable_state(fn) for fn in self.lr_lambdas]
         return state
 
     def _state_keys(self) -> tuple[str, ...]:
@@ -245,6 +264,35 @@ class MultiStepLR(LRScheduler):
         self.milestones = Counter(self.milestones)  # a checkpoint may give a plain dict
 
 
+class ConstantLR(LRScheduler):
+    """``lr = initial_lr · factor`` until epoch ``total_iters``, then ``initial_lr`` (a constant warm-up).
+
+    Chainable as in PyTorch: epoch 0 multiplies the current rate by ``factor``, epoch ``total_iters``
+    divides it by ``factor`` again; other changes to the rate in between are kept.
+    """
+
+    _hyper = ("factor", "total_iters")
+
+    def __init__(self, optimizer: Optimizer, factor: float = 1.0 / 3, total_iters: int = 5,
+                 last_epoch: int = -1) -> None:
+        if not 0 <= factor <= 1.0:
+            raise ValueError(f"ConstantLR: the constant multiplicative factor must be in [0, 1], got {factor!r}")
+        self.factor = factor
+        self.total_iters = total_iters
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self) -> list[float]:
+        if self.last_epoch == 0:
+            return [lr * self.factor for lr in self._group_lrs()]
+        if self.last_epoch != self.total_iters:
+            return self._group_lrs()
+        return [lr * (1.0 / self.factor) for lr in self._group_lrs()]
+
+    def _get_closed_form_lr(self) -> list[float]:
+        return [base_lr * (self.factor + (self.last_epoch >= self.total_iters) * (1 - self.factor))
+                for base_lr in self.base_lrs]
+
+
 class ExponentialLR(LRScheduler):
     """``lr = initial_lr · gamma^epoch``."""
 
@@ -295,6 +343,33 @@ class LinearLR(LRScheduler):
     def _get_closed_form_lr(self) -> list[float]:
         span = self.end_factor - self.start_factor
         return [base_lr * (self.start_factor + span * min(self.total_iters, self.last_epoch) / self.total_iters)
+                for base_lr in self.base_lrs]
+
+
+class PolynomialLR(LRScheduler):
+    """Polynomial decay to 0 at ``total_iters``: ``lr = initial_lr · (1 − epoch / total_iters)^power``
+    (``power=1``: linear), then 0.
+
+    Chainable as in PyTorch: each step multiplies the current rate by the ratio of consecutive
+    factors, ((1 − e/T) / (1 − (e − 1)/T))^power.
+    """
+
+    _hyper = ("total_iters", "power")
+
+    def __init__(self, optimizer: Optimizer, total_iters: int = 5, power: float = 1.0, last_epoch: int = -1) -> None:
+        self.total_iters = total_iters
+        self.power = power
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self) -> list[float]:
+        if self._is_initial or self.last_epoch > self.total_iters:
+            return self._group_lrs()
+        e, t = self.last_epoch, self.total_iters
+        decay_factor = ((1.0 - e / t) / (1.0 - (e - 1) / t)) ** self.power
+        return [lr * decay_factor for lr in self._group_lrs()]
+
+    def _get_closed_form_lr(self) -> list[float]:
+        return [base_lr * (1.0 - min(self.total_iters, self.last_epoch) / self.total_iters) ** self.power
                 for base_lr in self.base_lrs]
 
 
@@ -506,3 +581,339 @@ class ReduceLROnPlateau(LRScheduler):
         if state_dict["mode"] not in ("min", "max") or state_dict["threshold_mode"] not in ("rel", "abs"):
             raise ValueError(f"ReduceLROnPlateau.load_state_dict: mode must be 'min' or 'max' and threshold_mode "
                              f"'rel' or 'abs', got {state_dict['mode']!r} and {state_dict['threshold_mode']!r}")
+
+
+class CosineAnnealingWarmRestarts(LRScheduler):
+    """SGDR (Loshchilov and Hutter, 2017): cosine annealing restarted every ``T_i`` epochs,
+    ``T_0`` first, then each period ``T_mult`` times longer:
+
+        lr = eta_min + (initial_lr − eta_min)·(1 + cos(π·T_cur / T_i)) / 2
+
+    where ``T_cur`` counts the epochs since the last restart. ``step(epoch)`` jumps to ``epoch``,
+    which may be fractional, so the schedule can advance per batch::
+
+        for epoch in range(20):
+            for i, batch in enumerate(loader):
+                ...
+                scheduler.step(epoch + i / len(loader))
+
+    Without an argument, ``step()`` continues from the last epoch (``step(26); step()`` is epoch 27).
+    """
+
+    _hyper = ("T_0", "T_i", "T_mult", "eta_min", "T_cur")
+
+    def __init__(self, optimizer: Optimizer, T_0: int, T_mult: int = 1,  # noqa: N803 (torch's names)
+                 eta_min: float = 0.0, last_epoch: int = -1) -> None:
+        if not isinstance(T_0, int) or isinstance(T_0, bool) or T_0 <= 0:
+            raise ValueError(f"CosineAnnealingWarmRestarts: T_0 must be a positive integer, got {T_0!r}")
+        if not isinstance(T_mult, int) or isinstance(T_mult, bool) or T_mult < 1:
+            raise ValueError(f"CosineAnnealingWarmRestarts: T_mult must be an integer >= 1, got {T_mult!r}")
+        if not isinstance(eta_min, (float, int)):
+            raise ValueError(f"CosineAnnealingWarmRestarts: eta_min must be a float or int, got {eta_min!r} of type "
+                             f"{type(eta_min).__name__}")
+        self.T_0 = T_0
+        self.T_i = T_0
+        self.T_mult = T_mult
+        self.eta_min = eta_min
+        self.T_cur = last_epoch
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self) -> list[float]:
+        return [self.eta_min + (base_lr - self.eta_min) * (1 + math.cos(math.pi * self.T_cur / self.T_i)) / 2
+                for base_lr in self.base_lrs]
+
+    def step(self, epoch: float | None = None) -> None:  # type: ignore[override]
+        """Advance one epoch, or jump to ``epoch`` (≥ 0, fractional allowed). As in PyTorch, this
+        schedule does not count its steps (``_step_count`` stays 0)."""
+        self._update_lr(epoch)
+
+    def _update_lr(self, epoch: float | None = None) -> None:
+        if epoch is None and self.last_epoch < 0:
+            epoch = 0
+        if epoch is None:
+            epoch = self.last_epoch + 1
+            self.T_cur = self.T_cur + 1
+            if self.T_cur >= self.T_i:  # a restart
+                self.T_cur = self.T_cur % self.T_i
+                self.T_i = self.T_i * self.T_mult
+        elif epoch < 0:
+            raise ValueError(f"CosineAnnealingWarmRestarts.step: epoch must be >= 0, got {epoch!r}")
+        elif epoch >= self.T_0:
+            if self.T_mult == 1:
+                self.T_cur = epoch % self.T_0
+            else:  # n restarts so far: T_0·(T_mult^n − 1)/(T_mult − 1) ≤ epoch
+                n = int(math.log((epoch / self.T_0 * (self.T_mult - 1) + 1), self.T_mult))
+                self.T_cur = epoch - self.T_0 * (self.T_mult ** n - 1) / (self.T_mult - 1)
+                self.T_i = self.T_0 * self.T_mult ** n
+        else:
+            self.T_i = self.T_0
+            self.T_cur = epoch
+        self.last_epoch = math.floor(epoch)
+        for group, lr in zip(self.optimizer.param_groups, self.get_lr()):
+            group["lr"] = lr
+        self._last_lr = self._group_lrs()
+
+
+def _init_momentum(owner: str, optimizer: Optimizer, base_momentum, max_momentum,
+                   last_epoch: int) -> tuple[bool, list[float], list[float]]:
+    """For a schedule that cycles the momentum: whether the optimizer's momentum is β₁ of its
+    ``betas`` (Adam and its variants) rather than ``momentum`` (SGD, RMSprop), and the per-group
+    bounds. Starting afresh, each group gets its ``max_momentum`` and records both bounds."""
+    if "momentum" not in optimizer.defaults and "betas" not in optimizer.defaults:
+        raise ValueError(f"{owner}: cycle_momentum=True needs an optimizer with a momentum or beta1 option (SGD, "
+                         f"RMSprop, Adam …); {type(optimizer).__name__} has neither: pass cycle_momentum=False")
+    use_beta1 = "betas" in optimizer.defaults
+    base_momentums = _per_group(owner, "base_momentum", optimizer, base_momentum)
+    max_momentums = _per_group(owner, "max_momentum", optimizer, max_momentum)
+    if last_epoch == -1:
+        for m_momentum, b_momentum, group in zip(max_momentums, base_momentums, optimizer.param_groups):
+            _set_momentum(group, use_beta1, m_momentum)
+            group["max_momentum"] = m_momentum
+            group["base_momentum"] = b_momentum
+    return use_beta1, base_momentums, max_momentums
+
+
+def _set_momentum(group: dict[str, Any], use_beta1: bool, momentum: float) -> None:
+    if use_beta1:
+        group["betas"] = (momentum, *group["betas"][1:])
+    else:
+        group["momentum"] = momentum
+
+
+class CyclicLR(LRScheduler):
+    """Cyclical learning rates (Smith, 2017): the rate goes from ``base_lr`` up to ``max_lr`` in
+    ``step_size_up`` steps and back down in ``step_size_down`` (default: the same), and again.
+    Call ``step()`` after every batch.
+
+    The amplitude ``max_lr − base_lr`` is scaled by ``scale_fn``: ``mode='triangular'`` keeps it,
+    ``'triangular2'`` halves it every cycle, ``'exp_range'`` multiplies it by ``gamma^iteration``;
+    a ``scale_fn`` of your own replaces the mode and is evaluated on the cycle number
+    (``scale_mode='cycle'``) or the iteration (``'iterations'``). With ``cycle_momentum`` (default)
+    the momentum moves the opposite way, from ``max_momentum`` at ``base_lr`` to ``base_momentum``
+    at ``max_lr`` (SGD's ``momentum`` or Adam's β₁).
+
+    Example::
+
+        >>> opt = fk.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+        >>> sched = fk.optim.lr_scheduler.CyclicLR(opt, base_lr=0.01, max_lr=0.1, step_size_up=10)
+    """
+
+    _hyper = ("max_lrs", "total_size", "step_ratio", "mode", "gamma", "scale_mode", "cycle_momentum")
+
+    def __init__(self, optimizer: Optimizer, base_lr: float | list[float], max_lr: float | list[float],
+                 step_size_up: int = 2000, step_size_down: int | None = None,
+                 mode: Literal["triangular", "triangular2", "exp_range"] = "triangular", gamma: float = 1.0,
+                 scale_fn: Callable[[float], float] | None = None,
+                 scale_mode: Literal["cycle", "iterations"] = "cycle", cycle_momentum: bool = True,
+                 base_momentum: float | list[float] = 0.8, max_momentum: float | list[float] = 0.9,
+                 last_epoch: int = -1) -> None:
+        if not isinstance(optimizer, Optimizer):
+            raise TypeError(f"CyclicLR: {type(optimizer).__name__} is not an Optimizer")
+        self.optimizer = optimizer
+        base_lrs = _per_group("CyclicLR", "base_lr", optimizer, base_lr)
+        if last_epoch == -1:
+            for lr, group in zip(base_lrs, optimizer.param_groups):
+                group["lr"] = lr
+        self.max_lrs = _per_group("CyclicLR", "max_lr", optimizer, max_lr)
+        up = float(step_size_up)
+        down = float(step_size_down) if step_size_down is not None else up
+        if not (up > 0 and down >= 0):
+            raise ValueError(f"CyclicLR: step_size_up must be > 0 and step_size_down >= 0, got {step_size_up!r} "
+                             f"and {step_size_down!r}")
+        self.total_size = up + down
+        self.step_ratio = up / self.total_size
+        if scale_fn is None and mode not in ("triangular", "triangular2", "exp_range"):
+            raise ValueError(f"CyclicLR: mode must be 'triangular', 'triangular2' or 'exp_range' (or give a "
+                             f"scale_fn), got {mode!r}")
+        if scale_mode not in ("cycle", "iterations"):
+            raise ValueError(f"CyclicLR: scale_mode must be 'cycle' or 'iterations', got {scale_mode!r}")
+        if scale_fn is not None and not callable(scale_fn):
+            raise TypeError(f"CyclicLR: scale_fn should be a function of one number, got {type(scale_fn).__name__}")
+        self.mode = mode
+        self.gamma = gamma
+        self._scale_fn_custom = scale_fn
+        self.scale_mode = scale_mode
+        self._init_scale_mode()
+        self.cycle_momentum = cycle_momentum
+        if cycle_momentum:
+            self.use_beta1, self.base_momentums, self.max_momentums = _init_momentum(
+                "CyclicLR", optimizer, base_momentum, max_momentum, last_epoch)
+        super().__init__(optimizer, last_epoch)
+        self.base_lrs = base_lrs
+
+    def _init_scale_mode(self) -> None:
+        """A built-in mode decides what its scale function is evaluated on."""
+        if self._scale_fn_custom is None:
+            self.scale_mode = "iterations" if self.mode == "exp_range" else "cycle"
+
+    def scale_fn(self, x: float) -> float:
+        """The amplitude's scale at cycle (or iteration) ``x``: the user's function or the mode's."""
+        if self._scale_fn_custom is not None:
+            return self._scale_fn_custom(x)
+        if self.mode == "triangular":
+            return 1.0
+        if self.mode == "triangular2":
+            return 1 / (2.0 ** (x - 1))
+        return self.gamma ** x
+
+    def get_lr(self) -> list[float]:
+        """The rates at batch ``last_epoch``; with ``cycle_momentum``, also sets each group's momentum."""
+        cycle = math.floor(1 + self.last_epoch / self.total_size)
+        x = 1.0 + self.last_epoch / self.total_size - cycle  # position in the cycle, in [0, 1)
+        if x <= self.step_ratio:
+            scale_factor = x / self.step_ratio
+        else:
+            scale_factor = (x - 1) / (self.step_ratio - 1)
+        scale = self.scale_fn(cycle if self.scale_mode == "cycle" else self.last_epoch)
+        lrs = [base_lr + (max_lr - base_lr) * scale_factor * scale
+               for base_lr, max_lr in zip(self.base_lrs, self.max_lrs)]
+        if self.cycle_momentum:
+            for group, base_m, max_m in zip(self.optimizer.param_groups, self.base_momentums, self.max_momentums):
+                _set_momentum(group, self.use_beta1, max_m - (max_m - base_m) * scale_factor * scale)
+        return lrs
+
+    def _state_keys(self) -> tuple[str, ...]:
+        momentum = ("use_beta1", "base_momentums", "max_momentums") if self.cycle_momentum else ()
+        return (*super()._state_keys(), *momentum, "_scale_fn_custom")
+
+    def state_dict(self) -> dict[str, Any]:
+        state = {key: _copy(getattr(self, key)) for key in self._state_keys() if key != "_scale_fn_custom"}
+        state["_scale_fn_custom"] = _callable_state(self._scale_fn_custom)
+        return state
+
+    def _check_state(self, state_dict: dict[str, Any]) -> None:
+        super()._check_state(state_dict)
+        for key in ("max_lrs", "base_momentums", "max_momentums"):
+            if key in state_dict:
+                _check_per_group("CyclicLR", key, state_dict[key], self.optimizer)
+
+    def _assign_state(self, state_dict: dict[str, Any]) -> None:
+        for key in self._state_keys():
+            if key != "_scale_fn_custom":
+                setattr(self, key, _copy(state_dict[key]))
+        attrs = state_dict["_scale_fn_custom"]
+        if attrs is not None and self._scale_fn_custom is not None:
+            self._scale_fn_custom.__dict__.update(attrs)
+        self._init_scale_mode()
+
+
+class OneCycleLR(LRScheduler):
+    """The 1cycle policy (Smith and Topin, 2019): over ``total_steps`` batches the rate rises from
+    ``max_lr / div_factor`` to ``max_lr`` (the first ``pct_start`` of the steps), then anneals to
+    ``max_lr / (div_factor · final_div_factor)``; ``three_phase=True`` comes back down to the
+    initial rate symmetrically first and anneals to the minimum in a third phase (the paper's
+    schedule). Annealing is cosine (``anneal_strategy='cos'``) or linear. With ``cycle_momentum``
+    the momentum (SGD's ``momentum`` or Adam's β₁) moves the opposite way, between
+    ``max_momentum`` and ``base_momentum``. Call ``step()`` after every batch; stepping more than
+    ``total_steps`` times raises.
+
+    ``total_steps`` may instead be given as ``epochs`` and ``steps_per_epoch``. Not chainable: the
+    rates are computed from the param groups' ``initial_lr``, ``max_lr`` and ``min_lr``.
+
+    Example::
+
+        >>> sched = fk.optim.lr_scheduler.OneCycleLR(opt, max_lr=0.1, epochs=10, steps_per_epoch=len(loader))
+    """
+
+    _hyper = ("total_steps", "cycle_momentum")
+
+    def __init__(self, optimizer: Optimizer, max_lr: float | list[float], total_steps: int | None = None,
+                 epochs: int | None = None, steps_per_epoch: int | None = None, pct_start: float = 0.3,
+                 anneal_strategy: Literal["cos", "linear"] = "cos", cycle_momentum: bool = True,
+                 base_momentum: float | list[float] = 0.85, max_momentum: float | list[float] = 0.95,
+                 div_factor: float = 25.0, final_div_factor: float = 1e4, three_phase: bool = False,
+                 last_epoch: int = -1) -> None:
+        if not isinstance(optimizer, Optimizer):
+            raise TypeError(f"OneCycleLR: {type(optimizer).__name__} is not an Optimizer")
+        self.optimizer = optimizer
+        if total_steps is not None:
+            _check_positive_int("total_steps", total_steps)
+            self.total_steps = total_steps
+        elif epochs is not None and steps_per_epoch is not None:
+            _check_positive_int("epochs", epochs)
+            _check_positive_int("steps_per_epoch", steps_per_epoch)
+            self.total_steps = epochs * steps_per_epoch
+        else:
+            raise ValueError("OneCycleLR: give total_steps, or epochs and steps_per_epoch (total_steps = "
+                             "epochs · steps_per_epoch)")
+        if not (isinstance(pct_start, (float, int)) and not isinstance(pct_start, bool) and 0 <= pct_start <= 1):
+            raise ValueError(f"OneCycleLR: pct_start must be a number in [0, 1], got {pct_start!r}")
+        if anneal_strategy not in ("cos", "linear"):
+            raise ValueError(f"OneCycleLR: anneal_strategy must be 'cos' or 'linear', got {anneal_strategy!r}")
+        warmup_end = float(pct_start * self.total_steps) - 1
+        up = dict(end_step=warmup_end, start_lr="initial_lr", end_lr="max_lr", start_momentum="max_momentum",
+                  end_momentum="base_momentum")
+        if three_phase:
+            self._schedule_phases = [
+                up,
+                dict(end_step=float(2 * pct_start * self.total_steps) - 2, start_lr="max_lr", end_lr="initial_lr",
+                     start_momentum="base_momentum", end_momentum="max_momentum"),
+                dict(end_step=self.total_steps - 1, start_lr="initial_lr", end_lr="min_lr",
+                     start_momentum="max_momentum", end_momentum="max_momentum"),
+            ]
+        else:
+            self._schedule_phases = [
+                up,
+                dict(end_step=self.total_steps - 1, start_lr="max_lr", end_lr="min_lr",
+                     start_momentum="base_momentum", end_momentum="max_momentum"),
+            ]
+        self._anneal_func_type = anneal_strategy
+        max_lrs = _per_group("OneCycleLR", "max_lr", optimizer, max_lr)
+        if last_epoch == -1:
+            for lr, group in zip(max_lrs, optimizer.param_groups):
+                group["initial_lr"] = lr / div_factor
+                group["max_lr"] = lr
+                group["min_lr"] = group["initial_lr"] / final_div_factor
+        self.cycle_momentum = cycle_momentum
+        if cycle_momentum:
+            self.use_beta1 = _init_momentum("OneCycleLR", optimizer, base_momentum, max_momentum, last_epoch)[0]
+        super().__init__(optimizer, last_epoch)
+
+    @staticmethod
+    def _annealing_cos(start: float, end: float, pct: float) -> float:
+        """From ``start`` (pct 0) to ``end`` (pct 1) along half a cosine."""
+        cos_out = math.cos(math.pi * pct) + 1
+        return end + (start - end) / 2.0 * cos_out
+
+    @staticmethod
+    def _annealing_linear(start: float, end: float, pct: float) -> float:
+        """From ``start`` (pct 0) to ``end`` (pct 1) along a straight line."""
+        return (end - start) * pct + start
+
+    def get_lr(self) -> list[float]:
+        """The rates at batch ``last_epoch``; with ``cycle_momentum``, also sets each group's momentum."""
+        step_num = self.last_epoch
+        if step_num > self.total_steps:
+            raise ValueError(f"OneCycleLR: tried to step {step_num} times, but total_steps is {self.total_steps}; "
+                             "create the scheduler with total_steps (or epochs and steps_per_epoch) covering the "
+                             "whole run")
+        anneal = self._annealing_cos if self._anneal_func_type == "cos" else self._annealing_linear
+        lrs = []
+        for group in self.optimizer.param_groups:
+            start_step = 0.0
+            for i, phase in enumerate(self._schedule_phases):
+                end_step = phase["end_step"]
+                if step_num <= end_step or i == len(self._schedule_phases) - 1:
+                    pct = (step_num - start_step) / (end_step - start_step)
+                    lrs.append(anneal(group[phase["start_lr"]], group[phase["end_lr"]], pct))
+                    if self.cycle_momentum:
+                        momentum = anneal(group[phase["start_momentum"]], group[phase["end_momentum"]], pct)
+                        _set_momentum(group, self.use_beta1, momentum)
+                    break
+                start_step = phase["end_step"]
+        return lrs
+
+    def _state_keys(self) -> tuple[str, ...]:
+        return (*super()._state_keys(), "_schedule_phases", "_anneal_func_type",
+                *(("use_beta1",) if self.cycle_momentum else ()))
+
+    def _check_state(self, state_dict: dict[str, Any]) -> None:
+        super()._check_state(state_dict)
+        if state_dict["_anneal_func_type"] not in ("cos", "linear"):
+            raise ValueError(f"OneCycleLR.load_state_dict: '_anneal_func_type' must be 'cos' or 'linear', got "
+                             f"{state_dict['_anneal_func_type']!r}")
+
+
+def _check_positive_int(name: str, value) -> None:
+    if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
+        raise ValueError(f"OneCycleLR: {name} must be a positive integer, got {value!r}")

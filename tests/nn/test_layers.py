@@ -477,7 +477,8 @@ def test_repr_matches_torch(i):
 def test_state_dict_keys_match_torch():
     def build(m):
         return m.Sequential(m.Linear(4, 8), m.BatchNorm1d(8), m.PReLU(), m.LayerNorm(8), m.Embedding(5, 8),
-                            m.Dropout(), m.Linear(8, 2, bias=False))
+                            m.Dropout(), m.Linear(8, 2, bias=False), m.Bilinear(2, 3, 4), m.EmbeddingBag(6, 2),
+                            m.Bilinear(1, 1, 1, bias=False))
 
     assert list(build(nn).state_dict()) == list(build(torch.nn).state_dict())
     assert list(nn.Residual(nn.Linear(3, 3)).state_dict()) == ["fn.weight", "fn.bias"]

@@ -11,6 +11,7 @@ speed against log_softmax + nll_loss.
 """
 from __future__ import annotations
 
+import math
 import time
 
 import numpy as np
@@ -23,7 +24,7 @@ import fukaku as fk
 import fukaku.nn as nn
 import fukaku.nn.functional as F
 from fukaku.autograd import gradcheck, gradgradcheck
-from fukaku.autograd.functional import hessian, jvp
+from fukaku.autograd.functional import hessian, jacobian, jvp
 
 from conformance import FLOATS, check, randn, uniform
 
@@ -65,7 +66,7 @@ def test_regression_losses(name, weighted, reduction, dtype):
     check(*_libs(call, call), [x, y], dtype)
 
 
-@pytest.mark.parametrize("name", ["mse_loss", "l1_loss", "huber_loss"])
+@pytest.mark.parametrize("name", ["mse_loss", "l1_loss", "huber_loss", "smooth_l1_loss"])
 def test_regression_broadcast_warns_like_torch(name):
     x, y = randn(4, 1, seed=0), randn(4, seed=1)
     with pytest.warns(UserWarning, match="target size"):
@@ -439,6 +440,240 @@ def test_hinge_embedding_loss(margin, reduction, dtype):
     check(*_libs(fk_call, fk_call), [x], dtype)
 
 
+# ------------------------------------------------------------------------------------------ smooth L1
+@pytest.mark.parametrize("dtype", FLOATS)
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@pytest.mark.parametrize("beta", [0.0, 0.7, 1.0])
+def test_smooth_l1_loss(beta, reduction, dtype):
+    x = randn(4, 3, seed=1)
+    y = x + np.where(uniform(0, 1, 4, 3, seed=2) > 0.5, 1, -1) * uniform(0.1, 2.5, 4, 3, seed=3)
+    y = np.where(np.abs(np.abs(x - y) - beta) < 0.05, y + 0.2, y)  # away from the kink at |d| = beta
+
+    def call(mod, lib, a, b):
+        return mod.smooth_l1_loss(a, b, reduction=reduction, beta=beta)
+
+    check(*_libs(call, call), [x, y], dtype)
+
+
+def test_smooth_l1_is_huber_over_beta_and_l1_at_zero():
+    x, y = fk.tensor(randn(50, seed=1) * 3), fk.tensor(randn(50, seed=2))
+    for beta in (0.3, 1.0, 2.5):
+        np.testing.assert_allclose(F.smooth_l1_loss(x, y, beta=beta, reduction="none").numpy(),
+                                   F.huber_loss(x, y, delta=beta, reduction="none").numpy() / beta, rtol=1e-14)
+    np.testing.assert_array_equal(F.smooth_l1_loss(x, y, beta=0.0).numpy(), F.l1_loss(x, y).numpy())
+    with pytest.raises(ValueError, match="negative values for beta"):
+        F.smooth_l1_loss(x, y, beta=-1.0)
+
+
+# ------------------------------------------------------------------------------------------ likelihoods
+@pytest.mark.parametrize("dtype", FLOATS)
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@pytest.mark.parametrize("log_input,full", [(True, False), (True, True), (False, False), (False, True)])
+def test_poisson_nll_loss(log_input, full, reduction, dtype):
+    """Counts 0…; with ``full`` the Stirling term enters where target > 1 (targets shifted off 0,
+    where torch's target gradient is NaN). The target is differentiated too, as in torch."""
+    counts = np.random.default_rng(4).poisson(2.5, (4, 3)).astype(np.float64) + (0.5 if full else 0.0)
+    x = randn(4, 3, seed=1) if log_input else uniform(0.2, 4.0, 4, 3, seed=1)
+
+    def call(mod, lib, a, t):
+        return mod.poisson_nll_loss(a, t, log_input=log_input, full=full, eps=1e-6, reduction=reduction)
+
+    check(*_libs(call, call), [x, counts], dtype)
+
+
+def test_poisson_nll_loss_is_the_negative_log_likelihood():
+    """With ``full`` and log λ input, the loss is −log P(k; λ) up to Stirling's error in log k!."""
+    lam, k = 2.7, np.arange(2.0, 30.0)
+    got = F.poisson_nll_loss(fk.tensor(np.full(k.shape, np.log(lam))), fk.tensor(k), full=True,
+                             reduction="none").numpy()
+    want = -(k * np.log(lam) - lam - np.array([math.lgamma(v + 1) for v in k]))
+    np.testing.assert_allclose(got, want, atol=1 / (12 * k.min()))  # Stirling's error < 1/(12k)
+
+
+GAUSSIAN_VAR = {"same": (4, 3), "column": (4, 1), "row": (4,), "middle": (1, 3)}
+
+
+@pytest.mark.parametrize("dtype", FLOATS)
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@pytest.mark.parametrize("full", [False, True])
+@pytest.mark.parametrize("var_shape", list(GAUSSIAN_VAR) + ["float"])
+def test_gaussian_nll_loss(var_shape, full, reduction, dtype):
+    x, y = randn(4, 3, seed=1), randn(4, 3, seed=2)
+
+    def call(mod, lib, a, t, *v):
+        return mod.gaussian_nll_loss(a, t, v[0] if v else 0.7, full=full, reduction=reduction)
+
+    var = [] if var_shape == "float" else [uniform(0.2, 2.0, *GAUSSIAN_VAR[var_shape], seed=3)]
+    check(*_libs(call, call), [x, y, *var], dtype)
+
+
+@pytest.mark.parametrize("dtype", FLOATS)
+def test_gaussian_nll_loss_clamps_var_in_value_only(dtype):
+    """Variances below eps count as eps, but the gradient passes as if unclamped: torch clamps in
+    place under no_grad. (torch's forward mode does see that clamp, its reverse mode does not;
+    fukaku's jvp agrees with its vjp, checked by gradcheck.)"""
+    x, y, var = randn(4, 3, seed=1), randn(4, 3, seed=2), uniform(0.0, 1.0, 4, 3, seed=3)
+    assert (var < 0.5).any() and (var > 0.5).any()
+
+    def call(mod, lib, a, t, v):
+        return mod.gaussian_nll_loss(a, t, v, eps=0.5)
+
+    check(*_libs(call, call), [x, y, var], dtype, jvp=False, fwd_over_rev=False)
+    args = tuple(fk.tensor(a.astype(dtype)) for a in (x, y, var))
+    loss = lambda a, t, v: F.gaussian_nll_loss(a, t, v, eps=0.5)  # noqa: E731
+    for rev, fwd in zip(jacobian(loss, args, mode="rev"), jacobian(loss, args, mode="fwd")):
+        np.testing.assert_allclose(fwd.numpy(), rev.numpy(), rtol=1e-5 if dtype == np.float32 else 1e-12)
+
+
+# ------------------------------------------------------------------------------------------ margins
+@pytest.mark.parametrize("dtype", FLOATS)
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+def test_soft_margin_loss(reduction, dtype):
+    """torch refuses a target that requires grad, so the ±1 target is a constant here; its
+    gradient (fukaku gives one) is checked by finite differences."""
+    x = randn(4, 3, seed=1) * 2
+    t = np.where(uniform(0, 1, 4, 3, seed=2) > 0.5, 1.0, -1.0).astype(dtype)
+
+    def call(mod, lib, a):
+        return mod.soft_margin_loss(a, lib.tensor(t), reduction=reduction)
+
+    check(*_libs(call, call), [x], dtype)
+    soft = fk.tensor(uniform(-1, 1, 4, 3, seed=3), requires_grad=True)
+    assert gradcheck(lambda a, b: F.soft_margin_loss(a, b), (fk.tensor(x, requires_grad=True), soft))
+
+
+def test_soft_margin_loss_stays_finite_for_large_margins():
+    x = fk.tensor([1e4, -1e4, 50.0], requires_grad=True)
+    loss = F.soft_margin_loss(x, fk.tensor([-1.0, 1.0, 1.0]), reduction="none")
+    np.testing.assert_allclose(loss.detach().numpy(), [1e4, 1e4, math.log1p(math.exp(-50.0))], rtol=1e-6)
+    loss.sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), [1.0, -1.0, -1 / (1 + math.exp(50.0))], rtol=1e-6)
+
+
+@pytest.mark.parametrize("dtype", FLOATS)
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@pytest.mark.parametrize("margin", [0.0, 0.5])
+def test_margin_ranking_loss(margin, reduction, dtype):
+    x1, x2 = randn(6, seed=1), randn(6, seed=2)
+    t = np.array([1.0, -1.0, 1.0, 1.0, -1.0, -1.0])
+    x2 = np.where(np.abs(margin - t * (x1 - x2)) < 0.05, x2 + 0.2, x2)  # away from the hinge
+
+    def call(mod, lib, a, b, y):
+        return mod.margin_ranking_loss(a, b, y, margin=margin, reduction=reduction)
+
+    check(*_libs(call, call), [x1, x2, t], dtype)
+    check(*_libs(call, call), [x1.reshape(2, 3), x2.reshape(2, 3), t.reshape(2, 3)], dtype)
+
+
+@pytest.mark.parametrize("dtype", FLOATS)
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@pytest.mark.parametrize("margin", [0.0, 0.3])
+def test_cosine_embedding_loss(margin, reduction, dtype):
+    x1, x2 = randn(6, 4, seed=1), randn(6, 4, seed=2)
+    t = np.array([1, -1, 1, -1, -1, 1])
+
+    def call(mod, lib, a, b):
+        return mod.cosine_embedding_loss(a, b, lib.tensor(t), margin=margin, reduction=reduction)
+
+    check(*_libs(call, call), [x1, x2], dtype)
+
+    def single(mod, lib, a, b):  # (D,) inputs with a 0-d target
+        return mod.cosine_embedding_loss(a, b, lib.tensor(-1.0), margin=-0.9, reduction=reduction)
+
+    check(*_libs(single, single), [x1[0], x2[0]], dtype)
+
+
+@pytest.mark.parametrize("dtype", FLOATS)
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@pytest.mark.parametrize("p,swap", [(2, False), (2, True), (1, True), (3, False)])
+def test_triplet_margin_loss(p, swap, reduction, dtype):
+    a, pos, neg = randn(5, 4, seed=1), randn(5, 4, seed=2), randn(5, 4, seed=3)
+
+    def call(mod, lib, x, y, z):
+        return mod.triplet_margin_loss(x, y, z, margin=1.5, p=p, swap=swap, reduction=reduction)
+
+    check(*_libs(call, call), [a, pos, neg], dtype)
+    check(*_libs(call, call), [a[0], pos[0], neg[0]], dtype)
+
+
+def test_triplet_loss_is_zero_once_the_negative_is_margin_further():
+    a = fk.tensor([[0.0, 0.0]])
+    near, far = fk.tensor([[1.0, 0.0]]), fk.tensor([[0.0, 3.0]])
+    assert F.triplet_margin_loss(a, near, far, margin=1.0).item() == 0.0  # 1 − 3 + 1 < 0
+    assert abs(F.triplet_margin_loss(a, far, near, margin=1.0).item() - 3.0) < 1e-5  # 3 − 1 + 1
+
+
+# ------------------------------------------------------------------------------------------ modules with more inputs
+THREE_INPUT_MODULES = [
+    ("MarginRankingLoss", {"margin": 0.2}, lambda: (randn(5, seed=1), randn(5, seed=2),
+                                                    np.array([1.0, -1.0, 1.0, -1.0, 1.0]))),
+    ("CosineEmbeddingLoss", {"margin": 0.1, "reduction": "sum"}, lambda: (randn(5, 3, seed=1), randn(5, 3, seed=2),
+                                                                          np.array([1, -1, -1, 1, -1]))),
+    ("TripletMarginLoss", {"margin": 2.0, "p": 1.0, "swap": True}, lambda: (randn(5, 3, seed=1), randn(5, 3, seed=2),
+                                                                            randn(5, 3, seed=3))),
+    ("GaussianNLLLoss", {"full": True, "eps": 1e-3}, lambda: (randn(5, 3, seed=1), randn(5, 3, seed=2),
+                                                              uniform(0.5, 2.0, 5, 1, seed=3))),
+]
+
+
+@pytest.mark.parametrize("name,kwargs,inputs", THREE_INPUT_MODULES, ids=[c[0] for c in THREE_INPUT_MODULES])
+def test_three_input_modules_match_torch_modules(name, kwargs, inputs):
+    fk_loss, t_loss = getattr(nn, name)(**kwargs), getattr(tnn, name)(**kwargs)
+    assert repr(fk_loss) == repr(t_loss) and list(fk_loss.state_dict()) == []
+    arrays = inputs()
+    ours = [fk.tensor(a, requires_grad=a.dtype.kind == "f") for a in arrays]
+    theirs = [torch.tensor(a, requires_grad=a.dtype.kind == "f") for a in arrays]
+    la, lb = fk_loss(*ours), t_loss(*theirs)
+    la.sum().backward()
+    lb.sum().backward()
+    np.testing.assert_allclose(la.detach().numpy(), lb.detach().numpy(), rtol=1e-12)
+    for a, b in zip(ours, theirs):
+        if b.grad is not None:
+            np.testing.assert_allclose(a.grad.numpy(), b.grad.numpy(), rtol=1e-10, atol=1e-14)
+
+
+def test_new_loss_modules_repr_and_options_like_torch():
+    for build in (lambda m: m.SmoothL1Loss(beta=0.5), lambda m: m.SoftMarginLoss(), lambda m: m.PoissonNLLLoss(),
+                  lambda m: m.GaussianNLLLoss(), lambda m: m.MarginRankingLoss(), lambda m: m.CosineEmbeddingLoss(),
+                  lambda m: m.TripletMarginLoss(), lambda m: m.HuberLoss()):
+        ours, theirs = build(nn), build(tnn)
+        assert repr(ours) == repr(theirs)
+        for attr in ("reduction", "beta", "margin", "p", "eps", "swap", "full", "log_input", "delta"):
+            assert getattr(ours, attr, None) == getattr(theirs, attr, None), (repr(ours), attr)
+    with pytest.raises(ValueError, match="margin to be greater than 0"):
+        nn.TripletMarginLoss(margin=0.0)
+    with pytest.raises(ValueError, match="reduction"):
+        nn.PoissonNLLLoss(reduction="avg")
+
+
+def test_new_loss_errors_name_the_loss_and_shapes():
+    x = fk.randn(4, 3)
+    with pytest.raises(fk.ShapeError, match=r"margin_ranking_loss: .*input1: \(4, 3\), input2: \(4,\), target: \(4,\)"):
+        F.margin_ranking_loss(x, fk.randn(4), fk.ones(4))
+    with pytest.raises(fk.ShapeError, match=r"cosine_embedding_loss: 1D target tensor expects 2D input tensors.*\(4,\)"):
+        F.cosine_embedding_loss(fk.randn(4), fk.randn(4), fk.ones(4))
+    with pytest.raises(fk.ShapeError, match=r"cosine_embedding_loss: 0D or 1D target"):
+        F.cosine_embedding_loss(x, x, fk.ones(4, 1))
+    with pytest.raises(fk.ShapeError, match=r"triplet_margin_loss: .*anchor \(4, 3\), positive \(3,\)"):
+        F.triplet_margin_loss(x, fk.randn(3), x)
+    with pytest.raises(ValueError, match="margin must be greater than 0"):
+        F.triplet_margin_loss(x, x, x, margin=-1.0)
+    with pytest.raises(fk.ShapeError, match=r"gaussian_nll_loss: var is of incorrect size: var of shape \(4, 2\)"):
+        F.gaussian_nll_loss(x, x, fk.ones(4, 2))
+    with pytest.raises(ValueError, match="var has negative entry"):
+        F.gaussian_nll_loss(x, x, fk.tensor([-1.0, 1.0, 1.0]).reshape(1, 3))
+    with pytest.raises(ValueError, match="var has negative entry"):
+        F.gaussian_nll_loss(x, x, -0.5)
+    with pytest.raises(ValueError, match="'avg' is not a valid value for reduction"):
+        F.gaussian_nll_loss(x, x, fk.ones(4, 3), reduction="avg")
+    with pytest.raises(fk.ShapeError, match=r"poisson_nll_loss: input of shape \(4, 3\) and target of shape \(2,\)"):
+        F.poisson_nll_loss(x, fk.ones(2))
+    with pytest.raises(fk.ShapeError, match=r"soft_margin_loss: input of shape \(4, 3\) and target of shape \(4,\)"):
+        F.soft_margin_loss(x, fk.ones(4))
+    with pytest.raises(TypeError, match="floating point"):
+        F.soft_margin_loss(fk.tensor([1, 2]), fk.tensor([1.0, -1.0]))
+
+
 # ------------------------------------------------------------------------------------------ modules
 MODULE_CASES = [
     ("MSELoss", {}, "regression"),
@@ -451,6 +686,10 @@ MODULE_CASES = [
     ("KLDivLoss", {"reduction": "batchmean", "log_target": True}, "logprobs"),
     ("MultiMarginLoss", {"p": 2, "margin": 0.7, "weight": np.array([1.0, 2.0, 0.5])}, "classes"),
     ("HingeEmbeddingLoss", {"margin": 2.0}, "signs"),
+    ("SmoothL1Loss", {"beta": 0.5, "reduction": "sum"}, "regression"),
+    ("SoftMarginLoss", {"reduction": "none"}, "signs"),
+    ("PoissonNLLLoss", {"full": True, "eps": 1e-4}, "counts"),
+    ("PoissonNLLLoss", {"log_input": False, "reduction": "sum"}, "rates"),
 ]
 
 
@@ -463,9 +702,13 @@ def _module_inputs(kind):
         "classes": np.array([0, 1, 2, 2]),
         "logprobs": np.log(np.random.default_rng(2).dirichlet(np.ones(3), size=4)),
         "signs": np.where(uniform(0, 1, 4, 3, seed=3) > 0.5, 1.0, -1.0),
+        "counts": np.random.default_rng(3).poisson(2.0, (4, 3)).astype(np.float64) + 0.5,
+        "rates": np.random.default_rng(3).poisson(2.0, (4, 3)).astype(np.float64),
     }
     if kind == "probs":
         x = uniform(0.05, 0.95, 4, 3, seed=1)
+    if kind == "rates":
+        x = uniform(0.5, 3.0, 4, 3, seed=1)
     return x, targets[kind]
 
 

@@ -117,6 +117,40 @@ case("sigmoid")(lambda: (fk.sigmoid, (randn(2, 3),)))
 case("erf")(lambda: (fk.erf, (randn(2, 3),)))
 case("square")(lambda: (fk.square, (randn(2, 3),)))
 case("reciprocal")(lambda: (fk.reciprocal, (away(2, 3, lo=0.5),)))
+case("asin")(lambda: (fk.asin, (away(2, 3, lo=0.1, hi=0.9),)))
+case("acos")(lambda: (fk.acos, (away(2, 3, lo=0.1, hi=0.9),)))
+case("atan")(lambda: (fk.atan, (randn(2, 3),)))
+case("asinh")(lambda: (fk.asinh, (randn(2, 3),)))
+case("acosh")(lambda: (fk.acosh, (positive(2, 3, lo=1.2, hi=3.0),)))
+case("atanh")(lambda: (fk.atanh, (away(2, 3, lo=0.1, hi=0.9),)))
+case("sinh")(lambda: (fk.sinh, (randn(2, 3),)))
+case("cosh")(lambda: (fk.cosh, (randn(2, 3),)))
+case("tan")(lambda: (fk.tan, (away(2, 3, lo=0.1, hi=1.3),)))
+case("trunc")(lambda: (fk.trunc, (T([[-1.7, -0.4, 0.3], [1.5, 2.2, -2.6]]),)))
+case("frac")(lambda: (fk.frac, (T([[-1.7, -0.4, 0.3], [1.5, 2.2, -2.6]]),)))
+case("exp2")(lambda: (fk.exp2, (randn(2, 3),)))
+case("expm1")(lambda: (fk.expm1, (randn(2, 3),)))
+case("log2")(lambda: (fk.log2, (positive(2, 3),)))
+case("log10")(lambda: (fk.log10, (positive(2, 3),)))
+case("erfc")(lambda: (fk.erfc, (randn(2, 3),)))
+case("erfinv")(lambda: (fk.erfinv, (away(2, 3, lo=0.05, hi=0.9),)))
+case("sinc")(lambda: (fk.sinc, (randn(2, 3),)))
+case("deg2rad")(lambda: (fk.deg2rad, (randn(2, 3),)))
+case("rad2deg")(lambda: (fk.rad2deg, (randn(2, 3),)))
+case("nan_to_num")(lambda: (fk.nan_to_num, (randn(2, 3),)))
+case("atan2")(lambda: (fk.atan2, (randn(2, 3), randn(3, seed=1))))
+case("hypot")(lambda: (fk.hypot, (randn(2, 3), randn(2, 1, seed=1))))
+case("logaddexp")(lambda: (fk.logaddexp, (randn(2, 3), randn(3, seed=1))))
+case("logaddexp2")(lambda: (fk.logaddexp2, (randn(2, 3), randn(2, 1, seed=1))))
+case("fmod")(lambda: (fk.fmod, (T([[5.3, -5.3, 1.1], [-0.4, 3.9, 7.7]]), T([2.1, 1.7, -0.9]))))
+case("copysign")(lambda: (fk.copysign, (away(2, 3), randn(3, seed=1))))
+case("xlogy")(lambda: (fk.xlogy, (randn(2, 3), positive(3, seed=1))))
+case("float_power")(lambda: (fk.float_power, (positive(2, 3), randn(3, seed=1))))
+case("lerp_scalar_weight")(lambda: (lambda a, b: fk.lerp(a, b, 0.3), (randn(2, 3), randn(3, seed=1))))
+case("lerp_scalar_weight_large")(lambda: (lambda a, b: fk.lerp(a, b, 0.8), (randn(2, 3), randn(3, seed=1))))
+case("lerp_tensor_weight")(lambda: (fk.lerp, (randn(2, 3), randn(3, seed=1), T([[0.2, 0.7, 1.3], [-0.4, 0.1, 0.9]]))))
+case("addcmul")(lambda: (lambda a, b, c: fk.addcmul(a, b, c, value=0.5), (randn(2, 3), randn(3, seed=1), randn(2, 1, seed=2))))
+case("addcdiv")(lambda: (lambda a, b, c: fk.addcdiv(a, b, c, value=-2), (randn(2, 3), randn(3, seed=1), away(2, 1, seed=2, lo=0.5))))
 
 # ---- activations
 case("relu")(lambda: (F.relu, (away(2, 3),)))
@@ -136,6 +170,8 @@ case("clamp")(lambda: (lambda x: fk.clamp(x, -0.5, 0.5),
                        (T([[-1.2, -0.3, 0.1], [0.4, 0.9, -0.8]]),)))
 case("clamp_min")(lambda: (lambda x: fk.clamp(x, min=0.0), (away(2, 3),)))
 case("clamp_max")(lambda: (lambda x: x.clamp(max=0.2), (T([[-1.2, -0.3, 0.1], [0.4, 0.9, -0.8]]),)))
+case("clamp_min_fn")(lambda: (lambda x: fk.clamp_min(x, -0.5), (T([[-1.2, -0.3, 0.1], [0.4, 0.9, -0.8]]),)))
+case("clamp_max_tensor")(lambda: (lambda x, m: x.clamp_max(m), (T([[-1.2, -0.3, 0.1], [0.4, 0.9, -0.8]]), T([0.2, -0.6, 0.5]))))
 case("clamp_tensor_bounds")(lambda: (lambda x: fk.clamp(x, min=C(np.full(3, -0.5)), max=C(np.full(3, 0.5))),
                                      (T([[-1.2, -0.3, 0.1], [0.4, 0.9, -0.8]]),)))
 case("maximum")(lambda: (fk.maximum, (T([[0.1, 2.0, -1.0], [0.5, -0.3, 0.9]]),
@@ -243,6 +279,35 @@ case("diag_vec_offset")(lambda: (lambda x: fk.diag(x, 1), (randn(3),)))
 case("diag_mat_to_vec")(lambda: (lambda x: fk.diag(x), (randn(3, 3),)))
 case("diag_mat_offset")(lambda: (lambda x: fk.diag(x, -1), (randn(3, 4),)))
 case("diagonal")(lambda: (lambda x: fk.diagonal(x, 1), (randn(3, 3),)))
+# issue 7: shape functions
+case("movedim")(lambda: (lambda x: fk.movedim(x, (0, 1), (2, 0)), (randn(2, 3, 2),)))
+case("narrow")(lambda: (lambda x: fk.narrow(x, 1, 1, 2), (randn(2, 3),)))
+case("select")(lambda: (lambda x: x.select(1, -1), (randn(2, 3),)))
+case("tile")(lambda: (lambda x: fk.tile(x, (2, 1, 2)), (randn(2, 3),)))
+case("rot90")(lambda: (lambda x: fk.rot90(x, 1), (randn(2, 3),)))
+case("rot90_k3")(lambda: (lambda x: x.rot90(3, (1, 0)), (randn(2, 3),)))
+case("fliplr")(lambda: (fk.fliplr, (randn(2, 3),)))
+case("hstack")(lambda: (lambda a, b: fk.hstack([a, b]), (randn(2, 3), randn(2, 1, seed=1))))
+case("vstack")(lambda: (lambda a, b: fk.vstack([a, b]), (randn(3), randn(2, 3, seed=1))))
+case("dstack")(lambda: (lambda a, b: fk.dstack([a, b]), (randn(2, 3), randn(2, 3, seed=1))))
+case("column_stack")(lambda: (lambda a, b: fk.column_stack([a, b]), (randn(2), randn(2, 2, seed=1))))
+case("meshgrid_xy")(lambda: (lambda a, b: fk.meshgrid(a, b, indexing="xy"), (randn(2), randn(3, seed=1))))
+case("broadcast_tensors")(lambda: (lambda a, b: fk.broadcast_tensors(a, b), (randn(2, 1), randn(3, seed=1))))
+case("diag_embed")(lambda: (lambda x: fk.diag_embed(x, 1, 0, 2), (randn(2, 3),)))
+case("atleast_3d")(lambda: (fk.atleast_3d, (randn(3),)))
+case("unflatten")(lambda: (lambda x: x.unflatten(1, (-1, 2)), (randn(2, 4),)))
+case("H_mH")(lambda: (lambda x, y: (x.H, y.mH), (randn(2, 3), randn(2, 2, 3, seed=1))))
+# issue 7: sorting and selecting (distinct values: no tie for a difference to cross)
+case("sort")(lambda: (lambda x: fk.sort(x, 0, descending=True).values, (distinct(3, 2),)))
+case("msort")(lambda: (fk.msort, (distinct(3, 2),)))
+case("topk")(lambda: (lambda x: fk.topk(x, 2, largest=False).values, (distinct(2, 3),)))
+case("kthvalue")(lambda: (lambda x: fk.kthvalue(x, 2, 0, keepdim=True).values, (distinct(3, 2),)))
+case("median_all")(lambda: (fk.median, (distinct(2, 3),)))
+case("median_dim")(lambda: (lambda x: fk.median(x, -1).values, (distinct(2, 4),)))
+case("nanmedian_all")(lambda: (fk.nanmedian, (distinct(3, 3),)))
+case("quantile_linear")(lambda: (lambda x: fk.quantile(x, C(np.array([0.3, 0.75])), dim=1), (distinct(2, 5),)))
+case("quantile_midpoint")(lambda: (lambda x: fk.quantile(x, 0.4, interpolation="midpoint"), (distinct(2, 3),)))
+case("nanquantile")(lambda: (lambda x: fk.nanquantile(x, 0.6, dim=0, keepdim=True), (distinct(3, 2),)))
 
 # ---- indexing
 case("getitem_int")(lambda: (lambda x: x[1], (randn(2, 3),)))
@@ -272,6 +337,34 @@ case("masked_fill")(lambda: (lambda x: fk.masked_fill(x, C(np.array([[True, Fals
                              (randn(2, 3),)))
 case("masked_fill_broadcast")(lambda: (lambda x: x.masked_fill(C(np.array([False, True, False])), -1.0),
                                        (randn(2, 3),)))
+# issue 7: indexing and writes (scatter, index_*, put, masked_*), unfold
+case("masked_fill_tensor_value")(lambda: (lambda x, v: fk.masked_fill(x, C(np.array([[True, False, True]])), v),
+                                          (randn(2, 3), randn(seed=1))))
+case("masked_select")(lambda: (lambda x: fk.masked_select(x, C(np.array([True, False, True]))), (randn(2, 3),)))
+case("masked_scatter")(lambda: (lambda x, s: fk.masked_scatter(x, C(np.array([True, False, True])), s),
+                                (randn(2, 3), randn(5, seed=1))))
+case("take")(lambda: (lambda x: fk.take(x, C(np.array([[5, 0], [-1, 5]]))), (randn(2, 3),)))
+case("take_along_dim")(lambda: (lambda x: fk.take_along_dim(x, C(np.array([[2, 0, 2]])), 1), (randn(2, 3),)))
+case("repeat_interleave")(lambda: (lambda x: fk.repeat_interleave(x, C(np.array([2, 0, 1])), 1), (randn(2, 3),)))
+case("unfold_overlapping")(lambda: (lambda x: x.unfold(1, 3, 1), (randn(2, 5),)))
+case("scatter_src")(lambda: (lambda x, s: fk.scatter(x, 1, C(np.array([[2, 0], [1, 2]])), s), (randn(2, 3), randn(2, 2, seed=1))))
+case("scatter_value")(lambda: (lambda x: fk.scatter(x, 0, C(np.array([[1, 0, 1]])), 0.5), (randn(2, 3),)))
+case("scatter_multiply")(lambda: (lambda x, s: fk.scatter(x, 1, C(np.array([[0, 0], [2, 0]])), s, reduce="multiply"),
+                                  (randn(2, 3), randn(2, 2, seed=1))))
+for _reduce in ["sum", "prod", "mean", "amax", "amin"]:
+    for _self in (True, False):
+        case(f"scatter_reduce_{_reduce}_{'with' if _self else 'without'}_self")(
+            lambda r=_reduce, i=_self: (lambda x, s: fk.scatter_reduce(x, 1, C(np.array([[0, 0, 2], [1, 1, 1]])), s, r,
+                                                                       include_self=i), (randn(2, 3), randn(2, 3, seed=1))))
+case("scatter_reduce_prod_zero")(lambda: (lambda x, s: fk.scatter_reduce(x, 0, C(np.array([0, 0, 1])), s, "prod"),
+                                          (T([0.0, 1.5]), T([2.0, 0.0, -0.7]))))
+case("index_add")(lambda: (lambda x, s: fk.index_add(x, 0, C(np.array([1, 0, 1])), s, alpha=2.0), (randn(2, 3), randn(3, 3, seed=1))))
+case("index_copy")(lambda: (lambda x, s: fk.index_copy(x, 1, C(np.array([2, 0])), s), (randn(2, 3), randn(2, 2, seed=1))))
+case("index_fill_tensor_value")(lambda: (lambda x, v: fk.index_fill(x, 1, C(np.array([2, -3])), v), (randn(2, 3), randn(seed=1))))
+case("index_put")(lambda: (lambda x, v: fk.index_put(x, (C(np.array([1, 0])), C(np.array([2, 2]))), v), (randn(2, 3), randn(2, seed=1))))
+case("index_put_accumulate")(lambda: (lambda x, v: fk.index_put(x, (C(np.array([1, 1])),), v, accumulate=True),
+                                      (randn(2, 3), randn(3, seed=1))))
+case("put")(lambda: (lambda x, s: fk.put(x, C(np.array([4, 0, -1])), s), (randn(2, 3), randn(3, seed=1))))
 
 # ---- softmax family
 case("softmax_last")(lambda: (lambda x: F.softmax(x, dim=-1), (randn(2, 3),)))
@@ -370,6 +463,19 @@ GG_CASES: dict[str, callable] = {
     "einsum": lambda: (lambda a, b: fk.einsum("ij,jk->ik", a, b), (randn(2, 3), randn(3, 2, seed=1))),
     "erf": lambda: (fk.erf, (randn(2, 3),)),
     "sqrt": lambda: (fk.sqrt, (positive(2, 3),)),
+    "asin": lambda: (fk.asin, (away(2, 3, lo=0.1, hi=0.9),)),
+    "acosh": lambda: (fk.acosh, (positive(2, 3, lo=1.2, hi=3.0),)),
+    "tan": lambda: (fk.tan, (away(2, 3, lo=0.1, hi=1.3),)),
+    "expm1": lambda: (fk.expm1, (randn(2, 3),)),
+    "erfinv": lambda: (fk.erfinv, (away(2, 3, lo=0.05, hi=0.9),)),
+    "sinc": lambda: (fk.sinc, (randn(2, 3),)),
+    "atan2": lambda: (fk.atan2, (randn(2, 3), randn(3, seed=1))),
+    "hypot": lambda: (fk.hypot, (randn(2, 3), randn(2, 1, seed=1))),
+    "logaddexp": lambda: (fk.logaddexp, (randn(2, 3), randn(3, seed=1))),
+    "logaddexp2": lambda: (fk.logaddexp2, (randn(2, 3), randn(3, seed=1))),
+    "xlogy": lambda: (fk.xlogy, (randn(2, 3), positive(3, seed=1))),
+    "float_power": lambda: (fk.float_power, (positive(2, 3), randn(3, seed=1))),
+    "lerp_tensor_weight": lambda: (fk.lerp, (randn(2, 3), randn(3, seed=1), T([[0.2, 0.7, 1.3], [-0.4, 0.1, 0.9]]))),
     # index / shape ops composed with a nonlinearity, so their gradients are not constant
     "getitem_adv_sq": lambda: (lambda x: x[C(np.array([0, 1, 0]))] ** 2, (randn(2, 3),)),
     "getitem_basic_sq": lambda: (lambda x: x[:, 1:] * x[:, :2], (randn(2, 3),)),
@@ -388,6 +494,16 @@ GG_CASES: dict[str, callable] = {
     "inverse_batched": lambda: (fk.inverse, (well_conditioned(2, batch=(2,)),)),
     "elu": lambda: (F.elu, (away(2, 3),)),
     "softmax_dim0": lambda: (lambda x: fk.softmax(x, 0), (randn(2, 3),)),
+    # issue 7: sorting and writes, composed with a nonlinearity where the op itself is piecewise linear
+    "sort_sq": lambda: (lambda x: fk.sort(x, 1).values ** 2, (distinct(2, 3),)),
+    "quantile_sq": lambda: (lambda x: fk.quantile(x, 0.3, dim=0) ** 2, (distinct(4, 2),)),
+    "unfold_sq": lambda: (lambda x: x.unfold(0, 2, 1) ** 2, (randn(4, 2),)),
+    "scatter_reduce_prod": lambda: (lambda x, s: fk.scatter_reduce(x, 1, C(np.array([[0, 0, 2], [1, 1, 1]])), s, "prod"),
+                                    (randn(2, 3), randn(2, 3, seed=1))),
+    "scatter_reduce_prod_zero": lambda: (lambda x, s: fk.scatter_reduce(x, 0, C(np.array([0, 0, 1])), s, "prod",
+                                                                        include_self=False), (T([0.0, 1.5]), T([2.0, 0.0, -0.7]))),
+    "index_put_accumulate_sq": lambda: (lambda x, v: fk.index_put(x, (C(np.array([1, 1])),), v * v, accumulate=True),
+                                        (randn(2, 3), randn(3, seed=1))),
 }
 
 

@@ -14,7 +14,7 @@ import torch.nn.functional as TF
 import fukaku as fk
 import fukaku.nn.functional as FF
 
-from conformance import FLOATS, check, randn
+from conformance import FLOATS, assert_close, check, randn, shape_error_raised
 
 # degenerate inputs (log 0, 0/0, N - correction <= 0, NaN) warn in NumPy and torch by design
 pytestmark = [pytest.mark.filterwarnings("ignore::RuntimeWarning"),
@@ -497,3 +497,368 @@ def test_argmax_argmin_nan(name):
 def test_norm_nan(p, dtype):
     x = np.array([[NAN, 0.5, -1.0], [1.0, 2.0, -2.0]])
     check(lambda a: fk.norm(a, p, 1), lambda a: torch.norm(a, p, 1), [x], dtype)
+
+
+# ---------------------------------------------------------------------------------- NumPy's axis= / keepdims=
+# (name, call with the NumPy spellings, the same call with torch's) — torch accepts both spellings
+ALIASED = [
+    ("sum", dict(axis=1, keepdims=True)), ("mean", dict(axis=-1)), ("prod", dict(axis=0, keepdims=True)),
+    ("std", dict(axis=1, keepdims=True)), ("var", dict(axis=(0, 1))), ("amax", dict(axis=0, keepdims=True)),
+    ("amin", dict(axis=1)), ("logsumexp", dict(axis=1, keepdims=True)), ("nansum", dict(axis=0)),
+    ("nanmean", dict(axis=1, keepdims=True)), ("cumsum", dict(axis=1)), ("cumprod", dict(axis=0)),
+    ("logcumsumexp", dict(axis=1)), ("diff", dict(axis=0)), ("argmax", dict(axis=1, keepdims=True)),
+    ("argmin", dict(axis=0)), ("count_nonzero", dict(axis=1)),
+]
+
+
+@pytest.mark.parametrize("name,kw", ALIASED, ids=[n for n, _ in ALIASED])
+def test_numpy_axis_keepdims_aliases(name, kw):
+    """``axis=``/``keepdims=`` mean ``dim=``/``keepdim=``, in the function and the method forms."""
+    x = randn(3, 4, seed=12)
+    f, t = getattr(fk, name), getattr(torch, name)
+    check(lambda a: f(a, **kw), lambda a: t(a, **kw), [x], np.float64, second=False)
+    check(lambda a: getattr(a, name)(**kw), lambda a: getattr(a, name)(**kw), [x], np.float32, second=False)
+    spelled = {{"axis": "dim", "keepdims": "keepdim"}[k]: v for k, v in kw.items()}
+    np.testing.assert_array_equal(f(fk.tensor(x), **kw).numpy(), f(fk.tensor(x), **spelled).numpy())
+
+
+@pytest.mark.parametrize("name", ["max", "min", "cummax", "cummin"])
+def test_numpy_axis_on_value_index_pairs(name):
+    x = randn(3, 4, seed=13)
+    check(lambda a: getattr(a, name)(axis=1), lambda a: getattr(a, name)(axis=1), [x], np.float64, second=False)
+    r = getattr(fk.tensor(x), name)(axis=0)
+    assert r.values.shape == r.indices.shape == ((4,) if name in ("max", "min") else (3, 4))
+    if name in ("max", "min"):
+        kept = getattr(fk, name)(fk.tensor(x), axis=0, keepdims=True)
+        assert kept.values.shape == (1, 4) and kept.indices.dtype == fk.int64
+
+
+def test_numpy_aliases_elsewhere():
+    x = randn(2, 3, seed=14)
+    for fk_fn, th_fn in [(lambda m, a: m.all(a > 0, axis=1, keepdims=True), None),
+                         (lambda m, a: m.any(a > 0, axis=0), None),
+                         (lambda m, a: m.aminmax(a, axis=1, keepdims=True), None),
+                         (lambda m, a: m.std_mean(a, axis=1, keepdims=True), None),
+                         (lambda m, a: m.var_mean(a, axis=0), None),
+                         (lambda m, a: m.trapezoid(a, axis=0), None)]:
+        check(lambda a: fk_fn(fk, a), lambda a: fk_fn(torch, a), [x], np.float64, second=False)
+
+
+@pytest.mark.parametrize("name", ["sum", "amax", "cumsum"])
+def test_name_and_alias_together_is_an_error(name):
+    for kw in (dict(dim=0, axis=0),) + ((dict(dim=0, keepdim=True, keepdims=True),) if name != "cumsum" else ()):
+        with pytest.raises(TypeError):
+            getattr(torch, name)(torch.ones(2, 3), **kw)
+        with pytest.raises(TypeError):
+            getattr(fk, name)(fk.ones(2, 3), **kw)
+
+
+def test_keepdims_only_where_the_function_keeps_dims():
+    """cumsum has no keepdim, so no keepdims alias either (a TypeError, as in torch)."""
+    with pytest.raises(TypeError):
+        torch.cumsum(torch.ones(2), 0, keepdims=True)
+    with pytest.raises(TypeError):
+        fk.cumsum(fk.ones(2), 0, keepdims=True)
+
+
+# ---------------------------------------------------------------------------------- nansum / nanmean
+NAN_X = np.array([[1.5, NAN, -0.5, 2.0], [NAN, NAN, NAN, NAN], [0.3, -1.2, NAN, 0.8]])
+
+
+@pytest.mark.parametrize("dtype", FLOATS)
+@pytest.mark.parametrize("keepdim", [False, True])
+@pytest.mark.parametrize("dim", [None, 0, 1, -1, (0, 1), ()], ids=str)
+@pytest.mark.parametrize("name", ["nansum", "nanmean"])
+def test_nansum_nanmean(name, dim, keepdim, dtype):
+    """NaN is skipped; a slice of NaNs only sums to 0 and has mean NaN (and NaN gradients in nanmean,
+    as torch: its nansum multiplies the infinite gradient by 0)."""
+    f, t = getattr(fk, name), getattr(torch, name)
+    rows = NAN_X if name == "nansum" or dim not in (1, -1, None, (0, 1), ()) else NAN_X[[0, 2]]
+    check(lambda a: f(a, dim, keepdim), lambda a: t(a, dim, keepdim), [rows], dtype)
+    check(lambda a: getattr(a, name)(dim, keepdim=keepdim), lambda a: getattr(a, name)(dim, keepdim=keepdim),
+          [randn(3, 4, seed=15)], dtype, second=False)
+
+
+@pytest.mark.parametrize("dtype", FLOATS)
+def test_nanmean_of_nans_only(dtype):
+    check(lambda a: fk.nanmean(a, 1), lambda a: torch.nanmean(a, 1), [NAN_X], dtype, second=False)
+    check(lambda a: fk.nanmean(a), lambda a: torch.nanmean(a), [np.full((2, 2), NAN)], dtype, second=False)
+
+
+def test_nansum_nanmean_dtypes_and_shapes():
+    ints = np.array([[1, 2], [3, 4]])
+    check(fk.nansum, torch.nansum, [ints])
+    check(lambda a: fk.nansum(a, 0), lambda a: torch.nansum(a, 0), [ints.astype(bool)])
+    check(lambda a: fk.nansum(a, 1, dtype=fk.float64), lambda a: torch.nansum(a, 1, dtype=torch.float64),
+          [NAN_X.astype(np.float32)])
+    check(lambda a: fk.nanmean(a, dtype=fk.float64), lambda a: torch.nanmean(a, dtype=torch.float64),
+          [NAN_X.astype(np.float32)])
+    check(lambda a: fk.nansum(a, 0), lambda a: torch.nansum(a, 0), [np.zeros((0, 3))], np.float64)
+    check(lambda a: fk.nanmean(a, 0), lambda a: torch.nanmean(a, 0), [np.zeros((0, 3))], np.float64, backward=False)
+    check(fk.nanmean, torch.nanmean, [np.array(NAN)], np.float64, second=False)
+    check(fk.nansum, torch.nansum, [np.array(2.5)], np.float32)
+    with pytest.raises(RuntimeError):
+        torch.nanmean(torch.tensor([1, 2]), dtype=torch.float32)
+    with pytest.raises(TypeError):
+        fk.nanmean(fk.tensor([1, 2]), dtype=fk.float32)
+
+
+# ---------------------------------------------------------------------------------- cumprod
+@pytest.mark.parametrize("dtype", FLOATS)
+@pytest.mark.parametrize("dim", [0, 1, -1])
+@pytest.mark.parametrize("case", list(PROD_INPUTS))
+def test_cumprod(case, dim, dtype):
+    """Zeros (one, several in a row, spread) get torch's gradient, second derivatives included."""
+    x = PROD_INPUTS[case]
+    check(lambda a: fk.cumprod(a, dim), lambda a: torch.cumprod(a, dim), [x], dtype)
+
+
+@pytest.mark.parametrize("dtype", FLOATS)
+def test_cumprod_shapes_and_dtypes(dtype):
+    x = randn(2, 3, 4, seed=16)
+    check(lambda a: a.cumprod(dim=-2), lambda a: a.cumprod(dim=-2), [x], dtype)
+    check(lambda a: fk.cumprod(a, 0), lambda a: torch.cumprod(a, 0), [np.array(-1.5)], dtype)
+    check(lambda a: fk.cumprod(a, 0), lambda a: torch.cumprod(a, 0), [np.zeros((0, 3))], dtype)
+    check(lambda a: fk.cumprod(a, 1), lambda a: torch.cumprod(a, 1), [np.zeros((0, 3))], dtype)
+    check(lambda a: fk.cumprod(a, 0), lambda a: torch.cumprod(a, 0), [np.array([0.0])], dtype)
+    check(lambda a: fk.cumprod(a, 0), lambda a: torch.cumprod(a, 0), [np.array([0.0, 0.0, 0.0])], dtype)
+    check(lambda a: fk.cumprod(a, 0, dtype=fk.float64), lambda a: torch.cumprod(a, 0, dtype=torch.float64),
+          [randn(3, seed=1).astype(np.float32)], None)
+
+
+def test_cumprod_int_and_bool():
+    x = np.array([[1, 2, 3], [0, 4, 5]])
+    for a in (x, x.astype(np.int32), x.astype(bool)):
+        check(lambda t: fk.cumprod(t, 1), lambda t: torch.cumprod(t, 1), [a])
+    check(lambda t: fk.cumprod(t, 0), lambda t: torch.cumprod(t, 0), [np.array(3)])
+
+
+def test_cumprod_long_with_zeros_first_order_is_linear_time():
+    """A first derivative over a long dim with zeros does not build the (n, n) omitted products."""
+    x = np.ones(20000)
+    x[[5, 7000]] = 0.0
+    x[1:4] = [2.0, -0.5, 3.0]
+    a = fk.tensor(x, requires_grad=True)
+    fk.cumprod(a, 0).sum().backward()
+    want = torch.tensor(x, requires_grad=True)
+    torch.cumprod(want, 0).sum().backward()
+    np.testing.assert_allclose(a.grad.numpy(), want.grad.numpy(), rtol=1e-12)
+
+
+# ---------------------------------------------------------------------------------- cummax / cummin
+@pytest.mark.parametrize("dtype", FLOATS)
+@pytest.mark.parametrize("shape,dim", [((3, 4), 0), ((3, 4), 1), ((3, 4), -1), ((2, 3, 4), -2), ((5,), 0),
+                                       ((), 0), ((0, 3), 0), ((0, 3), 1), ((1, 4), 0)], ids=str)
+@pytest.mark.parametrize("name", ["cummax", "cummin"])
+def test_cummax_cummin(name, shape, dim, dtype):
+    f, t = getattr(fk, name), getattr(torch, name)
+    x = randn(*shape, seed=17)
+    check(lambda a: f(a, dim), lambda a: t(a, dim), [x], dtype)
+    check(lambda a: getattr(a, name)(dim=dim), lambda a: getattr(a, name)(dim=dim), [x], dtype, second=False)
+
+
+@pytest.mark.parametrize("dtype", FLOATS)
+@pytest.mark.parametrize("name", ["cummax", "cummin"])
+def test_cummax_cummin_ties_and_nan(name, dtype):
+    """Ties take the later index (the gradient goes there); from a NaN on, NaN with the latest NaN's index."""
+    f, t = getattr(fk, name), getattr(torch, name)
+    x = np.array([[1.0, 3.0, 3.0, 2.0, 3.0, 0.0], [1.0, 0.0, 0.0, 2.0, 0.0, -1.0], [1.0, NAN, 3.0, NAN, 5.0, -4.0]])
+    for dim in (0, 1):
+        check(lambda a: f(a, dim), lambda a: t(a, dim), [x], dtype)
+    r = f(fk.tensor(x), 1)
+    assert type(r).__name__ == "MaxResult" and r.indices.dtype == fk.int64
+
+
+def test_cummax_cummin_int():
+    x = np.array([[3, 1, 3], [0, -2, 5]])
+    for name in ("cummax", "cummin"):
+        check(lambda a: getattr(fk, name)(a, 1), lambda a: getattr(torch, name)(a, 1), [x])
+        check(lambda a: getattr(fk, name)(a, 0), lambda a: getattr(torch, name)(a, 0), [x])
+
+
+# ---------------------------------------------------------------------------------- logcumsumexp
+@pytest.mark.parametrize("dtype", FLOATS)
+@pytest.mark.parametrize("shape,dim", [((3, 4), 0), ((3, 4), 1), ((3, 4), -1), ((2, 3, 4), -2), ((5,), 0),
+                                       ((), 0), ((0, 3), 0), ((0, 3), 1), ((1, 4), 0)], ids=str)
+def test_logcumsumexp(shape, dim, dtype):
+    x = 2.0 * randn(*shape, seed=18)
+    jvp = not (x.size == 0 and shape[dim] == 0)  # torch's jvp takes a max over the empty dim and fails
+    check(lambda a: fk.logcumsumexp(a, dim), lambda a: torch.logcumsumexp(a, dim), [x], dtype, jvp=jvp)
+    check(lambda a: a.logcumsumexp(dim), lambda a: a.logcumsumexp(dim), [x], dtype, second=False, jvp=jvp)
+
+
+@pytest.mark.parametrize("dtype", FLOATS)
+def test_logcumsumexp_extreme(dtype):
+    """Values a thousand apart: no overflow in the value, the gradient or the tangent. torch's jvp
+    underflows here (it scales by the largest value), so the tangent is checked against its closed
+    form Σ_{i≤j} ẋ_i exp(x_i − y_j) instead."""
+    x = np.array([[1000.0, -1000.0, 999.0, 0.0], [-1000.0, -1001.0, 1000.0, 1000.0]])
+    check(lambda a: fk.logcumsumexp(a, 1), lambda a: torch.logcumsumexp(a, 1), [x], dtype, jvp=False,
+          fwd_over_rev=False)
+    tangent = randn(2, 4, seed=3).astype(dtype)
+    _, got = fk.autograd.functional.jvp(lambda a: fk.logcumsumexp(a, 1), fk.tensor(x.astype(dtype)),
+                                        fk.tensor(tangent))
+    y = np.logaddexp.accumulate(x, axis=1)
+    upto = np.arange(4)[:, None] <= np.arange(4)[None, :]  # i ≤ j
+    weight = np.where(upto, np.exp(np.where(upto, x[:, :, None] - y[:, None, :], 0.0)), 0.0)
+    want = np.einsum("rij,ri->rj", weight, tangent)
+    assert_close(got, want.astype(dtype), dtype)
+
+
+def test_logcumsumexp_rejects_integers():
+    with pytest.raises(TypeError):
+        fk.logcumsumexp(fk.tensor([1, 2]), 0)
+
+
+# ---------------------------------------------------------------------------------- count_nonzero, all, any
+@pytest.mark.parametrize("dim", [None, 0, 1, -1, (0, 1), (), (1, -3)], ids=str)
+def test_count_nonzero(dim):
+    x = np.array([[[0.0, 1.5], [0.0, 0.0], [2.0, -1.0]]])
+    check(lambda a: fk.count_nonzero(a, dim), lambda a: torch.count_nonzero(a, dim), [x])
+    check(lambda a: a.count_nonzero(dim=dim), lambda a: a.count_nonzero(dim=dim), [x.astype(bool)])
+
+
+def test_count_nonzero_shapes():
+    check(fk.count_nonzero, torch.count_nonzero, [np.array(0.0)])
+    check(lambda a: fk.count_nonzero(a, 0), lambda a: torch.count_nonzero(a, 0), [np.array(3)])
+    check(lambda a: fk.count_nonzero(a, 1), lambda a: torch.count_nonzero(a, 1), [np.zeros((0, 3))])
+    with pytest.raises(RuntimeError):
+        fk.count_nonzero(fk.ones(2, 3), (0, 0))
+
+
+@pytest.mark.parametrize("keepdim", [False, True])
+@pytest.mark.parametrize("dim", [None, 0, -1, (0, 2), (), (-1, 1, 0)], ids=str)
+@pytest.mark.parametrize("name", ["all", "any"])
+def test_all_any_dims(name, dim, keepdim):
+    """dim as an int or a tuple (an empty tuple reduces nothing, as torch); numbers and bools."""
+    x = np.array([[[0.0, 1.0], [2.0, 3.0], [0.0, 0.0]], [[1.0, 1.0], [4.0, 0.0], [5.0, 6.0]]])
+    f, t = getattr(fk, name), getattr(torch, name)
+    for a in (x, x.astype(bool)):
+        if dim is None:
+            check(lambda v: f(v), lambda v: t(v), [a])
+        else:
+            check(lambda v: f(v, dim, keepdim), lambda v: t(v, dim, keepdim), [a])
+            check(lambda v: getattr(v, name)(dim=dim, keepdim=keepdim),
+                  lambda v: getattr(v, name)(dim=dim, keepdim=keepdim), [a])
+    with pytest.raises(RuntimeError):
+        f(fk.tensor(x), (0, -3))
+    check(lambda v: f(v, 0), lambda v: t(v, 0), [np.array(2.0)])
+
+
+# ---------------------------------------------------------------------------------- std_mean / var_mean / aminmax
+@pytest.mark.parametrize("dtype", FLOATS)
+@pytest.mark.parametrize("kw", [{}, {"correction": 0}, {"correction": 2}, {"unbiased": False}, {"keepdim": True}],
+                         ids=str)
+@pytest.mark.parametrize("dim", [None, 1, -1, (0, 2)], ids=str)
+@pytest.mark.parametrize("name", ["std_mean", "var_mean"])
+def test_std_var_mean(name, dim, kw, dtype):
+    f, t = getattr(fk, name), getattr(torch, name)
+    x = randn(2, 3, 4, seed=19)
+    if dim is None:
+        check(lambda a: f(a, **kw), lambda a: t(a, **kw), [x], dtype)
+    else:
+        check(lambda a: f(a, dim, **kw), lambda a: t(a, dim, **kw), [x], dtype)
+
+
+@pytest.mark.parametrize("name", ["std_mean", "var_mean"])
+def test_std_var_mean_legacy_unbiased(name):
+    f, t = getattr(fk, name), getattr(torch, name)
+    x = randn(3, 4, seed=20)
+    check(lambda a: f(a, False), lambda a: t(a, False), [x], np.float64, second=False)
+    check(lambda a: f(a, 1, False, True), lambda a: t(a, 1, False, True), [x], np.float64, second=False)
+    assert isinstance(f(fk.tensor(x)), tuple)
+
+
+@pytest.mark.parametrize("dtype", FLOATS)
+@pytest.mark.parametrize("keepdim", [False, True])
+@pytest.mark.parametrize("shape,dim", [((3, 4), None), ((3, 4), 0), ((3, 4), -1), ((2, 3, 4), 1), ((), None),
+                                       ((), 0), ((1, 4), 0), ((0, 3), 1)], ids=str)
+def test_aminmax(shape, dim, keepdim, dtype):
+    x = randn(*shape, seed=21)
+    check(lambda a: fk.aminmax(a, dim=dim, keepdim=keepdim), lambda a: torch.aminmax(a, dim=dim, keepdim=keepdim),
+          [x], dtype)
+    check(lambda a: a.aminmax(dim=dim), lambda a: a.aminmax(dim=dim), [x], dtype, second=False)
+
+
+@pytest.mark.parametrize("dtype", FLOATS)
+def test_aminmax_ties_and_int(dtype):
+    """Ties share the gradient evenly (as amin/amax); named fields min and max; dim is keyword-only."""
+    x = np.array([[1.0, 3.0, 3.0], [2.0, 2.0, 0.0]])
+    for dim in (None, 0, 1):
+        check(lambda a: fk.aminmax(a, dim=dim), lambda a: torch.aminmax(a, dim=dim), [x], dtype)
+    check(lambda a: fk.aminmax(a, dim=0), lambda a: torch.aminmax(a, dim=0), [np.array([[1, 2], [3, 0]])])
+    r = fk.aminmax(fk.tensor(x))
+    assert r.min is r[0] and r.max is r[1]
+    with pytest.raises(TypeError):
+        fk.aminmax(fk.tensor(x), 1)
+
+
+# ---------------------------------------------------------------------------------- trapezoid
+@pytest.mark.parametrize("dtype", FLOATS)
+@pytest.mark.parametrize("dim", [0, 1, -1])
+def test_trapezoid(dim, dtype):
+    y = randn(3, 4, seed=22)
+    xs = np.sort(randn(y.shape[dim], seed=23))
+    check(lambda a: fk.trapezoid(a, dim=dim), lambda a: torch.trapezoid(a, dim=dim), [y], dtype)
+    check(lambda a: fk.trapezoid(a, dx=0.25, dim=dim), lambda a: torch.trapezoid(a, dx=0.25, dim=dim), [y], dtype)
+    check(lambda a, b: fk.trapezoid(a, b, dim=dim), lambda a, b: torch.trapezoid(a, b, dim=dim), [y, xs], dtype)
+    full = np.cumsum(np.abs(randn(3, 4, seed=24)), axis=dim)
+    check(lambda a, b: fk.trapezoid(a, b, dim=dim), lambda a, b: torch.trapezoid(a, b, dim=dim), [y, full], dtype)
+    check(lambda a, b: fk.trapz(a, b, dim=dim), lambda a, b: torch.trapz(a, b, dim=dim), [y, full], dtype,
+          second=False)
+
+
+@pytest.mark.parametrize("dtype", FLOATS)
+def test_trapezoid_shapes(dtype):
+    check(lambda a: fk.trapezoid(a), lambda a: torch.trapezoid(a), [randn(5, seed=25)], dtype)
+    check(lambda a: fk.trapezoid(a), lambda a: torch.trapezoid(a), [randn(3, 1, seed=25)], dtype)
+    check(lambda a: fk.trapezoid(a), lambda a: torch.trapezoid(a), [np.zeros((3, 0))], dtype)
+    check(lambda a: fk.trapezoid(a, dim=0), lambda a: torch.trapezoid(a, dim=0), [randn(4, 2, 3, seed=25)], dtype)
+    # x of fewer dims than y broadcasts from the right; a column x along dim 0
+    check(lambda a, b: fk.trapezoid(a, b, dim=0), lambda a, b: torch.trapezoid(a, b, dim=0),
+          [randn(3, 4, seed=26), np.arange(3.0)[:, None] ** 2], dtype)
+    check(lambda a, b: fk.trapezoid(a, b), lambda a, b: torch.trapezoid(a, b),
+          [randn(2, 3, 4, seed=26), np.cumsum(np.ones((3, 4)), 1)], dtype)
+
+
+def test_trapezoid_integers_and_errors():
+    check(fk.trapezoid, torch.trapezoid, [np.array([1, 2, 4])])
+    check(lambda a: fk.trapezoid(a, dx=2), lambda a: torch.trapezoid(a, dx=2), [np.array([[1, 2, 4]])])
+    with pytest.raises(IndexError):
+        fk.trapezoid(fk.tensor(1.0))
+    with pytest.raises(TypeError):
+        fk.trapezoid(fk.ones(3), fk.ones(3), dx=1.0)
+    shape_error_raised(lambda: fk.trapezoid(fk.ones(2, 3), fk.ones(4)), "trapezoid", (2, 3), (4,))
+
+
+# ---------------------------------------------------------------------------------- diff
+@pytest.mark.parametrize("dtype", FLOATS)
+@pytest.mark.parametrize("n", [1, 2, 3, 5, 0])
+@pytest.mark.parametrize("dim", [0, 1, -1])
+def test_diff(dim, n, dtype):
+    x = randn(3, 4, seed=27)
+    check(lambda a: fk.diff(a, n, dim), lambda a: torch.diff(a, n, dim), [x], dtype)
+    check(lambda a: a.diff(n=n, dim=dim), lambda a: a.diff(n=n, dim=dim), [x], dtype, second=False)
+
+
+@pytest.mark.parametrize("dtype", FLOATS)
+def test_diff_prepend_append(dtype):
+    x, p, q = randn(3, 4, seed=28), randn(3, 2, seed=29), randn(3, 1, seed=30)
+    check(lambda a, b, c: fk.diff(a, 2, prepend=b, append=c), lambda a, b, c: torch.diff(a, 2, prepend=b, append=c),
+          [x, p, q], dtype)
+    check(lambda a, b: fk.diff(a, 1, 0, append=b), lambda a, b: torch.diff(a, 1, 0, append=b),
+          [x, randn(2, 4, seed=31)], dtype)
+    check(lambda a, b: fk.diff(a, 0, prepend=b), lambda a, b: torch.diff(a, 0, prepend=b), [x, p], dtype)
+
+
+def test_diff_integers_bools_and_errors():
+    check(lambda a: fk.diff(a, 2), lambda a: torch.diff(a, 2), [np.array([1, 4, 9, 16])])
+    check(lambda a: fk.diff(a), lambda a: torch.diff(a), [np.array([True, False, False, True])])
+    check(lambda a: fk.diff(a, 2, 0), lambda a: torch.diff(a, 2, 0), [np.array([[True, False], [False, False],
+                                                                                 [True, True]])])
+    for bad in (lambda m: m.diff(m.tensor(1.0)), lambda m: m.diff(m.ones(3), -1),
+                lambda m: m.diff(m.ones(3), prepend=m.tensor(1.0))):
+        with pytest.raises(RuntimeError):
+            bad(torch)
+        with pytest.raises(RuntimeError):
+            bad(fk)

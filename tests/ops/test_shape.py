@@ -8,7 +8,7 @@ import torch
 
 import fukaku
 import fukaku.nn.functional as FF
-from conformance import FLOATS, check_random, randn, shape_error_raised
+from conformance import FLOATS, check_random, randn, shape_error_raised, torch_dtype_to_numpy
 
 dtypes = pytest.mark.parametrize("dtype", FLOATS)
 
@@ -274,192 +274,228 @@ def test_diagonal(shape, k, d1, d2, dtype):
         check_random(lambda x: x.diagonal(k), lambda x: x.diagonal(k), [shape], dtype, jvp=False)
 
 
-# ----------------------------------------------------------------------------- __getitem__
-BASIC_KEYS = [
-    1, -1, slice(None), slice(1, None), slice(None, None, 2), slice(-3, -1), slice(3, 1), slice(None, 10),
-    (0, 1), (-1, -2, -3), (slice(None), 1), (1, slice(None, None, 2)), (Ellipsis, 1), (Ellipsis, slice(1, 3)),
-    (None,), (None, 1), (slice(None), None, slice(1, None)), (1, Ellipsis, None), (Ellipsis, None),
-    (slice(None, None, 3), slice(None), slice(1, 4, 2)), (), Ellipsis, (0, 0, 0), (slice(1, 2), -1, None),
-]
+# ----------------------------------------------------------------------------- movedim / swapaxes / H / mH
+@dtypes
+@pytest.mark.parametrize("shape,src,dst", [((2, 3, 4), 0, -1), ((2, 3, 4), -1, 0), ((2, 3, 4), (0, 1), (2, 0)),
+                                           ((2, 3, 4, 5), [3, 1], [0, 1]), ((2, 3), 1, 1), ((), 0, -1),
+                                           ((0, 3, 2), (0,), (2,))])
+def test_movedim(shape, src, dst, dtype):
+    check_random(lambda x: fukaku.movedim(x, src, dst), lambda x: torch.movedim(x, src, dst), [shape], dtype, second=True)
+    check_random(lambda x: x.moveaxis(src, dst), lambda x: x.moveaxis(src, dst), [shape], dtype, jvp=False)
+    check_random(lambda x: fukaku.moveaxis(x, src, dst), lambda x: torch.moveaxis(x, src, dst), [shape], dtype, jvp=False)
 
 
 @dtypes
-@pytest.mark.parametrize("key", BASIC_KEYS, ids=[repr(k) for k in BASIC_KEYS])
-def test_getitem_basic(key, dtype):
-    check_random(lambda x: x[key], lambda x: x[key], [(4, 3, 5)], dtype, second=True)
-
-
-def _adv(key, lib):
-    """The key with index arrays turned into the library's tensors."""
-    def conv(k):
-        if isinstance(k, np.ndarray):
-            return fukaku.tensor(k) if lib == "fk" else torch.from_numpy(k)
-        return k
-    return tuple(conv(k) for k in key) if isinstance(key, tuple) else conv(key)
-
-
-ADV_KEYS = [
-    np.array([0, 2, 2, 0, 3]),                                       # repeats: backward must accumulate
-    np.array([-1, 0, -1]),
-    np.array([[0, 1], [1, 1]]),                                       # 2-d index tensor
-    (np.array([0, 1, 1]), np.array([2, 2, 0])),                       # two index tensors (zip)
-    (np.array([[0], [3]]), np.array([1, 2, 1])),                     # broadcasting index tensors
-    (slice(None), np.array([2, 0, 2])),                               # mixed basic + advanced
-    (1, np.array([0, 0, 2])),
-    (np.array([3, 3]), slice(1, None, 2), np.array([4, 4])),         # separated advanced -> front
-    (Ellipsis, np.array([1, 1, 4])),
-    (np.array([0, 0]), Ellipsis, np.array([1, 1])),
-    (slice(None, None, -1) if False else slice(1, 3), np.array([0, 2]), slice(None)),
-    (None, np.array([1, 1])),
-    np.array([True, False, True, True]),                              # bool mask over dim 0
-    (slice(None), np.array([True, False, True])),
-    np.zeros((4, 3, 5), dtype=bool),                                   # empty selection
-    np.array([], dtype=np.int64),
-]
+@pytest.mark.parametrize("name", ["swapaxes", "swapdims"])
+@pytest.mark.parametrize("shape,d0,d1", [((2, 3, 4), 0, 2), ((2, 3), -1, 0), ((3,), 0, 0)])
+def test_swapaxes(name, shape, d0, d1, dtype):
+    check_random(lambda x: getattr(fukaku, name)(x, d0, d1), lambda x: getattr(torch, name)(x, d0, d1), [shape], dtype,
+                 second=True)
+    check_random(lambda x: getattr(x, name)(d0, d1), lambda x: getattr(x, name)(d0, d1), [shape], dtype, jvp=False)
 
 
 @dtypes
-@pytest.mark.parametrize("key", ADV_KEYS, ids=[f"adv{i}" for i in range(len(ADV_KEYS))])
-def test_getitem_advanced(key, dtype):
-    check_random(lambda x: x[_adv(key, "fk")], lambda x: x[_adv(key, "th")], [(4, 3, 5)], dtype, second=True)
+@pytest.mark.parametrize("shape", [(2, 3), (0, 4)])
+def test_H(shape, dtype):
+    check_random(lambda x: x.H, lambda x: x.H, [shape], dtype, second=True)
 
 
 @dtypes
-def test_getitem_full_bool_mask(dtype):
-    mask = randn((4, 3), dtype=np.float64, seed=7) > 0
-    check_random(lambda x: x[fukaku.tensor(mask)], lambda x: x[torch.from_numpy(mask)], [(4, 3)], dtype, second=True)
-    check_random(lambda x: x[mask.tolist()], lambda x: x[torch.from_numpy(mask)], [(4, 3)], dtype, jvp=False)
+@pytest.mark.parametrize("shape", [(2, 3), (4, 2, 3), (2, 0, 3)])
+def test_mH(shape, dtype):
+    check_random(lambda x: x.mH, lambda x: x.mH, [shape], dtype, second=True)
+
+
+# ----------------------------------------------------------------------------- narrow / select / ravel / unflatten
+@dtypes
+@pytest.mark.parametrize("shape,dim,start,length", [((5, 3), 0, 1, 3), ((5, 3), -1, -2, 2), ((5, 3), 1, 3, 0),
+                                                    ((4,), 0, 0, 4), ((2, 5, 3), 1, 4, 1), ((4,), 0, 4, 0)])
+def test_narrow(shape, dim, start, length, dtype):
+    check_random(lambda x: fukaku.narrow(x, dim, start, length), lambda x: torch.narrow(x, dim, start, length), [shape],
+                 dtype, second=True)
+    check_random(lambda x: x.narrow(dim, fukaku.tensor(start), length), lambda x: x.narrow(dim, torch.tensor(start), length),
+                 [shape], dtype, jvp=False)
 
 
 @dtypes
-def test_getitem_list_index(dtype):
-    check_random(lambda x: x[[0, 2, 2]], lambda x: x[[0, 2, 2]], [(4, 3)], dtype, second=True)
-    check_random(lambda x: x[:, [1, 1, 0]], lambda x: x[:, [1, 1, 0]], [(4, 3)], dtype, second=True)
+@pytest.mark.parametrize("shape,dim,index", [((5, 3), 0, 2), ((5, 3), -1, -1), ((4,), 0, 3), ((2, 5, 3), 1, -5),
+                                             ((0, 3), 1, 2)])
+def test_select(shape, dim, index, dtype):
+    check_random(lambda x: fukaku.select(x, dim, index), lambda x: torch.select(x, dim, index), [shape], dtype,
+                 second=True)
+    check_random(lambda x: x.select(dim, index), lambda x: x.select(dim, index), [shape], dtype, jvp=False)
 
 
 @dtypes
-def test_getitem_tensor_scalar_index(dtype):
-    check_random(lambda x: x[fukaku.tensor(2)], lambda x: x[torch.tensor(2)], [(4, 3)], dtype)
+@pytest.mark.parametrize("shape", [(2, 3, 4), (), (0, 3)])
+def test_ravel(shape, dtype):
+    check_random(fukaku.ravel, torch.ravel, [shape], dtype, second=True)
+    check_random(lambda x: x.T.ravel(), lambda x: x.T.ravel(), [shape], dtype, jvp=False)  # not contiguous
 
 
 @dtypes
-def test_getitem_twice_accumulates(dtype):
-    """The same element read by two indexing expressions: the gradients add up."""
-    check_random(lambda x: x[1] * x[1:3].sum(0), lambda x: x[1] * x[1:3].sum(0), [(4, 3)], dtype, second=True)
+@pytest.mark.parametrize("shape,dim,sizes", [((2, 6), 1, (2, 3)), ((2, 6), -1, (-1, 2)), ((6,), 0, (1, 6, 1)),
+                                             ((2, 6, 3), 1, [3, -1]), ((2, 0), 1, (0, 5))])
+def test_unflatten(shape, dim, sizes, dtype):
+    check_random(lambda x: fukaku.unflatten(x, dim, sizes), lambda x: torch.unflatten(x, dim, sizes), [shape], dtype,
+                 second=True)
+    check_random(lambda x: x.unflatten(dim, sizes), lambda x: x.unflatten(dim, sizes), [shape], dtype, jvp=False)
 
 
-# ----------------------------------------------------------------------------- gather / scatter_add / index_select
-GATHER = [
-    ((3, 4), 1, np.array([[0, 0, 3], [1, 2, 1], [3, 3, 3]])),
-    ((3, 4), 0, np.array([[0, 1, 2, 0], [2, 2, 2, 2]])),
-    ((3, 4), -1, np.array([[1], [0], [-1]])),
-    ((2, 3, 4), 2, np.array([[[0, 1], [3, 3], [2, 0]], [[1, 1], [0, 0], [3, 2]]])),
-    ((2, 3, 4), 1, np.zeros((2, 5, 4), np.int64)),
-    ((4, 5), 1, np.array([[0, 1], [2, 3]])),                          # index smaller than input in dim 0
-    ((3, 4), 1, np.zeros((3, 0), np.int64)),
-]
+# ----------------------------------------------------------------------------- tile / rot90 / fliplr / flipud
+@dtypes
+@pytest.mark.parametrize("shape,dims", [((2, 3), (2,)), ((2, 3), (2, 1, 1)), ((3,), (2, 2)), ((), (3,)), ((2, 3), (0, 1)),
+                                        ((2, 3), ())])
+def test_tile(shape, dims, dtype):
+    check_random(lambda x: fukaku.tile(x, dims), lambda x: torch.tile(x, dims), [shape], dtype, second=True)
+    if dims:
+        check_random(lambda x: x.tile(*dims), lambda x: x.tile(*dims), [shape], dtype, jvp=False)
 
 
 @dtypes
-@pytest.mark.parametrize("shape,dim,index", GATHER, ids=[f"g{i}" for i in range(len(GATHER))])
-def test_gather(shape, dim, index, dtype):
-    t_index = torch.from_numpy(np.where(index < 0, index + shape[dim], index))  # torch rejects negative indices
-    check_random(lambda x: fukaku.gather(x, dim, fukaku.tensor(index)), lambda x: torch.gather(x, dim, t_index),
-        [shape], dtype, second=True)
-    check_random(lambda x: x.gather(dim, fukaku.tensor(index)), lambda x: x.gather(dim, t_index), [shape], dtype, jvp=False)
+@pytest.mark.parametrize("k", [1, 2, 3, 0, -1, 5])
+@pytest.mark.parametrize("shape,dims", [((2, 3), (0, 1)), ((2, 3), (1, 0)), ((2, 3, 4), (-1, 0)), ((2, 3, 4), [2, 1])])
+def test_rot90(shape, k, dims, dtype):
+    check_random(lambda x: fukaku.rot90(x, k, dims), lambda x: torch.rot90(x, k, dims), [shape], dtype, second=True)
+    check_random(lambda x: x.rot90(k, dims), lambda x: x.rot90(k, dims), [shape], dtype, jvp=False)
 
 
 @dtypes
-def test_gather_0d(dtype):
-    i = np.array(0)
-    check_random(lambda x: fukaku.gather(x, 0, fukaku.tensor(i)), lambda x: torch.gather(x, 0, torch.from_numpy(i)),
-        [()], dtype, second=True)
-    check_random(lambda x, s: fukaku.scatter_add(x, 0, fukaku.tensor(i), s),
-        lambda x, s: torch.scatter_add(x, 0, torch.from_numpy(i), s), [(), ()], dtype, second=True)
+@pytest.mark.parametrize("shape", [(2, 3), (2, 3, 4), (0, 2)])
+def test_fliplr_flipud(shape, dtype):
+    check_random(fukaku.fliplr, torch.fliplr, [shape], dtype, second=True)
+    check_random(fukaku.flipud, torch.flipud, [shape], dtype, second=True)
+    check_random(fukaku.flipud, torch.flipud, [shape[1:]], dtype)
+    check_random(lambda x: x.fliplr(), lambda x: x.fliplr(), [shape], dtype, jvp=False)
 
 
-SCATTER = [
-    ((3, 4), (3, 3), 1, np.array([[0, 0, 3], [1, 2, 1], [3, 3, 3]])),
-    ((3, 4), (2, 4), 0, np.array([[0, 1, 2, 0], [2, 2, 2, 2]])),
-    ((5,), (4,), 0, np.array([1, 1, 1, 4])),
-    ((3, 4), (3, 5), 1, np.array([[1, 1], [0, 0], [-1, 2]])),        # src larger than index
-    ((2, 3, 4), (2, 3, 4), -1, np.array([[[0, 1], [3, 3], [2, 0]], [[1, 1], [0, 0], [3, 2]]])),
-    ((4, 5), (3, 3), 0, np.array([[0, 1], [2, 3]])),
-]
-
-
-@dtypes
-@pytest.mark.parametrize("shape,src_shape,dim,index", SCATTER, ids=[f"s{i}" for i in range(len(SCATTER))])
-def test_scatter_add(shape, src_shape, dim, index, dtype):
-    t_index = torch.from_numpy(np.where(index < 0, index + shape[dim], index))
-    if src_shape == index.shape:
-        check_random(lambda x, s: fukaku.scatter_add(x, dim, fukaku.tensor(index), s),
-            lambda x, s: torch.scatter_add(x, dim, t_index, s), [shape, src_shape], dtype, second=True)
-        check_random(lambda x, s: x.scatter_add(dim, fukaku.tensor(index), s),
-            lambda x, s: x.scatter_add(dim, t_index, s), [shape, src_shape], dtype, jvp=False)
-        return
-    # torch implements the src gradient only for src.shape == index.shape: compare the rest with torch,
-    # and the src gradient with its definition (gather of the upstream gradient, zero where src is unused)
-    src = randn(src_shape, dtype=dtype, seed=9)
-    check_random(lambda x: fukaku.scatter_add(x, dim, fukaku.tensor(index), fukaku.tensor(src)),
-        lambda x: torch.scatter_add(x, dim, t_index, torch.from_numpy(src)), [shape], dtype, second=True)
-    check_random(lambda s: fukaku.scatter_add(fukaku.zeros(shape, dtype=dtype), dim, fukaku.tensor(index), s),
-        lambda s: torch.scatter_add(torch.zeros(shape, dtype=s.dtype), dim, t_index, s), [src_shape], dtype, backward=False)
-    s_fk = fukaku.tensor(src, requires_grad=True)
-    u = randn(shape, dtype=dtype, seed=10)
-    fukaku.scatter_add(fukaku.zeros(shape, dtype=dtype), dim, fukaku.tensor(index), s_fk).backward(fukaku.tensor(u))
-    want = np.zeros(src_shape, dtype)
-    want[tuple(slice(0, k) for k in index.shape)] = torch.gather(torch.from_numpy(u), dim, t_index).numpy()
-    np.testing.assert_allclose(s_fk.grad.data.numpy(), want)
+# ----------------------------------------------------------------------------- hstack / vstack / dstack / column_stack
+STACKING = {
+    "hstack": [[(3,), (2,)], [(2, 3), (2, 1)], [(), (2,)], [(2, 3, 1), (2, 2, 1)]],
+    "vstack": [[(3,), (3,)], [(2, 3), (3,)], [(), ()], [(1, 2, 2), (3, 2, 2)]],
+    "dstack": [[(3,), (3,)], [(2, 3), (2, 3)], [(2, 3, 1), (2, 3, 2)], [(), ()]],
+    "column_stack": [[(3,), (3,)], [(3,), (3, 2)], [(), (1,)], [(2, 1), (2,)]],
+}
 
 
 @dtypes
-def test_scatter_add_src_only(dtype):
-    base = randn((3, 4), dtype=dtype, seed=5)
-    index = np.array([[0, 0], [3, 1], [2, 2]])
-    check_random(lambda s: fukaku.scatter_add(fukaku.tensor(base), 1, fukaku.tensor(index), s),
-        lambda s: torch.scatter_add(torch.from_numpy(base), 1, torch.from_numpy(index), s), [(3, 2)], dtype, second=True)
-    check_random(lambda x: fukaku.scatter_add(x, 1, fukaku.tensor(index), fukaku.tensor(base[:, :2].copy())),
-        lambda x: torch.scatter_add(x, 1, torch.from_numpy(index), torch.from_numpy(base[:, :2].copy())),
-        [(3, 4)], dtype, second=True)
+@pytest.mark.parametrize("name,shapes", [(n, s) for n, cases in STACKING.items() for s in cases])
+def test_stacking(name, shapes, dtype):
+    check_random(lambda *xs: getattr(fukaku, name)(xs), lambda *xs: getattr(torch, name)(xs), shapes, dtype, second=True)
+    check_random(lambda *xs: getattr(fukaku, name)(list(xs)), lambda *xs: getattr(torch, name)(list(xs)), shapes, dtype,
+                 jvp=False)
+
+
+# ----------------------------------------------------------------------------- atleast_nd / broadcast_tensors / meshgrid
+@dtypes
+@pytest.mark.parametrize("n", [1, 2, 3])
+@pytest.mark.parametrize("shape", [(), (3,), (2, 3), (2, 3, 4), (2, 3, 4, 5)])
+def test_atleast(n, shape, dtype):
+    name = f"atleast_{n}d"
+    check_random(getattr(fukaku, name), getattr(torch, name), [shape], dtype, second=True)
+    check_random(lambda x, y: getattr(fukaku, name)(x, y), lambda x, y: getattr(torch, name)(x, y), [shape, (2,)], dtype,
+                 jvp=False)
+    check_random(lambda x: getattr(fukaku, name)([x]), lambda x: getattr(torch, name)([x]), [shape], dtype, jvp=False)
 
 
 @dtypes
-@pytest.mark.parametrize("shape,dim,index", [((4, 3), 0, [0, 2, 2, 0, 3]), ((4, 3), 1, [2, 2]), ((4, 3), -1, [1]),
-                                             ((2, 3, 4), 1, [2, 0, 2, 1]), ((5,), 0, [4, 4, 4]), ((4, 3), 0, []),
-                                             ((4, 3), 0, [-1, 0])])
-def test_index_select(shape, dim, index, dtype):
-    idx = np.array(index, dtype=np.int64)
-    if (idx < 0).any():  # torch rejects negative indices; fukaku wraps them like __getitem__
-        idx_t = np.where(idx < 0, idx + shape[dim], idx)
-    else:
-        idx_t = idx
-    check_random(lambda x: fukaku.index_select(x, dim, fukaku.tensor(idx)),
-        lambda x: torch.index_select(x, dim, torch.from_numpy(idx_t)), [shape], dtype, second=True)
-    check_random(lambda x: x.index_select(dim, fukaku.tensor(idx)),
-        lambda x: x.index_select(dim, torch.from_numpy(idx_t)), [shape], dtype, jvp=False)
+@pytest.mark.parametrize("shapes", [[(2, 1), (3,)], [(), (2, 3), (1, 3)], [(4,)], [(0, 1), (1, 3)]])
+def test_broadcast_tensors(shapes, dtype):
+    check_random(fukaku.broadcast_tensors, torch.broadcast_tensors, shapes, dtype, second=True)
+    assert fukaku.broadcast_shapes(*shapes) == tuple(torch.broadcast_shapes(*shapes))
+
+
+def test_broadcast_shapes():
+    for shapes in [((2, 1), 3, (1,)), ((5, 1, 4), [3, 1]), (), ((0,), 1)]:
+        assert fukaku.broadcast_shapes(*shapes) == tuple(torch.broadcast_shapes(*shapes))
 
 
 @dtypes
-@pytest.mark.parametrize("shape,mask_shape,value", [((3, 4), (3, 4), 0.0), ((3, 4), (4,), -1.5), ((3, 4), (3, 1), 2.0),
-                                                    ((2, 3, 4), (1, 3, 1), float("-inf")), ((3, 4), (), 1.0),
-                                                    ((0, 4), (4,), 1.0)])
-def test_masked_fill(shape, mask_shape, value, dtype):
-    mask = randn(mask_shape, dtype=np.float64, seed=11) > 0
-    check_random(lambda x: fukaku.masked_fill(x, fukaku.tensor(mask), value),
-        lambda x: torch.masked_fill(x, torch.from_numpy(np.asarray(mask)), value), [shape], dtype, second=True)
-    check_random(lambda x: x.masked_fill(fukaku.tensor(mask), value),
-        lambda x: x.masked_fill(torch.from_numpy(np.asarray(mask)), value), [shape], dtype, jvp=False)
+@pytest.mark.parametrize("indexing", ["ij", "xy"])
+@pytest.mark.parametrize("shapes", [[(3,), (2,)], [(3,), (), (4,)], [(2,)], [(0,), (3,)]])
+def test_meshgrid(shapes, indexing, dtype):
+    check_random(lambda *xs: fukaku.meshgrid(*xs, indexing=indexing), lambda *xs: torch.meshgrid(*xs, indexing=indexing),
+                 shapes, dtype, second=True)
+    check_random(lambda *xs: fukaku.meshgrid(list(xs), indexing=indexing),
+                 lambda *xs: torch.meshgrid(list(xs), indexing=indexing), shapes, dtype, jvp=False)
+
+
+def test_meshgrid_default_is_ij():
+    a, b = fukaku.arange(3), fukaku.arange(2)
+    with pytest.warns(UserWarning, match="indexing"):
+        grids = fukaku.meshgrid(a, b)
+    assert [g.shape for g in grids] == [(3, 2), (3, 2)]
+
+
+# ----------------------------------------------------------------------------- tril_indices / triu_indices / diag_embed
+@pytest.mark.parametrize("row,col,offset", [(3, 3, 0), (3, 4, 1), (4, 3, -1), (3, 4, 5), (3, 4, -5), (0, 4, 0), (1, 1, 0)])
+def test_triangle_indices(row, col, offset):
+    for name in ["tril_indices", "triu_indices"]:
+        got, want = getattr(fukaku, name)(row, col, offset), getattr(torch, name)(row, col, offset)
+        assert got.dtype == fukaku.int64 and got.shape == tuple(want.shape)
+        np.testing.assert_array_equal(got.numpy(), want.numpy())
 
 
 @dtypes
-def test_masked_fill_tensor_value(dtype):
-    mask = randn((3, 4), dtype=np.float64, seed=11) > 0
-    check_random(lambda x: fukaku.masked_fill(x, fukaku.tensor(mask), fukaku.tensor(np.asarray(3.0, dtype))),
-        lambda x: torch.masked_fill(x, torch.from_numpy(mask), torch.tensor(3.0, dtype=x.dtype)), [(3, 4)], dtype)
-    # the fill value as a differentiable 0-d tensor
-    check_random(lambda x, v: fukaku.masked_fill(x, fukaku.tensor(mask), v),
-        lambda x, v: torch.masked_fill(x, torch.from_numpy(mask), v), [(3, 4), ()], dtype, second=True)
+@pytest.mark.parametrize("shape,offset,d1,d2", [((3,), 0, -2, -1), ((2, 3), 1, -2, -1), ((2, 3), -2, 0, 2),
+                                                ((2, 3), 1, 2, 0), ((2, 2, 3), 0, 1, -1), ((0,), 1, 0, 1), ((2, 0), 0, 0, 1)])
+def test_diag_embed(shape, offset, d1, d2, dtype):
+    check_random(lambda x: fukaku.diag_embed(x, offset, d1, d2), lambda x: torch.diag_embed(x, offset, d1, d2), [shape],
+                 dtype, second=True)
+    check_random(lambda x: x.diag_embed(offset, dim1=d1, dim2=d2), lambda x: x.diag_embed(offset, dim1=d1, dim2=d2),
+                 [shape], dtype, jvp=False)
+
+
+# ----------------------------------------------------------------------------- views share memory where torch's do
+def _shares(view_of, copy_expected: bool = False) -> None:
+    x = fukaku.arange(24.0).reshape(2, 3, 4)
+    y = view_of(x)
+    assert np.shares_memory(y.numpy(), x.numpy()) != copy_expected
+    if not copy_expected:
+        assert y._version is x._version
+
+
+@pytest.mark.parametrize("view", [
+    lambda x: fukaku.narrow(x, 1, 1, 2), lambda x: fukaku.select(x, 2, -1), lambda x: x.select(0, 1)[1, 2],
+    lambda x: fukaku.movedim(x, 0, -1), lambda x: fukaku.swapaxes(x, 0, 2), lambda x: x[0].H, lambda x: x.mH,
+    lambda x: fukaku.diagonal(x, 1, 1, 2), lambda x: fukaku.diagonal(x, 0, 2, 0), lambda x: fukaku.ravel(x),
+    lambda x: fukaku.unflatten(x, 2, (2, 2)), lambda x: fukaku.meshgrid(x[0, 0], indexing="ij")[0],
+    lambda x: fukaku.broadcast_tensors(x[:1], x)[0], lambda x: fukaku.atleast_3d(x[0]), lambda x: x.unfold(2, 2, 1),
+], ids=["narrow", "select", "select_0d", "movedim", "swapaxes", "H", "mH", "diagonal", "diagonal_swapped_dims",
+        "ravel", "unflatten", "meshgrid", "broadcast_tensors", "atleast_3d", "unfold"])
+def test_views_share_memory(view):
+    _shares(view)
+
+
+@pytest.mark.parametrize("copy", [lambda x: fukaku.diag(x[0]), lambda x: fukaku.diag_embed(x), lambda x: fukaku.rot90(x, 0),
+                                  lambda x: fukaku.tile(x, (1,)), lambda x: fukaku.fliplr(x)],
+                         ids=["diag", "diag_embed", "rot90_k0", "tile", "fliplr"])
+def test_copies_do_not_share_memory(copy):
+    _shares(copy, copy_expected=True)
+
+
+def test_writing_through_views():
+    """A write to a view is seen in its base and the other way round, as in PyTorch."""
+    x = fukaku.zeros(3, 3)
+    fukaku.diagonal(x).fill_(1.0)
+    fukaku.narrow(x, 0, 2, 1).add_(5.0)
+    x.select(1, 0)[0] = -1.0
+    want = torch.zeros(3, 3)
+    torch.diagonal(want).fill_(1.0)
+    torch.narrow(want, 0, 2, 1).add_(5.0)
+    want.select(1, 0)[0] = -1.0
+    np.testing.assert_array_equal(x.numpy(), want.numpy())
+
+
+def test_diagonal_view_in_the_graph():
+    """An in-place op on a diagonal view of a tensor in the graph: the gradient of the base sees it (CopySlices)."""
+    def f(lib):
+        def fn(a):
+            b = a * 1.0
+            lib.diagonal(b).mul_(3.0)
+            return b
+        return fn
+    check_random(f(fukaku), f(torch), [(3, 3)], np.float64, second=True)
 
 
 # ----------------------------------------------------------------------------- composition (views of views)
@@ -484,7 +520,7 @@ def test_integer_inputs_keep_dtype():
         (lambda x: FF.pad(x, (1, 1)), lambda x: torch.nn.functional.pad(x, (1, 1))),
     ]:
         got, want = fk_fn(fukaku.tensor(a)), th_fn(torch.from_numpy(a))
-        assert str(got.dtype) == str(want.dtype).replace("torch.", "")
+        assert got.dtype == torch_dtype_to_numpy(want.dtype)
         np.testing.assert_array_equal(got.data.numpy(), want.numpy())
 
 
@@ -492,7 +528,7 @@ def test_cat_promotes_dtypes():
     a, b = np.ones((2, 2), np.float32), np.ones((1, 2), np.float64)
     got = fukaku.cat([fukaku.tensor(a), fukaku.tensor(b)])
     want = torch.cat([torch.from_numpy(a), torch.from_numpy(b)])
-    assert str(got.dtype) == str(want.dtype).replace("torch.", "")
+    assert got.dtype == torch_dtype_to_numpy(want.dtype)
     i = fukaku.cat([fukaku.tensor(np.ones((1, 2), np.int64)), fukaku.tensor(a)])
     assert i.dtype == np.float32
     x = fukaku.tensor(a, requires_grad=True)
@@ -530,8 +566,43 @@ def test_shape_errors():
                        "scatter_add", (2, 2), (2, 1))
     shape_error_raised(lambda: fukaku.masked_fill(x, fukaku.zeros(4, 3, dtype=fukaku.bool), 0.0), "masked_fill",
                        (2, 3), (4, 3))
-    shape_error_raised(lambda: fukaku.masked_fill(x, fukaku.zeros(3, 2, 3, dtype=fukaku.bool), 0.0), "masked_fill",
-                       (2, 3), (3, 2, 3))
+
+
+def test_new_shape_function_errors():
+    x = fukaku.zeros(2, 3)
+    for call, kind, words in [
+        (lambda: fukaku.movedim(x, (0, 1), (1,)), ValueError, "same number"),
+        (lambda: fukaku.movedim(x, (0, 0), (0, 1)), ValueError, "repeated"),
+        (lambda: fukaku.movedim(x, 2, 0), IndexError, "out of range"),
+        (lambda: fukaku.narrow(x, 1, 4, 0), IndexError, "start out of range"),
+        (lambda: fukaku.narrow(x, 1, 2, 2), ValueError, "exceeds"),
+        (lambda: fukaku.narrow(x, 1, 0, -1), ValueError, "non-negative"),
+        (lambda: fukaku.narrow(fukaku.tensor(1.0), 0, 0, 1), ValueError, "0-dim"),
+        (lambda: fukaku.select(x, 1, 3), IndexError, "out of range"),
+        (lambda: fukaku.select(fukaku.tensor(1.0), 0, 0), IndexError, "0-dim"),
+        (lambda: fukaku.unflatten(x, 1, ()), RuntimeError, "non-empty"),
+        (lambda: fukaku.rot90(x, 1, (0,)), ValueError, "rotation dims == 2"),
+        (lambda: fukaku.rot90(fukaku.zeros(3)), ValueError, "total dims >= 2"),
+        (lambda: fukaku.rot90(x, 1, (0, -2)), ValueError, "different"),
+        (lambda: fukaku.fliplr(fukaku.zeros(3)), ValueError, ">= 2-d"),
+        (lambda: fukaku.flipud(fukaku.tensor(1.0)), ValueError, ">= 1-d"),
+        (lambda: fukaku.hstack([]), ValueError, "non-empty"),
+        (lambda: fukaku.meshgrid(), ValueError, "non-empty"),
+        (lambda: fukaku.meshgrid(x, indexing="ij"), ValueError, "0D or 1D"),
+        (lambda: fukaku.meshgrid(fukaku.zeros(2), fukaku.arange(2), indexing="ij"), TypeError, "same dtype"),
+        (lambda: fukaku.meshgrid(fukaku.zeros(2), indexing="ab"), ValueError, "indexing"),
+        (lambda: fukaku.tril_indices(-1, 2), ValueError, "non-negative"),
+        (lambda: fukaku.diag_embed(x, 0, 1, 1), ValueError, "identical"),
+        (lambda: fukaku.diag_embed(fukaku.tensor(1.0)), IndexError, "at least 1"),
+        (lambda: fukaku.zeros(2, 3, 4).H, ValueError, "mH"),
+        (lambda: fukaku.zeros(3).mH, ValueError, "mT"),
+    ]:
+        with pytest.raises(kind, match=words):
+            call()
+    shape_error_raised(lambda: fukaku.unflatten(x, 1, (2, 2)), "unflatten", (2, 3))
+    shape_error_raised(lambda: fukaku.unflatten(x, 1, (-1, -1)), "unflatten", (2, 3))
+    shape_error_raised(lambda: fukaku.broadcast_shapes((2, 1), (3, 2)), "broadcast_shapes", (2, 1), (3, 2))
+    shape_error_raised(lambda: fukaku.broadcast_tensors(x, fukaku.zeros(3, 1)), "broadcast_tensors", (2, 3), (3, 1))
 
 
 def test_other_errors():

@@ -1,7 +1,8 @@
-"""Tests for fukaku.ops._special: erf/erfc against the stdlib oracle.
+"""Tests for fukaku.ops._special: erf/erfc against the stdlib oracle, erfinv against mpmath and torch.
 
 ``math.erf`` / ``math.erfc`` (the platform libm, accurate to about an ulp)
-serve as the reference.  SciPy is deliberately not used.
+serve as the reference; for ``erfinv`` it is mpmath at 40 digits (installed
+with PyTorch), and ``torch.special.erfinv``.  SciPy is deliberately not used.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import numpy as np
 import pytest
 
 from fukaku.ops import _special
-from fukaku.ops._special import erf, erfc
+from fukaku.ops._special import erf, erfc, erfinv
 
 RTOL = 1e-14
 SUBNORMAL_SPACING = 2.0**-1074  # 5e-324
@@ -194,3 +195,92 @@ def test_multi_block_arrays(fn) -> None:
     ref = np.tile(fn(base), reps).reshape(-1, 4)[:, ::-1]
     assert got.shape == big.shape
     np.testing.assert_array_equal(got, ref)
+
+
+# ----------------------------------------------------------------------------- erfinv
+ERFINV_ULP = 2  # measured bound in float64 (most results are correctly rounded)
+
+
+def _ulp_error(got: np.ndarray, ref: np.ndarray) -> np.ndarray:
+    return np.abs(got - ref) / np.spacing(np.abs(ref))
+
+
+def _erfinv_grid() -> np.ndarray:
+    """~2,000 points of (-1, 1): uniform, the tail up to 1 - 2**-53, tiny values, branch edges."""
+    rng = np.random.default_rng(11)
+    edges = np.array([0.5, 0.85, 0.8427007929497149, 0.999, 1.0 - 2.0**-53])
+    pos = np.concatenate([
+        rng.uniform(0.0, 1.0, 1200),
+        1.0 - np.logspace(-16, -1, 300),
+        np.logspace(-300, -1, 100),
+        edges, np.nextafter(edges, 0.0), np.nextafter(edges[:-1], 1.0),
+    ])
+    return np.concatenate([pos, -pos[::3]])
+
+
+def test_erfinv_float64_within_two_ulp() -> None:
+    """Against 40-digit arithmetic (mpmath, which PyTorch's sympy brings along)."""
+    mpmath = pytest.importorskip("mpmath")
+    x = _erfinv_grid()
+    with mpmath.workdps(40):
+        ref = np.array([float(mpmath.erfinv(mpmath.mpf(float(v)))) for v in x])
+    got = erfinv(x)
+    assert got.dtype == np.float64 and got.shape == x.shape
+    err = _ulp_error(got, ref)
+    assert err.max() <= ERFINV_ULP, f"{err.max()} ulp at x = {x[np.argmax(err)]!r}"
+    assert err.mean() < 0.5
+
+
+def test_erfinv_matches_torch() -> None:
+    """torch.special.erfinv is within an ulp of the truth in float64: both agree to a few ulp."""
+    torch = pytest.importorskip("torch")
+    x = _erfinv_grid()
+    want = torch.special.erfinv(torch.tensor(x)).numpy()
+    assert _ulp_error(erfinv(x), want).max() <= ERFINV_ULP + 1
+
+
+def test_erfinv_inverts_erf() -> None:
+    x = np.concatenate([np.linspace(-0.999, 0.999, 4001), 1.0 - np.logspace(-15, -3, 200)])
+    np.testing.assert_array_less(_ulp_error(erf(erfinv(x)), x), 4.0)
+    # erfc(erfinv(x)) = 1 - x keeps its relative accuracy in the tail
+    tail = 1.0 - np.logspace(-16, -1, 300)
+    np.testing.assert_allclose(erfc(erfinv(tail)), 1.0 - tail, rtol=1e-14)
+    y = np.linspace(-2.0, 2.0, 801)
+    np.testing.assert_allclose(erfinv(erf(y)), y, rtol=1e-14, atol=1e-300)
+
+
+def test_erfinv_edge_values() -> None:
+    got = erfinv(np.array([1.0, -1.0, 1.5, -2.0, np.inf, -np.inf, np.nan, 0.0, -0.0]))
+    np.testing.assert_array_equal(got[:2], [np.inf, -np.inf])
+    assert np.isnan(got[2:7]).all()
+    assert got[7] == 0.0 and not np.signbit(got[7])
+    assert got[8] == 0.0 and np.signbit(got[8])
+    # tiny and subnormal x: erfinv(x) = (sqrt(pi)/2) x to within one subnormal spacing
+    tiny = np.array([1e-300, 3e-310, SUBNORMAL_SPACING, -1e-320])
+    np.testing.assert_allclose(erfinv(tiny), math.sqrt(math.pi) / 2 * tiny, rtol=1e-15, atol=SUBNORMAL_SPACING)
+    assert erfinv(np.nextafter(1.0, 0.0)) == pytest.approx(5.863584748755168, rel=1e-15)
+
+
+def test_erfinv_odd_and_monotone() -> None:
+    x = np.linspace(0.0, 1.0, 5001)[:-1]
+    np.testing.assert_array_equal(erfinv(-x), -erfinv(x))
+    assert np.all(np.diff(erfinv(x)) > 0.0)
+
+
+def test_erfinv_dtypes_and_shapes() -> None:
+    x32 = np.linspace(-0.999, 0.999, 2001, dtype=np.float32)
+    got = erfinv(x32)
+    assert got.dtype == np.float32
+    np.testing.assert_array_equal(got, erfinv(x32.astype(np.float64)).astype(np.float32))
+    assert erfinv(np.array([0, 1, -1])).dtype == np.float64
+    for shape in [(), (0,), (3, 0), (2, 3, 4)]:
+        x = np.random.default_rng(0).uniform(-1.0, 1.0, size=shape)
+        assert erfinv(x).shape == shape
+        np.testing.assert_array_equal(erfinv(x).ravel(), erfinv(x.ravel()))
+
+
+def test_erfinv_multi_block_arrays() -> None:
+    base = np.concatenate([np.linspace(-1.0, 1.0, 997), [np.nan, 2.0, -0.0]])
+    reps = 2 * _special._BLOCK // base.size + 3
+    big = np.tile(base, reps).reshape(-1, 4)[:, ::-1].copy()
+    np.testing.assert_array_equal(erfinv(big), np.tile(erfinv(base), reps).reshape(-1, 4)[:, ::-1])

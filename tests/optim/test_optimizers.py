@@ -18,7 +18,7 @@ from fukaku import optim
 from fukaku.nn.utils import clip_grad_norm_, clip_grad_value_
 
 SHAPES = [(4, 3), (3,), (2, 2, 2), ()]
-STEPS = 10
+STEPS = 20
 TOL = {np.float64: dict(rtol=0, atol=1e-10), np.float32: dict(rtol=0, atol=1e-4)}
 
 CASES = [
@@ -52,6 +52,21 @@ CASES = [
     ("AdamW", dict(lr=0.1, weight_decay=0.1)),
     ("AdamW", dict(lr=0.1, weight_decay=0.1, amsgrad=True)),
     ("AdamW", dict(lr=0.1, betas=(0.8, 0.99), weight_decay=0.3, maximize=True)),
+    ("Adamax", dict()),
+    ("Adamax", dict(lr=0.1, betas=(0.3, 0.9), eps=1e-3)),  # 1 − β₁ ≥ 0.5: torch's lerp from the other end
+    ("Adamax", dict(lr=0.05, weight_decay=0.1, foreach=False)),
+    ("Adamax", dict(lr=0.05, weight_decay=0.1, maximize=True)),
+    ("NAdam", dict()),
+    ("NAdam", dict(lr=0.1, momentum_decay=0.05)),
+    ("NAdam", dict(lr=0.1, betas=(0.3, 0.9), eps=1e-3)),
+    ("NAdam", dict(lr=0.1, weight_decay=0.1)),
+    ("NAdam", dict(lr=0.1, weight_decay=0.1, decoupled_weight_decay=True)),
+    ("NAdam", dict(lr=0.1, weight_decay=0.1, decoupled_weight_decay=True, maximize=True, foreach=False)),
+    ("RAdam", dict()),  # ρₜ > 5 from step 6 on: both branches
+    ("RAdam", dict(lr=0.1, betas=(0.5, 0.9))),
+    ("RAdam", dict(lr=0.1, betas=(0.9, 0.99), eps=1e-3, weight_decay=0.1)),
+    ("RAdam", dict(lr=0.1, weight_decay=0.1, decoupled_weight_decay=True)),
+    ("RAdam", dict(lr=0.1, weight_decay=0.1, decoupled_weight_decay=True, maximize=True, capturable=False)),
 ]
 
 
@@ -323,11 +338,43 @@ def test_repr_lists_groups_and_options():
     (lambda p: optim.SGD([p.detach().numpy()], lr=0.1), "only optimize Tensors"),
     (lambda p: optim.SGD([fk.tensor([1, 2])], lr=0.1), "floating-point"),
     (lambda p: optim.SGD({p}, lr=0.1), "ordered collection"),
+    (lambda p: optim.Adamax([p], lr=-0.1), "invalid lr"),
+    (lambda p: optim.Adamax([p], betas=(1.0, 0.9)), "Adamax: invalid beta parameter at index 0"),
+    (lambda p: optim.NAdam([p], momentum_decay=-1), "NAdam: invalid momentum_decay"),
+    (lambda p: optim.NAdam([p], weight_decay=-1), "invalid weight_decay"),
+    (lambda p: optim.RAdam([p], eps=-1), "RAdam: invalid eps"),
+    (lambda p: optim.RAdam([p], betas=(0.9, 1.5)), "beta parameter at index 1"),
+    (lambda p: optim.RAdam([p], differentiable=True), "differentiable=True"),
+    (lambda p: optim.Adamax([{"params": [p], "differentiable": True}]), "differentiable=True"),
 ])
 def test_invalid_arguments_get_helpful_errors(make, match):
     p = fk.tensor([1.0, 2.0], requires_grad=True)
     with pytest.raises((ValueError, TypeError), match=match):
         make(p)
+
+
+@pytest.mark.parametrize("name", ["Adamax", "NAdam", "RAdam"])
+def test_adam_variants_have_torchs_defaults_and_group_layout(name):
+    # the same options, defaults included (foreach, capturable, differentiable kept as torch keeps them)
+    a, b = fk.tensor([1.0], requires_grad=True), torch.tensor([1.0], requires_grad=True)
+    assert getattr(optim, name)([a]).param_groups[0].keys() - {"params"} == \
+        getattr(torch.optim, name)([b]).param_groups[0].keys() - {"params"}
+    assert {k: v for k, v in getattr(optim, name)([a]).state_dict()["param_groups"][0].items()} == \
+        getattr(torch.optim, name)([b]).state_dict()["param_groups"][0]
+
+
+def test_nadam_loaded_mu_product_takes_the_parameter_dtype_as_in_torch():
+    p = fk.tensor(np.zeros(2), requires_grad=True)
+    opt = optim.NAdam([p])
+    p.grad = fk.ones(2, dtype=fk.float64)
+    opt.step()
+    assert opt.state[p]["mu_product"].dtype == np.float32  # a fresh product is float32, like torch's
+    opt.load_state_dict(opt.state_dict())
+    assert opt.state[p]["mu_product"].dtype == np.float64 and opt.state[p]["step"].dtype == np.float32
+    bad = opt.state_dict()
+    bad["state"][0] = {**bad["state"][0], "mu_product": np.ones(3)}
+    with pytest.raises(fk.ShapeError, match="mu_product"):
+        opt.load_state_dict(bad)
 
 
 def test_a_parameter_in_two_groups_is_refused():

@@ -7,17 +7,26 @@ parameters and buffers, the function checks its arguments and calls the graph no
 """
 from ...ops.elementwise import sigmoid, tanh
 from ...ops.shape import pad
-from .activation import elu, gelu, leaky_relu, log_softmax, prelu, relu, silu, softmax, softplus, step
+from .activation import (celu, celu_, elu, elu_, gelu, glu, gumbel_softmax, hardsigmoid, hardswish, hardtanh, hardtanh_,
+                         leaky_relu, leaky_relu_, log_softmax, logsigmoid, mish, prelu, relu, relu6, relu_, selu, selu_,
+                         silu, softmax, softmin, softplus, softsign, step, tanhshrink, threshold, threshold_)
 from .distance import cosine_similarity, pairwise_distance
 from .dropout import dropout
-from .linear import linear
-from .loss import (binary_cross_entropy, binary_cross_entropy_with_logits, cross_entropy, hinge_embedding_loss,
-                   huber_loss, kl_div, l1_loss, mse_loss, multi_margin_loss, nll_loss)
-from .normalization import batch_norm, layer_norm
-from .sparse import embedding, one_hot
+from .linear import bilinear, linear
+from .loss import (binary_cross_entropy, binary_cross_entropy_with_logits, cosine_embedding_loss, cross_entropy,
+                   gaussian_nll_loss, hinge_embedding_loss, huber_loss, kl_div, l1_loss, margin_ranking_loss, mse_loss,
+                   multi_margin_loss, nll_loss, poisson_nll_loss, smooth_l1_loss, soft_margin_loss, triplet_margin_loss)
+from .normalization import batch_norm, layer_norm, normalize
+from .sparse import embedding, embedding_bag, one_hot
 
-__all__ = ["linear", "step", "prelu", "dropout", "batch_norm", "layer_norm", "embedding",
-           "elu", "gelu", "leaky_relu", "log_softmax", "one_hot", "relu", "silu", "softmax", "softplus",
-           "sigmoid", "tanh", "pad", "cosine_similarity", "pairwise_distance",
-           "mse_loss", "l1_loss", "huber_loss", "binary_cross_entropy", "binary_cross_entropy_with_logits",
-           "cross_entropy", "nll_loss", "kl_div", "multi_margin_loss", "hinge_embedding_loss"]
+__all__ = ["linear", "bilinear", "step", "prelu", "dropout", "batch_norm", "layer_norm", "normalize", "embedding",
+           "embedding_bag", "one_hot",
+           "relu", "relu6", "hardtanh", "hardsigmoid", "hardswish", "leaky_relu", "elu", "selu", "celu", "silu", "mish",
+           "gelu", "softplus", "softsign", "logsigmoid", "tanhshrink", "threshold", "glu", "sigmoid", "tanh",
+           "softmax", "softmin", "log_softmax", "gumbel_softmax",
+           "relu_", "hardtanh_", "leaky_relu_", "elu_", "selu_", "celu_", "threshold_",
+           "pad", "cosine_similarity", "pairwise_distance",
+           "mse_loss", "l1_loss", "huber_loss", "smooth_l1_loss", "poisson_nll_loss", "gaussian_nll_loss",
+           "binary_cross_entropy", "binary_cross_entropy_with_logits", "soft_margin_loss", "cross_entropy", "nll_loss",
+           "kl_div", "multi_margin_loss", "hinge_embedding_loss", "margin_ranking_loss", "cosine_embedding_loss",
+           "triplet_margin_loss"]

@@ -37,6 +37,12 @@ def cosine_similarity(x1: Tensor, x2: Tensor, dim: int = 1, eps: float = 1e-8) -
 def _norm_at_least(x: Tensor, dim: int, eps: float) -> Tensor:
     """max(‖x‖, ε) in value, with the gradient of ‖x‖ itself — PyTorch clamps the norm outside
     the graph, so a norm below ε still passes its gradient on (and a zero vector gives 0, not NaN)."""
-    n = norm(x, 2, dim, keepdim=True)
-    floor = n.detach()
-    return n + (clamp(floor, min=eps) - floor)
+    return at_least(norm(x, 2, dim, keepdim=True), eps)
+
+
+def at_least(x: Tensor, floor: float) -> Tensor:
+    """max(x, floor) in value, with the gradient of x itself (identity even where x < floor): the
+    effect of torch's clamping a tensor in place under ``no_grad`` (the norms of
+    :func:`cosine_similarity`, the variance of ``gaussian_nll_loss``)."""
+    held = x.detach()
+    return x + (clamp(held, min=floor) - held)

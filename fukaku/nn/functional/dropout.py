@@ -5,6 +5,7 @@ import numpy as np
 
 from ...autograd.function import constant
 from ...backends import array_module
+from ...ops.activation import _result
 from ...ops.elementwise import _floating
 from ...tensor import Tensor, default_generator
 
@@ -21,10 +22,15 @@ def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool 
     ``p`` and is scaled by 1/(1 − p) otherwise, so E[h̃] = h; outside training it is the identity.
 
     The mask is drawn from fukaku's generator (``fukaku.manual_seed`` makes it reproducible).
-    ``inplace`` is accepted for PyTorch compatibility: fukaku's autograd records no in-place op,
-    so the result is always a new tensor (with the same values). Shape: any → the same.
+    With ``inplace=True`` the result is written into ``input``, which is returned (through
+    :func:`fukaku.ops.activation._result`, like every ``inplace`` flag).
+    Shape: any → the same.
     """
     p = check_probability(p, "dropout")
+    return _result(input, _dropped(input, p, training), inplace)
+
+
+def _dropped(input: Tensor, p: float, training: bool) -> Tensor:
     if not training or p == 0.0 or input.numel() == 0:
         return input
     x = _floating(input)

@@ -1,18 +1,25 @@
 """Loss functions with ``torch.nn.functional``'s names, signatures, defaults and semantics.
 
-Regression: :func:`mse_loss` (L2 / MSE), :func:`l1_loss` (L1 / MAE), :func:`huber_loss`
-(seed 003, "linear regression": MAE is robust to outliers, MSE is pulled toward them).
+Regression: :func:`mse_loss` (L2 / MSE), :func:`l1_loss` (L1 / MAE), :func:`huber_loss` and
+:func:`smooth_l1_loss` (seed 003, "linear regression": MAE is robust to outliers, MSE is pulled
+toward them); likelihoods :func:`poisson_nll_loss` (counts) and :func:`gaussian_nll_loss` (a mean
+and a variance per prediction).
 Binary classification: :func:`binary_cross_entropy` on probabilities, and
-:func:`binary_cross_entropy_with_logits` on logits (seed 002 ch. 5: sigmoid + binary cross-entropy).
+:func:`binary_cross_entropy_with_logits` on logits (seed 002 ch. 5: sigmoid + binary cross-entropy);
+:func:`soft_margin_loss`, the same loss with ±1 targets.
 Multi-class: :func:`cross_entropy` (softmax + cross-entropy, fused: seed 002 P10, ∂L/∂a_j = y_j − t_j),
 :func:`nll_loss` on log-probabilities, :func:`kl_div` (seed 002: D(P‖Q) = cross-entropy − entropy),
 and the hinge losses :func:`multi_margin_loss` (multi-class hinge) and :func:`hinge_embedding_loss`.
+Ranking and metric learning: :func:`margin_ranking_loss`, :func:`cosine_embedding_loss`,
+:func:`triplet_margin_loss`.
 
 Every loss takes ``reduction='mean' | 'sum' | 'none'`` (and torch's deprecated ``size_average`` /
 ``reduce`` flags, which override it with a warning, as in torch).
 """
 from __future__ import annotations
 
+import builtins
+import math
 import warnings
 
 import numpy as np
@@ -22,13 +29,14 @@ from ...autograd.grad_mode import state
 from ...backends import array_module
 from ...errors import ShapeError
 from ...ops._util import fmt, operands
-from ...ops.activation import relu
-from ...ops.elementwise import abs, clamp, exp, log, where
+from ...ops.activation import LogLogistic, relu
+from ...ops.elementwise import _floating, abs, clamp, exp, log, minimum, sqrt, where
 from ...ops.index import gather
-from ...ops.loss import BinaryCrossEntropy, LogLogistic, SoftmaxCrossEntropy
+from ...ops.loss import BinaryCrossEntropy, SoftmaxCrossEntropy
 from ...ops.reduce import mean, sum
-from ...ops.shape import squeeze
+from ...ops.shape import squeeze, unsqueeze
 from ...tensor import Tensor, wrap
+from .distance import at_least, pairwise_distance
 
 _REDUCTIONS = ("none", "mean", "sum")
 
@@ -61,6 +69,13 @@ def _floating_input(op: str, input) -> Tensor:
     if input._data.dtype.kind != "f":
         raise TypeError(f"{op}: input must be floating point, got {input.dtype}; convert it with .float()")
     return input
+
+
+def _same_dtype(op: str, input, target) -> tuple[Tensor, Tensor]:
+    """A floating input and a target that broadcasts to it, in the input's dtype."""
+    input, target = _floating_input(op, input), _tensor(op, "target", target)
+    _check_broadcast(op, input, target)
+    return input, target if target.dtype == input.dtype else target.to(input.dtype)
 
 
 def _reduce(loss: Tensor, reduction: str) -> Tensor:
@@ -163,11 +178,94 @@ def huber_loss(input: Tensor, target: Tensor, reduction: str = "mean", delta: fl
     if not delta > 0:
         raise ValueError(f"huber_loss: delta must be positive, got {delta}")
     input, target = _pointwise_pair("huber_loss", input, target)
-    diff = input - target
-    size = abs(diff)
-    loss = where(size < delta, 0.5 * diff * diff, delta * (size - 0.5 * delta))
+    loss = _quadratic_then_linear(input - target, delta)
     if weight is not None:
         loss = loss * _elementwise_weight("huber_loss", weight, input)
+    return _reduce(loss, reduction)
+
+
+def smooth_l1_loss(input: Tensor, target: Tensor, size_average: bool | None = None, reduce: bool | None = None,
+                   reduction: str = "mean", beta: float = 1.0) -> Tensor:
+    """Smooth L1 loss (Girshick 2015): ½d²/β where |d| < β, |d| − ½β elsewhere (d = input − target).
+
+    Huber's loss divided by β = delta: the slope in the tails is 1 whatever β, and β = 0 gives
+    the L1 loss. Shapes ``(*)``; different shapes broadcast with a warning, as in torch.
+    """
+    op = "smooth_l1_loss"
+    reduction = _reduction(op, size_average, reduce, reduction)
+    if beta < 0:
+        raise ValueError(f"{op}: smooth_l1_loss does not support negative values for beta, got {beta}")
+    input, target = _pointwise_pair(op, input, target)
+    diff = input - target
+    return _reduce(abs(diff) if beta == 0 else _quadratic_then_linear(diff, beta, per_width=True), reduction)
+
+
+def _quadratic_then_linear(diff: Tensor, width: float, per_width: bool = False) -> Tensor:
+    """½d² for |d| < width, linear beyond with the same value and slope at |d| = width: Huber's
+    width·(|d| − ½·width), or with ``per_width`` everything divided by width (smooth L1)."""
+    size = abs(diff)
+    if per_width:
+        return where(size < width, 0.5 * diff * diff / width, size - 0.5 * width)
+    return where(size < width, 0.5 * diff * diff, width * (size - 0.5 * width))
+
+
+def poisson_nll_loss(input: Tensor, target: Tensor, log_input: bool = True, full: bool = False,
+                     size_average: bool | None = None, eps: float = 1e-8, reduce: bool | None = None,
+                     reduction: str = "mean") -> Tensor:
+    """Negative log-likelihood of counts ``target`` under Poisson(λ), shapes ``(*)``.
+
+    With ``log_input`` the input is log λ and the loss e^{input} − target·input; otherwise the input
+    is λ and the loss λ − target·log(λ + eps). ``full`` adds Stirling's approximation of
+    log(target!), target·log target − target + ½log(2π·target), where target > 1 (0 elsewhere).
+    The target is differentiated too, as in torch (at target = 0 with ``full`` the gradient is 0
+    here, NaN in torch).
+    """
+    op = "poisson_nll_loss"
+    reduction = _reduction(op, size_average, reduce, reduction)
+    input, target = _same_dtype(op, input, target)
+    loss = exp(input) - target * input if log_input else input - target * log(input + eps)
+    if full:
+        small = constant(target._data <= 1)
+        t = where(small, constant_like(1, target._data), target)  # log of 1, not of 0, where it is masked
+        stirling = t * log(t) - t + 0.5 * log((2 * math.pi) * t)
+        loss = loss + where(small, constant_like(0, target._data), stirling)
+    return _reduce(loss, reduction)
+
+
+def gaussian_nll_loss(input: Tensor, target: Tensor, var: Tensor | float, full: bool = False, eps: float = 1e-6,
+                      reduction: str = "mean") -> Tensor:
+    """Negative log-likelihood of ``target`` under N(input, var): ½(log var + (input − target)²/var)
+    (+ ½log 2π with ``full``), shapes ``(*)``.
+
+    ``var`` is the input's shape (one variance per prediction), or that shape with one dimension
+    of size 1 or without its last dimension (shared across it), or a float. Variances below
+    ``eps`` count as ``eps`` in value, but their gradient passes as if unclamped (torch clamps
+    them in place under ``no_grad``); a negative variance raises ValueError.
+    """
+    op = "gaussian_nll_loss"
+    input, target = _same_dtype(op, input, target)
+    if isinstance(var, Tensor):
+        if (var._data < 0).any():
+            raise ValueError(f"{op}: var has negative entry/entries")
+    elif isinstance(var, (int, float)) and not isinstance(var, bool):
+        if var < 0:
+            raise ValueError(f"{op}: var has negative entry/entries (got {var})")
+        var = constant(array_module(input._data).full(input.shape, var, input.dtype))
+    else:
+        raise TypeError(f"{op}: var must be a fukaku.Tensor or a float, got {type(var).__name__}")
+    if var.shape != input.shape:
+        if input.shape[:-1] == var.shape:  # one variance per row, shared by the last dimension
+            var = unsqueeze(var, -1)
+        elif not (var.ndim == input.ndim and builtins.sum(v for i, v in zip(input.shape, var.shape) if i != v) == 1):
+            raise ShapeError(f"{op}: var is of incorrect size: var of shape {fmt(var.shape)} for input of shape "
+                             f"{fmt(input.shape)}; give it the input's shape, the input's shape with one dimension "
+                             f"of size 1, or {fmt(input.shape[:-1])}")
+    reduction = _reduction(op, None, None, reduction)
+    var = at_least(var if var.dtype == input.dtype else var.to(input.dtype), eps)
+    diff = input - target
+    loss = 0.5 * (log(var) + diff * diff / var)
+    if full:
+        loss = loss + 0.5 * math.log(2 * math.pi)
     return _reduce(loss, reduction)
 
 
@@ -435,3 +533,91 @@ def hinge_embedding_loss(input: Tensor, target: Tensor, margin: float = 1.0, siz
     t = target._data
     loss = where(constant(t != 1), clamp(margin - input, min=0), zero) + where(constant(t != -1), input, zero)
     return _reduce(loss, reduction)
+
+
+# ------------------------------------------------------------------------------------- margin losses
+def soft_margin_loss(input: Tensor, target: Tensor, size_average: bool | None = None, reduce: bool | None = None,
+                     reduction: str = "mean") -> Tensor:
+    """Two-class logistic loss log(1 + e^{−y·x}) elementwise, targets y = ±1, shapes ``(*)``.
+
+    Computed as −log σ(y·x), which stays finite where e^{−y·x} would overflow. 'mean' divides by
+    the number of elements. (The target is differentiated too; torch refuses a target that
+    requires grad.)
+    """
+    op = "soft_margin_loss"
+    reduction = _reduction(op, size_average, reduce, reduction)
+    input, target = _same_dtype(op, input, target)
+    return _reduce(-LogLogistic.apply(input * target), reduction)
+
+
+def margin_ranking_loss(input1: Tensor, input2: Tensor, target: Tensor, margin: float = 0,
+                        size_average: bool | None = None, reduce: bool | None = None,
+                        reduction: str = "mean") -> Tensor:
+    """Ranking hinge max(0, −y·(x₁ − x₂) + margin): y = 1 asks x₁ to rank above x₂ by ``margin``,
+    y = −1 the reverse. Shapes ``(*)``, the same number of dimensions for all three (they
+    broadcast), as torch requires.
+    """
+    op = "margin_ranking_loss"
+    reduction = _reduction(op, size_average, reduce, reduction)
+    input1, input2, target = (_tensor(op, n, t) for n, t in (("input1", input1), ("input2", input2),
+                                                             ("target", target)))
+    if not input1.ndim == input2.ndim == target.ndim:
+        raise ShapeError(f"{op}: all input tensors should have the same number of dimensions but got shapes "
+                         f"input1: {fmt(input1.shape)}, input2: {fmt(input2.shape)}, target: {fmt(target.shape)}")
+    gap = _floating(input1) - input2
+    return _reduce(clamp(margin - target * gap, min=0), reduction)
+
+
+def cosine_embedding_loss(input1: Tensor, input2: Tensor, target: Tensor, margin: float = 0,
+                          size_average: bool | None = None, reduce: bool | None = None,
+                          reduction: str = "mean") -> Tensor:
+    """1 − cos(x₁, x₂) where target = 1 (pull together), max(0, cos(x₁, x₂) − margin) where
+    target = −1 (push apart), 0 for other targets.
+
+    Shapes: input1, input2 ``(N, D)`` with target ``(N,)``, or ``(D,)`` with a 0-d target.
+    cos = x₁·x₂ / √((‖x₁‖² + 1e-12)(‖x₂‖² + 1e-12)), as torch computes it.
+    """
+    op = "cosine_embedding_loss"
+    reduction = _reduction(op, size_average, reduce, reduction)
+    input1, input2, target = (_tensor(op, n, t) for n, t in (("input1", input1), ("input2", input2),
+                                                             ("target", target)))
+    if target.ndim not in (0, 1):
+        raise ShapeError(f"{op}: 0D or 1D target tensor expected, multi-target not supported (got target of shape "
+                         f"{fmt(target.shape)})")
+    want = target.ndim + 1
+    if input1.ndim != want or input2.ndim != want:
+        raise ShapeError(f"{op}: {target.ndim}D target tensor expects {want}D input tensors, but found inputs of "
+                         f"shapes {fmt(input1.shape)} and {fmt(input2.shape)}")
+    x1, x2 = operands(_floating(input1), input2)
+    dim = target.ndim
+    squared = [sum(x * x, dim) + 1e-12 for x in (x1, x2)]
+    cos = sum(x1 * x2, dim) / sqrt(squared[0] * squared[1])
+    zero = constant_like(0, cos._data)
+    t = target._data
+    loss = where(constant(t == 1), 1 - cos, zero) + where(constant(t == -1), clamp(cos - margin, min=0), zero)
+    return _reduce(loss, reduction)
+
+
+def triplet_margin_loss(anchor: Tensor, positive: Tensor, negative: Tensor, margin: float = 1.0, p: float = 2,
+                        eps: float = 1e-6, swap: bool = False, size_average: bool | None = None,
+                        reduce: bool | None = None, reduction: str = "mean") -> Tensor:
+    """Triplet loss (Schroff et al. 2015): max(0, d(a, p) − d(a, n) + margin) with d the
+    :func:`~fukaku.nn.functional.pairwise_distance` (p-norm, ε added to the difference).
+
+    ``swap`` uses min(d(a, n), d(p, n)) as the negative distance (Balntas et al. 2016). Shapes:
+    ``(N, D)`` each (or ``(D,)``), the same number of dimensions → ``(N,)`` with reduction='none'.
+    """
+    op = "triplet_margin_loss"
+    reduction = _reduction(op, size_average, reduce, reduction)
+    if margin <= 0:
+        raise ValueError(f"{op}: margin must be greater than 0, got {margin}")
+    tensors = [_tensor(op, n, t) for n, t in (("anchor", anchor), ("positive", positive), ("negative", negative))]
+    if len({t.ndim for t in tensors}) != 1:
+        raise ShapeError(f"{op}: the anchor, positive, and negative tensors are expected to have the same number of "
+                         f"dimensions, but got shapes anchor {fmt(anchor.shape)}, positive {fmt(positive.shape)} "
+                         f"and negative {fmt(negative.shape)}")
+    d_pos = pairwise_distance(anchor, positive, p, eps)
+    d_neg = pairwise_distance(anchor, negative, p, eps)
+    if swap:
+        d_neg = minimum(d_neg, pairwise_distance(positive, negative, p, eps))
+    return _reduce(clamp(margin + d_pos - d_neg, min=0), reduction)

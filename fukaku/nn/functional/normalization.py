@@ -1,6 +1,8 @@
-"""Batch and layer normalisation (seed 000 §6.1.4; seed 004 §3.6), checked at the API boundary.
+"""Batch and layer normalisation (seed 000 §6.1.4; seed 004 §3.6), checked at the API boundary,
+and ``normalize`` (vectors to unit p-norm).
 
-Both run on one graph node, :class:`fukaku.ops.normalization.Normalize`.
+Batch and layer normalisation run on one graph node, :class:`fukaku.ops.normalization.Normalize`;
+``normalize`` is composed of the norm, a clamp and a division.
 """
 from __future__ import annotations
 
@@ -10,8 +12,9 @@ import numpy as np
 
 from ...errors import ShapeError
 from ...ops._util import fmt
-from ...ops.elementwise import _floating, rsqrt
+from ...ops.elementwise import _floating, clamp, rsqrt
 from ...ops.normalization import normalize_over
+from ...ops.reduce import norm
 from ...ops.shape import reshape
 from ...tensor import Tensor, bump_version
 
@@ -116,3 +119,20 @@ def layer_norm(input: Tensor, normalized_shape: int | Sequence[int], weight: Ten
             raise ShapeError(f"layer_norm: {name} of shape {fmt(t.shape)} must have normalized_shape {shape}")
     _check_affine_dtype(x, weight, bias, "layer_norm")
     return normalize_over(x, tuple(range(x.ndim - k, x.ndim)), eps, weight, bias)[0]
+
+
+def normalize(input: Tensor, p: float = 2.0, dim: int | Sequence[int] = 1, eps: float = 1e-12,
+              out: Tensor | None = None) -> Tensor:
+    """Each vector along ``dim`` divided by its p-norm: v / max(‖v‖_p, ε), as
+    ``torch.nn.functional.normalize``.
+
+    The floor ε is a clamp in the graph, so where ‖v‖_p < ε the gradient does not flow through the
+    norm (v/ε is linear in v there). ``out``, when given, receives the result and is returned.
+    Shapes: any → the same; e.g. rows of ``(N, D)`` to unit length with the default ``dim=1``.
+
+    Example::
+
+        >>> F.normalize(fk.tensor([[3.0, 4.0]]))   # [[0.6, 0.8]]
+    """
+    result = input / clamp(norm(input, p, dim, keepdim=True), min=eps)
+    return result if out is None else out.copy_(result)

@@ -6,12 +6,17 @@ of the same name in :mod:`fukaku.nn.functional`.
 * ``ReLU`` max(0, z); ``LeakyReLU`` αz for z < 0 with α fixed; ``PReLU`` with α learned (§6.1.3).
 * ``ELU`` α(e^z − 1) for z ≤ 0 — the corrected form (seed 004 prints c·exp(z − 1): erratum).
 * ``SiLU`` (Swish, z·σ(z), no β), ``GELU`` z·Φ(z), ``Softplus`` (1/β)·log(1 + e^{βz}).
-* ``Softmax`` and ``LogSoftmax`` over a dimension (the classification head, §6.1.2).
+* ``Softmax`` and ``LogSoftmax`` over a dimension (the classification head, §6.1.2), ``Softmin``.
+* The rest of torch's set: ``ReLU6``, ``Hardtanh``, ``Hardsigmoid``, ``Hardswish``, ``SELU``,
+  ``CELU``, ``Mish``, ``Softsign``, ``LogSigmoid``, ``Tanhshrink``, ``Threshold``, ``GLU``.
 
-The ``inplace`` flags are accepted for PyTorch compatibility: fukaku's autograd records no
-in-place op, so these layers always return a new tensor (with the same values).
+A layer built with ``inplace=True`` writes its result into its input and returns the input, as
+torch's (through the one helper :func:`fukaku.ops.activation._result`); its ``repr`` shows the flag as
+torch's does.
 """
 from __future__ import annotations
+
+import warnings
 
 from ...tensor import Tensor, empty
 from .. import functional as F
@@ -22,43 +27,96 @@ from .utils import check_size, factory_dtype
 
 
 def _inplace_repr(inplace: bool) -> str:
+    """torch's extra_repr of a layer whose only option is ``inplace``."""
     return "inplace=True" if inplace else ""
 
 
-class Step(Module):
-    """Heaviside step (seed 000 §6.1.1): 1 where z ≥ 0, else 0; shape unchanged. fukaku's own
-    layer (PyTorch has ``torch.heaviside``); its gradient is zero."""
+def _inplace_suffix(inplace: bool) -> str:
+    """torch's tail of an extra_repr with other options before ``inplace``."""
+    return ", inplace=True" if inplace else ""
+
+
+class _Pointwise(Module):
+    """An activation without options: ``fn(input)``, elementwise."""
+
+    fn = staticmethod(F.sigmoid)
 
     def forward(self, input: Tensor) -> Tensor:
-        return F.step(input)
+        return type(self).fn(input)
 
 
-class Sigmoid(Module):
-    """σ(z) = 1/(1 + e^{−z}), elementwise; shape unchanged."""
+class _InplaceActivation(Module):
+    """A parameter-free activation whose only option is ``inplace``: ``fn(input, inplace)``."""
 
-    def forward(self, input: Tensor) -> Tensor:
-        return F.sigmoid(input)
-
-
-class Tanh(Module):
-    """tanh(z) = 2σ(2z) − 1, elementwise; shape unchanged."""
-
-    def forward(self, input: Tensor) -> Tensor:
-        return F.tanh(input)
-
-
-class ReLU(Module):
-    """max(0, z), elementwise; shape unchanged."""
+    fn = staticmethod(F.relu)
 
     def __init__(self, inplace: bool = False) -> None:
         super().__init__()
         self.inplace = inplace
 
     def forward(self, input: Tensor) -> Tensor:
-        return F.relu(input)
+        return type(self).fn(input, self.inplace)
 
     def extra_repr(self) -> str:
         return _inplace_repr(self.inplace)
+
+
+class _AlphaActivation(Module):
+    """An exponential linear unit with a scale ``alpha`` and ``inplace``: ``fn(input, alpha, inplace)``."""
+
+    fn = staticmethod(F.elu)
+
+    def __init__(self, alpha: float = 1.0, inplace: bool = False) -> None:
+        super().__init__()
+        self.alpha = alpha
+        self.inplace = inplace
+
+    def forward(self, input: Tensor) -> Tensor:
+        return type(self).fn(input, self.alpha, self.inplace)
+
+    def extra_repr(self) -> str:
+        return f"alpha={self.alpha}{_inplace_suffix(self.inplace)}"
+
+
+class _DimActivation(Module):
+    """A normalised exponential over ``dim``: ``fn(input, dim)``."""
+
+    fn = staticmethod(F.softmax)
+
+    def __init__(self, dim: int | None = None) -> None:
+        super().__init__()
+        self.dim = dim
+
+    def forward(self, input: Tensor) -> Tensor:
+        return type(self).fn(input, self.dim)
+
+    def extra_repr(self) -> str:
+        return f"dim={self.dim}"
+
+
+class Step(_Pointwise):
+    """Heaviside step (seed 000 §6.1.1): 1 where z ≥ 0, else 0; shape unchanged. fukaku's own
+    layer (PyTorch has ``torch.heaviside``); its gradient is zero."""
+
+    fn = staticmethod(F.step)
+
+
+class Sigmoid(_Pointwise):
+    """σ(z) = 1/(1 + e^{−z}), elementwise; shape unchanged."""
+
+    fn = staticmethod(F.sigmoid)
+
+
+class Tanh(_Pointwise):
+    """tanh(z) = 2σ(2z) − 1, elementwise; shape unchanged."""
+
+    fn = staticmethod(F.tanh)
+
+
+class ReLU(_InplaceActivation):
+    """max(0, z), elementwise; shape unchanged."""
+
+    fn = staticmethod(F.relu)
 
 
 class LeakyReLU(Module):
@@ -70,10 +128,10 @@ class LeakyReLU(Module):
         self.inplace = inplace
 
     def forward(self, input: Tensor) -> Tensor:
-        return F.leaky_relu(input, self.negative_slope)
+        return F.leaky_relu(input, self.negative_slope, self.inplace)
 
     def extra_repr(self) -> str:
-        return f"negative_slope={self.negative_slope}" + (", inplace=True" if self.inplace else "")
+        return f"negative_slope={self.negative_slope}{_inplace_suffix(self.inplace)}"
 
 
 class PReLU(Module):
@@ -101,33 +159,16 @@ class PReLU(Module):
         return f"num_parameters={self.num_parameters}"
 
 
-class ELU(Module):
+class ELU(_AlphaActivation):
     """z for z > 0, α(e^z − 1) otherwise (Clevert et al. 2015; the corrected form of seed 004 §3)."""
 
-    def __init__(self, alpha: float = 1.0, inplace: bool = False) -> None:
-        super().__init__()
-        self.alpha = alpha
-        self.inplace = inplace
-
-    def forward(self, input: Tensor) -> Tensor:
-        return F.elu(input, self.alpha)
-
-    def extra_repr(self) -> str:
-        return f"alpha={self.alpha}" + (", inplace=True" if self.inplace else "")
+    fn = staticmethod(F.elu)
 
 
-class SiLU(Module):
+class SiLU(_InplaceActivation):
     """Swish / SiLU, z·σ(z) (seed 000 §6.1.3, without β); shape unchanged."""
 
-    def __init__(self, inplace: bool = False) -> None:
-        super().__init__()
-        self.inplace = inplace
-
-    def forward(self, input: Tensor) -> Tensor:
-        return F.silu(input)
-
-    def extra_repr(self) -> str:
-        return _inplace_repr(self.inplace)
+    fn = staticmethod(F.silu)
 
 
 Swish = SiLU  # the textbook's name (seed 000 §6.1.3, seed 003)
@@ -164,29 +205,144 @@ class Softplus(Module):
         return f"beta={self.beta}, threshold={self.threshold}"
 
 
-class Softmax(Module):
+class Softmax(_DimActivation):
     """e^{z_i}/Σ_j e^{z_j} along ``dim`` (for logits ``(N, C)`` use ``dim=1``); shape unchanged."""
 
-    def __init__(self, dim: int | None = None) -> None:
-        super().__init__()
-        self.dim = dim
-
-    def forward(self, input: Tensor) -> Tensor:
-        return F.softmax(input, self.dim)
-
-    def extra_repr(self) -> str:
-        return f"dim={self.dim}"
+    fn = staticmethod(F.softmax)
 
 
-class LogSoftmax(Module):
+class LogSoftmax(_DimActivation):
     """z_i − log Σ_j e^{z_j} along ``dim``, computed stably; shape unchanged."""
 
-    def __init__(self, dim: int | None = None) -> None:
+    fn = staticmethod(F.log_softmax)
+
+
+class Softmin(_DimActivation):
+    """e^{−z_i}/Σ_j e^{−z_j} along ``dim``: softmax of −z; shape unchanged."""
+
+    fn = staticmethod(F.softmin)
+
+
+class Threshold(Module):
+    """z where z > ``threshold``, ``value`` elsewhere; shape unchanged."""
+
+    def __init__(self, threshold: float, value: float, inplace: bool = False) -> None:
+        super().__init__()
+        self.threshold = threshold
+        self.value = value
+        self.inplace = inplace
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.threshold(input, self.threshold, self.value, self.inplace)
+
+    def extra_repr(self) -> str:
+        return f"threshold={self.threshold}, value={self.value}{_inplace_suffix(self.inplace)}"
+
+
+class Hardtanh(Module):
+    """z clamped to [``min_val``, ``max_val``] (default [−1, 1]); shape unchanged.
+
+    ``min_value``/``max_value`` are torch's deprecated spellings (FutureWarning).
+    """
+
+    def __init__(self, min_val: float = -1.0, max_val: float = 1.0, inplace: bool = False,
+                 min_value: float | None = None, max_value: float | None = None) -> None:
+        super().__init__()
+        for old, new, value in (("min_value", "min_val", min_value), ("max_value", "max_val", max_value)):
+            if value is not None:
+                warnings.warn(f"keyword argument `{old}` is deprecated and renamed to `{new}`", FutureWarning,
+                              stacklevel=2)
+        self.min_val = min_val if min_value is None else min_value
+        self.max_val = max_val if max_value is None else max_value
+        self.inplace = inplace
+        if self.max_val <= self.min_val:
+            raise ValueError(f"{type(self).__name__}: max_val ({self.max_val}) must be greater than min_val "
+                             f"({self.min_val})")
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.hardtanh(input, self.min_val, self.max_val, self.inplace)
+
+    def extra_repr(self) -> str:
+        return f"min_val={self.min_val}, max_val={self.max_val}{_inplace_suffix(self.inplace)}"
+
+
+class ReLU6(Hardtanh):
+    """min(max(0, z), 6), elementwise (MobileNet); a Hardtanh on [0, 6], as in torch."""
+
+    def __init__(self, inplace: bool = False) -> None:
+        super().__init__(0.0, 6.0, inplace)
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.relu6(input, self.inplace)
+
+    def extra_repr(self) -> str:
+        return _inplace_repr(self.inplace)
+
+
+class Hardsigmoid(_InplaceActivation):
+    """0 for z ≤ −3, 1 for z ≥ 3, z/6 + 1/2 between; shape unchanged."""
+
+    fn = staticmethod(F.hardsigmoid)
+
+    def extra_repr(self) -> str:
+        return ""  # torch's Hardsigmoid shows no inplace
+
+
+class Hardswish(_InplaceActivation):
+    """0 for z ≤ −3, z for z ≥ 3, z·(z + 3)/6 between (MobileNetV3); shape unchanged."""
+
+    fn = staticmethod(F.hardswish)
+
+    def extra_repr(self) -> str:
+        return ""  # torch's Hardswish shows no inplace
+
+
+class SELU(_InplaceActivation):
+    """scale·(max(0, z) + min(0, α(e^z − 1))), the self-normalising ELU; shape unchanged."""
+
+    fn = staticmethod(F.selu)
+
+
+class CELU(_AlphaActivation):
+    """max(0, z) + min(0, α(e^{z/α} − 1)), continuously differentiable for any α; shape unchanged."""
+
+    fn = staticmethod(F.celu)
+
+
+class Mish(_InplaceActivation):
+    """z·tanh(softplus(z)); shape unchanged."""
+
+    fn = staticmethod(F.mish)
+
+
+class Softsign(_Pointwise):
+    """z / (1 + |z|), elementwise; shape unchanged."""
+
+    fn = staticmethod(F.softsign)
+
+
+class LogSigmoid(_Pointwise):
+    """log σ(z), computed stably; shape unchanged."""
+
+    fn = staticmethod(F.logsigmoid)
+
+
+class Tanhshrink(_Pointwise):
+    """z − tanh(z), elementwise; shape unchanged."""
+
+    fn = staticmethod(F.tanhshrink)
+
+
+class GLU(Module):
+    """Gated linear unit a ⊙ σ(b) of the two halves of the input along ``dim``; that
+    dimension halves."""
+
+    def __init__(self, dim: int = -1) -> None:
         super().__init__()
         self.dim = dim
 
     def forward(self, input: Tensor) -> Tensor:
-        return F.log_softmax(input, self.dim)
+        return F.glu(input, self.dim)
 
     def extra_repr(self) -> str:
         return f"dim={self.dim}"

@@ -14,8 +14,8 @@ from .module import Module
 class Dropout(Module):
     """Inverted dropout with drop probability ``p``; any shape → the same shape.
 
-    Masks come from fukaku's generator (``fukaku.manual_seed``). ``inplace`` is accepted for
-    PyTorch compatibility; the result is always a new tensor.
+    Masks come from fukaku's generator (``fukaku.manual_seed``). ``inplace=True`` writes the
+    result into the input and returns it.
     """
 
     def __init__(self, p: float = 0.5, inplace: bool = False) -> None:
@@ -24,7 +24,7 @@ class Dropout(Module):
         self.inplace = inplace
 
     def forward(self, input: Tensor) -> Tensor:
-        return dropout(input, self.p, self.training)
+        return dropout(input, self.p, self.training, self.inplace)
 
     def extra_repr(self) -> str:
         return f"p={self.p}, inplace={self.inplace}"

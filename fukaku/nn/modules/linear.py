@@ -2,7 +2,7 @@
 
 ``Linear`` holds W ``(out_features, in_features)`` and b ``(out_features,)`` and computes
 a = W h + b for every sample (``F.linear``). ``Identity`` passes its input through (the identity
-activation of linear regression, seed 000 §6.1.1).
+activation of linear regression, seed 000 §6.1.1). ``Bilinear`` computes x₁ᵀ A x₂ + b from two inputs.
 """
 from __future__ import annotations
 
@@ -14,6 +14,23 @@ from .. import init
 from ..parameter import Parameter
 from .module import Module
 from .utils import check_size, factory_dtype
+
+
+def _weight_and_bias(layer: Module, weight_shape: tuple[int, ...], bias: bool, device, dtype) -> None:
+    """Register ``layer.weight`` of ``weight_shape`` and ``layer.bias`` ``(weight_shape[0],)`` (or
+    None), uninitialised, then draw them with ``layer.reset_parameters()``."""
+    dt = factory_dtype(device, dtype, type(layer).__name__)
+    layer.weight = Parameter(empty(*weight_shape, dtype=dt))
+    if bias:
+        layer.bias = Parameter(empty(weight_shape[0], dtype=dt))
+    else:
+        layer.register_parameter("bias", None)
+    layer.reset_parameters()
+
+
+def _fan_in_bound(fan_in: int) -> float:
+    """1/√fan_in, the bound of torch's uniform bias (0 for an empty layer, which has nothing to draw)."""
+    return 1.0 / math.sqrt(fan_in) if fan_in else 0.0
 
 
 class Identity(Module):
@@ -37,19 +54,13 @@ class Linear(Module):
         super().__init__()
         self.in_features = check_size(in_features, "in_features", "Linear")
         self.out_features = check_size(out_features, "out_features", "Linear")
-        dt = factory_dtype(device, dtype, "Linear")
-        self.weight = Parameter(empty(self.out_features, self.in_features, dtype=dt))
-        if bias:
-            self.bias = Parameter(empty(self.out_features, dtype=dt))
-        else:
-            self.register_parameter("bias", None)
-        self.reset_parameters()
+        _weight_and_bias(self, (self.out_features, self.in_features), bias, device, dtype)
 
     def reset_parameters(self) -> None:
         if self.in_features:  # an empty weight has nothing to draw (and no fan-in to scale by)
             init.kaiming_uniform_(self.weight, a=math.sqrt(5))
         if self.bias is not None:
-            bound = 1.0 / math.sqrt(self.in_features) if self.in_features else 0.0
+            bound = _fan_in_bound(self.in_features)
             init.uniform_(self.bias, -bound, bound)
 
     def forward(self, input: Tensor) -> Tensor:
@@ -57,3 +68,32 @@ class Linear(Module):
 
     def extra_repr(self) -> str:
         return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"
+
+
+class Bilinear(Module):
+    """y = x₁ᵀ A x₂ + b: inputs ``(*, in1_features)`` and ``(*, in2_features)`` → ``(*, out_features)``.
+
+    Weight A ``(out_features, in1_features, in2_features)`` and bias b ``(out_features,)``, both
+    initialised U(−1/√in1, 1/√in1) as PyTorch does. State-dict keys ``weight`` and ``bias``.
+    """
+
+    def __init__(self, in1_features: int, in2_features: int, out_features: int, bias: bool = True, device=None,
+                 dtype=None) -> None:
+        super().__init__()
+        self.in1_features = check_size(in1_features, "in1_features", "Bilinear")
+        self.in2_features = check_size(in2_features, "in2_features", "Bilinear")
+        self.out_features = check_size(out_features, "out_features", "Bilinear")
+        _weight_and_bias(self, (self.out_features, self.in1_features, self.in2_features), bias, device, dtype)
+
+    def reset_parameters(self) -> None:
+        bound = _fan_in_bound(self.in1_features)
+        init.uniform_(self.weight, -bound, bound)
+        if self.bias is not None:
+            init.uniform_(self.bias, -bound, bound)
+
+    def forward(self, input1: Tensor, input2: Tensor) -> Tensor:
+        return F.bilinear(input1, input2, self.weight, self.bias)
+
+    def extra_repr(self) -> str:
+        return (f"in1_features={self.in1_features}, in2_features={self.in2_features}, "
+                f"out_features={self.out_features}, bias={self.bias is not None}")

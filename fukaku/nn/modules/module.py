@@ -8,6 +8,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from ..._device import check_device, parse_to
 from ...backends import array_module
 from ...errors import StateDictError
 from ...tensor import Tensor, bump_version, wrap
@@ -188,18 +189,35 @@ class Module:
         fn(self)
         return self
 
-    def to(self, dtype=None, *args, **kwargs) -> Module:
-        """Cast floating-point parameters and buffers to ``dtype`` (in place); devices: 'cpu' only."""
-        dtype = kwargs.get("dtype", dtype)
-        if dtype is None or isinstance(dtype, str):
+    def to(self, *args, **kwargs) -> Module:
+        """Cast the floating-point and complex parameters and buffers (and their ``.grad``) to a dtype,
+        in place; returns the module. Takes ``Tensor.to``'s forms: ``to(dtype)``, ``to(device)``,
+        ``to(device, dtype)``, ``to(tensor)``, keywords ``dtype=``, ``device=``, ``non_blocking=``.
+
+        The dtype must be floating point or complex (TypeError otherwise, as in PyTorch). Devices: the
+        CPU only (others raise :class:`fukaku.DeviceError`).
+        """
+        _, dtype, _, _ = parse_to(args, kwargs, f"{type(self).__name__}.to")
+        if dtype is None:
             return self
-        dtype = np.dtype(dtype)
+        if not (dtype.is_floating_point or dtype.is_complex):
+            raise TypeError(f"{type(self).__name__}.to: only floating-point or complex dtypes are accepted for a "
+                            f"module's parameters, got {dtype}")
         for t in list(self.parameters()) + list(self.buffers()):
-            if t._data.dtype.kind == "f":
+            if t.dtype.is_floating_point or t.dtype.is_complex:
                 t._data = t._data.astype(dtype)
                 if t.grad is not None:
                     t.grad = wrap(t.grad._data.astype(dtype))
         return self
+
+    def cpu(self) -> Module:
+        """The module itself: fukaku's parameters live in host memory."""
+        return self
+
+    def cuda(self, device=None) -> Module:
+        """Refused: fukaku has no GPU backend (raises :class:`fukaku.DeviceError`)."""
+        check_device(f"cuda:{device}" if isinstance(device, int) else device or "cuda", f"{type(self).__name__}.cuda")
+        return self  # a CPU device: fukaku lets it pass
 
     def float(self) -> Module:
         return self.to(np.float32)

@@ -120,8 +120,9 @@ class BatchSampler(Sampler):
         self.sampler = sampler
         self.drop_last = drop_last
 
-    def _batches(self) -> Iterator[np.ndarray]:
-        """The epoch's batches as int64 arrays (sliced from one index array when the sampler has one)."""
+    def _batches(self) -> Iterator[np.ndarray | list]:
+        """The epoch's batches: int64 arrays sliced from one index array when the sampler has one,
+        else lists of what the sampler yields (any keys, or the ``None`` s of a stream's sampler)."""
         bs = self.batch_size
         index_array = getattr(self.sampler, "_index_array", None)
         if index_array is not None:
@@ -130,17 +131,17 @@ class BatchSampler(Sampler):
             for start in range(0, stop, bs):
                 yield idx[start:start + bs]
             return
-        batch: list[int] = []
+        batch: list = []
         for i in self.sampler:
             batch.append(i)
             if len(batch) == bs:
-                yield np.asarray(batch, dtype=np.int64)
+                yield batch
                 batch = []
         if batch and not self.drop_last:
-            yield np.asarray(batch, dtype=np.int64)
+            yield batch
 
     def __iter__(self) -> Iterator[list[int]]:
-        return (b.tolist() for b in self._batches())
+        return (b.tolist() if isinstance(b, np.ndarray) else b for b in self._batches())
 
     def __len__(self) -> int:
         n = len(self.sampler)

@@ -1,0 +1,199 @@
+"""Devices: ``fukaku.device`` (PyTorch's ``torch.device``) and the one check every ``device=`` goes through.
+
+fukaku computes on the host, with NumPy: its tensors live on ``device('cpu')``. A device object of
+any PyTorch device type can be made (``fukaku.device('cuda', 1)``), so code that names devices runs;
+asking for anything but the CPU where memory would be placed raises :class:`DeviceError`, always
+through :func:`check_device`, with one message that says why and what to pass instead.
+"""
+from __future__ import annotations
+
+import re
+
+import numpy as np
+
+from . import dtypes
+
+__all__ = ["device", "DeviceError", "check_device", "parse_to", "get_default_device", "set_default_device"]
+
+# PyTorch's device types, in the order its error message lists them
+DEVICE_TYPES = ("cpu", "cuda", "ipu", "xpu", "mkldnn", "opengl", "opencl", "ideep", "hip", "ve", "fpga", "maia",
+                "xla", "lazy", "vulkan", "mps", "meta", "hpu", "mtia", "privateuseone")
+_DEVICE_STRING = re.compile(r"([a-z_]+)(?::(\d+))?")
+# the call that says a backend is missing, named in the error
+_PROBE = {"cuda": "fukaku.cuda.is_available()", "mps": "fukaku.backends.mps.is_available()"}
+
+
+class DeviceError(RuntimeError, AssertionError):
+    """A device fukaku cannot place tensors on (fukaku has no GPU backend).
+
+    A RuntimeError, and also an AssertionError, which is what PyTorch raises for ``'cuda'`` on a
+    machine without CUDA: handlers written for either catch it.
+    """
+
+
+class device:
+    """Where a tensor's memory lives, as ``torch.device``: ``device('cpu')``, ``device('cuda:1')``,
+    ``device('cuda', 1)``, ``device(type='cuda', index=1)``.
+
+    ``type`` is the device type and ``index`` its ordinal (None when not given). Two devices are
+    equal when both match; a device never equals a string (as in PyTorch: compare ``str(d)``).
+    Used as a context manager, ``with fukaku.device('cpu'):`` is accepted (the CPU is already the
+    default); any other device raises :class:`DeviceError`.
+
+    Example::
+
+        >>> fukaku.device('cuda:1')
+        device(type='cuda', index=1)
+        >>> fukaku.zeros(2).device
+        device(type='cpu')
+    """
+
+    __slots__ = ("_type", "_index")
+
+    def __init__(self, type=None, index: int | None = None) -> None:  # noqa: A002  (PyTorch's parameter name)
+        if isinstance(type, device):
+            if index is not None:
+                raise TypeError("device(): an index cannot be given with a device object")
+            self._type, self._index = type._type, type._index
+            return
+        if isinstance(type, int) and not isinstance(type, bool):
+            raise DeviceError(f"device({type}): an integer names an accelerator device, and fukaku has none "
+                              "(fukaku.accelerator.is_available() is False); use device='cpu'")
+        if not isinstance(type, str):
+            raise TypeError(f"device(): expected a device type string such as 'cpu' or 'cuda:0', or a device, "
+                            f"got {_type_name(type)}")
+        match = _DEVICE_STRING.fullmatch(type)
+        if match is None or match.group(1) not in DEVICE_TYPES:
+            if match is None and type.split(":", 1)[0] in DEVICE_TYPES:
+                raise RuntimeError(f"Invalid device string: {type!r}")
+            raise RuntimeError(f"Expected one of {', '.join(DEVICE_TYPES)} device type at start of device string: {type}")
+        if match.group(2) is not None:
+            if index is not None:
+                raise RuntimeError(f"type (string) must not include an index because index was passed explicitly: {type}")
+            index = int(match.group(2))
+        if index is not None:
+            if isinstance(index, bool) or not isinstance(index, int):
+                raise TypeError(f"device(): index must be an int, got {_type_name(index)}")
+            if index < 0:
+                raise RuntimeError("Device index must not be negative")
+        self._type, self._index = match.group(1), index
+
+    @property
+    def type(self) -> str:
+        return self._type
+
+    @property
+    def index(self) -> int | None:
+        return self._index
+
+    def __repr__(self) -> str:
+        return f"device(type={self._type!r})" if self._index is None else \
+            f"device(type={self._type!r}, index={self._index})"
+
+    def __str__(self) -> str:
+        return self._type if self._index is None else f"{self._type}:{self._index}"
+
+    def __eq__(self, other) -> bool:
+        if not isinstance(other, device):
+            return NotImplemented
+        return self._type == other._type and self._index == other._index
+
+    def __hash__(self) -> int:
+        return hash((self._type, self._index))
+
+    def __reduce__(self):
+        return (device, (self._type, self._index))
+
+    def __enter__(self) -> device:
+        check_device(self, "with fukaku.device(...)")
+        return self
+
+    def __exit__(self, *exc) -> None:
+        return None
+
+
+def _type_name(value) -> str:
+    return type(value).__name__
+
+
+CPU = device("cpu")
+
+
+def check_device(dev, op: str = "fukaku") -> device:
+    """The device a ``device=`` argument names, checked: ``device('cpu')`` for None or any CPU device;
+    :class:`DeviceError` for every other device type (fukaku has no GPU backend).
+
+    Every creation function, ``Tensor.to``, ``Module.to`` and ``Generator`` call this, so the error is
+    the same wherever a device is asked for. ``op`` names the caller in the message.
+    """
+    if dev is None or dev is CPU:
+        return CPU
+    if not isinstance(dev, device):
+        dev = device(dev)
+    if dev._type == "cpu":
+        return CPU
+    probe = _PROBE.get(dev._type, "fukaku.accelerator.is_available()")
+    backend = "GPU" if dev._type in ("cuda", "mps", "xpu", "hip") else dev._type
+    raise DeviceError(f"{op}: device '{dev}' is not available: fukaku has no {backend} backend on this machine "
+                      f"({probe} is False); use device='cpu'")
+
+
+def get_default_device() -> device:
+    """The device new tensors are made on: always ``device('cpu')`` in fukaku."""
+    return CPU
+
+
+def set_default_device(dev) -> None:
+    """Accepted for the CPU (or None); any other device raises :class:`DeviceError`."""
+    check_device(dev, "set_default_device")
+
+
+def _is_dtype(value) -> bool:
+    """Whether a positional argument of ``to`` names a dtype (else a device or a tensor)."""
+    return isinstance(value, (dtypes.dtype, np.dtype)) or (
+        isinstance(value, type) and (issubclass(value, np.generic) or value in (float, int, bool, complex)))
+
+
+def parse_to(args: tuple, kwargs: dict, op: str) -> tuple[device, dtypes.dtype | None, bool, bool]:
+    """``(device, dtype, non_blocking, copy)`` from the arguments of ``Tensor.to`` / ``Module.to``, in
+    each of PyTorch's forms: ``to(dtype)``, ``to(device[, dtype])``, ``to(other_tensor)`` (its device
+    and dtype), then ``non_blocking`` and ``copy``, or the same as keywords (``memory_format`` is
+    accepted and ignored). The device is checked by :func:`check_device`; dtype is None when not given.
+    """
+    dev = dt = None
+    rest = args
+    if args:
+        first = args[0]
+        if _is_dtype(first):
+            dt, rest = first, args[1:]
+        elif isinstance(first, (str, device, int)) and not isinstance(first, bool):
+            dev, rest = first, args[1:]
+            if rest and _is_dtype(rest[0]):
+                dt, rest = rest[0], rest[1:]
+        elif hasattr(first, "dtype") and hasattr(first, "device"):  # another tensor
+            dev, dt, rest = first.device, first.dtype, args[1:]
+        else:
+            raise TypeError(f"{op}: expected a dtype, a device or a tensor, got {type(first).__name__}")
+    if len(rest) > 2:
+        raise TypeError(f"{op}: too many positional arguments; after the dtype or device come non_blocking and copy")
+    if not all(isinstance(flag, (bool, np.bool_)) for flag in rest):
+        raise TypeError(f"{op}: after the dtype or device come non_blocking and copy (bools), got "
+                        f"{', '.join(repr(flag) for flag in rest)}")
+    options = {"non_blocking": rest[0] if rest else False, "copy": rest[1] if len(rest) > 1 else False}
+    for key, value in kwargs.items():
+        if key == "dtype":
+            if dt is not None and value is not None:
+                raise TypeError(f"{op}: dtype given twice (as an argument and as dtype=)")
+            dt = value if value is not None else dt
+        elif key == "device":
+            if dev is not None and value is not None:
+                raise TypeError(f"{op}: device given twice (as an argument and as device=)")
+            dev = value if value is not None else dev
+        elif key in options:
+            options[key] = value
+        elif key != "memory_format":
+            raise TypeError(f"{op}() got an unexpected keyword argument '{key}'")
+    if isinstance(dev, int) and not isinstance(dev, bool):
+        dev = f"cuda:{dev}"  # as torch: an integer is an accelerator's index
+    return (check_device(dev, op), None if dt is None else dtypes.as_dtype(dt, op), bool(options["non_blocking"]),
+            bool(options["copy"]))

@@ -64,12 +64,13 @@ class dtype:
         dtype('int64')
     """
 
-    __slots__ = ("_name", "_numpy", "_category", "itemsize", "_legacy", "_loader")
+    # ``dtype`` (the numpy.dtype) is a slot, read at C speed: NumPy reads it every time it is handed one
+    __slots__ = ("_name", "dtype", "_category", "itemsize", "_legacy")
 
-    def __init__(self, name: str, numpy_dtype, category: int, itemsize: int, legacy: str, loader=None) -> None:
+    def __init__(self, name: str, numpy_dtype, category: int, itemsize: int, legacy: str) -> None:
         self._name, self._category, self.itemsize, self._legacy = name, category, itemsize, legacy
-        self._numpy = None if numpy_dtype is None else np.dtype(numpy_dtype)
-        self._loader = loader
+        if numpy_dtype is not None:
+            self.dtype = np.dtype(numpy_dtype)
 
     # ------------------------------------------------------------------ PyTorch's attributes
     @property
@@ -97,33 +98,11 @@ class dtype:
         return complex128 if self is float64 else complex64  # fukaku has no complex32: float16/bfloat16 -> complex64
 
     # ------------------------------------------------------------------ NumPy's side
-    @property
-    def dtype(self) -> np.dtype:
-        """The ``numpy.dtype`` this dtype stores its arrays in."""
-        if self._numpy is None:
-            self._numpy = self._loader()
-            _FROM_NUMPY[self._numpy] = self
-        return self._numpy
-
-    @property
-    def kind(self) -> str:
-        return self.dtype.kind
-
-    @property
-    def name(self) -> str:
-        return self.dtype.name
-
-    @property
-    def char(self) -> str:
-        return self.dtype.char
-
-    @property
-    def str(self) -> str:
-        return self.dtype.str
-
-    @property
-    def type(self) -> type:
-        return self.dtype.type
+    kind = property(lambda self: self.dtype.kind, doc="The NumPy dtype's kind ('f', 'i', 'u', 'b', 'c').")
+    name = property(lambda self: self.dtype.name, doc="The NumPy dtype's name ('float32').")
+    char = property(lambda self: self.dtype.char, doc="The NumPy dtype's character code ('f').")
+    str = property(lambda self: self.dtype.str, doc="The NumPy dtype's array-protocol string ('<f4').")
+    type = property(lambda self: self.dtype.type, doc="The NumPy scalar type (numpy.float32).")
 
     # ------------------------------------------------------------------ identity
     def __repr__(self) -> builtins.str:
@@ -161,11 +140,29 @@ class dtype:
         return self
 
 
+class _OptionalDtype(dtype):
+    """A dtype whose NumPy dtype comes from an optional package, imported on first use by ``loader``."""
+
+    __slots__ = ("_loader", "_numpy")
+
+    def __init__(self, name: str, category: int, itemsize: int, legacy: str, loader) -> None:
+        super().__init__(name, None, category, itemsize, legacy)
+        self._loader, self._numpy = loader, None
+
+    @property
+    def dtype(self) -> np.dtype:
+        """The ``numpy.dtype`` this dtype stores its arrays in (raises DTypeUnavailableError without its package)."""
+        if self._numpy is None:
+            self._numpy = self._loader()
+            _FROM_NUMPY[self._numpy] = self
+        return self._numpy
+
+
 # name, numpy dtype, category (0 bool, 1 integer, 2 floating, 3 complex), itemsize, legacy tensor type
 float32 = dtype("float32", np.float32, 2, 4, "FloatTensor")
 float64 = dtype("float64", np.float64, 2, 8, "DoubleTensor")
 float16 = dtype("float16", np.float16, 2, 2, "HalfTensor")
-bfloat16 = dtype("bfloat16", None, 2, 2, "BFloat16Tensor", loader=_load_bfloat16)
+bfloat16 = _OptionalDtype("bfloat16", 2, 2, "BFloat16Tensor", loader=_load_bfloat16)
 int64 = dtype("int64", np.int64, 1, 8, "LongTensor")
 int32 = dtype("int32", np.int32, 1, 4, "IntTensor")
 int16 = dtype("int16", np.int16, 1, 2, "ShortTensor")
@@ -191,7 +188,7 @@ cdouble = complex128
 ALL = (float32, float64, float16, bfloat16, int64, int32, int16, int8, uint8, uint16, uint32, uint64, bool_,
        complex64, complex128)
 _BY_NAME = {d._name: d for d in ALL}
-_FROM_NUMPY = {d._numpy: d for d in ALL if d._numpy is not None}
+_FROM_NUMPY = {d.dtype: d for d in ALL if not isinstance(d, _OptionalDtype)}
 _BY_LEGACY = {d._legacy: d for d in ALL}
 # the Python types NumPy and PyTorch map to dtypes
 _PYTHON_TYPES = {builtins.float: float64, builtins.int: int64, builtins.bool: bool_, complex: complex128}
@@ -310,7 +307,7 @@ def _promote(a: dtype, b: dtype) -> dtype:
         if high._category == 3 and low._category == 2:  # complex with floating: keep the wider precision
             return _promote(high.to_real(), low).to_complex()
         return high
-    if bfloat16 in (a, b):  # NumPy (ml_dtypes) does not promote bfloat16 with float16
+    if a is bfloat16 or b is bfloat16:  # NumPy (ml_dtypes) does not promote bfloat16 with float16
         other = b if a is bfloat16 else a
         return float32 if other is float16 else _promote(float32, other)
     return lookup(np.promote_types(a.dtype, b.dtype))
@@ -333,14 +330,22 @@ def _combine(higher: dtype | None, lower: dtype | None) -> dtype | None:
     return higher
 
 
-def promote(a_dtype: np.dtype, a_ndim: builtins.int, b_dtype: np.dtype, b_ndim: builtins.int) -> dtype:
-    """Result dtype of a binary op on two tensors, by PyTorch's rules (0-d tensors rank lower)."""
-    if a_dtype == b_dtype:
-        return lookup(np.dtype(a_dtype))
-    a, b = lookup(np.dtype(a_dtype)), lookup(np.dtype(b_dtype))
-    if (a_ndim == 0) == (b_ndim == 0):
-        return _promote(a, b)
-    return _combine(b, a) if a_ndim == 0 else _combine(a, b)
+_PROMOTED: dict[tuple, dtype] = {}  # (a, b, a is 0-d, b is 0-d) -> result, for the ops' promote
+
+
+def promote(a_dtype, a_ndim: builtins.int, b_dtype, b_ndim: builtins.int) -> dtype:
+    """Result dtype of a binary op on two tensors (NumPy or fukaku dtypes, and their ndims), by
+    PyTorch's rules (0-d tensors rank lower)."""
+    key = (a_dtype, b_dtype, a_ndim == 0, b_ndim == 0)
+    found = _PROMOTED.get(key)
+    if found is None:
+        a, b = as_dtype(a_dtype), as_dtype(b_dtype)
+        if key[2] == key[3]:
+            found = _promote(a, b)
+        else:
+            found = _combine(b, a) if key[2] else _combine(a, b)
+        _PROMOTED[key] = found
+    return found
 
 
 def promote_types(type1, type2) -> dtype:

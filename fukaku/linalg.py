@@ -24,11 +24,11 @@ import numpy as np
 
 from .backends import array_module
 from .ops._util import _norm_dim, operands, shape_error
-from .ops.linalg import (QR, SVD, Cholesky, Eigh, Solve, _cross, _matrix_input, _square, det, inverse,
+from .ops.linalg import (QR, SVD, Cholesky, Eigh, Pinv, Solve, _cross, _matrix_input, _square, det, inverse,
                          matmul, matrix_power, slogdet)
 from .ops.reduce import amax, amin, dim_aliases, sum as _sum
 from .ops.reduce import norm as _norm
-from .ops.shape import _mT, permute, squeeze, unsqueeze
+from .ops.shape import _mT, movedim, squeeze, unsqueeze
 from .tensor import Tensor, wrap
 
 __all__ = ["norm", "vector_norm", "matrix_norm", "det", "slogdet", "inv", "solve", "svd", "svdvals", "eigh",
@@ -62,12 +62,6 @@ def _two_dims(op: str, A: Tensor, dim) -> tuple[int, int]:
     return d0, d1
 
 
-def _singular_values_over(A: Tensor, d0: int, d1: int) -> Tensor:
-    """The singular values of the matrices spanned by dims (d0, d1) of A, other dims first."""
-    rest = [i for i in range(A.ndim) if i not in (d0, d1)]
-    return svdvals(permute(A, rest + [d0, d1]))
-
-
 @dim_aliases
 def matrix_norm(A: Tensor, ord="fro", dim=(-2, -1), keepdim: bool = False, *, dtype=None) -> Tensor:
     """The matrix norm ``ord`` of the matrices spanned by ``dim``: 'fro' (Frobenius), 'nuc' (Σ of
@@ -80,7 +74,7 @@ def matrix_norm(A: Tensor, ord="fro", dim=(-2, -1), keepdim: bool = False, *, dt
     if ord == "fro":
         return vector_norm(A, 2, (d0, d1), keepdim)
     if ord == "nuc" or ord in (2, -2):
-        s = _singular_values_over(_matrix_input("linalg.matrix_norm", A), d0, d1)
+        s = svdvals(movedim(_matrix_input("linalg.matrix_norm", A), (d0, d1), (-2, -1)))
         out = _sum(s, -1) if ord == "nuc" else (amax if ord == 2 else amin)(s, -1)
         return unsqueeze(unsqueeze(out, min(d0, d1)), max(d0, d1)) if keepdim else out
     if ord in (1, -1, math.inf, -math.inf):
@@ -137,30 +131,13 @@ def _promoted(a: Tensor, b: Tensor) -> tuple[Tensor, Tensor]:
 def pinv(A: Tensor, rcond=None, hermitian: bool = False, *, atol=None, rtol=None) -> Tensor:
     """The Moore–Penrose pseudo-inverse V diag(1/s) Uᵀ, singular values s ≤ max(atol, rtol·s_max)
     counted as 0. Without atol and rtol, rtol = ε·max(m, n) (``rcond`` is the older name of rtol).
-    ``hermitian=True`` uses :func:`eigh`. Differentiable where the rank does not change, as torch's."""
+    ``hermitian=True`` computes it from the eigen-decomposition of a symmetric A. Gradients are
+    torch's: the derivative of A⁺ where the rank does not change."""
     A = _matrix_input("linalg.pinv", A)
     rtol = rcond if rtol is None else rtol
     if rtol is None:
         rtol = 0.0 if atol is not None and atol > 0 else float(np.finfo(A._data.dtype).eps) * max(A.shape[-2:])
-    atol = 0.0 if atol is None else atol
-    xp = array_module(A._data)
-    if hermitian:  # singular values are |eigenvalues|
-        values, vectors = eigh(A)
-        magnitude = xp.abs(values._data)
-        keep = magnitude > xp.maximum(atol, rtol * xp.max(magnitude, axis=-1, keepdims=True))
-        return matmul(vectors * unsqueeze(_inverted_where(values, keep), -2), _mT(vectors))
-    u, s, vh = SVD.factorize(A, full_matrices=False)
-    keep = s._data > xp.maximum(atol, rtol * s._data[..., :1])  # singular values descend: the first is the largest
-    return matmul(_mT(vh) * unsqueeze(_inverted_where(s, keep), -2), _mT(u))
-
-
-def _inverted_where(s: Tensor, keep: np.ndarray) -> Tensor:
-    """1/s where ``keep``, 0 elsewhere (no division by the dropped values)."""
-    from .ops.elementwise import where
-
-    xp = array_module(s._data)
-    safe = where(wrap(keep), s, wrap(xp.ones((), s._data.dtype)))
-    return where(wrap(keep), 1 / safe, wrap(xp.zeros((), s._data.dtype)))
+    return Pinv.apply(A, atol=0.0 if atol is None else float(atol), rtol=float(rtol), hermitian=hermitian)
 
 
 class LstsqResult(NamedTuple):
@@ -249,10 +226,7 @@ def cholesky(A: Tensor, *, upper: bool = False) -> Tensor:
     """L lower triangular with A = LLᵀ for a symmetric positive-definite A (its lower triangle is
     read); ``upper=True`` gives U = Lᵀ with A = UᵀU, read from the upper triangle."""
     _square("linalg.cholesky", A)
-    A = _matrix_input("linalg.cholesky", A)
-    if upper:
-        return _mT(Cholesky.apply(_mT(A)))
-    return Cholesky.apply(A)
+    return Cholesky.apply(_matrix_input("linalg.cholesky", A), upper=upper)
 
 
 # ----------------------------------------------------------------------------- products

@@ -4,11 +4,11 @@
 optimizer's (int keys, ``param_groups``), a scheduler's, a checkpoint dict of those with the epoch,
 the losses and ``fukaku.get_rng_state()``, a Tensor, a NumPy array, a list of tensors, and a whole
 :class:`~fukaku.nn.Module` (``torch.save(model, f)``). Precisely: dicts (``OrderedDict`` too),
-lists, tuples, sets and frozensets; Tensors and ``Parameter``\\ s; NumPy arrays, scalars and dtypes;
-Python ``bool``, ``int``, ``float``, ``complex``, ``str``, ``bytes`` and ``None``; fukaku dtypes and
-devices; Modules; and functions or classes held as values (a module's activation function), which
-are stored as their qualified name only. ``f`` is a path of any name (``model.pt``, ``ckpt.pth``,
-``run``) or a binary file object.
+lists, tuples, sets and frozensets; Tensors and Parameters; NumPy arrays, scalars and dtypes;
+Python ``bool``, ``int``, ``float``, ``complex``, ``str``, ``bytes`` and ``None``; fukaku dtypes,
+devices and sizes (``fukaku.Size``); Modules; and functions or classes held as values (a module's
+activation function), which are stored as their qualified name only. ``f`` is a path of any name
+(``model.pt``, ``ckpt.pth``, ``run``) or a binary file object.
 
 **How**: ``save`` splits the object in two. Every array goes into the file as a typed binary
 entry; the rest — the tree, each array replaced by a reference to its entry — becomes a JSON
@@ -31,8 +31,8 @@ fukaku never unpickles.
 
 **Loading is weights-only**, as ``torch.load`` is by default since PyTorch 2.6, and has no
 unpickler to get wrong: the JSON is data, and the only things ``load`` constructs by default are
-tensors, Parameters, arrays, containers, numbers, strings, bytes, None, and fukaku and NumPy
-dtypes and devices. A Module comes back only when its class is allowlisted — with PyTorch's
+tensors, Parameters, arrays, containers, numbers, strings, bytes, None, fukaku and NumPy dtypes,
+devices and sizes. A Module comes back only when its class is allowlisted — with PyTorch's
 names: the :class:`safe_globals` context manager, :func:`add_safe_globals`,
 :func:`get_safe_globals`, :func:`clear_safe_globals`. The file's class names are looked up in the
 allowlist by qualified name (``module.Qualname``) as dictionary keys: nothing named in the file is

@@ -47,6 +47,9 @@ class Size(tuple):
         return Size(tuple(other) + tuple(self))
 
 
+_dtype_of = dtypes._FROM_NUMPY.get  # Tensor.dtype's fast path; dtypes.lookup handles the rest
+
+
 class _Version:
     """In-place modification counter, shared by a tensor and its views (saved-tensor checks)."""
 
@@ -219,7 +222,7 @@ class Tensor:
     @property
     def dtype(self) -> dtypes.dtype:
         """The element type, one of fukaku's dtype objects (``x.dtype is fukaku.float32``)."""
-        return dtypes.lookup(self._data.dtype)
+        return _dtype_of(self._data.dtype) or dtypes.lookup(self._data.dtype)
 
     @property
     def device(self) -> _device.device:

@@ -208,7 +208,7 @@ def test_complex_arithmetic_matches_torch(op):
 def test_bfloat16_without_ml_dtypes_says_which_extra_to_install(monkeypatch):
     """Simulate a machine without ml_dtypes: a fresh bfloat16 whose loader cannot import it."""
     monkeypatch.setitem(__import__("sys").modules, "ml_dtypes", None)  # `import ml_dtypes` now fails
-    lonely = dtypes.dtype("bfloat16", None, 2, 2, "BFloat16Tensor", loader=dtypes._load_bfloat16)
+    lonely = dtypes._OptionalDtype("bfloat16", 2, 2, "BFloat16Tensor", loader=dtypes._load_bfloat16)
     assert repr(lonely) == "fukaku.bfloat16" and lonely.itemsize == 2 and lonely.is_floating_point
     assert hash(lonely) == hash("bfloat16") and lonely != np.float32
     for use in (lambda: np.dtype(lonely), lambda: np.zeros(2, lonely), lambda: lonely.kind):

@@ -759,7 +759,8 @@ def test_an_allowlisted_module_class_gets_data_not_code(tmp_path):
     _npz_with_structure(tmp_path / "evil.pt", {"fukaku": 2, "root": {"module": [__name__, "Net"], "state": state}})
     with safe_globals([Net]), pytest.raises(UnsafeLoadError, match="record_call"):
         fk.load(tmp_path / "evil.pt")
-    _npz_with_structure(tmp_path / "bad.pt", {"fukaku": 2, "root": {"module": [__name__, "Net"], "state": {"dict": []}}})
+    _npz_with_structure(tmp_path / "bad.pt",
+                        {"fukaku": 2, "root": {"module": [__name__, "Net"], "state": {"dict": []}}})
     with safe_globals([Net]), pytest.raises(CheckpointError, match="lacks _parameters"):
         fk.load(tmp_path / "bad.pt")
     assert CALLS == []

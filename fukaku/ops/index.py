@@ -19,8 +19,8 @@ from ..autograd.function import Function, constant, constant_like
 from ..backends import array_module, default_module
 from ..tensor import Tensor, wrap
 from ._util import _norm_dim, fmt, shape_error, tensor_method
-from .elementwise import Where, where
-from .shape import broadcast_to, movedim, pad, reshape, sum_to
+from .elementwise import Where
+from .shape import broadcast_to, movedim, pad, reshape
 
 
 def _normalize_key(key, xp: ModuleType | None = None):
@@ -288,7 +288,7 @@ def _written(input: Tensor, values: Tensor, key: tuple) -> Tensor:
 
 
 @tensor_method()
-def nonzero(input: Tensor, *, as_tuple: bool = False):
+def nonzero(input: Tensor, *, as_tuple: bool = False) -> Tensor | tuple[Tensor, ...]:
     """The int64 coordinates of the non-zero elements in row-major order: shape (n, ndim); with
     ``as_tuple``, one 1-d tensor of coordinates per dimension (a 0-d input counts as 1-d)."""
     a = input._data
@@ -542,7 +542,7 @@ class ScatterReduce(Function):
     def _hits(self) -> tuple[np.ndarray, np.ndarray]:
         """amax/amin: where base, and where src, equal the result they take part in."""
         base, src = self.saved
-        result = self._out_data
+        result = self.output._data
         return base._data == result, src._data == result[_scatter_index(self.index, self.dim)]
 
     def vjp(self, grad):
@@ -605,7 +605,8 @@ def scatter_reduce(input: Tensor, dim: int, index: Tensor, src: Tensor, reduce: 
         tensor([2., 0., 3.])
     """
     if reduce not in _REDUCTIONS:
-        raise ValueError(f"scatter_reduce(): reduce argument must be either sum, prod, mean, amax or amin, got {reduce!r}")
+        raise ValueError(f"scatter_reduce(): reduce argument must be either sum, prod, mean, amax or amin, "
+                         f"got {reduce!r}")
     if input.ndim == 0:
         return _on_vector(lambda x, d, i, s: scatter_reduce(x, d, i, s, reduce, include_self=include_self),
                           input, index, src)
@@ -642,7 +643,8 @@ def index_add(input: Tensor, dim: int, index: Tensor, source: Tensor, *, alpha=1
     """``input`` with ``alpha * source[..., i, ...]`` added to the slice ``index[i]`` along ``dim`` (repeated
     indices add up): ``out = input.clone(); out[index[i]] += alpha * source[i]`` for dim 0."""
     if input.ndim == 0:
-        return _on_vector(lambda x, d, i, s: index_add(x, d, i, s, alpha=alpha), input, wrap(_int_index(index, "index_add", False)), source)
+        return _on_vector(lambda x, d, i, s: index_add(x, d, i, s, alpha=alpha), input,
+                          wrap(_int_index(index, "index_add", False)), source)
     d, idx, key = _along(input, dim, index, "index_add", negative=False)
     _check_source("index_add", input, d, idx, source)
     added = IndexAccumulate.apply(source if alpha == 1 else source * alpha, key=key, basic=False,
@@ -665,7 +667,8 @@ def index_fill(input: Tensor, dim: int, index: Tensor, value) -> Tensor:
     """``input`` with the slices ``index`` along ``dim`` (negative counts from the end) set to ``value``,
     a number or a 0-d tensor (which may require grad: it gets the gradient of all the filled places)."""
     if input.ndim == 0:
-        return _on_vector(lambda x, d, i, v: index_fill(x, d, i, value), input, wrap(_int_index(index, "index_fill", False)), None)
+        return _on_vector(lambda x, d, i, v: index_fill(x, d, i, value), input,
+                          wrap(_int_index(index, "index_fill", False)), None)
     d, idx, key = _along(input, dim, index, "index_fill", negative=True)
     key = key[:-1] + (array_module(idx).unique(idx),)  # a slice named twice is filled (and differentiated) once
     return _written(input, _fill_value(value, input, "index_fill"), key)

@@ -20,9 +20,9 @@ from ..autograd.function import Function, constant
 from ..backends import array_module
 from ..tensor import Tensor, wrap
 from ._util import _norm_dim, fmt, named, operands, shape_error, tensor_method
-from .elementwise import _floating, clone
+from .elementwise import _floating, clone, where
 from .reduce import Norm, dim_aliases, norm, sum as _sum
-from .shape import DiagEmbed, Diagonal, _mT, broadcast_to, cat, permute, reshape, roll, squeeze, sum_to, tril, unsqueeze
+from .shape import _mT, broadcast_to, cat, diag_embed, diagonal, permute, reshape, roll, sum_to, tril, unsqueeze
 
 
 class MatMul(Function):
@@ -499,10 +499,10 @@ def matrix_power(input: Tensor, n: int) -> Tensor:
     """A to the integer power ``n`` for a square matrix (or batch), by repeated squaring; n = 0 gives
     the identity, a negative n the power of the inverse."""
     _square("matrix_power", input)
-    if n == 0:
+    if n == 0:  # the identity, in the graph with gradient 0 (as torch; NaN in input does not reach it)
         xp = array_module(input._data)
-        k = input.shape[-1]
-        return wrap(xp.broadcast_to(xp.eye(k, dtype=input._data.dtype), input.shape).copy())
+        eye = xp.broadcast_to(xp.eye(input.shape[-1], dtype=input._data.dtype), input.shape)
+        return where(constant(xp.ones(input.shape, dtype=bool)), constant(eye), input)
     base = inverse(input) if n < 0 else input
     n, result = abs(n), None
     while n:  # over the bits of n: the result takes the current square where a bit is set
@@ -517,8 +517,6 @@ def matrix_power(input: Tensor, n: int) -> Tensor:
 @tensor_method()
 def trace(input: Tensor) -> Tensor:
     """Sum of the main diagonal of a 2-d tensor."""
-    from .shape import diagonal
-
     if input.ndim != 2:
         raise shape_error("trace", input.shape, hint="trace expects a 2-d tensor")
     return _sum(diagonal(input))
@@ -571,15 +569,6 @@ def _matrix_input(op: str, x: Tensor) -> Tensor:
     if x._data.dtype.kind != "f":
         raise TypeError(f"{op}: expected a floating point input, got {x.dtype}; convert it with .float()")
     return x
-
-
-def _diag(v: Tensor) -> Tensor:
-    """The batch of diagonal matrices with ``v``'s last dim on the diagonal."""
-    return DiagEmbed.apply(v, offset=0, shape=tuple(v.shape) + (v.shape[-1],))
-
-
-def _diagonal(x: Tensor) -> Tensor:
-    return Diagonal.apply(x, offset=0, dim1=-2, dim2=-1)
 
 
 def _gaps(v: Tensor) -> Tensor:
@@ -699,7 +688,7 @@ class SVD(_Factorization):
         else:
             inner = s_col * (_skew(vh @ _mT(g_vh)) / gaps)
         if g_s is not None:
-            inner = inner + _diag(g_s)
+            inner = inner + diag_embed(g_s)
         if m > n and g_u is not None:  # G_A = (U inner + (I − UUᵀ) G_U S⁻¹) Vh
             g_u_scaled = g_u / s_row
             return (u @ inner + g_u_scaled - u @ (_mT(u) @ g_u_scaled)) @ vh
@@ -716,8 +705,8 @@ class SVD(_Factorization):
             u, vh = u[..., :k], vh[..., :k, :]
         v = _mT(vh)
         dp = _mT(u) @ (dx @ v) if m >= n else (_mT(u) @ dx) @ v
-        ds = _diagonal(dp)
-        dp = dp - _diag(ds)
+        ds = diagonal(dp, 0, -2, -1)
+        dp = dp - diag_embed(ds)
         gaps = _gaps(s * s)
         du = u @ (_sym(dp * unsqueeze(s, -2)) / gaps)
         dvh = (_sym(dp * unsqueeze(-s, -1)) / gaps) @ vh
@@ -772,7 +761,7 @@ class Eigh(_Factorization):
             return (vectors * unsqueeze(g_l, -2)) @ _mT(vectors)
         inner = _skew(_mT(vectors) @ g_v) * 0.5 / _gaps(values)
         if g_l is not None:
-            inner = inner + _diag(g_l)
+            inner = inner + diag_embed(g_l)
         return vectors @ (inner @ _mT(vectors))
 
     def factors_jvp(self, x, dx, factors):
@@ -780,7 +769,7 @@ class Eigh(_Factorization):
         dp = _mT(vectors) @ dx @ vectors
         n = values.shape[-1]
         off_diagonal = constant(1 - array_module(x._data).eye(n, dtype=x._data.dtype))
-        return [_diagonal(dp), vectors @ (dp / _gaps(values) * off_diagonal)]
+        return [diagonal(dp, 0, -2, -1), vectors @ (dp / _gaps(values) * off_diagonal)]
 
 
 class QR(_Factorization):
@@ -847,35 +836,90 @@ def _qr_jvp(q: Tensor, r: Tensor, dx: Tensor) -> tuple[Tensor, Tensor]:
 
 
 class Cholesky(Function):
-    """L with A = LLᵀ, L lower triangular, for a symmetric positive-definite A (only its lower
-    triangle is read).
+    """L with A = LLᵀ, L lower triangular, for a symmetric positive-definite A, read from its lower
+    triangle; ``upper``: U = Lᵀ (A = UᵀU), read from the upper triangle.
 
-    Rules: torch's cholesky_backward (Murray 2016, arXiv 1602.07527) and cholesky_jvp: vjp
-    L⁻ᵀ Φ(LᵀG) L⁻¹ with Φ(X) = ½(tril(X) + tril(X, −1)ᵀ), a symmetric gradient; jvp
-    L (tril(Y) − ½ diag(Y)) with Y = L⁻¹ȦL⁻ᵀ, from the whole Ȧ.
+    Rules: torch's cholesky_backward (Murray 2016, arXiv 1602.07527) and cholesky_jvp, for U through
+    L = Uᵀ: vjp L⁻ᵀ Φ(LᵀG_L) L⁻¹ with Φ(X) = ½(tril(X) + tril(X, −1)ᵀ), a symmetric gradient; jvp
+    L̇ = L (tril(Y) − ½ diag(Y)) with Y = L⁻¹ȦL⁻ᵀ, from the whole Ȧ.
     """
 
     saves_output = True
 
+    def __init__(self, upper: bool) -> None:
+        self.upper = upper
+
     def forward(self, x):
         xp = array_module(x._data)
+        a = xp.swapaxes(x._data, -1, -2) if self.upper else x._data  # A's upper triangle is Aᵀ's lower one
         try:
-            return xp.linalg.cholesky(x._data)
+            low = xp.linalg.cholesky(a)
         except xp.linalg.LinAlgError:
             raise RuntimeError(f"linalg.cholesky: the input of shape {fmt(x._data.shape)} is not positive-definite "
                                "(or not symmetric); for a positive semi-definite A, add a small multiple of the "
                                "identity") from None
+        return xp.swapaxes(low, -1, -2) if self.upper else low
+
+    def _lower(self, t: Tensor) -> Tensor:
+        """L (or its gradient, its tangent) from the output's U when ``upper``."""
+        return _mT(t) if self.upper else t
 
     def vjp(self, grad):
-        low = self.output
-        phi = tril(_mT(low) @ grad)
+        low = self._lower(self.output)
+        phi = tril(_mT(low) @ self._lower(grad))
         phi = 0.5 * (phi + _mT(tril(phi, -1)))
         return _right_solve(Solve.apply(_mT(low), phi), low)
 
     def jvp(self, dx):
-        low = self.output
+        low = self._lower(self.output)
         y = _right_solve_transposed(Solve.apply(low, dx), low)
-        return low @ (tril(y) - 0.5 * _diag(_diagonal(y)))
+        return self._lower(low @ (tril(y) - 0.5 * diag_embed(diagonal(y, 0, -2, -1))))
+
+
+class Pinv(Function):
+    """The Moore–Penrose pseudo-inverse P = A⁺ (n, m) of A (m, n): V diag(1/s) Uᵀ over the singular
+    values s > max(atol, rtol·s_max) (``hermitian``: from the eigen-decomposition, s = |λ|).
+
+    Rules: torch's pinv_backward / pinv_jvp, the derivative of A⁺ where the rank does not change
+    (Golub & Pereyra): Ṗ = −PȦP + PPᵀȦᵀ(I − AP) + (I − PA)ȦᵀPᵀP, and its transpose, the vjp
+    −PᵀGPᵀ + (I − AP)GᵀPPᵀ + PᵀPGᵀ(I − PA)."""
+
+    saves_output = True
+
+    def __init__(self, atol: float, rtol: float, hermitian: bool) -> None:
+        self.atol, self.rtol, self.hermitian = atol, rtol, hermitian
+
+    def forward(self, x):
+        self.save(x)
+        a = x._data
+        xp = array_module(a)
+        if self.hermitian:
+            values, vectors = xp.linalg.eigh(a)
+            size = xp.abs(values)
+            kept = size > xp.maximum(self.atol, self.rtol * xp.max(size, axis=-1, keepdims=True, initial=0))
+            inverted = xp.where(kept, 1 / xp.where(kept, values, 1), 0)
+            return (vectors * inverted[..., None, :]) @ xp.swapaxes(vectors, -1, -2)
+        u, s, vh = xp.linalg.svd(a, full_matrices=False)
+        kept = s > xp.maximum(self.atol, self.rtol * s[..., :1])  # descending: the first is the largest
+        inverted = xp.where(kept, 1 / xp.where(kept, s, 1), 0)
+        return (xp.swapaxes(vh, -1, -2) * inverted[..., None, :]) @ xp.swapaxes(u, -1, -2)
+
+    def _identities(self, x: Tensor) -> tuple[Tensor, Tensor]:
+        xp = array_module(x._data)
+        m, n = x.shape[-2:]
+        return constant(xp.eye(m, dtype=x._data.dtype)), constant(xp.eye(n, dtype=x._data.dtype))
+
+    def vjp(self, grad):
+        (a,) = self.saved
+        p, gt = self.output, _mT(grad)
+        eye_m, eye_n = self._identities(a)
+        return -(_mT(p) @ grad @ _mT(p)) + (eye_m - a @ p) @ gt @ (p @ _mT(p)) + (_mT(p) @ p) @ gt @ (eye_n - p @ a)
+
+    def jvp(self, dx):
+        (a,) = self.saved
+        p, dxt = self.output, _mT(dx)
+        eye_m, eye_n = self._identities(a)
+        return -(p @ dx @ p) + (p @ _mT(p)) @ dxt @ (eye_m - a @ p) + (eye_n - p @ a) @ dxt @ (_mT(p) @ p)
 
 
 class SVDResult(NamedTuple):
@@ -895,7 +939,8 @@ def svd(input: Tensor, some: bool = True, compute_uv: bool = True) -> SVDResult:
     if not compute_uv:
         xp, batch = array_module(x._data), tuple(x.shape[:-2])
         m, n = x.shape[-2:]
-        return SVDResult(wrap(xp.zeros(batch + (m, m), x._data.dtype)), s, wrap(xp.zeros(batch + (n, n), x._data.dtype)))
+        zeros = [wrap(xp.zeros(batch + (k, k), x._data.dtype)) for k in (m, n)]
+        return SVDResult(zeros[0], s, zeros[1])
     return SVDResult(u, s, _mT(vh))
 
 

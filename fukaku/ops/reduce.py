@@ -20,7 +20,7 @@ from ..backends import array_module
 from ..tensor import Tensor, wrap
 from ._util import _norm_dim, _norm_dims, shape_error, tensor_method
 from .elementwise import Where, _floating, _Unary, clone, exp
-from .shape import broadcast_to, cat, flip, reshape, unsqueeze
+from .shape import broadcast_to, cat, flip, narrow, reshape, select, unsqueeze
 
 
 def dim_aliases(fn):
@@ -477,9 +477,14 @@ def _scan_dtype(a: np.ndarray):
     return np.int64 if a.dtype.kind in "biu" else None
 
 
-def _scalar_scan(input: Tensor) -> Tensor:
-    """A running sum or product of a 0-d tensor: the value itself (int64 for integers and bools) as a
-    new node of the graph."""
+def _scan(node: type[Function], input: Tensor, dim: int, dtype, op: str) -> Tensor:
+    """A running sum or product (``node``) along ``dim`` of ``input`` cast to ``dtype``. Of a 0-d
+    tensor it is the value itself (int64 for integers and bools), as a new node of the graph."""
+    if dtype is not None:
+        input = input.to(dtype)
+    d = _norm_dim(dim, input.ndim, op)
+    if input.ndim:
+        return node.apply(input, dim=d)
     out = input.to(np.int64) if input._data.dtype.kind in "biu" else input
     return out * 1 if out is input and out._data.dtype.kind != "b" else out
 
@@ -509,12 +514,7 @@ class Cumsum(Function):
 @dim_aliases
 def cumsum(input: Tensor, dim: int, dtype=None) -> Tensor:
     """Running sums along ``dim``; integer and bool tensors give int64 unless ``dtype`` is given."""
-    if dtype is not None:
-        input = input.to(dtype)
-    d = _norm_dim(dim, input.ndim, "cumsum")
-    if input.ndim == 0:
-        return _scalar_scan(input)
-    return Cumsum.apply(input, dim=d)
+    return _scan(Cumsum, input, dim, dtype, "cumsum")
 
 
 class Cumprod(Function):
@@ -595,12 +595,7 @@ def cumprod(input: Tensor, dim: int, *, dtype=None) -> Tensor:
         >>> fk.cumprod(fk.tensor([1.0, 2.0, 0.0, 4.0]), 0)
         tensor([1., 2., 0., 0.])
     """
-    if dtype is not None:
-        input = input.to(dtype)
-    d = _norm_dim(dim, input.ndim, "cumprod")
-    if input.ndim == 0:
-        return _scalar_scan(input)
-    return Cumprod.apply(input, dim=d)
+    return _scan(Cumprod, input, dim, dtype, "cumprod")
 
 
 def _running_extremum(input: Tensor, dim: int, largest: bool, op: str) -> MaxResult:
@@ -695,11 +690,6 @@ def logcumsumexp(input: Tensor, dim: int) -> Tensor:
     return LogCumSumExp.apply(input, dim=d)
 
 
-def _narrow(x: Tensor, dim: int, start: int | None, stop: int | None) -> Tensor:
-    """x[start:stop] along ``dim`` (a differentiable view)."""
-    return x[(slice(None),) * dim + (slice(start, stop),)]
-
-
 @tensor_method()
 @dim_aliases
 def diff(input: Tensor, n: int = 1, dim: int = -1, prepend: Tensor | None = None,
@@ -734,7 +724,7 @@ def diff(input: Tensor, n: int = 1, dim: int = -1, prepend: Tensor | None = None
         parts.insert(0 if where_ == "prepend" else len(parts), extra)
     x = cat(parts, d) if len(parts) > 1 else input
     for _ in range(builtins.min(n, x.shape[d])):
-        later, earlier = _narrow(x, d, 1, None), _narrow(x, d, 0, -1)
+        later, earlier = narrow(x, d, 1, x.shape[d] - 1), narrow(x, d, 0, x.shape[d] - 1)
         x = later != earlier if x._data.dtype.kind == "b" else later - earlier
     return x
 
@@ -952,7 +942,7 @@ def trapezoid(y: Tensor, x: Tensor | None = None, *, dx: float | None = None, di
         xp = array_module(y._data)
         return wrap(xp.zeros(y.shape[:d] + y.shape[d + 1:], y._data.dtype))
     if x is None:  # torch's order of operations, so that values agree to the last bit
-        ends = y[(slice(None),) * d + (0,)] + y[(slice(None),) * d + (-1,)]
+        ends = select(y, d, 0) + select(y, d, -1)
         return (sum(y, d) - ends * 0.5) * (1.0 if dx is None else dx)
     if x.ndim == 1:
         if x.shape[0] != y.shape[d]:
@@ -961,8 +951,9 @@ def trapezoid(y: Tensor, x: Tensor | None = None, *, dx: float | None = None, di
         x = reshape(x, tuple(y.shape[d] if i == d else 1 for i in range(y.ndim)))
     elif x.ndim < y.ndim:
         x = reshape(x, (1,) * (y.ndim - x.ndim) + tuple(x.shape))
-    spacing = _narrow(x, d, 1, None) - _narrow(x, d, 0, -1)
-    return sum(spacing * (_narrow(y, d, 1, None) + _narrow(y, d, 0, -1)), d) / 2.0
+    n = y.shape[d]
+    spacing = narrow(x, d, 1, x.shape[d] - 1) - narrow(x, d, 0, x.shape[d] - 1)
+    return sum(spacing * (narrow(y, d, 1, n - 1) + narrow(y, d, 0, n - 1)), d) / 2.0
 
 
 trapz = trapezoid  # torch's older name

@@ -723,7 +723,8 @@ def rot90(input: Tensor, k: int = 1, dims=(0, 1)) -> Tensor:
     if input.ndim < 2:
         raise ValueError(f"rot90: expected total dims >= 2, but got total dims = {input.ndim}")
     if dims[0] == dims[1] or abs(dims[0] - dims[1]) == input.ndim:
-        raise ValueError(f"rot90: expected rotation dims to be different, but got dim0 = {dims[0]} and dim1 = {dims[1]}")
+        raise ValueError(f"rot90: expected rotation dims to be different, but got dim0 = {dims[0]} and "
+                         f"dim1 = {dims[1]}")
     a, b = (_norm_dim(d, input.ndim, "rot90") for d in dims)
     k = builtins.int(k) % 4
     if k == 1:
@@ -771,18 +772,18 @@ def _at_least_shape(shape: tuple[int, ...], ndim: int) -> tuple[int, ...]:
     return shape + (1,)  # (m, n) -> (m, n, 1)
 
 
-def atleast_1d(*tensors):
+def atleast_1d(*tensors) -> Tensor | tuple[Tensor, ...]:
     """The tensor itself if it has a dimension, else its one element as shape (1,); several tensors, or a
     list, give a tuple."""
     return _at_least(tensors, 1)
 
 
-def atleast_2d(*tensors):
+def atleast_2d(*tensors) -> Tensor | tuple[Tensor, ...]:
     """Tensors with at least 2 dims: a 0-d one as (1, 1), a 1-d (n,) as (1, n)."""
     return _at_least(tensors, 2)
 
 
-def atleast_3d(*tensors):
+def atleast_3d(*tensors) -> Tensor | tuple[Tensor, ...]:
     """Tensors with at least 3 dims: 0-d as (1, 1, 1), (n,) as (1, n, 1), (m, n) as (m, n, 1)."""
     return _at_least(tensors, 3)
 
@@ -844,12 +845,14 @@ def meshgrid(*tensors, indexing: str | None = None) -> tuple[Tensor, ...]:
     for p, n in zip(position, sizes):
         shape[p] = n
     lone = [1] * len(tensors)
-    return tuple(broadcast_to(reshape(t, lone[:p] + [n] + lone[p + 1:]), shape) for t, p, n in zip(tensors, position, sizes))
+    return tuple(broadcast_to(reshape(t, lone[:p] + [n] + lone[p + 1:]), shape)
+                 for t, p, n in zip(tensors, position, sizes))
 
 
 def _triangle_indices(row: int, col: int, offset: int, lower: bool, dtype) -> Tensor:
     if row < 0 or col < 0:
-        raise ValueError(f"{'tril' if lower else 'triu'}_indices: row and col must be non-negative, got {row} and {col}")
+        raise ValueError(f"{'tril' if lower else 'triu'}_indices: row and col must be non-negative, got {row} "
+                         f"and {col}")
     xp = default_module()
     pick = xp.tril_indices if lower else xp.triu_indices
     return wrap(xp.stack(pick(row, offset, col)).astype(np.int64 if dtype is None else np.dtype(dtype)).reshape(2, -1))

@@ -176,9 +176,8 @@ class MedianOfAll(Amax):
     median (between the NaNs when it is NaN); the tangent is their mean tangent (NaN for a NaN median).
     """
 
-    def __init__(self, ignore_nan: bool) -> None:
-        super().__init__(axes=(), keepdim=False, largest=True, full=True)
-        self.ignore_nan = ignore_nan
+    def __init__(self, ignore_nan: bool) -> None:  # Amax's rules read keepdim, and what forward sets
+        self.ignore_nan, self.keepdim = ignore_nan, False
 
     def forward(self, x):
         a = x._data
@@ -211,7 +210,8 @@ def _median_dim(input: Tensor, dim: int, keepdim: bool, ignore_nan: bool, op: st
     xp = array_module(a)
     order = _argsort(a, d, descending=False)
     n = a.shape[d]
-    nans = xp.isnan(a).sum(axis=d, keepdims=True) if a.dtype.kind == "f" else xp.zeros_like(order[(slice(None),) * d + (slice(0, 1),)])
+    nans = xp.isnan(a) if a.dtype.kind == "f" else xp.zeros(a.shape, bool)
+    nans = nans.sum(axis=d, keepdims=True)
     if ignore_nan:  # the lower median of the non-NaN values; the first NaN where all are NaN
         position = xp.maximum((n - nans - 1) // 2, 0)
     else:  # NaN, at the first NaN, where the row has one
@@ -221,7 +221,7 @@ def _median_dim(input: Tensor, dim: int, keepdim: bool, ignore_nan: bool, op: st
 
 
 @tensor_method()
-def median(input: Tensor, dim: int | None = None, keepdim: bool = False):
+def median(input: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor | MedianResult:
     """The lower median: of all elements (``dim=None``: a 0-d tensor), or along ``dim`` with its
     int64 index (``(values, indices)``). The median of n values is the ⌊(n−1)/2⌋-th smallest (for
     an even n the lower of the two middle values, not their mean); it is NaN where a NaN is present.
@@ -235,7 +235,7 @@ def median(input: Tensor, dim: int | None = None, keepdim: bool = False):
 
 
 @tensor_method()
-def nanmedian(input: Tensor, dim: int | None = None, keepdim: bool = False):
+def nanmedian(input: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor | NanmedianResult:
     """:func:`median` of the values that are not NaN (NaN only where all of them are)."""
     if dim is None:
         return MedianOfAll.apply(input, ignore_nan=True)
@@ -386,7 +386,7 @@ def _from_rows(rows: np.ndarray, like: np.ndarray, dim: int) -> np.ndarray:
 
 @tensor_method()
 def unique(input: Tensor, sorted: bool = True, return_inverse: bool = False, return_counts: bool = False,  # noqa: A002
-           dim: int | None = None):
+           dim: int | None = None) -> Tensor | tuple[Tensor, ...]:
     """The distinct values of ``input`` in ascending order (with ``dim``: its distinct slices along ``dim``,
     in lexicographic order). NaNs are all distinct, as in PyTorch.
 
@@ -413,7 +413,7 @@ def unique(input: Tensor, sorted: bool = True, return_inverse: bool = False, ret
 
 @tensor_method()
 def unique_consecutive(input: Tensor, return_inverse: bool = False, return_counts: bool = False,
-                       dim: int | None = None):
+                       dim: int | None = None) -> Tensor | tuple[Tensor, ...]:
     """Each run of equal consecutive elements (slices along ``dim``) collapsed to one, in order:
     ``[1, 1, 2, 2, 3, 1]`` gives ``[1, 2, 3, 1]``. The ``inverse`` and ``counts`` options are those
     of :func:`unique`. Not differentiable."""
@@ -623,7 +623,8 @@ def histogram(input: Tensor, bins, *, range: tuple[float, float] | None = None, 
     if isinstance(bins, Tensor):
         edges = bins._data
         if edges.ndim != 1 or edges.size == 0:
-            raise RuntimeError(f"histogram: bins tensor should be 1-d with at least one edge, got shape {fmt(edges.shape)}")
+            raise RuntimeError(f"histogram: bins tensor should be 1-d with at least one edge, got shape "
+                               f"{fmt(edges.shape)}")
         if edges.dtype != a.dtype:
             raise RuntimeError(f"histogram: input tensor and bins tensor should have the same dtype, but got input "
                                f"with dtype {a.dtype} and bins with dtype {edges.dtype}")

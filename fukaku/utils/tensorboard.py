@@ -138,9 +138,18 @@ class SummaryWriter:
 
     def add_scalars(self, main_tag: str, tag_scalar_dict: Mapping[str, Any], global_step: int | None = None,
                     walltime: float | None = None) -> None:
-        """Log several numbers in one chart: each ``tag`` becomes a run ``<log_dir>/<main_tag>/<tag>``."""
-        self._tbx.add_scalars(main_tag, {tag: _scalar(v, "add_scalars") for tag, v in tag_scalar_dict.items()},
-                                 global_step, walltime)
+        """Log several numbers in one chart: each ``tag`` is written, under the tag ``main_tag``, to a run
+        of its own, ``<log_dir>/<main_tag with / as _>_<tag>``, the directory PyTorch's writer uses."""
+        from tensorboardX.summary import scalar
+        from tensorboardX.writer import FileWriter
+        tbx = self._tbx
+        walltime = time.time() if walltime is None else walltime
+        logdir = tbx._get_file_writer().get_logdir()
+        for tag, value in tag_scalar_dict.items():
+            run = f"{logdir}/{main_tag.replace('/', '_')}_{tag}"
+            if run not in tbx.all_writers:  # flush and close reach it through all_writers
+                tbx.all_writers[run] = FileWriter(run, tbx._max_queue, tbx._flush_secs, tbx._filename_suffix)
+            tbx.all_writers[run].add_summary(scalar(main_tag, _scalar(value, "add_scalars")), global_step, walltime)
 
     # ------------------------------------------------------------------ distributions, images, text
     def add_histogram(self, tag: str, values, global_step: int | None = None, bins: str = "tensorflow",
@@ -180,7 +189,7 @@ class SummaryWriter:
         from tensorboardX.summary import hparams
         if not isinstance(hparam_dict, Mapping) or not isinstance(metric_dict, Mapping):
             raise TypeError("add_hparams: hparam_dict and metric_dict must be dicts")
-        hparam_dict = {k: v if v is None or isinstance(v, (bool, str)) else _scalar(v, "add_hparams")
+        hparam_dict = {k: v if v is None or isinstance(v, (bool, str, int, float)) else _scalar(v, "add_hparams")
                        for k, v in hparam_dict.items()}
         metric_dict = {k: _scalar(v, "add_hparams") for k, v in metric_dict.items()}
         experiment, start, end = hparams(hparam_dict, metric_dict)
@@ -285,10 +294,13 @@ class SummaryWriter:
 def _set_discrete_domains(experiment, hparam_dict: Mapping, domains: Mapping[str, list], plugin_data_class) -> None:
     """Add the values each hyperparameter takes across runs to the experiment summary (PyTorch's
     ``hparam_domain_discrete``), checked as PyTorch checks them."""
+    if not isinstance(domains, Mapping):
+        raise TypeError("add_hparams: hparam_domain_discrete must be a dict")
     for name, values in domains.items():
-        if name not in hparam_dict or not isinstance(values, list) or hparam_dict[name] not in values:
-            raise TypeError(f"add_hparams: hparam_domain_discrete[{name!r}] must be a list of the values of an "
-                            "hparam in hparam_dict, including its value in this run")
+        if name not in hparam_dict or not isinstance(values, list) \
+                or not all(isinstance(v, type(hparam_dict[name])) for v in values):
+            raise TypeError(f"add_hparams: hparam_domain_discrete[{name!r}] must be a list of values of the type of "
+                            f"hparam_dict[{name!r}]")
     value = experiment.value[0]
     content = plugin_data_class.FromString(value.metadata.plugin_data.content)
     for info in content.experiment.hparam_infos:

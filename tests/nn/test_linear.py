@@ -40,7 +40,8 @@ def test_bilinear_layer_matches_torch_both_ways(bias, dtype):
     theirs = torch.nn.Bilinear(3, 4, 5, bias=bias).to(TORCH_DTYPE[np.dtype(dtype)])
     ours = nn.Bilinear(3, 4, 5, bias=bias, dtype=dtype)
     assert list(ours.state_dict()) == list(theirs.state_dict())
-    assert [tuple(v.shape) for v in ours.state_dict().values()] == [tuple(v.shape) for v in theirs.state_dict().values()]
+    shapes = [tuple(v.shape) for v in theirs.state_dict().values()]
+    assert [tuple(v.shape) for v in ours.state_dict().values()] == shapes
     ours.load_state_dict({k: v.detach().numpy().copy() for k, v in theirs.state_dict().items()}, strict=True)
     x1, x2 = randn(6, 3, dtype=dtype, seed=1), randn(6, 4, dtype=dtype, seed=2)
     a1, a2 = fk.tensor(x1, requires_grad=True), fk.tensor(x2, requires_grad=True)

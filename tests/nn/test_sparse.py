@@ -142,6 +142,9 @@ def test_embedding_bag_empty_input_and_bags_of_nothing():
     out = F.embedding_bag(fk.tensor(np.zeros(0, np.int64)), w, fk.tensor([0, 0]), mode="max")
     assert out.shape == (2, 3) and not out.detach().numpy().any()
     assert F.embedding_bag(fk.tensor(np.zeros((3, 0), np.int64)), w, mode="mean").shape == (3, 3)
+    for offsets, last in (([], False), ([0], True)):  # no bags at all: (0, embedding_dim), as torch
+        assert F.embedding_bag(fk.tensor([1, 2]), w, fk.tensor(np.array(offsets, np.int64)), mode="max",
+                               include_last_offset=last).shape == (0, 3)
     out = F.embedding_bag(fk.tensor([1, 1]), w, fk.tensor([0]), mode="mean", padding_idx=1)
     assert out.tolist() == [[0.0, 0.0, 0.0]]  # every entry is padding: an empty bag
     out.sum().backward()

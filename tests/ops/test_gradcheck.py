@@ -62,6 +62,22 @@ def well_conditioned(n: int, batch=(), seed: int = 0) -> fk.Tensor:
     return T(2.0 * np.eye(n) + 0.3 * r.standard_normal(tuple(batch) + (n, n)))
 
 
+def _svd_gauged(a: fk.Tensor, full: bool):
+    """linalg.svd with each pair's sign fixed by U's first row (a smooth function away from sign flips)."""
+    u, s, vh = fk.linalg.svd(a, full_matrices=full)
+    signs = fk.sign(u[..., :1, :])
+    k = s.shape[-1]
+    row_signs = signs[..., :k].mT
+    if vh.shape[-2] > k:
+        row_signs = fk.cat([row_signs, fk.sign(vh[..., k:, :1])], -2)
+    return u * signs, s, vh * row_signs
+
+
+def _eigh_gauged(a: fk.Tensor):
+    values, vectors = fk.linalg.eigh(a)
+    return values, vectors * fk.sign(vectors[..., :1, :])
+
+
 # --------------------------------------------------------------------------- cases
 # Each case: id -> () -> (func, inputs). Factories keep inputs fresh for every test.
 CASES: dict[str, callable] = {}
@@ -231,6 +247,19 @@ case("norm_inf")(lambda: (lambda x: fk.norm(x, float("inf")), (distinct(2, 3),))
 case("norm_inf_dim")(lambda: (lambda x: fk.norm(x, float("inf"), dim=1),
                               (T([[0.3, -1.4, 0.8], [2.1, -0.6, 1.0]]),)))
 case("norm_p3")(lambda: (lambda x: fk.norm(x, 3), (away(2, 3),)))
+case("nansum")(lambda: (lambda x: fk.nansum(x + C([[0.0, np.nan, 0.0], [0.0, 0.0, 0.0]]), 1), (randn(2, 3),)))
+case("nanmean")(lambda: (lambda x: fk.nanmean(x + C([[0.0, np.nan, 0.0], [0.0, 0.0, 0.0]]), 1), (randn(2, 3),)))
+case("cumprod")(lambda: (lambda x: fk.cumprod(x, 1), (away(2, 3),)))
+case("cumprod_with_zeros")(lambda: (lambda x: fk.cumprod(x, 1), (T([[0.7, 0.0, -1.2, 0.0], [0.0, 1.5, 0.9, -0.4]]),)))
+case("cummax_values")(lambda: (lambda x: fk.cummax(x, 1).values, (distinct(2, 3),)))
+case("cummin_values")(lambda: (lambda x: x.cummin(0)[0], (distinct(3, 2),)))
+case("logcumsumexp")(lambda: (lambda x: fk.logcumsumexp(x, -1), (randn(2, 3),)))
+case("std_mean")(lambda: (lambda x: fk.std_mean(x, 1), (randn(2, 3),)))
+case("var_mean")(lambda: (lambda x: fk.var_mean(x, 0, correction=0), (randn(2, 3),)))
+case("aminmax")(lambda: (lambda x: fk.aminmax(x, dim=1), (distinct(2, 3),)))
+case("trapezoid_dx")(lambda: (lambda y: fk.trapezoid(y, dx=0.5), (randn(2, 3),)))
+case("trapezoid_x")(lambda: (fk.trapezoid, (randn(2, 3), randn(3, seed=1))))
+case("diff_prepend")(lambda: (lambda x, p: fk.diff(x, 2, dim=0, prepend=p), (randn(2, 3), randn(1, 3, seed=1))))
 
 # ---- shapes
 case("reshape")(lambda: (lambda x: x.reshape(3, 2), (randn(2, 3),)))
@@ -396,6 +425,43 @@ case("inverse")(lambda: (fk.inverse, (well_conditioned(3),)))
 case("inverse_batched")(lambda: (fk.inverse, (well_conditioned(2, batch=(2,)),)))
 case("trace")(lambda: (fk.trace, (randn(3, 3),)))
 case("trace_rect")(lambda: (fk.trace, (randn(2, 3),)))
+case("mv")(lambda: (fk.mv, (randn(2, 3), randn(3, seed=1))))
+case("addmm")(lambda: (lambda c, a, b: fk.addmm(c, a, b, beta=0.5, alpha=2.0), (randn(2), randn(2, 3, seed=1),
+                                                                                randn(3, 2, seed=2))))
+case("addmv")(lambda: (fk.addmv, (randn(2), randn(2, 3, seed=1), randn(3, seed=2))))
+case("addbmm")(lambda: (fk.addbmm, (randn(2, 2), randn(2, 2, 3, seed=1), randn(2, 3, 2, seed=2))))
+case("baddbmm")(lambda: (lambda c, a, b: fk.baddbmm(c, a, b, alpha=-1.0), (randn(2, 2, 2), randn(2, 2, 3, seed=1),
+                                                                            randn(2, 3, 2, seed=2))))
+case("kron")(lambda: (fk.kron, (randn(2, 1), randn(2, 3, seed=1))))
+case("cross")(lambda: (lambda a, b: fk.cross(a, b, dim=1), (randn(2, 3), randn(2, 3, seed=1))))
+case("tensordot")(lambda: (lambda a, b: fk.tensordot(a, b, ([1, 0], [0, 2])), (randn(2, 3), randn(3, 2, 2, seed=1))))
+case("cdist_p2")(lambda: (fk.cdist, (randn(2, 3), randn(3, 3, seed=1))))
+case("cdist_p1")(lambda: (lambda a, b: fk.cdist(a, b, 1.0), (randn(2, 3), randn(3, 3, seed=1))))
+case("cdist_inf")(lambda: (lambda a, b: fk.cdist(a, b, float("inf")), (T([[0.1, 1.3, -0.4], [0.9, -0.2, 0.5]]),
+                                                                         T([[0.6, 0.2, 0.35]]))))
+case("dist")(lambda: (lambda a, b: fk.dist(a, b, 3), (randn(2, 3), randn(3, seed=1))))
+case("slogdet")(lambda: (lambda a: fk.slogdet(a).logabsdet, (T([[0.5, 2.0], [1.5, -0.3]]),)))
+case("matrix_power")(lambda: (lambda a: fk.matrix_power(a, 3), (randn(2, 2, 2),)))
+case("matrix_power_negative")(lambda: (lambda a: fk.matrix_power(a, -2), (well_conditioned(2),)))
+case("linalg_solve")(lambda: (fk.linalg.solve, (well_conditioned(3), randn(3, 2, seed=1))))
+case("linalg_solve_vector_batched")(lambda: (fk.linalg.solve, (well_conditioned(2, batch=(2,)), randn(2, seed=1))))
+case("linalg_svd")(lambda: (lambda a: _svd_gauged(a, False), (randn(3, 2),)))
+# full matrices: only the first min(m, n) columns of U / rows of Vh are differentiated (the rest are not
+# determined by A; torch's convention), so finite differences see only those
+case("linalg_svd_wide_full")(lambda: (lambda a: [t[..., :2, :] if i == 2 else t for i, t in
+                                                 enumerate(_svd_gauged(a, True))], (randn(2, 3),)))
+case("linalg_svdvals")(lambda: (fk.linalg.svdvals, (randn(2, 3),)))
+case("linalg_eigh")(lambda: (lambda a: _eigh_gauged(a + a.mT), (randn(3, 3),)))
+case("linalg_qr")(lambda: (fk.linalg.qr, (randn(3, 2),)))
+case("linalg_qr_wide")(lambda: (fk.linalg.qr, (randn(2, 3),)))
+case("linalg_cholesky")(lambda: (lambda a: fk.linalg.cholesky(a @ a.mT + C(np.eye(3))), (randn(3, 3),)))
+case("linalg_pinv")(lambda: (fk.linalg.pinv, (randn(3, 2),)))
+case("linalg_lstsq")(lambda: (lambda a, b: fk.linalg.lstsq(a, b).solution, (randn(3, 2), randn(3, seed=1))))
+case("linalg_multi_dot")(lambda: (lambda a, b, c: fk.linalg.multi_dot([a, b, c]),
+                                  (randn(2), randn(2, 3, seed=1), randn(3, 2, seed=2))))
+case("linalg_vector_norm")(lambda: (lambda x: fk.linalg.vector_norm(x, 3, dim=1), (away(2, 3),)))
+case("linalg_matrix_norm_nuc")(lambda: (lambda x: fk.linalg.matrix_norm(x, "nuc"), (randn(2, 3),)))
+case("linalg_matrix_norm_2")(lambda: (lambda x: fk.linalg.matrix_norm(x, 2), (randn(3, 2),)))
 
 # matmul, every rank combination (1-d, 2-d, batched, broadcast batch dims)
 MATMUL_SHAPES = {
@@ -494,6 +560,20 @@ GG_CASES: dict[str, callable] = {
     "inverse_batched": lambda: (fk.inverse, (well_conditioned(2, batch=(2,)),)),
     "elu": lambda: (F.elu, (away(2, 3),)),
     "softmax_dim0": lambda: (lambda x: fk.softmax(x, 0), (randn(2, 3),)),
+    # issue 7: reductions, scans and linear algebra
+    "cumprod_with_zeros": lambda: (lambda x: fk.cumprod(x, 1), (T([[0.7, 0.0, -1.2, 0.0], [0.0, 1.5, 0.9, -0.4]]),)),
+    "logcumsumexp": lambda: (lambda x: fk.logcumsumexp(x, 1), (randn(2, 3),)),
+    "nanmean_sq": lambda: (lambda x: fk.nanmean(x + C([[0.0, np.nan, 0.0], [0.0, 0.0, 0.0]]), 1) ** 2, (randn(2, 3),)),
+    "trapezoid_x": lambda: (fk.trapezoid, (randn(2, 3), randn(3, seed=1))),
+    "cdist_p2": lambda: (fk.cdist, (randn(2, 3), randn(3, 3, seed=1))),
+    "cdist_p3": lambda: (lambda a, b: fk.cdist(a, b, 3.0), (randn(2, 3), randn(3, 3, seed=1))),
+    "slogdet": lambda: (lambda a: fk.slogdet(a).logabsdet, (well_conditioned(3),)),
+    "linalg_solve": lambda: (fk.linalg.solve, (well_conditioned(2), randn(2, 2, seed=1))),
+    "linalg_svd": lambda: (lambda a: _svd_gauged(a, False), (randn(3, 2),)),
+    "linalg_eigh": lambda: (lambda a: _eigh_gauged(a + a.mT), (randn(3, 3),)),
+    "linalg_qr": lambda: (fk.linalg.qr, (randn(3, 2),)),
+    "linalg_cholesky": lambda: (lambda a: fk.linalg.cholesky(a @ a.mT + C(np.eye(2))), (randn(2, 2),)),
+    "linalg_pinv": lambda: (fk.linalg.pinv, (randn(2, 3),)),
     # issue 7: sorting and writes, composed with a nonlinearity where the op itself is piecewise linear
     "sort_sq": lambda: (lambda x: fk.sort(x, 1).values ** 2, (distinct(2, 3),)),
     "quantile_sq": lambda: (lambda x: fk.quantile(x, 0.3, dim=0) ** 2, (distinct(4, 2),)),

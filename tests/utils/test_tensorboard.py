@@ -104,8 +104,8 @@ def test_add_scalars_writes_one_run_per_tag(tmp_path, writer):
         writer.add_scalars("loss", {"train": fk.tensor(1.0 / (step + 1)), "val": 2.0 * step}, step)
     writer.flush()
     runs = read_events(tmp_path / "run")
-    assert [v.simple_value for _, v in values(runs["loss/train"], "loss")] == [1.0, 0.5, np.float32(1 / 3)]
-    assert [(s, v.simple_value) for s, v in values(runs["loss/val"], "loss")] == [(0, 0.0), (1, 2.0), (2, 4.0)]
+    assert [v.simple_value for _, v in values(runs["loss_train"], "loss")] == [1.0, 0.5, np.float32(1 / 3)]
+    assert [(s, v.simple_value) for s, v in values(runs["loss_val"], "loss")] == [(0, 0.0), (1, 2.0), (2, 4.0)]
 
 
 # ---------------------------------------------------------------------- histograms, images, text, hparams
@@ -165,7 +165,7 @@ def test_hparams_with_discrete_domains(tmp_path, writer):
     writer.add_hparams({"lr": fk.tensor(0.1), "optimizer": "adam", "bn": True}, {"hparam/accuracy": fk.tensor(0.9)},
                        hparam_domain_discrete={"optimizer": ["adam", "sgd"]}, run_name="trial1", global_step=4)
     with pytest.raises(TypeError, match="hparam_domain_discrete"):
-        writer.add_hparams({"lr": 0.1}, {"m": 1.0}, hparam_domain_discrete={"lr": [0.5]}, run_name="bad")
+        writer.add_hparams({"lr": 0.1}, {"m": 1.0}, hparam_domain_discrete={"lr": ["0.5"]}, run_name="bad")
     runs = read_events(tmp_path / "run")
     events = runs["trial1"]
     [(_, exp)] = values(events, "_hparams_/experiment")
@@ -175,7 +175,8 @@ def test_hparams_with_discrete_domains(tmp_path, writer):
     assert [v.string_value for v in infos["optimizer"].domain_discrete.values] == ["adam", "sgd"]
     [(_, start)] = values(events, "_hparams_/session_start_info")
     session = HParamsPluginData.FromString(start.metadata.plugin_data.content).session_start_info
-    assert session.hparams["lr"].number_value == pytest.approx(0.1) and session.hparams["optimizer"].string_value == "adam"
+    assert session.hparams["lr"].number_value == pytest.approx(0.1)
+    assert session.hparams["optimizer"].string_value == "adam"
     assert [(s, v.simple_value) for s, v in values(events, "hparam/accuracy")] == [(4, np.float32(0.9))]
 
 
@@ -277,3 +278,47 @@ def test_without_tensorboardx_the_error_names_the_extra(tmp_path, monkeypatch):
     from fukaku.utils.tensorboard import SummaryWriter
     with pytest.raises(ImportError, match=r"tensorboardX.*pip install 'fukaku\[tensorboard\]'"):
         SummaryWriter(tmp_path)
+
+
+# ---------------------------------------------------------------------- the oracle: PyTorch's own writer
+def _log_everything(writer, tensor):
+    """One logging session, written with either library's writer and tensors (``tensor`` makes one)."""
+    rng = np.random.default_rng(0)
+    writer.add_scalar("loss", tensor(np.float32(0.5)), 0)
+    writer.add_scalar("loss", 3, 1)
+    writer.add_scalar("exact", tensor(np.float64(1 / 3)), 1, new_style=True, double_precision=True)
+    writer.add_scalars("lr/groups", {"a": 0.1, "b": tensor(np.float32(0.2))}, 2)
+    writer.add_histogram("w", tensor(rng.standard_normal(200).astype(np.float32)), 3)
+    writer.add_histogram("w_auto", tensor(rng.standard_normal(50)), 3, bins="auto")
+    writer.add_image("img", tensor(rng.integers(0, 256, (3, 6, 5), dtype=np.uint8)), 4)
+    writer.add_image("img_hwc", tensor(rng.uniform(0, 1, (6, 5, 3)).astype(np.float32)), 4, dataformats="HWC")
+    writer.add_images("batch", tensor(rng.integers(0, 256, (3, 1, 4, 4), dtype=np.uint8)), 5)
+    writer.add_text("note", "a *markdown* note", 6)
+    writer.add_hparams({"lr": 0.1, "optimizer": "adam", "layers": 3}, {"hparam/accuracy": 0.9},
+                       hparam_domain_discrete={"optimizer": ["adam", "sgd"], "layers": [2, 3]}, run_name="trial",
+                       global_step=1)
+
+
+def _summaries(logdir):
+    """run -> [(step, tag, serialized Summary.Value)], the file-version and wall-time parts left out."""
+    return {run: [(e.step, v.tag, v.SerializeToString(deterministic=True))
+                  for e in events if e.HasField("summary") for v in e.summary.value]
+            for run, events in read_events(logdir).items()}
+
+
+@needs_tbx
+def test_the_event_files_say_what_pytorchs_writer_says(tmp_path):
+    pytest.importorskip("PIL")
+    torch_tb = pytest.importorskip("torch.utils.tensorboard", reason="PyTorch's writer needs the tensorboard package")
+    import torch
+    from fukaku.utils.tensorboard import SummaryWriter
+    with torch_tb.SummaryWriter(tmp_path / "torch") as writer:
+        _log_everything(writer, lambda a: torch.from_numpy(np.array(a)))
+    with SummaryWriter(tmp_path / "fukaku") as writer:
+        _log_everything(writer, lambda a: fk.tensor(np.array(a)))
+    expected, ours = _summaries(tmp_path / "torch"), _summaries(tmp_path / "fukaku")
+    assert sorted(ours) == sorted(expected) == [".", "lr_groups_a", "lr_groups_b", "trial"]
+    for run in expected:
+        assert [(s, t) for s, t, _ in ours[run]] == [(s, t) for s, t, _ in expected[run]], run
+        for (step, tag, value), (_, _, torch_value) in zip(ours[run], expected[run]):
+            assert value == torch_value, (run, step, tag)

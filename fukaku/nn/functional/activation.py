@@ -158,11 +158,11 @@ def gumbel_softmax(logits: Tensor, tau: float = 1, hard: bool = False, eps: floa
     x = _floating(logits)
     xp = array_module(x._data)
     # the host generator draws e ~ Exp(1) in x's precision; g = −log e ~ Gumbel(0, 1)
-    draw_dtype = x.dtype if x.dtype in (np.float32, np.float64) else np.float64
-    draws = xp.asarray(default_generator().standard_exponential(x.shape, dtype=draw_dtype))
+    dtype = x._data.dtype
+    draws = default_generator().standard_exponential(x.shape, dtype=dtype if dtype.itemsize >= 4 else np.float32)
     with np.errstate(divide="ignore"):
-        gumbels = -xp.log(draws)
-    y_soft = softmax((x + wrap(gumbels.astype(x.dtype, copy=False))) / tau, dim)
+        gumbels = -xp.log(xp.asarray(draws))
+    y_soft = softmax((x + wrap(gumbels.astype(dtype, copy=False))) / tau, dim)
     if not hard:
         return y_soft
     d = _norm_dim(dim, y_soft.ndim, "gumbel_softmax")

@@ -173,6 +173,8 @@ def embedding_bag(input: Tensor, weight: Tensor, offsets: Tensor | None = None, 
     padding_idx = _padding_row(op, padding_idx, weight.shape[0])
     if max_norm is not None:
         _renorm_(weight, flat, max_norm, norm_type)
+    if not starts.size:  # no bags: (0, embedding_dim), still a result of the table's graph
+        return weight[:0]
     xp = array_module(weight._data)
     positions = flat.size
     bag = xp.searchsorted(starts, xp.arange(positions), side="right") - 1  # the bag of each position

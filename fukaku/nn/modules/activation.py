@@ -11,8 +11,8 @@ of the same name in :mod:`fukaku.nn.functional`.
   ``CELU``, ``Mish``, ``Softsign``, ``LogSigmoid``, ``Tanhshrink``, ``Threshold``, ``GLU``.
 
 A layer built with ``inplace=True`` writes its result into its input and returns the input, as
-torch's (through the one helper :func:`fukaku.ops.activation._result`); its ``repr`` shows the flag as
-torch's does.
+torch's (through the one helper :func:`fukaku.ops.activation._result`); its ``repr`` shows the
+flag as torch's does.
 """
 from __future__ import annotations
 

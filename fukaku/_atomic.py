@@ -9,7 +9,7 @@ leaves the target as it was.
 from __future__ import annotations
 
 import os
-import tempfile
+import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -17,10 +17,10 @@ from typing import IO
 
 __all__ = ["atomic_write", "AbandonWrite"]
 
-# mkstemp creates files readable by their owner only; a written file gets the permissions that
-# open() would give it (0o666 less the process's umask), read once here
-_UMASK = os.umask(0)
-os.umask(_UMASK)
+# The temporary file is created as open() creates a file: mode 0o666, less the process's umask at the
+# time of the write (the kernel applies it), not mkstemp's owner-only 0o600
+_FLAGS = (os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+          | getattr(os, "O_BINARY", 0))
 
 
 class AbandonWrite(Exception):
@@ -49,10 +49,8 @@ def atomic_write(path: str | os.PathLike, mode: str = "wb", *, suffix: str = ".t
     directory = target.parent
     if not directory.is_dir():
         raise FileNotFoundError(f"{op}: the directory {os.fspath(directory)!r} of {os.fspath(path)!r} does not exist")
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=suffix, dir=directory)
+    fd, tmp = _create_temporary(directory, f".{target.name}.", suffix)
     try:
-        if hasattr(os, "fchmod"):  # POSIX
-            os.fchmod(fd, 0o666 & ~_UMASK)
         with os.fdopen(fd, mode, **({} if mode == "wb" else {"encoding": "utf-8"})) as fh:
             yield fh
             fh.flush()
@@ -66,6 +64,18 @@ def atomic_write(path: str | os.PathLike, mode: str = "wb", *, suffix: str = ".t
         if os.path.exists(tmp):
             os.unlink(tmp)
     _fsync_directory(directory)
+
+
+def _create_temporary(directory: Path, prefix: str, suffix: str) -> tuple[int, str]:
+    """A new file ``directory/prefix<random>suffix`` opened for writing, with the permissions the umask
+    gives new files (``O_EXCL``: never one that exists)."""
+    for _ in range(100):
+        path = os.path.join(directory, f"{prefix}{secrets.token_hex(4)}{suffix}")
+        try:
+            return os.open(path, _FLAGS, 0o666), path
+        except FileExistsError:
+            continue
+    raise FileExistsError(f"atomic_write: no unused temporary name in {os.fspath(directory)!r} after 100 tries")
 
 
 def _fsync_directory(directory: Path) -> None:

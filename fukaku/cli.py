@@ -1,20 +1,21 @@
 """The ``fukaku`` command.
 
     fukaku train MODEL --data DATASET [--epochs N] [--lr LR] [--batch-size B] [--optimizer NAME]
-                 [--seed S] [--save PATH] [--hidden 128,64] [--activation relu] ...
+                 [--seed S] [--save PATH [--resume]] [--hidden 128,64] [--activation relu] ...
     fukaku lab list | run ID... | --all [--quick] [--out DIR]
     fukaku data fetch mnist|fashion-mnist [--root DIR]
     fukaku graph [--out PATH] [--format svg|dot|text]
     fukaku run SCRIPT [ARGS...]
     fukaku info
 
-``main(argv)`` returns the exit status (0 success, 1 failure, 2 usage error), so tests call it
-directly; the console script and ``python -m fukaku`` pass it to ``SystemExit``.
+``main(argv)`` returns the exit status (0 success, 1 failure, 2 usage error, 130 interrupted by
+Ctrl-C), so tests call it directly; the console script and ``python -m fukaku`` pass it to ``SystemExit``.
 """
 from __future__ import annotations
 
 import argparse
 import importlib.util
+import math
 import os
 import platform
 import sys
@@ -28,8 +29,9 @@ import numpy as np
 
 from . import __version__, datasets, manual_seed, models, nn, optim, tensor
 from .datasets import FetchError, fetch
-from .serialization import save
-from .train import Callback, accuracy, binary_accuracy_with_logits, evaluate, fit
+from .serialization import load, save
+from .train import (Callback, NonFiniteLossError, _format_logs, accuracy, binary_accuracy_with_logits, evaluate,
+                    fit)
 from .utils import graph
 from .utils.data import DataLoader, TensorDataset
 
@@ -39,6 +41,9 @@ CLASSIFY_SETS = ("circle", "xor", "gauss", "spiral")
 REGRESS_SETS = ("reg-plane", "reg-gauss")
 DATASETS = IMAGE_SETS + CLASSIFY_SETS + REGRESS_SETS
 OPTIMIZERS = {"sgd": 0.1, "adam": 1e-3, "adamw": 1e-3, "rmsprop": 1e-3, "adagrad": 1e-2, "adadelta": 1.0}
+MOMENTUM_OPTIMIZERS = ("sgd", "rmsprop")
+BETAS_OPTIMIZERS = ("adam", "adamw")
+INTERRUPTED = 130  # the shell's status for a program ended by SIGINT (128 + 2)
 DEFAULT_EPOCHS = {"mlp": 30, "logreg": 50, "linreg": 50, "perceptron": 100}
 # Where a model wants another default step: one convex layer takes 10x larger adaptive steps (softmax
 # regression on digits: 95.3% after 50 epochs at 1e-3, 97.8% at 1e-2), and least squares on the
@@ -68,18 +73,30 @@ class Data:
     y_test: np.ndarray
     num_classes: int  # 0 for regression
     split: str        # how train and test were made, for the report line
+    note: str = ""    # a line to print before it (a fallback taken)
 
 
 def load_data(name: str, seed: int, root: str | None = None, noise: float = 0.0) -> Data:
-    """``digits``: 80/20 shuffled split (``seed``); ``mnist``: the t10k set, first 8,000 train / last
-    2,000 test; Playground sets: 500 points (1,200 for regression), 50/50 split as the Playground."""
+    """``digits``: 80/20 shuffled split (``seed``); ``mnist``: the 60,000 training images and the 10,000
+    t10k test images when the training files are there (``fukaku data fetch mnist``), else the t10k set
+    alone, first 8,000 train / last 2,000 test (``Data.note`` says so); Playground sets: 500 points
+    (1,200 for regression), 50/50 split as the Playground."""
     if name == "digits":
         x, y = datasets.digits(return_tensors=False)
         split = datasets.holdout_split(x, y, test_fraction=0.2, seed=seed)
         return Data(name, *split, num_classes=10, split=f"80/20 shuffled split, seed {seed}")
     if name == "mnist":
-        split = datasets.mnist_split(root, n_train=8000, n_test=2000, return_tensors=False)
-        return Data(name, *split, num_classes=10, split="MNIST t10k, first 8,000 train / last 2,000 test")
+        try:
+            x_train, y_train = datasets.mnist(root, train=True, flatten=True, return_tensors=False)
+        except FileNotFoundError:
+            split = datasets.mnist_split(root, n_train=8000, n_test=2000, return_tensors=False)
+            return Data(name, *split, num_classes=10, split="MNIST t10k, first 8,000 train / last 2,000 test",
+                        note="mnist: the training set (train-images-idx3-ubyte) has not been fetched, so the 10,000 "
+                        "test images are split 8,000 train / 2,000 test; `fukaku data fetch mnist` gets the 60,000 "
+                        "training images")
+        x_test, y_test = datasets.mnist(root, train=False, flatten=True, return_tensors=False)
+        return Data(name, x_train, y_train, x_test, y_test, num_classes=10,
+                    split="MNIST training set train-*, test set t10k-*")
     if name in CLASSIFY_SETS + REGRESS_SETS:
         regress = name in REGRESS_SETS
         split = datasets.playground(name, n=1200 if regress else 500, noise=noise, seed=seed, test_fraction=0.5,
@@ -101,6 +118,16 @@ def _hidden(text: str) -> list[int]:
     if any(s < 1 for s in sizes):
         raise argparse.ArgumentTypeError(f"--hidden widths must be >= 1, got {text!r}")
     return sizes
+
+
+def _betas(text: str) -> tuple[float, float]:
+    try:
+        betas = tuple(float(s) for s in text.split(","))
+    except ValueError:
+        betas = ()
+    if len(betas) != 2:
+        raise argparse.ArgumentTypeError(f"--betas takes two comma-separated numbers like 0.9,0.999, got {text!r}")
+    return betas
 
 
 def _check_save_path(path: str) -> None:
@@ -177,72 +204,217 @@ def _train_perceptron(args, data: Data) -> tuple[dict, dict]:
     return results, checkpoint
 
 
-def _train_gradient(args, data: Data) -> tuple[dict, dict]:
+class Interrupted(Exception):
+    """Ctrl-C during ``fukaku train``; the message says what was kept. Reported in one line, exit status 130."""
+
+
+def _file_id(path: str | None) -> tuple | None:
+    """What identifies a file's current version (an atomic write replaces the inode), or None."""
+    try:
+        st = os.stat(path)
+    except (OSError, TypeError):
+        return None
+    return st.st_ino, st.st_mtime_ns, st.st_size
+
+
+def _config(args, data: Data, model, lr: float) -> dict:
+    """The run's configuration as the checkpoint keeps it: the model (to rebuild it), the data and the
+    training options (a resumed run must use the same; only --epochs may change)."""
+    config = {"model": args.model, "in_features": int(data.x_train.shape[1]), "out_features": int(data.num_classes or 1)}
+    if args.model == "mlp":
+        config.update(sizes=list(model.sizes), activation=args.activation, dropout=args.dropout,
+                      batchnorm=args.batchnorm)
+    config.update(data=args.data, split=data.split, seed=args.seed, optimizer=args.optimizer, lr=lr,
+                  batch_size=args.batch_size, weight_decay=args.weight_decay)
+    if args.optimizer in MOMENTUM_OPTIMIZERS:
+        config["momentum"] = args.momentum
+    if args.optimizer in BETAS_OPTIMIZERS:
+        config["betas"] = list(args.betas)
+    if args.data in CLASSIFY_SETS + REGRESS_SETS:
+        config["noise"] = args.noise
+    return config
+
+
+def _resume_point(path: str, shown: str, config: dict) -> int | None:
+    """The epochs done in the checkpoint ``path`` that ``--resume`` continues (None: no file yet);
+    refuses a file that is not a ``fukaku train`` checkpoint or was written with other options."""
+    if not os.path.exists(path):
+        return None
+    try:
+        state = load(path)
+    except (OSError, ValueError) as exc:
+        raise UsageError(f"--resume: cannot read {shown}: {exc}") from None
+    if not (isinstance(state, dict) and isinstance(state.get("config"), dict) and "stopped" in state
+            and "loader_generators" in state):
+        raise UsageError(f"--resume: {shown} is not a resumable checkpoint of `fukaku train` (another program's, "
+                         "or one written before checkpoints were resumable); leave out --resume to start afresh "
+                         "(the file is then overwritten)")
+    saved = state["config"]
+    differ = [k for k in dict.fromkeys([*saved, *config]) if saved.get(k) != config.get(k)]
+    if differ:
+        what = "; ".join(f"{k.replace('_', '-')}: {saved.get(k)!r} there, {config.get(k)!r} now" for k in differ)
+        raise UsageError(f"--resume: {shown} was written by a run with other options ({what}); resume with that "
+                         "run's options (only --epochs may change), or leave out --resume to start afresh")
+    return int(state["epoch"])
+
+
+def _kept(path: str | None, shown: str | None, before: tuple | None, resume: bool) -> str:
+    """What the checkpoint holds after a run ended early, as the end of a one-line message."""
+    if path is None:
+        return "nothing saved (--save PATH keeps a resumable checkpoint of every finished epoch)"
+    if _file_id(path) != before or (resume and before is not None):
+        try:
+            done = int(load(path)["epoch"])
+        except (OSError, ValueError, KeyError, TypeError):
+            return f"{shown} could not be read back"
+        return f"{shown} keeps the {done} finished epoch(s); run the same command with --resume to continue"
+    return f"no epoch finished, so nothing was saved to {shown}"
+
+
+def _train_gradient(args, data: Data) -> dict:
     manual_seed(args.seed)  # weights and dropout masks
     model, loss_fn, metrics, ytr, yte = _build(args, data)
     lr = default_lr(args.model, args.optimizer) if args.lr is None else args.lr
     opt_cls = {"sgd": optim.SGD, "adam": optim.Adam, "adamw": optim.AdamW, "rmsprop": optim.RMSprop,
                "adagrad": optim.Adagrad, "adadelta": optim.Adadelta}[args.optimizer]
-    options = {"momentum": args.momentum} if args.optimizer in ("sgd", "rmsprop") else {}
+    options = ({"momentum": args.momentum} if args.optimizer in MOMENTUM_OPTIMIZERS else
+               {"betas": args.betas} if args.optimizer in BETAS_OPTIMIZERS else {})
     optimizer = opt_cls(model.parameters(), lr=lr, weight_decay=args.weight_decay, **options)
     generator = np.random.default_rng(args.seed)  # the shuffle order of every epoch
     train_loader = DataLoader(TensorDataset(data.x_train, ytr), batch_size=args.batch_size, shuffle=True,
                               generator=generator)
     test_loader = DataLoader(TensorDataset(data.x_test, yte), batch_size=1024)
+    config = _config(args, data, model, lr)
+    path = os.path.expanduser(args.save) if args.save else None
+    done = _resume_point(path, args.save, config) if args.resume else None
     print(f"{_describe(model)}, {model.num_parameters():,} parameters; {args.optimizer} lr {lr}, batch "
           f"{args.batch_size}, {args.epochs} epochs")
-    callbacks = [] if args.quiet or sys.stderr.isatty() else [_EpochLines(args.epochs)]  # a bar on a terminal
+    if args.resume:
+        print(f"resuming {args.save} after epoch {done} of {args.epochs}" if done is not None else
+              f"{args.save} does not exist yet: starting at epoch 1")
+    # the same callbacks in every run (a resumed run must have those of the run it continues); the
+    # lines are printed when no progress bar is drawn (output is not a terminal)
+    lines = _EpochLines(args.epochs, show=not (args.quiet or sys.stderr.isatty()))
+    before = _file_id(path)
     began = time.perf_counter()
-    history = fit(model, loss_fn, optimizer, train_loader, epochs=args.epochs, metrics=metrics, quiet=args.quiet,
-                  callbacks=callbacks)
+    try:
+        history = fit(model, loss_fn, optimizer, train_loader, epochs=args.epochs, metrics=metrics, quiet=args.quiet,
+                      callbacks=[lines], checkpoint=path, resume=args.resume,
+                      checkpoint_extra=None if path is None else {"config": config})
+    except KeyboardInterrupt:
+        raise Interrupted(f"interrupted during epoch {lines.finished + 1}/{args.epochs}; "
+                          f"{_kept(path, args.save, before, args.resume)}") from None
+    except NonFiniteLossError as exc:
+        batch = f"batch {exc.batch + 1}" + (f"/{exc.batches}" if exc.batches else "")
+        kept = "" if path is None else f"; {_kept(path, args.save, before, args.resume)}"
+        raise FloatingPointError(f"training diverged: the loss is {exc.loss} at epoch {exc.epoch + 1}/{exc.epochs}, "
+                                 f"{batch}, at lr {lr:g}; lower --lr (e.g. --lr {lr / 10:g}){kept}") from None
     seconds = time.perf_counter() - began
-    if not np.isfinite(history.history["loss"][-1]):
-        raise FloatingPointError(f"training diverged: the loss is {history.history['loss'][-1]} after "
-                                 f"{args.epochs} epochs at lr {lr}; lower --lr")
-    test = evaluate(model, loss_fn, test_loader, metrics)
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):  # a test loss of inf is reported as such
+        test = evaluate(model, loss_fn, test_loader, metrics)
     results = {"seconds": seconds, "train_loss": history.history["loss"][-1], "test_loss": test["loss"]}
     if "accuracy" in test:
         results["test_accuracy"] = test["accuracy"]
-    config = {"model": args.model, "in_features": int(data.x_train.shape[1]),
-              "out_features": int(data.num_classes or 1)}
-    if args.model == "mlp":
-        config.update(sizes=list(model.sizes), activation=args.activation, dropout=args.dropout,
-                      batchnorm=args.batchnorm)
-    checkpoint = {"model": model.state_dict(), "optimizer": optimizer.state_dict(), "epoch": args.epochs,
-                  "config": config}
-    return results, checkpoint
+    if path is not None:  # fit's last checkpoint, with the results: still resumable (e.g. with more --epochs)
+        checkpoint = load(path)
+        checkpoint["results"] = results
+        save(checkpoint, path)
+    return results
 
 
 class _EpochLines(Callback):
-    """One line per epoch on stdout when no progress bar is drawn (output is not a terminal)."""
+    """One line per epoch on stdout when ``show`` (no progress bar is drawn: output is not a terminal);
+    counts the finished epochs either way (kept in the checkpoint, so a resumed run counts on)."""
 
-    def __init__(self, epochs: int) -> None:
-        self.epochs = epochs
+    def __init__(self, epochs: int, show: bool = True) -> None:
+        self.epochs, self.show, self.finished = epochs, show, 0
 
     def on_epoch_end(self, epoch, logs, model) -> bool:
-        values = "  ".join(f"{k} {v:.4f}" for k, v in logs.items() if k not in ("lr", "time"))
-        print(f"epoch {epoch + 1}/{self.epochs}  {values}  ({logs['time']:.2f} s)", flush=True)
+        self.finished = epoch + 1
+        if self.show:
+            print(f"epoch {epoch + 1}/{self.epochs}  {_format_logs(logs)}  ({logs['time']:.2f} s)", flush=True)
         return False
+
+    def state_dict(self) -> dict:
+        return {"finished": self.finished}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.finished = int(state["finished"])
+
+
+def _check_options(args) -> None:
+    """Refuse an option that does not apply to the model, the optimizer or the data, or is outside its
+    range (each message names the option and what is valid); then fill in the defaults."""
+    def given(name: str) -> bool:
+        return getattr(args, name) is not None
+
+    if args.model == "perceptron":
+        for option in ("optimizer", "batch_size", "momentum", "betas", "weight_decay"):
+            if given(option):
+                raise UsageError(f"--{option.replace('_', '-')} does not apply to the perceptron, which learns by "
+                                 "its error-correction rule one sample at a time (its options: --epochs, --lr, "
+                                 "--seed, --save)")
+        if args.resume:
+            raise UsageError("--resume does not apply to the perceptron (its training takes a moment and is not "
+                             "checkpointed); leave out --resume")
+    if args.model != "mlp":
+        for option in ("hidden", "activation", "dropout", "batchnorm"):
+            if given(option):
+                raise UsageError(f"--{option} applies to mlp only, not {args.model}")
+    optimizer = args.optimizer or "adam"
+    if given("momentum") and optimizer not in MOMENTUM_OPTIMIZERS:
+        raise UsageError(f"--momentum applies to {' and '.join(MOMENTUM_OPTIMIZERS)} only, not {optimizer}"
+                         + ("; its momentum is set with --betas" if optimizer in BETAS_OPTIMIZERS else ""))
+    if given("betas") and optimizer not in BETAS_OPTIMIZERS:
+        raise UsageError(f"--betas applies to {' and '.join(BETAS_OPTIMIZERS)} only, not {optimizer}"
+                         + ("; use --momentum" if optimizer in MOMENTUM_OPTIMIZERS else ""))
+    if given("noise") and args.data not in CLASSIFY_SETS + REGRESS_SETS:
+        raise UsageError(f"--noise applies to the Playground sets ({', '.join(CLASSIFY_SETS + REGRESS_SETS)}) only, "
+                         f"not {args.data}")
+    if given("root") and args.data != "mnist":
+        raise UsageError(f"--root applies to --data mnist only, not {args.data}")
+    if args.resume and not args.save:
+        raise UsageError("--resume needs --save PATH, the checkpoint to continue from")
+
+    def finite(x: float) -> bool:
+        return math.isfinite(x)
+
+    ranges = (("epochs", ">= 1", lambda v: v >= 1), ("batch_size", ">= 1", lambda v: v >= 1),
+              ("lr", "a finite number > 0", lambda v: finite(v) and v > 0),
+              ("momentum", "in [0, 1)", lambda v: 0 <= v < 1),
+              ("betas", "two numbers in [0, 1)", lambda v: all(0 <= b < 1 for b in v)),
+              ("weight_decay", "a finite number >= 0", lambda v: finite(v) and v >= 0),
+              ("dropout", "in [0, 1)", lambda v: 0 <= v < 1), ("noise", "in [0, 0.5]", lambda v: 0 <= v <= 0.5),
+              ("seed", ">= 0", lambda v: v >= 0))
+    for name, valid, ok in ranges:
+        value = getattr(args, name)
+        if value is not None and not ok(value):
+            shown = ",".join(map(str, value)) if isinstance(value, tuple) else value
+            raise UsageError(f"--{name.replace('_', '-')} must be {valid}, got {shown}")
+    defaults = {"optimizer": optimizer, "epochs": DEFAULT_EPOCHS[args.model], "batch_size": 32, "momentum": 0.0,
+                "betas": (0.9, 0.999), "weight_decay": 0.0, "hidden": [128], "activation": "relu", "dropout": 0.0,
+                "batchnorm": False, "noise": 0.0}
+    for name, value in defaults.items():
+        if getattr(args, name) is None:
+            setattr(args, name, value)
 
 
 def cmd_train(args) -> int:
-    if args.epochs is None:
-        args.epochs = DEFAULT_EPOCHS[args.model]
-    for name, value, low in (("--epochs", args.epochs, 1), ("--batch-size", args.batch_size, 1)):
-        if value < low:
-            raise UsageError(f"{name} must be >= {low}, got {value}")
-    if args.lr is not None and not args.lr > 0:
-        raise UsageError(f"--lr must be > 0, got {args.lr}")
-    if not 0 <= args.dropout < 1:
-        raise UsageError(f"--dropout must be in [0, 1), got {args.dropout}")
-    if args.seed < 0:
-        raise UsageError(f"--seed must be >= 0, got {args.seed}")
+    _check_options(args)
     _check_combination(args.model, args.data)
     if args.save:
         _check_save_path(args.save)
     data = load_data(args.data, args.seed, args.root, args.noise)
+    if data.note:
+        print(data.note)
     print(f"{data.name}: {len(data.x_train):,} train / {len(data.x_test):,} test samples ({data.split})")
-    results, checkpoint = (_train_perceptron if args.model == "perceptron" else _train_gradient)(args, data)
+    if args.model == "perceptron":
+        try:
+            results, checkpoint = _train_perceptron(args, data)
+        except KeyboardInterrupt:
+            raise Interrupted("interrupted; nothing saved (the perceptron's training is not checkpointed)") from None
+    else:
+        results, checkpoint = _train_gradient(args, data), None
     parts = [f"trained in {results['seconds']:.1f} s"]
     if "test_accuracy" in results:
         parts.append(f"test accuracy {results['test_accuracy']:.4f}")
@@ -250,9 +422,10 @@ def cmd_train(args) -> int:
         parts.append(f"test loss {results['test_loss']:.4g}")
     print("; ".join(parts))
     if args.save:
-        checkpoint["config"].update(data=args.data, seed=args.seed)
-        checkpoint["results"] = results
-        save(checkpoint, os.path.expanduser(args.save))
+        if checkpoint is not None:  # the perceptron's; fit wrote the others' after every epoch
+            checkpoint["config"].update(data=args.data, seed=args.seed)
+            checkpoint["results"] = results
+            save(checkpoint, os.path.expanduser(args.save))
         print(f"saved {args.save}")
     return 0
 
@@ -349,41 +522,57 @@ def build_parser() -> argparse.ArgumentParser:
         description="Train MODEL on DATASET and report the test accuracy (test loss for regression). "
         "mlp, logreg and linreg learn by mini-batch gradient descent (fukaku.train.fit); the perceptron by its "
         "error-correction rule (seed 000 §6.1.1).",
-        epilog="Data: digits = scikit-learn's 8x8 digits, 80/20 shuffled split by --seed; mnist = the MNIST t10k "
-        "set, first 8,000 images train / last 2,000 test (looked up in --root, $FUKAKU_DATA/mnist or "
-        "../shared/data/mnist; get it with `fukaku data fetch mnist`); circle, xor, gauss, spiral (two classes) "
-        "and reg-plane, reg-gauss (regression) = the TensorFlow Playground's sets, 50/50 split. "
+        epilog="Data: digits = scikit-learn's 8x8 digits, 80/20 shuffled split by --seed; mnist = the 60,000 MNIST "
+        "training images and the 10,000 test images when the training files have been fetched (`fukaku data fetch "
+        "mnist`), else the t10k set alone, first 8,000 images train / last 2,000 test (looked up in --root, "
+        "$FUKAKU_DATA/mnist, ../shared/data/mnist or ~/.cache/fukaku/data/mnist); circle, xor, gauss, spiral (two "
+        "classes) and reg-plane, reg-gauss (regression) = the TensorFlow Playground's sets, 50/50 split. "
+        "Options that do not apply to the model, optimizer or data are refused, as are values outside their range "
+        "(exit status 2). Ctrl-C stops with exit status 130; with --save the checkpoint keeps the last finished "
+        "epoch and --resume continues it exactly. "
         "Example: fukaku train mlp --data digits --epochs 30 --save mlp.npz")
     t.add_argument("model", choices=MODELS, metavar="MODEL",
                    help="mlp (multilayer perceptron), logreg (logistic / softmax regression), linreg (linear "
                    "regression), perceptron (two classes)")
     t.add_argument("--data", required=True, choices=DATASETS, metavar="DATASET", help=", ".join(DATASETS))
     t.add_argument("--epochs", type=int, default=None, metavar="N",
-                   help="passes over the training set (default: " +
+                   help="passes over the training set, >= 1 (default: " +
                    ", ".join(f"{m} {e}" for m, e in DEFAULT_EPOCHS.items()) + "; the perceptron stops earlier "
                    "once an epoch makes no mistake)")
     t.add_argument("--lr", type=float, default=None, metavar="LR",
-                   help="learning rate (default by optimizer: " + ", ".join(f"{o} {v:g}" for o, v in OPTIMIZERS.items())
+                   help="learning rate, > 0 (default by optimizer: " + ", ".join(f"{o} {v:g}" for o, v in OPTIMIZERS.items())
                    + "; except " + ", ".join(f"{m}+{o} {v:g}" for (m, o), v in MODEL_LR.items())
                    + "; the perceptron's η: 1)")
-    t.add_argument("--batch-size", type=int, default=32, metavar="B", help="mini-batch size (default: 32)")
-    t.add_argument("--optimizer", choices=tuple(OPTIMIZERS), default="adam", help="default: adam")
-    t.add_argument("--momentum", type=float, default=0.0, help="momentum for sgd and rmsprop (default: 0)")
-    t.add_argument("--weight-decay", type=float, default=0.0, metavar="W",
-                   help="the optimizer's weight_decay (default: 0)")
+    t.add_argument("--batch-size", type=int, default=None, metavar="B", help="mini-batch size, >= 1 (default: 32)")
+    t.add_argument("--optimizer", choices=tuple(OPTIMIZERS), default=None, help="default: adam")
+    t.add_argument("--momentum", type=float, default=None, metavar="M",
+                   help="sgd and rmsprop only: momentum in [0, 1) (default: 0)")
+    t.add_argument("--betas", type=_betas, default=None, metavar="B1,B2",
+                   help="adam and adamw only: the decay rates of the moment estimates, each in [0, 1) "
+                   "(default: 0.9,0.999)")
+    t.add_argument("--weight-decay", type=float, default=None, metavar="W",
+                   help="the optimizer's weight_decay, >= 0 (default: 0)")
     t.add_argument("--seed", type=int, default=0, metavar="S",
                    help="seeds the split, the weights, the shuffling and dropout (default: 0)")
-    t.add_argument("--save", metavar="PATH", help="write a checkpoint (.npz or .safetensors): model and optimizer "
-                   "state, epoch, configuration and results; load it with fukaku.load(PATH)")
-    t.add_argument("--hidden", type=_hidden, default=[128], metavar="W1,W2",
-                   help="mlp hidden widths, comma-separated (default: 128)")
-    t.add_argument("--activation", default="relu",
+    t.add_argument("--save", metavar="PATH", help="write a checkpoint (.npz or .safetensors) after every epoch, "
+                   "atomically: model and optimizer state, epoch, configuration, everything needed to resume, and "
+                   "at the end the results; load it with fukaku.load(PATH)")
+    t.add_argument("--resume", action="store_true",
+                   help="continue the run checkpointed in --save PATH (interrupted, or to train more --epochs) "
+                   "exactly where it stopped; the other options must be that run's. Starts afresh when PATH does "
+                   "not exist yet")
+    t.add_argument("--hidden", type=_hidden, default=None, metavar="W1,W2",
+                   help="mlp only: hidden widths, comma-separated (default: 128)")
+    t.add_argument("--activation", default=None,
                    choices=("relu", "tanh", "sigmoid", "leaky_relu", "elu", "gelu", "silu", "softplus"),
-                   help="mlp hidden activation (default: relu)")
-    t.add_argument("--dropout", type=float, default=0.0, metavar="P", help="mlp dropout probability (default: 0)")
-    t.add_argument("--batchnorm", action="store_true", help="mlp: BatchNorm1d after each hidden linear layer")
-    t.add_argument("--root", metavar="DIR", help="directory with the MNIST IDX files")
-    t.add_argument("--noise", type=float, default=0.0, help="Playground noise, 0 to 0.5 (default: 0)")
+                   help="mlp only: hidden activation (default: relu)")
+    t.add_argument("--dropout", type=float, default=None, metavar="P",
+                   help="mlp only: dropout probability in [0, 1) (default: 0)")
+    t.add_argument("--batchnorm", action="store_true", default=None,
+                   help="mlp only: BatchNorm1d after each hidden linear layer")
+    t.add_argument("--root", metavar="DIR", help="mnist only: directory with the MNIST IDX files")
+    t.add_argument("--noise", type=float, default=None,
+                   help="Playground sets only: label/target noise in [0, 0.5] (default: 0)")
     t.add_argument("--quiet", action="store_true", help="no per-epoch output")
     t.set_defaults(handler=cmd_train)
 
@@ -456,6 +645,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UsageError as exc:
         print(f"fukaku {args.command}: {exc}", file=sys.stderr)
         return 2
+    except Interrupted as exc:  # Ctrl-C in training: one line saying what was kept
+        print(f"fukaku {args.command}: {exc}", file=sys.stderr)
+        return INTERRUPTED
+    except KeyboardInterrupt:
+        print(f"fukaku {args.command}: interrupted", file=sys.stderr)
+        return INTERRUPTED
     except (OSError, ValueError, ImportError, FloatingPointError) as exc:  # missing data, absent extras, divergence
         print(f"fukaku {args.command}: {exc}", file=sys.stderr)
         return 1

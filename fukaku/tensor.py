@@ -254,6 +254,23 @@ class Tensor:
     def element_size(self) -> int:
         return self._data.itemsize
 
+    def ndimension(self) -> int:
+        """The number of dimensions (PyTorch's older name for :meth:`dim`)."""
+        return self._data.ndim
+
+    def nelement(self) -> int:
+        """The number of elements (PyTorch's older name for :meth:`numel`)."""
+        return self._data.size
+
+    def is_contiguous(self, memory_format=None) -> bool:
+        """Whether the elements lie in memory in row-major order without gaps (a transpose does not)."""
+        return bool(self._data.flags.c_contiguous)
+
+    def stride(self, dim: int | None = None):
+        """Elements (not bytes, unlike NumPy) to step in memory for one step along each dimension."""
+        strides = tuple(s // self._data.itemsize for s in self._data.strides)
+        return strides if dim is None else strides[_norm_dim(dim, self.ndim, "stride")]
+
     def is_floating_point(self) -> bool:
         return self._data.dtype.kind == "f"
 
@@ -392,6 +409,15 @@ class Tensor:
     def new_tensor(self, data, dtype=None) -> Tensor:
         """A copy of ``data`` as a tensor in this tensor's dtype unless given."""
         return Tensor(data, dtype=dtype or self.dtype)
+
+    def new_empty(self, *size, dtype=None, **kwargs) -> Tensor:
+        """An uninitialised tensor of ``size`` in this tensor's dtype unless given (``device=`` etc. as
+        :meth:`new_zeros`)."""
+        return self.new_zeros(*size, dtype=dtype, **kwargs)
+
+    def type_as(self, other: Tensor) -> Tensor:
+        """This tensor in ``other``'s dtype (itself when they agree)."""
+        return self.to(other.dtype)
 
 
 def _norm_dim(dim: int, ndim: int, op: str) -> int:

@@ -25,6 +25,7 @@ was never interrupted. When the file does not exist yet, training starts from ep
 """
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import sys
@@ -41,8 +42,8 @@ from .serialization import _format_of, load, save
 from .tensor import Tensor, get_rng_state, set_rng_state
 from .tensor import tensor as _copy_tensor
 
-__all__ = ["fit", "evaluate", "History", "Callback", "EarlyStopping", "ModelCheckpoint", "accuracy",
-           "binary_accuracy_with_logits"]
+__all__ = ["fit", "evaluate", "History", "Callback", "EarlyStopping", "ModelCheckpoint", "NonFiniteLossError",
+           "accuracy", "binary_accuracy_with_logits"]
 
 Metric = Callable[[Tensor, Tensor], float]
 _RESERVED_LOGS = ("loss", "lr", "time")
@@ -219,21 +220,57 @@ class History:
         return f"History(epochs={len(self.epoch)}, keys={list(self.history)})"
 
 
+_SHORT_NAMES = {"accuracy": "acc"}
+_VALUE_WIDTH = 8
+
+
+def _label(key: str) -> str:
+    """A logged key as the progress line names it: ``loss`` → ``train loss``, ``val_accuracy`` → ``val acc``."""
+    split, name = ("val", key[4:]) if key.startswith("val_") else ("train", key)
+    return f"{split} {_SHORT_NAMES.get(name, name)}"
+
+
+def _fixed(value: float, width: int = _VALUE_WIDTH) -> str:
+    """``value`` in exactly ``width`` characters (right-aligned): four decimals while they fit and the
+    value is not tiny, else scientific notation with as many digits as fit."""
+    value = float(value)
+    if not math.isfinite(value):
+        return str(value).rjust(width)
+    if value == 0 or abs(value) >= 1e-3:
+        text = f"{value:.4f}"
+        if len(text) <= width:
+            return text.rjust(width)
+    for digits in (2, 1, 0):
+        text = f"{value:.{digits}e}"
+        if len(text) <= width:
+            return text.rjust(width)
+    return text  # beyond ±1e±99 with a sign: one character more
+
+
 def _format_logs(logs: dict[str, float]) -> str:
-    return "  ".join(f"{k} {v:.4g}" for k, v in logs.items() if k not in ("lr", "time"))
+    """The logs of a progress line in fixed-width columns: ``train loss   0.6931  train acc   0.5000``."""
+    return "  ".join(f"{_label(k)} {_fixed(v)}" for k, v in logs.items() if k not in ("lr", "time"))
 
 
 class _Progress:
     """One progress line per epoch on stderr: tqdm's bar when tqdm is installed, else a plain
-    carriage-return line, redrawn at most ten times a second."""
+    carriage-return line, redrawn at most ten times a second. Every field has a fixed width (the
+    batch count padded to the total's digits, each value in :func:`_fixed`'s columns, no rate), so
+    the columns stand still while the numbers change."""
 
     def __init__(self, desc: str, total: int | None) -> None:
         try:
             from tqdm import tqdm
         except ImportError:
             tqdm = None
-        self.bar = tqdm(total=total, desc=desc, unit="batch", file=sys.stderr, leave=True,
-                        dynamic_ncols=True) if tqdm is not None else None
+        self.digits = len(str(total)) if total else 0
+        self.bar = None
+        if tqdm is not None:
+            bar_format = None if not total else (
+                "{desc}: {percentage:3.0f}%|{bar}| {n_fmt:>" + str(self.digits)
+                + "}/{total_fmt} [{elapsed}<{remaining:>5}{postfix}]")
+            self.bar = tqdm(total=total, desc=desc, unit="batch", file=sys.stderr, leave=True, dynamic_ncols=True,
+                            bar_format=bar_format)
         self.desc, self.total, self.done, self.last = desc, total, 0, 0.0
 
     def update(self, logs: dict[str, float]) -> None:
@@ -251,9 +288,17 @@ class _Progress:
         else:
             self._line(logs, end="\n")
 
+    def abandon(self) -> None:
+        """End the line where it stands (training was interrupted), so what is printed next starts a line."""
+        if self.bar is not None:
+            self.bar.close()
+        elif self.done:
+            sys.stderr.write("\n")
+            sys.stderr.flush()
+
     def _line(self, logs: dict[str, float], end: str) -> None:
         self.last = time.perf_counter()
-        count = f"{self.done}/{self.total}" if self.total else str(self.done)
+        count = f"{self.done:>{self.digits}}/{self.total}" if self.total else str(self.done)
         sys.stderr.write(f"\r{self.desc} {count}  {_format_logs(logs)}\x1b[K{end}")  # \x1b[K clears the rest
         sys.stderr.flush()
 
@@ -418,6 +463,10 @@ def _loader_generators(loader) -> list[np.random.Generator]:
     return found
 
 
+_STATE_KEYS = frozenset({"epoch", "stopped", "model", "optimizer", "scheduler", "callbacks", "history", "rng",
+                         "loader_generators"})
+
+
 def _training_state(epochs_done: int, stopped: bool, model, optimizer, scheduler, callbacks, history,
                     loader) -> dict:
     return {"epoch": epochs_done, "stopped": stopped, "model": model.state_dict(),
@@ -430,7 +479,7 @@ def _training_state(epochs_done: int, stopped: bool, model, optimizer, scheduler
 def _restore_training_state(path: str, model, optimizer, scheduler, callbacks, history, loader) -> tuple[int, bool]:
     """Load a checkpoint written by fit into the run's objects; (epochs done, stopped early)."""
     state = load(path)
-    keys = {"epoch", "stopped", "model", "optimizer", "scheduler", "callbacks", "history", "rng", "loader_generators"}
+    keys = _STATE_KEYS
     if not isinstance(state, dict) or not keys <= set(state):
         found = sorted(state) if isinstance(state, dict) else type(state).__name__
         raise ValueError(f"fit(resume=True): {path!r} is not a checkpoint written by fit (expected keys "
@@ -474,7 +523,8 @@ def _restore_training_state(path: str, model, optimizer, scheduler, callbacks, h
 def fit(model: Module, loss_fn: Callable, optimizer, train_loader: Iterable, val_loader: Iterable | None = None,
         epochs: int = 1, scheduler=None, callbacks: Sequence[Callback] = (), metrics: Sequence[Metric] = (accuracy,),
         quiet: bool = False, checkpoint: str | os.PathLike | None = None, resume: bool = False,
-        scheduler_monitor: str | None = None) -> History:
+        scheduler_monitor: str | None = None, scheduler_step: str = "epoch", writer=None,
+        stop_on_nonfinite: bool = True, checkpoint_extra: dict | None = None) -> History:
     """Train ``model`` for ``epochs`` epochs over ``train_loader``; return the :class:`History`.
 
     Args:
@@ -485,16 +535,35 @@ def fit(model: Module, loss_fn: Callable, optimizer, train_loader: Iterable, val
         train_loader, val_loader: iterables of ``(inputs, target)`` batches (DataLoaders). The
             validation set is evaluated after every epoch (eval mode, no graph).
         epochs: the total number of epochs (a resumed run counts the epochs already done).
-        scheduler: an ``optim.lr_scheduler`` schedule, stepped once per epoch;
-            ``ReduceLROnPlateau`` is stepped with the ``scheduler_monitor`` value (default
-            ``'val_loss'``, or ``'loss'`` without a validation loader).
+        scheduler: an ``optim.lr_scheduler`` schedule. ``ReduceLROnPlateau`` is stepped once per
+            epoch with the ``scheduler_monitor`` value (default ``'val_loss'``, or ``'loss'``
+            without a validation loader).
+        scheduler_step: ``"epoch"`` (default): ``scheduler.step()`` after every epoch, as in
+            PyTorch's loop for StepLR, CosineAnnealingLR ...; ``"batch"``: after every
+            ``optimizer.step()``, as PyTorch programs step ``OneCycleLR`` and ``CyclicLR`` (their
+            ``total_steps`` / ``step_size_up`` count batches). ``History.lr`` records the rate at
+            the start of each epoch either way.
         callbacks: :class:`Callback` s, e.g. ``[EarlyStopping(patience=5)]``.
         metrics: functions ``(output, target) -> float`` with a ``name``; default ``[accuracy]``.
             Pass ``()`` for regression.
         quiet: no progress bar. The bar (tqdm when installed) is drawn only when stderr is a terminal.
         checkpoint: a ``.safetensors`` or ``.npz`` path written atomically after every epoch with
-            everything needed to resume.
+            everything needed to resume (an interrupted run keeps the last finished epoch's).
         resume: continue from ``checkpoint`` when that file exists (see the module docstring).
+        writer: a ``fukaku.utils.tensorboard.SummaryWriter`` (or anything with
+            ``add_scalar(tag, value, step)``): after every epoch each logged value is written
+            with the epoch (counted from 0) as its step, under ``loss/train``, ``loss/val``,
+            ``<metric>/train``, ``<metric>/val`` and ``lr``.
+        stop_on_nonfinite: stop at the first batch whose loss is NaN or infinite, before its
+            backward pass, with a :class:`NonFiniteLossError` naming the epoch, the batch and the
+            value (Keras's TerminateOnNaN); NumPy's overflow warnings set to ``'warn'`` are
+            silenced while training, since this error reports their consequence. False trains on.
+        checkpoint_extra: entries stored in every checkpoint beside fit's own (e.g. the run's
+            configuration); ``fukaku.load(checkpoint)[key]`` reads them back.
+
+    Raises:
+        NonFiniteLossError: the loss became NaN or infinite (with ``stop_on_nonfinite``).
+        KeyboardInterrupt: passed on as it comes (Ctrl-C); the checkpoint holds the last finished epoch.
     """
     if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 0:
         raise ValueError(f"fit: epochs must be an int >= 0, got {epochs!r}")
@@ -509,9 +578,23 @@ def fit(model: Module, loss_fn: Callable, optimizer, train_loader: Iterable, val
         _format_of(checkpoint, "save")
     elif resume:
         raise ValueError("fit: resume=True needs checkpoint=PATH, the file to resume from")
+    if checkpoint_extra is not None:
+        clash = sorted(set(checkpoint_extra) & _STATE_KEYS) if isinstance(checkpoint_extra, dict) else None
+        if clash is None or clash:
+            raise ValueError("fit: checkpoint_extra must be a dict whose keys are not fit's own ("
+                             + ", ".join(sorted(_STATE_KEYS)) + ")"
+                             + (f"; got {clash}" if clash else f"; got {type(checkpoint_extra).__name__}"))
+    if scheduler_step not in ("epoch", "batch"):
+        raise ValueError(f"fit: scheduler_step must be 'epoch' or 'batch', got {scheduler_step!r}")
     if scheduler_monitor is None:
         scheduler_monitor = "val_loss" if val_loader is not None else "loss"
     plateau = isinstance(scheduler, ReduceLROnPlateau)
+    if plateau and scheduler_step == "batch":
+        raise ValueError("fit: ReduceLROnPlateau is stepped with an epoch's monitored value; use scheduler_step='epoch'")
+    per_batch = scheduler is not None and scheduler_step == "batch"
+    if writer is not None and not callable(getattr(writer, "add_scalar", None)):
+        raise TypeError(f"fit: writer must have add_scalar(tag, value, step), like "
+                        f"fukaku.utils.tensorboard.SummaryWriter; got {type(writer).__name__}")
     show = not quiet and sys.stderr is not None and sys.stderr.isatty()
 
     history = History()
@@ -522,38 +605,51 @@ def fit(model: Module, loss_fn: Callable, optimizer, train_loader: Iterable, val
         start, stopped = _restore_training_state(os.fspath(checkpoint), model, optimizer, scheduler, callbacks,
                                                  history, train_loader)
 
+    total = _len_or_none(train_loader)
     epoch = start
     while epoch < epochs and not stopped:
         began = time.perf_counter()
         lr = float(optimizer.param_groups[0]["lr"])
         model.train()
         meter = _Means()
-        bar = _Progress(f"Epoch {epoch + 1}/{epochs}", _len_or_none(train_loader)) if show else None
-        for batch in train_loader:
-            x, y = _unpack(batch, "fit")
-            optimizer.zero_grad()
-            out = model(x)
-            loss = loss_fn(out, y)
-            values = {"loss": _loss_value(loss, "fit")}
-            loss.backward()
-            optimizer.step()
-            detached = out.detach()
-            values.update((name, float(fn(detached, y))) for name, fn in named)
-            meter.update(_batch_size(x, y), values)
+        bar = _Progress(f"Epoch {epoch + 1:>{len(str(epochs))}}/{epochs}", total) if show else None
+        try:
+            with _quiet_overflow(stop_on_nonfinite):
+                for index, batch in enumerate(train_loader):
+                    x, y = _unpack(batch, "fit")
+                    optimizer.zero_grad()
+                    out = model(x)
+                    loss = loss_fn(out, y)
+                    values = {"loss": _loss_value(loss, "fit")}
+                    if stop_on_nonfinite and not math.isfinite(values["loss"]):
+                        raise NonFiniteLossError(epoch, epochs, index, total, values["loss"], lr)
+                    loss.backward()
+                    optimizer.step()
+                    if per_batch:
+                        scheduler.step()
+                    detached = out.detach()
+                    values.update((name, float(fn(detached, y))) for name, fn in named)
+                    meter.update(_batch_size(x, y), values)
+                    if bar is not None:
+                        bar.update(meter.means())
+                if meter.count == 0:
+                    raise ValueError("fit: train_loader yielded no batches (a dataset smaller than batch_size with "
+                                     "drop_last=True?)")
+                logs = meter.means()
+                if val_loader is not None:
+                    logs.update((f"val_{k}", v) for k, v in evaluate(model, loss_fn, val_loader, metrics).items())
+            logs["lr"] = lr
+            logs["time"] = time.perf_counter() - began
+        except BaseException:  # an error or Ctrl-C: end the bar's line, so the message starts its own
             if bar is not None:
-                bar.update(meter.means())
-        if meter.count == 0:
-            raise ValueError("fit: train_loader yielded no batches (a dataset smaller than batch_size with "
-                             "drop_last=True?)")
-        logs = meter.means()
-        if val_loader is not None:
-            logs.update((f"val_{k}", v) for k, v in evaluate(model, loss_fn, val_loader, metrics).items())
-        logs["lr"] = lr
-        logs["time"] = time.perf_counter() - began
+                bar.abandon()
+            raise
         if bar is not None:
             bar.close(logs)
         history.append(epoch, logs)
-        if scheduler is not None:
+        if writer is not None:
+            _write_scalars(writer, epoch, logs)
+        if scheduler is not None and not per_batch:
             if plateau:
                 if scheduler_monitor not in logs:
                     raise KeyError(f"fit: ReduceLROnPlateau monitors {scheduler_monitor!r}, which is not among the "
@@ -564,12 +660,42 @@ def fit(model: Module, loss_fn: Callable, optimizer, train_loader: Iterable, val
         # every callback sees the epoch (none is skipped because an earlier one asked to stop)
         stopped = any([cb.on_epoch_end(epoch, logs, model) for cb in callbacks])
         if checkpoint is not None:
-            save(_training_state(epoch + 1, stopped, model, optimizer, scheduler, callbacks, history, train_loader),
-                 checkpoint)
+            state = _training_state(epoch + 1, stopped, model, optimizer, scheduler, callbacks, history, train_loader)
+            save({**state, **(checkpoint_extra or {})}, checkpoint)
         epoch += 1
     for cb in callbacks:
         cb.on_train_end(model)
     return history
+
+
+class NonFiniteLossError(FloatingPointError):
+    """:func:`fit` met a NaN or infinite loss. ``epoch`` and ``batch`` count from 0 (as
+    ``History.epoch``); ``loss`` is the value, ``lr`` group 0's learning rate in that epoch."""
+
+    def __init__(self, epoch: int, epochs: int, batch: int, batches: int | None, loss: float, lr: float) -> None:
+        self.epoch, self.epochs, self.batch, self.batches, self.loss, self.lr = epoch, epochs, batch, batches, loss, lr
+        of = f"/{batches}" if batches else ""
+        super().__init__(f"fit: the loss is {loss} at epoch {epoch + 1}/{epochs}, batch {batch + 1}{of}; training "
+                         f"stopped there (the parameters are those after the previous batch). A diverging loss "
+                         f"usually means too large a step: lower the learning rate (now {lr:g})")
+
+
+def _quiet_overflow(enabled: bool):
+    """NumPy's floating-point warnings off where they are set to 'warn' (a setting of 'raise' is kept)."""
+    if not enabled:
+        return contextlib.nullcontext()
+    current = np.geterr()
+    return np.errstate(**{k: "ignore" for k in ("over", "invalid", "divide") if current[k] == "warn"})
+
+
+def _write_scalars(writer, epoch: int, logs: dict[str, float]) -> None:
+    for key, value in logs.items():
+        if key == "time":
+            continue
+        tag = key if key == "lr" else (f"{key[4:]}/val" if key.startswith("val_") else f"{key}/train")
+        writer.add_scalar(tag, value, epoch)
+    if callable(getattr(writer, "flush", None)):
+        writer.flush()
 
 
 def _len_or_none(loader) -> int | None:

@@ -36,9 +36,12 @@ slower on the irregular masks typical of activations.
 The inverse ``erfinv`` starts from Wichura's rational approximations of the
 normal quantile (algorithm AS241, *Applied Statistics* 37(3), 1988, ``PPND16``:
 about 1e-16 relative error), since ``erfinv(x) = ppnd16((1 + x) / 2) / sqrt(2)``,
-and takes one Newton step on ``erf(y) = |x|`` — written as ``erfc(y) = 1 - |x|``
-(exact) where ``|x| >= erf(1)``, so the tail keeps its relative accuracy up to
-``|x| = 1 - 2**-53``.  See :func:`erfinv` for the accuracy reached.
+and takes one Newton step on ``erf(y) = |x|``.  The step is only as good as its
+residual ``erf(y) - |x|``, a difference of nearly equal numbers: below erf(1) it
+is formed in double-double arithmetic (Dekker's exact products and sums), above
+it as ``(1 - |x|) - erfc(y)`` (the first term exact), so the tail keeps its
+relative accuracy up to ``|x| = 1 - 2**-53``.  See :func:`erfinv` for the
+accuracy reached.
 
 Arrays are processed in blocks of ``_BLOCK`` elements (a loop over blocks,
 never over elements) to keep the temporaries cache-sized.  Float32 (and

@@ -10,6 +10,8 @@ ELU follows the corrected form c·(exp(z) − 1) for z < 0 (seed 004 prints c·e
 """
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import math
 
 import numpy as np
@@ -288,37 +290,37 @@ class StraightThrough(Function):
         return dx
 
 
-def _result(input: Tensor, out: Tensor, inplace: bool) -> Tensor:
-    """The value of an activation: ``out``, or with ``inplace=True`` ``input`` overwritten with
-    ``out`` and returned (torch's in-place variants return their argument).
+def _result(input: Tensor, compute: Callable[[Tensor], Tensor], inplace: bool, op: str) -> Tensor:
+    """The value of an activation, ``compute(input)``; with ``inplace=True`` written into ``input`` and
+    ``input`` returned (torch's in-place variants return their argument), recorded in the graph by
+    :func:`fukaku.ops.inplace.apply_inplace` (``op`` names it in errors).
 
     Every ``inplace`` flag of fukaku goes through here (the activations of this file and of
     :mod:`fukaku.nn.functional.activation`, and dropout), so how an in-place result is recorded
     is decided in one place. The result must fit the input's dtype, as in torch (an integer
     tensor cannot hold a sigmoid in place).
     """
-    if not inplace or out is input:
-        return out
-    if out.dtype != input.dtype:
-        raise TypeError(f"in-place activation: the result has dtype {out.dtype}, which can't be written into the "
-                        f"input of dtype {input.dtype}; convert the input first (x.float()) or use inplace=False")
-    return input.copy_(out)
+    if not inplace:
+        return compute(input)
+    from .inplace import apply_inplace  # inplace imports this family's siblings: resolved at call time
+
+    return apply_inplace(input, op, compute)
 
 
 @tensor_method()
 def relu(input: Tensor, inplace: bool = False) -> Tensor:
     """max(0, x) elementwise (seed 000 §6.1.3); the gradient at 0 is 0, as torch's."""
-    return _result(input, Relu.apply(input), inplace)
+    return _result(input, Relu.apply, inplace, "relu_")
 
 
 def leaky_relu(input: Tensor, negative_slope: float = 0.01, inplace: bool = False) -> Tensor:
     """x for x > 0, ``negative_slope``·x otherwise (seed 004 §3: 0.01x)."""
-    return _result(input, LeakyRelu.apply(input, negative_slope=negative_slope), inplace)
+    return _result(input, lambda x: LeakyRelu.apply(x, negative_slope=negative_slope), inplace, "leaky_relu_")
 
 
 def elu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
     """x for x > 0, α(eˣ − 1) otherwise (Clevert et al. 2015; the corrected form of seed 004 §3)."""
-    return _result(input, Elu.apply(_floating(input), alpha=alpha), inplace)
+    return _result(input, lambda x: Elu.apply(_floating(x), alpha=alpha), inplace, "elu_")
 
 
 def gelu(input: Tensor, approximate: str = "none") -> Tensor:
@@ -329,7 +331,7 @@ def gelu(input: Tensor, approximate: str = "none") -> Tensor:
 
 def silu(input: Tensor, inplace: bool = False) -> Tensor:
     """Swish / SiLU, x·σ(x) (seed 000 §6.1.3, without β)."""
-    return _result(input, Silu.apply(_floating(input)), inplace)
+    return _result(input, lambda x: Silu.apply(_floating(x)), inplace, "silu_")
 
 
 def softplus(input: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
@@ -344,20 +346,20 @@ SELU_SCALE = 1.0507009873554804934193349852946
 def selu(input: Tensor, inplace: bool = False) -> Tensor:
     """Self-normalising ELU: scale·(max(0, x) + min(0, α(eˣ − 1))) with α ≈ 1.6733, scale ≈ 1.0507
     (Klambauer et al. 2017)."""
-    return _result(input, Elu.apply(_floating(input), alpha=SELU_ALPHA, scale=SELU_SCALE), inplace)
+    return _result(input, lambda x: Elu.apply(_floating(x), alpha=SELU_ALPHA, scale=SELU_SCALE), inplace, "selu_")
 
 
 def celu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
     """Continuously differentiable ELU: max(0, x) + min(0, α(e^{x/α} − 1)) (Barron 2017); α must not be 0."""
     if alpha == 0:
         raise ValueError("celu: alpha cannot be 0 (CELU divides by it: α(e^{x/α} − 1))")
-    return _result(input, Elu.apply(_floating(input), alpha=alpha, input_scale=1.0 / alpha), inplace)
+    return _result(input, lambda x: Elu.apply(_floating(x), alpha=alpha, input_scale=1.0 / alpha), inplace, "celu_")
 
 
 def threshold(input: Tensor, threshold: float, value: float, inplace: bool = False) -> Tensor:
     """x where x > ``threshold``, else ``value``, elementwise (relu is threshold(x, 0, 0)); the
     gradient is 1 where x > threshold, else 0."""
-    return _result(input, ThresholdReplace.apply(input, threshold=threshold, value=value), inplace)
+    return _result(input, lambda x: ThresholdReplace.apply(x, threshold=threshold, value=value), inplace, "threshold_")
 
 
 # ----------------------------------------------------------------------- softmax family

@@ -621,7 +621,8 @@ def _sigmoid(x: np.ndarray) -> np.ndarray:
 
 
 class Erf(_Ufunc):
-    """erf x = (2/√π)∫₀ˣ e^{−t²} dt (fukaku.ops._special: NumPy has none); derivative (2/√π)·e^{−x²}."""
+    """erf x = (2/√π)∫₀ˣ e^{−t²} dt (from fukaku.ops._special: NumPy has none); derivative
+    (2/√π)·e^{−x²}."""
 
     def compute(self, a):
         return _special.erf(a)
@@ -719,7 +720,8 @@ asin = tensor_method("asin", "arcsin")(_unary(
     Asin, "asin", "Inverse sine elementwise: NaN outside [-1, 1] (``arcsin`` is its NumPy name)."))
 acos = tensor_method("acos", "arccos")(_unary(
     Acos, "acos", "Inverse cosine elementwise: NaN outside [-1, 1] (``arccos`` is its NumPy name)."))
-atan = tensor_method("atan", "arctan")(_unary(Atan, "atan", "Inverse tangent elementwise (``arctan`` is its NumPy name)."))
+atan = tensor_method("atan", "arctan")(_unary(
+    Atan, "atan", "Inverse tangent elementwise (``arctan`` is its NumPy name)."))
 sinh = tensor_method()(_unary(Sinh, "sinh", "Hyperbolic sine elementwise."))
 cosh = tensor_method()(_unary(Cosh, "cosh", "Hyperbolic cosine elementwise."))
 tanh = tensor_method()(_unary(HyperbolicTangent, "tanh", "Hyperbolic tangent elementwise."))
@@ -772,7 +774,8 @@ class Atan2(_Elementwise):
         a, b = self.saved
         r2 = a * a + b * b
         origin = constant(r2._data == 0)
-        return Where.apply(origin, constant_like(0, r2._data), 1.0 / Where.apply(origin, constant_like(1, r2._data), r2))
+        inverse = 1.0 / Where.apply(origin, constant_like(1, r2._data), r2)
+        return Where.apply(origin, constant_like(0, r2._data), inverse)
 
     def along_a(self, t):
         return t * self.saved[1] * self._inverse_radius2()
@@ -919,7 +922,8 @@ def _binary(node: type[Function], name: str, doc: str, *, floating: bool = True)
 
 
 atan2 = tensor_method("atan2", "arctan2")(_binary(
-    Atan2, "atan2", "The angle of the point (other, input) elementwise, in (−π, π] (``arctan2`` is its NumPy name)."))
+    Atan2, "atan2", "The angle of the point (other, input) elementwise, in (−π, π] (``arctan2`` is its NumPy "
+    "name)."))
 hypot = tensor_method()(_binary(Hypot, "hypot", "√(input² + other²) elementwise, without overflow."))
 logaddexp = tensor_method()(_binary(
     LogAddExp, "logaddexp", "log(e^input + e^other) elementwise, without overflow or underflow."))
@@ -1385,7 +1389,7 @@ negative = neg
 absolute = abs
 
 # the functions ``fukaku.ops`` (and so ``fukaku``) exports from this family
-__all__ = ["abs", "add", "ceil", "clamp", "cos", "div", "eq", "erf", "exp", "floor", "floor_divide", "ge", "gt",
+__all__ = ["abs", "add", "ceil", "clamp", "clone", "cos", "div", "eq", "erf", "exp", "floor", "floor_divide", "ge", "gt",
            "isfinite", "isinf", "isnan", "le", "log", "log1p", "logical_and", "logical_not", "logical_or",
            "logical_xor", "lt", "maximum", "minimum", "mul", "ne", "neg", "pow", "reciprocal", "remainder", "round",
            "rsqrt", "sigmoid", "sign", "sin", "sqrt", "square", "sub", "tanh", "to", "where", "clip", "true_divide",

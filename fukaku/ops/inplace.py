@@ -301,6 +301,14 @@ def setitem(self: Tensor, key, value) -> None:
     apply_inplace(self, "__setitem__", compute, value, direct=direct)
 
 
+@tensor_method()
+def apply_(self: Tensor, callable: Callable) -> Tensor:  # noqa: A002  (PyTorch's argument name)
+    """Replace every element x by ``callable(x)`` in place; returns ``self``. A Python call per element,
+    as in PyTorch: slow, for small tensors and quick experiments; the result records no gradient."""
+    xp = array_module(self._data)
+    return _overwrite(self, "apply_", xp.vectorize(callable, otypes=[self._data.dtype])(self._data))
+
+
 # ----------------------------------------------------------------------------- random fills
 @tensor_method()
 def uniform_(self: Tensor, a: float = 0.0, b: float = 1.0) -> Tensor:

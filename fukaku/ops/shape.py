@@ -128,7 +128,11 @@ def unflatten(input: Tensor, dim: int, sizes) -> Tensor:
     if not sizes:
         raise RuntimeError("unflatten: sizes must be non-empty")
     known = math.prod(s for s in sizes if s != -1)
-    if sizes.count(-1) > 1 or (-1 not in sizes and known != shape[d]) or (-1 in sizes and (known == 0 or shape[d] % known)):
+    if -1 in sizes:  # the size of one dim is inferred
+        bad = sizes.count(-1) > 1 or known == 0 or shape[d] % known
+    else:
+        bad = known != shape[d]
+    if bad:
         raise shape_error("unflatten", shape, hint=f"sizes {list(sizes)} don't multiply up to the size of dim {d} "
                           f"({shape[d]}); at most one size may be -1")
     return reshape(input, shape[:d] + sizes + shape[d + 1:])
@@ -897,8 +901,8 @@ moveaxis = movedim
 
 # the functions ``fukaku.ops`` (and so ``fukaku``) exports from this family
 __all__ = ["atleast_1d", "atleast_2d", "atleast_3d", "broadcast_shapes", "broadcast_tensors", "broadcast_to", "cat",
-           "chunk", "column_stack", "diag", "diag_embed", "diagonal", "dstack", "expand", "expand_as", "flatten", "flip",
-           "fliplr", "flipud", "hstack", "meshgrid", "movedim", "narrow", "pad", "permute", "ravel", "repeat",
+           "chunk", "column_stack", "diag", "diag_embed", "diagonal", "dstack", "expand", "expand_as", "flatten",
+           "flip", "fliplr", "flipud", "hstack", "meshgrid", "movedim", "narrow", "pad", "permute", "ravel", "repeat",
            "reshape", "roll", "rot90", "select", "split", "squeeze", "stack", "t", "tile", "transpose", "tril",
            "tril_indices", "triu", "triu_indices", "unbind", "unflatten", "unsqueeze", "view", "vstack", "concat",
            "swapaxes", "swapdims", "moveaxis"]

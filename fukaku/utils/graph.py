@@ -141,7 +141,7 @@ def build_graph(output: Tensor, params: Mapping[str, Tensor] | None = None, *, g
 
 def _tensor_node(node_id: str, kind: str, name: str, t: Tensor, with_grad: bool) -> Node:
     grad = t.grad.numpy().copy() if with_grad and t.grad is not None else None
-    return Node(node_id, kind, name, shape=tuple(t.shape), dtype=str(t.dtype), grad=grad)
+    return Node(node_id, kind, name, shape=tuple(t.shape), dtype=np.dtype(t.dtype).name, grad=grad)
 
 
 def _as_graph(source: Graph | Tensor, params: Mapping[str, Tensor] | None) -> Graph:

@@ -231,3 +231,26 @@ def test_a_view_of_an_integer_index_writes_through():
     t = torch.zeros(3)
     t[1].add_(5)
     np.testing.assert_array_equal(x.numpy(), t.numpy())
+
+
+_INPLACE_ACTIVATIONS = {"relu": {}, "leaky_relu": dict(negative_slope=0.2), "elu": {}, "selu": {}, "celu": {},
+                        "silu": {}, "hardtanh": {}, "relu6": {}, "hardsigmoid": {}, "hardswish": {}, "mish": {},
+                        "threshold": dict(threshold=0.1, value=-2.0)}
+
+
+@pytest.mark.parametrize("name", list(_INPLACE_ACTIVATIONS))
+def test_inplace_activations_match_torch_in_the_graph(name):
+    kwargs = _INPLACE_ACTIVATIONS[name]
+
+    def program(lib_functional):
+        def run(x, w):
+            h = x * w * 4  # spread over the kinks of hardtanh, relu6, hardsigmoid
+            out = getattr(lib_functional, name)(h, inplace=True, **kwargs)
+            assert out is h
+            return h * 2
+
+        return run
+
+    check(program(fk.nn.functional), program(torch.nn.functional),
+          [randn(3, 4, seed=7), randn(3, 4, seed=8)], np.float64,
+          second=name != "hardsigmoid")  # torch has no second derivative of hardsigmoid

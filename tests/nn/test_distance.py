@@ -102,3 +102,23 @@ def test_cosine_similarity_below_eps(dtype):
     x1, x2 = randn(3, 4, seed=11), randn(3, 4, seed=12)
     x1[1] *= 0.1 / np.linalg.norm(x1[1])
     check(cosine_similarity(F, eps=0.5), cosine_similarity(TF, eps=0.5), [x1, x2], dtype, jvp=False)
+
+
+@pytest.mark.parametrize("kwargs", [{}, dict(p=1.0, eps=1e-3, keepdim=True)])
+def test_pairwise_distance_module_matches_torch(kwargs):
+    import torch
+
+    import fukaku as fk
+    fk_module, th_module = fk.nn.PairwiseDistance(**kwargs), torch.nn.PairwiseDistance(**kwargs)
+    assert repr(fk_module) == repr(th_module) and fk_module.norm == th_module.norm
+    check(fk_module, th_module, [randn(4, 5, seed=1), randn(4, 5, seed=2)], np.float64)
+
+
+@pytest.mark.parametrize("kwargs", [{}, dict(dim=0, eps=1e-3)])
+def test_cosine_similarity_module_matches_torch(kwargs):
+    import torch
+
+    import fukaku as fk
+    fk_module, th_module = fk.nn.CosineSimilarity(**kwargs), torch.nn.CosineSimilarity(**kwargs)
+    assert repr(fk_module) == repr(th_module)
+    check(fk_module, th_module, [randn(4, 5, seed=3), randn(4, 5, seed=4)], np.float64)

@@ -984,7 +984,8 @@ def test_heaviside(dtype):
     x = np.array([[-1.5, 0.0, -0.0, 2.0, NAN, INF, -INF]])
     check(fk.heaviside, torch.heaviside, [x, np.array([0.5])], dtype, backward=False, jvp=False)
     check(fk.heaviside, torch.heaviside, [x, np.array([[0.25], [0.75]])], dtype, backward=False, jvp=False)
-    check(lambda a, v: a.heaviside(v), lambda a, v: a.heaviside(v), [x, np.array(0.5)], dtype, backward=False, jvp=False)
+    check(lambda a, v: a.heaviside(v), lambda a, v: a.heaviside(v), [x, np.array(0.5)], dtype,
+          backward=False, jvp=False)
 
 
 def test_heaviside_int_and_no_gradient():

@@ -165,8 +165,10 @@ case("float_power")(lambda: (fk.float_power, (positive(2, 3), randn(3, seed=1)))
 case("lerp_scalar_weight")(lambda: (lambda a, b: fk.lerp(a, b, 0.3), (randn(2, 3), randn(3, seed=1))))
 case("lerp_scalar_weight_large")(lambda: (lambda a, b: fk.lerp(a, b, 0.8), (randn(2, 3), randn(3, seed=1))))
 case("lerp_tensor_weight")(lambda: (fk.lerp, (randn(2, 3), randn(3, seed=1), T([[0.2, 0.7, 1.3], [-0.4, 0.1, 0.9]]))))
-case("addcmul")(lambda: (lambda a, b, c: fk.addcmul(a, b, c, value=0.5), (randn(2, 3), randn(3, seed=1), randn(2, 1, seed=2))))
-case("addcdiv")(lambda: (lambda a, b, c: fk.addcdiv(a, b, c, value=-2), (randn(2, 3), randn(3, seed=1), away(2, 1, seed=2, lo=0.5))))
+case("addcmul")(lambda: (lambda a, b, c: fk.addcmul(a, b, c, value=0.5),
+                         (randn(2, 3), randn(3, seed=1), randn(2, 1, seed=2))))
+case("addcdiv")(lambda: (lambda a, b, c: fk.addcdiv(a, b, c, value=-2),
+                         (randn(2, 3), randn(3, seed=1), away(2, 1, seed=2, lo=0.5))))
 
 # ---- activations
 case("relu")(lambda: (F.relu, (away(2, 3),)))
@@ -187,7 +189,8 @@ case("clamp")(lambda: (lambda x: fk.clamp(x, -0.5, 0.5),
 case("clamp_min")(lambda: (lambda x: fk.clamp(x, min=0.0), (away(2, 3),)))
 case("clamp_max")(lambda: (lambda x: x.clamp(max=0.2), (T([[-1.2, -0.3, 0.1], [0.4, 0.9, -0.8]]),)))
 case("clamp_min_fn")(lambda: (lambda x: fk.clamp_min(x, -0.5), (T([[-1.2, -0.3, 0.1], [0.4, 0.9, -0.8]]),)))
-case("clamp_max_tensor")(lambda: (lambda x, m: x.clamp_max(m), (T([[-1.2, -0.3, 0.1], [0.4, 0.9, -0.8]]), T([0.2, -0.6, 0.5]))))
+case("clamp_max_tensor")(lambda: (lambda x, m: x.clamp_max(m),
+                                  (T([[-1.2, -0.3, 0.1], [0.4, 0.9, -0.8]]), T([0.2, -0.6, 0.5]))))
 case("clamp_tensor_bounds")(lambda: (lambda x: fk.clamp(x, min=C(np.full(3, -0.5)), max=C(np.full(3, 0.5))),
                                      (T([[-1.2, -0.3, 0.1], [0.4, 0.9, -0.8]]),)))
 case("maximum")(lambda: (fk.maximum, (T([[0.1, 2.0, -1.0], [0.5, -0.3, 0.9]]),
@@ -376,7 +379,8 @@ case("take")(lambda: (lambda x: fk.take(x, C(np.array([[5, 0], [-1, 5]]))), (ran
 case("take_along_dim")(lambda: (lambda x: fk.take_along_dim(x, C(np.array([[2, 0, 2]])), 1), (randn(2, 3),)))
 case("repeat_interleave")(lambda: (lambda x: fk.repeat_interleave(x, C(np.array([2, 0, 1])), 1), (randn(2, 3),)))
 case("unfold_overlapping")(lambda: (lambda x: x.unfold(1, 3, 1), (randn(2, 5),)))
-case("scatter_src")(lambda: (lambda x, s: fk.scatter(x, 1, C(np.array([[2, 0], [1, 2]])), s), (randn(2, 3), randn(2, 2, seed=1))))
+case("scatter_src")(lambda: (lambda x, s: fk.scatter(x, 1, C(np.array([[2, 0], [1, 2]])), s),
+                             (randn(2, 3), randn(2, 2, seed=1))))
 case("scatter_value")(lambda: (lambda x: fk.scatter(x, 0, C(np.array([[1, 0, 1]])), 0.5), (randn(2, 3),)))
 case("scatter_multiply")(lambda: (lambda x, s: fk.scatter(x, 1, C(np.array([[0, 0], [2, 0]])), s, reduce="multiply"),
                                   (randn(2, 3), randn(2, 2, seed=1))))
@@ -384,13 +388,17 @@ for _reduce in ["sum", "prod", "mean", "amax", "amin"]:
     for _self in (True, False):
         case(f"scatter_reduce_{_reduce}_{'with' if _self else 'without'}_self")(
             lambda r=_reduce, i=_self: (lambda x, s: fk.scatter_reduce(x, 1, C(np.array([[0, 0, 2], [1, 1, 1]])), s, r,
-                                                                       include_self=i), (randn(2, 3), randn(2, 3, seed=1))))
+                                                                       include_self=i),
+                                        (randn(2, 3), randn(2, 3, seed=1))))
 case("scatter_reduce_prod_zero")(lambda: (lambda x, s: fk.scatter_reduce(x, 0, C(np.array([0, 0, 1])), s, "prod"),
                                           (T([0.0, 1.5]), T([2.0, 0.0, -0.7]))))
-case("index_add")(lambda: (lambda x, s: fk.index_add(x, 0, C(np.array([1, 0, 1])), s, alpha=2.0), (randn(2, 3), randn(3, 3, seed=1))))
+case("index_add")(lambda: (lambda x, s: fk.index_add(x, 0, C(np.array([1, 0, 1])), s, alpha=2.0),
+                           (randn(2, 3), randn(3, 3, seed=1))))
 case("index_copy")(lambda: (lambda x, s: fk.index_copy(x, 1, C(np.array([2, 0])), s), (randn(2, 3), randn(2, 2, seed=1))))
-case("index_fill_tensor_value")(lambda: (lambda x, v: fk.index_fill(x, 1, C(np.array([2, -3])), v), (randn(2, 3), randn(seed=1))))
-case("index_put")(lambda: (lambda x, v: fk.index_put(x, (C(np.array([1, 0])), C(np.array([2, 2]))), v), (randn(2, 3), randn(2, seed=1))))
+case("index_fill_tensor_value")(lambda: (lambda x, v: fk.index_fill(x, 1, C(np.array([2, -3])), v),
+                                         (randn(2, 3), randn(seed=1))))
+case("index_put")(lambda: (lambda x, v: fk.index_put(x, (C(np.array([1, 0])), C(np.array([2, 2]))), v),
+                           (randn(2, 3), randn(2, seed=1))))
 case("index_put_accumulate")(lambda: (lambda x, v: fk.index_put(x, (C(np.array([1, 1])),), v, accumulate=True),
                                       (randn(2, 3), randn(3, seed=1))))
 case("put")(lambda: (lambda x, s: fk.put(x, C(np.array([4, 0, -1])), s), (randn(2, 3), randn(3, seed=1))))
@@ -578,10 +586,11 @@ GG_CASES: dict[str, callable] = {
     "sort_sq": lambda: (lambda x: fk.sort(x, 1).values ** 2, (distinct(2, 3),)),
     "quantile_sq": lambda: (lambda x: fk.quantile(x, 0.3, dim=0) ** 2, (distinct(4, 2),)),
     "unfold_sq": lambda: (lambda x: x.unfold(0, 2, 1) ** 2, (randn(4, 2),)),
-    "scatter_reduce_prod": lambda: (lambda x, s: fk.scatter_reduce(x, 1, C(np.array([[0, 0, 2], [1, 1, 1]])), s, "prod"),
-                                    (randn(2, 3), randn(2, 3, seed=1))),
+    "scatter_reduce_prod": lambda: (lambda x, s: fk.scatter_reduce(x, 1, C(np.array([[0, 0, 2], [1, 1, 1]])), s,
+                                                                   "prod"), (randn(2, 3), randn(2, 3, seed=1))),
     "scatter_reduce_prod_zero": lambda: (lambda x, s: fk.scatter_reduce(x, 0, C(np.array([0, 0, 1])), s, "prod",
-                                                                        include_self=False), (T([0.0, 1.5]), T([2.0, 0.0, -0.7]))),
+                                                                        include_self=False),
+                                         (T([0.0, 1.5]), T([2.0, 0.0, -0.7]))),
     "index_put_accumulate_sq": lambda: (lambda x, v: fk.index_put(x, (C(np.array([1, 1])),), v * v, accumulate=True),
                                         (randn(2, 3), randn(3, seed=1))),
 }

@@ -488,8 +488,8 @@ needs_proc = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="re
 class _Probe(Dataset):
     """Sample i: its index, and what the process that fetched it knows (pid, worker info, random draws)."""
 
-    def __init__(self, n, fail_at=(), exit_at=(), sleep_at=()):
-        self.n, self.fail_at, self.exit_at, self.sleep_at = n, fail_at, exit_at, sleep_at
+    def __init__(self, n, fail_at=(), exit_at=(), sleep_at=(), sleep=0.4):
+        self.n, self.fail_at, self.exit_at, self.sleep_at, self.sleep = n, fail_at, exit_at, sleep_at, sleep
 
     def __getitem__(self, i):
         if i in self.fail_at:
@@ -497,7 +497,7 @@ class _Probe(Dataset):
         if i in self.exit_at:
             os._exit(3)
         if i in self.sleep_at:
-            time.sleep(0.6)
+            time.sleep(self.sleep)
         return {"i": i, "pid": os.getpid()}
 
     def __len__(self):
@@ -775,8 +775,8 @@ def test_a_worker_that_dies_is_reported():
 
 
 def test_timeout_raises_when_a_batch_is_late():
-    with pytest.raises(RuntimeError, match="DataLoader timed out after 0.2 seconds"):
-        list(DataLoader(_Probe(2, sleep_at=(0,)), batch_size=None, num_workers=2, timeout=0.2))
+    with pytest.raises(RuntimeError, match="DataLoader timed out after 0.1 seconds"):
+        list(DataLoader(_Probe(2, sleep_at=(0,)), batch_size=None, num_workers=2, timeout=0.1))
 
 
 class _Counting(Dataset):
@@ -797,14 +797,14 @@ def test_prefetch_factor_bounds_the_batches_asked_for(prefetch_factor):
     counter = multiprocessing.get_context("fork").Value("i", 0)
     it = iter(DataLoader(_Counting(counter), batch_size=None, num_workers=2, prefetch_factor=prefetch_factor))
     assert next(it) == 0
-    time.sleep(0.3)  # let the workers fetch whatever they were asked for
+    time.sleep(0.2)  # let the workers fetch whatever they were asked for
     # asked for: 2 * prefetch_factor at the start, one more after the first batch (not all 20)
     assert 1 <= counter.value <= 2 * prefetch_factor + 1
     assert [int(x) for x in it] == list(range(1, 20))
 
 
 def test_in_order_false_yields_batches_as_they_are_ready():
-    batches = [int(b["i"]) for b in DataLoader(_Probe(4, sleep_at=(0,)), batch_size=None, num_workers=2,
+    batches = [int(b["i"]) for b in DataLoader(_Probe(4, sleep_at=(0,), sleep=0.8), batch_size=None, num_workers=2,
                                                in_order=False)]
     assert sorted(batches) == [0, 1, 2, 3] and batches[0] != 0
 

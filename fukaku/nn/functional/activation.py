@@ -77,28 +77,28 @@ def hardtanh(input: Tensor, min_val: float = -1.0, max_val: float = 1.0, inplace
     if min_val > max_val:
         raise ValueError(f"hardtanh: min_val cannot be greater than max_val (got min_val={min_val}, "
                          f"max_val={max_val})")
-    return _result(input, A.SaturatingLinear.apply(input, min_val=min_val, max_val=max_val), inplace)
+    return _result(input, lambda x: A.SaturatingLinear.apply(x, min_val=min_val, max_val=max_val), inplace, "hardtanh_")
 
 
 def relu6(input: Tensor, inplace: bool = False) -> Tensor:
     """min(max(0, x), 6) elementwise: ``hardtanh(x, 0, 6)``, whose gradient it shares (0 at 0 and 6)."""
-    return _result(input, A.SaturatingLinear.apply(input, min_val=0.0, max_val=6.0), inplace)
+    return _result(input, lambda x: A.SaturatingLinear.apply(x, min_val=0.0, max_val=6.0), inplace, "relu6_")
 
 
 def hardsigmoid(input: Tensor, inplace: bool = False) -> Tensor:
     """0 for x ≤ −3, 1 for x ≥ 3, x/6 + 1/2 between (MobileNetV3's piecewise-linear sigmoid)."""
-    return _result(input, A.PiecewiseLinearSigmoid.apply(_floating(input)), inplace)
+    return _result(input, lambda x: A.PiecewiseLinearSigmoid.apply(_floating(x)), inplace, "hardsigmoid_")
 
 
 def hardswish(input: Tensor, inplace: bool = False) -> Tensor:
     """0 for x ≤ −3, x for x ≥ 3, x·(x + 3)/6 between (MobileNetV3)."""
-    return _result(input, A.PiecewiseSwish.apply(_floating(input)), inplace)
+    return _result(input, lambda x: A.PiecewiseSwish.apply(_floating(x)), inplace, "hardswish_")
 
 
 # ----------------------------------------------------------------------------- smooth gates
 def mish(input: Tensor, inplace: bool = False) -> Tensor:
     """x·tanh(softplus(x)) (Misra 2019)."""
-    return _result(input, A.TanhSoftplusGate.apply(_floating(input)), inplace)
+    return _result(input, lambda x: A.TanhSoftplusGate.apply(_floating(x)), inplace, "mish_")
 
 
 def softsign(input: Tensor) -> Tensor:

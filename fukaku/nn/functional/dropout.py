@@ -27,7 +27,7 @@ def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool 
     Shape: any → the same.
     """
     p = check_probability(p, "dropout")
-    return _result(input, _dropped(input, p, training), inplace)
+    return _result(input, lambda x: _dropped(x, p, training), inplace, "dropout_")
 
 
 def _dropped(input: Tensor, p: float, training: bool) -> Tensor:

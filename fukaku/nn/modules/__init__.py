@@ -9,6 +9,7 @@ from .activation import (CELU, ELU, GELU, GLU, SELU, Hardsigmoid, Hardswish, Har
                          Step, Swish, Tanh, Tanhshrink, Threshold)
 from .batchnorm import BatchNorm1d
 from .container import ModuleDict, ModuleList, ParameterDict, ParameterList, Sequential
+from .distance import CosineSimilarity, PairwiseDistance
 from .dropout import Dropout
 from .flatten import Flatten, Unflatten
 from .linear import Bilinear, Identity, Linear
@@ -25,7 +26,7 @@ __all__ = ["Module", "Sequential", "ModuleList", "ModuleDict", "ParameterList", 
            "Step", "Sigmoid", "Tanh", "ReLU", "ReLU6", "Hardtanh", "Hardsigmoid", "Hardswish", "LeakyReLU", "PReLU",
            "ELU", "SELU", "CELU", "SiLU", "Swish", "Mish", "GELU", "Softplus", "Softsign", "LogSigmoid", "Tanhshrink",
            "Threshold", "GLU", "Softmax", "Softmin", "LogSoftmax",
-           "Dropout", "BatchNorm1d", "LayerNorm", "Embedding", "EmbeddingBag", "Residual",
+           "PairwiseDistance", "CosineSimilarity", "Dropout", "BatchNorm1d", "LayerNorm", "Embedding", "EmbeddingBag", "Residual",
            "MSELoss", "L1Loss", "HuberLoss", "SmoothL1Loss", "PoissonNLLLoss", "GaussianNLLLoss", "BCELoss",
            "BCEWithLogitsLoss", "SoftMarginLoss", "CrossEntropyLoss", "NLLLoss", "KLDivLoss", "MultiMarginLoss",
            "HingeEmbeddingLoss", "MarginRankingLoss", "CosineEmbeddingLoss", "TripletMarginLoss"]

@@ -572,7 +572,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="mlp only: BatchNorm1d after each hidden linear layer")
     t.add_argument("--root", metavar="DIR", help="mnist only: directory with the MNIST IDX files")
     t.add_argument("--noise", type=float, default=None,
-                   help="Playground sets only: label/target noise in [0, 0.5] (default: 0)")
+                   help="Playground sets only: noise in [0, 0.5], the Playground's Noise slider / 100 (default: 0)")
     t.add_argument("--quiet", action="store_true", help="no per-epoch output")
     t.set_defaults(handler=cmd_train)
 

@@ -466,5 +466,26 @@ class Heaviside(_Unary):
 
 
 # the functions ``fukaku.ops`` (and so ``fukaku``) exports from this family
-__all__ = ["relu", "leaky_relu", "elu", "selu", "celu", "threshold", "gelu", "silu", "softplus", "softmax",
+class Logit(_Unary):
+    """The node of :func:`logit`: log(x / (1 − x)), the inverse of the sigmoid; derivative 1 / (x(1 − x))."""
+
+    def forward(self, x):
+        self.save(x)
+        xp = array_module(x._data)
+        return xp.log(x._data / (1 - x._data))
+
+    def derivative(self):
+        (x,) = self.saved
+        return 1 / (x * (1 - x))
+
+
+@tensor_method()
+def logit(input: Tensor, eps: float | None = None) -> Tensor:
+    """log(p / (1 − p)) elementwise, the inverse of :func:`sigmoid`; with ``eps``, p is first clamped
+    to [eps, 1 − eps] (so its gradient is 0 outside), as ``torch.logit``."""
+    p = _floating(input)
+    return Logit.apply(p if eps is None else p.clamp(eps, 1 - eps))
+
+
+__all__ = ["logit", "relu", "leaky_relu", "elu", "selu", "celu", "threshold", "gelu", "silu", "softplus", "softmax",
            "log_softmax", "one_hot"]

@@ -267,8 +267,8 @@ def _kept(path: str | None, shown: str | None, before: tuple | None, resume: boo
             done = int(load(path)["epoch"])
         except (OSError, ValueError, KeyError, TypeError):
             return f"{shown} could not be read back"
-        return f"{shown} keeps the {done} finished epoch(s); run the same command with --resume to continue"
-    return f"no epoch finished, so nothing was saved to {shown}"
+        return f"{shown} keeps epoch {done}: run the same command with --resume to continue"
+    return f"nothing was saved to {shown}"
 
 
 def _train_gradient(args, data: Data) -> dict:
@@ -302,7 +302,7 @@ def _train_gradient(args, data: Data) -> dict:
                       callbacks=[lines], checkpoint=path, resume=args.resume,
                       checkpoint_extra=None if path is None else {"config": config})
     except KeyboardInterrupt:
-        raise Interrupted(f"interrupted during epoch {lines.finished + 1}/{args.epochs}; "
+        raise Interrupted(f"interrupted after {lines.finished} of {args.epochs} epochs; "
                           f"{_kept(path, args.save, before, args.resume)}") from None
     except NonFiniteLossError as exc:
         batch = f"batch {exc.batch + 1}" + (f"/{exc.batches}" if exc.batches else "")

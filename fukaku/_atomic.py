@@ -4,7 +4,8 @@ Every writer in fukaku (checkpoints, downloads, lab figures and reports, graph d
 through :func:`atomic_write`: write to a temporary file beside the target, flush it to disk,
 rename it over the target (``os.replace`` is atomic on one file system), then make the rename
 durable. An exception — or a ``return`` that abandons the write — removes the temporary file and
-leaves the target as it was.
+leaves the target as it was. The new file gets the permissions ``open()`` would give it: 0o666 less
+the umask in force at the time of the write.
 """
 from __future__ import annotations
 

@@ -220,7 +220,8 @@ def _file_id(path: str | None) -> tuple | None:
 def _config(args, data: Data, model, lr: float) -> dict:
     """The run's configuration as the checkpoint keeps it: the model (to rebuild it), the data and the
     training options (a resumed run must use the same; only --epochs may change)."""
-    config = {"model": args.model, "in_features": int(data.x_train.shape[1]), "out_features": int(data.num_classes or 1)}
+    config = {"model": args.model, "in_features": int(data.x_train.shape[1]),
+              "out_features": int(data.num_classes or 1)}
     if args.model == "mlp":
         config.update(sizes=list(model.sizes), activation=args.activation, dropout=args.dropout,
                       batchnorm=args.batchnorm)
@@ -258,8 +259,9 @@ def _resume_point(path: str, shown: str, config: dict) -> int | None:
     return int(state["epoch"])
 
 
-def _kept(path: str | None, shown: str | None, before: tuple | None, resume: bool) -> str:
-    """What the checkpoint holds after a run ended early, as the end of a one-line message."""
+def _kept(path: str | None, shown: str | None, before: tuple | None, resume: bool, hint: bool = True) -> str:
+    """What the checkpoint holds after a run ended early, as the end of a one-line message (``hint``:
+    with how to continue it)."""
     if path is None:
         return "nothing saved (--save PATH keeps a resumable checkpoint of every finished epoch)"
     if _file_id(path) != before or (resume and before is not None):
@@ -267,7 +269,7 @@ def _kept(path: str | None, shown: str | None, before: tuple | None, resume: boo
             done = int(load(path)["epoch"])
         except (OSError, ValueError, KeyError, TypeError):
             return f"{shown} could not be read back"
-        return f"{shown} keeps epoch {done}: run the same command with --resume to continue"
+        return f"{shown} keeps epoch {done}" + (": run the same command with --resume to continue" if hint else "")
     return f"nothing was saved to {shown}"
 
 
@@ -289,9 +291,11 @@ def _train_gradient(args, data: Data) -> dict:
     done = _resume_point(path, args.save, config) if args.resume else None
     print(f"{_describe(model)}, {model.num_parameters():,} parameters; {args.optimizer} lr {lr}, batch "
           f"{args.batch_size}, {args.epochs} epochs")
-    if args.resume:
-        print(f"resuming {args.save} after epoch {done} of {args.epochs}" if done is not None else
-              f"{args.save} does not exist yet: starting at epoch 1")
+    if args.resume and done is None:
+        print(f"{args.save} does not exist yet: starting at epoch 1")
+    elif args.resume:
+        print(f"resuming {args.save} after epoch {done} of {args.epochs}"
+              + ("; nothing left to train (raise --epochs to train more)" if done >= args.epochs else ""))
     # the same callbacks in every run (a resumed run must have those of the run it continues); the
     # lines are printed when no progress bar is drawn (output is not a terminal)
     lines = _EpochLines(args.epochs, show=not (args.quiet or sys.stderr.isatty()))
@@ -306,7 +310,7 @@ def _train_gradient(args, data: Data) -> dict:
                           f"{_kept(path, args.save, before, args.resume)}") from None
     except NonFiniteLossError as exc:
         batch = f"batch {exc.batch + 1}" + (f"/{exc.batches}" if exc.batches else "")
-        kept = "" if path is None else f"; {_kept(path, args.save, before, args.resume)}"
+        kept = "" if path is None else f"; {_kept(path, args.save, before, args.resume, hint=False)}"
         raise FloatingPointError(f"training diverged: the loss is {exc.loss} at epoch {exc.epoch + 1}/{exc.epochs}, "
                                  f"{batch}, at lr {lr:g}; lower --lr (e.g. --lr {lr / 10:g}){kept}") from None
     seconds = time.perf_counter() - began
@@ -540,7 +544,8 @@ def build_parser() -> argparse.ArgumentParser:
                    ", ".join(f"{m} {e}" for m, e in DEFAULT_EPOCHS.items()) + "; the perceptron stops earlier "
                    "once an epoch makes no mistake)")
     t.add_argument("--lr", type=float, default=None, metavar="LR",
-                   help="learning rate, > 0 (default by optimizer: " + ", ".join(f"{o} {v:g}" for o, v in OPTIMIZERS.items())
+                   help="learning rate, > 0 (default by optimizer: "
+                   + ", ".join(f"{o} {v:g}" for o, v in OPTIMIZERS.items())
                    + "; except " + ", ".join(f"{m}+{o} {v:g}" for (m, o), v in MODEL_LR.items())
                    + "; the perceptron's η: 1)")
     t.add_argument("--batch-size", type=int, default=None, metavar="B", help="mini-batch size, >= 1 (default: 32)")

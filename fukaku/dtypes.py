@@ -14,6 +14,13 @@ tensor only decides the result when it is of a higher category than every dimens
 complex one then keeps the precision of a floating dimensioned one (``float64 + 0-d complex64 ->
 complex128``).
 
+complex64 and complex128 cover creation (``tensor``, ``zeros`` …, ``rand``/``randn``), conversion
+(``to``, ``x.cfloat()``), promotion, and the ops that need no real-valued rule: ``+ − × **``, negation,
+``abs``, ``matmul``, ``sum``/``prod``/``cumsum``, comparisons, indexing and shape ops. Functions that
+convert their input to a real floating dtype first (division, ``exp``, ``log``, ``sqrt``, the
+trigonometric and activation functions, ``mean``) drop the imaginary part, and gradients through
+complex products lack PyTorch's conjugation: complex tensors are for values, not yet for training.
+
 bfloat16 arrays come from the optional ``ml_dtypes`` package (``pip install 'fukaku[bfloat16]'``);
 without it ``fukaku.bfloat16`` still exists (its repr, ``itemsize``, :class:`finfo`), and the first
 use that needs arrays raises :class:`DTypeUnavailableError` naming the extra.

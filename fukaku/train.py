@@ -6,9 +6,11 @@ Training (seed 003; seed 000 §6.1.2) repeats, for every mini-batch of every epo
 
 — forward pass, loss, backward pass, gradient step — with the data reshuffled every epoch by the
 DataLoader. After each epoch ``fit`` evaluates on the validation set, steps the learning-rate
-schedule, lets the callbacks decide whether to stop (early stopping, seed 000 §6.1.4: "stop after
-``patience`` checks without validation improvement; keep the best model"), and can write a
-checkpoint from which an interrupted run resumes to exactly the parameters it would have reached.
+schedule (or after every batch: ``scheduler_step="batch"``), logs to a TensorBoard ``writer``, lets
+the callbacks decide whether to stop (early stopping, seed 000 §6.1.4: "stop after ``patience``
+checks without validation improvement; keep the best model"), and can write a checkpoint from which
+an interrupted run (Ctrl-C, a crash) resumes to exactly the parameters it would have reached. A
+loss that turns NaN or infinite stops training at that batch with a :class:`NonFiniteLossError`.
 
 Epochs are numbered from 0 in ``History.epoch`` and in callbacks, as in Keras.
 
@@ -590,7 +592,8 @@ def fit(model: Module, loss_fn: Callable, optimizer, train_loader: Iterable, val
         scheduler_monitor = "val_loss" if val_loader is not None else "loss"
     plateau = isinstance(scheduler, ReduceLROnPlateau)
     if plateau and scheduler_step == "batch":
-        raise ValueError("fit: ReduceLROnPlateau is stepped with an epoch's monitored value; use scheduler_step='epoch'")
+        raise ValueError("fit: ReduceLROnPlateau is stepped with an epoch's monitored value; use "
+                         "scheduler_step='epoch'")
     per_batch = scheduler is not None and scheduler_step == "batch"
     if writer is not None and not callable(getattr(writer, "add_scalar", None)):
         raise TypeError(f"fit: writer must have add_scalar(tag, value, step), like "

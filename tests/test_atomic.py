@@ -1,6 +1,7 @@
 """fukaku._atomic.atomic_write: the one writer behind checkpoints, downloads, figures and drawings."""
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -59,10 +60,30 @@ def test_only_write_modes_are_accepted(tmp_path: Path) -> None:
 
 def test_the_file_gets_the_permissions_open_would_give(tmp_path: Path) -> None:
     """Not mkstemp's owner-only 0600: a report or a figure is as readable as any file written with open()."""
-    import os
-
     with atomic_write(tmp_path / "a.bin") as fh:
         fh.write(b"x")
     with open(tmp_path / "b.bin", "wb") as fh:
         fh.write(b"x")
     assert os.stat(tmp_path / "a.bin").st_mode == os.stat(tmp_path / "b.bin").st_mode
+
+
+@pytest.mark.skipif(os.name != "posix", reason="POSIX file modes")
+@pytest.mark.parametrize("umask", [0o077, 0o027, 0o002])
+def test_files_and_checkpoints_follow_the_umask_of_the_moment(tmp_path: Path, umask: int) -> None:
+    """The umask in force when the file is written, not the one fukaku was imported under."""
+    import fukaku as fk
+
+    previous = os.umask(umask)
+    try:
+        with atomic_write(tmp_path / "a.bin") as fh:
+            fh.write(b"x")
+        fk.save({"w": fk.ones(2), "epoch": 3}, tmp_path / "ckpt.npz")
+        fd = os.open(tmp_path / "plain", os.O_CREAT | os.O_WRONLY, 0o666)
+        os.close(fd)
+    finally:
+        os.umask(previous)
+    expected = 0o666 & ~umask
+    assert os.stat(tmp_path / "plain").st_mode & 0o777 == expected  # what the system gives a new file
+    assert os.stat(tmp_path / "a.bin").st_mode & 0o777 == expected
+    assert os.stat(tmp_path / "ckpt.npz").st_mode & 0o777 == expected
+    assert _leftovers(tmp_path) == []

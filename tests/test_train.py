@@ -2,6 +2,7 @@
 import io
 import math
 import sys
+import warnings
 
 import numpy as np
 import pytest
@@ -104,6 +105,55 @@ def test_fit_matches_pytorch_training_the_same_model():
     fit(model, nn.CrossEntropyLoss(), optim.Adam(model.parameters(), lr=0.01), batches, epochs=3, quiet=True)
     for (k, v), tv in zip(model.state_dict().items(), tmodel.state_dict().values()):
         np.testing.assert_allclose(v.data.numpy(), tv.numpy(), rtol=1e-10, atol=1e-12, err_msg=k)
+
+
+def _one_cycle_fit_and_by_hand(make_scheduler, epochs=3):
+    x, y = blobs(70)
+    batches = [(x[i:i + 16], y[i:i + 16]) for i in range(0, 70, 16)]  # 5 batches, the last of 6
+    loss_fn = nn.CrossEntropyLoss()
+    model = mlp(3)
+    opt = optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+    hist = fit(model, loss_fn, opt, batches, epochs=epochs, scheduler=make_scheduler(opt, epochs * len(batches)),
+               scheduler_step="batch", metrics=(), quiet=True)
+    ref = mlp(3)
+    ref_opt = optim.SGD(ref.parameters(), lr=0.1, momentum=0.9)
+    sched = make_scheduler(ref_opt, epochs * len(batches))
+    lrs, seen = [], []
+    for _ in range(epochs):  # PyTorch's loop for OneCycleLR / CyclicLR: scheduler.step() after each batch
+        lrs.append(ref_opt.param_groups[0]["lr"])
+        for xb, yb in batches:
+            ref_opt.zero_grad()
+            loss_fn(ref(xb), yb).backward()
+            ref_opt.step()
+            sched.step()
+            seen.append(ref_opt.param_groups[0]["lr"])
+    return model, ref, hist, lrs, seen, opt
+
+
+@pytest.mark.parametrize("kind", ["OneCycleLR", "CyclicLR"])
+def test_fit_steps_a_scheduler_per_batch_as_the_hand_written_loop(kind):
+    def make(opt, total):
+        if kind == "OneCycleLR":
+            return optim.lr_scheduler.OneCycleLR(opt, max_lr=0.5, total_steps=total)
+        return optim.lr_scheduler.CyclicLR(opt, base_lr=0.01, max_lr=0.4, step_size_up=4)
+
+    model, ref, hist, lrs, seen, opt = _one_cycle_fit_and_by_hand(make)
+    for p, q in zip(model.parameters(), ref.parameters()):
+        np.testing.assert_array_equal(p.data.numpy(), q.data.numpy())
+    assert hist.lr == lrs  # the rate at the start of each epoch
+    assert opt.param_groups[0]["lr"] == seen[-1] and len(set(seen)) >= 5  # it moved with every batch
+
+
+def test_scheduler_step_is_checked():
+    model = mlp()
+    opt = optim.SGD(model.parameters(), lr=0.1)
+    x, y = blobs(8)
+    with pytest.raises(ValueError, match="scheduler_step must be 'epoch' or 'batch'"):
+        fit(model, nn.CrossEntropyLoss(), opt, [(x, y)], scheduler=optim.lr_scheduler.StepLR(opt, 1),
+            scheduler_step="step", quiet=True)
+    with pytest.raises(ValueError, match="ReduceLROnPlateau.*scheduler_step='epoch'"):
+        fit(model, nn.CrossEntropyLoss(), opt, [(x, y)], scheduler=optim.lr_scheduler.ReduceLROnPlateau(opt),
+            scheduler_step="batch", quiet=True)
 
 
 def test_fit_steps_the_scheduler_once_per_epoch():
@@ -416,8 +466,53 @@ def test_progress_bar_on_a_terminal_shows_epoch_loss_and_metrics(monkeypatch, tq
     model = mlp()
     fit(model, nn.CrossEntropyLoss(), optim.SGD(model.parameters(), lr=0.1), train, val, epochs=2)
     out = err.getvalue()
-    assert "Epoch 1/2" in out and "Epoch 2/2" in out and "loss" in out and "val_accuracy" in out
+    assert "Epoch 1/2" in out and "Epoch 2/2" in out and "train loss" in out and "train acc" in out
+    assert "val loss" in out and "val acc" in out and "val_accuracy" not in out
     assert out.count("\n") >= 2  # one finished line per epoch
+
+
+def _segments(text):
+    """The successive renderings of a carriage-return line, without the clear-to-end escape."""
+    return [seg.replace("\x1b[K", "") for seg in text.replace("\n", "\r").split("\r") if seg]
+
+
+_UPDATES = [{"loss": 2.302585, "accuracy": 0.1}, {"loss": 0.05, "accuracy": 0.9875},
+            {"loss": 123.456789, "accuracy": 1.0}, {"loss": 1.5e-05, "accuracy": 0.0},
+            {"loss": -0.25, "accuracy": 0.5}, {"loss": float("nan"), "accuracy": 0.5}]
+
+
+@pytest.mark.parametrize("tqdm_installed", [True, False])
+def test_the_progress_line_keeps_its_width_as_the_numbers_change(monkeypatch, tqdm_installed):
+    if tqdm_installed:
+        pytest.importorskip("tqdm")
+    else:
+        monkeypatch.setitem(sys.modules, "tqdm", None)
+    err = FakeTTY()
+    monkeypatch.setattr(sys, "stderr", err)
+    bar = train_module._Progress("Epoch  3/12", 120)
+    for n, logs in enumerate(_UPDATES * 2):  # 1 → 12 batches: the count gains digits too
+        bar.last = 0.0  # redraw every update
+        bar.update(logs)
+        if bar.bar is not None:
+            bar.bar.refresh()
+    lines = _segments(err.getvalue())
+    lines = [line for line in lines if "train loss" in line]
+    assert len(lines) >= len(_UPDATES) * 2
+    assert len({len(line) for line in lines}) == 1, lines
+    # the columns stand still: every label at the same offset
+    assert len({line.index("train acc") for line in lines}) == 1
+    assert "train acc" in lines[0] and "accuracy" not in lines[0]
+
+
+def test_fixed_width_values():
+    for value in (0.0, 0.5, 2.302585, 99.5, 1234.5678, 12345678.0, 1e-05, -1e-05, -0.25, -123.5, 3e300, -3e-300,
+                  float("nan"), float("inf"), float("-inf"), 1.0):
+        assert len(train_module._fixed(value)) == 8, value
+    assert train_module._fixed(0.5).strip() == "0.5000" and train_module._fixed(1.5e-5).strip() == "1.50e-05"
+    assert float(train_module._fixed(12345678.0)) == pytest.approx(12345678.0, rel=1e-2)
+    assert train_module._format_logs({"loss": 1.0, "accuracy": 0.5, "val_loss": 2.0, "val_f1": 0.25, "lr": 0.1,
+                                      "time": 3.0}) == \
+        "train loss   1.0000  train acc   0.5000  val loss   2.0000  val f1   0.2500"
 
 
 def test_no_progress_output_when_quiet_or_not_a_terminal(capsys):
@@ -449,3 +544,145 @@ def test_fit_errors_name_the_problem():
         fit(model, nn.CrossEntropyLoss(), opt, [(x, y)], metrics=[accuracy, binary_accuracy_with_logits])
     with pytest.raises(ValueError, match=r"\.safetensors or \.npz"):
         fit(model, nn.CrossEntropyLoss(), opt, [(x, y)], checkpoint="run.pt")
+
+
+# ---------------------------------------------------------------------- non-finite losses
+def _diverging(lr=50.0, n=64):
+    """Least squares with a step far beyond 2/L: the loss grows geometrically until it overflows float32."""
+    rng = np.random.default_rng(0)
+    x = rng.uniform(-6, 6, (n, 2)).astype(np.float32)
+    y = (x @ np.array([[1.0], [-2.0]], dtype=np.float32))
+    batches = [(fk.tensor(x[i:i + 8]), fk.tensor(y[i:i + 8])) for i in range(0, n, 8)]
+    fk.manual_seed(0)
+    model = nn.Linear(2, 1)
+    return model, optim.SGD(model.parameters(), lr=lr), batches
+
+
+def test_fit_stops_at_the_first_non_finite_loss_quietly_and_names_where():
+    model, opt, batches = _diverging()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        with pytest.raises(train_module.NonFiniteLossError) as info:
+            fit(model, nn.MSELoss(), opt, batches, epochs=5, metrics=(), quiet=True)
+    assert not [w for w in caught if issubclass(w.category, RuntimeWarning)], [str(w.message) for w in caught]
+    exc = info.value
+    assert isinstance(exc, FloatingPointError) and not math.isfinite(exc.loss)
+    assert exc.batches == len(batches) and exc.lr == 50.0
+    assert f"at epoch {exc.epoch + 1}/5, batch {exc.batch + 1}/{len(batches)}" in str(exc)
+    assert "lower the learning rate" in str(exc)
+    # oracle: the same steps by hand; the loss of that batch is the first that is not finite, and fit
+    # stopped before its backward pass (the parameters are those after the previous batch)
+    ref, ref_opt, _ = _diverging()
+    with np.errstate(all="ignore"):
+        for k in range(exc.epoch * len(batches) + exc.batch + 1):
+            xb, yb = batches[k % len(batches)]
+            ref_opt.zero_grad()
+            loss = nn.MSELoss()(ref(xb), yb)
+            if k == exc.epoch * len(batches) + exc.batch:
+                assert not math.isfinite(loss.item())
+                break
+            assert math.isfinite(loss.item())
+            loss.backward()
+            ref_opt.step()
+    for p, q in zip(model.parameters(), ref.parameters()):
+        np.testing.assert_array_equal(p.data.numpy(), q.data.numpy())
+
+
+def test_fit_can_train_on_through_a_non_finite_loss_and_keeps_a_raise_setting():
+    model, opt, batches = _diverging()
+    with np.errstate(all="ignore"):
+        hist = fit(model, nn.MSELoss(), opt, batches, epochs=4, metrics=(), quiet=True, stop_on_nonfinite=False)
+    assert not math.isfinite(hist.loss[-1])
+    model, opt, batches = _diverging()
+    with np.errstate(over="raise"), pytest.raises(FloatingPointError, match="overflow"):  # NumPy's own, as asked
+        fit(model, nn.MSELoss(), opt, batches, epochs=5, metrics=(), quiet=True)
+
+
+# ---------------------------------------------------------------------- interruption, extras, writer
+def test_ctrl_c_mid_epoch_keeps_the_last_finished_epoch_and_the_resumed_run_is_exact(tmp_path, monkeypatch):
+    def run(epochs, interrupt_at=None, **kwargs):
+        train, _ = loaders()
+        model = mlp(0, dropout=0.2)
+        opt = optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+        sched = optim.lr_scheduler.OneCycleLR(opt, max_lr=0.3, total_steps=4 * len(train))
+        calls = [0]
+
+        def loss_fn(out, target):
+            calls[0] += 1
+            if calls[0] == interrupt_at:
+                raise KeyboardInterrupt  # Ctrl-C in the middle of a batch
+            return nn.functional.cross_entropy(out, target)
+
+        kwargs.setdefault("quiet", True)
+        hist = fit(model, loss_fn, opt, train, epochs=epochs, scheduler=sched, scheduler_step="batch", **kwargs)
+        return model, hist
+
+    reference, ref_hist = run(4)
+    path = tmp_path / "run.npz"
+    err = FakeTTY()
+    monkeypatch.setattr(sys, "stderr", err)
+    with pytest.raises(KeyboardInterrupt):
+        run(4, interrupt_at=12 * 2 + 5, checkpoint=path, quiet=False)  # the 5th batch of the 3rd epoch
+    monkeypatch.undo()
+    assert err.getvalue().endswith("\n")  # the bar's line was ended: a message after it starts its own
+    assert fk.load(path)["epoch"] == 2
+    fk.manual_seed(77)
+    resumed, hist = run(4, checkpoint=path, resume=True)
+    for p, q in zip(reference.parameters(), resumed.parameters()):
+        np.testing.assert_array_equal(p.data.numpy(), q.data.numpy())
+    assert hist.history["loss"] == ref_hist.history["loss"] and hist.lr == ref_hist.lr
+
+
+def test_checkpoint_extra_is_stored_beside_fits_state(tmp_path):
+    path = tmp_path / "c.npz"
+    scripted_fit([3.0, 2.0], epochs=2, checkpoint=path, checkpoint_extra={"config": {"lr": 0.5, "sizes": [2, 3]}})
+    state = fk.load(path)
+    assert state["config"] == {"lr": 0.5, "sizes": [2, 3]} and state["epoch"] == 2
+    model, hist = scripted_fit([3.0, 2.0, 1.0], epochs=3, checkpoint=path, resume=True,
+                               checkpoint_extra={"config": {"lr": 0.5, "sizes": [2, 3]}})
+    assert hist.epoch == [0, 1, 2] and fk.load(path)["config"]["sizes"] == [2, 3]
+    with pytest.raises(ValueError, match=r"checkpoint_extra.*\['epoch'\]"):
+        scripted_fit([1.0], epochs=1, checkpoint=path, checkpoint_extra={"epoch": 9})
+
+
+class RecordingWriter:
+    def __init__(self):
+        self.scalars, self.flushes = [], 0
+
+    def add_scalar(self, tag, value, step):
+        self.scalars.append((tag, value, step))
+
+    def flush(self):
+        self.flushes += 1
+
+
+def test_fit_logs_every_epoch_to_a_writer():
+    train, val = loaders()
+    model = mlp()
+    writer = RecordingWriter()
+    hist = fit(model, nn.CrossEntropyLoss(), optim.SGD(model.parameters(), lr=0.1), train, val, epochs=3,
+               quiet=True, writer=writer)
+    expected = [(tag, hist.history[key][e], e) for e in range(3)
+                for key, tag in (("loss", "loss/train"), ("accuracy", "accuracy/train"), ("val_loss", "loss/val"),
+                                 ("val_accuracy", "accuracy/val"), ("lr", "lr"))]
+    assert writer.scalars == expected and writer.flushes == 3
+    with pytest.raises(TypeError, match="add_scalar"):
+        fit(model, nn.CrossEntropyLoss(), optim.SGD(model.parameters(), lr=0.1), train, writer=object())
+
+
+def test_fit_writes_tensorboard_event_files(tmp_path):
+    pytest.importorskip("tensorboardX")
+    event_accumulator = pytest.importorskip("tensorboard.backend.event_processing.event_accumulator")
+    from fukaku.utils.tensorboard import SummaryWriter
+
+    train, val = loaders()
+    model = mlp()
+    with SummaryWriter(tmp_path / "run") as writer:
+        hist = fit(model, nn.CrossEntropyLoss(), optim.SGD(model.parameters(), lr=0.1), train, val, epochs=2,
+                   quiet=True, writer=writer)
+    events = event_accumulator.EventAccumulator(str(tmp_path / "run"))
+    events.Reload()
+    assert set(events.Tags()["scalars"]) == {"loss/train", "accuracy/train", "loss/val", "accuracy/val", "lr"}
+    logged = events.Scalars("loss/val")
+    assert [e.step for e in logged] == [0, 1]
+    assert [e.value for e in logged] == pytest.approx(hist.val_loss, rel=1e-6)  # stored as float32

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import math
 import os
+import stat
 from pathlib import Path
 from typing import NamedTuple
 
@@ -10,6 +11,17 @@ import numpy as np
 
 from ..tensor import Tensor, from_numpy
 from ..utils.data._generator import GeneratorLike, as_generator, draw_from
+
+
+class DatasetFormatError(ValueError):
+    """A data file that is truncated, corrupt, larger than allowed, or not the kind of file expected.
+
+    Every file reader of :mod:`fukaku.datasets` raises it (or its subclass
+    :class:`~fukaku.datasets.IDXFormatError`) for whatever bytes a file holds, and for nothing else;
+    the message names the file and what is wrong. A file that is missing or cannot be read raises
+    ``OSError`` as ``open()`` does. Sizes a file declares are checked against the file's size and a
+    cap before anything is allocated, so a hostile file costs neither memory nor time.
+    """
 
 
 class Split(NamedTuple):
@@ -60,6 +72,13 @@ def holdout_split(x, y, test_fraction: float = 0.2, seed: GeneratorLike = 0, shu
     idx = rng_for(seed, "holdout_split").permutation(n) if shuffle else np.arange(n)
     tr, te = idx[:n - n_test], idx[n - n_test:]
     return Split(x[tr], y[tr], x[te], y[te])
+
+
+def regular_file_size(f) -> int | None:
+    """The size in bytes of an open file if it is a regular file; None for a pipe, device or socket,
+    whose size is not known before reading (readers then stop at their cap while reading)."""
+    st = os.fstat(f.fileno())
+    return st.st_size if stat.S_ISREG(st.st_mode) else None
 
 
 def _project_root() -> Path:

@@ -5,6 +5,13 @@ dimensions), DD big-endian uint32 sizes, then the elements in row-major order, b
 reader checks every part of that and names the file and what is wrong: a file cut short says how
 many bytes the header promises and how many are there.
 
+Any byte sequence gives either the array its header describes or an :class:`IDXFormatError`
+(a :class:`~fukaku.datasets.DatasetFormatError`): the sizes the header declares are checked against
+the file's size and ``max_bytes`` before anything is allocated, and a gzip file is inflated a chunk
+at a time into the array and stopped as soon as it yields more bytes than the header allows, so a
+gzip bomb (a small file declaring 5 labels that inflates to gigabytes) is refused after a few
+kilobytes of inflation.
+
 Only the MNIST *test* set (t10k, 10,000 images) is in the shared data; :func:`mnist_split` gives
 the convention used with it in this project: the first 8,000 images train, the last 2,000 test.
 """
@@ -13,12 +20,14 @@ from __future__ import annotations
 import gzip
 import math
 import os
+import struct
 import zlib
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 
-from ._common import Split, candidate_dirs, out
+from ._common import DatasetFormatError, Split, candidate_dirs, out, regular_file_size
 
 # element type code -> (big-endian NumPy dtype), from the IDX format description
 _IDX_TYPES = {0x08: np.dtype(">u1"), 0x09: np.dtype(">i1"), 0x0B: np.dtype(">i2"), 0x0C: np.dtype(">i4"),
@@ -28,58 +37,114 @@ MNIST_CLASSES = tuple(str(d) for d in range(10))
 FASHION_MNIST_CLASSES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker",
                          "Bag", "Ankle boot")
 
+MAX_IDX_BYTES = 1 << 31
+"""Default cap on the data section an IDX file may declare (2 GiB; MNIST's largest file holds 47 MB).
+``read_idx(path, max_bytes=...)`` reads a larger genuine file."""
 
-class IDXFormatError(ValueError):
-    """An IDX file that is truncated, corrupt, or not the kind of file expected."""
-
-
-def _read_bytes(path: Path) -> bytes:
-    with open(path, "rb") as f:
-        raw = f.read()
-    if raw[:2] != b"\x1f\x8b":  # not gzip-compressed (whatever the file is called)
-        return raw
-    try:
-        return gzip.decompress(raw)
-    except (EOFError, OSError, zlib.error) as e:
-        raise IDXFormatError(f"IDX file {path}: the gzip stream is truncated or corrupt ({e}); delete the file and "
-                             "download it again") from None
+_MAX_DIMS = 32  # every NumPy supports 32 dimensions (NumPy 2 allows 64); real IDX files have 1 to 4
+# zlib's deflate never expands more than 1032:1 (zlib technical details, "maximum compression
+# factor"): a gzip file of n bytes cannot hold more than 1032·n bytes, whatever its header says
+_DEFLATE_MAX_RATIO = 1032
+_CHUNK = 1 << 20  # inflate and read a MiB at a time
 
 
-def read_idx(path: str | os.PathLike) -> np.ndarray:
+class IDXFormatError(DatasetFormatError):
+    """An IDX file that is truncated, corrupt, too large, or not the kind of file expected."""
+
+
+def _read_into(f: BinaryIO, view: memoryview) -> int:
+    """Fill ``view`` from ``f`` a chunk at a time; the number of bytes read (short at end of file)."""
+    got = 0
+    while got < len(view):
+        n = f.readinto(view[got:got + _CHUNK])
+        if not n:
+            break
+        got += n
+    return got
+
+
+def _parse_idx(f: BinaryIO, path: Path, file_size: int | None, gz: bool, max_bytes: int) -> np.ndarray:
+    """Read one IDX file from ``f`` (raw, or the inflating reader of a gzip file), checking each size
+    it declares before allocating for it."""
+    where = f"IDX file {path}"
+    magic = f.read(4)
+    if len(magic) < 4:
+        raise IDXFormatError(f"{where}: only {len(magic)} bytes; an IDX file starts with a 4-byte magic number")
+    if magic[0] != 0 or magic[1] != 0:
+        raise IDXFormatError(f"{where}: bad magic number 0x{magic.hex()} (expected 0x0000TTDD: two zero bytes, type, "
+                             "dimensions); this is not an IDX file")
+    code, ndim = magic[2], magic[3]
+    if code not in _IDX_TYPES:
+        raise IDXFormatError(f"{where}: unknown element type 0x{code:02x} in magic number 0x{magic.hex()} "
+                             f"(known: {', '.join(f'0x{c:02x}' for c in _IDX_TYPES)})")
+    if not 1 <= ndim <= _MAX_DIMS:
+        raise IDXFormatError(f"{where}: magic number 0x{magic.hex()} declares {ndim} dimensions; an IDX file "
+                             f"has 1 to {_MAX_DIMS}")
+    header = 4 + 4 * ndim
+    sizes = f.read(4 * ndim)
+    if len(sizes) < 4 * ndim:
+        raise IDXFormatError(f"{where}: truncated header: expected {header} bytes for {ndim} dimensions, "
+                             f"got {4 + len(sizes)}")
+    dims = struct.unpack(f">{ndim}I", sizes)
+    dtype = _IDX_TYPES[code]
+    shape = "×".join(map(str, dims))
+    expected = math.prod(dims) * dtype.itemsize  # Python ints: a corrupt header cannot overflow
+    if not gz and file_size is not None and file_size - header != expected:  # all known before reading data
+        what = "truncated" if file_size - header < expected else "has trailing bytes"
+        raise IDXFormatError(f"{where}: {what}: dimensions {shape} of {dtype.name} need {expected} data bytes, "
+                             f"got {file_size - header}")
+    if expected > max_bytes:
+        raise IDXFormatError(f"{where}: dimensions {shape} of {dtype.name} declare {expected} data bytes, more than "
+                             f"max_bytes={max_bytes}; pass a larger max_bytes= to read_idx if the file is genuine")
+    if math.prod(d for d in dims if d) * dtype.itemsize > np.iinfo(np.intp).max:
+        raise IDXFormatError(f"{where}: dimensions {shape} are too large for an array, even with no elements")
+    if gz and file_size is not None and expected > _DEFLATE_MAX_RATIO * file_size:
+        raise IDXFormatError(f"{where}: truncated or corrupt: dimensions {shape} of {dtype.name} need {expected} data "
+                             f"bytes, but a gzip file of {file_size} bytes inflates to at most "
+                             f"{_DEFLATE_MAX_RATIO * file_size}")
+    array = np.empty(dims, dtype=dtype)
+    got = _read_into(f, memoryview(array.reshape(-1).view(np.uint8)))
+    if got < expected:
+        raise IDXFormatError(f"{where}: truncated: dimensions {shape} of {dtype.name} need {expected} data bytes, "
+                             f"got {got}")
+    if f.read(1):  # one byte past the data: a gzip bomb stops here, a few kilobytes into its stream
+        what = (f"inflates to more than the {header + expected} bytes its header declares (stopped reading there)"
+                if gz else "has trailing bytes")
+        raise IDXFormatError(f"{where}: {what}: dimensions {shape} of {dtype.name} need {expected} data bytes")
+    return array.astype(dtype.newbyteorder("="), copy=False)
+
+
+def read_idx(path: str | os.PathLike, *, max_bytes: int = MAX_IDX_BYTES) -> np.ndarray:
     """Read an IDX file (optionally gzip-compressed) into a native-endian NumPy array.
 
+    Whatever the file holds, the result is the array its header describes or an
+    :class:`IDXFormatError`; memory use is bounded by the declared size (at most ``max_bytes``),
+    never by what a compressed stream would inflate to.
+
+    Args:
+        path: the file; gzip compression is recognised by its first two bytes, not by the name.
+        max_bytes: the largest data section accepted (default :data:`MAX_IDX_BYTES`, 2 GiB).
+
     Raises:
-        IDXFormatError: bad magic number, unknown element type, missing dimensions, or a data section
-            shorter or longer than the dimensions say (the message names the file and both sizes).
+        IDXFormatError: bad magic number, unknown element type, missing or too many dimensions, a data
+            section shorter or longer than the dimensions say (the message names the file and both
+            sizes), a declared size above ``max_bytes`` or above what the gzip file can inflate to,
+            or a truncated or corrupt gzip stream.
+        OSError: the file is missing or cannot be read.
     """
     path = Path(path)
-    data = _read_bytes(path)
-    if len(data) < 4:
-        raise IDXFormatError(f"IDX file {path}: only {len(data)} bytes; an IDX file starts with a 4-byte magic "
-                             "number")
-    if data[0] != 0 or data[1] != 0:
-        raise IDXFormatError(f"IDX file {path}: bad magic number 0x{data[:4].hex()} (expected 0x0000TTDD: two zero "
-                             "bytes, type, dimensions); this is not an IDX file")
-    code, ndim = data[2], data[3]
-    if code not in _IDX_TYPES:
-        raise IDXFormatError(f"IDX file {path}: unknown element type 0x{code:02x} in magic number 0x{data[:4].hex()} "
-                             f"(known: {', '.join(f'0x{c:02x}' for c in _IDX_TYPES)})")
-    if ndim == 0:
-        raise IDXFormatError(f"IDX file {path}: magic number 0x{data[:4].hex()} declares 0 dimensions")
-    header = 4 + 4 * ndim
-    if len(data) < header:
-        raise IDXFormatError(f"IDX file {path}: truncated header: expected {header} bytes for {ndim} dimensions, "
-                             f"got {len(data)}")
-    dims = tuple(int(d) for d in np.frombuffer(data, dtype=">u4", count=ndim, offset=4))
-    dtype = _IDX_TYPES[code]
-    expected = math.prod(dims) * dtype.itemsize  # Python ints: a corrupt header cannot overflow
-    got = len(data) - header
-    if got != expected:
-        what = "truncated" if got < expected else "has trailing bytes"
-        shape = "×".join(map(str, dims))
-        raise IDXFormatError(f"IDX file {path}: {what}: dimensions {shape} of {dtype.name} need {expected} data bytes, "
-                             f"got {got}")
-    return np.frombuffer(data, dtype=dtype, offset=header).reshape(dims).astype(dtype.newbyteorder("="))
+    with open(path, "rb") as raw:
+        file_size = regular_file_size(raw)
+        gz = raw.read(2) == b"\x1f\x8b"  # gzip's magic; an IDX file starts with 00 00
+        raw.seek(0)
+        if not gz:
+            return _parse_idx(raw, path, file_size, False, max_bytes)
+        try:
+            with gzip.GzipFile(fileobj=raw, mode="rb") as f:
+                return _parse_idx(f, path, file_size, True, max_bytes)
+        except (gzip.BadGzipFile, EOFError, zlib.error) as e:  # raised by the gzip layer only
+            raise IDXFormatError(f"IDX file {path}: the gzip stream is truncated or corrupt ({e}); delete the file "
+                                 "and download it again") from None
 
 
 def _find_file(directory: Path, stem: str) -> Path | None:

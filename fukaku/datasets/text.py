@@ -4,6 +4,12 @@ character level has no OOV for the characters it has seen).
 
 Works on any UTF-8 text, e.g. ``shared/data/text/tinyshakespeare.txt`` (English, character or word
 level) and ``neko.txt`` (Japanese, character level: it has no spaces between words).
+
+A text file is read whole after its size is checked against ``max_bytes`` (default
+:data:`MAX_TEXT_BYTES`, 1 GiB); bytes that are not UTF-8, or a text without a token, raise
+:class:`~fukaku.datasets.DatasetFormatError` naming the file and what is wrong. Words are kept as
+Python strings (never a fixed-width NumPy string array, where one long word would make every word
+as wide as it), so memory stays proportional to the file's size whatever it holds.
 """
 from __future__ import annotations
 
@@ -14,19 +20,56 @@ from pathlib import Path
 import numpy as np
 
 from ..tensor import Tensor
-from ._common import check_positive_int, out
+from ._common import DatasetFormatError, check_positive_int, out, regular_file_size
 
 UNK = "<unk>"
+MAX_TEXT_BYTES = 1 << 30
+"""Default cap on the size of a text file :class:`TextCorpus` reads (1 GiB; ``max_bytes=`` changes it)."""
+_CHUNK = 1 << 20
+
+
+def _read_text(path: Path, max_bytes: int) -> str:
+    """A UTF-8 text file, newlines translated as ``open()`` does (``\\r\\n`` and ``\\r`` become ``\\n``)."""
+    with open(path, "rb") as f:
+        size = regular_file_size(f)
+        if size is not None and size > max_bytes:
+            raise DatasetFormatError(f"text file {path}: {size} bytes, more than max_bytes={max_bytes}; pass a larger "
+                                     "max_bytes= if the file is genuine")
+        data = bytearray()  # a chunk at a time (read(max_bytes) would allocate max_bytes at once), at most
+        while len(data) <= max_bytes and (chunk := f.read(min(_CHUNK, max_bytes + 1 - len(data)))):
+            data += chunk  # one byte past the cap: a pipe or device has no size to check first
+    if len(data) > max_bytes:
+        raise DatasetFormatError(f"text file {path}: more than max_bytes={max_bytes} bytes; pass a larger max_bytes= "
+                                 "if the file is genuine")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise DatasetFormatError(f"text file {path}: not UTF-8: {e.reason} at byte {e.start} "
+                                 f"(0x{data[e.start:e.end].hex()}); re-encode the file as UTF-8") from None
+    return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
 def _tokens(text: str, level: str, lower: bool) -> np.ndarray:
-    """The text as an array of tokens: code points (uint32) for ``char``, strings for ``word``."""
+    """The text as an array of tokens: code points (uint32) for ``char``, ``str`` objects for ``word``."""
     if lower:
         text = text.lower()
     if level == "char":
         # one vectorised pass: UTF-32 gives one 4-byte code point per character
         return np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)
-    return np.array(text.split(), dtype=str)
+    return _object_array(text.split())
+
+
+def _object_array(strings: list[str]) -> np.ndarray:
+    """Strings as a 1-D object array: not ``dtype=str``, whose fixed width pads every string to the
+    longest one (one 1 MB word among a million short ones would need 4 TB)."""
+    array = np.empty(len(strings), dtype=object)
+    array[:] = strings
+    return array
+
+
+def _names(distinct: np.ndarray) -> list[str]:
+    """Distinct tokens from :func:`_tokens` as strings (code points become characters)."""
+    return [chr(c) for c in distinct.tolist()] if distinct.dtype == np.uint32 else [str(t) for t in distinct.tolist()]
 
 
 class Vocab:
@@ -47,11 +90,12 @@ class Vocab:
         min_freq = check_positive_int(min_freq, "min_freq", "Vocab")
         if max_vocab is not None:
             max_vocab = check_positive_int(max_vocab, "max_vocab", "Vocab", minimum=2)
-        if counts is None:  # a plain token sequence: count it
-            tokens, counts = np.unique(np.asarray(list(tokens), dtype=str), return_counts=True)
         tokens = [str(t) for t in tokens]
+        if counts is None:  # a plain token sequence: count it
+            distinct, counts = np.unique(_object_array(tokens), return_counts=True)
+            tokens = distinct.tolist()
         counts = np.asarray(counts, dtype=np.int64)
-        order = np.lexsort((np.asarray(tokens, dtype=str), -counts))  # frequency desc, then token
+        order = np.lexsort((_object_array(tokens), -counts))  # frequency desc, then token
         kept = [tokens[i] for i in order if counts[i] >= min_freq and tokens[i] != unk_token]
         if max_vocab is not None:
             kept = kept[:max_vocab - 1]
@@ -70,10 +114,10 @@ class Vocab:
     def lookup(self, tokens: np.ndarray) -> np.ndarray:
         """Ids of an array of tokens (UNK for unknown ones), mapping each distinct token once."""
         uniq, inverse = np.unique(tokens, return_inverse=True)
-        if tokens.dtype == np.uint32:  # code points
-            uniq = [chr(c) for c in uniq.tolist()]
-        ids = np.array([self.stoi.get(str(t), self.unk_index) for t in uniq], dtype=np.int64)
-        return ids[inverse.reshape(-1)]
+        return self._ids_of_distinct(_names(uniq))[inverse.reshape(-1)]
+
+    def _ids_of_distinct(self, names: list[str]) -> np.ndarray:
+        return np.array([self.stoi.get(t, self.unk_index) for t in names], dtype=np.int64)
 
     def decode_tokens(self, ids) -> list[str]:
         ids = np.asarray(ids._data if isinstance(ids, Tensor) else ids, dtype=np.int64).reshape(-1)
@@ -94,29 +138,39 @@ class TextCorpus:
         min_freq: tokens seen fewer times become UNK.
         max_vocab: at most this many ids, UNK included (the rarest tokens become UNK).
         lower: lower-case the text first.
+        unk_token: the token of id 0.
+        max_bytes: the largest file read (default :data:`MAX_TEXT_BYTES`, 1 GiB).
 
     Attributes:
         vocab: the :class:`Vocab`.
         ids: the whole text encoded, int64 ``(num_tokens,)``.
+
+    Raises:
+        DatasetFormatError: the file is larger than ``max_bytes``, is not UTF-8, or has no token
+            (the message names the file); the same error, without a file, for a text without tokens.
+        OSError: the file is missing or cannot be read.
     """
 
     def __init__(self, source: str | os.PathLike, level: str = "char", min_freq: int = 1,
-                 max_vocab: int | None = None, lower: bool = False, unk_token: str = UNK) -> None:
+                 max_vocab: int | None = None, lower: bool = False, unk_token: str = UNK,
+                 max_bytes: int = MAX_TEXT_BYTES) -> None:
         if level not in ("char", "word"):
             raise ValueError(f"TextCorpus: level must be 'char' or 'word', got {level!r}")
+        where = "TextCorpus"
         if isinstance(source, os.PathLike):
-            source = Path(source).read_text(encoding="utf-8")
+            where = f"TextCorpus: text file {source}"
+            source = _read_text(Path(source), check_positive_int(max_bytes, "max_bytes", "TextCorpus", minimum=0))
         elif not isinstance(source, str):
             raise TypeError(f"TextCorpus: source must be the text (str) or a path (os.PathLike), got "
                             f"{type(source).__name__}")
         self.level, self.lower = level, lower
         tokens = _tokens(source, level, lower)
         if tokens.size == 0:
-            raise ValueError("TextCorpus: the text has no tokens")
-        uniq, counts = np.unique(tokens, return_counts=True)
-        names = [chr(c) for c in uniq.tolist()] if level == "char" else uniq.tolist()
+            raise DatasetFormatError(f"{where}: the text has no tokens" + (" (only whitespace)" if source else ""))
+        uniq, inverse, counts = np.unique(tokens, return_inverse=True, return_counts=True)  # one sort for both
+        names = _names(uniq)
         self.vocab = Vocab(names, counts, min_freq=min_freq, max_vocab=max_vocab, unk_token=unk_token)
-        self.ids: np.ndarray = self.vocab.lookup(tokens)
+        self.ids: np.ndarray = self.vocab._ids_of_distinct(names)[inverse.reshape(-1)]
 
     @classmethod
     def from_file(cls, path: str | os.PathLike, **kwargs) -> TextCorpus:

@@ -1,14 +1,17 @@
 """``fukaku lab list`` and ``fukaku lab run ID... | --all [--quick] [--out DIR] [--seed N]``.
 
 ``fukaku.cli`` delegates ``fukaku lab ...`` here; ``python -m fukaku.lab ...`` is the same command.
-Exit status of ``run``: 0 when every claim holds, 1 when one does not hold or an experiment raised,
-2 for a usage error.
+``run --all`` writes the full report into DIR; ``run ID...`` into a folder of its own, ``DIR/ID``
+(``DIR/ID1+ID2`` for several), so it never overwrites the full report. Exit status of ``run``: 0
+when every claim holds, 1 when one does not hold or an experiment raised, 2 for a usage error.
 """
 from __future__ import annotations
 
 import argparse
+import hashlib
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from .registry import discover
 from .runner import run, select
@@ -20,15 +23,30 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="{list,run}")
     sub.add_parser("list", help="list the experiments (id, source, title)",
                    description="List the registered experiments: id, seed section, title.")
-    p = sub.add_parser("run", help="run experiments and write DIR/report.html and DIR/results.json",
+    p = sub.add_parser("run", help="run experiments and write report.html and results.json",
                        description="Run experiments; print one line per experiment with its verdict, then "
-                                   "the report's path. Exit status 0 when every claim holds.")
+                                   "the report's path. --all writes DIR/report.html and DIR/results.json; "
+                                   "ids write into DIR/ID/ (DIR/ID1+ID2/ for several), beside the full report. "
+                                   "Figures an earlier run of an experiment left there are removed first. "
+                                   "Exit status 0 when every claim holds.")
     p.add_argument("ids", nargs="*", metavar="ID", help="experiment ids (see `fukaku lab list`)")
     p.add_argument("--all", action="store_true", help="run every experiment")
     p.add_argument("--quick", action="store_true", help="small variants (a few seconds each)")
-    p.add_argument("--out", default="lab-report", metavar="DIR", help="output directory (default: lab-report)")
+    p.add_argument("--out", default="lab-report", metavar="DIR",
+                   help="output directory (default: lab-report); ids write into a folder of their own in it")
     p.add_argument("--seed", type=int, default=0, metavar="N", help="random seed (default: 0)")
     return parser
+
+
+def selection_folder(ids: Sequence[str]) -> str:
+    """The folder name of a run of some experiments: the id, or the ids joined by ``+`` (in the order
+    given, duplicates dropped); a long selection is named by its first id, the count and a hash."""
+    ids = list(dict.fromkeys(ids))
+    name = "+".join(ids)
+    if len(name) <= 100:
+        return name
+    digest = hashlib.sha1(name.encode("utf-8")).hexdigest()[:8]
+    return f"{ids[0]}+{len(ids) - 1}-more-{digest}"
 
 
 def cli_main(argv: Sequence[str] | None = None) -> int:
@@ -59,8 +77,14 @@ def cli_main(argv: Sequence[str] | None = None) -> int:
         except ValueError as exc:  # unknown ids
             print(f"fukaku {exc}", file=sys.stderr)
             return 2
+        base = Path(args.out)
+        if base.exists() and not base.is_dir():
+            print(f"fukaku lab run: the output path {args.out!r} exists and is not a directory; choose another --out",
+                  file=sys.stderr)
+            return 2
+        out = base if ids is None else base / selection_folder(ids)
         try:
-            lab_run = run(ids, quick=args.quick, out_dir=args.out, seed=args.seed)
+            lab_run = run(ids, quick=args.quick, out_dir=out, seed=args.seed)
         except OSError as exc:  # the output directory cannot be created or written
             print(f"fukaku lab run: cannot write the report to {args.out!r}: {exc}", file=sys.stderr)
             return 2

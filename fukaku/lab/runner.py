@@ -6,9 +6,13 @@ when a claim does not hold it names the checks that failed, with their measured 
 ``run(["softmax-demo"], quick=True, out_dir="lab-report")`` runs the named experiments (all of them
 when ``ids`` is None) and writes ``lab-report/report.html`` and ``lab-report/results.json``. An
 experiment that raises does not stop the run: it becomes an ``error`` entry with its traceback.
+Before an experiment runs, the figures an earlier run of it left in ``out_dir/figures`` are removed
+(:func:`clear_figures`), so the folder never shows a figure the new report does not.
 """
 from __future__ import annotations
 
+import glob
+import json
 import math
 import sys
 import time
@@ -138,9 +142,11 @@ def run(ids: Sequence[str] | None = None, *, quick: bool = False, out_dir: str |
                                  "choose another --out")
     out.mkdir(parents=True, exist_ok=True)
     width = max(len(e.id) for e in experiments)
+    previous = _previous_figures(out)
     start = time.perf_counter()
     outcomes = []
     for exp in experiments:
+        clear_figures(out, exp.id, previous.get(exp.id, ()))
         outcome = run_one(exp, Context(out_dir=out, quick=quick, seed=int(seed)))
         outcomes.append(outcome)
         if stream is not None:
@@ -154,6 +160,37 @@ def run(ids: Sequence[str] | None = None, *, quick: bool = False, out_dir: str |
             tally += f", {counts[DOES_NOT_HOLD]} do not hold, {counts[ERROR]} error(s)"
         print(f"{tally} ({lab_run.seconds:.1f} s); report: {lab_run.report_path}", file=stream, flush=True)
     return lab_run
+
+
+def clear_figures(out_dir: str | Path, exp_id: str, listed: Sequence[str] = ()) -> list[Path]:
+    """Remove the figures an earlier run of experiment ``exp_id`` left under ``out_dir/figures``: the
+    files named after it (``<id>.png``, ``<id>.svg`` ...) and those ``listed`` (paths relative to
+    ``out_dir``, as an earlier results.json lists them). Nothing outside ``out_dir/figures`` is
+    touched. Returns the removed paths."""
+    folder = Path(out_dir) / "figures"
+    if not folder.is_dir():
+        return []
+    inside = folder.resolve()
+    candidates = set(folder.glob(f"{glob.escape(exp_id)}.*"))
+    for relative in listed:
+        path = Path(out_dir) / str(relative)
+        if path.resolve().parent == inside:  # a name from an old results.json: never a path out of figures/
+            candidates.add(path)
+    removed = []
+    for path in sorted(candidates):
+        if path.is_file():
+            path.unlink()
+            removed.append(path)
+    return removed
+
+
+def _previous_figures(out_dir: Path) -> dict[str, list[str]]:
+    """The figures each experiment had in the report already in ``out_dir`` (its results.json), by id."""
+    try:
+        record = json.loads((out_dir / "results.json").read_text(encoding="utf-8"))
+        return {str(e["id"]): [f for f in e["figures"] if isinstance(f, str)] for e in record["experiments"]}
+    except (OSError, ValueError, KeyError, TypeError):  # none, or not a report of ours: only the id's names
+        return {}
 
 
 def run_one(exp: Experiment, ctx: Context) -> Outcome:

@@ -9,4 +9,4 @@ from .modules import *  # noqa: F401,F403
 from .modules import __all__ as _modules_all
 from .parameter import Parameter
 
-__all__ = ["functional", "init", "utils", "modules", "Parameter", *_modules_all]
+__all__ = ["functional", "init", "utils", "modules", "parallel", "Parameter", "DataParallel", *_modules_all]

@@ -462,7 +462,7 @@ def test_cli_run_usage_errors(capsys, tmp_path):
 
 def test_cli_run_exit_status(monkeypatch, tmp_path, capsys):
     assert lab.cli_main(["run", "lr-step-decay", "--quick", "--out", str(tmp_path), "--seed", "1"]) == 0
-    assert json.loads((tmp_path / "results.json").read_text(encoding="utf-8"))["seed"] == 1
+    assert json.loads((tmp_path / "lr-step-decay" / "results.json").read_text(encoding="utf-8"))["seed"] == 1
     _fake(monkeypatch, _Fake("zz-fails", {"x": 3.0}))
     assert lab.cli_main(["run", "zz-fails", "--out", str(tmp_path)]) == 1
     _fake(monkeypatch, _Raises("zz-raises", {}))
@@ -487,3 +487,65 @@ def test_the_registry_docstring_example_is_a_working_experiment(extra_experiment
     assert [c["name"] for c in outcome.checks] == ["every probability is positive",
                                                    "every row sums to 1 (float64 rounding)"]
     assert outcome.figures == (["figures/softmax-sums-to-one.png"] if plotting.available() else [])
+
+
+class _Draws(_Fake):
+    """A fake experiment that draws.
+
+    It writes the figure files it is given (no matplotlib needed).
+    """
+
+    def __init__(self, exp_id: str, names: list[str]) -> None:
+        super().__init__(exp_id, {"x": 1.0})
+        self.names = names
+
+    def plot(self, ctx, measurement):
+        paths = [ctx.figure_path(name) for name in self.names]
+        for path in paths:
+            path.write_bytes(b"\x89PNG fake")
+        return paths
+
+
+def test_lab_run_ids_write_into_their_own_folder_beside_the_full_report(monkeypatch, tmp_path, capsys):
+    _fake(monkeypatch, _Draws("zz-one", ["zz-one"]))
+    _fake(monkeypatch, _Draws("zz-two", ["zz-two"]))
+    full = tmp_path / "report.html"
+    full.write_text("the report of `lab run --all`", encoding="utf-8")  # stands for a full run's report
+    assert lab.cli_main(["run", "zz-one", "--out", str(tmp_path)]) == 0
+    own = tmp_path / "zz-one"
+    assert (own / "report.html").is_file() and (own / "figures" / "zz-one.png").is_file()
+    assert json.loads((own / "results.json").read_text(encoding="utf-8"))["experiments"][0]["figures"] == \
+        ["figures/zz-one.png"]
+    assert capsys.readouterr().out.rstrip().endswith(str(own / "report.html"))
+    assert lab.cli_main(["run", "zz-two", "zz-one", "zz-two", "--out", str(tmp_path)]) == 0
+    both = json.loads((tmp_path / "zz-two+zz-one" / "results.json").read_text(encoding="utf-8"))
+    assert [e["id"] for e in both["experiments"]] == ["zz-two", "zz-one"]
+    assert full.read_text(encoding="utf-8") == "the report of `lab run --all`"
+    assert not (tmp_path / "results.json").exists()
+    from fukaku.lab.cli import selection_folder
+
+    many = [f"zz-experiment-{i}" for i in range(20)]
+    assert selection_folder(many).startswith("zz-experiment-0+19-more-") and len(selection_folder(many)) < 50
+    assert selection_folder(many) != selection_folder(many[:-1])
+
+
+def test_a_rerun_clears_the_stale_figures_of_that_experiment_only(monkeypatch, tmp_path):
+    _fake(monkeypatch, _Draws("zz-drawn", ["zz-drawn", "zz-drawn-detail", "zz-drawn-old"]))
+    _fake(monkeypatch, _Draws("zz-other", ["zz-other"]))
+    lab.run(["zz-drawn", "zz-other"], out_dir=tmp_path, quiet=True)
+    figures = tmp_path / "figures"
+    (figures / "zz-drawn.svg").write_text("<svg/>")  # an earlier drawing under the id's name, another format
+    (figures / "notes.txt").write_text("not a figure of the lab")
+    # the experiment now draws fewer figures: the ones it no longer draws must not linger
+    _fake(monkeypatch, _Draws("zz-drawn", ["zz-drawn-detail"]))
+    result = lab.run(["zz-drawn"], out_dir=tmp_path, quiet=True)
+    assert result.outcomes[0].figures == ["figures/zz-drawn-detail.png"]
+    assert sorted(p.name for p in figures.iterdir()) == ["notes.txt", "zz-drawn-detail.png", "zz-other.png"]
+    # a results.json naming paths outside figures/ never makes the runner delete them
+    record = json.loads(result.json_path.read_text(encoding="utf-8"))
+    record["experiments"][0]["figures"] = ["../outside.txt", "results.json", "figures/../report.html"]
+    result.json_path.write_text(json.dumps(record), encoding="utf-8")
+    (tmp_path.parent / "outside.txt").write_text("keep")
+    lab.run(["zz-drawn"], out_dir=tmp_path, quiet=True)
+    assert (tmp_path.parent / "outside.txt").read_text() == "keep" and (tmp_path / "report.html").is_file()
+    assert runner.clear_figures(tmp_path / "nowhere", "zz-drawn") == []

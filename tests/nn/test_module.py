@@ -117,3 +117,9 @@ def test_assigning_a_plain_tensor_to_a_parameter_slot_is_refused():
             def __init__(self):
                 self.w = nn.Parameter(fk.zeros(1))
         Broken()
+
+
+def test_repr_of_a_layer_with_a_num_parameters_setting():
+    # PReLU's num_parameters (PyTorch's setting) shadows Module.num_parameters(): repr must not call it
+    model = nn.Sequential(nn.Linear(2, 3), nn.PReLU(3))
+    assert repr(model).endswith(")  # 12 params in all") and "PReLU(num_parameters=3)  # 3 params" in repr(model)

@@ -298,7 +298,9 @@ class Module:
         return ""
 
     def num_parameters(self) -> int:
-        return sum(p.numel() for p in self.parameters())
+        """The number of parameter elements (fukaku's; a layer such as ``PReLU`` has a
+        ``num_parameters`` setting of PyTorch's that takes this name)."""
+        return _parameter_count(self)
 
     def __repr__(self) -> str:
         extra = self.extra_repr()
@@ -308,11 +310,15 @@ class Module:
         lines = [f"{type(self).__name__}({extra}" if extra else f"{type(self).__name__}("]
         for name, mod in children:
             body = repr(mod).replace("\n", "\n  ")
-            count = mod.num_parameters()
+            count = _parameter_count(mod)
             leaf = not any(m is not None for m in mod._modules.values())  # containers state their own total
             lines.append(f"  ({name}): {body}" + (f"  # {count:,} params" if count and leaf else ""))
-        lines.append(f")  # {self.num_parameters():,} params in all")
+        lines.append(f")  # {_parameter_count(self):,} params in all")
         return "\n".join(lines)
 
     def __dir__(self):
         return sorted(set(super().__dir__()) | set(self._parameters) | set(self._buffers) | set(self._modules))
+
+
+def _parameter_count(module: Module) -> int:
+    return sum(p.numel() for p in module.parameters())

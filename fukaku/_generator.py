@@ -17,7 +17,7 @@ import os
 
 import numpy as np
 
-from ._device import CPU, check_device, device
+from . import _device
 
 __all__ = ["Generator", "default_generator", "manual_seed", "seed", "initial_seed", "get_rng_state",
            "set_rng_state", "resolve_generator"]
@@ -54,13 +54,13 @@ class Generator(np.random.Generator):
     __slots__ = ("_seed",)
 
     def __init__(self, device="cpu") -> None:
-        check_device(device, "Generator")
+        _device.check_device(device, "Generator")
         super().__init__(np.random.PCG64(DEFAULT_SEED))
         self._seed = DEFAULT_SEED
 
     @property
-    def device(self) -> device:
-        return CPU
+    def device(self) -> _device.device:
+        return _device.CPU
 
     def manual_seed(self, seed: int) -> Generator:
         """Restart the stream from ``seed`` (an int in [-2**63, 2**64)); returns the generator."""

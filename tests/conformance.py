@@ -156,7 +156,7 @@ class _Case:
     def call(self, lib, floats):
         """The op on ``floats`` in the floating positions and the other inputs as they are."""
         args = [lib.tensor(x.copy()) if isinstance(x, np.ndarray) else x for x in self.inputs]
-        for i, x in zip(self.float_pos, floats):
+        for i, x in zip(self.float_pos, floats, strict=True):
             args[i] = x
         return _as_list(self.fns[lib](*args))
 
@@ -168,20 +168,19 @@ class _Case:
         return f
 
     def vjp_of_floats(self) -> Callable:
-        """fukaku's ``(x…, u…) ↦ uᵀ∂f/∂x`` for the floating inputs ``x``, differentiable in both."""
+        """fukaku's ``(x…, u…) ↦ uᵀ∂f/∂x`` for the floating inputs ``x``, differentiable in both.
+
+        ``u`` enters as the cotangents of the engine (grad_outputs), never through fukaku's own ``Mul``
+        and ``sum``: the harness must not lean on the ops it tests."""
         n, f = len(self.float_pos), self.of_floats(fk)
 
         def vjp(*args):
-            # u enters through a product, not as grad_outputs: the engine drops the tangent of a
-            # grad_output that does not require grad
-            def contracted(*xs):
-                return sum((o * u).sum() for o, u in zip(f(*xs), args[n:]))
-            return fk_functional.vjp(contracted, tuple(args[:n]), create_graph=True)[1]
+            return fk_functional.vjp(f, tuple(args[:n]), v=tuple(args[n:]), create_graph=True)[1]
         return vjp
 
 
 def _zeros_for_none(lib, grads, like) -> list:
-    return [lib.zeros_like(x) if g is None else g for g, x in zip(grads, like)]
+    return [lib.zeros_like(x) if g is None else g for g, x in zip(grads, like, strict=True)]
 
 
 def check(fk_fn: Callable, torch_fn: Callable, inputs, dtype=None, *, rtol: float | None = None,
@@ -217,7 +216,7 @@ def check(fk_fn: Callable, torch_fn: Callable, inputs, dtype=None, *, rtol: floa
     fk_leaves, th_leaves = case.floats(fk, backward), case.floats(torch, backward)
     fo, to = case.call(fk, fk_leaves), case.call(torch, th_leaves)
     assert len(fo) == len(to), f"forward: {len(fo)} outputs != torch's {len(to)}"
-    for i, (a, b) in enumerate(zip(fo, to)):
+    for i, (a, b) in enumerate(zip(fo, to, strict=True)):
         assert isinstance(a, fk.Tensor), f"forward[{i}]: fukaku returned {type(a).__name__}, not a Tensor"
         close(a, b, f"forward[{i}]")
     case.float_out = [i for i, o in enumerate(to) if o.is_floating_point()]
@@ -228,15 +227,16 @@ def check(fk_fn: Callable, torch_fn: Callable, inputs, dtype=None, *, rtol: floa
 
     # 2. reverse mode ---------------------------------------------------------------------------
     if backward:
-        f_pairs = [(fo[i], fk.tensor(u)) for i, u in zip(case.float_out, ups) if fo[i].requires_grad]
-        t_pairs = [(to[i], torch.tensor(u)) for i, u in zip(case.float_out, ups) if to[i].requires_grad]
-        assert len(f_pairs) == len(t_pairs), "backward: the outputs that require grad differ from torch's"
+        fk_req, th_req = ([o[i].requires_grad for i in case.float_out] for o in (fo, to))
+        assert fk_req == th_req, f"backward: outputs {case.float_out} require grad {fk_req}, torch's {th_req}"
+        f_pairs = [(fo[i], fk.tensor(u)) for i, u in zip(case.float_out, ups, strict=True) if fo[i].requires_grad]
+        t_pairs = [(to[i], torch.tensor(u)) for i, u in zip(case.float_out, ups, strict=True) if to[i].requires_grad]
         if t_pairs:
-            fk.autograd.backward(*map(list, zip(*f_pairs)))
+            fk.autograd.backward(*map(list, zip(*f_pairs, strict=True)))
             # torch's graph is kept for the reference of step 5
-            torch.autograd.backward(*map(list, zip(*t_pairs)), retain_graph=True)
+            torch.autograd.backward(*map(list, zip(*t_pairs, strict=True)), retain_graph=True)
         grads = zip(_zeros_for_none(fk, [x.grad for x in fk_leaves], fk_leaves),
-                    _zeros_for_none(torch, [x.grad for x in th_leaves], th_leaves))
+                    _zeros_for_none(torch, [x.grad for x in th_leaves], th_leaves), strict=True)
         for k, (a, b) in enumerate(grads):
             close(a, b, f"backward: grad of input {case.float_pos[k]}")
 
@@ -246,11 +246,11 @@ def check(fk_fn: Callable, torch_fn: Callable, inputs, dtype=None, *, rtol: floa
                                                   tuple(fk.tensor(v) for v in tangents))
         th_primal, th_tangent = torch.func.jvp(case.of_floats(torch), tuple(case.floats(torch)),
                                                tuple(torch.tensor(v) for v in tangents))
-        for k, (a, b) in enumerate(zip(fk_primal, th_primal)):
+        for k, (a, b) in enumerate(zip(fk_primal, th_primal, strict=True)):
             close(a, b, f"jvp: primal of output {case.float_out[k]}")
         # torch's tangent may differ in dtype from its primal (a 0-d float32 plus a Python float has a
         # float64 tangent): fukaku's is held to its own primal's dtype
-        for k, (p, a, b) in enumerate(zip(fk_primal, fk_tangent, th_tangent)):
+        for k, (p, a, b) in enumerate(zip(fk_primal, fk_tangent, th_tangent, strict=True)):
             assert a.dtype == p.dtype, f"jvp: tangent of output {case.float_out[k]} is {a.dtype}, its primal {p.dtype}"
             assert_close(a, b, what=f"jvp: tangent of output {case.float_out[k]}", rtol=rtol, atol=atol,
                          check_dtype=False)
@@ -264,7 +264,7 @@ def check(fk_fn: Callable, torch_fn: Callable, inputs, dtype=None, *, rtol: floa
     # 4. second order, reverse over reverse: d/d(x, u) Σ w · uᵀ∂f/∂x -----------------------------
     fk_rr, th_rr = (_reverse_over_reverse(case, lib, ups, ws) for lib in (fk, torch))
     names = [f"input {i}" for i in case.float_pos] + [f"the upstream gradient of output {i}" for i in case.float_out]
-    for name, a, b in list(zip(names, fk_rr, th_rr))[:None if second_wrt_upstream else n]:
+    for name, a, b in list(zip(names, fk_rr, th_rr, strict=True))[:None if second_wrt_upstream else n]:
         close(a, b, f"second order (reverse over reverse) w.r.t. {name}", SECOND_ORDER_SLACK)
 
     # 5. second order, forward over reverse: the tangent of uᵀ∂f/∂x along (w, du) ----------------
@@ -277,7 +277,7 @@ def check(fk_fn: Callable, torch_fn: Callable, inputs, dtype=None, *, rtol: floa
         # the reference from torch's reverse mode alone (it lacks forward-over-reverse for some ops):
         # H·w, the x-part of step 4 (the Hessian of uᵀf being symmetric), plus duᵀ∂f/∂x
         th_du = _vjp(torch, [to[i] for i in case.float_out], th_leaves, [torch.tensor(d) for d in dups])
-        for k, (a, hw, jdu) in enumerate(zip(fk_fr, th_rr, th_du)):
+        for k, (a, hw, jdu) in enumerate(zip(fk_fr, th_rr[:n], th_du, strict=True)):
             close(a, hw + jdu, f"second order (forward over reverse) of input {case.float_pos[k]}",
                   SECOND_ORDER_SLACK)
 
@@ -293,7 +293,7 @@ def check_random(fk_fn: Callable, torch_fn: Callable, shapes, dtype, seed: int =
 def _vjp(lib, outs: list, xs: list, cotangents: list, create_graph: bool = False) -> list:
     """``uᵀ∂f/∂x`` for the floating outputs ``outs`` computed from the leaves ``xs`` and their
     cotangents ``u`` (zeros where nothing depends on an ``x``)."""
-    pairs = [(o, u) for o, u in zip(outs, cotangents) if o.requires_grad]
+    pairs = [(o, u) for o, u in zip(outs, cotangents, strict=True) if o.requires_grad]
     grads = [None] * len(xs)
     if pairs:
         grads = lib.autograd.grad([o for o, _ in pairs], xs, [u for _, u in pairs], create_graph=create_graph,
@@ -302,10 +302,15 @@ def _vjp(lib, outs: list, xs: list, cotangents: list, create_graph: bool = False
 
 
 def _reverse_over_reverse(case: _Case, lib, ups: list, ws: list) -> list:
-    """The gradient of ``Σ w · uᵀ∂f/∂x`` with respect to the floating inputs ``x``, then to ``u``."""
+    """The gradient of ``Σ w · uᵀ∂f/∂x`` with respect to the floating inputs ``x``, then to ``u``.
+
+    ``w`` enters as the cotangents of the second pass, so the contraction needs neither library's
+    multiplication nor sum (fukaku's would otherwise check itself when the op under test is ``mul``)."""
     xs = case.floats(lib, requires_grad=True)
     us = [lib.tensor(u.copy()).requires_grad_(True) for u in ups]
     g = _vjp(lib, case.of_floats(lib)(*xs), xs, us, create_graph=True)
-    terms = [(gi * lib.tensor(w)).sum() for gi, w in zip(g, ws) if gi.requires_grad]
-    grads = lib.autograd.grad([sum(terms)], xs + us, allow_unused=True) if terms else [None] * len(xs + us)
+    pairs = [(gi, lib.tensor(w)) for gi, w in zip(g, ws, strict=True) if gi.requires_grad]
+    grads = [None] * len(xs + us)
+    if pairs:
+        grads = lib.autograd.grad([gi for gi, _ in pairs], xs + us, [w for _, w in pairs], allow_unused=True)
     return _zeros_for_none(lib, grads, xs + us)

@@ -27,7 +27,7 @@ from typing import BinaryIO
 
 import numpy as np
 
-from ._common import DatasetFormatError, Split, candidate_dirs, out, regular_file_size
+from ._common import DatasetFormatError, Split, candidate_dirs, check_positive_int, out, regular_file_size
 
 # element type code -> (big-endian NumPy dtype), from the IDX format description
 _IDX_TYPES = {0x08: np.dtype(">u1"), 0x09: np.dtype(">i1"), 0x0B: np.dtype(">i2"), 0x0C: np.dtype(">i4"),
@@ -133,6 +133,7 @@ def read_idx(path: str | os.PathLike, *, max_bytes: int = MAX_IDX_BYTES) -> np.n
         OSError: the file is missing or cannot be read.
     """
     path = Path(path)
+    max_bytes = check_positive_int(max_bytes, "max_bytes", "read_idx", minimum=0)
     with open(path, "rb") as raw:
         file_size = regular_file_size(raw)
         gz = raw.read(2) == b"\x1f\x8b"  # gzip's magic; an IDX file starts with 00 00
@@ -188,8 +189,8 @@ def _load(name: str, root, train: bool, flatten: bool, normalize: bool, return_t
         raise IDXFormatError(f"IDX file {lbl_path}: expected labels, uint8 of 1 dimension (magic 0x00000801), got "
                              f"{labels.dtype} of shape {labels.shape}")
     if len(images) != len(labels):
-        raise IDXFormatError(f"{name}: {img_path.name} has {len(images)} images but {lbl_path.name} has "
-                             f"{len(labels)} labels")
+        raise IDXFormatError(f"{name} in {directory}: {img_path.name} has {len(images)} images but {lbl_path.name} "
+                             f"has {len(labels)} labels")
     if labels.size and labels.max() > 9:
         raise IDXFormatError(f"IDX file {lbl_path}: label {int(labels.max())} is outside the classes 0-9")
     x = images.astype(np.float32) / 255.0 if normalize else images
@@ -212,6 +213,11 @@ def mnist(root: str | os.PathLike | None = None, train: bool = True, flatten: bo
 
     Returns:
         ``(images (N, 28, 28), labels (N,) int64)`` as Tensors (NumPy arrays if not return_tensors).
+
+    Raises:
+        IDXFormatError: a file :func:`read_idx` refuses, images that are not uint8 of 3 dimensions,
+            labels that are not uint8 of 1 dimension or outside 0-9, or counts that differ.
+        FileNotFoundError: the files are not there (the message says where it looked).
     """
     return _load("mnist", root, train, flatten, normalize, return_tensors)
 

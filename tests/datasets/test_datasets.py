@@ -5,6 +5,7 @@ import gzip
 import hashlib
 import struct
 import sys
+import tracemalloc
 from collections import Counter
 from pathlib import Path
 
@@ -15,8 +16,7 @@ import fukaku as fk
 import fukaku.datasets as D
 
 SHARED = D.shared_data_dir()
-needs_shared = pytest.mark.skipif(SHARED is None, reason="shared data directory (../shared/data or $FUKAKU_DATA) "
-                                                         "is absent")
+needs_shared = pytest.mark.shared_data()  # tests/conftest.py: skipped without it, failed when CI=true
 
 
 def _np(*arrays):
@@ -208,6 +208,94 @@ def test_read_idx_errors_name_the_file_and_the_problem(tmp_path):
         D.read_idx(p)
 
 
+def _traced_peak(fn) -> int:
+    """Peak traced memory (bytes) while ``fn()`` runs; what it raises propagates."""
+    tracemalloc.start()
+    try:
+        fn()
+    finally:
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+    return peak
+
+
+def _peak_of_refusal(fn, error, match) -> int:
+    def run():
+        with pytest.raises(error, match=match):
+            fn()
+    return _traced_peak(run)
+
+
+def test_errors_form_one_documented_family():
+    assert issubclass(D.IDXFormatError, D.DatasetFormatError) and issubclass(D.DatasetFormatError, ValueError)
+    assert D.MAX_IDX_BYTES == 2 ** 31 and D.MAX_TEXT_BYTES == 2 ** 30
+    assert {"DatasetFormatError", "MAX_IDX_BYTES", "MAX_TEXT_BYTES"} <= set(D.__all__)
+
+
+def test_read_idx_checks_declared_sizes_before_allocating(tmp_path):
+    # a raw file of 3 GiB (sparse: no disk used) whose header is right: over the cap, refused unread
+    p = tmp_path / "big-idx3-ubyte"
+    with open(p, "wb") as f:
+        f.write(bytes([0, 0, 8, 2]) + struct.pack(">II", 3, 1 << 30))
+        f.truncate(12 + 3 * (1 << 30))
+    assert _peak_of_refusal(lambda: D.read_idx(p), D.IDXFormatError,
+                            rf"{p}: dimensions 3×1073741824 of uint8 declare 3221225472 data bytes, more than "
+                            "max_bytes=2147483648; pass a larger max_bytes=") < 1e6
+    images, _ = _fake_mnist(3)
+    p = _write(tmp_path / "small", _idx_bytes(images))
+    with pytest.raises(D.IDXFormatError, match="declare 2352 data bytes, more than max_bytes=2351"):
+        D.read_idx(p, max_bytes=3 * 784 - 1)
+    np.testing.assert_array_equal(D.read_idx(p, max_bytes=3 * 784), images)
+    # a 1 kB gzip file cannot hold 100 MB: deflate expands at most 1032:1, so it is refused unread
+    p = _write(tmp_path / "claims.gz", bytes([0, 0, 8, 2]) + struct.pack(">II", 100, 1 << 20) + bytes(1000), gz=True)
+    assert _peak_of_refusal(lambda: D.read_idx(p), D.IDXFormatError,
+                            rf"{p}: truncated or corrupt: dimensions 100×1048576 of uint8 need 104857600 data bytes, "
+                            r"but a gzip file of \d+ bytes inflates to at most") < 1e6
+
+
+def test_read_idx_dimension_edge_cases(tmp_path):
+    p = _write(tmp_path / "d33", bytes([0, 0, 8, 33]) + struct.pack(">33I", *[1] * 33) + b"\x07")
+    with pytest.raises(D.IDXFormatError, match=rf"{p}: magic number 0x00000821 declares 33 dimensions; an IDX file has "
+                                               "1 to 32"):
+        D.read_idx(p)
+    p = _write(tmp_path / "d0", bytes([0, 0, 8, 0]))
+    with pytest.raises(D.IDXFormatError, match="declares 0 dimensions"):
+        D.read_idx(p)
+    p = _write(tmp_path / "d32", bytes([0, 0, 8, 32]) + struct.pack(">32I", *[1] * 32) + b"\x07")
+    assert D.read_idx(p).shape == (1,) * 32 and D.read_idx(p).item() == 7
+    # no elements, but sizes NumPy cannot shape: refused, not a NumPy ValueError
+    p = _write(tmp_path / "overflow", bytes([0, 0, 0x0E, 3]) + struct.pack(">III", 0, 2 ** 32 - 1, 2 ** 32 - 1))
+    with pytest.raises(D.IDXFormatError, match="dimensions 0×4294967295×4294967295 are too large for an array, even "
+                                               "with no elements"):
+        D.read_idx(p)
+    empty = D.read_idx(_write(tmp_path / "empty.gz", bytes([0, 0, 0x0B, 2]) + struct.pack(">II", 0, 5), gz=True))
+    assert empty.shape == (0, 5) and empty.dtype == np.int16
+
+
+def test_read_idx_gzip_streams_as_gzip_readers_take_them(tmp_path):
+    images, _ = _fake_mnist(2)
+    good = _idx_bytes(images)
+    # several members are one stream; zero padding after the last is skipped; FNAME headers are fine
+    members = gzip.compress(good[:100]) + gzip.compress(good[100:1000]) + gzip.compress(good[1000:])
+    np.testing.assert_array_equal(D.read_idx(_write(tmp_path / "members.gz", members)), images)
+    np.testing.assert_array_equal(D.read_idx(_write(tmp_path / "pad.gz", gzip.compress(good) + bytes(512))), images)
+    named = tmp_path / "named.gz"
+    with open(named, "wb") as raw, gzip.GzipFile(filename="t10k-images-idx3-ubyte", fileobj=raw, mode="wb") as f:
+        f.write(good)
+    assert named.read_bytes()[3] == 0x08  # the FNAME flag
+    np.testing.assert_array_equal(D.read_idx(named), images)
+    z = gzip.compress(good)
+    for name, data, match in (
+            ("junk.gz", z + b"junk", "gzip stream is truncated or corrupt"),
+            ("crc.gz", z[:-8] + b"\x00" * 4 + z[-4:], "truncated or corrupt.*CRC"),
+            ("more.gz", z + gzip.compress(b"x"), "inflates to more than the 1584 bytes its header declares"),
+            ("method.gz", z[:2] + b"\x09" + z[3:], "truncated or corrupt"),
+            ("flags.gz", z[:3] + b"\x04" + z[4:], "truncated or corrupt")):
+        p = _write(tmp_path / name, data)
+        with pytest.raises(D.IDXFormatError, match=rf"{p}.*{match}"):
+            D.read_idx(p)
+
+
 def _mnist_dir(root: Path, n_train=5, n_test=4, gz=True) -> Path:
     root.mkdir(parents=True, exist_ok=True)
     suffix = ".gz" if gz else ""
@@ -239,7 +327,8 @@ def test_mnist_reads_generated_files(tmp_path, gz):
 def test_mnist_rejects_inconsistent_files(tmp_path):
     root = _mnist_dir(tmp_path / "m", gz=False)
     _write(root / "t10k-labels-idx1-ubyte", _idx_bytes(np.zeros(3, np.uint8)))
-    with pytest.raises(D.IDXFormatError, match="has 4 images but t10k-labels-idx1-ubyte has 3 labels"):
+    with pytest.raises(D.IDXFormatError, match=rf"mnist in {root}: t10k-images-idx3-ubyte has 4 images but "
+                                               "t10k-labels-idx1-ubyte has 3 labels"):
         D.mnist(root, train=False)
     _write(root / "t10k-labels-idx1-ubyte", _idx_bytes(np.array([0, 1, 12, 3], np.uint8)))
     with pytest.raises(D.IDXFormatError, match="label 12 is outside"):
@@ -413,6 +502,49 @@ def test_corpus_from_file(tmp_path):
     c = D.TextCorpus(p)
     assert c.decode(c.ids) == "ねこ ねこ いぬ\n" and c.vocab.itos[1] in ("ね", "こ", " ")
     assert D.TextCorpus.from_file(str(p), level="word").vocab.itos == [D.UNK, "ねこ", "いぬ"]
+
+
+def test_corpus_file_errors_name_the_file(tmp_path):
+    p = _write(tmp_path / "latin1.txt", "café au lait".encode("latin-1"))
+    with pytest.raises(D.DatasetFormatError, match=rf"text file {p}: not UTF-8: invalid continuation byte at byte 3 "
+                                                   r"\(0xe9\); re-encode the file as UTF-8"):
+        D.TextCorpus(p)
+    p = _write(tmp_path / "surrogate.txt", b"ab\xed\xa0\x80")  # UTF-8 has no surrogates
+    with pytest.raises(D.DatasetFormatError, match=rf"{p}: not UTF-8.*at byte 2"):
+        D.TextCorpus(p, level="word")
+    for name, data in (("empty.txt", b""), ("blank.txt", b" \r\n\t\x0b")):
+        p = _write(tmp_path / name, data)
+        with pytest.raises(D.DatasetFormatError, match=rf"TextCorpus: text file {p}: the text has no tokens"):
+            D.TextCorpus(p, level="word")
+    p = _write(tmp_path / "ten.txt", b"0123456789")
+    with pytest.raises(D.DatasetFormatError, match=rf"{p}: 10 bytes, more than max_bytes=9"):
+        D.TextCorpus(p, max_bytes=9)
+    assert len(D.TextCorpus(p, max_bytes=10)) == 10
+    with pytest.raises(ValueError, match="max_bytes must be an integer >= 0"):
+        D.TextCorpus(p, max_bytes=-1)
+    with pytest.raises(D.DatasetFormatError, match="^TextCorpus: the text has no tokens$"):
+        D.TextCorpus("")
+
+
+def test_corpus_file_newlines_and_odd_characters(tmp_path):
+    data = "a\r\nb\rc\n\x00d\x00 e\x00 \ufeffé".encode("utf-8")
+    p = _write(tmp_path / "odd.txt", data)
+    c = D.TextCorpus(p)
+    assert c.decode(c.ids) == p.read_text(encoding="utf-8") == "a\nb\nc\n\x00d\x00 e\x00 \ufeffé"  # as open() reads it
+    w = D.TextCorpus(p, level="word")
+    # words keep NUL characters (a fixed-width NumPy string array would drop the trailing ones)
+    assert w.decode(w.ids) == "a b c \x00d\x00 e\x00 \ufeffé" and len(w.vocab) == 7
+
+
+def test_word_corpus_memory_follows_the_file_not_its_longest_word(tmp_path):
+    # one 1 MB word among 300,000 short ones: as a fixed-width string array this needs 1.2 TB
+    p = _write(tmp_path / "long-word.txt", b"x" * 1_000_000 + b" a b" * 150_000)
+    holder = []
+    peak = _traced_peak(lambda: holder.append(D.TextCorpus(p, level="word")))
+    c = holder[0]
+    assert len(c) == 300_001 and c.vocab.itos == [D.UNK, "a", "b", "x" * 1_000_000]
+    assert c.ids[:3].tolist() == [3, 1, 2]
+    assert peak < 40e6, f"peak {peak / 1e6:.0f} MB"
 
 
 @needs_shared

@@ -1,7 +1,7 @@
 """fukaku.models against independent oracles: scikit-learn (perceptron, logistic and linear
 regression), PyTorch (MLP layout and outputs), float64 finite differences and fukaku's autograd
 (ManualMLP's hand-written δ-recursion), closed forms (least squares, Novikoff's bound); and the
-accuracy targets of issue 3 on digits and on MNIST (skipped when the shared MNIST files are absent).
+accuracy targets of issue 3 on digits and on MNIST (the MNIST test needs the shared files: see tests/conftest.py).
 """
 import time
 import warnings
@@ -423,14 +423,7 @@ def test_softmax_regression_on_digits_reaches_95_percent():
     assert np.mean(model.predict(fk.tensor(split.x_test)).numpy() == split.y_test) >= 0.95
 
 
-def _mnist_available() -> bool:
-    from fukaku.datasets import shared_data_dir
-
-    d = shared_data_dir()
-    return d is not None and (d / "mnist" / "t10k-images-idx3-ubyte.gz").is_file()
-
-
-@pytest.mark.skipif(not _mnist_available(), reason="needs the shared MNIST t10k files (../shared/data/mnist)")
+@pytest.mark.shared_data("mnist/t10k-images-idx3-ubyte.gz", "mnist/t10k-labels-idx1-ubyte.gz")  # tests/conftest.py
 def test_mlp_on_mnist_8k_2k_reaches_95_percent():
     from fukaku.datasets import mnist_split
     from fukaku.train import accuracy, evaluate, fit

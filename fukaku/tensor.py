@@ -394,26 +394,32 @@ class Tensor:
         return True
 
     # ----------------------------------------------------------------- new tensors like this one
-    def new_zeros(self, *size, dtype=None) -> Tensor:
-        """Zeros of ``size`` in this tensor's dtype (unless ``dtype`` is given) and array library."""
-        return wrap(array_module(self._data).zeros(_size(size), dtype or self.dtype))
+    # Each takes PyTorch's keywords: ``dtype`` (this tensor's unless given), ``device`` (the CPU) and
+    # ``requires_grad``; the array comes from this tensor's array library.
+    def new_zeros(self, *size, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+        """Zeros of ``size``."""
+        return self._new("new_zeros", lambda xp, dt: xp.zeros(_size(size), dt), dtype, device, requires_grad)
 
-    def new_ones(self, *size, dtype=None) -> Tensor:
-        """Ones of ``size`` in this tensor's dtype (unless ``dtype`` is given) and array library."""
-        return wrap(array_module(self._data).ones(_size(size), dtype or self.dtype))
+    def new_ones(self, *size, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+        """Ones of ``size``."""
+        return self._new("new_ones", lambda xp, dt: xp.ones(_size(size), dt), dtype, device, requires_grad)
 
-    def new_full(self, size, fill_value, dtype=None) -> Tensor:
-        """``fill_value`` everywhere in a tensor of ``size``, in this tensor's dtype unless given."""
-        return wrap(array_module(self._data).full(_size((size,)), fill_value, dtype or self.dtype))
+    def new_empty(self, *size, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+        """An uninitialised tensor of ``size``."""
+        return self._new("new_empty", lambda xp, dt: xp.empty(_size(size), dt), dtype, device, requires_grad)
 
-    def new_tensor(self, data, dtype=None) -> Tensor:
-        """A copy of ``data`` as a tensor in this tensor's dtype unless given."""
-        return Tensor(data, dtype=dtype or self.dtype)
+    def new_full(self, size, fill_value, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+        """``fill_value`` everywhere in a tensor of ``size``."""
+        return self._new("new_full", lambda xp, dt: xp.full(_size((size,)), fill_value, dt), dtype, device,
+                         requires_grad)
 
-    def new_empty(self, *size, dtype=None, **kwargs) -> Tensor:
-        """An uninitialised tensor of ``size`` in this tensor's dtype unless given (``device=`` etc. as
-        :meth:`new_zeros`)."""
-        return self.new_zeros(*size, dtype=dtype, **kwargs)
+    def new_tensor(self, data, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+        """A copy of ``data`` as a tensor."""
+        return self._new("new_tensor", lambda xp, dt: _to_array(data, dt).copy(), dtype, device, requires_grad)
+
+    def _new(self, op: str, make, dtype, device, requires_grad: bool) -> Tensor:
+        _device.check_device(device, op)
+        return _finish(make(array_module(self._data), np.dtype(dtype or self.dtype)), requires_grad)
 
     def type_as(self, other: Tensor) -> Tensor:
         """This tensor in ``other``'s dtype (itself when they agree)."""

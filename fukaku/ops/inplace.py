@@ -27,7 +27,8 @@ import numpy as np
 from ..autograd.function import Function, ViewOf
 from ..autograd.grad_mode import no_grad, state
 from ..backends import array_module
-from ..tensor import Tensor, bump_version, default_generator, wrap
+from .._generator import resolve_generator
+from ..tensor import Tensor, bump_version, wrap
 from ._util import lift, shape_error, tensor_method
 from .index import GetItem, _normalize_key
 from .shape import broadcast_to, sum_to
@@ -310,16 +311,56 @@ def apply_(self: Tensor, callable: Callable) -> Tensor:  # noqa: A002  (PyTorch'
 
 
 # ----------------------------------------------------------------------------- random fills
+# Each draws from ``generator`` (a fukaku.Generator), else from fukaku's default generator (fukaku.manual_seed).
 @tensor_method()
-def uniform_(self: Tensor, a: float = 0.0, b: float = 1.0) -> Tensor:
-    """Fill with draws from U(a, b) by fukaku's generator (``fukaku.manual_seed``); returns ``self``."""
-    return _overwrite(self, "uniform_", default_generator().uniform(a, b, self._data.shape))
+def uniform_(self: Tensor, a: float = 0.0, b: float = 1.0, *, generator=None) -> Tensor:
+    """Fill with draws from U(a, b); returns ``self``."""
+    return _overwrite(self, "uniform_", resolve_generator(generator, "uniform_").uniform(a, b, self._data.shape))
 
 
 @tensor_method()
-def normal_(self: Tensor, mean: float = 0.0, std: float = 1.0) -> Tensor:
-    """Fill with draws from N(mean, std²) by fukaku's generator; returns ``self``."""
-    return _overwrite(self, "normal_", default_generator().normal(mean, std, self._data.shape))
+def normal_(self: Tensor, mean: float = 0.0, std: float = 1.0, *, generator=None) -> Tensor:
+    """Fill with draws from N(mean, std²); returns ``self``."""
+    return _overwrite(self, "normal_", resolve_generator(generator, "normal_").normal(mean, std, self._data.shape))
+
+
+@tensor_method()
+def bernoulli_(self: Tensor, p=0.5, *, generator=None) -> Tensor:
+    """Fill with 1 with probability ``p`` (a number, or a tensor broadcast to ``self``), else 0; returns ``self``."""
+    probability = p._data if isinstance(p, Tensor) else p
+    draws = resolve_generator(generator, "bernoulli_").random(self._data.shape) < probability
+    return _overwrite(self, "bernoulli_", draws)
+
+
+@tensor_method()
+def exponential_(self: Tensor, lambd: float = 1.0, *, generator=None) -> Tensor:
+    """Fill with draws from the exponential distribution of rate ``lambd``; returns ``self``."""
+    draws = resolve_generator(generator, "exponential_").exponential(1.0 / lambd, self._data.shape)
+    return _overwrite(self, "exponential_", draws)
+
+
+@tensor_method()
+def random_(self: Tensor, *bounds, generator=None, **named) -> Tensor:
+    """Fill with integers drawn uniformly, as PyTorch: ``random_(to)`` from [0, to), ``random_(from, to)``
+    from [from, to), ``random_()`` from [0, 2^mantissa] for floats (every integer exactly representable),
+    [0, max] for integers and {0, 1} for bool; returns ``self``."""
+    bounds = bounds + tuple(named[k] for k in ("from", "to") if k in named)
+    if len(bounds) > 2:
+        raise TypeError(f"random_: takes at most two bounds (from, to), got {len(bounds)}")
+    dtype = self._data.dtype
+    if len(bounds) == 2:
+        low, high = bounds
+    elif len(bounds) == 1:
+        low, high = 0, bounds[0]
+    elif dtype.kind == "f":
+        low, high = 0, 2 ** (np.finfo(dtype).nmant + 1) + 1
+    elif dtype.kind == "b":
+        low, high = 0, 2
+    else:
+        low, high = 0, np.iinfo(dtype).max
+    if high is None or high <= low:
+        raise ValueError(f"random_: expects 'from' to be less than 'to', got from={low} >= to={high}")
+    return _overwrite(self, "random_", resolve_generator(generator, "random_").integers(low, high, self._data.shape))
 
 
 # ----------------------------------------------------------------------------- twins of out-of-place ops

@@ -16,7 +16,8 @@ import fukaku as fk
 import fukaku.datasets as D
 
 SHARED = D.shared_data_dir()
-needs_shared = pytest.mark.shared_data()  # tests/conftest.py: skipped without it, failed when CI=true
+# tests/conftest.py: skipped without these shared files, failed without them when CI=true
+needs_shared = pytest.mark.shared_data("mnist/t10k-images-idx3-ubyte.gz", "mnist/t10k-labels-idx1-ubyte.gz")
 
 
 def _np(*arrays):
@@ -547,7 +548,7 @@ def test_word_corpus_memory_follows_the_file_not_its_longest_word(tmp_path):
     assert peak < 40e6, f"peak {peak / 1e6:.0f} MB"
 
 
-@needs_shared
+@pytest.mark.shared_data("text/tinyshakespeare.txt", "text/neko.txt")
 def test_tinyshakespeare_and_neko():
     text = (SHARED / "text" / "tinyshakespeare.txt").read_text(encoding="utf-8")
     c = D.TextCorpus(text)

@@ -510,8 +510,9 @@ def test_errors_name_layer_and_shapes():
         nn.Residual(lambda x: x)
     with pytest.raises(ValueError, match="in_features"):
         nn.Linear(-1, 3)
-    with pytest.raises(ValueError, match="CPU"):
+    with pytest.raises(fk.DeviceError, match="Linear: device 'cuda' is not available"):
         nn.Linear(2, 3, device="cuda")
+    assert nn.Linear(2, 3, device="cpu:0").weight.device == fk.device("cpu")
     with pytest.raises(ValueError, match="approximate"):
         nn.GELU("fast")
 

@@ -4,16 +4,15 @@ from __future__ import annotations
 import numpy as np
 
 from ... import dtypes
+from ..._device import check_device
 
 
 def factory_dtype(device, dtype, layer: str) -> np.dtype:
     """The dtype a layer creates its parameters in (the default float unless given).
 
-    ``device`` is accepted for PyTorch compatibility; NumPy only computes on the CPU.
+    ``device`` must name the CPU (``fukaku.DeviceError`` otherwise, as everywhere a device is asked for).
     """
-    if device is not None and str(device) != "cpu":
-        raise ValueError(f"{layer}: fukaku computes on the CPU only, got device={device!r}; "
-                         "leave device unset or pass 'cpu'")
+    check_device(device, layer)
     dt = dtypes.get_default_dtype() if dtype is None else np.dtype(dtype)
     if dt.kind != "f":
         raise TypeError(f"{layer}: parameters must be floating point, got dtype {dt}")

@@ -132,12 +132,9 @@ def _betas(text: str) -> tuple[float, float]:
 
 def _check_save_path(path: str) -> None:
     """Refuse a checkpoint path that cannot be written before spending time on training."""
-    suffix = Path(path).suffix.lower()
-    if suffix not in (".safetensors", ".npz"):
-        raise UsageError(f"--save {path!r}: the path must end in .safetensors or .npz (fukaku never pickles)")
-    if suffix == ".safetensors" and importlib.util.find_spec("safetensors") is None:
+    if Path(path).suffix.lower() == ".safetensors" and importlib.util.find_spec("safetensors") is None:
         raise UsageError(f"--save {path!r}: .safetensors needs the 'safetensors' package (pip install safetensors); "
-                         "or save to a .npz path")
+                         "or save to another name (e.g. model.pt: fukaku's own format, never a pickle)")
     parent = Path(path).expanduser().resolve().parent
     if not parent.is_dir():
         raise UsageError(f"--save {path!r}: the directory {str(parent)!r} does not exist")

@@ -95,7 +95,6 @@ __all__ = ["save", "load", "CheckpointError", "UnsafeLoadError", "safe_globals",
 _FORMAT_VERSION = 2  # 2 added sets, complex, bytes, dtypes, devices, modules, globals and shared objects
 _READABLE_VERSIONS = (1, 2)
 _STRUCTURE_KEY = "__fukaku_structure__"  # the JSON entry of an .npz and the metadata key of a .safetensors
-_SUFFIXES = (".safetensors", ".npz")
 # the dtypes safetensors defines (it has no complex, string or object types)
 _SAFETENSORS_DTYPES = frozenset(np.dtype(t) for t in (np.bool_, np.uint8, np.int8, np.int16, np.uint16, np.int32,
                                                       np.uint32, np.int64, np.uint64, np.float16, np.float32,
@@ -111,18 +110,6 @@ class UnsafeLoadError(CheckpointError, pickle.UnpicklingError):
 
     Also a ``pickle.UnpicklingError``, what ``torch.load(weights_only=True)`` raises in that case.
     """
-
-
-def _format_of(path: str | os.PathLike, op: str) -> str:
-    """'safetensors' or 'npz' from the suffix, refusing any other: the strict check that
-    ``fukaku.train`` and the CLI make of their checkpoint paths. :func:`save` takes any name."""
-    if not isinstance(path, (str, os.PathLike)):
-        raise TypeError(f"fukaku.{op}: expected a file path (str or os.PathLike), got {type(path).__name__}")
-    suffix = Path(path).suffix.lower()
-    if suffix not in _SUFFIXES:
-        raise ValueError(f"fukaku.{op}: cannot tell the format of {os.fspath(path)!r} from its suffix {suffix!r}; "
-                         "use a path ending in .safetensors or .npz")
-    return suffix[1:]
 
 
 # ---------------------------------------------------------------------- the allowlist

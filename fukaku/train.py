@@ -40,7 +40,7 @@ from .autograd import no_grad
 from .errors import ShapeError
 from .nn.modules.module import Module
 from .optim.lr_scheduler import ReduceLROnPlateau
-from .serialization import _format_of, load, save
+from .serialization import load, save
 from .tensor import Tensor, get_rng_state, set_rng_state
 from .tensor import tensor as _copy_tensor
 
@@ -417,14 +417,14 @@ class ModelCheckpoint(Callback):
     """Save ``model.state_dict()`` with :func:`fukaku.save` after each epoch, or only when
     ``monitor`` improves (``save_best_only=True``).
 
-    ``path`` ends in ``.safetensors`` or ``.npz`` and may hold ``str.format`` fields filled from
+    ``path`` (any name; see :func:`fukaku.save` for the formats) may hold ``str.format`` fields filled from
     the epoch's logs and ``epoch`` (counted from 1, as in Keras):
     ``"ckpt/model-{epoch:03d}-{val_loss:.3f}.npz"``.
     """
 
     def __init__(self, path: str | os.PathLike, monitor: str = "val_loss", save_best_only: bool = False,
                  mode: str = "min") -> None:
-        _format_of(path, "save")
+        _check_path(path, "ModelCheckpoint")
         self.path = os.fspath(path)
         self.save_best_only = save_best_only
         self._monitor = _Monitor("ModelCheckpoint", monitor, mode, 0.0)
@@ -549,7 +549,7 @@ def fit(model: Module, loss_fn: Callable, optimizer, train_loader: Iterable, val
         metrics: functions ``(output, target) -> float`` with a ``name``; default ``[accuracy]``.
             Pass ``()`` for regression.
         quiet: no progress bar. The bar (tqdm when installed) is drawn only when stderr is a terminal.
-        checkpoint: a ``.safetensors`` or ``.npz`` path written atomically after every epoch with
+        checkpoint: a path (any name, as :func:`fukaku.save`) written atomically after every epoch with
             everything needed to resume (an interrupted run keeps the last finished epoch's).
         resume: continue from ``checkpoint`` when that file exists (see the module docstring).
         writer: a ``fukaku.utils.tensorboard.SummaryWriter`` (or anything with
@@ -577,7 +577,7 @@ def fit(model: Module, loss_fn: Callable, optimizer, train_loader: Iterable, val
             raise TypeError(f"fit: callbacks must be Callback instances, got {type(cb).__name__}")
     named = _metric_names(metrics)
     if checkpoint is not None:
-        _format_of(checkpoint, "save")
+        _check_path(checkpoint, "fit")
     elif resume:
         raise ValueError("fit: resume=True needs checkpoint=PATH, the file to resume from")
     if checkpoint_extra is not None:
@@ -706,3 +706,9 @@ def _len_or_none(loader) -> int | None:
         return len(loader)
     except TypeError:
         return None
+
+
+def _check_path(path, op: str) -> None:
+    """A checkpoint path is a str or os.PathLike (any file name: :func:`fukaku.save` picks the format)."""
+    if not isinstance(path, (str, os.PathLike)):
+        raise TypeError(f"{op}: the checkpoint path must be a str or os.PathLike, got {type(path).__name__}")

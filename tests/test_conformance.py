@@ -87,3 +87,11 @@ def test_the_second_order_oracle_uses_neither_mul_nor_sum(monkeypatch):
         fk.tensor(X) * 2
     check(fk.neg, torch.neg, [X])
     check(lambda a, b: (a - b, -a), lambda a, b: (a - b, -a), [X, randn(3, seed=2)], np.float32)
+
+
+def test_a_gradient_the_engine_leaves_out_fails(monkeypatch):
+    # autograd.grad returning one gradient fewer than asked must not shorten the comparison
+    grad = fk.autograd.grad
+    monkeypatch.setattr(fk.autograd, "grad", lambda *a, **k: grad(*a, **k)[:-1])
+    with pytest.raises(ValueError, match="zip"):
+        check(lambda a, b: a * b, torch.mul, [X, randn(2, 3, seed=2)], jvp=False, fwd_over_rev=False)

@@ -125,7 +125,7 @@ def _nested(values: np.ndarray, indent: int, summarize: bool, fmt: _Formatter) -
 
 
 def _body(values: np.ndarray, indent: int) -> str:
-    if values.dtype.kind == "f" and values.dtype.itemsize < 4:
+    if dtypes.is_floating_point(values.dtype) and values.dtype.itemsize < 4:
         values = values.astype(np.float32)  # float16 and bfloat16 print through float32, as in PyTorch
     summarize = values.size > PRINT_OPTS.threshold
     fmt = _Formatter(_summarized(values) if summarize else values)

@@ -143,7 +143,7 @@ def _refuse_data(data) -> None:
 
 
 def _check_grad_dtype(dtype: np.dtype) -> None:
-    if dtype.kind not in "fc":
+    if dtypes.category(dtype) < 2:  # floating (bfloat16 included) or complex
         raise TypeError(
             f"only floating-point tensors can require gradients, got dtype {dtype}: gradients of "
             "integer or boolean values are not defined. Convert first, e.g. x.float() or x.double()"
@@ -272,7 +272,11 @@ class Tensor:
         return strides if dim is None else strides[_norm_dim(dim, self.ndim, "stride")]
 
     def is_floating_point(self) -> bool:
-        return self._data.dtype.kind == "f"
+        return dtypes.is_floating_point(self._data.dtype)
+
+    def is_inference(self) -> bool:
+        """False: fukaku's tensors made under ``inference_mode`` are ordinary tensors without a graph."""
+        return False
 
     # ----------------------------------------------------------------- conversion
     def numpy(self) -> np.ndarray:

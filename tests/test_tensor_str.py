@@ -105,3 +105,9 @@ def test_size_is_a_tuple_that_prints_like_torch():
     assert isinstance(x.shape[1:], fk.Size) and x.shape[1:] == (3, 4) and x.shape[-1] == 4
     assert isinstance(x.shape + (5,), fk.Size) and x.size(1) == 3
     assert fk.zeros(x.shape[1:]).shape == (3, 4)
+
+
+def test_bfloat16_prints_through_float32_as_in_torch():
+    pytest.importorskip("ml_dtypes")
+    data = [1.5, -2.25, 3.0]
+    assert repr(fk.tensor(data, dtype=fk.bfloat16)) == _torch_repr(torch.tensor(data, dtype=torch.bfloat16))

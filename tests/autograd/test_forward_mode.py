@@ -48,7 +48,7 @@ def test_jacobian_forward_and_reverse_agree_with_torch():
     ours_rev = jacobian(_mlp, tuple(fk.tensor(a) for a in arrays), mode="rev")
     ours_fwd = jacobian(_mlp, tuple(fk.tensor(a) for a in arrays), mode="fwd")
     theirs = torch.autograd.functional.jacobian(_mlp, tuple(torch.tensor(a) for a in arrays))
-    for r, f, t in zip(ours_rev, ours_fwd, theirs):
+    for r, f, t in zip(ours_rev, ours_fwd, theirs, strict=True):
         assert r.shape == tuple(t.shape)
         np.testing.assert_allclose(r.numpy(), t.numpy(), rtol=1e-10, atol=1e-12)
         np.testing.assert_allclose(f.numpy(), t.numpy(), rtol=1e-10, atol=1e-12)

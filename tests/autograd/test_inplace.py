@@ -106,7 +106,7 @@ def test_inplace_relu_module_matches_torch():
         h.sum().backward()
         return h.detach().numpy(), xt.grad.numpy(), wt.grad.numpy()
 
-    for got, want in zip(run(fk, fk.nn), run(torch, torch.nn)):
+    for got, want in zip(run(fk, fk.nn), run(torch, torch.nn), strict=True):
         np.testing.assert_allclose(got, want, rtol=1e-12)
 
 

@@ -56,7 +56,7 @@ def check(f, xs, expected, mode: str, seed: int = 123) -> None:
     jac = AF.jacobian(f, arg, mode=mode)
     jacs = jac if multi else (jac,)
     assert len(jacs) == len(exp)
-    for j, e, x in zip(jacs, exp, xs_np):
+    for j, e, x in zip(jacs, exp, xs_np, strict=True):
         assert tuple(j.shape) == e.shape, f"{mode} Jacobian shape {tuple(j.shape)} != closed form {e.shape}"
         np.testing.assert_allclose(_np(j), e, rtol=RTOL, atol=ATOL, err_msg=f"{mode}-mode Jacobian")
 
@@ -66,19 +66,19 @@ def check(f, xs, expected, mode: str, seed: int = 123) -> None:
             leaves = tuple(_t(x, requires_grad=True) for x in xs_np)
             out = f(*leaves)
             grads = fk.autograd.grad(out, leaves)
-            for g, e in zip(grads, exp):
+            for g, e in zip(grads, exp, strict=True):
                 np.testing.assert_allclose(_np(g), e, rtol=RTOL, atol=ATOL, err_msg="autograd.grad")
         else:
             u = r.standard_normal(out_shape)
             _, vj = AF.vjp(f, arg, _t(u))
             vjs = vj if multi else (vj,)
-            for g, e in zip(vjs, exp):
+            for g, e in zip(vjs, exp, strict=True):
                 np.testing.assert_allclose(_np(g), np.tensordot(u, e, axes=u.ndim), rtol=RTOL, atol=ATOL,
                                            err_msg="vjp uᵀJ")
     else:
         vs = tuple(r.standard_normal(x.shape) for x in xs_np)
         _, tangent = AF.jvp(f, xs_t, tuple(_t(v) for v in vs))
-        want = sum(np.tensordot(e, v, axes=v.ndim) for e, v in zip(exp, vs))
+        want = sum(np.tensordot(e, v, axes=v.ndim) for e, v in zip(exp, vs, strict=True))
         np.testing.assert_allclose(_np(tangent), want, rtol=RTOL, atol=ATOL, err_msg="jvp J·v")
 
 

@@ -8,6 +8,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from ... import dtypes
 from ..._device import check_device, parse_to
 from ...backends import array_module
 from ...errors import StateDictError
@@ -224,6 +225,13 @@ class Module:
 
     def double(self) -> Module:
         return self.to(np.float64)
+
+    def half(self) -> Module:
+        return self.to(np.float16)
+
+    def bfloat16(self) -> Module:
+        """Parameters and buffers in bfloat16 (needs the optional ml_dtypes package: ``fukaku[bfloat16]``)."""
+        return self.to(dtypes.bfloat16)
 
     # ------------------------------------------------------------------ calling
     def forward(self, *args, **kwargs):

@@ -23,11 +23,13 @@ from typing import NamedTuple
 import numpy as np
 
 from .backends import array_module
-from .ops._util import _norm_dim, operands, shape_error
-from .ops.linalg import (QR, SVD, Cholesky, Eigh, Pinv, Solve, _cross, _matrix_input, _square, det, inverse,
-                         matmul, matrix_power, slogdet)
-from .ops.reduce import amax, amin, dim_aliases, sum as _sum
+from .ops._util import _norm_dim, dim_aliases, operands, shape_error
+from .ops.linalg import (QR, SVD, Cholesky, Eigh, Pinv, Solve, _cross,
+                         _matrix_input, _square, det, inverse, matmul,
+                         matrix_power, slogdet)
+from .ops.reduce import amax, amin
 from .ops.reduce import norm as _norm
+from .ops.reduce import sum as _sum
 from .ops.shape import _mT, movedim, squeeze, unsqueeze
 from .tensor import Tensor, wrap
 

@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import builtins
+import functools
+import inspect
 from collections.abc import Callable
 
 import numpy as np
@@ -19,10 +21,12 @@ def tensor_method(*names: str, reflected: tuple[str, ...] = ()):
 
     ``@tensor_method()`` makes ``x.exp()`` call ``exp(x)`` (the function's own name);
     ``@tensor_method("mul", "__mul__", reflected=("__rmul__",))`` also binds ``x * y`` and, for
-    ``reflected`` names, the swapped call ``y * x → mul(x, y)`` with ``self`` second. The function is
-    returned unchanged, so it stays a plain ``fukaku.exp`` as well.
+    ``reflected`` names, the swapped call ``y * x → mul(x, y)`` with ``self`` second. A function with a
+    ``dim`` or ``keepdim`` parameter also takes NumPy's ``axis=``/``keepdims=`` (:func:`dim_aliases`);
+    the function returned is also the plain ``fukaku.exp``.
     """
     def declare(fn):
+        fn = dim_aliases(fn)
         for name in names or (fn.__name__,):
             setattr(Tensor, name, fn)
         for name in reflected:
@@ -30,6 +34,34 @@ def tensor_method(*names: str, reflected: tuple[str, ...] = ()):
         return fn
 
     return declare
+
+
+def dim_aliases(fn):
+    """Let ``fn`` take NumPy's ``axis=`` for its ``dim=`` and ``keepdims=`` for its ``keepdim=``, as
+    PyTorch's reductions do: ``x.sum(axis=1, keepdims=True)``, ``x.max(axis=0).values``. Only the
+    parameters ``fn`` has get an alias; a name given together with its alias is a TypeError.
+
+    Example::
+
+        @dim_aliases
+        def cat(tensors, dim=0): ...
+    """
+    params = inspect.signature(fn).parameters
+    pairs = tuple((alias, name) for alias, name in (("axis", "dim"), ("keepdims", "keepdim")) if name in params)
+    if not pairs:
+        return fn
+
+    @functools.wraps(fn)
+    def accepting_aliases(*args, **kwargs):
+        if kwargs:
+            for alias, name in pairs:
+                if alias in kwargs:
+                    if name in kwargs:
+                        raise TypeError(f"{fn.__name__}(): got both {name}= and its alias {alias}=; pass one")
+                    kwargs[name] = kwargs.pop(alias)
+        return fn(*args, **kwargs)
+
+    return accepting_aliases
 
 
 def _swapped(fn):

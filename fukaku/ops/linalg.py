@@ -19,10 +19,13 @@ from .. import dtypes
 from ..autograd.function import Function, constant
 from ..backends import array_module
 from ..tensor import Tensor, wrap
-from ._util import _norm_dim, fmt, named, operands, shape_error, tensor_method
+from ._util import (_norm_dim, dim_aliases, fmt, named, operands, shape_error,
+                    tensor_method)
 from .elementwise import _floating, clone, where
-from .reduce import Norm, dim_aliases, norm, sum as _sum
-from .shape import _mT, broadcast_to, cat, diag_embed, diagonal, permute, reshape, roll, sum_to, tril, unsqueeze
+from .reduce import Norm, norm
+from .reduce import sum as _sum
+from .shape import (_mT, broadcast_to, cat, diag_embed, diagonal, permute,
+                    reshape, roll, sum_to, tril, unsqueeze)
 
 
 class MatMul(Function):

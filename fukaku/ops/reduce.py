@@ -2,13 +2,11 @@
 indices), argmax, logsumexp, norm, the NaN-ignoring nansum/nanmean, count_nonzero, aminmax,
 std_mean/var_mean, trapezoid; cumsum, cumprod, cummax/cummin, logcumsumexp, diff. ``dim`` may be an
 int, a tuple or None (all); ``keepdim`` as in PyTorch, and NumPy's ``axis=``/``keepdims=`` are
-accepted for them wherever torch accepts them (:func:`dim_aliases`).
+accepted for them wherever torch accepts them (:func:`fukaku.ops._util.dim_aliases`, applied by ``tensor_method``).
 """
 from __future__ import annotations
 
 import builtins
-import functools
-import inspect
 import math
 from typing import NamedTuple
 
@@ -18,36 +16,9 @@ from ..autograd.function import Function, constant, constant_like
 from ..autograd.grad_mode import state
 from ..backends import array_module
 from ..tensor import Tensor, wrap
-from ._util import _norm_dim, _norm_dims, shape_error, tensor_method
+from ._util import _norm_dim, _norm_dims, dim_aliases, shape_error, tensor_method
 from .elementwise import Where, _floating, _Unary, clone, exp
 from .shape import broadcast_to, cat, flip, narrow, reshape, select, unsqueeze
-
-
-def dim_aliases(fn):
-    """Let ``fn`` take NumPy's ``axis=`` for its ``dim=`` and ``keepdims=`` for its ``keepdim=``, as
-    PyTorch's reductions do: ``x.sum(axis=1, keepdims=True)``, ``x.max(axis=0).values``. Only the
-    parameters ``fn`` has get an alias; a name given together with its alias is a TypeError.
-
-    Example::
-
-        @tensor_method()
-        @dim_aliases
-        def amax(input, dim=None, keepdim=False): ...
-    """
-    params = inspect.signature(fn).parameters
-    pairs = tuple((alias, name) for alias, name in (("axis", "dim"), ("keepdims", "keepdim")) if name in params)
-
-    @functools.wraps(fn)
-    def accepting_aliases(*args, **kwargs):
-        if kwargs:
-            for alias, name in pairs:
-                if alias in kwargs:
-                    if name in kwargs:
-                        raise TypeError(f"{fn.__name__}(): got both {name}= and its alias {alias}=; pass one")
-                    kwargs[name] = kwargs.pop(alias)
-        return fn(*args, **kwargs)
-
-    return accepting_aliases
 
 
 def _dims(dim, ndim: int, op: str) -> tuple[int, ...]:
@@ -136,7 +107,6 @@ class Mean(Sum):
 
 
 @tensor_method()
-@dim_aliases
 def sum(input: Tensor, dim=None, keepdim: bool = False, dtype=None) -> Tensor:  # noqa: A001
     """Σ over ``dim`` (all when None or ()). Integer and bool tensors sum to int64, as in torch.
     With ``dtype`` the input is cast first, so the gradient comes back in the input's dtype."""
@@ -148,7 +118,6 @@ def sum(input: Tensor, dim=None, keepdim: bool = False, dtype=None) -> Tensor:  
 
 
 @tensor_method()
-@dim_aliases
 def mean(input: Tensor, dim=None, keepdim: bool = False, dtype=None) -> Tensor:
     """Average over ``dim`` (all when None or ()) of a floating tensor; an empty one gives nan."""
     x = input if dtype is None else input.to(dtype)
@@ -172,7 +141,6 @@ def _var_args(dim, unbiased, correction, op):
 
 
 @tensor_method()
-@dim_aliases
 def var(input: Tensor, dim=None, unbiased: bool | None = None, keepdim: bool = False, *, correction=None) -> Tensor:
     """Variance over ``dim``: Σ(x − mean)² / max(N − correction, 0). Unbiased (correction 1) by
     default; ``unbiased=False`` or ``correction=0`` divide by N. As in torch, N − correction <= 0
@@ -212,7 +180,6 @@ class StdFromVar(Function):
 
 
 @tensor_method()
-@dim_aliases
 def std(input: Tensor, dim=None, unbiased: bool | None = None, keepdim: bool = False, *, correction=None) -> Tensor:
     """Standard deviation, sqrt(var); a constant input (std 0) gets gradient 0, as in torch."""
     dim, corr = _var_args(dim, unbiased, correction, "std")
@@ -262,14 +229,12 @@ class Amax(Function):
 
 
 @tensor_method()
-@dim_aliases
 def amax(input: Tensor, dim=None, keepdim: bool = False) -> Tensor:
     """Largest value over ``dim`` (all when None); ties share the gradient evenly."""
     return Amax.apply(input, axes=_dims(dim, input.ndim, "amax"), keepdim=keepdim, largest=True)
 
 
 @tensor_method()
-@dim_aliases
 def amin(input: Tensor, dim=None, keepdim: bool = False) -> Tensor:
     """Smallest value over ``dim`` (all when None); ties share the gradient evenly."""
     return Amax.apply(input, axes=_dims(dim, input.ndim, "amin"), keepdim=keepdim, largest=False)
@@ -294,14 +259,12 @@ def _arg(input: Tensor, dim, keepdim: bool, largest: bool, op: str) -> Tensor:
 
 
 @tensor_method()
-@dim_aliases
 def argmax(input: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:
     """int64 index of the first largest value along ``dim`` (of the flattened tensor when None)."""
     return _arg(input, dim, keepdim, True, "argmax")
 
 
 @tensor_method()
-@dim_aliases
 def argmin(input: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:
     """int64 index of the first smallest value along ``dim`` (of the flattened tensor when None)."""
     return _arg(input, dim, keepdim, False, "argmin")
@@ -328,14 +291,12 @@ def _max_min(input: Tensor, dim, keepdim: bool, largest: bool, op: str):
 
 
 @tensor_method()
-@dim_aliases
 def max(input: Tensor, dim=None, keepdim: bool = False):  # noqa: A001
     """``max(x)`` → value; ``max(x, dim)`` → (values, indices); ``max(a, b)`` → elementwise maximum."""
     return _max_min(input, dim, keepdim, True, "max")
 
 
 @tensor_method()
-@dim_aliases
 def min(input: Tensor, dim=None, keepdim: bool = False):  # noqa: A001
     """``min(x)`` → value; ``min(x, dim)`` → (values, indices); ``min(a, b)`` → elementwise minimum."""
     return _max_min(input, dim, keepdim, False, "min")
@@ -361,7 +322,6 @@ class LogSumExp(_LocalGradientReduction):
 
 
 @tensor_method()
-@dim_aliases
 def logsumexp(input: Tensor, dim=None, keepdim: bool = False) -> Tensor:
     """log Σ exp(x) over ``dim`` (all when None), without overflow for large x."""
     x = _floating(input)
@@ -459,7 +419,6 @@ def _exclusive_product_graph(x: Tensor, axis: int) -> Tensor:
 
 
 @tensor_method()
-@dim_aliases
 def prod(input: Tensor, dim: int | None = None, keepdim: bool = False, dtype=None) -> Tensor:
     """Product over one dimension (or of all elements). Integer and bool tensors give int64."""
     x = input if dtype is None else input.to(dtype)
@@ -511,7 +470,6 @@ class Cumsum(Function):
 
 
 @tensor_method()
-@dim_aliases
 def cumsum(input: Tensor, dim: int, dtype=None) -> Tensor:
     """Running sums along ``dim``; integer and bool tensors give int64 unless ``dtype`` is given."""
     return _scan(Cumsum, input, dim, dtype, "cumsum")
@@ -584,7 +542,6 @@ def _cumprod_zero_factors(a: np.ndarray, axis: int) -> tuple[np.ndarray, np.ndar
 
 
 @tensor_method()
-@dim_aliases
 def cumprod(input: Tensor, dim: int, *, dtype=None) -> Tensor:
     """Running products along ``dim``; integer and bool tensors give int64 unless ``dtype`` is given.
 
@@ -619,14 +576,12 @@ def _running_extremum(input: Tensor, dim: int, largest: bool, op: str) -> MaxRes
 
 
 @tensor_method()
-@dim_aliases
 def cummax(input: Tensor, dim: int) -> MaxResult:
     """Running maximum along ``dim`` → (values, indices); ties take the later index, as in torch."""
     return _running_extremum(input, dim, True, "cummax")
 
 
 @tensor_method()
-@dim_aliases
 def cummin(input: Tensor, dim: int) -> MaxResult:
     """Running minimum along ``dim`` → (values, indices); ties take the later index, as in torch."""
     return _running_extremum(input, dim, False, "cummin")
@@ -661,7 +616,8 @@ class LogCumSumExp(Function):
 def _signed_log_scan(v: Tensor, log_weight: Tensor, dim: int, reverse: bool, shift: Tensor) -> Tensor:
     """exp(shift) · Σ v_i exp(log_weight_i), the sum running along ``dim`` (from the end when
     ``reverse``), as exp(logcumsumexp(log v⁺ + log_weight) + shift) minus the same for v⁻."""
-    from .elementwise import abs as _abs, log
+    from .elementwise import abs as _abs
+    from .elementwise import log
 
     lowest = constant_like(np.finfo(v._data.dtype).min, v._data)  # log 0, kept finite
     # log|v| of v with its zeros read as 1: finite, so its derivative is too; those places are masked below
@@ -678,7 +634,6 @@ def _signed_log_scan(v: Tensor, log_weight: Tensor, dim: int, reverse: bool, shi
 
 
 @tensor_method()
-@dim_aliases
 def logcumsumexp(input: Tensor, dim: int) -> Tensor:
     """log Σ_{i≤j} exp(x_i) running along ``dim``, without overflow; floating input only (as torch)."""
     if input._data.dtype.kind != "f":
@@ -691,7 +646,6 @@ def logcumsumexp(input: Tensor, dim: int) -> Tensor:
 
 
 @tensor_method()
-@dim_aliases
 def diff(input: Tensor, n: int = 1, dim: int = -1, prepend: Tensor | None = None,
          append: Tensor | None = None) -> Tensor:
     """The n-th forward difference along ``dim``: ``x[1:] - x[:-1]``, n times (``!=`` for bool).
@@ -764,7 +718,8 @@ class Norm(_LocalGradientReduction):
         return xp.asarray(out, dtype=x._data.dtype)
 
     def _local(self) -> Tensor:
-        from .elementwise import abs as _abs, sign
+        from .elementwise import abs as _abs
+        from .elementwise import sign
 
         (x,) = self.saved
         xp = array_module(x._data)
@@ -816,7 +771,6 @@ def _truth(input: Tensor, dim, keepdim: bool, op: str) -> Tensor:
 
 
 @tensor_method()
-@dim_aliases
 def all(input: Tensor, dim=None, keepdim: bool = False) -> Tensor:  # noqa: A001
     """True where every element over ``dim`` (all when None; an int or a tuple) is non-zero; not
     differentiable."""
@@ -824,7 +778,6 @@ def all(input: Tensor, dim=None, keepdim: bool = False) -> Tensor:  # noqa: A001
 
 
 @tensor_method()
-@dim_aliases
 def any(input: Tensor, dim=None, keepdim: bool = False) -> Tensor:  # noqa: A001
     """True where some element over ``dim`` (all when None; an int or a tuple) is non-zero; not
     differentiable."""
@@ -832,7 +785,6 @@ def any(input: Tensor, dim=None, keepdim: bool = False) -> Tensor:  # noqa: A001
 
 
 @tensor_method()
-@dim_aliases
 def count_nonzero(input: Tensor, dim=None) -> Tensor:
     """The number of non-zero elements over ``dim`` (all when None or ()), as int64; not differentiable."""
     xp = array_module(input._data)
@@ -856,7 +808,6 @@ class NanToZero(_Unary):
 
 
 @tensor_method()
-@dim_aliases
 def nansum(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:
     """Σ over ``dim`` (all when None or ()) reading NaN as 0; integers and bools sum to int64."""
     x = input if dtype is None else input.to(dtype)
@@ -866,7 +817,6 @@ def nansum(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Ten
 
 
 @tensor_method()
-@dim_aliases
 def nanmean(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:
     """Mean over ``dim`` (all when None or ()) of the elements that are not NaN; NaN where there are
     none. Floating input only (``dtype`` casts it afterwards), as torch."""
@@ -904,7 +854,6 @@ class MinMaxResult(NamedTuple):
 
 
 @tensor_method()
-@dim_aliases
 def aminmax(input: Tensor, *, dim: int | None = None, keepdim: bool = False) -> MinMaxResult:
     """(min, max) over one ``dim`` (all when None) as :func:`amin` and :func:`amax`: ties share
     the gradient evenly."""

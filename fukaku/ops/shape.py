@@ -22,7 +22,7 @@ from ..autograd.function import Function
 from ..backends import array_module, default_module
 from ..errors import ShapeError
 from ..tensor import Tensor, wrap
-from ._util import _norm_dim, _norm_dims, fmt, shape_error, tensor_method
+from ._util import _norm_dim, _norm_dims, dim_aliases, fmt, shape_error, tensor_method
 
 
 class _ViewAs(Function):
@@ -360,6 +360,7 @@ class Cat(Function):
         return cat(parts, self.dim)
 
 
+@dim_aliases
 def cat(tensors, dim: int = 0) -> Tensor:
     """Join tensors along an existing dimension."""
     tensors = list(tensors)
@@ -378,6 +379,7 @@ def cat(tensors, dim: int = 0) -> Tensor:
     return Cat.apply(*kept, dim=_norm_dim(dim, ref.ndim, "cat"))
 
 
+@dim_aliases
 def stack(tensors, dim: int = 0) -> Tensor:
     """Join same-shaped tensors along a new dimension."""
     tensors = list(tensors)

@@ -862,3 +862,26 @@ def test_diff_integers_bools_and_errors():
             bad(torch)
         with pytest.raises(RuntimeError):
             bad(fk)
+
+
+_AXIS_CALLS = {
+    "cat": lambda m, x: m.cat([x, x], axis=1), "stack": lambda m, x: m.stack([x, x], axis=1),
+    "squeeze": lambda m, x: x[:1].squeeze(axis=0), "unsqueeze": lambda m, x: x.unsqueeze(axis=1),
+    "softmax": lambda m, x: x.softmax(axis=1), "log_softmax": lambda m, x: x.log_softmax(axis=0),
+    "argsort": lambda m, x: x.argsort(axis=1), "sort": lambda m, x: x.sort(axis=0).values,
+    "gather": lambda m, x: x.gather(axis=1, index=m.tensor([[0, 2], [1, 1]])),
+    "index_select": lambda m, x: x.index_select(axis=1, index=m.tensor([2, 0])),
+    "topk": lambda m, x: x.topk(2, axis=1).values, "narrow": lambda m, x: x.narrow(axis=1, start=1, length=2),
+    "chunk": lambda m, x: x.chunk(3, axis=1)[1], "unbind": lambda m, x: x.unbind(axis=1)[2],
+    "repeat_interleave": lambda m, x: x.repeat_interleave(2, axis=0),
+    "median": lambda m, x: x.median(axis=1).values, "kthvalue": lambda m, x: x.kthvalue(2, axis=1).values,
+    "quantile": lambda m, x: x.quantile(0.25, axis=1), "cumsum": lambda m, x: x.cumsum(axis=1),
+    "sum": lambda m, x: x.sum(axis=0, keepdims=True), "max": lambda m, x: x.max(axis=1).values,
+}
+
+
+@pytest.mark.parametrize("name", list(_AXIS_CALLS))
+def test_numpy_axis_is_accepted_wherever_torch_accepts_it(name):
+    x = randn(2, 3, seed=21)
+    call = _AXIS_CALLS[name]
+    check(lambda a: call(fk, a), lambda a: call(torch, a), [x], np.float64, second=False, jvp=False)

@@ -184,12 +184,24 @@ def clear_figures(out_dir: str | Path, exp_id: str, listed: Sequence[str] = ()) 
     return removed
 
 
+# a results.json larger than this is not one the lab wrote (18 experiments write a few hundred KB)
+_MAX_RESULTS_BYTES = 16 * 2**20
+
+
 def _previous_figures(out_dir: Path) -> dict[str, list[str]]:
-    """The figures each experiment had in the report already in ``out_dir`` (its results.json), by id."""
+    """The figures each experiment had in the report already in ``out_dir`` (its results.json), by id.
+
+    The file is read defensively — it is only a hint of which stale figures to remove: anything but a
+    report of ours (missing, huge, deeply nested, other shapes) gives no names rather than an error.
+    """
+    path = out_dir / "results.json"
     try:
-        record = json.loads((out_dir / "results.json").read_text(encoding="utf-8"))
-        return {str(e["id"]): [f for f in e["figures"] if isinstance(f, str)] for e in record["experiments"]}
-    except (OSError, ValueError, KeyError, TypeError):  # none, or not a report of ours: only the id's names
+        if path.stat().st_size > _MAX_RESULTS_BYTES:
+            return {}
+        record = json.loads(path.read_text(encoding="utf-8"))
+        return {str(e["id"]): [f for f in e["figures"] if isinstance(f, str)]
+                for e in record["experiments"] if isinstance(e, dict) and isinstance(e.get("figures"), list)}
+    except (OSError, ValueError, KeyError, TypeError, RecursionError):
         return {}
 
 

@@ -549,3 +549,15 @@ def test_a_rerun_clears_the_stale_figures_of_that_experiment_only(monkeypatch, t
     lab.run(["zz-drawn"], out_dir=tmp_path, quiet=True)
     assert (tmp_path.parent / "outside.txt").read_text() == "keep" and (tmp_path / "report.html").is_file()
     assert runner.clear_figures(tmp_path / "nowhere", "zz-drawn") == []
+
+
+@pytest.mark.parametrize("content", ["[" * 100_000, '{"experiments": [{"id": "zz-drawn", "figures": "abc"}]}',
+                                     '{"experiments": [3, null]}', "\xff\xfe not json"])
+def test_a_hostile_results_json_neither_crashes_the_run_nor_deletes_other_files(monkeypatch, tmp_path, content):
+    _fake(monkeypatch, _Draws("zz-drawn", ["zz-drawn"]))
+    (tmp_path / "figures").mkdir(parents=True)
+    for name in ("a", "b", "c"):  # "figures": "abc" must not be read as the figure names a, b, c
+        (tmp_path / "figures" / name).write_text("keep")
+    (tmp_path / "results.json").write_text(content, encoding="utf-8")
+    assert lab.run(["zz-drawn"], out_dir=tmp_path, quiet=True).outcomes[0].status == "holds"
+    assert all((tmp_path / "figures" / name).read_text() == "keep" for name in ("a", "b", "c"))

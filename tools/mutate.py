@@ -65,7 +65,7 @@ TARGETS: dict[str, Target] = {
     "activation": Target("fukaku/ops/activation.py", OPS_RULES,
                          ("tests/ops/test_gradcheck.py", "tests/ops/test_activation.py", "tests/nn/test_activation.py")),
     "normalization": Target("fukaku/ops/normalization.py", ("*",),
-                            ("tests/ops/test_gradcheck.py", "tests/nn/test_layers.py")),
+                            ("tests/ops/test_gradcheck.py", "tests/ops/test_normalization.py", "tests/nn/test_layers.py")),
     "loss": Target("fukaku/ops/loss.py",
                    OPS_RULES + ("_dx", "_dt", "_dq_dp", "_per_position", "_positions", "_grad_np", "_add_onehot"),
                    ("tests/ops/test_gradcheck.py", "tests/nn/test_loss.py")),

@@ -1258,34 +1258,63 @@ def _where_self_first(self: Tensor, condition, other) -> Tensor:
     return where(condition, self, other)
 
 
-# ------------------------------------------------------------------------------- comparisons (no gradient)
-def _compare(ufunc: str, name: str) -> Callable[..., Tensor]:
-    """The comparison or logical op ``name``, computed by the array module's ufunc ``ufunc``."""
-    def compare(input, other) -> Tensor:
+# ------------------------------------------------------------------------------- comparisons, bits (no gradient)
+def _array_binary(ufunc: str, name: str, doc: str, integral: bool = False) -> Callable[..., Tensor]:
+    """The op ``name`` computed by the array module's ufunc ``ufunc`` on both operands (promoted as
+    PyTorch promotes them), recording no gradient; ``integral`` ops take only integer or bool tensors."""
+    def array_binary(input, other) -> Tensor:
         a, b = operands(input, other)
+        if integral and a._data.dtype.kind not in "iub":
+            raise TypeError(f"{name}: only integer and bool tensors are supported, got {a._data.dtype}")
         try:
             return wrap(getattr(array_module(a._data, b._data), ufunc)(a._data, b._data))
         except ValueError:
             raise shape_error(name, a._data.shape, b._data.shape) from None
 
-    return named(compare, name, f"Elementwise ``{name}`` as a bool tensor (not differentiable).")
+    return named(array_binary, name, doc)
 
 
-eq = tensor_method("eq", "__eq__")(_compare("equal", "eq"))
-ne = tensor_method("ne", "__ne__")(_compare("not_equal", "ne"))
-lt = tensor_method("lt", "__lt__")(_compare("less", "lt"))
-le = tensor_method("le", "__le__")(_compare("less_equal", "le"))
-gt = tensor_method("gt", "__gt__")(_compare("greater", "gt"))
-ge = tensor_method("ge", "__ge__")(_compare("greater_equal", "ge"))
-logical_and = tensor_method("logical_and", "__and__")(_compare("logical_and", "logical_and"))
-logical_or = tensor_method("logical_or", "__or__")(_compare("logical_or", "logical_or"))
-logical_xor = tensor_method("logical_xor", "__xor__")(_compare("logical_xor", "logical_xor"))
+def _comparison(ufunc: str, name: str) -> Callable[..., Tensor]:
+    return _array_binary(ufunc, name, f"Elementwise ``{name}`` as a bool tensor (not differentiable).")
 
 
-@tensor_method("logical_not", "__invert__")
+def _bitwise(ufunc: str, name: str) -> Callable[..., Tensor]:
+    return _array_binary(ufunc, name, f"Elementwise ``{ufunc}`` of integer or bool tensors (not differentiable).",
+                         integral=True)
+
+
+eq = tensor_method("eq", "__eq__")(_comparison("equal", "eq"))
+ne = tensor_method("ne", "not_equal", "__ne__")(_comparison("not_equal", "ne"))
+lt = tensor_method("lt", "less", "__lt__")(_comparison("less", "lt"))
+le = tensor_method("le", "less_equal", "__le__")(_comparison("less_equal", "le"))
+gt = tensor_method("gt", "greater", "__gt__")(_comparison("greater", "gt"))
+ge = tensor_method("ge", "greater_equal", "__ge__")(_comparison("greater_equal", "ge"))
+logical_and = tensor_method()(_comparison("logical_and", "logical_and"))
+logical_or = tensor_method()(_comparison("logical_or", "logical_or"))
+logical_xor = tensor_method()(_comparison("logical_xor", "logical_xor"))
+# as in PyTorch, & | ^ ~ are the bitwise ops (the logical ones on bool tensors)
+bitwise_and = tensor_method("bitwise_and", "__and__", reflected=("__rand__",))(_bitwise("bitwise_and", "bitwise_and"))
+bitwise_or = tensor_method("bitwise_or", "__or__", reflected=("__ror__",))(_bitwise("bitwise_or", "bitwise_or"))
+bitwise_xor = tensor_method("bitwise_xor", "__xor__", reflected=("__rxor__",))(_bitwise("bitwise_xor", "bitwise_xor"))
+bitwise_left_shift = tensor_method("bitwise_left_shift", "__lshift__")(_bitwise("left_shift", "bitwise_left_shift"))
+bitwise_right_shift = tensor_method("bitwise_right_shift", "__rshift__")(_bitwise("right_shift",
+                                                                                   "bitwise_right_shift"))
+gcd = tensor_method()(_bitwise("gcd", "gcd"))
+lcm = tensor_method()(_bitwise("lcm", "lcm"))
+
+
+@tensor_method()
 def logical_not(input: Tensor) -> Tensor:
-    """Elementwise NOT as a bool tensor (``~x``)."""
+    """Elementwise NOT as a bool tensor."""
     return wrap(array_module(input._data).logical_not(input._data))
+
+
+@tensor_method("bitwise_not", "__invert__")
+def bitwise_not(input: Tensor) -> Tensor:
+    """Elementwise bitwise NOT of an integer or bool tensor (``~x``; logical NOT on bool tensors)."""
+    if input._data.dtype.kind not in "iub":
+        raise TypeError(f"bitwise_not: only integer and bool tensors are supported, got {input._data.dtype}")
+    return wrap(array_module(input._data).invert(input._data))
 
 
 @tensor_method("floor_divide", "__floordiv__", reflected=("__rfloordiv__",))
@@ -1387,6 +1416,9 @@ multiply = mul
 subtract = sub
 negative = neg
 absolute = abs
+divide = tensor_method("divide")(div)
+sgn = tensor_method("sgn")(sign)  # torch.sgn: the sign, also of complex numbers (z/|z|): real tensors here
+not_equal, less, less_equal, greater, greater_equal = ne, lt, le, gt, ge
 
 # the functions ``fukaku.ops`` (and so ``fukaku``) exports from this family
 __all__ = ["abs", "add", "ceil", "clamp", "clone", "cos", "div", "eq", "erf", "exp", "floor", "floor_divide", "ge", "gt",
@@ -1400,4 +1432,6 @@ __all__ = ["abs", "add", "ceil", "clamp", "clone", "cos", "div", "eq", "erf", "e
            "float_power", "fmod", "frac", "heaviside", "hypot", "isclose", "isneginf", "isposinf", "isreal",
            "lerp", "log10", "log2", "logaddexp", "logaddexp2", "nan_to_num", "rad2deg", "signbit", "sinc", "sinh",
            "tan", "trunc", "xlogy", "fix", "arcsin", "arccos", "arctan", "arcsinh", "arccosh", "arctanh",
-           "arctan2"]
+           "arctan2", "divide", "not_equal", "less", "less_equal", "greater", "greater_equal",
+           "bitwise_and", "bitwise_or", "bitwise_xor", "bitwise_not", "bitwise_left_shift", "bitwise_right_shift",
+           "gcd", "lcm", "sgn"]

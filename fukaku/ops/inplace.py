@@ -375,7 +375,9 @@ TWINS = ("abs", "neg", "exp", "exp2", "expm1", "log", "log2", "log10", "log1p", 
          "logical_not", "logical_and", "logical_or", "logical_xor", "deg2rad", "rad2deg", "sinc", "logit",
          "masked_fill", "masked_scatter", "index_add", "index_copy", "index_fill", "index_put", "scatter",
          "scatter_add", "scatter_reduce", "put", "tril", "triu", "eq", "ne", "lt", "le", "gt", "ge",
-         "multiply", "subtract", "negative", "absolute", "cumsum", "cumprod", "renorm", "mvlgamma", "lgamma",
+         "multiply", "subtract", "negative", "absolute", "divide", "not_equal", "less", "less_equal", "greater",
+         "greater_equal", "bitwise_and", "bitwise_or", "bitwise_xor", "bitwise_not", "bitwise_left_shift",
+         "bitwise_right_shift", "gcd", "lcm", "cumsum", "cumprod", "renorm", "mvlgamma", "lgamma",
          "digamma", "polygamma", "i0", "baddbmm", "addmm", "addmv", "addbmm", "addr")
 
 
@@ -423,3 +425,5 @@ t_ = tensor_method("t_")(_reshaped_inplace("t"))
 transpose_ = tensor_method("transpose_")(_reshaped_inplace("transpose"))
 unsqueeze_ = tensor_method("unsqueeze_")(_reshaped_inplace("unsqueeze"))
 squeeze_ = tensor_method("squeeze_")(_reshaped_inplace("squeeze"))
+swapaxes_ = tensor_method("swapaxes_")(_reshaped_inplace("swapaxes"))
+swapdims_ = tensor_method("swapdims_")(_reshaped_inplace("swapdims"))

@@ -175,6 +175,8 @@ case("relu")(lambda: (F.relu, (away(2, 3),)))
 case("leaky_relu")(lambda: (lambda x: F.leaky_relu(x, 0.1), (away(2, 3),)))
 case("elu")(lambda: (F.elu, (away(2, 3),)))
 case("elu_alpha")(lambda: (lambda x: F.elu(x, alpha=0.7), (away(2, 3, seed=3),)))
+# celu scales the exponent by 1/α: α = 0.5 makes it 2, α = 1 leaves it 1
+case("celu_alpha_half")(lambda: (lambda x: F.celu(x, alpha=0.5), (away(2, 3, seed=4),)))
 case("gelu")(lambda: (F.gelu, (randn(2, 3),)))
 case("gelu_tanh")(lambda: (lambda x: F.gelu(x, approximate="tanh"), (randn(2, 3),)))
 case("silu")(lambda: (F.silu, (randn(2, 3),)))

@@ -1,0 +1,50 @@
+"""fukaku/ops/normalization.py, the one ``Normalize`` node under batch and layer normalisation, in the
+cases the layer tests (tests/nn/test_layers.py) leave out: one input differentiated while the others
+are constants (each input's rule on its own, in both modes), and the statistics of a batch of one
+whose broadcast dims have size 1 or 2 (where summing γ's and β's gradients back to their shapes
+must pick the right axes)."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as TF
+
+import fukaku as fk
+import fukaku.nn.functional as F
+from conformance import FLOATS, check, randn
+
+X, W, B = randn(3, 4, 5), randn(4, 5, seed=1), randn(4, 5, seed=2)
+
+
+def _layer_norm(lib, functional, wrt: str, dtype):
+    """layer_norm over the last two dims as a function of the inputs named in ``wrt`` (the others
+    held constant)."""
+    def f(*args):
+        given = dict(zip(wrt, args, strict=True))
+        x, w, b = (given.get(k, lib.tensor(v.astype(dtype))) for k, v in zip("xwb", (X, W, B), strict=True))
+        return functional.layer_norm(x, (4, 5), w, b)
+    return f
+
+
+@pytest.mark.parametrize("dtype", FLOATS)
+@pytest.mark.parametrize("wrt", ["w", "b", "wb", "xb", "xw"])
+def test_layer_norm_with_some_inputs_constant(wrt, dtype):
+    """γ alone (x without a tangent in forward mode), β alone, γ and β without x, and x with only
+    one of γ and β: each gradient goes to its own input."""
+    fk_f, th_f = _layer_norm(fk, F, wrt, dtype), _layer_norm(torch, TF, wrt, dtype)
+    check(fk_f, th_f, [{"x": X, "w": W, "b": B}[k] for k in wrt], dtype, second=True)
+
+
+@pytest.mark.parametrize("dtype", FLOATS)
+@pytest.mark.parametrize("shape", [(1, 3, 2), (1, 3, 1, 4), (2, 3, 2)])
+def test_batch_norm_statistics_and_gradients_on_small_batches(shape, dtype):
+    """A batch of one (μ and σ² over the trailing dims alone) and trailing dims of size 1 and 2."""
+    x, w, b = randn(shape, seed=3), randn(3, seed=4), randn(3, seed=5)
+    check(lambda x, w, b: F.batch_norm(x, None, None, w, b, True),
+          lambda x, w, b: TF.batch_norm(x, None, None, w, b, True), [x, w, b], dtype)
+    rm, rv = fk.zeros(3, dtype=dtype), fk.ones(3, dtype=dtype)
+    F.batch_norm(fk.tensor(x.astype(dtype)), rm, rv, training=True, momentum=1.0)
+    axes = tuple(i for i in range(len(shape)) if i != 1)
+    np.testing.assert_allclose(rm.numpy(), x.mean(axes), rtol=1e-5)
+    np.testing.assert_allclose(rv.numpy(), x.var(axes, ddof=1), rtol=1e-5)

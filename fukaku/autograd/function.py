@@ -59,9 +59,9 @@ class Function:
         fn = cls(**params)  # an op declares its parameters in __init__: an unknown keyword is a TypeError
         data = fn.forward(*inputs)
         out = wrap(data)
-        if fn.is_view and array_module(data).may_share_memory(data, inputs[0]._data):
+        if fn.is_view and _shares_memory(data, inputs[0]._data):
             out._version = inputs[0]._version
-            out._view = ViewOf.of(inputs[0], cls, params)
+            out._view = ViewOf(inputs[0], cls, params)
         if cls.saves_output:
             fn._out_data = data
             fn._out_version = out._version
@@ -153,30 +153,40 @@ class Function:
 
 
 class ViewOf:
-    """How a view was made from its base: the chain of view ops (with their parameters) from the
-    base tensor — the first tensor in the chain that is not itself a view — to the view.
+    """How a view was made: the view op ``op(source, **params)``, its ``source`` possibly a view itself.
 
-    ``view_of(t)`` applies the chain to any tensor shaped like the base, through the ops'
-    ``apply``, so it is recorded and differentiable: the in-place machinery uses it to read the
-    gradient of a view's region out of its base's gradient (PyTorch's CopySlices).
+    :attr:`base` is the first tensor up the chain that is not a view (the one owning the memory);
+    ``view_of(t)`` applies the whole chain of view ops to any tensor shaped like the base, through
+    the ops' ``apply``, so it is recorded and differentiable: the in-place machinery uses it to read
+    the gradient of a view's region out of its base's gradient (PyTorch's CopySlices). Only the link
+    is stored when a view is made — every transpose and slice makes one, so it must cost little.
     """
 
-    __slots__ = ("base", "steps")
+    __slots__ = ("source", "op", "params")
 
-    def __init__(self, base: Tensor, steps: tuple) -> None:
-        self.base, self.steps = base, steps
+    def __init__(self, source: Tensor, op: type[Function], params: dict) -> None:
+        self.source, self.op, self.params = source, op, params
 
-    @classmethod
-    def of(cls, source: Tensor, op: type[Function], params: dict) -> ViewOf:
-        """The view ``op(source, **params)``: one step more than ``source``'s own chain."""
-        if source._view is None:
-            return cls(source, ((op, params),))
-        return cls(source._view.base, source._view.steps + ((op, params),))
+    @property
+    def base(self) -> Tensor:
+        source = self.source
+        while source._view is not None:
+            source = source._view.source
+        return source
 
     def __call__(self, tensor: Tensor) -> Tensor:
-        for op, params in self.steps:
-            tensor = op.apply(tensor, **params)
-        return tensor
+        if self.source._view is not None:
+            tensor = self.source._view(tensor)
+        return self.op.apply(tensor, **self.params)
+
+
+def _shares_memory(view: np.ndarray, source: np.ndarray) -> bool:
+    """Whether a view op's result shares ``source``'s memory (reshape copies when it must). NumPy points a
+    view's ``base`` at the array owning the memory, so identity answers the common case at no cost."""
+    if view.base is None:
+        return False
+    return view.base is (source if source.base is None else source.base) or \
+        bool(array_module(view).may_share_memory(view, source))
 
 
 def _freed_error(fn: Function) -> RuntimeError:

@@ -48,3 +48,17 @@ def test_batch_norm_statistics_and_gradients_on_small_batches(shape, dtype):
     axes = tuple(i for i in range(len(shape)) if i != 1)
     np.testing.assert_allclose(rm.numpy(), x.mean(axes), rtol=1e-5)
     np.testing.assert_allclose(rv.numpy(), x.var(axes, ddof=1), rtol=1e-5)
+
+
+@pytest.mark.parametrize("wrt", ["xwb", "w"])
+def test_forward_mode_under_no_grad(wrt):
+    """Forward mode does not depend on grad mode: the tangents under no_grad are torch's."""
+    primals = [{"x": X, "w": W, "b": B}[k] for k in wrt]
+    tangents = [randn(p.shape, seed=7 + i) for i, p in enumerate(primals)]
+    with fk.no_grad():
+        _, got = fk.autograd.functional.jvp(_layer_norm(fk, F, wrt, np.float64), tuple(map(fk.tensor, primals)),
+                                            tuple(map(fk.tensor, tangents)))
+    _, want = torch.func.jvp(_layer_norm(torch, TF, wrt, np.float64), tuple(map(torch.tensor, primals)),
+                             tuple(map(torch.tensor, tangents)))
+    assert isinstance(got, fk.Tensor)
+    np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=1e-10, atol=1e-12)

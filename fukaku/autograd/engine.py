@@ -89,7 +89,11 @@ def _accumulate(buffers: dict, key, grad: Tensor) -> None:
 def _vjp(fn: Function, grad: Tensor) -> tuple:
     """The plain node step: the node's vjp, its result always a tuple (one entry per input)."""
     input_grads = fn.vjp(grad)
-    return input_grads if type(input_grads) is tuple else (input_grads,)
+    input_grads = input_grads if type(input_grads) is tuple else (input_grads,)
+    if len(input_grads) != len(fn.next_functions):  # zip would silently drop or ignore a gradient
+        raise RuntimeError(f"{fn.name}.vjp returned {len(input_grads)} gradient(s) for its {len(fn.next_functions)} "
+                           "input(s); return one per input, None for an input that needs none")
+    return input_grads
 
 
 # -- what a node's gradient may meet besides its vjp -------------------------------------------------

@@ -45,3 +45,16 @@ def test_no_op_pours_keywords_into_its_instance() -> None:
         kinds = {p.kind for p in inspect.signature(init).parameters.values()}
         assert inspect.Parameter.VAR_KEYWORD not in kinds, f"{node.__qualname__}.__init__ takes **kwargs"
     assert len(_graph_nodes()) > 40
+
+
+def test_a_vjp_returning_the_wrong_number_of_gradients_is_an_error_naming_the_op():
+    class TwoInputs(Function):
+        def forward(self, a, b):
+            return a._data * b._data
+
+        def vjp(self, grad):
+            return grad  # one gradient for two inputs
+
+    a = fk.tensor([1.0, 2.0], requires_grad=True)
+    with pytest.raises(RuntimeError, match=r"TwoInputs.vjp returned 1 gradient\(s\) for its 2 input\(s\)"):
+        TwoInputs.apply(a, a * 1).sum().backward()

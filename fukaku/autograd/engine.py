@@ -246,7 +246,7 @@ def run_backward(outputs: Sequence[Tensor], grad_outputs: Sequence, retain_graph
         if wanted is not None and leaf not in wanted:
             continue
         if not create_graph:
-            g = g.detach()
+            g = g.detach()  # as PyTorch's AccumulateGrad: a .grad made without create_graph has no tangent
         if g._data.dtype != leaf._data.dtype:
             g = wrap(g._data.astype(leaf._data.dtype))
         if leaf.grad is None:
@@ -292,8 +292,17 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph: bool | None = None, c
                 )
             result.append(wrap(array_module(t._data).zeros_like(t._data)) if materialize_grads else None)
             continue
-        result.append(g if create_graph else g.detach())
+        result.append(g if create_graph else _detached(g))
     return tuple(result)
+
+
+def _detached(g: Tensor) -> Tensor:
+    """A gradient ``grad`` returns without ``create_graph``: cut from the backward graph, but keeping its
+    forward-mode tangent, as PyTorch's does — inside ``dual_level`` it carries the forward-over-reverse
+    product."""
+    out = g.detach()
+    out._tangent = g._tangent
+    return out
 
 
 def backward(tensors, grad_tensors=None, retain_graph: bool | None = None, create_graph: bool = False,

@@ -84,3 +84,29 @@ def test_reverse_over_forward_differentiates_a_jvp():
         tangent = fwAD.unpack_dual(y).tangent  # Σ 3x²v
     (g,) = fk.autograd.grad(tangent, x)
     np.testing.assert_allclose(g.numpy(), 6 * x.detach().numpy() * v.numpy())
+
+
+@pytest.mark.parametrize("create_graph", [False, True])
+def test_gradients_keep_their_forward_tangent_as_in_torch(create_graph):
+    import torch
+    import torch.autograd.forward_ad as torch_fwad
+
+    x0, t0 = np.array([0.5, -1.0, 2.0]), np.array([1.0, 0.5, -2.0])
+
+    def run(lib, fwad):
+        x = lib.tensor(x0, requires_grad=True)
+        with fwad.dual_level():
+            def f():
+                dual = fwad.make_dual(x, lib.tensor(t0))
+                return (dual ** 3 * lib.sin(dual)).sum()
+
+            (g,) = lib.autograd.grad(f(), x, create_graph=create_graph)  # returned
+            f().backward(create_graph=create_graph)  # accumulated into x.grad
+            return fwad.unpack_dual(g).tangent, fwad.unpack_dual(x.grad).tangent
+
+    got, want = run(fk, fk.autograd.forward_ad), run(torch, torch_fwad)
+    np.testing.assert_allclose(got[0].detach().numpy(), want[0].detach().numpy(), rtol=1e-12)
+    if create_graph:  # torch's .grad keeps the tangent only when the backward graph is kept
+        np.testing.assert_allclose(got[1].detach().numpy(), want[1].detach().numpy(), rtol=1e-12)
+    else:
+        assert got[1] is None and want[1] is None

@@ -62,3 +62,23 @@ def test_forward_mode_under_no_grad(wrt):
                              tuple(map(torch.tensor, tangents)))
     assert isinstance(got, fk.Tensor)
     np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("create_graph", [False, True])
+def test_layer_norm_gradient_carries_its_forward_tangent_as_in_torch(create_graph):
+    """Forward over reverse without create_graph: the gradient ``grad`` returns keeps its tangent (H·v)."""
+    import torch.autograd.forward_ad as torch_fwad
+
+    x0, v0, w0 = randn(3, 4, seed=31), randn(3, 4, seed=32), randn(4, seed=33)
+
+    def tangent(lib, fwad, functional):
+        x = lib.tensor(x0, requires_grad=True)
+        weight = lib.tensor(w0)
+        with fwad.dual_level():
+            y = functional.layer_norm(fwad.make_dual(x, lib.tensor(v0)), (4,), weight)
+            (g,) = lib.autograd.grad((y * y * weight).sum(), x, create_graph=create_graph)
+            return fwad.unpack_dual(g).tangent
+
+    got = tangent(fk, fk.autograd.forward_ad, fk.nn.functional)
+    want = tangent(torch, torch_fwad, torch.nn.functional)
+    np.testing.assert_allclose(got.detach().numpy(), want.detach().numpy(), rtol=1e-10, atol=1e-12)

@@ -117,3 +117,10 @@ def operands(a, b) -> tuple[Tensor, Tensor]:
         if db != target:
             b = b.to(target)
     return a, b
+
+
+def zeros_where_none(tangents, shapes) -> list[Tensor]:
+    """A jvp rule's input tangents with zeros (of the given shapes, in the dtype of a present one) for the
+    inputs that carry none, for a rule whose formula needs all of them."""
+    template = next(t for t in tangents if t is not None)
+    return [template.new_zeros(shape) if t is None else t for t, shape in zip(tangents, shapes, strict=True)]

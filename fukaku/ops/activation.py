@@ -10,9 +10,8 @@ ELU follows the corrected form c·(exp(z) − 1) for z < 0 (seed 004 prints c·e
 """
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import math
+from collections.abc import Callable
 
 import numpy as np
 
@@ -21,6 +20,7 @@ from ..backends import array_module
 from ..tensor import Tensor, wrap
 from ._util import _norm_dim, tensor_method
 from .elementwise import _floating, _sigmoid, _Unary, erf, exp, sigmoid, tanh
+from .inplace import apply_inplace
 
 
 class Relu(_Unary):
@@ -300,11 +300,7 @@ def _result(input: Tensor, compute: Callable[[Tensor], Tensor], inplace: bool, o
     is decided in one place. The result must fit the input's dtype, as in torch (an integer
     tensor cannot hold a sigmoid in place).
     """
-    if not inplace:
-        return compute(input)
-    from .inplace import apply_inplace  # inplace imports this family's siblings: resolved at call time
-
-    return apply_inplace(input, op, compute)
+    return apply_inplace(input, op, compute) if inplace else compute(input)
 
 
 @tensor_method()

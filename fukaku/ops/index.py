@@ -18,9 +18,9 @@ import numpy as np
 from ..autograd.function import Function, constant, constant_like
 from ..backends import array_module, default_module
 from ..tensor import Tensor, wrap
-from ._util import _norm_dim, fmt, shape_error, tensor_method
+from ._util import _norm_dim, fmt, shape_error, tensor_method, zeros_where_none
 from .elementwise import Where
-from .shape import broadcast_to, movedim, pad, reshape
+from .shape import broadcast_to, movedim, pad, reshape, sum_to
 
 
 def _normalize_key(key, xp: ModuleType | None = None):
@@ -91,6 +91,34 @@ class IndexAccumulate(Function):
 
     def jvp(self, dg):
         return IndexAccumulate.apply(dg, key=self.key, basic=self.basic, shape=self.shape)
+
+
+class SetItem(Function):
+    """``x`` with ``x[key] = value`` done out of place: the node behind ``x[key] = value`` on a tensor in
+    the graph. The gradient of ``x`` is the incoming one with the written region zeroed; that of
+    ``value`` is the region's gradient, summed over the dimensions ``value`` was broadcast along."""
+
+    def __init__(self, key: tuple, basic: bool) -> None:
+        self.key, self.basic = key, basic
+
+    def forward(self, x, value):
+        self.shapes = x._data.shape, value._data.shape
+        out = x._data.copy()
+        try:
+            out[self.key] = value._data
+        except ValueError:
+            raise shape_error("__setitem__", x._data[self.key].shape, value._data.shape,
+                              hint="the value must broadcast to the indexed region") from None
+        return out
+
+    def vjp(self, grad):
+        need_x, need_value = self.needs_input_grad
+        g_x = SetItem.apply(grad, grad.new_zeros(()), key=self.key, basic=self.basic) if need_x else None
+        g_value = sum_to(GetItem.apply(grad, key=self.key, basic=self.basic), self.shapes[1]) if need_value else None
+        return g_x, g_value
+
+    def jvp(self, dx, dvalue):
+        return SetItem.apply(*zeros_where_none((dx, dvalue), self.shapes), key=self.key, basic=self.basic)
 
 
 @tensor_method("__getitem__")
@@ -282,8 +310,6 @@ def masked_scatter(input: Tensor, mask: Tensor, source: Tensor) -> Tensor:
 def _written(input: Tensor, values: Tensor, key: tuple) -> Tensor:
     """``input`` with ``values`` (broadcast to ``input[key]``) written at the advanced index ``key``,
     out of place: the gradient of the written places goes to ``values``, the rest to ``input``."""
-    from .inplace import SetItem  # the node of x[key] = v (inplace imports this module)
-
     return SetItem.apply(input, values, key=key, basic=False)
 
 

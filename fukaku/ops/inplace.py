@@ -24,14 +24,14 @@ from collections.abc import Callable
 
 import numpy as np
 
+from .._generator import resolve_generator
 from ..autograd.function import Function, ViewOf
 from ..autograd.grad_mode import no_grad, state
 from ..backends import array_module
-from .._generator import resolve_generator
 from ..tensor import Tensor, bump_version, wrap
-from ._util import lift, shape_error, tensor_method
-from .index import GetItem, _normalize_key
-from .shape import broadcast_to, sum_to
+from ._util import lift, named, shape_error, tensor_method, zeros_where_none
+from .index import SetItem, _normalize_key
+from .shape import broadcast_to
 
 
 # ----------------------------------------------------------------------------- the mechanism
@@ -139,8 +139,7 @@ class Overwrite(Function):
         self.value = value
 
     def forward(self, old):
-        xp = array_module(old._data)
-        return xp.array(xp.broadcast_to(self.value, old._data.shape), dtype=old._data.dtype)
+        return self.value  # the new values, computed (and shaped) by the op: the node only gives them a place
 
     def vjp(self, grad):
         return grad * 0
@@ -173,11 +172,7 @@ class CopySlices(Function):
         return g_base, self.view(grad) if need_src else None
 
     def jvp(self, d_base, d_src):
-        base_shape, src_shape = self.shapes
-        template = d_base if d_base is not None else d_src
-        d_base = template.new_zeros(base_shape) if d_base is None else d_base
-        d_src = template.new_zeros(src_shape) if d_src is None else d_src
-        return CopySlices.apply(d_base, d_src, view=self.view)
+        return CopySlices.apply(*zeros_where_none((d_base, d_src), self.shapes), view=self.view)
 
 
 # ----------------------------------------------------------------------------- arithmetic: x += y
@@ -204,9 +199,7 @@ def _arithmetic(op: str, ufunc: str, method: str) -> Callable[..., Tensor]:
         by_ufunc = direct if kwargs.keys() <= {"alpha"} else None  # div_(rounding_mode=...) computes out of place
         return apply_inplace(self, op, lambda old: getattr(old, method)(other, **kwargs), other, direct=by_ufunc)
 
-    inplace.__name__ = inplace.__qualname__ = op
-    inplace.__doc__ = f"``{method}`` in place: ``self`` becomes ``self.{method}(other)``; returns ``self``."
-    return inplace
+    return named(inplace, op, f"``{method}`` in place: ``self`` becomes ``self.{method}(other)``; returns ``self``.")
 
 
 add_ = tensor_method("add_", "__iadd__")(_arithmetic("add_", "add", "add"))
@@ -254,37 +247,6 @@ def copy_(self: Tensor, src, non_blocking: bool = False) -> Tensor:
     except ValueError:
         raise shape_error("copy_", self.shape, src.shape, hint="src must broadcast to the destination") from None
     return apply_inplace(self, "copy_", lambda old: broadcast_to(src, old.shape).to(old.dtype), src)
-
-
-class SetItem(Function):
-    """``x`` with ``x[key] = value`` done out of place: the node behind ``x[key] = value`` on a tensor in
-    the graph. The gradient of ``x`` is the incoming one with the written region zeroed; that of
-    ``value`` is the region's gradient, summed over the dimensions ``value`` was broadcast along."""
-
-    def __init__(self, key: tuple, basic: bool) -> None:
-        self.key, self.basic = key, basic
-
-    def forward(self, x, value):
-        self.shapes = x._data.shape, value._data.shape
-        out = x._data.copy()
-        try:
-            out[self.key] = value._data
-        except ValueError:
-            raise shape_error("__setitem__", x._data[self.key].shape, value._data.shape,
-                              hint="the value must broadcast to the indexed region") from None
-        return out
-
-    def vjp(self, grad):
-        need_x, need_value = self.needs_input_grad
-        g_x = SetItem.apply(grad, grad.new_zeros(()), key=self.key, basic=self.basic) if need_x else None
-        g_value = sum_to(GetItem.apply(grad, key=self.key, basic=self.basic), self.shapes[1]) if need_value else None
-        return g_x, g_value
-
-    def jvp(self, dx, dvalue):
-        template = dx if dx is not None else dvalue
-        dx = template.new_zeros(self.shapes[0]) if dx is None else dx
-        dvalue = template.new_zeros(self.shapes[1]) if dvalue is None else dvalue
-        return SetItem.apply(dx, dvalue, key=self.key, basic=self.basic)
 
 
 @tensor_method("__setitem__")
@@ -387,9 +349,7 @@ def _twin(name: str) -> Callable[..., Tensor]:
         operands = [*args, *kwargs.values()]
         return apply_inplace(self, f"{name}_", lambda old: method(old, *args, **kwargs), *operands)
 
-    inplace.__name__ = inplace.__qualname__ = f"{name}_"
-    inplace.__doc__ = f"``{name}`` in place: ``self`` becomes ``self.{name}(...)``; returns ``self``."
-    return inplace
+    return named(inplace, f"{name}_", f"``{name}`` in place: ``self`` becomes ``self.{name}(...)``; returns ``self``.")
 
 
 def bind_twins() -> list[str]:
@@ -416,9 +376,8 @@ def _reshaped_inplace(name: str) -> Callable[..., Tensor]:
             _rebase(self, view)
         return self
 
-    inplace.__name__ = inplace.__qualname__ = f"{name}_"
-    inplace.__doc__ = f"``{name}`` in place: ``self`` takes the shape of ``self.{name}(...)``; returns ``self``."
-    return inplace
+    return named(inplace, f"{name}_",
+                 f"``{name}`` in place: ``self`` takes the shape of ``self.{name}(...)``; returns ``self``.")
 
 
 t_ = tensor_method("t_")(_reshaped_inplace("t"))

@@ -10,6 +10,7 @@ each op's forward, vjp and jvp; this file holds what every tensor is, and the cr
 from __future__ import annotations
 
 import builtins
+import math
 
 import numpy as np
 
@@ -28,10 +29,7 @@ class Size(tuple):
 
     def numel(self) -> int:
         """The number of elements of a tensor of this shape (1 for ``Size([])``)."""
-        count = 1
-        for n in self:
-            count *= n
-        return count
+        return math.prod(self)
 
     def __repr__(self) -> str:
         return f"fukaku.Size({list(self)})"

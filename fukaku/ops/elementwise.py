@@ -490,6 +490,8 @@ class Trunc(_Flat):
 
 
 class Sin(_Ufunc):
+    """sin x, x in radians; derivative cos x."""
+
     ufunc = "sin"
 
     def derivative(self):
@@ -497,6 +499,8 @@ class Sin(_Ufunc):
 
 
 class Cos(_Ufunc):
+    """cos x, x in radians; derivative −sin x."""
+
     ufunc = "cos"
 
     def derivative(self):
@@ -545,6 +549,9 @@ class Atan(_Ufunc):
 
 
 class Sinh(_Ufunc):
+    """sinh x = (eˣ − e⁻ˣ)/2; derivative cosh x. Unlike sin and cos, sinh and cosh are each
+    other's derivative without a change of sign."""
+
     ufunc = "sinh"
 
     def derivative(self):
@@ -552,6 +559,8 @@ class Sinh(_Ufunc):
 
 
 class Cosh(_Ufunc):
+    """cosh x = (eˣ + e⁻ˣ)/2; derivative sinh x (no minus sign, unlike cos)."""
+
     ufunc = "cosh"
 
     def derivative(self):

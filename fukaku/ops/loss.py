@@ -6,6 +6,8 @@ The loss functions users call, with their argument checks, are in :mod:`fukaku.n
 """
 from __future__ import annotations
 
+from dataclasses import dataclass, fields
+
 import numpy as np
 
 from ..autograd.function import Function, constant
@@ -54,6 +56,7 @@ class BinaryCrossEntropy(Function):
 
 
 # ------------------------------------------------------------------------------------- fused softmax cross-entropy
+@dataclass(kw_only=True, eq=False, repr=False)  # declared parameters; identity and repr stay Function's
 class _CrossEntropyRule:
     """What the fused op and its backward share: their parameters and the effective target q.
 
@@ -85,24 +88,20 @@ class _CrossEntropyRule:
         cache: (e^{z}, Σ_c e^{z}) with z = x − max x, from the forward pass, or None.
     """
 
-    def __init__(self, *, dim: int, n_classes: int, eps: float, reduction: str, scale: float,
-                 wb: np.ndarray | None = None, index: np.ndarray | None = None, coef: np.ndarray | None = None,
-                 smooth: np.ndarray | None = None, cache: tuple[np.ndarray, np.ndarray] | None = None) -> None:
-        self.dim = dim
-        self.n_classes = n_classes
-        self.eps = eps
-        self.reduction = reduction
-        self.scale = scale
-        self.wb = wb
-        self.index = index
-        self.coef = coef
-        self.smooth = smooth
-        self.cache = cache
+    dim: int
+    n_classes: int
+    eps: float
+    reduction: str
+    scale: float
+    wb: np.ndarray | None = None
+    index: np.ndarray | None = None
+    coef: np.ndarray | None = None
+    smooth: np.ndarray | None = None
+    cache: tuple[np.ndarray, np.ndarray] | None = None
 
     def _params(self) -> dict:
         """The constructor's arguments, for the backward op built from this one."""
-        return {k: getattr(self, k) for k in ("dim", "n_classes", "eps", "reduction", "scale", "wb", "index",
-                                              "coef", "smooth", "cache")}
+        return {field.name: getattr(self, field.name) for field in fields(self)}
 
     # ---------------------------------------------------------------- the effective target, once
     def _target(self, probs: np.ndarray | Tensor | None = None, times: np.ndarray | None = None) -> tuple:

@@ -1,5 +1,5 @@
 """fukaku.save / fukaku.load: exact round trips, no pickle, atomic writes, clear errors on bad files."""
-import importlib.util
+import base64
 import io
 import json
 import os
@@ -9,7 +9,8 @@ import subprocess
 import sys
 import time
 import zipfile
-from collections import OrderedDict
+import zlib
+from collections import Counter, OrderedDict
 
 import numpy as np
 import pytest
@@ -22,8 +23,8 @@ from fukaku._device import DeviceError
 from fukaku.serialization import (CheckpointError, UnsafeLoadError, add_safe_globals, clear_safe_globals,
                                   get_safe_globals, safe_globals)
 
-FORMATS = ["npz", pytest.param("safetensors", marks=pytest.mark.skipif(
-    importlib.util.find_spec("safetensors") is None, reason="safetensors (optional extra) not installed"))]
+FORMATS = ["npz", "safetensors"]  # fukaku reads and writes both itself (tests that use the safetensors package
+# itself, as the reference, import it with pytest.importorskip)
 
 
 def assert_same(a, b, where="root"):
@@ -149,9 +150,19 @@ def test_safetensors_state_dict_has_torch_key_names_and_loads_into_torch(tmp_pat
     tmodel.load_state_dict(st_torch.load_file(tmp_path / "m.safetensors"))  # strict: same keys and shapes
     x = np.random.default_rng(0).standard_normal((4, 3)).astype(np.float32)
     np.testing.assert_allclose(tmodel(torch.from_numpy(x)).detach().numpy(), model(fk.tensor(x)).data.numpy(), rtol=1e-6)
-    # and the other way: a file written by torch's safetensors loads as a flat state dict
+    # and the other way: a file written by torch's safetensors loads as a flat state dict, value for value
+    with torch.no_grad():
+        for p in tmodel.parameters():
+            p.mul_(-2.5).add_(0.125)  # other values than fukaku's model holds
     st_torch.save_file(tmodel.state_dict(), tmp_path / "t.safetensors")
-    model.load_state_dict(fk.load(tmp_path / "t.safetensors"))
+    back = fk.load(tmp_path / "t.safetensors")
+    assert set(back) == set(tmodel.state_dict())
+    for key, value in tmodel.state_dict().items():
+        assert back[key].dtype == fk.float32 and tuple(back[key].shape) == tuple(value.shape), key
+        np.testing.assert_array_equal(back[key].numpy(), value.numpy(), err_msg=key)
+    model.load_state_dict(back)
+    np.testing.assert_allclose(model(fk.tensor(x)).data.numpy(), tmodel(torch.from_numpy(x)).detach().numpy(),
+                               rtol=1e-6)
 
 
 # ---------------------------------------------------------------------- no pickle
@@ -164,11 +175,10 @@ def test_npz_opens_with_allow_pickle_false_and_holds_only_npy_entries(tmp_path):
         for key in npz.files:
             assert npz[key].dtype != object
         structure = json.loads(npz["__fukaku_structure__"].tobytes())
-    assert structure["fukaku"] == 2
+    assert structure["fukaku"] == 3
 
 
 def test_safetensors_bytes_are_the_header_and_the_tensors_only(tmp_path):
-    pytest.importorskip("safetensors")
     path = tmp_path / "c.safetensors"
     fk.save(nested_object(), path)
     raw = path.read_bytes()
@@ -218,7 +228,6 @@ def test_unsupported_objects_raise_before_the_file_is_touched(tmp_path, fmt):
 
 
 def test_complex_arrays_need_npz(tmp_path):
-    pytest.importorskip("safetensors")
     z = np.array([1 + 2j], dtype=np.complex64)
     with pytest.raises(TypeError, match=r"complex64.*npz container"):
         fk.save(z, tmp_path / "z.safetensors")
@@ -285,11 +294,18 @@ def test_bad_structure_is_reported(tmp_path, structure, arrays, message):
         fk.load(path)
 
 
-def test_foreign_npz_without_structure_loads_as_a_flat_dict_of_tensors(tmp_path):
-    np.savez(tmp_path / "w.npz", weight=np.eye(2, dtype=np.float32), bias=np.zeros(2))
+@pytest.mark.parametrize("savez", [np.savez, np.savez_compressed])
+def test_foreign_npz_without_structure_loads_as_a_flat_dict_of_tensors(tmp_path, savez):
+    rng = np.random.default_rng(4)
+    arrays = {"weight": rng.standard_normal((3, 2)).astype(np.float32), "bias": rng.standard_normal(2),
+              "big_endian": np.arange(-3, 3, dtype=">i4"), "fortran": np.asfortranarray(rng.standard_normal((2, 3))),
+              "mask": np.array([True, False, True]), "scalar": np.array(7, np.int16), "empty": np.zeros((0, 2))}
+    savez(tmp_path / "w.npz", **arrays)
     back = fk.load(tmp_path / "w.npz")
-    assert set(back) == {"weight", "bias"} and isinstance(back["weight"], fk.Tensor)
-    assert back["weight"].dtype == np.float32 and back["bias"].dtype == np.float64
+    assert list(back) == list(arrays)
+    for key, arr in arrays.items():
+        assert type(back[key]) is fk.Tensor and back[key]._data.dtype == arr.dtype and back[key].shape == arr.shape
+        np.testing.assert_array_equal(back[key]._data, arr, err_msg=key)
 
 
 # ---------------------------------------------------------------------- atomic writes
@@ -324,9 +340,6 @@ if mode == "half":
 elif mode == "before_rename":
     os.replace = lambda *a: os.kill(os.getpid(), signal.SIGKILL)
 print("ready", flush=True)
-if mode == "loop":
-    while True:
-        fk.save(new, path)
 fk.save(new, path)
 print("survived", flush=True)
 """
@@ -354,27 +367,84 @@ def test_writer_killed_mid_save_leaves_previous_checkpoint_intact(tmp_path, fmt,
     assert back["epoch"] == 1 and back["w"].sum() == 4_000_000
 
 
+# A process that imports fukaku once, then on each "go" forks a writer that saves NEW_CHECKPOINT to the
+# path and exits, and reports its pid; on "reap" it waits for that writer and reports how it ended. The
+# writer is reaped only when the test says so, so its pid stays its own (a zombie at worst) until then.
+WRITERS = """
+import os, signal, sys
+import numpy as np
+import fukaku as fk
+path = sys.argv[1]
+new = {"epoch": 2, "w": np.full(200_000, 2.0, np.float64),
+       "parts": [np.full(100, i, np.float32) for i in range(100)]}
+for line in sys.stdin:
+    if line.strip() == "go":
+        pid = os.fork()
+        if pid == 0:
+            fk.save(new, path)
+            os._exit(0)
+        print(pid, flush=True)
+    else:
+        status = os.waitpid(pid, 0)[1]
+        killed = os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGKILL
+        print("killed" if killed else f"exited {os.waitstatus_to_exitcode(status)}", flush=True)
+"""
+
+
+def _is_new_checkpoint(back) -> bool:
+    return (back["epoch"] == 2 and back["w"].shape == (200_000,) and bool(np.all(back["w"] == 2.0))
+            and [float(p.mean()) for p in back["parts"]] == list(range(100)))
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="forks the writers (POSIX)")
 @pytest.mark.parametrize("fmt", FORMATS)
-def test_writer_killed_at_an_arbitrary_moment_leaves_a_loadable_checkpoint(tmp_path, fmt):
-    """A real SIGKILL from outside while the child saves over and over: whatever moment it lands
-    at, the checkpoint is one of the complete versions, never a mixture or a truncated file."""
+def test_writers_killed_at_random_moments_leave_the_old_file_or_the_complete_new_one(tmp_path, fmt):
+    """30 writers, each SIGKILLed from outside after a random delay across the length of a save: each
+    time the checkpoint is byte for byte the old file or the complete new one (digest-valid: fk.load
+    checks it), never a mixture or a truncated file; and many of the kills land mid-write. (Three
+    writers first run to the end: the new version they leave is checked the same way.)"""
     path = tmp_path / f"ckpt.{fmt}"
-    _old_checkpoint(path)
-    child = subprocess.Popen([sys.executable, "-c", CHILD, str(path), "loop"], stdout=subprocess.PIPE, text=True)
+    fk.save({"epoch": 1, "w": np.ones(200_000, np.float64), "parts": [np.zeros(3, np.float32)]}, path)
+    old = path.read_bytes()
+    env = {**os.environ, "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"}
+    zygote = subprocess.Popen([sys.executable, "-c", WRITERS, str(path)], stdin=subprocess.PIPE,
+                              stdout=subprocess.PIPE, text=True, env=env)
+
+    def writer(delay: float | None) -> tuple[str, float]:
+        zygote.stdin.write("go\n")
+        zygote.stdin.flush()
+        pid, start = int(zygote.stdout.readline()), time.perf_counter()
+        if delay is not None:
+            time.sleep(delay)
+            os.kill(pid, signal.SIGKILL)  # not reaped yet: the pid is still the writer's
+        zygote.stdin.write("reap\n")
+        zygote.stdin.flush()
+        return zygote.stdout.readline().strip(), time.perf_counter() - start
+
+    rng = np.random.default_rng(8)
+    outcomes = Counter()
     try:
-        assert child.stdout.readline().strip() == "ready"
-        deadline = time.monotonic() + 20
-        while not any(p.endswith(".tmp") for p in os.listdir(tmp_path)):  # wait until a write is under way
-            assert time.monotonic() < deadline, "the writer never made a temporary file"
-            time.sleep(0.001)
+        took = sorted(writer(None)[1] for _ in range(3))[1]  # how long one save takes here, now
+        assert _is_new_checkpoint(fk.load(path))
+        for _ in range(30):
+            path.write_bytes(old)
+            for leftover in tmp_path.glob(f".{path.name}.*.tmp"):
+                leftover.unlink()
+            ended, _ = writer(float(rng.uniform(0, 1.2 * took)))
+            assert ended in ("killed", "exited 0"), ended
+            mid_write = ended == "killed" and any(tmp_path.glob(f".{path.name}.*.tmp"))
+            assert sorted(p.name for p in tmp_path.iterdir() if not p.name.endswith(".tmp")) == [path.name]
+            if path.read_bytes() == old:
+                outcomes["old, killed mid-write" if mid_write else "old"] += 1
+            else:
+                assert _is_new_checkpoint(fk.load(path)), ended  # fk.load verifies the digest
+                outcomes["new"] += 1
     finally:
-        child.kill()  # SIGKILL, also when the wait above failed
-        child.wait(timeout=30)
-        child.stdout.close()
-    assert child.returncode == -signal.SIGKILL
-    back = fk.load(path)
-    assert back["epoch"] in (1, 2)
-    assert np.all(back["w"] == back["epoch"])
+        zygote.stdin.close()
+        zygote.kill()
+        zygote.wait(timeout=30)
+        zygote.stdout.close()
+    assert outcomes["old, killed mid-write"] >= 5, outcomes  # the kills did land inside writes
 
 
 def test_an_exception_during_the_write_removes_the_temporary_file(tmp_path, monkeypatch):
@@ -441,7 +511,6 @@ def test_text_mode_files_and_other_objects_are_refused(tmp_path):
 
 
 def test_the_format_is_read_from_the_content_not_the_name(tmp_path):
-    pytest.importorskip("safetensors")
     state = OrderedDict(weight=fk.randn(2, 3), bias=fk.zeros(2))
     fk.save(state, tmp_path / "m.safetensors")
     (tmp_path / "m.pt").write_bytes((tmp_path / "m.safetensors").read_bytes())
@@ -700,8 +769,9 @@ def test_an_allowlisted_pair_names_a_class_that_moved(tmp_path):
     fk.save(nn.Linear(2, 2), tmp_path / "m.pt")
     structure = json.loads(np.load(tmp_path / "m.pt")["__fukaku_structure__"].tobytes())
     structure["root"]["module"] = ["old.place", "Dense"]
+    structure["fukaku"] = 2  # an edited structure without its digest: a version-2 file
     _npz_with_structure(tmp_path / "moved.pt", structure, **{k: v for k, v in np.load(tmp_path / "m.pt").items()
-                                                             if k != "__fukaku_structure__"})
+                                                             if not k.startswith("__fukaku_")})
     with pytest.raises(UnsafeLoadError, match=r"old\.place\.Dense"):
         fk.load(tmp_path / "moved.pt")
     with safe_globals([(nn.Linear, "old.place.Dense")]):
@@ -793,3 +863,345 @@ def test_map_location_to_a_gpu_gives_the_no_gpu_error(tmp_path, location):
     fk.save({"w": fk.ones(1)}, tmp_path / "c.pt")
     with pytest.raises(DeviceError, match="is not available: fukaku has no"):
         fk.load(tmp_path / "c.pt", map_location=location)
+
+
+# ---------------------------------------------------------------------- float16, bfloat16, float8 (issue 8)
+TORCH_STATE = {"weight": lambda: torch.randn(3, 4), "half": lambda: torch.randn(5).half(),
+               "bf16": lambda: (torch.randn(2, 3) * 1e3).bfloat16(),
+               "bf16_scalar": lambda: torch.tensor(-0.0).bfloat16(),
+               "steps": lambda: torch.randint(-9, 9, (3,)), "mask": lambda: torch.rand(4) > 0.5,
+               "byte": lambda: torch.randint(0, 255, (2, 2)).byte(), "double": lambda: torch.randn(2).double(),
+               "empty": lambda: torch.zeros(0, 3), "special": lambda: torch.tensor([float("nan"), float("inf"), -0.0])}
+
+
+def _torch_state():
+    torch.manual_seed(5)
+    return {key: make() for key, make in TORCH_STATE.items()}
+
+
+def _bits(t):
+    """A torch tensor's or fukaku tensor's values as raw bytes, its dtype's name and its shape."""
+    if isinstance(t, torch.Tensor):
+        arr = t.view(torch.int16).numpy() if t.dtype == torch.bfloat16 else t.numpy()
+        return str(t.dtype).rsplit(".", 1)[-1], tuple(t.shape), arr.tobytes()
+    return str(t.dtype).rsplit(".", 1)[-1], tuple(t.shape), t._data.tobytes()
+
+
+def test_torch_written_safetensors_load_value_for_value_bfloat16_and_float16_included(tmp_path):
+    """What safetensors.torch.save_file writes loads bit for bit: bfloat16 as fukaku.bfloat16 (ml_dtypes),
+    float16 as float16, and the rest; and what fukaku saves torch reads back the same way."""
+    st_torch = pytest.importorskip("safetensors.torch")
+    state = _torch_state()
+    st_torch.save_file(state, tmp_path / "t.safetensors")
+    back = fk.load(tmp_path / "t.safetensors")
+    assert sorted(back) == sorted(state)
+    assert back["bf16"].dtype is fk.bfloat16 and back["half"].dtype is fk.float16
+    assert {key: _bits(t) for key, t in back.items()} == {key: _bits(t) for key, t in state.items()}
+    fk.save(back, tmp_path / "f.safetensors")  # and back to torch: BF16 stays BF16
+    again = st_torch.load_file(tmp_path / "f.safetensors")
+    assert {key: _bits(t) for key, t in again.items()} == {key: _bits(t) for key, t in state.items()}
+
+
+def test_without_ml_dtypes_bfloat16_loads_as_float32_with_a_warning(tmp_path, monkeypatch):
+    st_torch = pytest.importorskip("safetensors.torch")
+    state = _torch_state()
+    st_torch.save_file(state, tmp_path / "t.safetensors")
+    fk.save({"w": fk.tensor([1.5, -3.0]).to(fk.bfloat16)}, tmp_path / "f.pt")
+    monkeypatch.setattr(fk.serialization, "_bfloat16_numpy", lambda: None)  # as if ml_dtypes were missing
+    with pytest.warns(UserWarning, match=r"t\.safetensors.*'bf16', 'bf16_scalar'.*float32.*ml_dtypes"):
+        back = fk.load(tmp_path / "t.safetensors")
+    for key in ("bf16", "bf16_scalar"):
+        assert back[key].dtype is fk.float32
+        np.testing.assert_array_equal(back[key].numpy(), state[key].float().numpy())  # exact: bf16 ⊂ float32
+    assert np.signbit(back["bf16_scalar"].numpy())
+    with pytest.warns(UserWarning, match=r"f\.pt.*'w'"):
+        assert fk.load(tmp_path / "f.pt")["w"].tolist() == [1.5, -3.0]
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_bfloat16_tensors_arrays_and_scalars_round_trip(tmp_path, fmt):
+    t = (fk.randn(3, 2) * 100).to(fk.bfloat16)
+    obj = {"t": t, "p": nn.Parameter(fk.ones(2, dtype=fk.bfloat16)), "arr": np.asarray(t._data[1]),
+           "scalar": t._data[0, 0], "empty": fk.zeros(0, dtype=fk.bfloat16)}
+    fk.save(obj, tmp_path / f"b.{fmt}")
+    back = fk.load(tmp_path / f"b.{fmt}")
+    assert back["t"].dtype is fk.bfloat16 and type(back["p"]) is nn.Parameter and back["p"].dtype is fk.bfloat16
+    for key in ("t", "p", "empty"):
+        assert back[key].shape == obj[key].shape and back[key]._data.tobytes() == obj[key]._data.tobytes()
+    assert back["arr"].dtype == t._data.dtype and back["arr"].tobytes() == obj["arr"].tobytes()
+    assert back["scalar"].dtype == t._data.dtype and back["scalar"] == obj["scalar"]
+
+
+@pytest.mark.parametrize("dtype, name", [("float8_e4m3fn", "F8_E4M3"), ("float8_e5m2", "F8_E5M2")])
+def test_float8_is_refused_as_an_unsupported_dtype(tmp_path, dtype, name):
+    st_torch = pytest.importorskip("safetensors.torch")
+    st_torch.save_file({"w": torch.ones(3).to(getattr(torch, dtype)), "b": torch.ones(2)}, tmp_path / "q.safetensors")
+    with pytest.raises(CheckpointError, match=rf"q\.safetensors.*unsupported dtype {dtype}.*'w'.*{name}.*\.float\(\)"):
+        fk.load(tmp_path / "q.safetensors")
+
+
+# ---------------------------------------------------------------------- the digest (issue 8)
+def _flip(raw: bytes, at: int) -> bytes:
+    return raw[:at] + bytes([raw[at] ^ 0x10]) + raw[at + 1:]
+
+
+def _safetensors_header(raw: bytes) -> tuple[dict, bytes]:
+    n = int.from_bytes(raw[:8], "little")
+    return json.loads(raw[8:8 + n]), raw[8 + n:]
+
+
+def _safetensors_bytes(header: dict, body: bytes) -> bytes:
+    text = json.dumps(header).encode()
+    return len(text).to_bytes(8, "little") + text + body
+
+
+def _rezip(raw: bytes, edit) -> bytes:
+    """The npz container with each entry's bytes passed through ``edit(name, bytes)``, CRCs recomputed."""
+    with zipfile.ZipFile(io.BytesIO(raw)) as zf:
+        entries = [(name, zf.read(name)) for name in zf.namelist()]
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as zf:
+        for name, data in entries:
+            new = edit(name, data)
+            if new is not None:
+                zf.writestr(new[0], new[1])
+    return buffer.getvalue()
+
+
+STATE = OrderedDict([("layer.weight", fk.arange(12, dtype=fk.float32).reshape(3, 4) / 8),
+                     ("layer.bias", fk.tensor([1.0, -2.0, 3.0]))])
+
+
+def test_safetensors_digest_catches_a_flipped_byte_a_renamed_key_and_a_changed_dtype(tmp_path):
+    fk.save(STATE, tmp_path / "m.safetensors")
+    raw = (tmp_path / "m.safetensors").read_bytes()
+    header, body = _safetensors_header(raw)
+    assert header["__metadata__"]["__fukaku_digest__"].startswith("sha256:")
+    renamed = dict(header)
+    renamed["layer.weigth"] = renamed.pop("layer.weight")
+    retyped = json.loads(json.dumps(header))
+    retyped["layer.bias"]["dtype"] = "I32"  # F32 -> I32: same size, other values
+    reshaped = json.loads(json.dumps(header))
+    reshaped["layer.weight"]["shape"] = [4, 3]
+    for what, data in [("a flipped body byte", _flip(raw, len(raw) - 5)), ("a renamed key", _safetensors_bytes(
+            renamed, body)), ("a dtype F32 -> I32", _safetensors_bytes(retyped, body)),
+                       ("a shape", _safetensors_bytes(reshaped, body))]:
+        (tmp_path / "bad.safetensors").write_bytes(data)
+        with pytest.raises(CheckpointError, match=r"bad\.safetensors' is corrupt: .*SHA-256 digest"):
+            fk.load(tmp_path / "bad.safetensors")
+    # without the digest (a plain file of another program), the same edits load: safetensors has no checksum
+    plain = json.loads(json.dumps(retyped))
+    del plain["__metadata__"]
+    assert fk.load(io.BytesIO(_safetensors_bytes(plain, body)))["layer.bias"].dtype == fk.int32
+
+
+def test_npz_digest_catches_edits_that_keep_the_zip_valid(tmp_path):
+    fk.save({"state": STATE, "epoch": 3}, tmp_path / "c.pt")
+    raw = (tmp_path / "c.pt").read_bytes()
+
+    def data_flip(name, data):
+        return (name, _flip(data, len(data) - 3) if name == "state.layer.weight.npy" else data)
+
+    def renamed(name, data):
+        return (name.replace("layer.bias", "layer.bais"), data)
+
+    def retyped(name, data):
+        return (name, data.replace(b"'<f4'", b"'<i4'") if name == "state.layer.bias.npy" else data)
+
+    def structure(name, data):
+        return (name, data.replace(b'"epoch",3', b'"epoch",4'))
+
+    for edit in (data_flip, renamed, retyped, structure):
+        (tmp_path / "bad.pt").write_bytes(_rezip(raw, edit))  # CRCs right: only the digest can tell
+        with pytest.raises(CheckpointError, match=r"bad\.pt' is corrupt: .*SHA-256 digest"):
+            fk.load(tmp_path / "bad.pt")
+    (tmp_path / "ok.pt").write_bytes(_rezip(raw, lambda name, data: (name, data)))  # rewritten, same meaning
+    assert fk.load(tmp_path / "ok.pt")["epoch"] == 3
+    no_digest = _rezip(raw, lambda name, data: None if name == "__fukaku_digest__.npy" else (name, data))
+    with pytest.raises(CheckpointError, match="lacks the digest that every file of format version 3 carries"):
+        fk.load(io.BytesIO(no_digest))
+
+
+V2_FILES = {  # written by fukaku.save before format version 3 (commit ae163c7), zlib-compressed, base64
+    "npz": (
+        "eNq9Vs9rE0EUnvSH/XGQUjzU4mFdD7GwXdLaSonS9qSHouTiQUpYJtlJsybZ3c7uWmIbCKWHHouiVPDQg/g3iAoe7P9RD4LgQfoHCPpmdibNLG"
+        "lNbXDIZjJv3vfmfbvve9ncSv/ANIrHdfRy3fnwW4wJdAVZVimq4EpkBSGNimFEiWWZrl9PoTF02Bej5Pzi4aMHuccp9BRtpm0SFGk6q6W3opm0"
+        "oaVLHg0pdi2P2oTZ7+FqQMAelLFPYH1zfiFjTBlaQ/vnMbqpx7nq2VlDp54X6tlN3XaKMK+u6jXPJlXdaLNkzA3irJVDZgyJG3hUz8ZuZmurkT"
+        "eYY8HBQUc3vsGdCq7pRjWrgMNimQQWsC1WiN0BdIpjI583dH57YJGFu014WM8PnZrzjFAl9SDEIWm3ZNRd4isHt4KYHAh5cxc4kn/gGB9TXLPW"
+        "qBf5QHS1LVgVTs6YmZmWF9vP5Dk0xhLfK5Z1Y67loZwtLDol65FDgfAaxYKgEW+SENidMKZ4gwUo1EMSAJ4tub1U9XAYP4XIrxJIbsachxW3g6"
+        "PjlsCRu9ph3Y9vD/+RjX1uz8WBajiosE3XxpTiOnswzMJuRSOnqGH0DXor1TAOalCLQ+pgX/jLuaMO7pbmutLBrKHduqAO4iyai/C1hNAyXE24"
+        "DpZUbk8O79yX3MbauLGKlsz2hPfe2cwWumR2MV4tZsef4/lrgtGN98dVyUhrMeosN8lwV6B3z2TodMfwovyA4ZDIQ2X25fvRO8lsEph11rPktC"
+        "NwO72oxx5wghpcVvlsLT6/JvmMAB/eBs73SLqWUw+KrsklpFJ4Xdg4khSGgAK0KUlgWzhtox78L/aCQEpN/efVj3mZ+jDTCXS/8+Ve+G+5p0AJ"
+        "qb7pfvUNhb1xsGsCnYxmin2f9r6SjMI6+77o2eNKlMv9qEOfT+JZ99wTnXFMwf9ow8temkSzTrUrSlxT0J8G0F/7VjIa6w47Qu+TSrRXg+iMXp"
+        "GMw1QpsxpR4pQuoRONJmFMCduiZIYU2BQshS6SIFaDEjSsgL4BSFZkbmXwEuIew+gXPN8D7voHWPmlHA=="),
+    "safetensors": (
+        "eNqFU1GK2zAQzUJhr1H0LYzX65jgj3bZj0KhsF/9io2Z2OPEJLZcSWZJg2GP0iP0Br1Kj9AjdCTFG2fdpCKORzPvPY1mxj/fzew6sCyrUUMBGr"
+        "KMxQdWClmDZjFrWsYpWnZb2HaZ0rLLdSfRoNghYc6fsDjgCZNCaDLJXVS5sZbLhNWiwF3C+LnX956xWm+0C2hslJAUOsK9U7hPuYWvKlAXwS7o"
+        "oKvGa7o6W4HON6gyLSHfYnGBegncpyndR8gCpdnGdG108qLVVV19Rzm5ktKg8Y3Xn2CwnaTyKulZCbqPg1ES9meObUFCna2l6FpThuW57M5k43"
+        "v+3QlrUX5qJY4a2Ip8Q+7whJrkMnipmfitqyQVZS1hKAE/AlCb+4+qIuHZSa32GpVVsi4XLXcC9NC9rt2hSfvOm5u9jVlC1ZSG4CiF3rdDMZ0Z"
+        "H7FROMjWoLYO0hQgJexdY63XFK5nPb/aZzPoVp1m+XMU0qCrDZjdMuXMfguiLBVqRR6fL9JXOTdxY/qnM3ow5S94EI4F3HyfSdwHYwl+PxUJQh"
+        "7aNP49MpfVplLhgs8DI2UbeiWPKXUe8Mg3VGrxmPh1cZ0X+TyyR5oWjYmPT09f/kOlI6l8/Xu3bmfj9eeXe//+6N4vH+iP7Ad6Xuj5YewHZ9Nz"
+        "czP7C12Rl1A="),
+}
+
+
+def test_files_of_format_version_2_still_load(tmp_path):
+    """Files written by fukaku.save before the digest (format version 2) load as they did."""
+    expected = {"model": OrderedDict([("0.weight", fk.arange(6, dtype=fk.float32).reshape(2, 3) / 4),
+                                      ("0.bias", fk.tensor([-1.0, 0.5], dtype=fk.float64)),
+                                      ("bn.num_batches_tracked", fk.tensor(7))]),
+                "optimizer": {"state": {0: {"step": fk.tensor(3.0)}}, "param_groups": [{"lr": 0.01, "params": [0]}]},
+                "epoch": 4, "param": nn.Parameter(fk.ones(2)), "raw": b"\x00\x01", "floats": (1.5, float("inf")),
+                "dtype": fk.float64, "mask": np.array([True, False])}
+    for fmt, text in V2_FILES.items():
+        raw = zlib.decompress(base64.b64decode("".join(text)))
+        assert b"__fukaku_digest__" not in raw
+        (tmp_path / f"v2.{fmt}").write_bytes(raw)
+        assert_same(expected, fk.load(tmp_path / f"v2.{fmt}"))
+
+
+# ---------------------------------------------------------------------- hostile files (issue 8's audit)
+def _npz(entries: dict, method: int = zipfile.ZIP_STORED) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=method) as zf:
+        for name, data in entries.items():
+            zf.writestr(name, data)
+    return buffer.getvalue()
+
+
+def _npy(header: str, data: bytes = b"") -> bytes:
+    text = header.encode("latin-1")
+    return b"\x93NUMPY\x01\x00" + len(text).to_bytes(2, "little") + text + data
+
+
+def _central(raw: bytes, offset: int, value: int, width: int = 2) -> bytes:
+    """Set a field of every central directory header (offset from its signature)."""
+    out, at = bytearray(raw), raw.find(b"PK\x01\x02")
+    while at >= 0:
+        out[at + offset:at + offset + width] = value.to_bytes(width, "little")
+        at = raw.find(b"PK\x01\x02", at + 1)
+    return bytes(out)
+
+
+def _audit_cases():
+    """The audit's findings, each as a file: what fukaku.load raised before, and what it says now."""
+    buffer = io.BytesIO()
+    fk.save({"w": fk.ones(3)}, buffer)
+    good = buffer.getvalue()
+    npy_bytes = io.BytesIO()
+    np.save(npy_bytes, np.ones(3))
+    deep = b'{"fukaku":3,"root":' + b"[" * 100_000 + b"]" * 100_000 + b"}"
+    header = '{"w":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"x":' + "[" * 100_000 + "]" * 100_000 + "}"
+    return {
+        "bzip2 method (OSError: Invalid data stream)": (_central(good, 10, 12), "compression method 12"),
+        "unknown method (NotImplementedError)": (_central(good, 10, 77), "compression method 77"),
+        "encrypted flag (RuntimeError)": (_central(good, 8, 1), "encrypted"),
+        "a 1 TiB array (MemoryError)": (_npz({"w.npy": _npy("{'descr': '<f4', 'fortran_order': False, "
+                                                            "'shape': (274877906944,), }", b"\0" * 16)}),
+                                        r"declares shape \(274877906944,\)"),
+        "a 1 TiB zip entry": (_central(good, 24, 2 ** 32 - 2, 4), "stored, yet declares|beyond deflate"),
+        "a plain .npy renamed .npz (TypeError)": (npy_bytes.getvalue(), "one NumPy array"),
+        "deeply nested structure JSON (RecursionError)": (_npz({"__fukaku_structure__.npy": _npy(
+            f"{{'descr': '|u1', 'fortran_order': False, 'shape': ({len(deep)},), }}", deep)}), "nested too deeply"),
+        "a string entry ('<U3' loaded)": (_npz({"w.npy": _npy("{'descr': '<U3', 'fortran_order': False, "
+                                                             "'shape': (1,), }", "abc".encode("utf-32-le"))}),
+                                          "dtype '<U3'.*refused"),
+        "a pickled entry": (_npz({"w.npy": _npy("{'descr': '|O', 'fortran_order': False, 'shape': (1,), }",
+                                                pickle.dumps([1]))}), "dtype '|O'"),
+        "a datetime entry": (_npz({"w.npy": _npy("{'descr': '<M8[s]', 'fortran_order': False, 'shape': (1,), }",
+                                                 bytes(8))}), "dtype '<M8"),
+        "a structured entry": (_npz({"w.npy": _npy("{'descr': [('a', '<f4')], 'fortran_order': False, "
+                                                   "'shape': (1,), }", bytes(4))}), r"dtype \"\[\('a'"),
+        "a bool entry holding 2": (_npz({"w.npy": _npy("{'descr': '|b1', 'fortran_order': False, 'shape': (2,), }",
+                                                       b"\x01\x02")}), "bytes other than 0 and 1"),
+        "deeply nested safetensors header (RecursionError)": (len(header).to_bytes(8, "little") + header.encode()
+                                                              + bytes(4), "nested too deeply"),
+        "safetensors offsets out of range": (_safetensors_bytes({"w": {"dtype": "F32", "shape": [2],
+                                                                       "data_offsets": [0, 8]}}, bytes(4)),
+                                             "take 8 bytes, but the file holds 4"),
+        "safetensors overlapping tensors": (_safetensors_bytes({"a": {"dtype": "F32", "shape": [1], "data_offsets":
+                                                                      [0, 4]}, "b": {"dtype": "F32", "shape": [1],
+                                                                                     "data_offsets": [0, 4]}},
+                                                               bytes(8)), "do not tile the data"),
+        "a safetensors header longer than the file": (b"\xff" * 7 + b"\x7f{", "header declares"),
+    }
+
+
+@pytest.mark.parametrize("case", list(_audit_cases()))
+def test_the_audits_hostile_files_raise_checkpoint_errors_naming_the_file(tmp_path, case):
+    data, message = _audit_cases()[case]
+    (tmp_path / "hostile.npz").write_bytes(data)
+    with pytest.raises(CheckpointError, match=rf"hostile\.npz.*({message})"):
+        fk.load(tmp_path / "hostile.npz")
+    with pytest.raises(CheckpointError, match=rf"<file object>.*({message})"):
+        fk.load(io.BytesIO(data))
+
+
+@pytest.mark.parametrize("dtype", ["<U3", "S3", "M8[s]", "m8[D]", "V4", "f4,i4", np.longdouble])
+def test_arrays_of_other_dtypes_are_refused_at_save(tmp_path, dtype):
+    with pytest.raises(TypeError, match="dtype .* a checkpoint holds bool, integer, floating"):
+        fk.save({"a": np.zeros(2, dtype=dtype)}, tmp_path / "c.pt")
+    assert not (tmp_path / "c.pt").exists()
+
+
+def test_nesting_is_bounded_alike_at_save_and_load(tmp_path):
+    deep = 0
+    for _ in range(190):
+        deep = [deep]
+    fk.save(deep, tmp_path / "deep.pt")  # 190 levels: within the 200 that load reads
+    back = fk.load(tmp_path / "deep.pt")
+    for _ in range(190):
+        back = back[0]
+    assert back == 0
+    with pytest.raises(ValueError, match="nested more than 200 levels"):
+        fk.save([deep] * 1 + [[[[[[[[[[[deep]]]]]]]]]]], tmp_path / "deeper.pt")
+
+
+class Recorder(nn.Module):
+    """A Module whose every hook into Python records a call: loading it must run none of them."""
+
+    calls: list = []
+
+    def __init__(self):
+        Recorder.calls.append("__init__")
+        super().__init__()
+        self.lin = nn.Linear(2, 2)
+
+    def __setstate__(self, state):
+        Recorder.calls.append("__setstate__")
+
+    def __setattr__(self, name, value):
+        Recorder.calls.append("__setattr__")
+        super().__setattr__(name, value)
+
+    def __getattribute__(self, name):
+        Recorder.calls.append("__getattribute__")
+        return super().__getattribute__(name)
+
+    def __hash__(self):
+        Recorder.calls.append("__hash__")
+        return 0
+
+    def __eq__(self, other):
+        Recorder.calls.append("__eq__")
+        return True
+
+
+def test_loading_a_module_runs_none_of_its_classs_code(tmp_path):
+    fk.save({"m": Recorder()}, tmp_path / "r.pt")
+    Recorder.calls.clear()
+    with safe_globals([Recorder, nn.Linear]):
+        back = fk.load(tmp_path / "r.pt")
+    assert Recorder.calls == []
+    assert type(back["m"]) is Recorder and type(object.__getattribute__(back["m"], "_modules")["lin"]) is nn.Linear
+    # a module as a dict key or set member would run its __hash__ and __eq__: refused
+    structure = json.loads(np.load(tmp_path / "r.pt")["__fukaku_structure__"].tobytes())
+    module = structure["root"]["dict"][0][1]
+    for root in ({"dict": [[module, 1]]}, {"set": [module]}, {"frozenset": [{"tuple": [1, module]}]},
+                 {"complex": [module, 1]}):
+        _npz_with_structure(tmp_path / "key.pt", {"fukaku": 2, "root": root},
+                            **{k: v for k, v in np.load(tmp_path / "r.pt").items() if not k.startswith("__fukaku_")})
+        with safe_globals([Recorder, nn.Linear]), pytest.raises(CheckpointError, match=r"key\.pt.*(Recorder module|"
+                                                                                      "bad complex)"):
+            fk.load(tmp_path / "key.pt", weights_only=False)
+    assert Recorder.calls == []

@@ -1,6 +1,8 @@
 """fit / evaluate / metrics / callbacks / resumable checkpoints (seed 003 training loop, seed 000 §6.1.4)."""
 import io
 import math
+import os
+import subprocess
 import sys
 import warnings
 
@@ -300,9 +302,12 @@ class Crash(Callback):
         return False
 
 
-def _run(epochs, checkpoint=None, resume=False, crash_at=None, generator=0, init_seed=0):
+def _run(epochs, checkpoint=None, resume=False, crash_at=None, generator=0, init_seed=0, seed=123):
+    """``seed``: fukaku's stream during training (set after the model, whose factory reseeds), which a
+    generator=None loader shuffles from; a resumed run gets another, as a new process would."""
     train, val = loaders(generator=generator)
     model = mlp(init_seed)
+    fk.manual_seed(seed)
     opt = optim.Adam(model.parameters(), lr=0.02)
     sched = optim.lr_scheduler.StepLR(opt, 2, 0.7)
     callbacks = [EarlyStopping(patience=50), Crash(crash_at)]
@@ -316,14 +321,13 @@ def _run(epochs, checkpoint=None, resume=False, crash_at=None, generator=0, init
 def test_a_resumed_run_ends_with_exactly_the_parameters_of_an_uninterrupted_one(tmp_path, generator, fmt):
     if fmt == "safetensors":
         pytest.importorskip("safetensors")
-    reference, ref_hist, ref_opt = _run(6, generator=generator)
+    reference, ref_hist, ref_opt = _run(6, generator=generator, seed=123)
     path = tmp_path / f"run.{fmt}"
-    fk.manual_seed(123)
     with pytest.raises(KeyboardInterrupt):
-        _run(6, checkpoint=path, resume=True, crash_at=3, generator=generator)
+        _run(6, checkpoint=path, resume=True, crash_at=3, generator=generator, seed=123)
     assert fk.load(path)["epoch"] == 3
-    fk.manual_seed(999)  # a new process: another RNG state, another initialisation
-    resumed, hist, opt = _run(6, checkpoint=path, resume=True, generator=generator, init_seed=7)
+    # a new process: another RNG state, another initialisation (only the checkpoint can make them agree)
+    resumed, hist, opt = _run(6, checkpoint=path, resume=True, generator=generator, init_seed=7, seed=999)
     for (k, v), w in zip(reference.state_dict().items(), resumed.state_dict().values()):
         np.testing.assert_array_equal(v.data.numpy(), w.data.numpy(), err_msg=k)
     assert hist.epoch == list(range(6))
@@ -338,28 +342,109 @@ def test_without_the_saved_shuffle_state_the_resumed_run_differs(tmp_path, monke
     after the restart differs, and so do the final parameters."""
     monkeypatch.setattr(train_module, "set_rng_state", lambda state: None)
     monkeypatch.setattr(train_module, "_loader_generators", lambda loader: [])
-    reference, _, _ = _run(6, generator=generator)
+    reference, _, _ = _run(6, generator=generator, seed=123)
     path = tmp_path / "run.npz"
     with pytest.raises(KeyboardInterrupt):
-        _run(6, checkpoint=path, resume=True, crash_at=3, generator=generator)
-    resumed, _, _ = _run(6, checkpoint=path, resume=True, generator=generator)
+        _run(6, checkpoint=path, resume=True, crash_at=3, generator=generator, seed=123)
+    resumed, _, _ = _run(6, checkpoint=path, resume=True, generator=generator, seed=999)
     assert any(not np.array_equal(p.data.numpy(), q.data.numpy()) for p, q in zip(reference.parameters(), resumed.parameters()))
 
 
 def test_resuming_with_dropout_is_exact_too(tmp_path):
-    def run(epochs, **kwargs):
+    def run(epochs, seed, **kwargs):
         train, _ = loaders()
         model = mlp(0, dropout=0.3)
+        fk.manual_seed(seed)  # the dropout masks' stream (after the factory's own seed)
         fit(model, nn.CrossEntropyLoss(), optim.SGD(model.parameters(), lr=0.1, momentum=0.9), train, epochs=epochs,
             quiet=True, **kwargs)
         return model
 
-    reference = run(4)
-    run(2, checkpoint=tmp_path / "c.npz", resume=True)
-    fk.manual_seed(5)
-    resumed = run(4, checkpoint=tmp_path / "c.npz", resume=True)
+    reference = run(4, seed=4)
+    run(2, seed=4, checkpoint=tmp_path / "c.npz", resume=True)
+    resumed = run(4, seed=5, checkpoint=tmp_path / "c.npz", resume=True)  # masks from 5 unless the state is restored
     for p, q in zip(reference.parameters(), resumed.parameters()):
         np.testing.assert_array_equal(p.data.numpy(), q.data.numpy())
+
+
+# A user's training script, run as its own process: argv = epochs, seed, checkpoint ("" for none), output.
+# Its model has BatchNorm (running statistics and a batch counter) and Dropout (fukaku's default
+# stream), Adam (moments, step counts) and a StepLR schedule; its loader shuffles from a
+# fukaku.Generator. Everything random is seeded from ``seed``: a resumed process gets another seed,
+# so only the checkpoint can make it continue the first run.
+_TRAINING_SCRIPT = """
+import sys
+import numpy as np
+import fukaku as fk
+from fukaku import nn, optim
+from fukaku.train import fit
+from fukaku.utils.data import DataLoader, TensorDataset
+
+epochs, seed, checkpoint, out = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3] or None, sys.argv[4]
+data = np.random.default_rng(2024)  # the data set: the same in every process
+x = data.standard_normal((92, 5)).astype(np.float32)
+y = (x[:, 0] * x[:, 1] > 0).astype(np.int64) + (x[:, 2] > 0.5)
+fk.manual_seed(seed)
+model = nn.Sequential(nn.Linear(5, 12), nn.BatchNorm1d(12), nn.ReLU(), nn.Dropout(0.3), nn.Linear(12, 3))
+opt = optim.Adam(model.parameters(), lr=0.02)
+sched = optim.lr_scheduler.StepLR(opt, step_size=1, gamma=0.7)
+loader = DataLoader(TensorDataset(fk.tensor(x), fk.tensor(y)), batch_size=20, shuffle=True,
+                    generator=fk.Generator().manual_seed(seed + 1))
+hist = fit(model, nn.CrossEntropyLoss(), opt, loader, epochs=epochs, scheduler=sched, checkpoint=checkpoint,
+           resume=checkpoint is not None, quiet=True)
+results = {"loss": np.array(hist.loss), "lr": np.array(hist.lr), "epoch": np.array(hist.epoch),
+           # what would come next: the next shuffle and the next draw from fukaku's stream
+           "next_inputs": np.concatenate([b[0].numpy() for b in loader]), "next_draw": fk.rand(4).numpy()}
+results.update(("model/" + k, v.numpy()) for k, v in model.state_dict().items())
+for i, state in opt.state_dict()["state"].items():
+    results.update((f"adam/{i}/{k}", v.numpy()) for k, v in state.items())
+np.savez(out, **results)
+"""
+
+
+def _train_in_a_process(tmp_path, name, epochs, seed, checkpoint=None):
+    """Start the training script in a new Python process on this fukaku (the checkout under test)."""
+    root = os.path.dirname(os.path.dirname(os.path.abspath(fk.__file__)))
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([root, os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep)}
+    out = tmp_path / f"{name}.npz"
+    args = [sys.executable, "-c", _TRAINING_SCRIPT, str(epochs), str(seed), str(checkpoint or ""), str(out)]
+    return subprocess.Popen(args, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT), out
+
+
+def _finished(process_and_out):
+    process, out = process_and_out
+    output = process.communicate(timeout=120)[0].decode(errors="replace")
+    assert process.returncode == 0, output
+    with np.load(out) as results:
+        return {k: results[k] for k in results.files}
+
+
+def test_a_run_resumed_in_a_new_process_is_bit_for_bit_the_uninterrupted_run(tmp_path):
+    k = 3
+    path = tmp_path / "run.npz"
+    started = []
+    try:
+        started.append(whole := _train_in_a_process(tmp_path, "whole", 2 * k, seed=11))  # 2k epochs, no break
+        # the control: the second process's seed without the checkpoint gives another run
+        started.append(other := _train_in_a_process(tmp_path, "other", 2 * k, seed=5))
+        started.append(first := _train_in_a_process(tmp_path, "first", k, seed=11, checkpoint=path))  # k epochs
+        first = _finished(first)
+        assert fk.load(path)["epoch"] == k
+        started.append(second := _train_in_a_process(tmp_path, "second", 2 * k, seed=5, checkpoint=path))  # k more
+        second, whole, other = _finished(second), _finished(whole), _finished(other)
+    finally:
+        for process, _ in started:
+            if process.poll() is None:
+                process.kill()
+                process.communicate()
+
+    assert whole["epoch"].tolist() == second["epoch"].tolist() == list(range(2 * k))
+    np.testing.assert_array_equal(first["loss"], whole["loss"][:k])
+    assert sorted(second) == sorted(whole)
+    for key in whole:  # losses, rates, parameters, BatchNorm buffers, Adam's state, what comes next
+        np.testing.assert_array_equal(second[key], whole[key], err_msg=key)
+        assert second[key].dtype == whole[key].dtype, key
+    assert len(set(whole["lr"].tolist())) == 2 * k and whole["model/1.num_batches_tracked"] == 2 * k * 5
+    assert not np.array_equal(other["loss"], whole["loss"])
 
 
 def test_resuming_a_run_that_stopped_early_trains_no_more_and_keeps_the_best(tmp_path):
@@ -603,9 +688,10 @@ def test_fit_can_train_on_through_a_non_finite_loss_and_keeps_a_raise_setting():
 
 # ---------------------------------------------------------------------- interruption, extras, writer
 def test_ctrl_c_mid_epoch_keeps_the_last_finished_epoch_and_the_resumed_run_is_exact(tmp_path, monkeypatch):
-    def run(epochs, interrupt_at=None, **kwargs):
+    def run(epochs, interrupt_at=None, seed=76, **kwargs):
         train, _ = loaders()
         model = mlp(0, dropout=0.2)
+        fk.manual_seed(seed)
         opt = optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
         sched = optim.lr_scheduler.OneCycleLR(opt, max_lr=0.3, total_steps=4 * len(train))
         calls = [0]
@@ -629,8 +715,7 @@ def test_ctrl_c_mid_epoch_keeps_the_last_finished_epoch_and_the_resumed_run_is_e
     monkeypatch.undo()
     assert err.getvalue().endswith("\n")  # the bar's line was ended: a message after it starts its own
     assert fk.load(path)["epoch"] == 2
-    fk.manual_seed(77)
-    resumed, hist = run(4, checkpoint=path, resume=True)
+    resumed, hist = run(4, checkpoint=path, resume=True, seed=77)
     for p, q in zip(reference.parameters(), resumed.parameters()):
         np.testing.assert_array_equal(p.data.numpy(), q.data.numpy())
     assert hist.history["loss"] == ref_hist.history["loss"] and hist.lr == ref_hist.lr

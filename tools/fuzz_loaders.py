@@ -586,42 +586,59 @@ def fuzz(fmt: str, n: int, seed: int = 0, directory: Path | None = None, time_li
     with tempfile.TemporaryDirectory() as tmp:
         where = Path(directory or tmp) / re.sub(r"\W", "_", fmt)
         where.mkdir(parents=True, exist_ok=True)
-        counts, kinds, bad = Counter(), Counter(), []
-        for i in range(n):
+
+        def one(i: int) -> tuple[str, Outcome]:
             v = variant(fmt, i, seed)
-            outcome = run_variant(fmt, v, where, time_limit, memory_base)
-            counts[outcome.cls] += 1
-            kinds[v.kind.removesuffix(" (gz)")] += 1
-            if outcome.cls in BAD:
-                outcome.detail = f"variant {i}: {outcome.detail}"
-                bad.append(outcome)
-        return counts, bad, kinds
+            return v.kind.removesuffix(" (gz)"), run_variant(fmt, v, where, time_limit, memory_base)
+        return tally(n, one, BAD)
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("-n", "--variants", type=int, default=3000, help="variants per format (default 3000)")
+def tally(n: int, one: Callable[[int], tuple[str, Outcome]], bad_classes: tuple[str, ...]
+          ) -> tuple[Counter, list[Outcome], Counter]:
+    """Run ``one(i)`` (variant ``i``: its mutation kind and outcome) for ``i`` in ``0 .. n-1``; return the
+    counts per class, the outcomes of ``bad_classes`` (their detail prefixed with the variant), and the
+    counts per mutation kind. tools/fuzz_checkpoints.py counts with it too."""
+    counts, kinds, bad = Counter(), Counter(), []
+    for i in range(n):
+        kind, outcome = one(i)
+        counts[outcome.cls] += 1
+        kinds[kind] += 1
+        if outcome.cls in bad_classes:
+            outcome.detail = f"variant {i}: {outcome.detail}"
+            bad.append(outcome)
+    return counts, bad, kinds
+
+
+def main(argv: list[str] | None = None, *, doc: str | None = None, formats: tuple[str, ...] = FORMATS,
+         classes: tuple[str, ...] = CLASSES, bad_classes: tuple[str, ...] = BAD, run: Callable = fuzz,
+         default_variants: int = 3000) -> int:
+    """The command line (the keywords let tools/fuzz_checkpoints.py run its own formats through it):
+    runs each format's variants and prints a table of the outcome classes; 1 when a bad class occurred."""
+    parser = argparse.ArgumentParser(description=(doc or __doc__).split("\n\n")[0])
+    parser.add_argument("-n", "--variants", type=int, default=default_variants,
+                        help=f"variants per format (default {default_variants})")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--format", choices=FORMATS, action="append", help="one format (repeatable); default all")
+    parser.add_argument("--format", choices=formats, action="append", help="one format (repeatable); default all")
     parser.add_argument("--time-limit", type=float, default=2.0, help="seconds a load may take (default 2)")
     parser.add_argument("--memory-base-mib", type=float, default=4.0,
                         help="base of each load's memory budget (default 4 MiB; 0: memory not measured, faster)")
     parser.add_argument("--show", type=int, default=5, help="bad outcomes printed per format")
     args = parser.parse_args(argv)
     base = int(args.memory_base_mib * 2 ** 20) or None
-    total = Counter()
-    print(f"{'format':<10} {'variants':>8}  " + "  ".join(f"{c:>{max(len(c), 6)}}" for c in CLASSES) + "  seconds")
-    for fmt in args.format or FORMATS:
+    total, width = Counter(), max(10, *map(len, formats))
+    print(f"{'format':<{width}} {'variants':>8}  " + "  ".join(f"{c:>{max(len(c), 6)}}" for c in classes)
+          + "  seconds")
+    for fmt in args.format or formats:
         start = time.perf_counter()
-        counts, bad, _ = fuzz(fmt, args.variants, args.seed, time_limit=args.time_limit, memory_base=base)
+        counts, bad, _ = run(fmt, args.variants, args.seed, time_limit=args.time_limit, memory_base=base)
         total += counts
-        print(f"{fmt:<10} {args.variants:>8}  " + "  ".join(f"{counts[c]:>{max(len(c), 6)}}" for c in CLASSES)
+        print(f"{fmt:<{width}} {args.variants:>8}  " + "  ".join(f"{counts[c]:>{max(len(c), 6)}}" for c in classes)
               + f"  {time.perf_counter() - start:7.1f}", flush=True)
         for outcome in bad[:args.show]:
             print(f"    {outcome.cls}: {outcome.kind}: {outcome.detail}")
     n = sum(total.values())
-    print(f"{'all':<10} {n:>8}  " + "  ".join(f"{total[c]:>{max(len(c), 6)}}" for c in CLASSES))
-    return 1 if any(total[c] for c in BAD) else 0
+    print(f"{'all':<{width}} {n:>8}  " + "  ".join(f"{total[c]:>{max(len(c), 6)}}" for c in classes))
+    return 1 if any(total[c] for c in bad_classes) else 0
 
 
 if __name__ == "__main__":

@@ -2,6 +2,8 @@
 
 - :mod:`fukaku.models.classical` — perceptron, logistic and linear regression, the MLP, and the
   MLP with the δ-recursion written by hand (seed 000 §6.1.1–6.1.2).
+- :mod:`fukaku.models.cnn` — convolutional networks: LeNet-5, AlexNet, VGG, the CIFAR ResNets and
+  their plain twins, U-Net, a WaveNet-style causal CNN, MobileNet, the non-local block (seed 000 §6.2).
 
 The families of the capability map that come later get their own subpackage beside it:
 ``cnn/``, ``rnn/``, ``transformer/``, ``generative/``, ``energy/``. Every model is also
@@ -10,5 +12,8 @@ reachable as ``fukaku.models.<Name>``.
 from . import classical
 from .classical import *  # noqa: F401,F403
 from .classical import __all__ as _classical_all
+from . import cnn
+from .cnn import *  # noqa: F401,F403
+from .cnn import __all__ as _cnn_all
 
-__all__ = ["classical", *_classical_all]
+__all__ = ["classical", *_classical_all, "cnn", *_cnn_all]

@@ -23,6 +23,7 @@ from ..backends import array_module, default_module
 from ..errors import ShapeError
 from ..tensor import Tensor, wrap
 from ._util import _norm_dim, _norm_dims, dim_aliases, fmt, shape_error, tensor_method
+from .padding import border_pad
 
 
 class _ViewAs(Function):
@@ -505,10 +506,13 @@ class Pad(Function):
 
 
 def pad(input: Tensor, pad, mode: str = "constant", value: float = 0.0) -> Tensor:
-    """Constant padding, ``pad = (left_last, right_last, left_2nd_last, right_2nd_last, ...)`` as in torch."""
-    if mode != "constant":
-        raise NotImplementedError(f"pad: mode {mode!r} is not available yet; only 'constant'")
+    """Padding, ``pad = (left_last, right_last, left_2nd_last, right_2nd_last, ...)`` as in torch: constant
+    here; the modes reflect, replicate and circular in :mod:`fukaku.ops.padding`."""
     pad = tuple(builtins.int(p) for p in pad)
+    if mode != "constant":
+        if value not in (None, 0):
+            raise ValueError(f"pad: padding mode {mode!r} doesn't take a value argument (got value={value})")
+        return border_pad(input, pad, mode)
     if len(pad) % 2 or len(pad) // 2 > input.ndim:
         raise ValueError(f"pad: padding length {len(pad)} must be even and at most 2*ndim = {2 * input.ndim}")
     widths = [(0, 0)] * input.ndim

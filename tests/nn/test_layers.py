@@ -117,6 +117,42 @@ LAYERS = {
     "residual": (lambda: nn.Residual(nn.Sequential(nn.Linear(5, 5), nn.Tanh(), nn.Linear(5, 5))),
                  lambda: TorchResidual(torch.nn.Sequential(torch.nn.Linear(5, 5), torch.nn.Tanh(),
                                                            torch.nn.Linear(5, 5))), (4, 5)),
+    "groupnorm": (lambda: nn.GroupNorm(2, 4), lambda: torch.nn.GroupNorm(2, 4), (3, 4, 5, 2)),
+    "groupnorm-nc": (lambda: nn.GroupNorm(2, 6), lambda: torch.nn.GroupNorm(2, 6), (3, 6)),
+    "groupnorm-noaffine": (lambda: nn.GroupNorm(4, 4, affine=False), lambda: torch.nn.GroupNorm(4, 4, affine=False),
+                           (2, 4, 3)),
+    "groupnorm-nobias": (lambda: nn.GroupNorm(1, 4, bias=False), lambda: torch.nn.GroupNorm(1, 4, bias=False),
+                         (2, 4, 3, 3)),
+    "instancenorm2d": (lambda: nn.InstanceNorm2d(4), lambda: torch.nn.InstanceNorm2d(4), (2, 4, 3, 5)),
+    "instancenorm1d-unbatched": (lambda: nn.InstanceNorm1d(4, affine=True),
+                                 lambda: torch.nn.InstanceNorm1d(4, affine=True), (4, 6)),
+    "instancenorm3d": (lambda: nn.InstanceNorm3d(3, affine=True), lambda: torch.nn.InstanceNorm3d(3, affine=True),
+                       (2, 3, 2, 3, 2)),
+    "local-response-norm": (lambda: nn.LocalResponseNorm(3, alpha=0.5, beta=0.75, k=1.5),
+                            lambda: torch.nn.LocalResponseNorm(3, alpha=0.5, beta=0.75, k=1.5), (2, 5, 3, 2)),
+    "local-response-norm-even-3d": (lambda: nn.LocalResponseNorm(4, alpha=2.0, k=2.0),
+                                    lambda: torch.nn.LocalResponseNorm(4, alpha=2.0, k=2.0), (2, 6, 3)),
+    "pixelshuffle": (lambda: nn.PixelShuffle(2), lambda: torch.nn.PixelShuffle(2), (2, 8, 3, 2)),
+    "pixelunshuffle": (lambda: nn.PixelUnshuffle(2), lambda: torch.nn.PixelUnshuffle(2), (2, 3, 4, 6)),
+    "upsample-bilinear": (lambda: nn.Upsample(scale_factor=1.5, mode="bilinear"),
+                          lambda: torch.nn.Upsample(scale_factor=1.5, mode="bilinear"), (2, 3, 4, 5)),
+    "upsample-nearest-exact": (lambda: nn.Upsample(size=(5, 3), mode="nearest-exact"),
+                               lambda: torch.nn.Upsample(size=(5, 3), mode="nearest-exact"), (2, 3, 4, 6)),
+    "upsample-recompute": (lambda: nn.Upsample(scale_factor=1.3, mode="bilinear", recompute_scale_factor=True),
+                           lambda: torch.nn.Upsample(scale_factor=1.3, mode="bilinear", recompute_scale_factor=True),
+                           (2, 3, 4, 6)),
+    "upsample-trilinear-align": (lambda: nn.Upsample(scale_factor=(1.5, 0.5, 2), mode="trilinear", align_corners=True),
+                                 lambda: torch.nn.Upsample(scale_factor=(1.5, 0.5, 2), mode="trilinear",
+                                                           align_corners=True), (1, 2, 2, 4, 3)),
+    "upsampling-bilinear2d": (lambda: nn.UpsamplingBilinear2d(size=(5, 3)),
+                              lambda: torch.nn.UpsamplingBilinear2d(size=(5, 3)), (2, 3, 4, 4)),
+    "upsampling-nearest2d": (lambda: nn.UpsamplingNearest2d(scale_factor=2),
+                             lambda: torch.nn.UpsamplingNearest2d(scale_factor=2), (2, 3, 3, 2)),
+    "cnn": (lambda: nn.Sequential(nn.BatchNorm2d(3), nn.ReLU(), nn.Upsample(scale_factor=2), nn.GroupNorm(1, 3),
+                                  nn.Dropout2d(0.0), nn.LocalResponseNorm(2)),
+            lambda: torch.nn.Sequential(torch.nn.BatchNorm2d(3), torch.nn.ReLU(), torch.nn.Upsample(scale_factor=2),
+                                        torch.nn.GroupNorm(1, 3), torch.nn.Dropout2d(0.0),
+                                        torch.nn.LocalResponseNorm(2)), (4, 3, 2, 3)),
     "mlp": (lambda: nn.Sequential(nn.Flatten(), nn.Linear(6, 8), nn.BatchNorm1d(8), nn.ReLU(), nn.LayerNorm(8),
                                   nn.Linear(8, 3), nn.LogSoftmax(1)),
             lambda: torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(6, 8), torch.nn.BatchNorm1d(8),
@@ -146,7 +182,23 @@ def test_layer_parameters_are_perturbed_not_default(dtype):
     run_pair(ours, theirs, randn((4, 5), dtype=dtype), dtype)
 
 
-# ----------------------------------------------------------------------------- BatchNorm1d
+@pytest.mark.parametrize("dtype", FLOATS)
+def test_channel_norm_parameters_are_perturbed_not_default(dtype):
+    """The same for the per-channel γ and β of BatchNorm2d, InstanceNorm2d and GroupNorm (a tanh between
+    them: a per-channel normalisation right after a per-channel affine map would cancel its gradient)."""
+    def build(m):
+        return m.Sequential(m.BatchNorm2d(4), m.Tanh(), m.InstanceNorm2d(4, affine=True), m.Tanh(), m.GroupNorm(2, 4))
+
+    theirs = build(torch.nn).to(TORCH_DTYPE[np.dtype(dtype)])
+    with torch.no_grad():
+        for p in theirs.parameters():
+            p.copy_(torch.randn_like(p))
+    ours = build(nn).to(dtype)
+    ours.load_state_dict(torch_state_to_fk(theirs))
+    run_pair(ours, theirs, randn((3, 4, 3, 2), dtype=dtype), dtype)
+
+
+# ----------------------------------------------------------------------------- BatchNorm1d/2d/3d, InstanceNorm
 BN_CONFIGS = {
     "default": dict(),
     "momentum-none": dict(momentum=None),
@@ -157,19 +209,57 @@ BN_CONFIGS = {
 }
 
 
+BN_LAYERS = {2: "BatchNorm1d", 3: "BatchNorm1d", 4: "BatchNorm2d", 5: "BatchNorm3d"}
+
+
+BN_CASES = [(config, shape) for config in BN_CONFIGS for shape in ((8, 4), (6, 4, 5), (3, 4, 3, 2))] + [
+    ("default", (2, 4, 2, 3, 2)), ("no-bias", (2, 4, 2, 3, 2))]
+
+
 @pytest.mark.parametrize("dtype", FLOATS)
-@pytest.mark.parametrize("shape", [(8, 4), (6, 4, 5)], ids=["NC", "NCL"])
-@pytest.mark.parametrize("config", list(BN_CONFIGS))
+@pytest.mark.parametrize("config, shape", BN_CASES,
+                         ids=[f"{c}-{'-'.join(map(str, s))}" for c, s in BN_CASES])
 def test_batchnorm_matches_torch(config, shape, dtype):
-    """Training steps on different batches (running statistics compared after each), then eval."""
-    kwargs = BN_CONFIGS[config]
-    theirs = torch.nn.BatchNorm1d(4, **kwargs).to(TORCH_DTYPE[np.dtype(dtype)])
+    """Training steps on different batches (running statistics compared after each), then eval;
+    BatchNorm1d, 2d and 3d by the input's rank."""
+    running_statistics_match_torch(BN_LAYERS[len(shape)], BN_CONFIGS[config], shape, dtype, counts_batches=True)
+
+
+IN_CONFIGS = {
+    "default": dict(),
+    "affine": dict(affine=True),
+    "running-stats": dict(track_running_stats=True),
+    "affine-running-stats": dict(affine=True, track_running_stats=True, momentum=0.3, eps=1e-3),
+    "momentum-none": dict(track_running_stats=True, momentum=None),  # PyTorch takes it as 0: no update
+}
+
+
+IN_CASES = [("default", "InstanceNorm1d", (3, 4, 5)), ("affine", "InstanceNorm1d", (4, 5)),
+            ("running-stats", "InstanceNorm2d", (2, 4, 3, 2)), ("affine-running-stats", "InstanceNorm2d", (4, 3, 2)),
+            ("affine-running-stats", "InstanceNorm1d", (3, 4, 5)), ("momentum-none", "InstanceNorm3d", (2, 4, 2, 2, 3))]
+
+
+@pytest.mark.parametrize("dtype", FLOATS)
+@pytest.mark.parametrize("config, layer, shape", IN_CASES,
+                         ids=[f"{c}-{'-'.join(map(str, s))}" for c, _, s in IN_CASES])
+def test_instancenorm_matches_torch(config, layer, shape, dtype):
+    """Instance statistics in training (running statistics, when tracked, updated with their batch
+    average and compared after each step), then eval with the running ones."""
+    running_statistics_match_torch(layer, IN_CONFIGS[config], shape, dtype, counts_batches=False)
+
+
+def running_statistics_match_torch(layer: str, kwargs: dict, shape: tuple, dtype, counts_batches: bool) -> None:
+    """Four training steps of ``nn.<layer>(4, **kwargs)`` and torch's on batches with different
+    statistics (outputs, gradients and every buffer compared after each), one eval step, then our
+    state dict loaded into a fresh torch layer. ``counts_batches``: num_batches_tracked advances
+    (BatchNorm) or stays 0 (InstanceNorm, as in torch)."""
+    theirs = getattr(torch.nn, layer)(4, **kwargs).to(TORCH_DTYPE[np.dtype(dtype)])
     if theirs.weight is not None:
         with torch.no_grad():
             theirs.weight.copy_(torch.linspace(0.5, 2.0, 4))
             if theirs.bias is not None:
                 theirs.bias.copy_(torch.linspace(-1.0, 1.0, 4))
-    ours = nn.BatchNorm1d(4, **kwargs).to(dtype)
+    ours = getattr(nn, layer)(4, **kwargs).to(dtype)
     ours.load_state_dict(torch_state_to_fk(theirs), strict=True)
     for step in range(4):
         x = randn(shape, dtype=dtype, seed=step) * (1 + step) + step  # batches with different statistics
@@ -177,13 +267,13 @@ def test_batchnorm_matches_torch(config, shape, dtype):
         for key, value in theirs.state_dict().items():
             got = ours.state_dict()[key]
             if key == "num_batches_tracked":
-                assert got.item() == value.item() == step + 1
+                assert got.item() == value.item() == (step + 1 if counts_batches else 0)
             else:
                 assert_close(got, value, dtype, f"{key} after step {step + 1}")
     ours.eval()
     theirs.eval()
     run_pair(ours, theirs, randn(shape, dtype=dtype, seed=9), dtype)
-    fresh = torch.nn.BatchNorm1d(4, **kwargs).to(TORCH_DTYPE[np.dtype(dtype)])
+    fresh = getattr(torch.nn, layer)(4, **kwargs).to(TORCH_DTYPE[np.dtype(dtype)])
     fresh.load_state_dict(fk_state_to_torch(ours), strict=True)
     x = randn(shape, dtype=dtype, seed=10)
     assert_close(ours(fk.tensor(x)), fresh.eval()(torch.from_numpy(x)), dtype, "eval after ours -> torch")
@@ -317,7 +407,8 @@ def test_functional_embedding(dtype):
 def test_functional_names_exported():
     for name in ("linear", "step", "prelu", "dropout", "batch_norm", "layer_norm", "embedding", "relu", "elu",
                  "leaky_relu", "gelu", "silu", "softplus", "softmax", "log_softmax", "sigmoid", "tanh", "one_hot",
-                 "pad"):
+                 "pad", "dropout1d", "dropout2d", "dropout3d", "group_norm", "instance_norm", "local_response_norm",
+                 "interpolate", "pixel_shuffle", "pixel_unshuffle", "channel_shuffle", "upsample"):
         assert callable(getattr(F, name)), name
         assert name in F.__all__
 
@@ -392,6 +483,63 @@ def test_dropout_masks_follow_the_seed():
     assert not np.array_equal(b, c)
 
 
+@pytest.mark.parametrize("layer, shape", [("Dropout2d", (300, 60, 3, 4)), ("Dropout1d", (300, 60, 5)),
+                                          ("Dropout1d", (60, 5)), ("Dropout3d", (300, 60, 2, 2, 3)),
+                                          ("Dropout3d", (60, 2, 2, 3))])
+def test_channel_dropout_zeroes_whole_channels_and_scales_the_rest(layer, shape):
+    """Each channel of each sample is all zeros or all h/(1 − p); the fraction dropped is p and the
+    mean is kept (tolerances: 5 binomial σ over the channels drawn)."""
+    fk.manual_seed(0)
+    p, h = 0.3, 1.7
+    y = getattr(nn, layer)(p)(fk.full(shape, h, dtype=fk.float64)).numpy()
+    channels = y.reshape(-1, math.prod(shape[-3 if layer == "Dropout3d" else (-2 if layer == "Dropout2d" else -1):]))
+    dropped = (channels == 0).all(axis=1)
+    assert np.logical_or(dropped, np.isclose(channels, h / (1 - p), rtol=1e-15).all(axis=1)).all()
+    n = len(channels)
+    assert abs(dropped.mean() - p) < 5 * math.sqrt(p * (1 - p) / n)
+    assert abs(y.mean() - h) < 5 * h * math.sqrt(p / (1 - p) / n)
+    if len(shape) == {"Dropout1d": 3, "Dropout2d": 4, "Dropout3d": 5}[layer]:  # batched: samples draw apart
+        per_sample = dropped.reshape(shape[0], shape[1])
+        assert (per_sample != per_sample[:1]).any(axis=1).mean() > 0.9
+
+
+@pytest.mark.parametrize("dtype", FLOATS)
+def test_dropout2d_gradient_is_channel_mask_over_keep_probability(dtype):
+    fk.manual_seed(2)
+    p = 0.5
+    x = randn((6, 5, 3, 2), dtype=dtype)
+    xf = fk.tensor(x, requires_grad=True)
+    y = F.dropout2d(xf, p)
+    kept = y.detach().numpy().reshape(6, 5, -1).any(axis=2)
+    assert 0 < kept.mean() < 1
+    g = randn((6, 5, 3, 2), dtype=dtype, seed=1)
+    y.backward(fk.tensor(g))
+    mask = kept[:, :, None, None].astype(dtype) / (1 - p)
+    np.testing.assert_allclose(y.detach().numpy(), x * mask, rtol=1e-6)
+    np.testing.assert_allclose(xf.grad.numpy(), g * mask, rtol=1e-6)
+
+
+def test_channel_dropout_eval_inplace_seed_and_rank_checks():
+    x = fk.randn(4, 3, 5, 5)
+    assert nn.Dropout2d(0.5).eval()(x) is x
+    assert F.dropout3d(x, 0.0) is x
+    y = fk.ones(2, 8, 3)
+    assert F.dropout1d(y, 0.5, inplace=True) is y
+    assert set(np.unique(y.numpy())) <= {0.0, 2.0}
+    fk.manual_seed(3)
+    a = F.dropout2d(fk.ones(8, 16, 2, 2)).numpy()
+    fk.manual_seed(3)
+    np.testing.assert_array_equal(a, F.dropout2d(fk.ones(8, 16, 2, 2)).numpy())
+    with pytest.warns(UserWarning, match="interpreted as shape \\(N, C, L\\)"):
+        assert F.dropout2d(fk.ones(2, 3, 4)).shape == (2, 3, 4)
+    with pytest.warns(UserWarning, match="5-D input to dropout2d"):
+        F.dropout2d(fk.ones(2, 3, 4, 1, 1))
+    with pytest.raises(fk.ShapeError, match=r"dropout1d.*\(2, 3, 4, 5\)"):
+        F.dropout1d(fk.ones(2, 3, 4, 5))
+    with pytest.raises(ValueError, match="between 0 and 1"):
+        nn.Dropout2d(1.5)
+
+
 # ----------------------------------------------------------------------------- Embedding
 @pytest.mark.parametrize("dtype", FLOATS)
 def test_embedding_matches_torch_padding_row_gets_no_gradient(dtype):
@@ -454,6 +602,12 @@ def test_constant_initialisations():
     assert bn.num_batches_tracked.item() == 0 and bn.num_batches_tracked.dtype == np.int64
     ln = nn.LayerNorm((2, 3))
     assert ln.weight.shape == (2, 3) and ln.weight.detach().numpy().all() and not ln.bias.detach().numpy().any()
+    gn = nn.GroupNorm(2, 4)
+    assert gn.weight.tolist() == [1] * 4 and gn.bias.tolist() == [0] * 4
+    inorm = nn.InstanceNorm2d(3)  # PyTorch's defaults: no affine map, no running statistics
+    assert inorm.weight is None and inorm.running_mean is None and not list(inorm.parameters())
+    bn = nn.BatchNorm2d(2, dtype=fk.float64)
+    assert bn.weight.dtype == np.float64 and bn.running_var.dtype == np.float64
 
 
 REPRS = [
@@ -466,6 +620,14 @@ REPRS = [
     lambda m: m.BatchNorm1d(3, track_running_stats=False, bias=False),
     lambda m: m.LayerNorm(4), lambda m: m.LayerNorm((2, 3), elementwise_affine=False), lambda m: m.Embedding(10, 3),
     lambda m: m.Embedding(10, 3, padding_idx=-2),
+    lambda m: m.BatchNorm2d(3), lambda m: m.BatchNorm3d(3, affine=False, momentum=None), lambda m: m.InstanceNorm1d(3),
+    lambda m: m.InstanceNorm2d(3, affine=True, track_running_stats=True), lambda m: m.GroupNorm(2, 4),
+    lambda m: m.GroupNorm(1, 3, affine=False), lambda m: m.LocalResponseNorm(5),
+    lambda m: m.LocalResponseNorm(2, alpha=0.5, beta=0.5, k=2.0), lambda m: m.Dropout1d(0.2), lambda m: m.Dropout2d(),
+    lambda m: m.Dropout3d(0.1, inplace=True), lambda m: m.PixelShuffle(3), lambda m: m.PixelUnshuffle(2),
+    lambda m: m.Upsample(scale_factor=2), lambda m: m.Upsample(size=(3, 4), mode="bilinear"),
+    lambda m: m.Upsample(scale_factor=(2, 3)), lambda m: m.UpsamplingNearest2d(scale_factor=2),
+    lambda m: m.UpsamplingBilinear2d(size=5),
 ]
 
 
@@ -482,6 +644,17 @@ def test_state_dict_keys_match_torch():
 
     assert list(build(nn).state_dict()) == list(build(torch.nn).state_dict())
     assert list(nn.Residual(nn.Linear(3, 3)).state_dict()) == ["fn.weight", "fn.bias"]
+
+
+def test_state_dict_keys_match_torch_for_image_layers():
+    def build(m):
+        return m.Sequential(m.BatchNorm2d(3), m.BatchNorm3d(3, affine=False), m.InstanceNorm2d(3),
+                            m.InstanceNorm1d(3, affine=True, track_running_stats=True), m.GroupNorm(1, 3),
+                            m.GroupNorm(3, 3, bias=False), m.LocalResponseNorm(2), m.Dropout2d(), m.PixelShuffle(2),
+                            m.Upsample(scale_factor=2), m.BatchNorm2d(3, track_running_stats=False))
+
+    assert list(build(nn).state_dict()) == list(build(torch.nn).state_dict())
+    assert [n for n, _ in build(nn).named_buffers()] == [n for n, _ in build(torch.nn).named_buffers()]
 
 
 def test_sequential_repr_shows_parameter_counts():

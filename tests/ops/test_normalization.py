@@ -82,3 +82,32 @@ def test_layer_norm_gradient_carries_its_forward_tangent_as_in_torch(create_grap
     got = tangent(fk, fk.autograd.forward_ad, fk.nn.functional)
     want = tangent(torch, torch_fwad, torch.nn.functional)
     np.testing.assert_allclose(got.detach().numpy(), want.detach().numpy(), rtol=1e-10, atol=1e-12)
+
+
+def _group_norm(lib, functional, wrt: str, dtype):
+    """group_norm with 2 groups of (3, 2, 4) inputs (γ and β broadcast as (G, C/G, 1) against the grouped
+    input (N, G, C/G, H·W)) as a function of the inputs named in ``wrt``, the others constant."""
+    x0, w0, b0 = randn(3, 4, 2, 2, seed=11), randn(4, seed=12), randn(4, seed=13)
+
+    def f(*args):
+        given = dict(zip(wrt, args, strict=True))
+        x, w, b = (given.get(k, lib.tensor(v.astype(dtype))) for k, v in zip("xwb", (x0, w0, b0), strict=True))
+        return functional.group_norm(x, 2, w, b)
+    return f, [{"x": x0, "w": w0, "b": b0}[k] for k in wrt]
+
+
+@pytest.mark.parametrize("dtype", FLOATS)
+@pytest.mark.parametrize("wrt", ["w", "b", "wb", "xw"])
+def test_group_norm_with_some_inputs_constant(wrt, dtype):
+    """The node with γ and β shaped (G, C/G, 1): their gradients summed over N and the positions only."""
+    (fk_f, inputs), (th_f, _) = _group_norm(fk, F, wrt, dtype), _group_norm(torch, TF, wrt, dtype)
+    check(fk_f, th_f, inputs, dtype, second=True)
+
+
+@pytest.mark.parametrize("dtype", FLOATS)
+@pytest.mark.parametrize("shape", [(1, 3, 2), (1, 3, 1, 2), (2, 3, 2, 1)])
+def test_instance_norm_statistics_on_small_maps(shape, dtype):
+    """Statistics over the spatial dims alone: a batch of one, spatial dims of size 1 and 2."""
+    x, w, b = randn(shape, seed=3), randn(3, seed=4), randn(3, seed=5)
+    check(lambda x, w, b: F.instance_norm(x, weight=w, bias=b), lambda x, w, b: TF.instance_norm(x, weight=w, bias=b),
+          [x, w, b], dtype)

@@ -25,8 +25,10 @@ CASES = [
     ("SGD", dict(lr=0.1)),
     ("SGD", dict(lr=0.1, momentum=0.9)),
     ("SGD", dict(lr=0.1, momentum=0.9, dampening=0.5)),
+    ("SGD", dict(lr=0.1, momentum=0.9, dampening=1.0)),  # the velocity keeps the first gradient, decaying
     ("SGD", dict(lr=0.1, momentum=0.9, nesterov=True)),
     ("SGD", dict(lr=0.1, weight_decay=0.1)),
+    ("SGD", dict(lr=0.1, weight_decay=1.0)),  # a decay of exactly 1 is still a decay
     ("SGD", dict(lr=0.05, momentum=0.5, weight_decay=0.2, nesterov=True)),
     ("SGD", dict(lr=0.02, momentum=0.9, weight_decay=0.1, maximize=True)),
     ("Adagrad", dict()),
@@ -50,6 +52,7 @@ CASES = [
     ("Adam", dict(lr=0.1, weight_decay=0.1, decoupled_weight_decay=True)),
     ("AdamW", dict()),
     ("AdamW", dict(lr=0.1, weight_decay=0.1)),
+    ("AdamW", dict(lr=0.1, weight_decay=1.0)),
     ("AdamW", dict(lr=0.1, weight_decay=0.1, amsgrad=True)),
     ("AdamW", dict(lr=0.1, betas=(0.8, 0.99), weight_decay=0.3, maximize=True)),
     ("Adamax", dict()),

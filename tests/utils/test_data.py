@@ -23,6 +23,8 @@ from fukaku.utils.data import (BatchSampler, ConcatDataset, DataLoader, Dataset,
                                SequentialSampler, Subset, SubsetRandomSampler, TensorDataset, default_collate,
                                default_convert, get_worker_info, random_split)
 
+from test_random import chi_square_fits
+
 Point = namedtuple("Point", "x y")
 
 
@@ -133,6 +135,111 @@ def test_shuffle_is_deterministic_under_a_seed():
     e = epochs(loader)
     for x, y in zip(d, e):
         np.testing.assert_array_equal(x, y)
+
+
+# ------------------------------------------------------------------ the shuffle's distribution
+# Over many epochs of a fixed seed, a uniform shuffle puts every index in every position equally
+# often. Coverage and "the order changed" cannot see a shuffle that, say, never moves the last index;
+# these counts can: chi-square against the uniform counts, with the generous bound of
+# tests/test_random.py (a correct shuffle passes with any seed, and the fixed seed makes the test
+# deterministic), which one position that never moves exceeds a hundredfold.
+_EPOCHS = 1500
+
+
+def _position_counts(orders, n):
+    """counts[p, i]: how many of the orders put index i at position p."""
+    rows = np.broadcast_to(np.arange(orders.shape[1]), orders.shape)
+    counts = np.zeros((orders.shape[1], n), dtype=np.int64)
+    np.add.at(counts, (rows, orders), 1)
+    return counts
+
+
+def _epochs(loader, epochs=_EPOCHS):
+    return np.stack([np.concatenate([b[1].numpy() for b in loader]) for _ in range(epochs)])
+
+
+def _assert_uniform_positions(orders, n):
+    counts = _position_counts(orders, n)
+    assert chi_square_fits(counts, np.full(counts.shape, len(orders) / n)), counts
+
+
+def _assert_uniform_pairs(orders, n):
+    """The first two positions jointly: every ordered pair of distinct indices equally often (a random
+    rotation of 0..n-1 would pass the per-position check, not this one)."""
+    pairs = np.zeros((n, n), dtype=np.int64)
+    np.add.at(pairs, (orders[:, 0], orders[:, 1]), 1)
+    assert chi_square_fits(pairs, (1 - np.eye(n)) * len(orders) / (n * (n - 1))), pairs
+
+
+@pytest.mark.parametrize("n, bs", [(10, 3), (10, 5), (7, 10)])
+def test_shuffle_puts_every_index_in_every_position_equally_often(n, bs):
+    ds, _ = _pair(n)
+    orders = _epochs(DataLoader(ds, batch_size=bs, shuffle=True, generator=fk.Generator().manual_seed(n * bs)))
+    assert orders.shape == (_EPOCHS, n) and (np.sort(orders, axis=1) == np.arange(n)).all()
+    _assert_uniform_positions(orders, n)
+    _assert_uniform_pairs(orders, n)
+
+
+@pytest.mark.parametrize("n, bs", [(10, 3), (11, 4)])
+def test_shuffle_with_drop_last_drops_every_index_equally_often(n, bs):
+    ds, _ = _pair(n)
+    seen = _epochs(DataLoader(ds, batch_size=bs, shuffle=True, drop_last=True, generator=n + bs))
+    kept = n - n % bs
+    assert seen.shape == (_EPOCHS, kept)
+    # the indices an epoch did not show: with the ones it showed, each epoch is a permutation
+    missing = np.stack([np.setdiff1d(np.arange(n), row) for row in seen])
+    full = np.concatenate([seen, missing], axis=1)
+    assert (np.sort(full, axis=1) == np.arange(n)).all()
+    _assert_uniform_positions(seen, n)
+    # every index is dropped with frequency (n % bs) / n
+    dropped = np.bincount(missing.ravel(), minlength=n)
+    assert chi_square_fits(dropped, np.full(n, _EPOCHS * (n % bs) / n)), dropped
+
+
+def test_random_sampler_positions_are_uniform_also_beyond_one_permutation_and_with_replacement():
+    n = 6
+    sampler = RandomSampler(range(n), num_samples=15, generator=fk.Generator().manual_seed(1))
+    orders = np.stack([np.fromiter(sampler, dtype=np.int64) for _ in range(_EPOCHS)])  # __iter__, not the fast path
+    for start in (0, 6):  # two whole permutations, then the first 3 of a third
+        assert (np.sort(orders[:, start:start + n], axis=1) == np.arange(n)).all()
+    assert (np.diff(np.sort(orders[:, 12:], axis=1), axis=1) > 0).all()  # distinct within a permutation
+    _assert_uniform_positions(orders, n)
+    with_replacement = RandomSampler(range(n), replacement=True, num_samples=15, generator=2)
+    draws = np.stack([np.fromiter(with_replacement, np.int64) for _ in range(_EPOCHS)])
+    _assert_uniform_positions(draws, n)
+    assert any(len(set(row.tolist())) < n for row in draws)  # with replacement: repeats happen
+
+
+def test_a_one_element_dataset_shuffles_like_torch():
+    ds, tds = _pair(1)
+    ours = [b[1].tolist() for b in DataLoader(ds, batch_size=2, shuffle=True)]
+    assert ours == [b[1].tolist() for b in tud.DataLoader(tds, batch_size=2, shuffle=True)] == [[0]]
+    for replacement in (False, True):
+        ours = list(RandomSampler(range(1), replacement=replacement, num_samples=3, generator=0))
+        assert ours == list(tud.RandomSampler(range(1), replacement=replacement, num_samples=3)) == [0, 0, 0]
+
+
+def test_a_generator_object_makes_the_order_repeatable_and_leaves_the_global_stream_alone():
+    ds, _ = _pair(20)
+
+    def loader(seed):
+        return DataLoader(ds, batch_size=6, shuffle=True, generator=fk.Generator().manual_seed(seed))
+
+    fk.manual_seed(0)
+    before = fk.get_rng_state().numpy().copy()
+    first = _epochs(loader(3), 4)
+    np.testing.assert_array_equal(fk.get_rng_state().numpy(), before)  # drew only from its own generator
+    np.testing.assert_array_equal(_epochs(loader(3), 4), first)
+    assert len({row.tobytes() for row in first}) == 4  # each epoch a new order
+    assert not np.array_equal(_epochs(loader(4), 1)[0], first[0])
+    # the generator's state is the whole of the order: restored, the same epochs follow again
+    again = loader(3)
+    _epochs(again, 2)
+    state = again.generator.bit_generator.state
+    third = _epochs(again, 1)
+    again.generator.bit_generator.state = state
+    np.testing.assert_array_equal(_epochs(again, 1), third)
+    np.testing.assert_array_equal(third[0], first[2])
 
 
 # ------------------------------------------------------------------ fast path

@@ -1,21 +1,24 @@
-"""Batch and layer normalisation (seed 000 §6.1.4; seed 004 §3.6), checked at the API boundary,
-and ``normalize`` (vectors to unit p-norm).
+"""Batch, layer, group and instance normalisation (seed 000 §6.1.4; seed 004 §3.6), checked at the
+API boundary; local response normalisation (AlexNet); and ``normalize`` (vectors to unit p-norm).
 
-Batch and layer normalisation run on one graph node, :class:`fukaku.ops.normalization.Normalize`;
-``normalize`` is composed of the norm, a clamp and a division.
+Batch, layer, group and instance normalisation differ only in the axes μ and σ² are taken over,
+and all four run on one graph node, :class:`fukaku.ops.normalization.Normalize`. Local response
+normalisation and ``normalize`` are composed of differentiable ops.
 """
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import numpy as np
 
+from ...backends import array_module
 from ...errors import ShapeError
 from ...ops._util import fmt
 from ...ops.elementwise import _floating, clamp, rsqrt
 from ...ops.normalization import normalize_over
 from ...ops.reduce import norm
-from ...ops.shape import reshape
+from ...ops.shape import cat, reshape
 from ...tensor import Tensor, bump_version
 
 
@@ -59,36 +62,165 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
     if x.ndim < 2:
         raise ShapeError(f"batch_norm: expected an input of shape (N, C) or (N, C, *), got shape {fmt(x.shape)}")
     channels = x.shape[1]
-    for t, name in ((running_mean, "running_mean"), (running_var, "running_var"), (weight, "weight"), (bias, "bias")):
-        _channel_param(t, channels, name, "batch_norm", x)
-    _check_affine_dtype(x, weight, bias, "batch_norm")
-    for t, name in ((running_mean, "running_mean"), (running_var, "running_var")):
-        if training and t is not None and t.requires_grad:
-            raise RuntimeError(f"batch_norm: {name} must not require grad (it is updated in place); pass a buffer "
-                               "such as fukaku.zeros(C)")
-    param_shape = (channels,) + (1,) * (x.ndim - 2)  # broadcasts against (N, C, *) from the right
-    weight = None if weight is None else reshape(weight, param_shape)
-    bias = None if bias is None else reshape(bias, param_shape)
-    if training:
-        count = x.numel() // channels if channels else 0
-        if count <= 1:
-            raise ValueError(f"batch_norm: expected more than 1 value per channel when training, got input of shape "
-                             f"{fmt(x.shape)}: use a batch of 2 or more samples, or call model.eval()")
-        y, mean, var = normalize_over(x, (0,) + tuple(range(2, x.ndim)), eps, weight, bias)
-        if running_mean is not None:
-            _moving_average_(running_mean, mean, momentum)
-        if running_var is not None:
-            _moving_average_(running_var, var * (count / (count - 1)), momentum)
-        return y
-    if running_mean is None or running_var is None:
-        raise ValueError("batch_norm: running_mean and running_var are required when training=False; pass "
-                         "training=True to normalise with the batch statistics")
-    y = (x - reshape(running_mean, param_shape)) * rsqrt(reshape(running_var, param_shape) + eps)
-    if weight is not None:
-        y = y * weight
-    if bias is not None:
-        y = y + bias
+    _check_channel_args(x, "batch_norm", training, running_mean=running_mean, running_var=running_var, weight=weight,
+                        bias=bias)
+    if not training:
+        return _with_running_stats(x, running_mean, running_var, weight, bias, eps, "batch_norm", "training=True")
+    weight, bias = _per_channel(weight, _channel_shape(x)), _per_channel(bias, _channel_shape(x))
+    count = x.numel() // channels if channels else 0
+    if count <= 1:
+        raise ValueError(f"batch_norm: expected more than 1 value per channel when training, got input of shape "
+                         f"{fmt(x.shape)}: use a batch of 2 or more samples, or call model.eval()")
+    y, mean, var = normalize_over(x, (0,) + tuple(range(2, x.ndim)), eps, weight, bias)
+    if running_mean is not None:
+        _moving_average_(running_mean, mean, momentum)
+    if running_var is not None:
+        _moving_average_(running_var, var * (count / (count - 1)), momentum)
     return y
+
+
+def _with_running_stats(x: Tensor, running_mean: Tensor | None, running_var: Tensor | None, weight: Tensor | None,
+                        bias: Tensor | None, eps: float, op: str, instead: str) -> Tensor:
+    """γ·(x − running_mean)/√(running_var + ε) + β per channel c (dim 1) of x, γ, β and the running
+    statistics ``(C,)``: the inference form of batch and instance normalisation. As PyTorch's kernel,
+    it folds the per-channel terms into one scale a = γ/√(running_var + ε) and one shift
+    b = β − running_mean·a first, so the input is read once: y = a·x + b."""
+    if running_mean is None or running_var is None:
+        raise ValueError(f"{op}: running_mean and running_var are required to normalise with running statistics; "
+                         f"pass {instead} to normalise with the input's statistics")
+    scale = rsqrt(running_var + eps)
+    if weight is not None:
+        scale = scale * weight
+    shift = -(running_mean * scale)
+    if bias is not None:
+        shift = shift + bias
+    return x * reshape(scale, _channel_shape(x)) + reshape(shift, _channel_shape(x))
+
+
+def _channel_shape(x: Tensor) -> tuple[int, ...]:
+    """(C, 1, …, 1): a per-channel parameter's shape broadcasting against x = (N, C, *) from the right."""
+    return (x.shape[1],) + (1,) * (x.ndim - 2)
+
+
+def _per_channel(t: Tensor | None, shape: tuple[int, ...]) -> Tensor | None:
+    return None if t is None else reshape(t, shape)
+
+
+def _check_channel_args(x: Tensor, op: str, updating: bool, **tensors: Tensor | None) -> None:
+    """Each of ``tensors`` (γ, β, running statistics) has one element per channel of ``x``; γ and β
+    have x's dtype; running statistics about to be updated in place (``updating``) need no grad."""
+    for name, t in tensors.items():
+        _channel_param(t, x.shape[1], name, op, x)
+        if updating and name.startswith("running") and t is not None and t.requires_grad:
+            raise RuntimeError(f"{op}: {name} must not require grad (it is updated in place); pass a buffer "
+                               "such as fukaku.zeros(C)")
+    _check_affine_dtype(x, tensors.get("weight"), tensors.get("bias"), op)
+
+
+def instance_norm(input: Tensor, running_mean: Tensor | None = None, running_var: Tensor | None = None,
+                  weight: Tensor | None = None, bias: Tensor | None = None, use_input_stats: bool = True,
+                  momentum: float = 0.1, eps: float = 1e-5) -> Tensor:
+    """Instance normalisation (Ulyanov et al. 2016): the BatchNorm formula with μ and the biased σ²
+    taken per sample *and* per channel, over the spatial dims alone, so every feature map is
+    normalised by itself (style transfer, GANs):
+
+        y[n, c] = γ_c·(x[n, c] − μ_nc)/√(σ²_nc + ε) + β_c
+
+    ``use_input_stats=True`` uses those statistics; running statistics, when given, are updated in
+    place as in PyTorch with the batch average of the instance statistics (the unbiased variance
+    for ``running_var``): running ← (1 − momentum)·running + momentum·mean_n(statistic_nc).
+    ``use_input_stats=False`` normalises with the running statistics instead (``InstanceNorm*d`` in
+    eval mode with ``track_running_stats=True``).
+
+    Shapes: input ``(N, C, *)`` with at least one spatial dim; weight, bias and running statistics
+    ``(C,)`` or None.
+    """
+    x = _floating(input)
+    if x.ndim < 3:
+        raise ShapeError(f"instance_norm: expected an input of shape (N, C, *) with at least one spatial dim, got "
+                         f"shape {fmt(x.shape)}; an unbatched (C, L) input becomes (1, C, L) with unsqueeze(0)")
+    _check_channel_args(x, "instance_norm", use_input_stats, running_mean=running_mean, running_var=running_var,
+                        weight=weight, bias=bias)
+    if not use_input_stats:
+        return _with_running_stats(x, running_mean, running_var, weight, bias, eps, "instance_norm",
+                                   "use_input_stats=True")
+    weight, bias = _per_channel(weight, _channel_shape(x)), _per_channel(bias, _channel_shape(x))
+    count = math.prod(x.shape[2:])
+    if count <= 1:
+        raise ValueError(f"instance_norm: expected more than 1 spatial element when training, got input of shape "
+                         f"{fmt(x.shape)}: each (sample, channel) needs several values to normalise")
+    y, mean, var = normalize_over(x, tuple(range(2, x.ndim)), eps, weight, bias)
+    xp = array_module(mean)
+    if running_mean is not None:
+        _moving_average_(running_mean, xp.mean(mean, axis=0), momentum)
+    if running_var is not None:
+        _moving_average_(running_var, xp.mean(var, axis=0) * (count / (count - 1)), momentum)
+    return y
+
+
+def group_norm(input: Tensor, num_groups: int, weight: Tensor | None = None, bias: Tensor | None = None,
+               eps: float = 1e-5) -> Tensor:
+    """Group normalisation (Wu & He 2018): the channels of each sample split into ``num_groups``
+    groups of C/G consecutive channels, μ and the biased σ² taken per sample and group (over its
+    channels and spatial positions), then a per-channel γ and β:
+
+        y[n, c] = γ_c·(x[n, c] − μ_ng)/√(σ²_ng + ε) + β_c,   g = c // (C/G)
+
+    Independent of the batch, like layer normalisation (G = 1 is LayerNorm over (C, *) with
+    per-channel γ, β), and G = C is instance normalisation.
+
+    Shapes: input ``(N, C, *)``; weight and bias ``(C,)`` or None.
+    """
+    x = _floating(input)
+    if x.ndim < 2:
+        raise ShapeError(f"group_norm: expected an input of shape (N, C, *), got shape {fmt(x.shape)}")
+    n, channels = x.shape[0], x.shape[1]
+    if isinstance(num_groups, bool) or not isinstance(num_groups, (int, np.integer)) or num_groups < 1 \
+            or channels % num_groups:
+        raise ShapeError(f"group_norm: num_groups={num_groups!r} must be a positive integer dividing the {channels} "
+                         f"channels of the input of shape {fmt(x.shape)} (dimension 1)")
+    _check_channel_args(x, "group_norm", False, weight=weight, bias=bias)
+    g = int(num_groups)
+    per_group = channels // g * math.prod(x.shape[2:])
+    if per_group <= 1:
+        raise ValueError(f"group_norm: expected more than 1 value per group, got input of shape {fmt(x.shape)} with "
+                         f"num_groups={g}: use fewer groups")
+    # (N, G, C/G, S): μ and σ² over the last two dims; γ and β as (G, C/G, 1) broadcast against it
+    grouped = reshape(x, (n, g, channels // g, math.prod(x.shape[2:])))
+    shape = (g, channels // g, 1)
+    y = normalize_over(grouped, (2, 3), eps, _per_channel(weight, shape), _per_channel(bias, shape))[0]
+    return reshape(y, x.shape)
+
+
+def local_response_norm(input: Tensor, size: int, alpha: float = 1e-4, beta: float = 0.75, k: float = 1.0) -> Tensor:
+    """Local response normalisation across channels (Krizhevsky et al. 2012, AlexNet), as PyTorch
+    computes it: each value divided by a power of the mean square of its ``size`` neighbouring
+    channels,
+
+        b_c = a_c / (k + α/n · Σ_{c' = c − ⌊n/2⌋}^{c + ⌊(n−1)/2⌋} a_{c'}²)^β,   n = size
+
+    (channels outside 0…C−1 count as zeros). Composed of differentiable ops: a sum of ``size``
+    shifted slices of the zero-padded squares, no loop over channels or pixels.
+
+    Shapes: input ``(N, C, *)`` with at least 3 dims → the same.
+    """
+    if input.ndim < 3:
+        raise ShapeError(f"local_response_norm: expected an input of shape (N, C, *) with 3 or more dims, got shape "
+                         f"{fmt(input.shape)}")
+    if isinstance(size, bool) or not isinstance(size, (int, np.integer)) or size < 1:
+        raise ValueError(f"local_response_norm: size must be a positive integer, got {size!r}")
+    x = _floating(input)
+    if x.numel() == 0:
+        return x
+    channels = x.shape[1]
+    square = x * x
+    before, after = size // 2, (size - 1) // 2
+    padded = cat([square.new_zeros((x.shape[0], before) + x.shape[2:]), square,
+                  square.new_zeros((x.shape[0], after) + x.shape[2:])], dim=1)
+    window = padded[:, :channels]
+    for shift in range(1, size):  # over the window's taps, not the channels
+        window = window + padded[:, shift:shift + channels]
+    return x / ((window / size) * alpha + k) ** beta
 
 
 def normalized_shape_tuple(normalized_shape) -> tuple[int, ...]:

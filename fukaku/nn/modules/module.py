@@ -269,7 +269,9 @@ class Module:
         """Copy values into this module's parameters and buffers.
 
         Every shape is checked before anything is copied, so a bad state dict leaves the module
-        untouched. ``strict=True`` also refuses missing and unexpected keys.
+        untouched. ``strict=True`` also refuses missing and unexpected keys. Values of another numeric
+        dtype are cast to the parameter's or buffer's own, as ``torch``'s ``copy_`` does (a float64
+        ``num_batches_tracked`` loads into the int64 buffer).
         """
         own = self.state_dict(keep_vars=True)
         missing = [k for k in own if k not in state_dict]
@@ -285,8 +287,9 @@ class Module:
             if arr.shape != target._data.shape:
                 problems.append(f"size mismatch for {key}: copying a param with shape {tuple(arr.shape)}, "
                                 f"the shape in the current model is {tuple(target._data.shape)}")
-            elif arr.dtype.kind != target._data.dtype.kind and not (arr.dtype.kind in "iu" and target._data.dtype.kind in "iu"):
-                problems.append(f"dtype mismatch for {key}: got {arr.dtype}, the model has {target._data.dtype}")
+            elif arr.dtype.kind not in "biufc":  # other numeric dtypes are cast on copy, as torch's copy_ does
+                problems.append(f"dtype mismatch for {key}: got {arr.dtype}, which is not numeric; the model has "
+                                f"{target._data.dtype}")
         if strict and (missing or unexpected):
             if missing:
                 problems.append("Missing key(s) in state_dict: " + ", ".join(f'"{k}"' for k in missing))

@@ -1,0 +1,372 @@
+"""Convolution (seed 000 §6.2, seed 001 §9.2) as graph nodes over one N-d engine: im2col and one GEMM.
+
+A convolution with stride s, padding (lo, hi), dilation d and G groups pairs an input x
+``(N, C_in, *S)`` with a weight w ``(C_out, C_in/G, *K)`` into y ``(N, C_out, *O)``, along each
+spatial dim O = ⌊(S + lo + hi − d(K − 1) − 1)/s⌋ + 1 (lo = hi = P: ⌊(S + 2P − d(K − 1) − 1)/s⌋ + 1).
+Its geometry (:class:`ConvGeometry`) is shared by three maps, the trilinear form ⟨conv(x, w), y⟩
+read three ways:
+
+* :class:`Convolution`: (x, w) ↦ y, the layer;
+* :class:`ConvTranspose`: (y, w) ↦ x-shaped, the adjoint in x: the transposed convolution, and the
+  gradient of a convolution with respect to its input;
+* :class:`ConvWeight`: (x, y) ↦ w-shaped, the adjoint in w: the gradient with respect to the weight.
+
+The vjp and jvp of each are written with the other two (and itself), so derivatives of every order
+are again these nodes. :class:`Im2Col` and :class:`Col2Im` (``F.unfold``, ``F.fold``) are the
+column matrix itself and its adjoint.
+
+The engine, for speed with NumPy alone (no Python loop over the batch, the channels or the pixels;
+BLAS does the arithmetic):
+
+* *im2col*: the padded input is viewed through ``as_strided`` as its windows ``(N, G, C/G, *K, *O)``
+  and copied once into column matrices ``(N, G, C/G·ΠK, ΠO)``; then y = W · cols is one GEMM per
+  sample and group (one matmul call), written straight into y's ``(N, C_out, *O)`` layout, and the
+  weight gradient is Σₙ gₙ · colsₙᵀ on the same columns.
+* *col2im* (the input gradient, and the transposed convolution): the gradient laid out channel-major,
+  one GEMM wᵀ · g per group whose column matrices come out kernel tap first, then for each of the ΠK
+  taps (the only Python loop) one vectorised strided add of a contiguous slab into the padded sum.
+* *wide rows* (col2im only): with stride 1 along the last two dims the sums run over rows as wide as
+  the padded input (the extra columns hold zeros), so that a tap's slab and its target are long
+  contiguous runs instead of one output row each.
+"""
+from __future__ import annotations
+
+import itertools
+import math
+
+import numpy as np
+
+from ..autograd.function import Function
+from ..autograd.grad_mode import state
+from ..backends import array_module
+from ..tensor import Tensor
+from .shape import broadcast_to, reshape
+
+__all__: list[str] = []  # the nodes are called by fukaku.nn.functional (conv1d … fold), which checks arguments
+
+
+# ----------------------------------------------------------------------------- geometry
+class _Layout:
+    """Where windows sit in a C-contiguous padded buffer of spatial shape ``buffer`` (element strides)."""
+
+    __slots__ = ("buffer", "grid", "plane", "steps", "reach", "offsets")
+
+    def __init__(self, buffer: tuple[int, ...], grid: tuple[int, ...], stride, dilation, taps) -> None:
+        self.buffer, self.grid = buffer, grid
+        rows = [math.prod(buffer[d + 1:]) for d in range(len(buffer))]
+        self.plane = math.prod(buffer)
+        self.steps = tuple(s * r for s, r in zip(stride, rows, strict=True))  # between outputs
+        self.reach = tuple(d * r for d, r in zip(dilation, rows, strict=True))  # between kernel taps
+        self.offsets = [sum(k * r for k, r in zip(tap, self.reach, strict=True)) for tap in taps]
+
+
+class ConvGeometry:
+    """The sizes of one convolution and the layouts its engine works in (immutable).
+
+    Args:
+        in_size: the spatial size S of x.
+        out_size: the spatial size O of y; at most ⌊(S + lo + hi − d(K − 1) − 1)/s⌋ + 1 (a transposed
+            convolution's output_padding can leave input rows that no window reaches).
+        kernel, stride, dilation: per spatial dim.
+        padding: (lo, hi) per spatial dim, zeros added before and after.
+        groups: G; channels are split into G independent groups.
+        wide: allow wide rows for col2im (see the module docstring); ``F.fold`` sums exact windows.
+
+    ``windows`` lays out the exact output positions in the padded input (im2col); ``sums`` the
+    positions col2im adds back, the wide rows where they pay.
+    """
+
+    __slots__ = ("in_size", "out_size", "kernel", "stride", "dilation", "padding", "groups", "padded", "taps",
+                 "windows", "sums")
+
+    def __init__(self, in_size: tuple[int, ...], out_size: tuple[int, ...], kernel: tuple[int, ...],
+                 stride: tuple[int, ...], padding: tuple[tuple[int, int], ...], dilation: tuple[int, ...],
+                 groups: int = 1, wide: bool = True) -> None:
+        self.in_size, self.out_size, self.kernel = tuple(in_size), tuple(out_size), tuple(kernel)
+        self.stride, self.padding, self.dilation, self.groups = tuple(stride), tuple(padding), tuple(dilation), groups
+        self.padded = tuple(n + lo + hi for n, (lo, hi) in zip(in_size, padding, strict=True))
+        self.taps = list(itertools.product(*(range(k) for k in self.kernel)))
+        self.windows = _Layout(self.padded, self.out_size, self.stride, self.dilation, self.taps)
+        # wide rows when stride 1 along the last two dims makes rows of windows contiguous, and they cost
+        # at most a quarter more positions than the exact ones
+        spare = self.padded[-1] - self.out_size[-1]
+        if wide and len(kernel) >= 2 and stride[-1] == stride[-2] == 1 and 0 < 4 * spare <= self.padded[-1]:
+            # a wide row of the last window row reads past its plane by less than a row: one spare row
+            buffer = self.padded[:-2] + (self.padded[-2] + 1, self.padded[-1])
+            self.sums = _Layout(buffer, self.out_size[:-1] + (self.padded[-1],), self.stride, self.dilation, self.taps)
+        else:
+            self.sums = self.windows
+
+    @property
+    def wide(self) -> bool:
+        """Whether col2im works on wide rows (and discards their extra columns)."""
+        return self.sums is not self.windows
+
+    def __repr__(self) -> str:
+        return (f"ConvGeometry(in_size={self.in_size}, out_size={self.out_size}, kernel={self.kernel}, "
+                f"stride={self.stride}, padding={self.padding}, dilation={self.dilation}, groups={self.groups})")
+
+
+def _strided(xp, base: np.ndarray, offset: int, shape: tuple[int, ...], strides: tuple[int, ...], writeable: bool):
+    """``base`` (C-contiguous) seen from element ``offset`` with ``shape`` and element ``strides``."""
+    flat = base.reshape(-1)[offset:]
+    return xp.lib.stride_tricks.as_strided(flat, shape, tuple(s * base.itemsize for s in strides),
+                                           writeable=writeable)
+
+
+def _crop(g: ConvGeometry) -> tuple[slice, ...]:
+    """The input's place in a padded buffer ``(N, C, *buffer)``."""
+    return (slice(None), slice(None)) + tuple(slice(lo, lo + n) for (lo, _), n in zip(g.padding, g.in_size))
+
+
+def _columns(a: np.ndarray, g: ConvGeometry) -> np.ndarray:
+    """im2col: x ``(N, C, *S)`` as its column matrices ``(N, G, C/G·ΠK, ΠO)``, rows ordered (channel, kernel
+    tap) as the weight's, one copy of the windows of the padded input (none for a 1×1 stride-1 convolution)."""
+    xp = array_module(a)
+    lay = g.windows
+    if a.shape[2:] == lay.buffer and a.flags.c_contiguous:
+        buf = a
+    else:
+        buf = xp.zeros(a.shape[:2] + lay.buffer, a.dtype)
+        buf[_crop(g)] = a
+    n, c = a.shape[:2]
+    cg = c // g.groups
+    windows = _strided(xp, buf, 0, (n, g.groups, cg) + g.kernel + g.out_size,
+                       (c * lay.plane, cg * lay.plane, lay.plane) + lay.reach + lay.steps, writeable=False)
+    return xp.ascontiguousarray(windows).reshape(n, g.groups, cg * len(g.taps), -1)
+
+
+def _col2im(cols: np.ndarray, g: ConvGeometry) -> np.ndarray:
+    """col2im, the adjoint of the windows: ``cols`` viewed ``(G, C/G, N, *K, *grid)`` (``grid`` the positions
+    of ``g.sums``) summed back into ``(N, C, *S)``. One vectorised add per kernel tap into a channel-major
+    padded sum (a tap's slab and its target then run through memory in the same order), and one copy out."""
+    xp = array_module(cols)
+    lay = g.sums
+    groups, cg, n = cols.shape[:3]
+    buf = xp.zeros((groups * cg, n) + lay.buffer, cols.dtype)
+    shape = (groups, cg, n) + lay.grid
+    strides = (cg * n * lay.plane, n * lay.plane, lay.plane) + lay.steps
+    for tap, offset in zip(g.taps, lay.offsets, strict=True):
+        target = _strided(xp, buf, offset, shape, strides, writeable=True)
+        target += cols[(slice(None),) * 3 + tap]
+    return xp.ascontiguousarray(buf[_crop(g)].swapaxes(0, 1))
+
+
+def _tap_major_weight(w: np.ndarray, groups: int) -> np.ndarray:
+    """w ``(C_out, C/G, *K)`` as the matrices ``(G, C_out/G, ΠK·C/G)`` with columns ordered (kernel tap,
+    channel), the rows of the column matrices :class:`ConvTranspose` makes."""
+    c_out, cg = w.shape[:2]
+    return w.reshape(groups, c_out // groups, cg, -1).transpose(0, 1, 3, 2).reshape(groups, c_out // groups, -1)
+
+
+def _channel_major(y: np.ndarray, g: ConvGeometry) -> np.ndarray:
+    """y ``(N, C_out, *O)`` as the matrices ``(G, C_out/G, N·grid)`` on col2im's positions (zeros in the
+    discarded wide columns)."""
+    xp = array_module(y)
+    n, c = y.shape[:2]
+    moved = y.swapaxes(0, 1)
+    grid = g.sums.grid
+    if not g.wide:
+        out = xp.ascontiguousarray(moved)
+    else:
+        out = xp.empty((c, n) + grid, y.dtype)
+        out[..., :g.out_size[-1]] = moved
+        out[..., g.out_size[-1]:] = 0
+    return out.reshape(g.groups, c // g.groups, n * math.prod(grid))
+
+
+def _channel_bias(b: Tensor, spatial: int) -> Tensor:
+    """A bias ``(C,)`` shaped to broadcast over ``(N, C, *spatial)``."""
+    return reshape(b, (1, b.shape[0]) + (1,) * spatial)
+
+
+def _bias_grad(grad: Tensor) -> Tensor:
+    """The bias gradient: the output gradient summed over the batch and the spatial dims."""
+    return grad.sum((0,) + tuple(range(2, grad.ndim)))
+
+
+def _total(terms: list, shape: tuple[int, ...]) -> Tensor:
+    """The sum of a jvp rule's terms (a bias tangent alone is broadcast to the output's shape)."""
+    out = terms[0]
+    for t in terms[1:]:
+        out = out + t
+    return out if tuple(out.shape) == tuple(shape) else broadcast_to(out, shape)
+
+
+# ----------------------------------------------------------------------------- the three nodes
+class _Convolutional(Function):
+    """What the three convolution nodes share: the geometry, and the column matrices of the first input
+    when the caller already holds them (``cols``), so that they are built once for the forward pass, the
+    weight gradient and the jvp. They do not survive the graph's release."""
+
+    has_bias = False
+
+    def __init__(self, geometry: ConvGeometry, cols: np.ndarray | None = None) -> None:
+        self.geometry, self.cols = geometry, cols
+
+    def release(self) -> None:
+        super().release()
+        self.cols = None
+
+    def _and_bias(self, grads: tuple, grad: Tensor) -> tuple:
+        """The inputs' gradients, followed by the bias's when the node has one."""
+        if not self.has_bias:
+            return grads
+        return (*grads, _bias_grad(grad) if self.needs_input_grad[2] else None)
+
+    def jvp(self, da, db, dbias=None):
+        """Each node is bilinear in its two inputs, (plus a bias): op(ȧ, b) + op(a, ḃ) (+ ḃias)."""
+        a, b = self.saved
+        g, op = self.geometry, type(self)
+        terms = []
+        if da is not None:
+            terms.append(op.apply(da, b, geometry=g))
+        if db is not None:
+            terms.append(op.apply(a, db, geometry=g, cols=self.cols))
+        if dbias is not None:
+            terms.append(_channel_bias(dbias, len(g.kernel)))
+        return _total(terms, self.out_shape)
+
+
+class Convolution(_Convolutional):
+    """y = conv(x, w) (+ b): ``(N, C_in, *S)``, ``(C_out, C_in/G, *K)`` (and ``(C_out,)``) -> ``(N, C_out, *O)``.
+
+    Forward: one im2col copy, then for each sample and group one GEMM W · cols that writes the output in
+    place, ``(N, C_out, *O)`` with no copy after. Rules: vjp ∂L/∂x = conv_transpose(g, w)
+    (:class:`ConvTranspose`), ∂L/∂w = :class:`ConvWeight` (x, g) (on the forward pass's columns),
+    ∂L/∂b = Σ g over batch and space; jvp conv(ẋ, w) + conv(x, ẇ) + ḃ.
+    """
+
+    def forward(self, x, w, b=None):
+        g = self.geometry
+        xa, wa = x._data, w._data
+        cols = self.cols if self.cols is not None else _columns(xa, g)
+        n, c_out = xa.shape[0], wa.shape[0]
+        out = array_module(xa, wa).matmul(wa.reshape(g.groups, c_out // g.groups, -1), cols)  # (N, G, C_out/G, ΠO)
+        out = out.reshape((n, c_out) + g.out_size)
+        if b is not None:
+            out += b._data.reshape((c_out,) + (1,) * len(g.kernel))
+        self.save(x, w)
+        self.has_bias = b is not None
+        # the columns serve ∂L/∂w and the jvp's conv(x, ẇ); kept only when one may be asked for
+        keep = (state.grad_enabled and w.requires_grad) or bool(state.forward_level)
+        self.cols = cols if keep else None
+        self.out_shape = out.shape
+        return out
+
+    def vjp(self, grad):
+        x, w = self.saved
+        needs = self.needs_input_grad
+        g = self.geometry
+        gx = ConvTranspose.apply(grad, w, geometry=g) if needs[0] else None
+        gw = ConvWeight.apply(x, grad, geometry=g, cols=self.cols) if needs[1] else None
+        return self._and_bias((gx, gw), grad)
+
+
+class ConvTranspose(_Convolutional):
+    """x̃ = conv_transpose(y, w) (+ b): the adjoint of x ↦ conv(x, w), ``(N, C_out, *O)`` ->
+    ``(N, C_in, *S)`` for a weight ``(C_out, C_in/G, *K)`` — ``F.conv_transpose*d``'s layer, and
+    the input gradient of a convolution.
+
+    Forward: y laid out channel-major (one copy), one GEMM per group wᵀ · y, whose column matrices come
+    out kernel tap first, so that col2im (one vectorised add per kernel tap) reads one contiguous block
+    per tap. Rules: vjp ∂L/∂y = conv(g, w), ∂L/∂w = :class:`ConvWeight` (g, y), ∂L/∂b = Σ g;
+    jvp conv_transpose(ẏ, w) + conv_transpose(y, ẇ) + ḃ.
+    """
+
+    def forward(self, y, w, b=None):
+        g = self.geometry
+        ym = _channel_major(y._data, g)
+        cols = array_module(ym, w._data).matmul(_tap_major_weight(w._data, g.groups).transpose(0, 2, 1), ym)
+        d, n, cg = len(g.kernel), y._data.shape[0], w._data.shape[1]
+        # (G, *K, Cg, N, *grid) -> (G, Cg, N, *K, *grid), the axes col2im reads
+        view = cols.reshape((g.groups,) + g.kernel + (cg, n) + g.sums.grid).transpose(
+            0, d + 1, d + 2, *range(1, d + 1), *range(d + 3, 2 * d + 3))
+        out = _col2im(view, g)
+        if b is not None:
+            out += b._data.reshape((-1,) + (1,) * d)
+        self.save(y, w)
+        self.has_bias = b is not None
+        self.out_shape = out.shape
+        return out
+
+    def vjp(self, grad):
+        y, w = self.saved
+        needs = self.needs_input_grad
+        g = self.geometry
+        cols = _columns(grad._data, g) if needs[0] or needs[1] else None
+        gy = Convolution.apply(grad, w, geometry=g, cols=cols) if needs[0] else None
+        gw = ConvWeight.apply(grad, y, geometry=g, cols=cols) if needs[1] else None
+        return self._and_bias((gy, gw), grad)
+
+
+class ConvWeight(_Convolutional):
+    """w̃ = the adjoint of w ↦ conv(x, w) applied to y: ``(N, C_in, *S)``, ``(N, C_out, *O)`` ->
+    ``(C_out, C_in/G, *K)``, the weight gradient of a convolution: for each sample and group one GEMM
+    y · colsᵀ on the column matrices of x, summed over the batch.
+
+    It is bilinear in (x, y): vjp ∂L/∂x = conv_transpose(y, g), ∂L/∂y = conv(x, g);
+    jvp conv_weight(ẋ, y) + conv_weight(x, ẏ).
+    """
+
+    def forward(self, x, y):
+        g = self.geometry
+        cols = self.cols if self.cols is not None else _columns(x._data, g)
+        self.cols = cols  # for ∂L/∂y = conv(x, g); freed with the graph
+        self.save(x, y)
+        ya = y._data
+        n, c_out = ya.shape[:2]
+        xp = array_module(ya, cols)
+        per_sample = xp.matmul(ya.reshape(n, g.groups, c_out // g.groups, -1), cols.swapaxes(-1, -2))
+        out = xp.add.reduce(per_sample, axis=0).reshape((c_out, x._data.shape[1] // g.groups) + g.kernel)
+        self.out_shape = out.shape
+        return out
+
+    def vjp(self, grad):
+        x, y = self.saved
+        needs = self.needs_input_grad
+        g = self.geometry
+        gx = ConvTranspose.apply(y, grad, geometry=g) if needs[0] else None
+        gy = Convolution.apply(x, grad, geometry=g, cols=self.cols) if needs[1] else None
+        return gx, gy
+
+
+# ----------------------------------------------------------------------------- unfold / fold
+class Im2Col(Function):
+    """``F.unfold``: the sliding blocks of x ``(N, C, *S)`` as columns ``(N, C·ΠK, L)`` (rows ordered
+    channel, then kernel tap; L = ΠO blocks). Linear: vjp = :class:`Col2Im` of the gradient, jvp =
+    the blocks of the tangent."""
+
+    def __init__(self, geometry: ConvGeometry) -> None:
+        self.geometry = geometry
+
+    def forward(self, x):
+        a = x._data
+        return _columns(a, self.geometry).reshape(a.shape[0], a.shape[1] * len(self.geometry.taps), -1)
+
+    def vjp(self, grad):
+        return Col2Im.apply(grad, geometry=self.geometry)
+
+    def jvp(self, dx):
+        return Im2Col.apply(dx, geometry=self.geometry)
+
+
+class Col2Im(Function):
+    """``F.fold``: columns ``(N, C·ΠK, L)`` summed into ``(N, C, *S)``, each block added where it came
+    from (overlaps add up): the adjoint of :class:`Im2Col`, whose rules it mirrors."""
+
+    def __init__(self, geometry: ConvGeometry) -> None:
+        self.geometry = geometry
+
+    def forward(self, cols):
+        g = self.geometry
+        a = cols._data
+        channels = a.shape[1] // len(g.taps)
+        blocks = a.reshape((a.shape[0], 1, channels) + g.kernel + g.sums.grid)  # (N, G = 1, C, *K, *O)
+        return _col2im(array_module(a).moveaxis(blocks, 0, 2), g)
+
+    def vjp(self, grad):
+        return Im2Col.apply(grad, geometry=self.geometry)
+
+    def jvp(self, dcols):
+        return Col2Im.apply(dcols, geometry=self.geometry)

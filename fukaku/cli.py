@@ -21,6 +21,7 @@ import platform
 import sys
 import time
 from collections.abc import Sequence
+import dataclasses
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
@@ -35,8 +36,9 @@ from .train import (Callback, NonFiniteLossError, _format_logs, accuracy, binary
 from .utils import graph
 from .utils.data import DataLoader, TensorDataset
 
-MODELS = ("mlp", "logreg", "linreg", "perceptron")
-IMAGE_SETS = ("digits", "mnist")
+CNN_MODELS = ("lenet", "resnet20", "resnet56", "resnet110")  # fukaku.models.cnn; they take (N, C, H, W) images
+MODELS = ("mlp", "logreg", "linreg", "perceptron", *CNN_MODELS)
+IMAGE_SETS = ("digits", "mnist", "cifar10")
 CLASSIFY_SETS = ("circle", "xor", "gauss", "spiral")
 REGRESS_SETS = ("reg-plane", "reg-gauss")
 DATASETS = IMAGE_SETS + CLASSIFY_SETS + REGRESS_SETS
@@ -44,7 +46,10 @@ OPTIMIZERS = {"sgd": 0.1, "adam": 1e-3, "adamw": 1e-3, "rmsprop": 1e-3, "adagrad
 MOMENTUM_OPTIMIZERS = ("sgd", "rmsprop")
 BETAS_OPTIMIZERS = ("adam", "adamw")
 INTERRUPTED = 130  # the shell's status for a program ended by SIGINT (128 + 2)
-DEFAULT_EPOCHS = {"mlp": 30, "logreg": 50, "linreg": 50, "perceptron": 100}
+DEFAULT_EPOCHS = {"mlp": 30, "logreg": 50, "linreg": 50, "perceptron": 100, "lenet": 10, "resnet20": 30,
+                  "resnet56": 30, "resnet110": 30}
+# CIFAR-10's per-channel mean and standard deviation over the training set (the usual normalisation)
+CIFAR10_MEAN, CIFAR10_STD = (0.4914, 0.4822, 0.4465), (0.2470, 0.2435, 0.2616)
 # Where a model wants another default step: one convex layer takes 10x larger adaptive steps (softmax
 # regression on digits: 95.3% after 50 epochs at 1e-3, 97.8% at 1e-2), and least squares on the
 # Playground's inputs (|x| <= 6, so L = 2λ_max(X̃ᵀX̃)/N ≈ 50) diverges under plain SGD at 0.1.
@@ -74,6 +79,13 @@ class Data:
     num_classes: int  # 0 for regression
     split: str        # how train and test were made, for the report line
     note: str = ""    # a line to print before it (a fallback taken)
+    image_shape: tuple[int, int, int] | None = None  # (C, H, W) of each flattened row, for image sets
+
+    def as_images(self) -> Data:
+        """The same split with each row reshaped to ``image_shape``, for a convolutional network."""
+        shape = self.image_shape
+        return dataclasses.replace(self, x_train=self.x_train.reshape(-1, *shape),
+                                   x_test=self.x_test.reshape(-1, *shape))
 
 
 def load_data(name: str, seed: int, root: str | None = None, noise: float = 0.0) -> Data:
@@ -84,19 +96,21 @@ def load_data(name: str, seed: int, root: str | None = None, noise: float = 0.0)
     if name == "digits":
         x, y = datasets.digits(return_tensors=False)
         split = datasets.holdout_split(x, y, test_fraction=0.2, seed=seed)
-        return Data(name, *split, num_classes=10, split=f"80/20 shuffled split, seed {seed}")
+        return Data(name, *split, num_classes=10, split=f"80/20 shuffled split, seed {seed}", image_shape=(1, 8, 8))
     if name == "mnist":
         try:
             x_train, y_train = datasets.mnist(root, train=True, flatten=True, return_tensors=False)
         except FileNotFoundError:
             split = datasets.mnist_split(root, n_train=8000, n_test=2000, return_tensors=False)
             return Data(name, *split, num_classes=10, split="MNIST t10k, first 8,000 train / last 2,000 test",
-                        note="mnist: the training set (train-images-idx3-ubyte) has not been fetched, so the 10,000 "
+                        image_shape=(1, 28, 28), note="mnist: the training set (train-images-idx3-ubyte) has not been fetched, so the 10,000 "
                         "test images are split 8,000 train / 2,000 test; `fukaku data fetch mnist` gets the 60,000 "
                         "training images")
         x_test, y_test = datasets.mnist(root, train=False, flatten=True, return_tensors=False)
         return Data(name, x_train, y_train, x_test, y_test, num_classes=10,
-                    split="MNIST training set train-*, test set t10k-*")
+                    split="MNIST training set train-*, test set t10k-*", image_shape=(1, 28, 28))
+    if name == "cifar10":
+        return _cifar10(root)
     if name in CLASSIFY_SETS + REGRESS_SETS:
         regress = name in REGRESS_SETS
         split = datasets.playground(name, n=1200 if regress else 500, noise=noise, seed=seed, test_fraction=0.5,
@@ -107,6 +121,31 @@ def load_data(name: str, seed: int, root: str | None = None, noise: float = 0.0)
         return Data(name, split.x_train, ytr, split.x_test, yte, num_classes=2,
                     split=f"Playground 50/50 split, noise {noise}, seed {seed}")
     raise UsageError(f"unknown data set {name!r}; choose one of {', '.join(DATASETS)}")
+
+
+def _cifar10(root: str | None) -> Data:
+    """CIFAR-10's 50,000 training and 10,000 test images, standardised per channel, rows in (C, H, W)
+    order; looked up in ``root``, else in ``$FUKAKU_DATA/cifar10``, ``../shared/data/cifar10`` and
+    ``~/.cache/fukaku/data/cifar10`` (each holding ``cifar-10-batches-py/``)."""
+    from .datasets._common import candidate_dirs
+    from .vision.datasets import CIFAR10
+
+    roots = [Path(root).expanduser()] if root else candidate_dirs("cifar10")
+    names = [n for n, _ in CIFAR10.train_list + CIFAR10.test_list] + [CIFAR10.meta["filename"]]
+    found = next((r for r in roots if all((r / CIFAR10.base_folder / n).is_file() for n in names)), None)
+    if found is None:
+        raise UsageError(f"cifar10: no cifar-10-batches-py/ with the six batches and batches.meta in "
+                         f"{', '.join(map(str, roots))}; download it once with fukaku.vision.datasets.CIFAR10(ROOT, "
+                         "download=True) and pass --root ROOT")
+    mean, std = (np.array(v, np.float32).reshape(1, 3, 1, 1) for v in (CIFAR10_MEAN, CIFAR10_STD))
+
+    def split(train: bool) -> tuple[np.ndarray, np.ndarray]:
+        ds = CIFAR10(str(found), train=train)
+        images = (ds.data.transpose(0, 3, 1, 2).astype(np.float32) / 255 - mean) / std  # NHWC uint8 → NCHW
+        return images.reshape(len(images), -1), np.asarray(ds.targets, dtype=np.int64)
+
+    return Data("cifar10", *split(True), *split(False), num_classes=10, image_shape=(3, 32, 32),
+                split=f"CIFAR-10 data_batch_1-5 / test_batch ({found}), standardised per channel")
 
 
 # ---------------------------------------------------------------------------- train
@@ -145,6 +184,12 @@ def _check_combination(model: str, data: str) -> None:
         raise UsageError(f"linreg is a regression model; use a regression data set ({', '.join(REGRESS_SETS)})")
     if model in ("logreg", "perceptron") and data in REGRESS_SETS:
         raise UsageError(f"{model} is a classifier; {data} is a regression data set")
+    if model in CNN_MODELS and data not in IMAGE_SETS:
+        raise UsageError(f"{model} is a convolutional network for images; use an image data set "
+                         f"({', '.join(IMAGE_SETS)})")
+    if model == "lenet" and data == "digits":
+        raise UsageError("lenet needs images of at least 28x28 pixels (its two 5x5 convolutions and 2x2 poolings leave "
+                         "nothing of 8x8 digits); use --data mnist or cifar10, or mlp / logreg for digits")
     if model == "perceptron" and data in IMAGE_SETS:
         raise UsageError(f"the perceptron separates two classes and {data} has 10; use a two-class set "
                          f"({', '.join(CLASSIFY_SETS)}), or mlp / logreg for {data}")
@@ -161,7 +206,12 @@ def _build(args, data: Data):
     else:
         out = data.num_classes
         loss, metrics = nn.CrossEntropyLoss(), (accuracy,)
-    if args.model == "mlp":
+    if args.model == "lenet":
+        channels, side, _ = data.image_shape
+        model = models.LeNet5(num_classes=out, in_channels=channels, input_size=side)
+    elif args.model in CNN_MODELS:  # the CIFAR ResNets
+        model = getattr(models, args.model)(num_classes=out, in_channels=data.image_shape[0])
+    elif args.model == "mlp":
         model = models.MLP([d, *args.hidden, out], activation=args.activation, dropout=args.dropout,
                            batchnorm=args.batchnorm)
     elif args.model == "linreg":
@@ -182,6 +232,8 @@ def _describe(model) -> str:
         if model.dropout:
             extras.append(f"dropout {model.dropout}")
         return f"MLP {'-'.join(map(str, model.sizes))} ({', '.join(extras)})"
+    if isinstance(model, (models.LeNet5, models.ResNet)):  # their full repr runs to dozens of lines
+        return f"{type(model).__name__} ({model.extra_repr()})" if model.extra_repr() else type(model).__name__
     return repr(model)
 
 
@@ -372,8 +424,8 @@ def _check_options(args) -> None:
     if given("noise") and args.data not in CLASSIFY_SETS + REGRESS_SETS:
         raise UsageError(f"--noise applies to the Playground sets ({', '.join(CLASSIFY_SETS + REGRESS_SETS)}) only, "
                          f"not {args.data}")
-    if given("root") and args.data != "mnist":
-        raise UsageError(f"--root applies to --data mnist only, not {args.data}")
+    if given("root") and args.data not in ("mnist", "cifar10"):
+        raise UsageError(f"--root applies to --data mnist and cifar10 only, not {args.data}")
     if args.resume and not args.save:
         raise UsageError("--resume needs --save PATH, the checkpoint to continue from")
 
@@ -406,6 +458,8 @@ def cmd_train(args) -> int:
     if args.save:
         _check_save_path(args.save)
     data = load_data(args.data, args.seed, args.root, args.noise)
+    if args.model in CNN_MODELS:
+        data = data.as_images()
     if data.note:
         print(data.note)
     print(f"{data.name}: {len(data.x_train):,} train / {len(data.x_test):,} test samples ({data.split})")
@@ -521,20 +575,24 @@ def build_parser() -> argparse.ArgumentParser:
     t = sub.add_parser(
         "train", help="train a model on a data set and report its test accuracy",
         description="Train MODEL on DATASET and report the test accuracy (test loss for regression). "
-        "mlp, logreg and linreg learn by mini-batch gradient descent (fukaku.train.fit); the perceptron by its "
+        "mlp, logreg, linreg and the convolutional networks (lenet, resnet20/56/110) learn by mini-batch gradient "
+        "descent (fukaku.train.fit); the perceptron by its "
         "error-correction rule (seed 000 §6.1.1).",
         epilog="Data: digits = scikit-learn's 8x8 digits, 80/20 shuffled split by --seed; mnist = the 60,000 MNIST "
         "training images and the 10,000 test images when the training files have been fetched (`fukaku data fetch "
         "mnist`), else the t10k set alone, first 8,000 images train / last 2,000 test (looked up in --root, "
-        "$FUKAKU_DATA/mnist, ../shared/data/mnist or ~/.cache/fukaku/data/mnist); circle, xor, gauss, spiral (two "
+        "$FUKAKU_DATA/mnist, ../shared/data/mnist or ~/.cache/fukaku/data/mnist); cifar10 = CIFAR-10's "
+        "cifar-10-batches-py/ (50,000 train / 10,000 test, standardised per channel; looked up the same way); circle, xor, gauss, spiral (two "
         "classes) and reg-plane, reg-gauss (regression) = the TensorFlow Playground's sets, 50/50 split. "
         "Options that do not apply to the model, optimizer or data are refused, as are values outside their range "
         "(exit status 2). Ctrl-C stops with exit status 130; with --save the checkpoint keeps the last finished "
         "epoch and --resume continues it exactly. "
-        "Example: fukaku train mlp --data digits --epochs 30 --save mlp.npz")
+        "Examples: fukaku train mlp --data digits --epochs 30 --save mlp.npz; fukaku train lenet --data mnist; "
+        "fukaku train resnet20 --data cifar10 --save resnet20.pt")
     t.add_argument("model", choices=MODELS, metavar="MODEL",
                    help="mlp (multilayer perceptron), logreg (logistic / softmax regression), linreg (linear "
-                   "regression), perceptron (two classes)")
+                   "regression), perceptron (two classes), lenet (LeNet-5: mnist, cifar10), resnet20, resnet56, "
+                   "resnet110 (the CIFAR ResNets of He et al. 2016; any image set)")
     t.add_argument("--data", required=True, choices=DATASETS, metavar="DATASET", help=", ".join(DATASETS))
     t.add_argument("--epochs", type=int, default=None, metavar="N",
                    help="passes over the training set, >= 1 (default: " +
@@ -572,7 +630,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="mlp only: dropout probability in [0, 1) (default: 0)")
     t.add_argument("--batchnorm", action="store_true", default=None,
                    help="mlp only: BatchNorm1d after each hidden linear layer")
-    t.add_argument("--root", metavar="DIR", help="mnist only: directory with the MNIST IDX files")
+    t.add_argument("--root", metavar="DIR", help="mnist and cifar10 only: directory with the MNIST IDX files, or "
+                   "the one holding cifar-10-batches-py/")
     t.add_argument("--noise", type=float, default=None,
                    help="Playground sets only: noise in [0, 0.5], the Playground's Noise slider / 100 (default: 0)")
     t.add_argument("--quiet", action="store_true", help="no per-epoch output")

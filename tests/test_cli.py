@@ -342,3 +342,44 @@ def test_mnist_without_the_training_set_splits_t10k_and_says_so(tmp_path, capsys
     assert lines[0].startswith("mnist: the training set (train-images-idx3-ubyte) has not been fetched")
     assert "`fukaku data fetch mnist`" in lines[0]
     assert lines[1] == "mnist: 8,000 train / 2,000 test samples (MNIST t10k, first 8,000 train / last 2,000 test)"
+
+
+def test_lenet_trains_on_mnist_images_and_resumes(tmp_path, capsys):
+    _fake_mnist(tmp_path, "train", 64, 0)
+    _fake_mnist(tmp_path, "t10k", 32, 1)
+    ckpt = tmp_path / "lenet.pt"
+    argv = ["train", "lenet", "--data", "mnist", "--root", str(tmp_path), "--batch-size", "32", "--quiet",
+            "--save", str(ckpt)]
+    code, out, err = run([*argv, "--epochs", "1"], capsys)
+    assert code == 0, err
+    assert "LeNet5 (num_classes=10, in_channels=1, input_size=28" in out and "61,706 parameters" in out
+    state = fk.load(ckpt)
+    assert state["model"]["features.0.weight"].shape == (6, 1, 5, 5) and state["epoch"] == 1
+    code, out, err = run([*argv, "--epochs", "2", "--resume"], capsys)
+    assert code == 0, err
+    assert "resuming" in out and fk.load(ckpt)["epoch"] == 2
+
+
+def test_resnet20_trains_on_cifar10_batches(tmp_path, capsys):
+    from vision.cifar_files import write_cifar10
+
+    write_cifar10(tmp_path, n=8)
+    code, out, err = run(["train", "resnet20", "--data", "cifar10", "--root", str(tmp_path), "--epochs", "1",
+                          "--batch-size", "16", "--quiet"], capsys)
+    assert code == 0, err
+    assert "cifar10: 40 train / 8 test samples" in out and "ResNet" in out and "test accuracy" in out
+
+
+@pytest.mark.parametrize("argv,message", [
+    (["train", "lenet", "--data", "digits"], "lenet needs images of at least 28x28 pixels"),
+    (["train", "resnet20", "--data", "spiral"], "resnet20 is a convolutional network for images"),
+    (["train", "lenet", "--data", "mnist", "--hidden", "8"], "--hidden applies to mlp only, not lenet"),
+])
+def test_cnn_models_refuse_what_does_not_apply(argv, message, capsys):
+    code, out, err = run(argv, capsys)
+    assert code == 2 and message in err and out == ""
+
+
+def test_missing_cifar10_names_the_places_and_the_download(tmp_path, capsys):
+    code, out, err = run(["train", "resnet20", "--data", "cifar10", "--root", str(tmp_path)], capsys)
+    assert code == 2 and str(tmp_path) in err and "download=True" in err

@@ -102,6 +102,22 @@ class ConvGeometry:
         """Whether col2im works on wide rows (and discards their extra columns)."""
         return self.sums is not self.windows
 
+    def flipped(self) -> ConvGeometry | None:
+        """With stride 1, the transposed convolution is a convolution of y with the kernel flipped: this
+        is its geometry (y's size in, x's size out, padding d(K − 1) − lo before and what reaches S after);
+        None when strided or when that padding would be negative."""
+        if any(s != 1 for s in self.stride):
+            return None
+        pads = []
+        for n_in, n_out, k, d, (lo, _) in zip(self.in_size, self.out_size, self.kernel, self.dilation, self.padding):
+            before = d * (k - 1) - lo
+            after = n_in - n_out + d * (k - 1) - before
+            if before < 0 or after < 0:
+                return None
+            pads.append((before, after))
+        return ConvGeometry(self.out_size, self.in_size, self.kernel, self.stride, tuple(pads), self.dilation,
+                            self.groups)
+
     def __repr__(self) -> str:
         return (f"ConvGeometry(in_size={self.in_size}, out_size={self.out_size}, kernel={self.kernel}, "
                 f"stride={self.stride}, padding={self.padding}, dilation={self.dilation}, groups={self.groups})")
@@ -150,6 +166,39 @@ def _col2im(cols: np.ndarray, g: ConvGeometry) -> np.ndarray:
         target = _strided(xp, buf, offset, shape, strides, writeable=True)
         target += cols[(slice(None),) * 3 + tap]
     return xp.ascontiguousarray(buf[_crop(g)].swapaxes(0, 1))
+
+
+def _convolve(a: np.ndarray, w: np.ndarray, g: ConvGeometry, cols: np.ndarray | None = None) -> tuple:
+    """conv(x, w) on arrays: (y ``(N, C_out, *O)``, the columns of x), one GEMM per sample and group
+    written straight into y's layout."""
+    cols = _columns(a, g) if cols is None else cols
+    n, c_out = a.shape[0], w.shape[0]
+    out = array_module(a, w).matmul(w.reshape(g.groups, c_out // g.groups, -1), cols)  # (N, G, C_out/G, ΠO)
+    return out.reshape((n, c_out) + g.out_size), cols
+
+
+def _flipped_weight(w: np.ndarray, groups: int) -> np.ndarray:
+    """The weight of the convolution that is conv_transpose(·, w) at stride 1: w's channel roles swapped
+    within each group and its kernel flipped along every spatial dim."""
+    c_out, cg = w.shape[:2]
+    spatial = w.shape[2:]
+    swapped = w.reshape((groups, c_out // groups, cg) + spatial).swapaxes(1, 2).reshape((groups * cg, -1) + spatial)
+    return swapped[(slice(None), slice(None)) + (slice(None, None, -1),) * len(spatial)]
+
+
+def _transpose(y: np.ndarray, w: np.ndarray, g: ConvGeometry, flip: bool | None = None) -> np.ndarray:
+    """conv_transpose(y, w) on arrays, by the flipped convolution or by col2im (``flip``; None: the
+    flipped convolution at stride 1 when y has at most 1.5× x's channels, see :class:`ConvTranspose`)."""
+    d, n, cg = len(g.kernel), y.shape[0], w.shape[1]
+    flipped = g.flipped() if flip or (flip is None and 2 * y.shape[1] <= 3 * g.groups * cg) else None
+    if flipped is not None:
+        return _convolve(y, _flipped_weight(w, g.groups), flipped)[0]
+    ym = _channel_major(y, g)
+    cols = array_module(ym, w).matmul(_tap_major_weight(w, g.groups).transpose(0, 2, 1), ym)
+    # (G, *K, Cg, N, *grid) -> (G, Cg, N, *K, *grid), the axes col2im reads
+    view = cols.reshape((g.groups,) + g.kernel + (cg, n) + g.sums.grid).transpose(
+        0, d + 1, d + 2, *range(1, d + 1), *range(d + 3, 2 * d + 3))
+    return _col2im(view, g)
 
 
 def _tap_major_weight(w: np.ndarray, groups: int) -> np.ndarray:
@@ -239,13 +288,9 @@ class Convolution(_Convolutional):
 
     def forward(self, x, w, b=None):
         g = self.geometry
-        xa, wa = x._data, w._data
-        cols = self.cols if self.cols is not None else _columns(xa, g)
-        n, c_out = xa.shape[0], wa.shape[0]
-        out = array_module(xa, wa).matmul(wa.reshape(g.groups, c_out // g.groups, -1), cols)  # (N, G, C_out/G, ΠO)
-        out = out.reshape((n, c_out) + g.out_size)
+        out, cols = _convolve(x._data, w._data, g, self.cols)
         if b is not None:
-            out += b._data.reshape((c_out,) + (1,) * len(g.kernel))
+            out += b._data.reshape((-1,) + (1,) * len(g.kernel))
         self.save(x, w)
         self.has_bias = b is not None
         # the columns serve ∂L/∂w and the jvp's conv(x, ẇ); kept only when one may be asked for
@@ -268,23 +313,23 @@ class ConvTranspose(_Convolutional):
     ``(N, C_in, *S)`` for a weight ``(C_out, C_in/G, *K)`` — ``F.conv_transpose*d``'s layer, and
     the input gradient of a convolution.
 
-    Forward: y laid out channel-major (one copy), one GEMM per group wᵀ · y, whose column matrices come
-    out kernel tap first, so that col2im (one vectorised add per kernel tap) reads one contiguous block
-    per tap. Rules: vjp ∂L/∂y = conv(g, w), ∂L/∂w = :class:`ConvWeight` (g, y), ∂L/∂b = Σ g;
+    Forward, two ways to the same sum, whichever moves less memory:
+
+    * at stride 1, when y has at most 1.5× x's channels: the convolution of y with the flipped kernel
+      (:meth:`ConvGeometry.flipped`), im2col of y and one GEMM per sample, as :class:`Convolution`;
+    * otherwise: y laid out channel-major (one copy), one GEMM per group wᵀ · y, whose column matrices
+      come out kernel tap first, so that col2im (one vectorised add per kernel tap) reads one contiguous
+      block per tap.
+
+    Rules: vjp ∂L/∂y = conv(g, w), ∂L/∂w = :class:`ConvWeight` (g, y), ∂L/∂b = Σ g;
     jvp conv_transpose(ẏ, w) + conv_transpose(y, ẇ) + ḃ.
     """
 
     def forward(self, y, w, b=None):
         g = self.geometry
-        ym = _channel_major(y._data, g)
-        cols = array_module(ym, w._data).matmul(_tap_major_weight(w._data, g.groups).transpose(0, 2, 1), ym)
-        d, n, cg = len(g.kernel), y._data.shape[0], w._data.shape[1]
-        # (G, *K, Cg, N, *grid) -> (G, Cg, N, *K, *grid), the axes col2im reads
-        view = cols.reshape((g.groups,) + g.kernel + (cg, n) + g.sums.grid).transpose(
-            0, d + 1, d + 2, *range(1, d + 1), *range(d + 3, 2 * d + 3))
-        out = _col2im(view, g)
+        out = _transpose(y._data, w._data, g)
         if b is not None:
-            out += b._data.reshape((-1,) + (1,) * d)
+            out += b._data.reshape((-1,) + (1,) * len(g.kernel))
         self.save(y, w)
         self.has_bias = b is not None
         self.out_shape = out.shape

@@ -170,6 +170,23 @@ def test_outputs_are_contiguous_and_do_not_alias_the_inputs():
         assert y.is_contiguous() and not np.shares_memory(y._data, x._data)
 
 
+@pytest.mark.parametrize("in_size, kernel, padding, dilation, groups, c_in, c_out", [
+    ((6, 7), (3, 3), ((1, 1), (1, 1)), (1, 1), 1, 3, 4),   # wide rows in col2im
+    ((5, 6), (2, 3), ((1, 0), (0, 2)), (2, 1), 2, 4, 6),   # asymmetric padding, dilation, groups
+    ((7,), (4,), ((2, 1),), (1,), 1, 2, 3),
+    ((3, 4, 3), (2, 2, 2), ((0, 1), (1, 1), (0, 0)), (1, 1, 1), 1, 2, 2),
+])
+def test_both_transposed_convolution_algorithms_agree(in_size, kernel, padding, dilation, groups, c_in, c_out):
+    """The flipped-kernel convolution and col2im compute the same adjoint (the forward pass picks one)."""
+    from fukaku.ops.conv import _transpose
+    out = tuple(n + lo + hi - d * (k - 1) for n, (lo, hi), d, k in zip(in_size, padding, dilation, kernel))
+    g = ConvGeometry(in_size, out, kernel, (1,) * len(kernel), padding, dilation, groups)
+    assert g.flipped() is not None
+    y, w = randn((2, c_out) + out, seed=30), randn((c_out, c_in // groups) + kernel, seed=31)
+    np.testing.assert_allclose(_transpose(y, w, g, flip=True), _transpose(y, w, g, flip=False), rtol=1e-12,
+                               atol=1e-12)
+
+
 def test_columns_are_kept_only_for_the_weight_gradient_and_freed_by_backward():
     x, w = fk.randn(2, 3, 6, 6, requires_grad=True), fk.randn(4, 3, 3, 3, requires_grad=True)
     y = F.conv2d(x, w, padding=1)

@@ -14,7 +14,6 @@ Ctrl-C), so tests call it directly; the console script and ``python -m fukaku`` 
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import math
 import os
 import platform
@@ -171,9 +170,6 @@ def _betas(text: str) -> tuple[float, float]:
 
 def _check_save_path(path: str) -> None:
     """Refuse a checkpoint path that cannot be written before spending time on training."""
-    if Path(path).suffix.lower() == ".safetensors" and importlib.util.find_spec("safetensors") is None:
-        raise UsageError(f"--save {path!r}: .safetensors needs the 'safetensors' package (pip install safetensors); "
-                         "or save to another name (e.g. model.pt: fukaku's own format, never a pickle)")
     parent = Path(path).expanduser().resolve().parent
     if not parent.is_dir():
         raise UsageError(f"--save {path!r}: the directory {str(parent)!r} does not exist")

@@ -179,7 +179,7 @@ def test_python_dash_m_fukaku():
     (["--seed", "-1"], "--seed must be >= 0, got -1"),
     (["--noise", "0.1"], "--noise applies to the Playground sets (circle, xor, gauss, spiral, reg-plane, reg-gauss) "
                          "only, not digits"),
-    (["--root", "."], "--root applies to --data mnist only, not digits"),
+    (["--root", "."], "--root applies to --data mnist and cifar10 only, not digits"),
     (["--resume"], "--resume needs --save PATH"),
 ])
 def test_options_that_do_not_apply_or_are_out_of_range_are_refused(extra, message, capsys):

@@ -27,6 +27,9 @@ from . import datasets, models, nn, optim, train, utils  # noqa: E402  (they use
 from . import linalg  # noqa: E402  (torch.linalg)
 from . import accelerator, cuda, random  # noqa: E402  (torch.accelerator, torch.cuda, torch.random)
 from .nn.functional import dropout  # noqa: E402  (torch.dropout(input, p, train): the same function)
+# torch.conv2d, torch.max_pool2d … are the functional forms under the same names and signatures
+from .nn.functional import (adaptive_avg_pool1d, avg_pool1d, conv1d, conv2d,  # noqa: E402
+                            conv3d, conv_transpose1d, conv_transpose2d, conv_transpose3d, max_pool1d, max_pool2d)
 
 __version__ = "0.1.0"
 
@@ -55,6 +58,8 @@ __all__ = ["Tensor", "Size", "set_printoptions", "get_printoptions", "tensor", "
            "uint32", "uint64", "complex64", "cfloat", "complex128", "cdouble", "finfo", "iinfo", "promote_types",
            "result_type", "can_cast", "device", "DeviceError", "get_default_device", "set_default_device", "cuda",
            "accelerator", "random", "Generator", "seed", "initial_seed", "logspace", "randint_like", "multinomial",
-           "bernoulli", "dropout", "inference_mode", "is_inference_mode_enabled", "FloatTensor", "DoubleTensor",
+           "bernoulli", "dropout", "conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d", "conv_transpose3d",
+           "max_pool1d", "max_pool2d", "avg_pool1d", "adaptive_avg_pool1d",
+           "inference_mode", "is_inference_mode_enabled", "FloatTensor", "DoubleTensor",
            "HalfTensor", "LongTensor", "IntTensor", "ShortTensor", "CharTensor", "ByteTensor", "BoolTensor",
            *_ops_all]

@@ -74,3 +74,19 @@ def test_the_everyday_name_exists_in_fukaku_as_in_torch(path, name):
         _lookup(fk, path, name)
     except (AttributeError, ImportError):
         pytest.fail(f"fukaku has no {'fukaku.' + path + '.' if path else 'fukaku.'}{name}", pytrace=False)
+
+
+def test_top_level_conv_and_pool_functions_are_the_functional_forms():
+    import numpy as np
+
+    import fukaku.nn.functional as F
+
+    x = np.random.default_rng(0).random((1, 2, 7, 7), dtype=np.float32)
+    w = np.random.default_rng(1).random((3, 2, 3, 3), dtype=np.float32)
+    for name in ("conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d", "conv_transpose3d",
+                 "max_pool1d", "max_pool2d", "avg_pool1d", "adaptive_avg_pool1d"):
+        assert getattr(fk, name) is getattr(F, name), name
+    np.testing.assert_allclose(fk.conv2d(fk.tensor(x), fk.tensor(w), None, 2, 1).numpy(),
+                               torch.conv2d(torch.tensor(x), torch.tensor(w), None, 2, 1).numpy(), rtol=1e-5)
+    np.testing.assert_array_equal(fk.max_pool2d(fk.tensor(x), 3, 2).numpy(),
+                                  torch.max_pool2d(torch.tensor(x), 3, 2).numpy())

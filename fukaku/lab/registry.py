@@ -3,9 +3,14 @@
 An experiment states one claim of the textbook (``id`` and ``source`` as keywords of its class statement,
 the title and the claim as its docstring) and checks it in separate steps, declared once here by
 :class:`Experiment`: ``measure`` runs the code and returns the numbers, ``checks`` compares those numbers
-with the claim (each comparison a :class:`Check`, data that the report lists one by one), ``summary`` says
-in words what was measured (its first sentence is the headline of the runner's one-line verdict), and
+with the claim (each comparison a :class:`Check`, data that the report lists one by one), the summary
+says in words what was measured (its first sentence is the headline of the runner's one-line verdict), and
 ``plot`` draws figures. The verdict is never written in: the claim holds when every check holds.
+
+The summary is data too: ``summary_template``, prose with ``{m[measured name]:.3f}`` fields that
+:meth:`str.format` fills from the measured values (white space, line breaks included, reads as one space).
+Numbers the template needs that are not measured as such (a constant of the experiment, the worst of
+several values, a clause that depends on the outcome) come from ``summary_values``, by name.
 
 Adding an experiment is one new file anywhere under ``fukaku/lab/experiments/`` (in the subpackage
 of its chapter or family; name the file after the experiment). The lab imports every module of that
@@ -20,6 +25,8 @@ package, nested ones included, and registers each :class:`Experiment` subclass i
     from ...plotting import save_figure
     from ...registry import Check, Context, Experiment, Measurement
 
+    ROWS = 1000
+
 
     class SoftmaxSumsToOne(Experiment, id="softmax-sums-to-one", source="seed 003 (softmax demo)"):
         """Softmax outputs are probabilities.
@@ -28,7 +35,7 @@ package, nested ones included, and registers each :class:`Experiment` subclass i
         """
 
         def measure(self, ctx: Context) -> Measurement:
-            z = fk.tensor(ctx.rng().normal(0, 10, (1000, 5)), dtype=fk.float64)
+            z = fk.tensor(ctx.rng().normal(0, 10, (ROWS, 5)), dtype=fk.float64)
             p = F.softmax(z, dim=1).numpy()
             return Measurement(values={"smallest probability": float(p.min()),
                                        "max |row sum − 1|": float(abs(p.sum(axis=1) - 1).max())},
@@ -38,8 +45,11 @@ package, nested ones included, and registers each :class:`Experiment` subclass i
             return [Check("every probability is positive", m["smallest probability"], ">", 0.0),
                     Check("every row sums to 1 (float64 rounding)", m["max |row sum − 1|"], "≤", 1e-12)]
 
-        def summary(self, m: dict) -> str:
-            return f"Over 1000 random logit vectors the rows sum to 1 within {m['max |row sum − 1|']:.0e}."
+        summary_template = """Rows sum to 1 within {m[max |row sum − 1|]:.0e} over {rows} random logit
+            vectors. The smallest probability is {m[smallest probability]:.1e}."""
+
+        def summary_values(self, m: dict) -> dict:                               # optional
+            return {"rows": ROWS}
 
         def plot(self, ctx: Context, measurement: Measurement) -> list[Path]:   # optional
             return save_figure(ctx, self.id, lambda fig: fig.subplots().hist(measurement.plot_data["p"].ravel()))
@@ -168,14 +178,24 @@ class Experiment(ABC):
     statement, and write the docstring as the title (one line), a blank line, then the claim (the
     textbook's statement, quantified). They become the class attributes ``cls.id``, ``cls.source``,
     ``cls.title`` (its final period dropped) and ``cls.claim`` (one paragraph per paragraph of the
-    docstring). Then write the steps :meth:`run` calls in order: :meth:`measure`, :meth:`checks`,
-    :meth:`summary` and :meth:`plot` (optional). The module docstring of :mod:`fukaku.lab.registry` has a
-    complete example.
+    docstring). Then write the steps :meth:`run` calls in order: :meth:`measure`, :meth:`checks`, the
+    summary as :attr:`summary_template` (with :meth:`summary_values` where it needs more than the measured
+    values) and :meth:`plot` (optional). The module docstring of :mod:`fukaku.lab.registry` has a complete
+    example.
 
     A subclass of an experiment inherits all four and may restate any of them: a keyword, or a docstring
     (title and claim together). A class with neither keywords nor an experiment above it is a base for
     experiments, its docstring plain documentation: it must leave a method abstract, since discovery
-    refuses a concrete experiment without an id.
+    refuses a concrete experiment without an id, and one with neither a ``summary_template`` nor a
+    :meth:`summary` of its own.
+
+    ``summary_template`` (a class attribute) is prose for :meth:`str.format`: ``{m[name]}`` is the measured
+    value ``name`` (``{m[name]:.3f}`` with a format spec, ``{m[name][key]}`` inside a dict, ``{{`` a brace),
+    and ``{other}`` a value :meth:`summary_values` returns. White space in it, line breaks and indentation
+    included, reads as one space, so it is written as a triple-quoted string of sentences. The first
+    sentence is the headline that the runner's one-line verdict and the report's table show: the key
+    numbers against the claim's, in at most 90 characters (e.g.
+    ``"At γ = 0.0259: 78 mistakes ≤ bound 4379."``); the report shows all of it.
 
     Raises:
         TypeError: at the class statement, when a keyword is empty or not a string, when the docstring is
@@ -187,6 +207,7 @@ class Experiment(ABC):
     title: ClassVar[str]
     source: ClassVar[str]
     claim: ClassVar[str]
+    summary_template: ClassVar[str]
 
     def __init_subclass__(cls, *, id: str | None = None, source: str | None = None, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -215,11 +236,32 @@ class Experiment(ABC):
     def checks(self, measured: dict) -> list[Check]:
         """The claim as comparisons of the measured values with the textbook's numbers."""
 
-    @abstractmethod
+    def summary_values(self, measured: dict) -> dict[str, Any]:
+        """The values :attr:`summary_template` names besides ``m``: what the summary says but the
+        measurement does not hold as such (a constant of the experiment, the worst of several measured
+        values, a clause that depends on the outcome). None by default."""
+        return {}
+
     def summary(self, measured: dict) -> str:
-        """A few sentences: what was measured, in the claim's terms. The first is the headline that the
-        runner's one-line verdict and the report's table show: the key numbers against the claim's, in at
-        most 90 characters (e.g. ``"At γ = 0.0259: 78 mistakes ≤ bound 4379."``); the report shows all."""
+        """A few sentences: what was measured, in the claim's terms; the first is the headline.
+
+        Renders :attr:`summary_template` with ``m=measured`` and the names :meth:`summary_values` returns.
+
+        Raises:
+            TypeError: when the experiment has no ``summary_template``.
+            LookupError: when the template names a value that is neither measured nor in ``summary_values``.
+        """
+        template = getattr(self, "summary_template", None)
+        if not isinstance(template, str):
+            raise TypeError(f"{_describe(type(self))} has no summary: {_how_to_summarise()}")
+        values = self.summary_values(measured)
+        try:
+            return " ".join(template.split()).format(m=measured, **values)
+        except (KeyError, IndexError) as exc:
+            raise LookupError(f"{_describe(type(self))}: its summary_template names a value that is not there "
+                              f"({type(exc).__name__}: {exc}); m holds the measured values "
+                              f"{', '.join(map(repr, measured)) or '(none)'}, and summary_values returns "
+                              f"{', '.join(map(repr, values)) or '(none)'}") from exc
 
     def plot(self, ctx: Context, measurement: Measurement) -> list[Path]:
         """Figures written with :func:`fukaku.lab.plotting.save_figure`; none by default."""
@@ -258,6 +300,8 @@ def _register(cls: type[Experiment]) -> None:
     if not hasattr(cls, "id"):  # it states no keywords (stating only some fails at its class statement)
         raise TypeError(f"{_describe(cls)} is concrete but states no {', '.join(_METADATA)}; state "
                         f"{_how_to_state(cls)}, or leave a method abstract if it is a base for experiments")
+    if cls.summary is Experiment.summary and not isinstance(getattr(cls, "summary_template", None), str):
+        raise TypeError(f"{_describe(cls)} is concrete but has no summary: {_how_to_summarise()}")
     known = REGISTRY.get(cls.id)
     if known is None:
         REGISTRY[cls.id] = cls()
@@ -283,3 +327,8 @@ def _title_and_claim(cls: type, doc: str) -> tuple[str, str]:
 def _how_to_state(cls: type) -> str:
     return (f"state id and source as class keywords and the title and claim as the docstring: "
             f"class {cls.__name__}(Experiment, id=..., source=...): \"\"\"Title.\\n\\nClaim.\"\"\"")
+
+
+def _how_to_summarise() -> str:
+    return ('state it as a class attribute, summary_template = """Prose with {m[measured name]:.3f} fields."""'
+            " (and def summary_values(self, m) -> dict for values that are not measured)")

@@ -264,7 +264,8 @@ class _Convolutional(Function):
         return (*grads, _bias_grad(grad) if self.needs_input_grad[2] else None)
 
     def jvp(self, da, db, dbias=None):
-        """Each node is bilinear in its two inputs, (plus a bias): op(ȧ, b) + op(a, ḃ) (+ ḃias)."""
+        """Each node is bilinear in its two inputs a and b (plus, for two of them, a bias c):
+        op(ȧ, b) + op(a, ḃ) (+ ċ)."""
         a, b = self.saved
         g, op = self.geometry, type(self)
         terms = []

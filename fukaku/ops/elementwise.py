@@ -559,7 +559,8 @@ class Sinh(_Ufunc):
 
 
 class Cosh(_Ufunc):
-    """cosh x = (eˣ + e⁻ˣ)/2; derivative sinh x (no minus sign, unlike cos)."""
+    """cosh x = (eˣ + e⁻ˣ)/2 ≥ 1, the curve of a hanging chain (the catenary); derivative sinh x (no
+    minus sign, unlike cos)."""
 
     ufunc = "cosh"
 

@@ -138,31 +138,29 @@ def _scaled_sum(op: str, input: Tensor, product: Tensor, beta, alpha) -> Tensor:
     return out + (input if beta == 1 else input * beta)
 
 
-def _added_product(op: str, ranks: tuple[int, int], doc: str, hint: str, over_batch: bool = False):
-    """``op(input, a, b, *, beta=1, alpha=1)``: beta·input + alpha·(a @ b), the product summed over
-    its batch dimension when ``over_batch`` (addbmm)."""
+def _added_product(op: str, ranks: tuple[int, int], formula: str, operands: str, out: str,
+                   over_batch: bool = False):
+    """``op(input, a, b, *, beta=1, alpha=1)``: beta·input + alpha·``formula`` for ``operands`` of ``ranks``
+    (named so in its docstring and shape errors), ``input`` broadcasting to the shape ``out``; the product
+    is summed over its batch dimension when ``over_batch`` (addbmm)."""
+    hint = f"{op} takes {operands}"
+
     def added(input: Tensor, mat1: Tensor, mat2: Tensor, *, beta=1, alpha=1) -> Tensor:
         product = _ranked_product(op, mat1, mat2, ranks, hint)
         return _scaled_sum(op, input, _sum(product, 0) if over_batch else product, beta, alpha)
 
-    return named(added, op, doc)
+    return named(added, op, f"beta·input + alpha·{formula} for {operands}; ``input`` broadcasts to {out}. "
+                            "``beta=0`` ignores ``input`` (NaN and inf in it do not propagate).")
 
 
-addmm = tensor_method()(_added_product(
-    "addmm", (2, 2), "beta·input + alpha·(mat1 @ mat2) for matrices (n, k) and (k, m); ``input`` broadcasts "
-    "to (n, m). ``beta=0`` ignores ``input`` (NaN and inf in it do not propagate).",
-    hint="addmm takes two 2-d matrices (n, k) and (k, m)"))
-addmv = tensor_method()(_added_product(
-    "addmv", (2, 1), "beta·input + alpha·(mat @ vec) for a matrix (n, m) and a vector (m,); ``input`` "
-    "broadcasts to (n,). ``beta=0`` ignores ``input``.", hint="addmv takes a 2-d matrix and a 1-d vector"))
-baddbmm = tensor_method()(_added_product(
-    "baddbmm", (3, 3), "beta·input + alpha·bmm(batch1, batch2) for (B, n, k) and (B, k, m); ``input`` "
-    "broadcasts to (B, n, m). ``beta=0`` ignores ``input``.",
-    hint="baddbmm takes (B, n, k) and (B, k, m) with the same B"))
-addbmm = tensor_method()(_added_product(
-    "addbmm", (3, 3), "beta·input + alpha·Σ_b batch1[b] @ batch2[b] for (B, n, k) and (B, k, m); ``input`` "
-    "broadcasts to (n, m). ``beta=0`` ignores ``input``.",
-    hint="addbmm takes (B, n, k) and (B, k, m) with the same B", over_batch=True))
+addmm = tensor_method()(_added_product("addmm", (2, 2), "(mat1 @ mat2)", "two 2-d matrices (n, k) and (k, m)",
+                                       "(n, m)"))
+addmv = tensor_method()(_added_product("addmv", (2, 1), "(mat @ vec)", "a 2-d matrix (n, m) and a 1-d vector (m,)",
+                                       "(n,)"))
+baddbmm = tensor_method()(_added_product("baddbmm", (3, 3), "bmm(batch1, batch2)",
+                                         "(B, n, k) and (B, k, m) with the same B", "(B, n, m)"))
+addbmm = tensor_method()(_added_product("addbmm", (3, 3), "Σ_b batch1[b] @ batch2[b]",
+                                        "(B, n, k) and (B, k, m) with the same B", "(n, m)", over_batch=True))
 
 
 @tensor_method()

@@ -35,8 +35,10 @@ class _Fake(Experiment, id="zz-fake", source="test"):
         return [Check("x is a number", isinstance(m["x"], (float, np.floating)), "=", True),
                 Check("x at most the limit", m["x"], "≤", self.limit)]
 
-    def summary(self, m: dict) -> str:
-        return f"x {m['x']:g} ≤ {self.limit:g}. More words."
+    summary_template = "x {m[x]:g} ≤ {limit:g}. More words."
+
+    def summary_values(self, m: dict) -> dict:
+        return {"limit": self.limit}
 
 
 class _Raises(_Fake):
@@ -91,6 +93,56 @@ def test_an_experiment_must_write_every_step():
         NoChecks()
 
 
+# ----------------------------------------------------------------------------- the summary, a template
+class _Templated(_Fake):
+    """A fake experiment with a longer summary.
+
+    Its summary names measured values, nested ones and a derived value.
+    """
+
+    summary_template = """x = {m[x]:.2f} within {m[tolerance, relative]:.0e}; per layer {m[per layer][first]}
+        then {m[per layer][last]} (worst {worst}), {m[label]}
+            and {{braces}}."""
+
+    def summary_values(self, m: dict) -> dict:
+        return {"worst": max(m["per layer"].values())}
+
+
+def test_a_summary_template_is_filled_from_measured_and_derived_values_on_one_line():
+    measured = {"x": 1.2345, "tolerance, relative": 1e-6, "per layer": {"first": 3, "last": 5}, "label": "a  b"}
+    # the template's line breaks and indentation read as one space; the values are shown as they are
+    assert _Templated("zz-templated", measured).summary(measured) == \
+        "x = 1.23 within 1e-06; per layer 3 then 5 (worst 5), a  b and {braces}."
+    assert _Fake("zz-fake", {"x": 1.5}, limit=2.0).summary({"x": 1.5}) == "x 1.5 ≤ 2. More words."
+
+
+def test_a_summary_template_naming_a_missing_value_says_what_there_is():
+    with pytest.raises(LookupError, match=r"_Templated: its summary_template names a value that is not there "
+                                          r"\(KeyError: 'tolerance, relative'\); m holds the measured values 'x', "
+                                          r"'per layer', and summary_values returns 'worst'"):
+        _Templated("zz-templated", {}).summary({"x": 1.0, "per layer": {"first": 1}})
+
+
+def test_an_experiment_without_a_summary_is_refused():
+    class NoSummary(Experiment, id="zz-no-summary", source="s"):
+        """T.
+
+        C.
+        """
+
+        def measure(self, ctx):
+            return Measurement({})
+
+        def checks(self, m):
+            return []
+
+    message = r"NoSummary has no summary: state it as a class attribute, summary_template = \"\"\"Prose with"
+    with pytest.raises(TypeError, match=message):
+        NoSummary().summary({})
+    with pytest.raises(TypeError, match=message.replace("has no", "is concrete but has no")):
+        registry._register(NoSummary)
+
+
 # ----------------------------------------------------------------------------- discovery
 def test_discovery_finds_the_experiments_in_nested_subpackages():
     found = registry.discover()
@@ -119,8 +171,7 @@ class NewClaim(Experiment, id="{id}", source="seed 003"):
     def checks(self, m):
         return [Check("2 + 2", m["2 + 2"], "=", 4)]
 
-    def summary(self, m):
-        return f"2 + 2 = {{m['2 + 2']}}."
+    summary_template = "2 + 2 = {{m[2 + 2]}}."
 '''
 
 
@@ -258,8 +309,7 @@ class CountsToFour(Experiment):
     def checks(self, m):
         return [Check("count", m["count"], "=", 4)]
 
-    def summary(self, m):
-        return f"It counted {{m['count']}}."
+    summary_template = "It counted {{m[count]}}."
 
 
 class TwoPlusTwo(CountsToFour, id="{id}", source="seed 003"):

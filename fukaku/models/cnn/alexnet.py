@@ -72,7 +72,8 @@ class AlexNet(Module):
 
     def forward(self, input: Tensor) -> Tensor:
         check_input("AlexNet", input, self.in_channels)
-        return self.classifier(self.avgpool(self.features(input)).flatten(1))
+        pooled = self.avgpool(self.features(input))        # (N, c5, 3, 3) whatever H and W
+        return self.classifier(pooled.flatten(1))          # (N, 9·c5) → (N, num_classes)
 
     def extra_repr(self) -> str:
         return (f"num_classes={self.num_classes}, in_channels={self.in_channels}, width={self.width}, "

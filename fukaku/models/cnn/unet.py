@@ -93,11 +93,11 @@ class UNet(Module):
 
     def forward(self, input: Tensor) -> Tensor:
         check_input("UNet", input, self.in_channels, multiple=2 ** self.depth)
-        skips = [self.inc(input)]
-        for down in self.downs:
-            skips.append(down(skips[-1]))
-        out = skips.pop()
-        for up in self.ups:
+        out, skips = self.inc(input), []
+        for down in self.downs:        # contracting path: each level's output is kept for the way up
+            skips.append(out)
+            out = down(out)
+        for up in self.ups:            # expanding path: upsample, concatenate the level's skip, DoubleConv
             out = up(out, skips.pop())
         return self.outc(out)
 

@@ -485,6 +485,13 @@ def kl_div(input: Tensor, target: Tensor, size_average: bool | None = None, redu
 
 
 # ------------------------------------------------------------------------------------- hinge losses
+def check_margin_power(p: int, op: str) -> int:
+    """The power ``p`` of the multi-class hinge loss: 1 or 2, the only ones torch supports."""
+    if p not in (1, 2):
+        raise ValueError(f"{op}: only p == 1 and p == 2 supported, got {p}")
+    return p
+
+
 def multi_margin_loss(input: Tensor, target: Tensor, p: int = 1, margin: float = 1.0, weight: Tensor | None = None,
                       size_average: bool | None = None, reduce: bool | None = None,
                       reduction: str = "mean") -> Tensor:
@@ -496,8 +503,7 @@ def multi_margin_loss(input: Tensor, target: Tensor, p: int = 1, margin: float =
     """
     op = "multi_margin_loss"
     reduction = _reduction(op, size_average, reduce, reduction)
-    if p not in (1, 2):
-        raise ValueError(f"{op}: only p == 1 and p == 2 supported, got {p}")
+    check_margin_power(p, op)
     input, target = _floating_input(op, input), _tensor(op, "target", target)
     if input.ndim not in (1, 2):
         raise ShapeError(f"{op}: input must be (N, C) or (C,), got shape {fmt(input.shape)}")

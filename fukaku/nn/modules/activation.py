@@ -102,19 +102,22 @@ class Step(_Pointwise):
 
 
 class Sigmoid(_Pointwise):
-    """σ(z) = 1/(1 + e^{−z}), elementwise; shape unchanged."""
+    """σ(z) = 1/(1 + e^{−z}) ∈ (0, 1), elementwise; shape unchanged. Its derivative σ(1 − σ) is at most
+    0.25, at z = 0 (seed 000 §6.1.3): through n sigmoids a gradient shrinks by up to 0.25ⁿ."""
 
     fn = staticmethod(F.sigmoid)
 
 
 class Tanh(_Pointwise):
-    """tanh(z) = 2σ(2z) − 1, elementwise; shape unchanged."""
+    """tanh(z) = 2σ(2z) − 1 ∈ (−1, 1), elementwise; shape unchanged. Zero-centred, with derivative
+    1 − tanh² z, which is 1 at z = 0: four times the sigmoid's largest slope."""
 
     fn = staticmethod(F.tanh)
 
 
 class ReLU(_InplaceActivation):
-    """max(0, z), elementwise; shape unchanged."""
+    """max(0, z), elementwise; shape unchanged. Its derivative is 1 for z > 0 and 0 otherwise (0 at
+    z = 0, as in torch), so a unit negative on every input gets no gradient at all: a dead ReLU."""
 
     fn = staticmethod(F.relu)
 
@@ -160,13 +163,15 @@ class PReLU(Module):
 
 
 class ELU(_AlphaActivation):
-    """z for z > 0, α(e^z − 1) otherwise (Clevert et al. 2015; the corrected form of seed 004 §3)."""
+    """z for z > 0, α(e^z − 1) otherwise (Clevert et al. 2015; the corrected form of seed 004 §3);
+    shape unchanged. Continuous at 0 for every α, differentiable there only for α = 1 (see CELU)."""
 
     fn = staticmethod(F.elu)
 
 
 class SiLU(_InplaceActivation):
-    """Swish / SiLU, z·σ(z) (seed 000 §6.1.3, without β); shape unchanged."""
+    """Swish / SiLU, z·σ(z) (seed 000 §6.1.3, without β); shape unchanged. Smooth and not monotonic:
+    its minimum is about −0.278, at z ≈ −1.278 (Elfwing et al. 2018; Ramachandran et al. 2017)."""
 
     fn = staticmethod(F.silu)
 
@@ -199,6 +204,8 @@ class Softplus(Module):
         self.threshold = threshold
 
     def forward(self, input: Tensor) -> Tensor:
+        """A smooth ReLU: the derivative is σ(βz) (1 beyond the threshold, where the output is z), so
+        softplus is the integral of the sigmoid; as β grows it tends to max(0, z)."""
         return F.softplus(input, self.beta, self.threshold)
 
     def extra_repr(self) -> str:
@@ -206,13 +213,15 @@ class Softplus(Module):
 
 
 class Softmax(_DimActivation):
-    """e^{z_i}/Σ_j e^{z_j} along ``dim`` (for logits ``(N, C)`` use ``dim=1``); shape unchanged."""
+    """e^{z_i}/Σ_j e^{z_j} along ``dim`` (for logits ``(N, C)`` use ``dim=1``); shape unchanged. The
+    outputs are positive and sum to 1, and adding one constant to every z_i changes none of them."""
 
     fn = staticmethod(F.softmax)
 
 
 class LogSoftmax(_DimActivation):
-    """z_i − log Σ_j e^{z_j} along ``dim``, computed stably; shape unchanged."""
+    """z_i − log Σ_j e^{z_j} along ``dim``, computed stably; shape unchanged. Followed by
+    :class:`~fukaku.nn.NLLLoss` it is :class:`~fukaku.nn.CrossEntropyLoss`."""
 
     fn = staticmethod(F.log_softmax)
 
@@ -280,7 +289,8 @@ class ReLU6(Hardtanh):
 
 
 class Hardsigmoid(_InplaceActivation):
-    """0 for z ≤ −3, 1 for z ≥ 3, z/6 + 1/2 between; shape unchanged."""
+    """0 for z ≤ −3, 1 for z ≥ 3, z/6 + 1/2 between; shape unchanged. A piecewise-linear σ
+    (MobileNetV3, Howard et al. 2019), with slope 1/6 where σ's is at most 1/4."""
 
     fn = staticmethod(F.hardsigmoid)
 
@@ -298,37 +308,43 @@ class Hardswish(_InplaceActivation):
 
 
 class SELU(_InplaceActivation):
-    """scale·(max(0, z) + min(0, α(e^z − 1))), the self-normalising ELU; shape unchanged."""
+    """scale·(max(0, z) + min(0, α(e^z − 1))), the self-normalising ELU; shape unchanged. Its fixed
+    α ≈ 1.6733 and scale ≈ 1.0507 keep activations near mean 0, variance 1 (Klambauer et al. 2017)."""
 
     fn = staticmethod(F.selu)
 
 
 class CELU(_AlphaActivation):
-    """max(0, z) + min(0, α(e^{z/α} − 1)), continuously differentiable for any α; shape unchanged."""
+    """max(0, z) + min(0, α(e^{z/α} − 1)), continuously differentiable for any α (Barron 2017); shape
+    unchanged. With α = 1 it is ELU."""
 
     fn = staticmethod(F.celu)
 
 
 class Mish(_InplaceActivation):
-    """z·tanh(softplus(z)); shape unchanged."""
+    """z·tanh(softplus(z)) (Misra 2019); shape unchanged. Smooth and not monotonic like SiLU, with
+    its minimum about −0.309, at z ≈ −1.19."""
 
     fn = staticmethod(F.mish)
 
 
 class Softsign(_Pointwise):
-    """z / (1 + |z|), elementwise; shape unchanged."""
+    """z / (1 + |z|) ∈ (−1, 1), elementwise; shape unchanged. Like tanh, but its tails approach ±1
+    polynomially, as 1 − 1/|z|, not exponentially."""
 
     fn = staticmethod(F.softsign)
 
 
 class LogSigmoid(_Pointwise):
-    """log σ(z), computed stably; shape unchanged."""
+    """log σ(z) = −softplus(−z), computed stably; shape unchanged. Its derivative is
+    1 − σ(z) = σ(−z)."""
 
     fn = staticmethod(F.logsigmoid)
 
 
 class Tanhshrink(_Pointwise):
-    """z − tanh(z), elementwise; shape unchanged."""
+    """z − tanh(z), elementwise; shape unchanged. Near 0 it grows as z³/3; far from 0 it is
+    z − 1 or z + 1."""
 
     fn = staticmethod(F.tanhshrink)
 

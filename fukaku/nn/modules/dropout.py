@@ -25,6 +25,8 @@ class _DropoutNd(Module):
         self.inplace = inplace
 
     def forward(self, input: Tensor) -> Tensor:
+        """In training mode a new mask at every call; in eval mode (``model.eval()``) the input as it is,
+        with no rescaling (the survivors were scaled by 1/(1 − p) in training instead)."""
         return self.dropping(input, self.p, self.training, self.inplace)
 
     def extra_repr(self) -> str:

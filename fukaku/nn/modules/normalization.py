@@ -58,6 +58,8 @@ class LayerNorm(Module):
         reset_affine(self)
 
     def forward(self, input: Tensor) -> Tensor:
+        """(x − E[x]) / √(Var[x] + eps) · γ + β, with the mean and the biased variance over each sample's
+        trailing ``normalized_shape`` dims; γ and β are ``weight`` and ``bias`` where learned."""
         return F.layer_norm(input, self.normalized_shape, self.weight, self.bias, self.eps)
 
     def extra_repr(self) -> str:

@@ -86,16 +86,19 @@ class ActivationDerivatives(Experiment, id="activation-derivatives", source="see
                 Check(f"ELU's jump at 0 (evaluated {_ELU_EPS:g} to the left)", m["ELU jump at 0 (corrected form)"],
                       "≤", 2 * _ELU_EPS)]
 
-    def summary(self, m: dict) -> str:
+    summary_template = """Autograd's derivatives of all 8 activations match finite differences to {worst_error:.1e}.
+        On {m[grid points]} points of [−5, 5] the worst is {worst} (float64 central differences, tolerance
+        {m[finite-difference tolerance]:g}); σ' = σ(1−σ), tanh' = 1 − tanh² and tanh(z) = 2σ(2z) − 1 hold to
+        {forms:.1e}; ReLU' is the step 1[z>0] everywhere; ELU is continuous at 0 (jump
+        {m[ELU jump at 0 (corrected form)]:.1e}), whereas the printed c·exp(z − 1) would jump by
+        {m[jump at 0 of the printed c·exp(z − 1)]:.3f}."""
+
+    def summary_values(self, m: dict) -> dict:
         fd_err = m["max |autograd − finite difference| per activation"]
         worst = max(fd_err, key=fd_err.get)
-        forms = max(m["max |σ' − σ(1−σ)|"], m["max |tanh' − (1 − tanh²)|"], m["max |tanh(z) − (2σ(2z) − 1)|"])
-        return (f"Autograd's derivatives of all 8 activations match finite differences to {fd_err[worst]:.1e}. "
-                f"On {m['grid points']} points of [−5, 5] the worst is {worst} (float64 central differences, "
-                f"tolerance {_FD_TOL:g}); σ' = σ(1−σ), tanh' = 1 − tanh² and tanh(z) = 2σ(2z) − 1 hold to "
-                f"{forms:.1e}; ReLU' is the step 1[z>0] everywhere; ELU is continuous at 0 (jump "
-                f"{m['ELU jump at 0 (corrected form)']:.1e}), whereas the printed c·exp(z − 1) would jump by "
-                f"{m['jump at 0 of the printed c·exp(z − 1)']:.3f}.")
+        return {"worst": worst, "worst_error": fd_err[worst],
+                "forms": max(m["max |σ' − σ(1−σ)|"], m["max |tanh' − (1 − tanh²)|"],
+                             m["max |tanh(z) − (2σ(2z) − 1)|"])}
 
     def plot(self, ctx: Context, measurement: Measurement) -> list[Path]:
         z, curves = measurement.plot_data["z"], measurement.plot_data["curves"]

@@ -79,14 +79,15 @@ class SigmoidDerivativeMax(Experiment, id="sigmoid-derivative-max", source="seed
                       "≤", _FORM_TOL),
                 Check("largest gradient over random chains / 0.25ⁿ", m["max over random chains / 0.25ⁿ"], "≤", 1.0)]
 
-    def summary(self, m: dict) -> str:
-        chain, ratio = m["chain gradient at 0, n = 1…10"], m["max over random chains / 0.25ⁿ"]
-        peak, second = m["max σ' on the grid"], m["σ''(0) (double backward)"]
-        return (f"σ' peaks at {peak:g} at z = {m['argmax z']:g}; chains at 0: {chain[1]:g}, {chain[2]:g}; random "
-                f"chains ≤ {ratio:.3f} × 0.25ⁿ. The bound is attained, not strict (erratum C7): autograd's σ''(0) = "
-                f"{second:g}. Through two and three sigmoids at 0 the gradient is as printed, through n ≤ {_DEPTH} it "
-                f"is 0.25ⁿ (error {m['max relative error vs 0.25ⁿ']:.0e}), and {m['random chains per depth']} random "
-                "chains per depth never exceed 0.25ⁿ.")
+    summary_template = """σ' peaks at {m[max σ' on the grid]:g} at z = {m[argmax z]:g}; chains at 0:
+        {m[chain gradient at 0, n = 1…10][1]:g}, {m[chain gradient at 0, n = 1…10][2]:g}; random chains ≤
+        {m[max over random chains / 0.25ⁿ]:.3f} × 0.25ⁿ. The bound is attained, not strict (erratum C7):
+        autograd's σ''(0) = {m[σ''(0) (double backward)]:g}. Through two and three sigmoids at 0 the gradient is
+        as printed, through n ≤ {depth} it is 0.25ⁿ (error {m[max relative error vs 0.25ⁿ]:.0e}), and
+        {m[random chains per depth]} random chains per depth never exceed 0.25ⁿ."""
+
+    def summary_values(self, m: dict) -> dict:
+        return {"depth": _DEPTH}
 
     def plot(self, ctx: Context, measurement: Measurement) -> list[Path]:
         m, data = measurement.values, measurement.plot_data

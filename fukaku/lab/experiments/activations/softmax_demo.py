@@ -43,11 +43,10 @@ class SoftmaxDemo(Experiment, id="softmax-demo", source="seed 003 (softmax demo)
                 Check("float32 vs float64: max relative error", m["float32 max relative error vs float64"], "≤",
                       1e-6)]
 
-    def summary(self, m: dict) -> str:
-        return (f"fukaku's softmax matches the printed values to {m['max relative error vs printed']:.1e} ≤ "
-                f"{_SOFTMAX_RTOL:g} and sums to {m['sum']:.15g}. The error is relative, the largest over the five "
-                "values, and the tolerance twice the 9-digit printing precision; in float32 the values agree with "
-                f"float64 to {m['float32 max relative error vs float64']:.1e}.")
+    summary_template = """fukaku's softmax matches the printed values to {m[max relative error vs printed]:.1e} ≤
+        {m[tolerance (relative)]:g} and sums to {m[sum]:.15g}. The error is relative, the largest over the five
+        values, and the tolerance twice the 9-digit printing precision; in float32 the values agree with float64
+        to {m[float32 max relative error vs float64]:.1e}."""
 
     def plot(self, ctx: Context, measurement: Measurement) -> list[Path]:
         p = np.array(measurement.values["softmax"])

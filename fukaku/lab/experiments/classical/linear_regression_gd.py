@@ -44,10 +44,9 @@ class LinearRegressionGD(Experiment, id="linear-regression-gd", source="seed 000
         return [Check("gradient descent converged (gradient ≤ 1e-10)", m["converged"], "=", True),
                 Check("max |θ_GD − θ_LS|", m["max |θ_GD − θ_LS|"], "≤", _TOL)]
 
-    def summary(self, m: dict) -> str:
-        return (f"After {m['steps']} gradient-descent steps, max |θ_GD − θ_LS| = {m['max |θ_GD − θ_LS|']:.1e} ≤ "
-                f"{_TOL:g}. Gradient descent (step 1/L) reaches the normal-equation solution; the MSE is "
-                f"{m['MSE (GD)']:.10f} vs {m['MSE (least squares)']:.10f}.")
+    summary_template = """After {m[steps]} gradient-descent steps, max |θ_GD − θ_LS| = {m[max |θ_GD − θ_LS|]:.1e} ≤
+        {m[tolerance]:g}. Gradient descent (step 1/L) reaches the normal-equation solution; the MSE is
+        {m[MSE (GD)]:.10f} vs {m[MSE (least squares)]:.10f}."""
 
     def plot(self, ctx: Context, measurement: Measurement) -> list[Path]:
         m, losses = measurement.values, measurement.plot_data["MSE per step"]

@@ -60,12 +60,10 @@ class LogisticRegressionSklearn(Experiment, id="logistic-regression-sklearn", so
                 Check("fukaku's log-likelihood, at least scikit-learn's − 1e-8", m["log-likelihood (fukaku)"], "≥",
                       m["log-likelihood (scikit-learn)"] - 1e-8)]
 
-    def summary(self, m: dict) -> str:
-        return (f"θ is within {m['max |θ − θ_sklearn|']:.1e} ≤ {_TOL:g} of scikit-learn's θ; ℓ "
-                f"{m['log-likelihood (fukaku)']:.8f} vs {m['log-likelihood (scikit-learn)']:.8f}. Gradient descent "
-                f"on −ℓ/N stopped after {m['gradient-descent steps']} steps with gradient "
-                f"{m['final max |∂(−ℓ/N)/∂θ|']:.1e}, at the maximum of the log-likelihood that scikit-learn's "
-                "unregularised fit finds.")
+    summary_template = """θ is within {m[max |θ − θ_sklearn|]:.1e} ≤ {m[tolerance]:g} of scikit-learn's θ; ℓ
+        {m[log-likelihood (fukaku)]:.8f} vs {m[log-likelihood (scikit-learn)]:.8f}. Gradient descent on −ℓ/N
+        stopped after {m[gradient-descent steps]} steps with gradient {m[final max |∂(−ℓ/N)/∂θ|]:.1e}, at the
+        maximum of the log-likelihood that scikit-learn's unregularised fit finds."""
 
     def plot(self, ctx: Context, measurement: Measurement) -> list[Path]:
         m, X, y = measurement.values, measurement.plot_data["X"], measurement.plot_data["y"]

@@ -89,14 +89,16 @@ class MaeVsMse(Experiment, id="mae-vs-mse", source='seed 003 (demo "MAE vs MSE")
                       m["mean distance outliers → MSE line"], "<", m["mean distance outliers → MAE line"]),
                 Check("clean data: largest |slope error| of the two fits", _clean_slope_error(m), "≤", ROBUST_TOL)]
 
-    def summary(self, m: dict) -> str:
-        return (f"With outliers the slope error is {m['|slope error| MSE']:.3f} for MSE vs "
-                f"{m['|slope error| MAE']:.3f} for MAE (true slope {TRUE_SLOPE:g}). With {m['outliers']} of "
-                f"{m['samples']} points pushed {OUTLIER_SHIFT:g} below the line, the MSE slope is "
-                f"{m['MSE slope (outliers)']:.3f} and its line passes closer to the outliers "
-                f"({m['mean distance outliers → MSE line']:.1f} vs {m['mean distance outliers → MAE line']:.1f}); the "
-                f"MAE slope is {m['MAE slope (outliers)']:.3f} (tolerance {ROBUST_TOL:g}). On the clean data both are "
-                f"within {_clean_slope_error(m):.3f} of the true slope.")
+    summary_template = """With outliers the slope error is {m[|slope error| MSE]:.3f} for MSE vs
+        {m[|slope error| MAE]:.3f} for MAE (true slope {m[true slope]:g}). With {m[outliers]} of {m[samples]}
+        points pushed {shift:g} below the line, the MSE slope is {m[MSE slope (outliers)]:.3f} and its line
+        passes closer to the outliers ({m[mean distance outliers → MSE line]:.1f} vs
+        {m[mean distance outliers → MAE line]:.1f}); the MAE slope is {m[MAE slope (outliers)]:.3f} (tolerance
+        {m[robustness tolerance (10% of the slope)]:g}). On the clean data both are within {clean_error:.3f} of
+        the true slope."""
+
+    def summary_values(self, m: dict) -> dict:
+        return {"shift": OUTLIER_SHIFT, "clean_error": _clean_slope_error(m)}
 
     def plot(self, ctx: Context, measurement: Measurement) -> list[Path]:
         data = measurement.plot_data

@@ -75,15 +75,16 @@ class PerceptronConvergence(Experiment, id="perceptron-convergence", source="see
                       "=", 1),
                 Check("max relative gap of w̃/η across η", m["max relative gap of w̃/η across η"], "≤", 1e-9)]
 
-    def summary(self, m: dict) -> str:
+    summary_template = """At γ = {margin:.3g}: {mistakes} mistakes ≤ bound {bound:.0f}; η = 0.01, 1, 100 give {by_eta}.
+        On {data_sets} separable data sets of {m[points per data set]} points (margins {margin:.3g} to
+        {largest_margin:.3g}) the perceptron converged every time, with {per_data_set} mistakes vs bound; across η
+        the weights w̃/η agree to {m[max relative gap of w̃/η across η]:.1e}."""
+
+    def summary_values(self, m: dict) -> dict:
         gammas, bounds, mistakes = m["margin γ"], m["bound (R/γ)²"], m["mistakes"]
-        by_eta = m["mistakes for η = 0.01, 1, 100"]
-        return (f"At γ = {gammas[-1]:.3g}: {mistakes[-1]} mistakes ≤ bound {bounds[-1]:.0f}; η = 0.01, 1, 100 give "
-                f"{by_eta[0]}, {by_eta[1]}, {by_eta[2]}. On {len(gammas)} separable data sets of "
-                f"{m['points per data set']} points (margins {gammas[-1]:.3g} to {gammas[0]:.3g}) the perceptron "
-                "converged every time, with " + ", ".join(f"{k} ≤ {bound:.0f}" for k, bound in zip(mistakes, bounds))
-                + f" mistakes vs bound; across η the weights w̃/η agree to "
-                  f"{m['max relative gap of w̃/η across η']:.1e}.")
+        return {"margin": gammas[-1], "largest_margin": gammas[0], "mistakes": mistakes[-1], "bound": bounds[-1],
+                "by_eta": ", ".join(str(k) for k in m["mistakes for η = 0.01, 1, 100"]), "data_sets": len(gammas),
+                "per_data_set": ", ".join(f"{k} ≤ {bound:.0f}" for k, bound in zip(mistakes, bounds))}
 
     def plot(self, ctx: Context, measurement: Measurement) -> list[Path]:
         m, data = measurement.values, measurement.plot_data

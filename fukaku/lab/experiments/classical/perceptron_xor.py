@@ -41,12 +41,13 @@ class PerceptronXor(Experiment, id="perceptron-xor", source="seed 000 §6.1.1"):
                 Check("XOR: fewest mistakes in an epoch", m["XOR fewest mistakes in an epoch"], "≥", 1),
                 Check("AND (separable): the perceptron converged", m["AND converged"], "=", True)]
 
-    def summary(self, m: dict) -> str:
-        fewest = m["XOR fewest mistakes in an epoch"]
-        return (f"On XOR the perceptron made ≥ {fewest} mistake{'s' if fewest != 1 else ''} in each of "
-                f"{m['XOR epochs run']} epochs; AND converged in {m['AND epochs']}. On XOR it never converged within "
-                f"the budget of {m['epoch budget']} epochs ({m['XOR total updates']} updates in all); on AND it "
-                f"took {m['AND updates']} updates in {m['AND epochs']} epochs.")
+    summary_template = """On XOR the perceptron made ≥ {m[XOR fewest mistakes in an epoch]} {mistakes} in each of
+        {m[XOR epochs run]} epochs; AND converged in {m[AND epochs]}. On XOR it never converged within the budget
+        of {m[epoch budget]} epochs ({m[XOR total updates]} updates in all); on AND it took {m[AND updates]}
+        updates in {m[AND epochs]} epochs."""
+
+    def summary_values(self, m: dict) -> dict:
+        return {"mistakes": "mistake" if m["XOR fewest mistakes in an epoch"] == 1 else "mistakes"}
 
     def plot(self, ctx: Context, measurement: Measurement) -> list[Path]:
         budget, data = measurement.values["epoch budget"], measurement.plot_data

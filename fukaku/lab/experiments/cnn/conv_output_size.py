@@ -78,15 +78,14 @@ class ConvOutputSize(Experiment, id="conv-output-size", source="seed 004 §3.3")
                       m["kernel larger than the padded input: settings"]
                       - m["kernel larger than the padded input: refused with ShapeError"], "=", 0)]
 
-    def summary(self, m: dict) -> str:
-        return (f"(5, 3, 1, 2) → O = {m['worked example: formula']:g}; {m['settings with a mismatch']} of "
-                f"{m['settings checked']} conv2d shapes differ from ⌊O⌋. Over a grid of input sizes N, kernels "
-                f"F ≤ 5, paddings Q ≤ 2 and strides s ≤ 3 (on non-square N × (N + 3) images), F.conv2d's output "
-                f"size equals seed 004's O = (N − F + 2Q)/s + 1, rounded down in the "
-                f"{m['settings where (N − F + 2Q)/s is not an integer (floored)']} settings where the division is "
-                f"not exact; {m['kernel larger than the padded input: refused with ShapeError']} of "
-                f"{m['kernel larger than the padded input: settings']} settings with a kernel larger than the padded "
-                "input were refused with a ShapeError.")
+    summary_template = """(5, 3, 1, 2) → O = {m[worked example: formula]:g}; {m[settings with a mismatch]} of
+        {m[settings checked]} conv2d shapes differ from ⌊O⌋. Over a grid of input sizes N, kernels F ≤ 5,
+        paddings Q ≤ 2 and strides s ≤ 3 (on non-square N × (N + 3) images), F.conv2d's output size equals seed
+        004's O = (N − F + 2Q)/s + 1, rounded down in the
+        {m[settings where (N − F + 2Q)/s is not an integer (floored)]} settings where the division is not exact;
+        {m[kernel larger than the padded input: refused with ShapeError]} of
+        {m[kernel larger than the padded input: settings]} settings with a kernel larger than the padded input
+        were refused with a ShapeError."""
 
     def plot(self, ctx: Context, measurement: Measurement) -> list[Path]:
         table, fractional = measurement.plot_data["table"], measurement.plot_data["fractional"]

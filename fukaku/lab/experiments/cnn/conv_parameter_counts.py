@@ -89,16 +89,18 @@ class ConvParameterCounts(Experiment, id="conv-parameter-counts", source="seed 0
                 Check("2-D: weight and bias counts differing from (2n+1)²·L·P, P and (L·H·W)·(P·H·W)",
                       m["2-D: counts differing from the closed forms"], "=", 0)]
 
-    def summary(self, m: dict) -> str:
+    summary_template = """N = M = {N}, K = {K}: dense {m[1-D: dense weights]} weights, conv {m[1-D: conv weights]};
+        {m[1-D: conv ∂y/∂x nonzeros]} of {NM} connections. The dense layer's Jacobian is full; the convolution's
+        has at most {m[1-D: conv inputs per output (most)]} nonzeros per output (K·M = {KM} connections, less the
+        zero-padded borders) and only {m[1-D: conv distinct values in ∂y/∂x]} distinct values: its K weights. In
+        2-D, LeNet's first layer has {lenet_conv} weights at every image size, the dense layer with its input and
+        output sizes {lenet_dense:,} at {dense_side}; every count equals its closed form."""
+
+    def summary_values(self, m: dict) -> dict:
         lenet = m["2-D weight counts"]["LeNet C1 (L=1, P=6, 5×5)"]
-        dense_keys = [k for k in lenet if k.startswith("dense")]
-        return (f"N = M = {N}, K = {K}: dense {m['1-D: dense weights']} weights, conv {m['1-D: conv weights']}; "
-                f"{m['1-D: conv ∂y/∂x nonzeros']} of {N * M} connections. The dense layer's Jacobian is full; the "
-                f"convolution's has at most {m['1-D: conv inputs per output (most)']} nonzeros per output (K·M = "
-                f"{K * M} connections, less the zero-padded borders) and only {m['1-D: conv distinct values in ∂y/∂x']}"
-                f" distinct values: its K weights. In 2-D, LeNet's first layer has {lenet['conv weights']} weights at "
-                f"every image size, the dense layer with its input and output sizes {lenet[dense_keys[0]]:,} at "
-                f"{dense_keys[0].split(' at ')[1]}; every count equals its closed form.")
+        dense = next(k for k in lenet if k.startswith("dense"))
+        return {"N": N, "K": K, "NM": N * M, "KM": K * M, "lenet_conv": lenet["conv weights"],
+                "lenet_dense": lenet[dense], "dense_side": dense.split(" at ")[1]}
 
     def plot(self, ctx: Context, measurement: Measurement) -> list[Path]:
         data, counts = measurement.plot_data, measurement.values["2-D weight counts"]

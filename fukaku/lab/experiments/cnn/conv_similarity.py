@@ -96,16 +96,15 @@ class ConvAsSimilarity(Experiment, id="conv-as-similarity", source="seed 001 §9
                 Check("raw (unnormalised) patches: mean rank correlation (the relation is lost)",
                       m["raw: rank correlation(xᵀw, ‖x − w‖²), mean over filters"], ">", -0.5)]
 
-    def summary(self, m: dict) -> str:
-        key = "normalised: rank correlation(xᵀw/‖x‖, ‖x/‖x‖ − w‖²), largest over filters"
-        return (f"Normalised: rank correlation(xᵀw, ‖x − w‖²) = {m[key]:.6f}; raw patches: "
-                f"{m['raw: rank correlation(xᵀw, ‖x − w‖²), mean over filters']:.2f}. Over "
-                f"{m['non-blank patches per filter']} non-blank 4×4 patches of {m['images, filters'][0]} digits and "
-                f"{m['images, filters'][1]} unit-norm filters cut from other digits, ‖x − w‖² = ‖x‖² − 2xᵀw + ‖w‖² "
-                f"holds with F.conv2d's xᵀw to {m['max |‖x − w‖² − (‖x‖² − 2·conv + ‖w‖²)|']:.0e}; with normalised "
-                "patches the largest convolution output is always the nearest patch (in "
-                f"{m['images where the normalised conv peaks at the nearest patch']:.0%} of the images), while raw "
-                "inner products grow with the brightness ‖x‖ of the patch, which also moves it away from w.")
+    summary_template = """Normalised: rank correlation(xᵀw, ‖x − w‖²) =
+        {m[normalised: rank correlation(xᵀw/‖x‖, ‖x/‖x‖ − w‖²), largest over filters]:.6f}; raw patches:
+        {m[raw: rank correlation(xᵀw, ‖x − w‖²), mean over filters]:.2f}. Over {m[non-blank patches per filter]}
+        non-blank 4×4 patches of {m[images, filters][0]} digits and {m[images, filters][1]} unit-norm filters cut
+        from other digits, ‖x − w‖² = ‖x‖² − 2xᵀw + ‖w‖² holds with F.conv2d's xᵀw to
+        {m[max |‖x − w‖² − (‖x‖² − 2·conv + ‖w‖²)|]:.0e}; with normalised patches the largest convolution output
+        is always the nearest patch (in {m[images where the normalised conv peaks at the nearest patch]:.0%} of
+        the images), while raw inner products grow with the brightness ‖x‖ of the patch, which also moves it away
+        from w."""
 
     def plot(self, ctx: Context, measurement: Measurement) -> list[Path]:
         data = measurement.plot_data

@@ -125,19 +125,19 @@ class NeocognitronDigits(Experiment, id="neocognitron-digits", source="seed 002 
                       m["Neocognitron: seconds to grow (one pass per layer, no labels)"], "<",
                       m["LeNet-5 (backprop): seconds to train"])]
 
-    def summary(self, m: dict) -> str:
+    summary_template = """Neocognitron {m[Neocognitron: test accuracy]:.3f} vs LeNet-5
+        {m[LeNet-5 (backprop): test accuracy]:.3f} test accuracy (chance 0.1). Add-if-Silent grew {planes} cell
+        planes in one unlabelled pass over {m[train / test digits][0]} digits
+        ({m[Neocognitron: seconds to grow (one pass per layer, no labels)]:.2f} s); with a least-squares read-out
+        it reaches {m[Neocognitron: test accuracy]:.3f} on {m[train / test digits][1]} held-out digits{over} (the
+        same read-out on raw pixels: {m[the same read-out on raw pixels: test accuracy]:.3f}). LeNet-5 trained by
+        backpropagation for {m[LeNet-5 (backprop): epochs]} epochs ({m[LeNet-5 (backprop): seconds to train]:.1f}
+        s) reaches {m[LeNet-5 (backprop): test accuracy]:.3f}."""
+
+    def summary_values(self, m: dict) -> dict:
         splits = m["random splits"]
-        over = "" if splits == 1 else f", mean over {splits} random splits"
-        planes = " + ".join(str(p) for p in m["Neocognitron: cell planes grown per S-layer (first split)"])
-        return (f"Neocognitron {m['Neocognitron: test accuracy']:.3f} vs LeNet-5 "
-                f"{m['LeNet-5 (backprop): test accuracy']:.3f} test accuracy (chance 0.1). Add-if-Silent grew "
-                f"{planes} cell planes in one unlabelled pass over {m['train / test digits'][0]} digits "
-                f"({m['Neocognitron: seconds to grow (one pass per layer, no labels)']:.2f} s); with a least-squares "
-                f"read-out it reaches {m['Neocognitron: test accuracy']:.3f} on {m['train / test digits'][1]} held-out "
-                f"digits{over} (the same read-out on raw pixels: "
-                f"{m['the same read-out on raw pixels: test accuracy']:.3f}). LeNet-5 trained by backpropagation for "
-                f"{m['LeNet-5 (backprop): epochs']} epochs ({m['LeNet-5 (backprop): seconds to train']:.1f} s) reaches "
-                f"{m['LeNet-5 (backprop): test accuracy']:.3f}.")
+        return {"planes": " + ".join(str(p) for p in m["Neocognitron: cell planes grown per S-layer (first split)"]),
+                "over": "" if splits == 1 else f", mean over {splits} random splits"}
 
     def plot(self, ctx: Context, measurement: Measurement) -> list[Path]:
         filters, loss, m = measurement.plot_data["filters"], measurement.plot_data["loss"], measurement.values

@@ -69,13 +69,12 @@ class PoolingHalvesSize(Experiment, id="pooling-halves-size", source="seed 004 �
                 Check("average pooling: max |output − block mean|", errors["nn.AvgPool2d(2)"], "≤", 1e-15),
                 Check("odd sizes covered (rounded down)", m["cases with an odd H or W"], ">", 0)]
 
-    def summary(self, m: dict) -> str:
-        errors = m["max |output − 2×2 block max/mean| (float64)"]
-        return (f"{m['(layer, C, H, W) cases']} pooled maps: {m['shapes ≠ (N, C, ⌊H/2⌋, ⌊W/2⌋)']} with a wrong "
-                f"shape, {m['channel counts changed']} with other channels. Max and average pooling with 2 × 2 "
-                "windows halve H and W (rounding odd sizes down, in the "
-                f"{m['cases with an odd H or W']} cases with one) and keep C; every output is its block's maximum "
-                f"(exactly, error {errors['nn.MaxPool2d(2)']:g}) or mean (error {errors['nn.AvgPool2d(2)']:.0e}).")
+    summary_template = """{m[(layer, C, H, W) cases]} pooled maps: {m[shapes ≠ (N, C, ⌊H/2⌋, ⌊W/2⌋)]} with a wrong
+        shape, {m[channel counts changed]} with other channels. Max and average pooling with 2 × 2 windows halve H
+        and W (rounding odd sizes down, in the {m[cases with an odd H or W]} cases with one) and keep C; every
+        output is its block's maximum (exactly, error
+        {m[max |output − 2×2 block max/mean| (float64)][nn.MaxPool2d(2)]:g}) or mean (error
+        {m[max |output − 2×2 block max/mean| (float64)][nn.AvgPool2d(2)]:.0e})."""
 
     def plot(self, ctx: Context, measurement: Measurement) -> list[Path]:
         pyramids = measurement.plot_data["pyramids"]

@@ -120,19 +120,17 @@ class SimpleComplexCells(Experiment, id="simple-complex-cells", source="seed 002
                       m["simple cells: strongest response at the 8 other positions / at their own, largest"], "<",
                       ELSEWHERE)]
 
-    def summary(self, m: dict) -> str:
-        return (f"Simple: orthogonal/peak ≤ {m['simple cells: orthogonal / peak response, largest']:.3f}; complex: "
-                f"≥ {m['complex cells: weakest / strongest peak over positions, smallest']:.2f} of its peak anywhere. "
-                f"Eight Gabor simple cells (9 × 9, orientations {m['filter orientations (°)']}°) have tuning curves "
-                f"peaking within {m['simple cells: |preferred − filter orientation| (°), largest']:g}° of their "
-                "filter's orientation; their bar moved elsewhere evokes at most "
-                f"{m['simple cells: strongest response at the 8 other positions / at their own, largest']:.2f} of "
-                "their response (0 once it is outside the receptive field). The complex cells (maximum over "
-                "positions) keep their preferred orientation within "
-                f"{m['complex cells: |preferred − filter orientation| (°), largest over positions']:g}° and their "
-                "orthogonal response below "
-                f"{m['complex cells: orthogonal / peak response, largest over positions']:.2f} of the peak at 9 "
-                "positions across the 32 × 32 field.")
+    summary_template = """Simple: orthogonal/peak ≤ {m[simple cells: orthogonal / peak response, largest]:.3f};
+        complex: ≥ {m[complex cells: weakest / strongest peak over positions, smallest]:.2f} of its peak anywhere.
+        Eight Gabor simple cells (9 × 9, orientations {m[filter orientations (°)]}°) have tuning curves peaking
+        within {m[simple cells: |preferred − filter orientation| (°), largest]:g}° of their filter's orientation;
+        their bar moved elsewhere evokes at most
+        {m[simple cells: strongest response at the 8 other positions / at their own, largest]:.2f} of their
+        response (0 once it is outside the receptive field). The complex cells (maximum over positions) keep their
+        preferred orientation within
+        {m[complex cells: |preferred − filter orientation| (°), largest over positions]:g}° and their orthogonal
+        response below {m[complex cells: orthogonal / peak response, largest over positions]:.2f} of the peak at 9
+        positions across the 32 × 32 field."""
 
     def plot(self, ctx: Context, measurement: Measurement) -> list[Path]:
         d = measurement.plot_data

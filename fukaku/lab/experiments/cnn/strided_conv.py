@@ -58,12 +58,11 @@ class StridedConvSubsampling(Experiment, id="strided-conv-subsampling", source="
                 Check("max |conv(stride s) − conv(stride 1)[::s, ::s]| (float64)", m["max |strided − subsampled|"],
                       "≤", FLOAT64_TOL)]
 
-    def summary(self, m: dict) -> str:
-        return (f"conv(stride s) = conv(stride 1)[::s, ::s] within {m['max |strided − subsampled|']:.0e} "
-                f"in {m['settings (stride × kernel × padding)']} settings. Strides {m['strides']}, kernels "
-                f"{m['kernel sizes']} and paddings {m['paddings']} on a 2 × 3 × 13 × 11 float64 input with 4 output "
-                f"channels: {m['shape mismatches']} shape mismatches, and the values agree to float64 rounding, so a "
-                "stride-s convolution computes exactly the stride-1 outputs it keeps (1/s² of them).")
+    summary_template = """conv(stride s) = conv(stride 1)[::s, ::s] within {m[max |strided − subsampled|]:.0e} in
+        {m[settings (stride × kernel × padding)]} settings. Strides {m[strides]}, kernels {m[kernel sizes]} and
+        paddings {m[paddings]} on a 2 × 3 × 13 × 11 float64 input with 4 output channels: {m[shape mismatches]}
+        shape mismatches, and the values agree to float64 rounding, so a stride-s convolution computes exactly the
+        stride-1 outputs it keeps (1/s² of them)."""
 
     def plot(self, ctx: Context, measurement: Measurement) -> list[Path]:
         data = measurement.plot_data

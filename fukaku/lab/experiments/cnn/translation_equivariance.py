@@ -90,17 +90,17 @@ class ConvTranslationEquivariance(Experiment, id="conv-translation-equivariance"
                 Check("max pool: smallest relative difference for 1-pixel shifts", min(by_one.values()), ">",
                       POOL_BREAK)]
 
-    def summary(self, m: dict) -> str:
-        by_one = m["max pool, shifts by 1: relative difference (best pooled shift)"]
-        return (f"Conv: interior error {m['conv: max |f(g(x)) − g(f(x))| in the interior']:.0e}; max pool: 1-pixel "
-                f"shifts differ by ≥ {min(by_one.values()):.2f}. Moving a 24 × 24 view of a random 3-channel scene "
-                "by 0 … 3 pixels in each direction moves the output of ReLU(conv 5 × 5) by the same amount to float64 "
-                "rounding wherever the receptive field is inside the image; at the borders, where the zero padding "
-                f"stands in for the scene, they differ by up to "
-                f"{m['conv: max |f(g(x)) − g(f(x))| at the borders (zero padding)']:.2f}. After 2 × 2 max pooling, "
-                "shifts by 2 pixels move the pooled map by one unit exactly, while for 1-pixel shifts the best "
-                f"pooled shift still leaves a relative difference of {min(by_one.values()):.2f} … "
-                f"{max(by_one.values()):.2f}.")
+    summary_template = """Conv: interior error {m[conv: max |f(g(x)) − g(f(x))| in the interior]:.0e}; max pool:
+        1-pixel shifts differ by ≥ {by_one_min:.2f}. Moving a 24 × 24 view of a random 3-channel scene by 0 … 3
+        pixels in each direction moves the output of ReLU(conv 5 × 5) by the same amount to float64 rounding
+        wherever the receptive field is inside the image; at the borders, where the zero padding stands in for
+        the scene, they differ by up to {m[conv: max |f(g(x)) − g(f(x))| at the borders (zero padding)]:.2f}.
+        After 2 × 2 max pooling, shifts by 2 pixels move the pooled map by one unit exactly, while for 1-pixel
+        shifts the best pooled shift still leaves a relative difference of {by_one_min:.2f} … {by_one_max:.2f}."""
+
+    def summary_values(self, m: dict) -> dict:
+        by_one = m["max pool, shifts by 1: relative difference (best pooled shift)"].values()
+        return {"by_one_min": min(by_one), "by_one_max": max(by_one)}
 
     def plot(self, ctx: Context, measurement: Measurement) -> list[Path]:
         data, m = measurement.plot_data, measurement.values

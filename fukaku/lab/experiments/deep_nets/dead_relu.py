@@ -135,19 +135,23 @@ class DeadRelu(Experiment, id="dead-relu", source="seed 000 §6.1.3, seed 003"):
                         max(m[name][_ZERO_INIT], m[name][_ZERO_END]), "=", 0.0) for name in _LEAKY),
                 *(Check(f"{name}: {_RATIO}", m[name][_RATIO], "≤", 1 / LOSS_DROP) for name in _LEAKY)]
 
-    def summary(self, m: dict) -> str:
+    summary_template = """ReLU: {relu_dead:.0%} of units dead, {relu_recovered} recovered; Leaky/PReLU: {leaky_dead:.0%}
+        dead, median loss ≤ {leaky_loss:.2g}. With hidden biases at {m[hidden bias at init]:g}, {relu_dead_init:.0%}
+        of the ReLU units get exactly zero gradient over all {m[points]} circle points; after {m[steps]} Adam steps
+        the dead units' weights moved by {relu_moved:g} and the ReLU net's median loss goes from
+        {relu_start:.3f} to {relu_end:.3f}. With LeakyReLU the share of units negative on every point goes from
+        {leaky_inactive_init:.0%} to {leaky_inactive_end:.0%}, and they still pass gradient.{stalled}"""
+
+    def summary_values(self, m: dict) -> dict:
         relu, leaky = m["ReLU"], m["LeakyReLU(0.01)"]
         leaky_dead, leaky_loss = _leaky_extremes(m)
         stalled = "".join(f" {name.split(' (')[0]} stalled in {m[name][_STALLED]} of {m['seeds']} seeds with every "
                           "unit negative on all points: not dead (the gradient is nonzero) but linear in the input, "
                           "which cannot fit the circle." for name in _LEAKY if m[name][_STALLED])
-        return (f"ReLU: {relu[_ZERO_END]:.0%} of units dead, {relu[_RECOVERED]} recovered; Leaky/PReLU: "
-                f"{leaky_dead:.0%} dead, median loss ≤ {leaky_loss:.2g}. With hidden biases at {DEAD_BIAS:g}, "
-                f"{relu[_ZERO_INIT]:.0%} of the ReLU units get exactly zero gradient over all {m['points']} circle "
-                f"points; after {m['steps']} Adam steps the dead units' weights moved by {relu[_DEAD_MOVED]:g} and "
-                f"the ReLU net's median loss goes from {relu[_START]:.3f} to {relu[_END]:.3f}. With LeakyReLU the "
-                f"share of units negative on every point goes from {leaky[_INACTIVE_INIT]:.0%} to "
-                f"{leaky[_INACTIVE_END]:.0%}, and they still pass gradient." + stalled)
+        return {"relu_dead": relu[_ZERO_END], "relu_dead_init": relu[_ZERO_INIT], "relu_recovered": relu[_RECOVERED],
+                "relu_moved": relu[_DEAD_MOVED], "relu_start": relu[_START], "relu_end": relu[_END],
+                "leaky_dead": leaky_dead, "leaky_loss": leaky_loss, "leaky_inactive_init": leaky[_INACTIVE_INIT],
+                "leaky_inactive_end": leaky[_INACTIVE_END], "stalled": stalled}
 
     def plot(self, ctx: Context, measurement: Measurement) -> list[Path]:
         m, curves = measurement.values, measurement.plot_data["median loss curves"]

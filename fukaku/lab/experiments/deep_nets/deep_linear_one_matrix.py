@@ -56,13 +56,14 @@ class DeepLinearOneMatrix(Experiment, id="deep-linear-one-matrix", source="seed 
                 Check("rank of the collapsed map with a width-1 layer",
                       m["rank of the collapsed map with a width-1 layer (8 → 32 → 1 → 32 → 3)"], "=", 1)]
 
-    def summary(self, m: dict) -> str:
+    summary_template = """W_L⋯W_1 reproduces the outputs to {worst_gap:.1e} ≤ {m[tolerance]:g} at depths
+        {shallowest}–{deepest}. The gap is relative, the largest over {depths} depths, for the single matrix
+        W = W_L⋯W_1 with b = Σ W_L⋯W_(l+1) b_l; a width-1 layer makes the collapsed map rank
+        {m[rank of the collapsed map with a width-1 layer (8 → 32 → 1 → 32 → 3)]}, whatever the depth around it."""
+
+    def summary_values(self, m: dict) -> dict:
         depths = [int(d) for d in m["relative gap by depth"]]
-        rank = m["rank of the collapsed map with a width-1 layer (8 → 32 → 1 → 32 → 3)"]
-        return (f"W_L⋯W_1 reproduces the outputs to {_worst_gap(m):.1e} ≤ {_TOL:g} at depths {depths[0]}–{depths[-1]}. "
-                f"The gap is relative, the largest over {len(depths)} depths, for the single matrix W = W_L⋯W_1 with "
-                f"b = Σ W_L⋯W_(l+1) b_l; a width-1 layer makes the collapsed map rank {rank}, whatever the depth "
-                "around it.")
+        return {"worst_gap": _worst_gap(m), "shallowest": depths[0], "deepest": depths[-1], "depths": len(depths)}
 
     def plot(self, ctx: Context, measurement: Measurement) -> list[Path]:
         gaps = measurement.values["relative gap by depth"]

@@ -86,14 +86,15 @@ class DeepLinearXor(Experiment, id="deep-linear-xor", source="seed 002 ch. 1"):
                 Check("the trained deep linear network vs its collapsed map (relative gap)",
                       m["collapsed-map gap after training"], "≤", 1e-6)]
 
-    def summary(self, m: dict) -> str:
-        return (f"On XOR the deep linear network scores {m['deep linear accuracy']:.0%} ≤ {_LINEAR_CEILING:.0%} "
-                f"(best affine {m['best accuracy of any affine classifier (grid search)']:.0%}); one tanh layer "
-                f"{m['tanh hidden layer accuracy']:.0%}. After {m['Adam steps']} Adam steps the 5-layer linear "
-                f"network's loss is {m['deep linear final loss']:.4f} (ln 2 = {m['ln 2']:.4f}: it learns nothing) and "
-                f"it is still one affine map (gap {m['collapsed-map gap after training']:.1e}); a grid search finds "
-                "no affine classifier that does better. The tanh hidden layer of 8 units ends at loss "
-                f"{m['tanh final loss']:.2e}.")
+    summary_template = """On XOR the deep linear network scores {m[deep linear accuracy]:.0%} ≤ {ceiling:.0%} (best
+        affine {m[best accuracy of any affine classifier (grid search)]:.0%}); one tanh layer
+        {m[tanh hidden layer accuracy]:.0%}. After {m[Adam steps]} Adam steps the 5-layer linear network's loss is
+        {m[deep linear final loss]:.4f} (ln 2 = {m[ln 2]:.4f}: it learns nothing) and it is still one affine map
+        (gap {m[collapsed-map gap after training]:.1e}); a grid search finds no affine classifier that does
+        better. The tanh hidden layer of 8 units ends at loss {m[tanh final loss]:.2e}."""
+
+    def summary_values(self, m: dict) -> dict:
+        return {"ceiling": _LINEAR_CEILING}
 
     def plot(self, ctx: Context, measurement: Measurement) -> list[Path]:
         networks, losses = measurement.plot_data["networks"], measurement.plot_data["losses"]

@@ -137,18 +137,21 @@ class VanishingGradients(Experiment, id="vanishing-gradients", source="seed 000 
                   for name in COUNTERMEASURES),
                 Check("large init: first/last layer gradient norm", first_over_last[LARGE], ">", 1e3)]
 
-    def summary(self, m: dict) -> str:
+    summary_template = """Gradient per layer: sigmoid ×{sigmoid:.2f}, tanh ×{tanh:.2f}, large init ×{large:.2f};
+        ReLU + He spread ×{relu_he_spread:.1f}. Going one layer toward the input the gradient norm is multiplied by
+        {sigmoid:.3f} with sigmoid (first/last {sigmoid_first_over_last:.1e}; σ' ≤ 0.25 is the textbook's bound),
+        by {tanh:.3f} with tanh, and by {large:.2f} with the large init (first/last {large_first_over_last:.1e});
+        ReLU + He varies by that spread across layers. With BatchNorm or residual connections no layer falls below
+        {countermeasures_min:.2f} of the output layer; ReLU + BatchNorm grows by
+        ×{m[per-layer factor toward the input][ReLU + BatchNorm]:.2f} per layer toward the input (BatchNorm's
+        gradient growth at init, Yang et al. 2019)."""
+
+    def summary_values(self, m: dict) -> dict:
         first_over_last, per_layer = m["first/last layer gradient norm"], m["per-layer factor toward the input"]
-        return (f"Gradient per layer: sigmoid ×{per_layer[SIGMOID]:.2f}, tanh ×{per_layer[TANH]:.2f}, large init "
-                f"×{per_layer[LARGE]:.2f}; ReLU + He spread ×{m['max/min across layers'][RELU_HE]:.1f}. Going one "
-                f"layer toward the input the gradient norm is multiplied by {per_layer[SIGMOID]:.3f} with sigmoid "
-                f"(first/last {first_over_last[SIGMOID]:.1e}; σ' ≤ 0.25 is the textbook's bound), by "
-                f"{per_layer[TANH]:.3f} with tanh, and by {per_layer[LARGE]:.2f} with the large init (first/last "
-                f"{first_over_last[LARGE]:.1e}); ReLU + He varies by that spread across layers. With BatchNorm or "
-                "residual connections no layer falls below "
-                f"{min(m['min layer / output layer'][n] for n in COUNTERMEASURES):.2f} of the output layer; "
-                f"ReLU + BatchNorm grows by ×{per_layer['ReLU + BatchNorm']:.2f} per layer toward the input "
-                "(BatchNorm's gradient growth at init, Yang et al. 2019).")
+        return {"sigmoid": per_layer[SIGMOID], "tanh": per_layer[TANH], "large": per_layer[LARGE],
+                "sigmoid_first_over_last": first_over_last[SIGMOID], "large_first_over_last": first_over_last[LARGE],
+                "relu_he_spread": m["max/min across layers"][RELU_HE],
+                "countermeasures_min": min(m["min layer / output layer"][n] for n in COUNTERMEASURES)}
 
     def plot(self, ctx: Context, measurement: Measurement) -> list[Path]:
         log_norms, width = measurement.plot_data["log10 gradient norm per layer"], measurement.values["width"]

@@ -83,13 +83,14 @@ class ComputationalGraph(Experiment, id="computational-graph", source="seed 003 
                 Check("max |backprop − (∂z/∂xᵢ)·(backprop's ∂y/∂z)|",
                       m["max |backprop − (∂z/∂xᵢ)·(backprop's ∂y/∂z)|"], "≤", _TOLERANCE)]
 
-    def summary(self, m: dict) -> str:
-        grads = ", ".join(f"{g:.6g}" for g in m["dy/dx shown in the drawing"])
-        return (f"Over {m['points compared']} points the drawn gradients match the chain rule by hand to "
-                f"{m['max |drawn gradient − chain rule by hand|']:.1e}. The graph autograd records for "
-                f"y = tanh(x1·x2 + x3) is {m['recorded graph (edges)']}; at (x1, x2, x3) = "
-                f"{tuple(m['inputs (x1, x2, x3)'])} its drawing shows dy/dx = ({grads}), and each gradient is the "
-                "local derivative ∂z/∂xᵢ times the ∂y/∂z that backpropagation brought to z.")
+    summary_template = """Over {m[points compared]} points the drawn gradients match the chain rule by hand to
+        {m[max |drawn gradient − chain rule by hand|]:.1e}. The graph autograd records for y = tanh(x1·x2 + x3)
+        is {m[recorded graph (edges)]}; at (x1, x2, x3) = {point} its drawing shows dy/dx = ({gradients}), and
+        each gradient is the local derivative ∂z/∂xᵢ times the ∂y/∂z that backpropagation brought to z."""
+
+    def summary_values(self, m: dict) -> dict:
+        return {"point": tuple(m["inputs (x1, x2, x3)"]),
+                "gradients": ", ".join(f"{g:.6g}" for g in m["dy/dx shown in the drawing"])}
 
     def plot(self, ctx: Context, measurement: Measurement) -> list[Path]:
         if not available():  # the lab draws figures only with its plotting extra; the report says so

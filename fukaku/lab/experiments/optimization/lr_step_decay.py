@@ -42,11 +42,12 @@ class LrStepDecay(Experiment, id="lr-step-decay", source="seed 003 (learning-rat
                 Check("|lr in the first epoch / base lr − 1|", abs(m["lr in the first epoch"] / _BASE_LR - 1.0), "≤",
                       REL_TOL)]
 
-    def summary(self, m: dict) -> str:
-        return ("The rate changes by " + ", ".join(f"×{r:.12g}" for r in m["lr(e)/lr(e−1) at the milestones"])
-                + f" at epochs {_MILESTONES} and by nothing else (±{m['max |ratio − 1| between milestones']:.0e}). "
-                  f"Over {_EPOCHS} epochs it stays at {_BASE_LR:g} until epoch {_MILESTONES[0]} and ends at "
-                  f"{m['lr in the last epoch']:.3g}.")
+    summary_template = """The rate changes by {ratios} at epochs {m[milestones]} and by nothing else
+        (±{m[max |ratio − 1| between milestones]:.0e}). Over {epochs} epochs it stays at {m[base lr]:g} until
+        epoch {m[milestones][0]} and ends at {m[lr in the last epoch]:.3g}."""
+
+    def summary_values(self, m: dict) -> dict:
+        return {"ratios": ", ".join(f"×{r:.12g}" for r in m["lr(e)/lr(e−1) at the milestones"]), "epochs": _EPOCHS}
 
     def plot(self, ctx: Context, measurement: Measurement) -> list[Path]:
         lrs = measurement.plot_data["lr per epoch"]

@@ -65,15 +65,16 @@ class LrWarmupCosine(Experiment, id="lr-warmup-cosine", source="seed 003 (learni
                 Check("the rate decreases at every epoch after warm-up", m["monotone decreasing after warm-up"], "=",
                       True)]
 
-    def summary(self, m: dict) -> str:
+    summary_template = """Linear warm-up to {m[lr at the end of warm-up]:.6g} at epoch {m[warm-up epochs]}; cosine
+        within {m[max relative deviation from the cosine]:.0e}, ending at {m[lr at T_max]:.6g} = eta_min. The
+        warm-up climbs in equal steps of {step:.4g} (deviation
+        {m[max relative deviation of the warm-up increments]:.0e}) and reaches {m[lr at the end of warm-up]:.12g}
+        = base lr; the cosine follows the closed form and reaches eta_min at T_max (error {end_error:.0e}){end}"""
+
+    def summary_values(self, m: dict) -> dict:
         warmup = m["warm-up lrs"]
-        return (f"Linear warm-up to {m['lr at the end of warm-up']:.6g} at epoch {_WARMUP}; cosine within "
-                f"{m['max relative deviation from the cosine']:.0e}, ending at {m['lr at T_max']:.6g} = eta_min. The "
-                f"warm-up climbs in equal steps of {warmup[1] - warmup[0]:.4g} (deviation "
-                f"{m['max relative deviation of the warm-up increments']:.0e}) and reaches "
-                f"{m['lr at the end of warm-up']:.12g} = base lr; the cosine follows the closed form and reaches "
-                f"eta_min at T_max (error {_end_error(m):.0e})"
-                + ("." if m["monotone decreasing after warm-up"] else "; but it does not decrease monotonically."))
+        return {"step": warmup[1] - warmup[0], "end_error": _end_error(m),
+                "end": "." if m["monotone decreasing after warm-up"] else "; but it does not decrease monotonically."}
 
     def plot(self, ctx: Context, measurement: Measurement) -> list[Path]:
         lrs = measurement.plot_data["lr per epoch"]

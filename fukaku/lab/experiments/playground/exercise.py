@@ -172,22 +172,28 @@ class PlaygroundExercise(Experiment, id="playground", source="seed 003 (Playgrou
                         "≤", linear_best / NONLINEAR_FACTOR) for key in networks[_NONLINEAR]),
                 Check(f"{tuned}: median test loss of the tuned network", m[_MEDIAN][tuned], "≤", SPIRAL_LEVEL)]
 
-    def summary(self, m: dict) -> str:
-        best, median, budget = m[_BEST], m[_MEDIAN], m["budget"]
+    summary_template = """Test loss on the circle: linear ≥ {linear_floor:.2f}, nonlinear ≤ {nonlinear_worst:.3f}; on
+        the spiral, tuned {tuned_median:.3f}. On the circle the best linear runs end at test loss {linear_best}
+        (steps 1–2); the best {nonlinear_names} runs at {nonlinear_best} (step 3; medians {nonlinear_medians}); the
+        tuned spiral network ({tuned}) reaches a median {tuned_median:.3f} (step 4). {m[budget][circle seeds]}
+        seeds on the circle ({m[budget][circle points]} points, {m[budget][circle epochs]} epochs),
+        {m[budget][spiral seeds]} on the spiral ({m[budget][spiral points]} points, {m[budget][spiral epochs]}
+        epochs).{left_out}"""
+
+    def summary_values(self, m: dict) -> dict:
+        best, median = m[_BEST], m[_MEDIAN]
         linear, nonlinear, tuned = m["networks"][_LINEAR], m["networks"][_NONLINEAR], m["tuned spiral network"]
         left_out = m["not run (quick variant)"]
-        return (f"Test loss on the circle: linear ≥ {_best_linear(m):.2f}, nonlinear ≤ "
-                f"{max(best[k] for k in nonlinear):.3f}; on the spiral, tuned {median[tuned]:.3f}. "
-                f"On the circle the best linear runs end at test loss {', '.join(f'{best[k]:.3f}' for k in linear)} "
-                f"(steps 1–2); the best {', '.join(k.split()[3] for k in nonlinear)} runs at "
-                f"{', '.join(f'{best[k]:.3f}' for k in nonlinear)} (step 3; medians "
-                f"{', '.join(f'{median[k]:.3f}' for k in nonlinear)}); the tuned spiral network "
-                f"({tuned.split(': ')[1]}) reaches a median {median[tuned]:.3f} (step 4). {budget['circle seeds']} "
-                f"seeds on the circle ({budget['circle points']} points, {budget['circle epochs']} epochs), "
-                f"{budget['spiral seeds']} on the spiral ({budget['spiral points']} points, {budget['spiral epochs']} "
-                "epochs)."
-                + (f" Quick variant: {', '.join(left_out)} not run (too slow at lr 0.03; the full run measures it)."
-                   if left_out else ""))
+
+        def losses(by_network: dict, networks: list[str]) -> str:
+            return ", ".join(f"{by_network[k]:.3f}" for k in networks)
+
+        return {"linear_floor": _best_linear(m), "nonlinear_worst": max(best[k] for k in nonlinear),
+                "tuned": tuned.split(": ")[1], "tuned_median": median[tuned], "linear_best": losses(best, linear),
+                "nonlinear_names": ", ".join(k.split()[3] for k in nonlinear),
+                "nonlinear_best": losses(best, nonlinear), "nonlinear_medians": losses(median, nonlinear),
+                "left_out": f" Quick variant: {', '.join(left_out)} not run (too slow at lr 0.03; the full run "
+                            "measures it)." if left_out else ""}
 
     def plot(self, ctx: Context, measurement: Measurement) -> list[Path]:
         m, runs = measurement.values, measurement.plot_data["runs"]

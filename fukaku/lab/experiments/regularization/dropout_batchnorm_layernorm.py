@@ -113,15 +113,17 @@ class DropoutBatchnormLayernorm(Experiment, id="dropout-batchnorm-layernorm",
                 Check(_LN_SHIFT, m[_LN_SHIFT], "≤", _FLOAT_TOL),
                 Check(f"{_BN_SHIFT} (it depends on the batch)", m[_BN_SHIFT], "≥", 1e3 * _FLOAT_TOL)]
 
-    def summary(self, m: dict) -> str:
-        return (f"Dropout mean |z| ≤ {max(m[_Z_MEAN].values()):.2f} (bound {m[_Z_BOUND]:.2f}); x₀ across batches: "
-                f"LN Δ {m[_LN_SHIFT]:.0e}, BN Δ {m[_BN_SHIFT]:.2f}. The z-score compares the dropout mean over "
-                f"{m['dropout: masks']} masks with h; the zero fraction differs from p by |z| ≤ "
-                f"{max(m[_Z_ZEROS].values()):.2f}; in eval mode the output differs from the input by at most "
-                f"{m[_EVAL]:g}. BatchNorm's output has |mean| ≤ {m[_BN_MEAN]:.1e} and |var − 1| ≤ {m[_BN_VAR]:.1e}. "
-                f"Moving x₀ to another batch changes its LayerNorm output by {m[_LN_SHIFT]:.1e} and its BatchNorm "
-                f"output by {m[_BN_SHIFT]:.2f} (by {m[_BN_EVAL_SHIFT]:g} in eval mode, which uses the running "
-                "statistics).")
+    summary_template = """Dropout mean |z| ≤ {z_mean:.2f} (bound {z_bound:.2f}); x₀ across batches: LN Δ
+        {ln_shift:.0e}, BN Δ {bn_shift:.2f}. The z-score compares the dropout mean over {m[dropout: masks]} masks
+        with h; the zero fraction differs from p by |z| ≤ {z_zeros:.2f}; in eval mode the output differs from the
+        input by at most {eval:g}. BatchNorm's output has |mean| ≤ {bn_mean:.1e} and |var − 1| ≤ {bn_var:.1e}.
+        Moving x₀ to another batch changes its LayerNorm output by {ln_shift:.1e} and its BatchNorm output by
+        {bn_shift:.2f} (by {bn_eval_shift:g} in eval mode, which uses the running statistics)."""
+
+    def summary_values(self, m: dict) -> dict:
+        return {"z_mean": max(m[_Z_MEAN].values()), "z_zeros": max(m[_Z_ZEROS].values()), "z_bound": m[_Z_BOUND],
+                "eval": m[_EVAL], "bn_mean": m[_BN_MEAN], "bn_var": m[_BN_VAR], "ln_shift": m[_LN_SHIFT],
+                "bn_shift": m[_BN_SHIFT], "bn_eval_shift": m[_BN_EVAL_SHIFT]}
 
     def plot(self, ctx: Context, measurement: Measurement) -> list[Path]:
         masks, data = measurement.values["dropout: masks"], measurement.plot_data

@@ -96,16 +96,18 @@ class WeightDecayEarlyStopping(Experiment, id="weight-decay-early-stopping", sou
                 Check("test MSE of the early-stopped model, at most that of the model trained to the end",
                       test["early stopping"], "≤", test["trained to the end"])]
 
-    def summary(self, m: dict) -> str:
-        norms, test = m["parameter norm ‖θ‖"], m["test MSE"]
-        return (f"‖θ‖ {norms[_DECAYED]:.1f} with weight decay vs {norms[_PLAIN]:.1f} without; test loss "
-                f"{test['early stopping']:.3f} early-stopped vs {test['trained to the end']:.3f}. Weight decay "
-                f"{DECAY:g} ends at ‖θ‖ = {norms[_DECAYED]:.2f} against {norms[_PLAIN]:.2f} without. Early stopping "
-                f"(patience {m['patience']}) stopped at epoch {m['stopped epoch']} and returned epoch "
-                f"{m['best epoch']}'s weights, whose validation loss is {m[_RETURNED]:.4f}; the recorded curve's "
-                f"minimum is {m[_CURVE_MIN]:.4f} (epoch {m['epoch of the recorded validation minimum']}); trained for "
-                f"all {m['epochs']} epochs the model's test loss is {test['trained to the end']:.3f} "
-                f"({test['weight decay']:.3f} with weight decay).")
+    summary_template = """‖θ‖ {decayed_norm:.1f} with weight decay vs {plain_norm:.1f} without; test loss
+        {m[test MSE][early stopping]:.3f} early-stopped vs {m[test MSE][trained to the end]:.3f}. Weight decay
+        {m[Adam weight_decay]:g} ends at ‖θ‖ = {decayed_norm:.2f} against {plain_norm:.2f} without. Early stopping
+        (patience {m[patience]}) stopped at epoch {m[stopped epoch]} and returned epoch {m[best epoch]}'s weights,
+        whose validation loss is {returned:.4f}; the recorded curve's minimum is {curve_min:.4f} (epoch
+        {m[epoch of the recorded validation minimum]}); trained for all {m[epochs]} epochs the model's test loss is
+        {m[test MSE][trained to the end]:.3f} ({m[test MSE][weight decay]:.3f} with weight decay)."""
+
+    def summary_values(self, m: dict) -> dict:
+        norms = m["parameter norm ‖θ‖"]
+        return {"decayed_norm": norms[_DECAYED], "plain_norm": norms[_PLAIN], "returned": m[_RETURNED],
+                "curve_min": m[_CURVE_MIN]}
 
     def plot(self, ctx: Context, measurement: Measurement) -> list[Path]:
         m, data = measurement.values, measurement.plot_data

@@ -37,7 +37,6 @@ import math
 import numpy as np
 
 from ..autograd.function import Function
-from ..autograd.grad_mode import state
 from ..backends import array_module
 from ..tensor import Tensor
 from .shape import broadcast_to, reshape
@@ -131,50 +130,115 @@ def _strided(xp, base: np.ndarray, offset: int, shape: tuple[int, ...], strides:
 
 
 def _crop(g: ConvGeometry) -> tuple[slice, ...]:
-    """The input's place in a padded buffer ``(N, C, *buffer)``."""
+    """The input's place in a padded buffer ``(N, C, *buffer)`` or ``(C, N, *buffer)``."""
     return (slice(None), slice(None)) + tuple(slice(lo, lo + n) for (lo, _), n in zip(g.padding, g.in_size))
 
 
-def _columns(a: np.ndarray, g: ConvGeometry) -> np.ndarray:
-    """im2col: x ``(N, C, *S)`` as its column matrices ``(N, G, C/G·ΠK, ΠO)``, rows ordered (channel, kernel
-    tap) as the weight's, one copy of the windows of the padded input (none for a 1×1 stride-1 convolution)."""
-    xp = array_module(a)
-    lay = g.windows
-    if a.shape[2:] == lay.buffer and a.flags.c_contiguous:
-        buf = a
-    else:
-        buf = xp.zeros(a.shape[:2] + lay.buffer, a.dtype)
-        buf[_crop(g)] = a
-    n, c = a.shape[:2]
-    cg = c // g.groups
-    windows = _strided(xp, buf, 0, (n, g.groups, cg) + g.kernel + g.out_size,
-                       (c * lay.plane, cg * lay.plane, lay.plane) + lay.reach + lay.steps, writeable=False)
-    return xp.ascontiguousarray(windows).reshape(n, g.groups, cg * len(g.taps), -1)
+# ----------------------------------------------------------------------------- cache blocking
+#: About the bytes of one batch block's column matrices: an L2 cache's worth (2 MiB here), so that the columns
+#: are read by the GEMM while they are still in cache instead of travelling to memory and back.
+BLOCK_BYTES = 2 << 20
 
 
-def _col2im(cols: np.ndarray, g: ConvGeometry) -> np.ndarray:
-    """col2im, the adjoint of the windows: ``cols`` viewed ``(G, C/G, N, *K, *grid)`` (``grid`` the positions
-    of ``g.sums``) summed back into ``(N, C, *S)``. One vectorised add per kernel tap into a channel-major
-    padded sum (a tap's slab and its target then run through memory in the same order), and one copy out."""
-    xp = array_module(cols)
-    lay = g.sums
-    groups, cg, n = cols.shape[:3]
-    buf = xp.zeros((groups * cg, n) + lay.buffer, cols.dtype)
-    shape = (groups, cg, n) + lay.grid
-    strides = (cg * n * lay.plane, n * lay.plane, lay.plane) + lay.steps
-    for tap, offset in zip(g.taps, lay.offsets, strict=True):
-        target = _strided(xp, buf, offset, shape, strides, writeable=True)
-        target += cols[(slice(None),) * 3 + tap]
-    return xp.ascontiguousarray(buf[_crop(g)].swapaxes(0, 1))
+def _batch_blocks(n: int, per_sample: int) -> tuple[list[tuple[int, int]], int]:
+    """Cache blocking: the batch as ⌈N/b⌉ ranges of b samples, b chosen from the bytes of one sample's columns so
+    that a block's take about :data:`BLOCK_BYTES`. The engine loops over these few blocks and is vectorised within
+    each: it is not a loop over single samples (a block is one sample only when one sample's columns alone
+    exceed the budget, and then each iteration is a large GEMM). Returns (the ranges, b)."""
+    b = max(1, min(n, BLOCK_BYTES // max(per_sample, 1)))
+    return [(i, min(n, i + b)) for i in range(0, n, b)], b
 
 
-def _convolve(a: np.ndarray, w: np.ndarray, g: ConvGeometry, cols: np.ndarray | None = None) -> tuple:
-    """conv(x, w) on arrays: (y ``(N, C_out, *O)``, the columns of x), one GEMM per sample and group
-    written straight into y's layout."""
-    cols = _columns(a, g) if cols is None else cols
+class _Blocks:
+    """The reusable buffers of one convolution pass over the batch, block by block (channel-major layouts):
+
+    * ``pad``: the padded input of a block, ``(C, b, *buffer)`` with ``g.sums``'s buffer (its border zero);
+    * ``cols``: a block's column matrices, ``(G, C/G·ΠK, b·Πgrid)`` (``grid`` the positions of ``g.sums``:
+      the output's, or wide rows), flat so that a smaller last block takes a contiguous prefix;
+    * ``grads``: a block of y-shaped values ``(C_out, b, *grid)`` (zeros in the discarded wide columns).
+
+    Each is made on first use and reused by every block."""
+
+    def __init__(self, xp, g: ConvGeometry, n: int, channels: int, dtype) -> None:
+        self.xp, self.g, self.channels, self.dtype = xp, g, channels, np.dtype(dtype)
+        self.grid = math.prod(g.sums.grid)
+        self.ranges, self.size = _batch_blocks(n, channels * len(g.taps) * self.grid * self.dtype.itemsize)
+        self._pad = self._cols = self._grads = None
+        d = len(g.kernel)
+        self.direct = g.kernel == (1,) * d and g.stride == (1,) * d and g.padded == g.in_size
+
+    def columns(self, block: np.ndarray) -> np.ndarray:
+        """im2col of ``block`` ``(b, C, *S)``: its columns ``(G, C/G·ΠK, b·Πgrid)``, rows ordered (channel, kernel
+        tap) as the weight's, columns (sample, position): one copy into the padded buffer, one of its windows."""
+        xp, g = self.xp, self.g
+        b, c = block.shape[:2]
+        if self._cols is None:
+            self._cols = xp.empty(c * len(g.taps) * self.size * self.grid, self.dtype)
+        cols = self._cols[:c * len(g.taps) * b * self.grid]
+        if self.direct:  # a 1×1 stride-1 convolution without padding: the channel-major input is the matrix
+            cols.reshape((c, b) + g.in_size)[...] = block.swapaxes(0, 1)
+            return cols.reshape(g.groups, -1, b * self.grid)
+        if self._pad is None:
+            self._pad = xp.zeros((c, self.size) + g.sums.buffer, self.dtype)
+        pad, lay = self._pad, g.sums
+        pad[:, :b][_crop(g)] = block.swapaxes(0, 1)
+        windows = _strided(xp, pad, 0, (c,) + g.kernel + (b,) + lay.grid,
+                           (self.size * lay.plane,) + lay.reach + (lay.plane,) + lay.steps, writeable=False)
+        xp.copyto(cols.reshape(windows.shape), windows)
+        return cols.reshape(g.groups, -1, b * self.grid)
+
+    def channel_major(self, block: np.ndarray) -> np.ndarray:
+        """``block`` ``(b, C_out, *O)`` as the matrices ``(G, C_out/G, b·Πgrid)`` on the column positions."""
+        g = self.g
+        b, c = block.shape[:2]
+        if self._grads is None:
+            self._grads = self.xp.zeros((c, self.size) + g.sums.grid, self.dtype)
+        target = self._grads[:, :b]
+        (target[..., :g.out_size[-1]] if g.wide else target)[...] = block.swapaxes(0, 1)
+        return target.reshape(g.groups, c // g.groups, b * self.grid)
+
+    def scatter(self, out: np.ndarray, y: np.ndarray, start: int) -> None:
+        """Write a block's result ``out`` ``(G, C_out/G, b·Πgrid)`` into ``y[start:start + b]`` ``(N, C_out, *O)``,
+        dropping the wide columns."""
+        g = self.g
+        c_out = out.shape[0] * out.shape[1]
+        b = out.shape[2] // self.grid
+        block = out.reshape((c_out, b) + g.sums.grid)
+        if g.wide:
+            block = block[..., :g.out_size[-1]]
+        y[start:start + b] = block.swapaxes(0, 1)
+
+
+def _convolve(a: np.ndarray, w: np.ndarray, g: ConvGeometry, bias: np.ndarray | None = None) -> np.ndarray:
+    """conv(x, w) (+ b) on arrays ``(N, C_in, *S)``, ``(C_out, C_in/G, *K)`` -> ``(N, C_out, *O)``: for each
+    block of the batch, im2col and one GEMM per group W · cols, the bias added while the block is in cache."""
+    xp = array_module(a, w)
     n, c_out = a.shape[0], w.shape[0]
-    out = array_module(a, w).matmul(w.reshape(g.groups, c_out // g.groups, -1), cols)  # (N, G, C_out/G, ΠO)
-    return out.reshape((n, c_out) + g.out_size), cols
+    blocks = _Blocks(xp, g, n, a.shape[1], a.dtype)
+    wm = w.reshape(g.groups, c_out // g.groups, -1)
+    y = xp.empty((n, c_out) + g.out_size, a.dtype)
+    out = xp.empty(c_out * blocks.size * blocks.grid, a.dtype)
+    for start, stop in blocks.ranges:
+        cols = blocks.columns(a[start:stop])
+        block = out[:c_out * (stop - start) * blocks.grid].reshape(g.groups, c_out // g.groups, -1)
+        xp.matmul(wm, cols, out=block)
+        if bias is not None:
+            block += bias.reshape(g.groups, -1, 1)
+        blocks.scatter(block, y, start)
+    return y
+
+
+def _weight_grad(a: np.ndarray, y: np.ndarray, g: ConvGeometry) -> np.ndarray:
+    """The adjoint in w on arrays: x ``(N, C_in, *S)``, y ``(N, C_out, *O)`` -> ``(C_out, C_in/G, *K)``,
+    Σ over the blocks of the batch of one GEMM per group y · colsᵀ (K = the block's positions)."""
+    xp = array_module(a, y)
+    n, c_out = y.shape[:2]
+    blocks = _Blocks(xp, g, n, a.shape[1], a.dtype)
+    out = xp.zeros((g.groups, c_out // g.groups, (a.shape[1] // g.groups) * len(g.taps)), a.dtype)
+    for start, stop in blocks.ranges:
+        cols = blocks.columns(a[start:stop])
+        out += xp.matmul(blocks.channel_major(y[start:stop]), cols.swapaxes(-1, -2))
+    return out.reshape((c_out, a.shape[1] // g.groups) + g.kernel)
 
 
 def _flipped_weight(w: np.ndarray, groups: int) -> np.ndarray:
@@ -186,21 +250,6 @@ def _flipped_weight(w: np.ndarray, groups: int) -> np.ndarray:
     return swapped[(slice(None), slice(None)) + (slice(None, None, -1),) * len(spatial)]
 
 
-def _transpose(y: np.ndarray, w: np.ndarray, g: ConvGeometry, flip: bool | None = None) -> np.ndarray:
-    """conv_transpose(y, w) on arrays, by the flipped convolution or by col2im (``flip``; None: the
-    flipped convolution at stride 1 when y has at most 1.5× x's channels, see :class:`ConvTranspose`)."""
-    d, n, cg = len(g.kernel), y.shape[0], w.shape[1]
-    flipped = g.flipped() if flip or (flip is None and 2 * y.shape[1] <= 3 * g.groups * cg) else None
-    if flipped is not None:
-        return _convolve(y, _flipped_weight(w, g.groups), flipped)[0]
-    ym = _channel_major(y, g)
-    cols = array_module(ym, w).matmul(_tap_major_weight(w, g.groups).transpose(0, 2, 1), ym)
-    # (G, *K, Cg, N, *grid) -> (G, Cg, N, *K, *grid), the axes col2im reads
-    view = cols.reshape((g.groups,) + g.kernel + (cg, n) + g.sums.grid).transpose(
-        0, d + 1, d + 2, *range(1, d + 1), *range(d + 3, 2 * d + 3))
-    return _col2im(view, g)
-
-
 def _tap_major_weight(w: np.ndarray, groups: int) -> np.ndarray:
     """w ``(C_out, C/G, *K)`` as the matrices ``(G, C_out/G, ΠK·C/G)`` with columns ordered (kernel tap,
     channel), the rows of the column matrices :class:`ConvTranspose` makes."""
@@ -208,20 +257,57 @@ def _tap_major_weight(w: np.ndarray, groups: int) -> np.ndarray:
     return w.reshape(groups, c_out // groups, cg, -1).transpose(0, 1, 3, 2).reshape(groups, c_out // groups, -1)
 
 
-def _channel_major(y: np.ndarray, g: ConvGeometry) -> np.ndarray:
-    """y ``(N, C_out, *O)`` as the matrices ``(G, C_out/G, N·grid)`` on col2im's positions (zeros in the
-    discarded wide columns)."""
-    xp = array_module(y)
-    n, c = y.shape[:2]
-    moved = y.swapaxes(0, 1)
-    grid = g.sums.grid
-    if not g.wide:
-        out = xp.ascontiguousarray(moved)
-    else:
-        out = xp.empty((c, n) + grid, y.dtype)
-        out[..., :g.out_size[-1]] = moved
-        out[..., g.out_size[-1]:] = 0
-    return out.reshape(g.groups, c // g.groups, n * math.prod(grid))
+def _add_columns(cols: np.ndarray, g: ConvGeometry, buf: np.ndarray) -> None:
+    """col2im, the adjoint of the windows: add ``cols`` viewed ``(G, C/G, b, *K, *grid)`` (``grid`` the positions
+    of ``g.sums``) into the channel-major padded sum ``buf`` ``(C, ≥ b, *buffer)``: one vectorised add per kernel
+    tap (the only Python loop), a tap's slab and its target running through memory in the same order."""
+    xp = array_module(cols)
+    lay = g.sums
+    groups, cg, b = cols.shape[:3]
+    shape = (groups, cg, b) + lay.grid
+    strides = (cg * buf.shape[1] * lay.plane, buf.shape[1] * lay.plane, lay.plane) + lay.steps
+    for tap, offset in zip(g.taps, lay.offsets, strict=True):
+        target = _strided(xp, buf, offset, shape, strides, writeable=True)
+        target += cols[(slice(None),) * 3 + tap]
+
+
+def _col2im(cols: np.ndarray, g: ConvGeometry) -> np.ndarray:
+    """col2im of a whole batch (``F.fold``): ``cols`` viewed ``(G, C/G, N, *K, *grid)`` summed into ``(N, C, *S)``."""
+    xp = array_module(cols)
+    groups, cg, n = cols.shape[:3]
+    buf = xp.zeros((groups * cg, n) + g.sums.buffer, cols.dtype)
+    _add_columns(cols, g, buf)
+    return xp.ascontiguousarray(buf[_crop(g)].swapaxes(0, 1))
+
+
+def _transpose(y: np.ndarray, w: np.ndarray, g: ConvGeometry, flip: bool | None = None,
+               bias: np.ndarray | None = None) -> np.ndarray:
+    """conv_transpose(y, w) (+ b) on arrays, by the flipped convolution or by col2im (``flip``; None: the
+    flipped convolution at stride 1 when y has at most 1.5× x's channels, see :class:`ConvTranspose`)."""
+    d, n, cg = len(g.kernel), y.shape[0], w.shape[1]
+    flipped = g.flipped() if flip or (flip is None and 2 * y.shape[1] <= 3 * g.groups * cg) else None
+    if flipped is not None:
+        return _convolve(y, _flipped_weight(w, g.groups), flipped, bias)
+    xp = array_module(y, w)
+    c = g.groups * cg
+    blocks = _Blocks(xp, g, n, c, y.dtype)
+    weight = _tap_major_weight(w, g.groups).transpose(0, 2, 1)  # (G, ΠK·C/G, C_out/G)
+    flat = xp.empty(c * len(g.taps) * blocks.size * blocks.grid, y.dtype)
+    sums = xp.empty((c, blocks.size) + g.sums.buffer, y.dtype)
+    out = xp.empty((n, c) + g.in_size, y.dtype)
+    for start, stop in blocks.ranges:
+        b = stop - start
+        cols = flat[:c * len(g.taps) * b * blocks.grid].reshape(g.groups, -1, b * blocks.grid)
+        xp.matmul(weight, blocks.channel_major(y[start:stop]), out=cols)
+        # (G, *K, C/G, b, *grid) -> (G, C/G, b, *K, *grid), the axes col2im reads
+        view = cols.reshape((g.groups,) + g.kernel + (cg, b) + g.sums.grid).transpose(
+            0, d + 1, d + 2, *range(1, d + 1), *range(d + 3, 2 * d + 3))
+        sums[:, :b] = 0
+        _add_columns(view, g, sums)
+        out[start:stop] = sums[:, :b][_crop(g)].swapaxes(0, 1)
+    if bias is not None:
+        out += bias.reshape((-1,) + (1,) * d)
+    return out
 
 
 def _channel_bias(b: Tensor, spatial: int) -> Tensor:
@@ -244,18 +330,12 @@ def _total(terms: list, shape: tuple[int, ...]) -> Tensor:
 
 # ----------------------------------------------------------------------------- the three nodes
 class _Convolutional(Function):
-    """What the three convolution nodes share: the geometry, and the column matrices of the first input
-    when the caller already holds them (``cols``), so that they are built once for the forward pass, the
-    weight gradient and the jvp. They do not survive the graph's release."""
+    """What the three convolution nodes share: the geometry, the bias gradient and the jvp rule."""
 
     has_bias = False
 
-    def __init__(self, geometry: ConvGeometry, cols: np.ndarray | None = None) -> None:
-        self.geometry, self.cols = geometry, cols
-
-    def release(self) -> None:
-        super().release()
-        self.cols = None
+    def __init__(self, geometry: ConvGeometry) -> None:
+        self.geometry = geometry
 
     def _and_bias(self, grads: tuple, grad: Tensor) -> tuple:
         """The inputs' gradients, followed by the bias's when the node has one."""
@@ -272,7 +352,7 @@ class _Convolutional(Function):
         if da is not None:
             terms.append(op.apply(da, b, geometry=g))
         if db is not None:
-            terms.append(op.apply(a, db, geometry=g, cols=self.cols))
+            terms.append(op.apply(a, db, geometry=g))
         if dbias is not None:
             terms.append(_channel_bias(dbias, len(g.kernel)))
         return _total(terms, self.out_shape)
@@ -281,22 +361,17 @@ class _Convolutional(Function):
 class Convolution(_Convolutional):
     """y = conv(x, w) (+ b): ``(N, C_in, *S)``, ``(C_out, C_in/G, *K)`` (and ``(C_out,)``) -> ``(N, C_out, *O)``.
 
-    Forward: one im2col copy, then for each sample and group one GEMM W · cols that writes the output in
-    place, ``(N, C_out, *O)`` with no copy after. Rules: vjp ∂L/∂x = conv_transpose(g, w)
-    (:class:`ConvTranspose`), ∂L/∂w = :class:`ConvWeight` (x, g) (on the forward pass's columns),
+    Forward: for each cache-sized block of the batch, im2col and one GEMM per group W · cols, written into
+    y's ``(N, C_out, *O)`` layout. Nothing but x and w is kept for the backward pass (the weight gradient
+    builds the columns again, block by block, which costs less than reading them back from memory).
+    Rules: vjp ∂L/∂x = conv_transpose(g, w) (:class:`ConvTranspose`), ∂L/∂w = :class:`ConvWeight` (x, g),
     ∂L/∂b = Σ g over batch and space; jvp conv(ẋ, w) + conv(x, ẇ) + ḃ.
     """
 
     def forward(self, x, w, b=None):
-        g = self.geometry
-        out, cols = _convolve(x._data, w._data, g, self.cols)
-        if b is not None:
-            out += b._data.reshape((-1,) + (1,) * len(g.kernel))
+        out = _convolve(x._data, w._data, self.geometry, None if b is None else b._data)
         self.save(x, w)
         self.has_bias = b is not None
-        # the columns serve ∂L/∂w and the jvp's conv(x, ẇ); kept only when one may be asked for
-        keep = (state.grad_enabled and w.requires_grad) or bool(state.forward_level)
-        self.cols = cols if keep else None
         self.out_shape = out.shape
         return out
 
@@ -305,7 +380,7 @@ class Convolution(_Convolutional):
         needs = self.needs_input_grad
         g = self.geometry
         gx = ConvTranspose.apply(grad, w, geometry=g) if needs[0] else None
-        gw = ConvWeight.apply(x, grad, geometry=g, cols=self.cols) if needs[1] else None
+        gw = ConvWeight.apply(x, grad, geometry=g) if needs[1] else None
         return self._and_bias((gx, gw), grad)
 
 
@@ -314,23 +389,19 @@ class ConvTranspose(_Convolutional):
     ``(N, C_in, *S)`` for a weight ``(C_out, C_in/G, *K)`` — ``F.conv_transpose*d``'s layer, and
     the input gradient of a convolution.
 
-    Forward, two ways to the same sum, whichever moves less memory:
+    Forward, two ways to the same sum, whichever moves less memory, each block by block over the batch:
 
     * at stride 1, when y has at most 1.5× x's channels: the convolution of y with the flipped kernel
-      (:meth:`ConvGeometry.flipped`), im2col of y and one GEMM per sample, as :class:`Convolution`;
-    * otherwise: y laid out channel-major (one copy), one GEMM per group wᵀ · y, whose column matrices
-      come out kernel tap first, so that col2im (one vectorised add per kernel tap) reads one contiguous
-      block per tap.
+      (:meth:`ConvGeometry.flipped`), im2col of y and one GEMM per group, as :class:`Convolution`;
+    * otherwise: y laid out channel-major, one GEMM per group wᵀ · y, whose column matrices come out kernel
+      tap first, so that col2im (one vectorised add per kernel tap) reads one contiguous block per tap.
 
     Rules: vjp ∂L/∂y = conv(g, w), ∂L/∂w = :class:`ConvWeight` (g, y), ∂L/∂b = Σ g;
     jvp conv_transpose(ẏ, w) + conv_transpose(y, ẇ) + ḃ.
     """
 
     def forward(self, y, w, b=None):
-        g = self.geometry
-        out = _transpose(y._data, w._data, g)
-        if b is not None:
-            out += b._data.reshape((-1,) + (1,) * len(g.kernel))
+        out = _transpose(y._data, w._data, self.geometry, bias=None if b is None else b._data)
         self.save(y, w)
         self.has_bias = b is not None
         self.out_shape = out.shape
@@ -340,31 +411,23 @@ class ConvTranspose(_Convolutional):
         y, w = self.saved
         needs = self.needs_input_grad
         g = self.geometry
-        cols = _columns(grad._data, g) if needs[0] or needs[1] else None
-        gy = Convolution.apply(grad, w, geometry=g, cols=cols) if needs[0] else None
-        gw = ConvWeight.apply(grad, y, geometry=g, cols=cols) if needs[1] else None
+        gy = Convolution.apply(grad, w, geometry=g) if needs[0] else None
+        gw = ConvWeight.apply(grad, y, geometry=g) if needs[1] else None
         return self._and_bias((gy, gw), grad)
 
 
 class ConvWeight(_Convolutional):
     """w̃ = the adjoint of w ↦ conv(x, w) applied to y: ``(N, C_in, *S)``, ``(N, C_out, *O)`` ->
-    ``(C_out, C_in/G, *K)``, the weight gradient of a convolution: for each sample and group one GEMM
-    y · colsᵀ on the column matrices of x, summed over the batch.
+    ``(C_out, C_in/G, *K)``, the weight gradient of a convolution: for each cache-sized block of the batch,
+    im2col of x and one GEMM per group y · colsᵀ, summed over the blocks.
 
     It is bilinear in (x, y): vjp ∂L/∂x = conv_transpose(y, g), ∂L/∂y = conv(x, g);
     jvp conv_weight(ẋ, y) + conv_weight(x, ẏ).
     """
 
     def forward(self, x, y):
-        g = self.geometry
-        cols = self.cols if self.cols is not None else _columns(x._data, g)
-        self.cols = cols  # for ∂L/∂y = conv(x, g); freed with the graph
         self.save(x, y)
-        ya = y._data
-        n, c_out = ya.shape[:2]
-        xp = array_module(ya, cols)
-        per_sample = xp.matmul(ya.reshape(n, g.groups, c_out // g.groups, -1), cols.swapaxes(-1, -2))
-        out = xp.add.reduce(per_sample, axis=0).reshape((c_out, x._data.shape[1] // g.groups) + g.kernel)
+        out = _weight_grad(x._data, y._data, self.geometry)
         self.out_shape = out.shape
         return out
 
@@ -373,11 +436,24 @@ class ConvWeight(_Convolutional):
         needs = self.needs_input_grad
         g = self.geometry
         gx = ConvTranspose.apply(y, grad, geometry=g) if needs[0] else None
-        gy = Convolution.apply(x, grad, geometry=g, cols=self.cols) if needs[1] else None
+        gy = Convolution.apply(x, grad, geometry=g) if needs[1] else None
         return gx, gy
 
 
 # ----------------------------------------------------------------------------- unfold / fold
+def _unfold(a: np.ndarray, g: ConvGeometry) -> np.ndarray:
+    """``F.unfold`` on arrays: x ``(N, C, *S)`` as ``(N, C·ΠK, ΠO)``, rows ordered (channel, kernel tap), one copy
+    of the windows of the padded input."""
+    xp = array_module(a)
+    lay = g.windows
+    buf = xp.zeros(a.shape[:2] + lay.buffer, a.dtype)
+    buf[_crop(g)] = a
+    n, c = a.shape[:2]
+    windows = _strided(xp, buf, 0, (n, c) + g.kernel + g.out_size,
+                       (c * lay.plane, lay.plane) + lay.reach + lay.steps, writeable=False)
+    return xp.ascontiguousarray(windows).reshape(n, c * len(g.taps), -1)
+
+
 class Im2Col(Function):
     """``F.unfold``: the sliding blocks of x ``(N, C, *S)`` as columns ``(N, C·ΠK, L)`` (rows ordered
     channel, then kernel tap; L = ΠO blocks). Linear: vjp = :class:`Col2Im` of the gradient, jvp =
@@ -387,8 +463,7 @@ class Im2Col(Function):
         self.geometry = geometry
 
     def forward(self, x):
-        a = x._data
-        return _columns(a, self.geometry).reshape(a.shape[0], a.shape[1] * len(self.geometry.taps), -1)
+        return _unfold(x._data, self.geometry)
 
     def vjp(self, grad):
         return Col2Im.apply(grad, geometry=self.geometry)

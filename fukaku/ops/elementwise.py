@@ -708,6 +708,12 @@ def _unary(node: type[Function], name: str, doc: str, *, floating: bool = True) 
     return named(unary, name, doc)
 
 
+def _numpy_named(node: type[Function], name: str, numpy_name: str, doc: str) -> Callable[[Tensor], Tensor]:
+    """The function ``name`` of :func:`_unary`, a Tensor method under its own name and under NumPy's for it
+    (``x.asin()`` and ``x.arcsin()``), which its docstring names."""
+    return tensor_method(name, numpy_name)(_unary(node, name, f"{doc} (``{numpy_name}`` is its NumPy name)."))
+
+
 exp = tensor_method()(_unary(Exp, "exp", "e^x elementwise; integer input is promoted to the default float dtype."))
 exp2 = tensor_method()(_unary(Exp2, "exp2", "2^x elementwise."))
 expm1 = tensor_method()(_unary(Expm1, "expm1", "e^x − 1 elementwise, accurate for small x."))
@@ -726,22 +732,16 @@ trunc = tensor_method("trunc", "fix")(_unary(
 sin = tensor_method()(_unary(Sin, "sin", "Sine elementwise."))
 cos = tensor_method()(_unary(Cos, "cos", "Cosine elementwise."))
 tan = tensor_method()(_unary(Tan, "tan", "Tangent elementwise."))
-asin = tensor_method("asin", "arcsin")(_unary(
-    Asin, "asin", "Inverse sine elementwise: NaN outside [-1, 1] (``arcsin`` is its NumPy name)."))
-acos = tensor_method("acos", "arccos")(_unary(
-    Acos, "acos", "Inverse cosine elementwise: NaN outside [-1, 1] (``arccos`` is its NumPy name)."))
-atan = tensor_method("atan", "arctan")(_unary(
-    Atan, "atan", "Inverse tangent elementwise (``arctan`` is its NumPy name)."))
+asin = _numpy_named(Asin, "asin", "arcsin", "Inverse sine elementwise: NaN outside [-1, 1]")
+acos = _numpy_named(Acos, "acos", "arccos", "Inverse cosine elementwise: NaN outside [-1, 1]")
+atan = _numpy_named(Atan, "atan", "arctan", "Inverse tangent elementwise")
 sinh = tensor_method()(_unary(Sinh, "sinh", "Hyperbolic sine elementwise."))
 cosh = tensor_method()(_unary(Cosh, "cosh", "Hyperbolic cosine elementwise."))
 tanh = tensor_method()(_unary(HyperbolicTangent, "tanh", "Hyperbolic tangent elementwise."))
-asinh = tensor_method("asinh", "arcsinh")(_unary(
-    Asinh, "asinh", "Inverse hyperbolic sine elementwise (``arcsinh`` is its NumPy name)."))
-acosh = tensor_method("acosh", "arccosh")(_unary(
-    Acosh, "acosh", "Inverse hyperbolic cosine elementwise: NaN below 1 (``arccosh`` is its NumPy name)."))
-atanh = tensor_method("atanh", "arctanh")(_unary(
-    Atanh, "atanh", "Inverse hyperbolic tangent elementwise: ±inf at ±1, NaN outside [-1, 1] (``arctanh`` is its "
-    "NumPy name)."))
+asinh = _numpy_named(Asinh, "asinh", "arcsinh", "Inverse hyperbolic sine elementwise")
+acosh = _numpy_named(Acosh, "acosh", "arccosh", "Inverse hyperbolic cosine elementwise: NaN below 1")
+atanh = _numpy_named(Atanh, "atanh", "arctanh",
+                     "Inverse hyperbolic tangent elementwise: ±inf at ±1, NaN outside [-1, 1]")
 sigmoid = tensor_method()(_unary(Logistic, "sigmoid", "The logistic function 1 / (1 + e^{-x}) elementwise."))
 erf = tensor_method()(_unary(Erf, "erf", "The error function elementwise."))
 erfc = tensor_method()(_unary(Erfc, "erfc", "The complementary error function 1 − erf(x) elementwise."))

@@ -51,13 +51,16 @@ class Normalize(Function):
     def forward(self, x, *params):
         self.save(x, *params)
         self.rstd = 1.0 / array_module(self.var).sqrt(self.var + self.eps)
-        self.xhat = self.centred * self.rstd
+        self.xhat = self.centred
+        self.xhat *= self.rstd  # in place: x − μ is this node's own temporary
         self.centred = self.var = None  # only r and x̂ are needed later
         weight, bias = self._split(params)
         out = self.xhat
         if weight is not None:
             out = out * weight._data
-        if bias is not None:
+            if bias is not None:
+                out += bias._data
+        elif bias is not None:
             out = out + bias._data
         return out
 
@@ -82,6 +85,9 @@ class Normalize(Function):
 
     def vjp(self, grad):
         xhat, rstd, weight = self._factors()
+        if not isinstance(xhat, Tensor) and (weight is None or all(weight.shape[a - xhat.ndim + weight.ndim] == 1
+                                                                  for a in self.axes if a >= xhat.ndim - weight.ndim)):
+            return self._per_channel_vjp(grad._data, xhat, rstd, weight)
         g = grad if isinstance(xhat, Tensor) else grad._data
         needs = self.needs_input_grad
         grads = [_project(g if weight is None else g * weight, xhat, rstd, self.axes) if needs[0] else None]
@@ -90,6 +96,26 @@ class Normalize(Function):
         if len(needs) > 1 + self.has_weight:
             grads.append(_reduce_to(g, self.saved[-1].shape) if needs[-1] else None)
         return tuple(t if isinstance(t, Tensor) or t is None else constant(t) for t in grads)
+
+    def _per_channel_vjp(self, g, xhat, rstd, weight):
+        """The plain backward on arrays when γ is constant over the normalised axes (batch and instance norm):
+        with the sums Σg and Σg·x̂ over the axes, ∂L/∂β = Σg, ∂L/∂γ = Σg·x̂ and
+        ∂L/∂x = a·g − (a·Σg·x̂/n)·x̂ − a·Σg/n, a = γ·r, in two passes over the data."""
+        needs = self.needs_input_grad
+        n = math.prod(g.shape[a] for a in self.axes)
+        sum_g, sum_gx = _sum_over(g, self.axes), _sum_over(g, self.axes, xhat)
+        grads = [None]
+        if needs[0]:
+            a = rstd if weight is None else rstd * weight
+            dx = g * a
+            dx -= xhat * (a * sum_gx * (1.0 / n))
+            dx -= a * sum_g * (1.0 / n)
+            grads[0] = dx
+        if weight is not None:
+            grads.append(_reduce_to(sum_gx, weight.shape) if needs[1] else None)
+        if len(needs) > 1 + self.has_weight:
+            grads.append(_reduce_to(sum_g, self.saved[-1].shape) if needs[-1] else None)
+        return tuple(None if t is None else constant(t) for t in grads)
 
     def jvp(self, dx, *dparams):
         xhat, rstd, weight = self._factors()
@@ -131,16 +157,36 @@ def _reduce_to(a, shape: tuple[int, ...]):
     return array_module(a).add.reduce(a, axis=axes, keepdims=True).reshape(shape) if axes else a
 
 
+def _sum_over(a: np.ndarray, axes: tuple[int, ...], b: np.ndarray | None = None) -> np.ndarray:
+    """Σ a (or Σ a·b, without the product's temporary) over ``axes``, size-1 dims kept. When the axes are the
+    trailing dims of a contiguous array, or those and dim 0 (batch, instance and layer norm), as dot products
+    over the contiguous trailing block: BLAS, several times faster than a reduction over several axes."""
+    xp = array_module(a)
+    rest = axes[1:] if axes[:1] == (0,) and 1 not in axes else axes
+    start = a.ndim - len(rest)
+    if (rest and rest == tuple(range(start, a.ndim)) and a.flags.c_contiguous
+            and (b is None or (b.flags.c_contiguous and b.dtype == a.dtype and b.shape == a.shape))):
+        rows = a.reshape(-1, math.prod(a.shape[start:]))
+        if b is None:
+            sums = xp.matmul(rows, xp.ones(rows.shape[1], a.dtype))
+        else:
+            sums = xp.matmul(rows[:, None, :], b.reshape(rows.shape)[:, :, None])
+        sums = sums.reshape(a.shape[:start])
+        if rest is not axes:
+            sums = xp.add.reduce(sums, axis=0, keepdims=True)
+        return sums.reshape(sums.shape + (1,) * len(rest))
+    return xp.add.reduce(a if b is None else a * b, axis=axes, keepdims=True)
+
+
 def normalize_over(x: Tensor, axes: tuple[int, ...], eps: float, weight: Tensor | None = None,
                bias: Tensor | None = None) -> tuple[Tensor, np.ndarray, np.ndarray]:
     """γ·(x − μ)/√(σ² + ε) + β over ``axes`` (γ and β broadcast against x, or None); returns
     (y, μ, σ²), μ and the biased σ² as arrays with the size-1 dims kept (for running statistics)."""
     # add.reduce times 1/n: np.mean's generic machinery costs more than the sum on layer-sized arrays
     scale = 1.0 / math.prod(x.shape[a] for a in axes)
-    xp = array_module(x._data)
-    mean = xp.add.reduce(x._data, axis=axes, keepdims=True) * scale
+    mean = _sum_over(x._data, axes) * scale
     centred = x._data - mean
-    var = xp.add.reduce(centred * centred, axis=axes, keepdims=True) * scale
+    var = _sum_over(centred, axes, centred) * scale
     params = [t for t in (weight, bias) if t is not None]
     out = Normalize.apply(x, *params, axes=axes, eps=eps, centred=centred, var=var,
                           has_weight=weight is not None)

@@ -187,14 +187,55 @@ def test_both_transposed_convolution_algorithms_agree(in_size, kernel, padding, 
                                atol=1e-12)
 
 
-def test_columns_are_kept_only_for_the_weight_gradient_and_freed_by_backward():
+def test_the_graph_keeps_no_column_matrices():
+    """The weight gradient builds the columns again, block by block: a node holds only x and w."""
     x, w = fk.randn(2, 3, 6, 6, requires_grad=True), fk.randn(4, 3, 3, 3, requires_grad=True)
-    y = F.conv2d(x, w, padding=1)
-    node = y.grad_fn
-    assert node.cols is not None  # ∂L/∂w reuses the forward pass's columns
-    y.sum().backward()
-    assert node.cols is None  # released with the graph
-    assert F.conv2d(x, w.detach(), padding=1).grad_fn.cols is None  # no weight gradient: nothing kept
+    node = F.conv2d(x, w, padding=1).grad_fn
+    assert not [k for k, v in vars(node).items() if isinstance(v, np.ndarray)]
+    assert [t.shape for t in node.saved] == [x.shape, w.shape]
+
+
+# a batch of 5 in blocks of 2, 2 and 1: the block loop, its reused buffers and the smaller last block, for every
+# layout of the engine
+BLOCKED_CASES = [
+    ("conv_wide", "conv2d", (5, 3, 7, 6), (4, 3, 3, 3), dict(padding=1)),
+    ("conv_strided_groups", "conv2d", (5, 4, 7, 8), (6, 2, 3, 2), dict(stride=2, padding=(1, 0), groups=2)),
+    ("conv_1x1_direct", "conv2d", (5, 4, 3, 5), (3, 4, 1, 1), dict()),
+    ("conv_1x1_strided", "conv2d", (5, 4, 6, 6), (6, 4, 1, 1), dict(stride=2)),
+    ("conv3d_wide", "conv3d", (5, 2, 3, 4, 5), (2, 2, 3, 3, 3), dict(padding=1)),
+    ("transpose_col2im", "conv_transpose2d", (5, 4, 3, 4), (4, 3, 3, 3), dict(stride=2, padding=1,
+                                                                             output_padding=1)),
+    ("transpose_flipped", "conv_transpose1d", (5, 3, 6), (3, 2, 3), dict(padding=1)),
+]
+
+
+@pytest.mark.parametrize("name, fn, x_shape, w_shape, kw", BLOCKED_CASES, ids=[c[0] for c in BLOCKED_CASES])
+def test_blocks_of_the_batch_match_torch(monkeypatch, name, fn, x_shape, w_shape, kw):
+    from fukaku.ops import conv
+    sizes = []
+
+    def blocks_of_two(n, per_sample):
+        sizes.append(n)
+        return [(i, min(n, i + 2)) for i in range(0, n, 2)], min(n, 2)
+
+    monkeypatch.setattr(conv, "_batch_blocks", blocks_of_two)
+    c_out = w_shape[1] * kw.get("groups", 1) if fn.startswith("conv_transpose") else w_shape[0]
+    arrays = [randn(x_shape, seed=40), randn(w_shape, seed=41), randn(c_out, seed=42)]
+    check(lambda x, w, b: getattr(F, fn)(x, w, b, **kw), lambda x, w, b: getattr(TF, fn)(x, w, b, **kw), arrays,
+          np.float64)
+    check(lambda x, w, b: getattr(F, fn)(x, w, b, **kw), lambda x, w, b: getattr(TF, fn)(x, w, b, **kw), arrays,
+          np.float32)
+    assert 5 in sizes  # the engine ran on the whole batch in blocks
+
+
+def test_batch_blocks_cover_the_batch_in_a_few_cache_sized_blocks():
+    from fukaku.ops.conv import BLOCK_BYTES, _batch_blocks
+    ranges, size = _batch_blocks(64, 16 * 9 * 32 * 34 * 4)  # the first stage of a CIFAR ResNet
+    assert size * 16 * 9 * 32 * 34 * 4 <= BLOCK_BYTES and len(ranges) == -(-64 // size)
+    assert [r for r in ranges if r[1] - r[0] != size] in ([], [ranges[-1]])
+    assert ranges[0][0] == 0 and ranges[-1][1] == 64 and all(a[1] == b[0] for a, b in zip(ranges, ranges[1:]))
+    assert _batch_blocks(3, 10 * BLOCK_BYTES) == ([(0, 1), (1, 2), (2, 3)], 1)  # huge samples: one per block
+    assert _batch_blocks(7, 1) == ([(0, 7)], 7)
 
 
 def test_the_worked_example_of_the_output_size_formula():

@@ -23,7 +23,7 @@ DIGITS_TEST = 540      # the 8×8 digits' held-out part (30 %)
 DIGITS_UPSAMPLE = 4    # 8×8 digits → 32×32 (bilinear), the size LeNet-5 takes without padding
 # LeNet-5's training: SGD with momentum, the rate annealed to 0 (cosine). The weight decay shrinks what the data
 # never push on — most of the random initialisation — so the first-layer filters show what was learned.
-LR, MOMENTUM, WEIGHT_DECAY, BATCH = 0.05, 0.9, 5e-3, 64
+LR, MOMENTUM, WEIGHT_DECAY, BATCH = 0.05, 0.9, 1e-2, 64
 
 
 class ImageSplit(NamedTuple):
@@ -69,12 +69,14 @@ def _standardised(description: str, x_train, y_train, x_test, y_test) -> ImageSp
     return ImageSplit(description, (x_train - mean) / std, y_train, (x_test - mean) / std, y_test)
 
 
-def train_lenet(data: ImageSplit, epochs: int, seed: int,
+def train_lenet(data: ImageSplit, steps: int, seed: int,
                 weight_decay: float = WEIGHT_DECAY) -> tuple[LeNet5, np.ndarray, float]:
-    """LeNet-5 trained on ``data`` by SGD (momentum, weight decay, cosine schedule) for ``epochs`` epochs.
+    """LeNet-5 trained on ``data`` by SGD (momentum, weight decay, cosine schedule) for the whole epochs that
+    make at least ``steps`` mini-batches.
 
     Returns the model in eval mode, its first-layer filters before training ``(6, 5, 5)``, and the seconds the
     training took."""
+    epochs = -(-steps // -(-len(data.y_train) // BATCH))
     fk.manual_seed(seed)
     model = LeNet5(input_size=data.x_train.shape[-1])
     initial = model.features[0].weight.detach().numpy()[:, 0].copy()
@@ -87,6 +89,24 @@ def train_lenet(data: ImageSplit, epochs: int, seed: int,
     seconds = time.perf_counter() - start
     model.eval()
     return model, initial, seconds
+
+
+def train_steps(model: nn.Module, loss_fn, optimizer, scheduler, loader: DataLoader, steps: int) -> np.ndarray:
+    """``steps`` optimizer steps over ``loader`` (as many epochs as that takes), the scheduler stepped after each;
+    returns the mini-batch losses. The model is left in training mode."""
+    losses: list[float] = []
+    model.train()
+    while len(losses) < steps:
+        for x, y in loader:
+            optimizer.zero_grad()
+            loss = loss_fn(model(x), y)
+            loss.backward()
+            optimizer.step()
+            scheduler.step()
+            losses.append(loss.item())
+            if len(losses) == steps:
+                break
+    return np.array(losses)
 
 
 def test_accuracy(model: nn.Module, data: ImageSplit) -> float:
@@ -104,14 +124,15 @@ SHIFT = 1
 
 
 @functools.lru_cache(maxsize=4)
-def gabor_atoms(size: int) -> np.ndarray:
-    """The Gabor functions of the comparison as ``(count, size²)`` rows, each with its mean removed and unit norm."""
-    big = size + 2 * SHIFT
+def gabor_atoms(size: int, shift: int = SHIFT) -> np.ndarray:
+    """The Gabor functions of the comparison as ``(count, size²)`` rows, each with its mean removed and unit norm;
+    centred on the patch's centre pixel or on any pixel within ``shift`` of it."""
+    big = size + 2 * shift
     patches = np.stack([gabor_kernel(big, math.pi * k / ORIENTATIONS, wavelength, sigma=width * wavelength,
                                      phase=math.pi * p / PHASES, aspect=aspect, dtype=fk.float64).numpy()
                         for wavelength in WAVELENGTHS for width in SIGMAS for aspect in ASPECTS
                         for p in range(PHASES) for k in range(ORIENTATIONS)])
-    crops = np.stack([patches[:, i:i + size, j:j + size] for i in range(2 * SHIFT + 1) for j in range(2 * SHIFT + 1)])
+    crops = np.stack([patches[:, i:i + size, j:j + size] for i in range(2 * shift + 1) for j in range(2 * shift + 1)])
     return _unit_rows(crops.reshape(-1, size * size))
 
 
@@ -136,6 +157,17 @@ def gabor_fit(filters: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     scale = np.linalg.norm(flat - flat.mean(axis=1, keepdims=True), axis=1)
     fitted = (r * scale)[:, None] * atoms[best] + flat.mean(axis=1, keepdims=True)
     return r ** 2, fitted.reshape(filters.shape)
+
+
+def single_edge_share(patterns: np.ndarray, size: int = 5) -> np.ndarray:
+    """The share of each pattern's energy ``(N, H, W)`` that its best single ``size × size`` Gabor function (an edge
+    or bar of any orientation, phase and scale of :func:`gabor_atoms`, placed anywhere) captures: ⟨x, g⟩² / ‖x‖²
+    for the best unit-norm g. Near 1 for one edge; small for a pattern made of many."""
+    atoms = fk.tensor(gabor_atoms(size, shift=0).reshape(-1, 1, size, size))
+    with fk.no_grad():
+        response = F.conv2d(fk.tensor(np.asarray(patterns, dtype=np.float64)[:, None]), atoms, padding=size // 2)
+    best = (response.numpy() ** 2).reshape(len(patterns), -1).max(axis=1)
+    return best / (np.asarray(patterns, dtype=np.float64) ** 2).sum(axis=(1, 2))
 
 
 def orientation_coherence(filters: np.ndarray) -> np.ndarray:

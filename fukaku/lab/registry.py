@@ -186,8 +186,8 @@ class Experiment(ABC):
     A subclass of an experiment inherits all four and may restate any of them: a keyword, or a docstring
     (title and claim together). A class with neither keywords nor an experiment above it is a base for
     experiments, its docstring plain documentation: it must leave a method abstract, since discovery
-    refuses a concrete experiment without an id, and one with neither a ``summary_template`` nor a
-    :meth:`summary` of its own.
+    refuses a concrete experiment without an id. Discovery also refuses an experiment with neither a
+    ``summary_template`` nor a :meth:`summary` of its own.
 
     ``summary_template`` (a class attribute) is prose for :meth:`str.format`: ``{m[name]}`` is the measured
     value ``name`` (``{m[name]:.3f}`` with a format spec, ``{m[name][key]}`` inside a dict, ``{{`` a brace),

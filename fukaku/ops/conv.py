@@ -15,24 +15,35 @@ The vjp and jvp of each are written with the other two (and itself), so derivati
 are again these nodes. :class:`Im2Col` and :class:`Col2Im` (``F.unfold``, ``F.fold``) are the
 column matrix itself and its adjoint.
 
-The engine, for speed with NumPy alone (no Python loop over the batch, the channels or the pixels;
-BLAS does the arithmetic):
+The engine, for speed with NumPy alone (no Python loop over single samples, the channels or the pixels;
+BLAS does the arithmetic), works on channel-major layouts, block by block over the batch:
 
-* *im2col*: the padded input is viewed through ``as_strided`` as its windows ``(N, G, C/G, *K, *O)``
-  and copied once into column matrices ``(N, G, C/G·ΠK, ΠO)``; then y = W · cols is one GEMM per
-  sample and group (one matmul call), written straight into y's ``(N, C_out, *O)`` layout, and the
-  weight gradient is Σₙ gₙ · colsₙᵀ on the same columns.
-* *col2im* (the input gradient, and the transposed convolution): the gradient laid out channel-major,
+* *cache blocking*: the batch is cut into ⌈N/b⌉ blocks of b samples, b chosen from the bytes of one
+  sample's column matrix so that a block's columns (about :data:`BLOCK_BYTES`) are still in cache when
+  the GEMM reads them; a loop over these few blocks, vectorised within each, with reused buffers. No
+  column matrix outlives its block: the weight gradient builds the columns again (cheaper than keeping
+  them, tens of MB per layer, and reading them back from memory).
+* *im2col*: a block ``(b, C, *S)`` is copied once into a zero-bordered channel-major buffer
+  ``(C, b, *padded)``, viewed through ``as_strided`` as its windows ``(C, *K, b, *O)`` and copied once
+  into the column matrices ``(G, C/G·ΠK, b·ΠO)``; y = W · cols is one GEMM per group for the whole
+  block, copied out into y's ``(N, C_out, *O)`` layout; the weight gradient is Σ_blocks g · colsᵀ, one
+  GEMM per group and block whose inner dimension is the block's positions.
+* *the transposed convolution* (also the input gradient): at stride 1, the convolution with the
+  flipped kernel (the same im2col and GEMM); otherwise col2im: the gradient laid out channel-major,
   one GEMM wᵀ · g per group whose column matrices come out kernel tap first, then for each of the ΠK
   taps (the only Python loop) one vectorised strided add of a contiguous slab into the padded sum.
-* *wide rows* (col2im only): with stride 1 along the last two dims the sums run over rows as wide as
-  the padded input (the extra columns hold zeros), so that a tap's slab and its target are long
-  contiguous runs instead of one output row each.
+* *wide rows*: with stride 1 along the last two dims, a window row runs over whole rows of the buffer
+  (rows of S values and max(lo, hi) zeros that pad both this row and the next), so that each tap's
+  column row is one contiguous run of the buffer; the few extra columns are computed and dropped.
+* *threads*: with threadpoolctl installed and BLAS on W > 1 threads, the blocks of a pass are shared
+  among W Python threads, each running whole blocks with single-threaded BLAS (NumPy releases the GIL
+  in its copies and in matmul), so the copies use every core as well as the GEMMs.
 """
 from __future__ import annotations
 
 import itertools
 import math
+import os
 
 import numpy as np
 
@@ -87,12 +98,17 @@ class ConvGeometry:
         self.taps = list(itertools.product(*(range(k) for k in self.kernel)))
         self.windows = _Layout(self.padded, self.out_size, self.stride, self.dilation, self.taps)
         # wide rows when stride 1 along the last two dims makes rows of windows contiguous, and they cost
-        # at most a quarter more positions than the exact ones
-        spare = self.padded[-1] - self.out_size[-1]
-        if wide and len(kernel) >= 2 and stride[-1] == stride[-2] == 1 and 0 < 4 * spare <= self.padded[-1]:
+        # at most a quarter more positions than the exact ones. Consecutive rows share their padding: a row
+        # holds its S values and max(lo, hi) zeros, which serve as the right padding of this row and the left
+        # padding of the next (a window reaching past its row's end reads at most min(lo, hi) ≤ lo cells of
+        # the next row, all zeros), unless the output row is longer than that pitch
+        (lo, hi), n = self.padding[-1], self.in_size[-1]
+        pitch = n + max(lo, hi) if self.out_size[-1] <= n + max(lo, hi) else self.padded[-1]
+        spare = pitch - self.out_size[-1]
+        if wide and len(kernel) >= 2 and stride[-1] == stride[-2] == 1 and 0 < 4 * spare <= pitch:
             # a wide row of the last window row reads past its plane by less than a row: one spare row
-            buffer = self.padded[:-2] + (self.padded[-2] + 1, self.padded[-1])
-            self.sums = _Layout(buffer, self.out_size[:-1] + (self.padded[-1],), self.stride, self.dilation, self.taps)
+            buffer = self.padded[:-2] + (self.padded[-2] + 1, pitch)
+            self.sums = _Layout(buffer, self.out_size[:-1] + (pitch,), self.stride, self.dilation, self.taps)
         else:
             self.sums = self.windows
 
@@ -134,10 +150,13 @@ def _crop(g: ConvGeometry) -> tuple[slice, ...]:
     return (slice(None), slice(None)) + tuple(slice(lo, lo + n) for (lo, _), n in zip(g.padding, g.in_size))
 
 
-# ----------------------------------------------------------------------------- cache blocking
+# ----------------------------------------------------------------------------- cache blocking, two workers
 #: About the bytes of one batch block's column matrices: an L2 cache's worth (2 MiB here), so that the columns
 #: are read by the GEMM while they are still in cache instead of travelling to memory and back.
 BLOCK_BYTES = 2 << 20
+
+#: Whether a pass over several blocks may run on as many Python threads as BLAS has threads (see :func:`_each`).
+PARALLEL = True
 
 
 def _batch_blocks(n: int, per_sample: int) -> tuple[list[tuple[int, int]], int]:
@@ -149,23 +168,76 @@ def _batch_blocks(n: int, per_sample: int) -> tuple[list[tuple[int, int]], int]:
     return [(i, min(n, i + b)) for i in range(0, n, b)], b
 
 
+class _Threads:
+    """The BLAS library's thread count, and a pool of Python threads to match (threadpoolctl, when installed,
+    reads and sets the count; without it every pass runs in the caller's thread on multithreaded BLAS)."""
+
+    blas = None  # threadpoolctl's controller of the loaded BLAS libraries; False when there is none
+    pool = None
+    pool_size = 0
+
+    @classmethod
+    def count(cls) -> int:
+        if cls.blas is None:
+            try:
+                from threadpoolctl import ThreadpoolController
+                cls.blas = ThreadpoolController().select(user_api="blas") or False
+            except Exception:  # not installed, or no BLAS it knows
+                cls.blas = False
+        return max((lib.num_threads for lib in cls.blas.lib_controllers), default=1) if cls.blas else 1
+
+    @classmethod
+    def executor(cls, workers: int):
+        if cls.pool is None or cls.pool_size < workers:
+            from concurrent.futures import ThreadPoolExecutor
+            cls.pool, cls.pool_size = ThreadPoolExecutor(workers, thread_name_prefix="fukaku-conv"), workers
+        return cls.pool
+
+    @classmethod
+    def forget(cls) -> None:
+        """In a forked child the pool's threads do not exist: start a new pool there."""
+        cls.pool, cls.pool_size = None, 0
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_Threads.forget)
+
+
+def _each(ranges: list[tuple[int, int]], task) -> list:
+    """``task(ranges[k::W])`` for k < W, the results in a list: the blocks of one pass shared round-robin among W
+    Python threads, W = BLAS's thread count (1 without threadpoolctl, or with fewer than two blocks). Each thread
+    runs whole blocks — im2col, GEMM and the copies out — with BLAS single-threaded meanwhile, so the copies, which
+    NumPy runs on one thread, are spread over the cores as well as the GEMMs (NumPy releases the GIL in both)."""
+    workers = min(_Threads.count(), len(ranges)) if PARALLEL and len(ranges) > 1 else 1
+    if workers == 1:
+        return [task(ranges)]
+    with _Threads.blas.limit(limits=1):
+        futures = [_Threads.executor(workers - 1).submit(task, ranges[k::workers]) for k in range(1, workers)]
+        first = task(ranges[0::workers])
+        return [first] + [f.result() for f in futures]
+
+
 class _Blocks:
-    """The reusable buffers of one convolution pass over the batch, block by block (channel-major layouts):
+    """The reusable buffers of one thread's share of a convolution pass, block by block (channel-major layouts):
 
     * ``pad``: the padded input of a block, ``(C, b, *buffer)`` with ``g.sums``'s buffer (its border zero);
     * ``cols``: a block's column matrices, ``(G, C/G·ΠK, b·Πgrid)`` (``grid`` the positions of ``g.sums``:
       the output's, or wide rows), flat so that a smaller last block takes a contiguous prefix;
     * ``grads``: a block of y-shaped values ``(C_out, b, *grid)`` (zeros in the discarded wide columns).
 
-    Each is made on first use and reused by every block."""
+    Each is made on first use and reused by every block. ``plan`` gives the blocks of a pass."""
 
-    def __init__(self, xp, g: ConvGeometry, n: int, channels: int, dtype) -> None:
-        self.xp, self.g, self.channels, self.dtype = xp, g, channels, np.dtype(dtype)
+    def __init__(self, xp, g: ConvGeometry, size: int, dtype) -> None:
+        self.xp, self.g, self.size, self.dtype = xp, g, size, np.dtype(dtype)
         self.grid = math.prod(g.sums.grid)
-        self.ranges, self.size = _batch_blocks(n, channels * len(g.taps) * self.grid * self.dtype.itemsize)
         self._pad = self._cols = self._grads = None
         d = len(g.kernel)
         self.direct = g.kernel == (1,) * d and g.stride == (1,) * d and g.padded == g.in_size
+
+    @staticmethod
+    def plan(g: ConvGeometry, n: int, channels: int, dtype) -> tuple[list[tuple[int, int]], int]:
+        """The blocks of a pass whose column matrices have ``channels``·ΠK rows: (ranges, block size)."""
+        return _batch_blocks(n, channels * len(g.taps) * math.prod(g.sums.grid) * np.dtype(dtype).itemsize)
 
     def columns(self, block: np.ndarray) -> np.ndarray:
         """im2col of ``block`` ``(b, C, *S)``: its columns ``(G, C/G·ΠK, b·Πgrid)``, rows ordered (channel, kernel
@@ -214,17 +286,22 @@ def _convolve(a: np.ndarray, w: np.ndarray, g: ConvGeometry, bias: np.ndarray | 
     block of the batch, im2col and one GEMM per group W · cols, the bias added while the block is in cache."""
     xp = array_module(a, w)
     n, c_out = a.shape[0], w.shape[0]
-    blocks = _Blocks(xp, g, n, a.shape[1], a.dtype)
-    wm = w.reshape(g.groups, c_out // g.groups, -1)
+    ranges, size = _Blocks.plan(g, n, a.shape[1], a.dtype)
+    wm = xp.ascontiguousarray(w).reshape(g.groups, c_out // g.groups, -1)  # BLAS-ready whatever w's strides
     y = xp.empty((n, c_out) + g.out_size, a.dtype)
-    out = xp.empty(c_out * blocks.size * blocks.grid, a.dtype)
-    for start, stop in blocks.ranges:
-        cols = blocks.columns(a[start:stop])
-        block = out[:c_out * (stop - start) * blocks.grid].reshape(g.groups, c_out // g.groups, -1)
-        xp.matmul(wm, cols, out=block)
-        if bias is not None:
-            block += bias.reshape(g.groups, -1, 1)
-        blocks.scatter(block, y, start)
+
+    def task(share):
+        blocks = _Blocks(xp, g, size, a.dtype)
+        out = xp.empty(c_out * size * blocks.grid, a.dtype)
+        for start, stop in share:
+            cols = blocks.columns(a[start:stop])
+            block = out[:c_out * (stop - start) * blocks.grid].reshape(g.groups, c_out // g.groups, -1)
+            xp.matmul(wm, cols, out=block)
+            if bias is not None:
+                block += bias.reshape(g.groups, -1, 1)
+            blocks.scatter(block, y, start)
+
+    _each(ranges, task)
     return y
 
 
@@ -233,11 +310,19 @@ def _weight_grad(a: np.ndarray, y: np.ndarray, g: ConvGeometry) -> np.ndarray:
     Σ over the blocks of the batch of one GEMM per group y · colsᵀ (K = the block's positions)."""
     xp = array_module(a, y)
     n, c_out = y.shape[:2]
-    blocks = _Blocks(xp, g, n, a.shape[1], a.dtype)
-    out = xp.zeros((g.groups, c_out // g.groups, (a.shape[1] // g.groups) * len(g.taps)), a.dtype)
-    for start, stop in blocks.ranges:
-        cols = blocks.columns(a[start:stop])
-        out += xp.matmul(blocks.channel_major(y[start:stop]), cols.swapaxes(-1, -2))
+    ranges, size = _Blocks.plan(g, n, a.shape[1], a.dtype)
+
+    def task(share):
+        blocks = _Blocks(xp, g, size, a.dtype)
+        out = xp.zeros((g.groups, c_out // g.groups, (a.shape[1] // g.groups) * len(g.taps)), a.dtype)
+        for start, stop in share:
+            cols = blocks.columns(a[start:stop])
+            out += xp.matmul(blocks.channel_major(y[start:stop]), cols.swapaxes(-1, -2))
+        return out
+
+    out, *others = _each(ranges, task)
+    for part in others:
+        out += part
     return out.reshape((c_out, a.shape[1] // g.groups) + g.kernel)
 
 
@@ -247,7 +332,8 @@ def _flipped_weight(w: np.ndarray, groups: int) -> np.ndarray:
     c_out, cg = w.shape[:2]
     spatial = w.shape[2:]
     swapped = w.reshape((groups, c_out // groups, cg) + spatial).swapaxes(1, 2).reshape((groups * cg, -1) + spatial)
-    return swapped[(slice(None), slice(None)) + (slice(None, None, -1),) * len(spatial)]
+    # contiguous: a view with negative strides would keep matmul off BLAS
+    return array_module(w).ascontiguousarray(swapped[(slice(None), slice(None)) + (slice(None, None, -1),) * len(spatial)])
 
 
 def _tap_major_weight(w: np.ndarray, groups: int) -> np.ndarray:
@@ -283,28 +369,33 @@ def _col2im(cols: np.ndarray, g: ConvGeometry) -> np.ndarray:
 def _transpose(y: np.ndarray, w: np.ndarray, g: ConvGeometry, flip: bool | None = None,
                bias: np.ndarray | None = None) -> np.ndarray:
     """conv_transpose(y, w) (+ b) on arrays, by the flipped convolution or by col2im (``flip``; None: the
-    flipped convolution at stride 1 when y has at most 1.5× x's channels, see :class:`ConvTranspose`)."""
+    flipped convolution wherever it exists, at stride 1, see :class:`ConvTranspose`)."""
     d, n, cg = len(g.kernel), y.shape[0], w.shape[1]
-    flipped = g.flipped() if flip or (flip is None and 2 * y.shape[1] <= 3 * g.groups * cg) else None
+    flipped = g.flipped() if flip is None or flip else None
     if flipped is not None:
         return _convolve(y, _flipped_weight(w, g.groups), flipped, bias)
     xp = array_module(y, w)
     c = g.groups * cg
-    blocks = _Blocks(xp, g, n, c, y.dtype)
-    weight = _tap_major_weight(w, g.groups).transpose(0, 2, 1)  # (G, ΠK·C/G, C_out/G)
-    flat = xp.empty(c * len(g.taps) * blocks.size * blocks.grid, y.dtype)
-    sums = xp.empty((c, blocks.size) + g.sums.buffer, y.dtype)
+    ranges, size = _Blocks.plan(g, n, c, y.dtype)
+    weight = xp.ascontiguousarray(_tap_major_weight(w, g.groups).transpose(0, 2, 1))  # (G, ΠK·C/G, C_out/G)
     out = xp.empty((n, c) + g.in_size, y.dtype)
-    for start, stop in blocks.ranges:
-        b = stop - start
-        cols = flat[:c * len(g.taps) * b * blocks.grid].reshape(g.groups, -1, b * blocks.grid)
-        xp.matmul(weight, blocks.channel_major(y[start:stop]), out=cols)
-        # (G, *K, C/G, b, *grid) -> (G, C/G, b, *K, *grid), the axes col2im reads
-        view = cols.reshape((g.groups,) + g.kernel + (cg, b) + g.sums.grid).transpose(
-            0, d + 1, d + 2, *range(1, d + 1), *range(d + 3, 2 * d + 3))
-        sums[:, :b] = 0
-        _add_columns(view, g, sums)
-        out[start:stop] = sums[:, :b][_crop(g)].swapaxes(0, 1)
+
+    def task(share):
+        blocks = _Blocks(xp, g, size, y.dtype)
+        flat = xp.empty(c * len(g.taps) * size * blocks.grid, y.dtype)
+        sums = xp.empty((c, size) + g.sums.buffer, y.dtype)
+        for start, stop in share:
+            b = stop - start
+            cols = flat[:c * len(g.taps) * b * blocks.grid].reshape(g.groups, -1, b * blocks.grid)
+            xp.matmul(weight, blocks.channel_major(y[start:stop]), out=cols)
+            # (G, *K, C/G, b, *grid) -> (G, C/G, b, *K, *grid), the axes col2im reads
+            view = cols.reshape((g.groups,) + g.kernel + (cg, b) + g.sums.grid).transpose(
+                0, d + 1, d + 2, *range(1, d + 1), *range(d + 3, 2 * d + 3))
+            sums[:, :b] = 0
+            _add_columns(view, g, sums)
+            out[start:stop] = sums[:, :b][_crop(g)].swapaxes(0, 1)
+
+    _each(ranges, task)
     if bias is not None:
         out += bias.reshape((-1,) + (1,) * d)
     return out
@@ -391,8 +482,8 @@ class ConvTranspose(_Convolutional):
 
     Forward, two ways to the same sum, whichever moves less memory, each block by block over the batch:
 
-    * at stride 1, when y has at most 1.5× x's channels: the convolution of y with the flipped kernel
-      (:meth:`ConvGeometry.flipped`), im2col of y and one GEMM per group, as :class:`Convolution`;
+    * at stride 1: the convolution of y with the flipped kernel (:meth:`ConvGeometry.flipped`), im2col of y and
+      one GEMM per group, as :class:`Convolution` (faster than col2im here even when y has twice x's channels);
     * otherwise: y laid out channel-major, one GEMM per group wᵀ · y, whose column matrices come out kernel
       tap first, so that col2im (one vectorised add per kernel tap) reads one contiguous block per tap.
 

@@ -144,14 +144,16 @@ def test_the_schedule_warms_up_then_follows_a_cosine_to_zero():
 def test_the_small_cnn_matches_torch_and_has_fewer_parameters_than_every_mlp():
     fk.manual_seed(0)
     ours = cnn_vs_mlp.small_cnn()
-    theirs = torch.nn.Sequential(torch.nn.Conv2d(1, 16, 3, padding=1), torch.nn.ReLU(), torch.nn.MaxPool2d(2),
-                                 torch.nn.Conv2d(16, 32, 3, padding=1), torch.nn.ReLU(), torch.nn.MaxPool2d(2),
-                                 torch.nn.Flatten(), torch.nn.Linear(128, 10))
-    theirs.load_state_dict({k: torch.from_numpy(v.numpy().copy()) for k, v in ours.state_dict().items()})
+    theirs = torch.nn.Sequential(torch.nn.Conv2d(1, 16, 3, padding=1), torch.nn.BatchNorm2d(16), torch.nn.ReLU(),
+                                 torch.nn.MaxPool2d(2), torch.nn.Conv2d(16, 32, 3, padding=1), torch.nn.BatchNorm2d(32),
+                                 torch.nn.ReLU(), torch.nn.MaxPool2d(2), torch.nn.Flatten(), torch.nn.Linear(128, 10))
+    theirs.load_state_dict({k: torch.from_numpy(np.array(v.numpy())) for k, v in ours.state_dict().items()})
     x = fk.randn(5, 1, 8, 8)
-    with fk.no_grad():
-        np.testing.assert_allclose(ours(x).numpy(), theirs(torch.from_numpy(x.numpy())).detach().numpy(), atol=1e-5)
+    np.testing.assert_allclose(ours(x).detach().numpy(), theirs(torch.from_numpy(x.numpy())).detach().numpy(),
+                               atol=1e-5)  # training mode: batch statistics
     count = cnn_vs_mlp.parameters(ours)
-    assert count == sum(p.numel() for p in theirs.parameters()) == 6090
-    assert all(count < cnn_vs_mlp.parameters(build()) for build in cnn_vs_mlp.mlps(64).values())
-    assert [cnn_vs_mlp.parameters(MLP([64, h, 10])) for h in cnn_vs_mlp.HIDDEN] == [7510, 22510, 75010]
+    assert count == sum(p.numel() for p in theirs.parameters()) == 6186
+    assert all(count < cnn_vs_mlp.parameters(build()) for build in cnn_vs_mlp.mlps(64, batchnorm=True).values())
+    assert [cnn_vs_mlp.parameters(build()) for build in cnn_vs_mlp.mlps(64, batchnorm=True).values()] == [
+        7710, 23110, 77010]
+    assert [cnn_vs_mlp.parameters(MLP([784, h, 10])) for h in cnn_vs_mlp.HIDDEN] == [79510, 238510, 795010]

@@ -154,7 +154,8 @@ def test_triple_backward():
 @pytest.mark.parametrize("shape, kernel, stride, padding, wide", [
     ((28, 28), (3, 3), (1, 1), 1, True),     # the layer of the speed target: wide rows
     ((14, 14), (3, 3), (1, 1), 1, True),
-    ((4, 4), (3, 3), (1, 1), 1, False),      # too much to discard: exact
+    ((4, 4), (3, 3), (1, 1), 1, True),       # rows of 4 + 1 shared padding column
+    ((4, 4), (5, 5), (1, 1), 2, False),      # too much to discard: exact
     ((14, 14), (3, 3), (2, 2), 1, False),    # strided: exact
     ((9,), (3,), (1,), 1, False),            # 1-d rows are contiguous already
 ])
@@ -168,6 +169,30 @@ def test_outputs_are_contiguous_and_do_not_alias_the_inputs():
     x, w = fk.randn(2, 3, 8, 8), fk.randn(4, 3, 1, 1)
     for y in (F.conv2d(x, w), F.conv2d(x, w.expand(4, 3, 3, 3), padding=1)):  # a 1×1 conv reads x in place
         assert y.is_contiguous() and not np.shares_memory(y._data, x._data)
+
+
+@pytest.mark.parametrize("in_size, kernel, padding, dilation", [
+    ((5, 6), (3, 3), ((1, 1), (1, 1)), (1, 1)),     # the common case: rows of 6 + 1 shared zero
+    ((5, 7), (2, 4), ((0, 1), (1, 2)), (1, 1)),     # 'same' with an even kernel: lo ≠ hi
+    ((6, 9), (3, 3), ((2, 2), (2, 2)), (2, 2)),     # dilated 'same'
+    ((4, 8), (3, 3), ((0, 0), (2, 0)), (1, 1)),     # padding on the left only
+    ((4, 8), (3, 2), ((1, 1), (0, 1)), (1, 1)),     # on the right only
+    ((5, 6), (3, 3), ((3, 3), (3, 3)), (1, 1)),     # output rows longer than S + max(lo, hi): the full pitch
+    ((3, 4, 9), (2, 3, 3), ((1, 0), (0, 1), (1, 1)), (1, 1, 1)),
+])
+def test_wide_rows_agree_with_exact_windows(in_size, kernel, padding, dilation):
+    """The three passes of the engine (im2col + GEMM, col2im, the weight gradient) on wide rows with shared
+    padding, against the same passes on exact windows."""
+    from fukaku.ops.conv import _convolve, _transpose, _weight_grad
+    out = tuple(n + lo + hi - d * (k - 1) for n, (lo, hi), d, k in zip(in_size, padding, dilation, kernel))
+    ones = (1,) * len(kernel)
+    wide, exact = (ConvGeometry(in_size, out, kernel, ones, padding, dilation, 2, wide=w) for w in (True, False))
+    x, w, y = randn((3, 4) + in_size, seed=32), randn((6, 2) + kernel, seed=33), randn((3, 6) + out, seed=34)
+    for fn, args in ((_convolve, (x, w)), (_weight_grad, (x, y))):
+        np.testing.assert_allclose(fn(*args, wide), fn(*args, exact), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(_transpose(y, w, wide, flip=False), _transpose(y, w, exact, flip=False), rtol=1e-12,
+                               atol=1e-12)
+    assert wide.wide or padding[-1] == (3, 3)
 
 
 @pytest.mark.parametrize("in_size, kernel, padding, dilation, groups, c_in, c_out", [
@@ -209,16 +234,31 @@ BLOCKED_CASES = [
 ]
 
 
+@pytest.mark.parametrize("threads", [1, 2])
 @pytest.mark.parametrize("name, fn, x_shape, w_shape, kw", BLOCKED_CASES, ids=[c[0] for c in BLOCKED_CASES])
-def test_blocks_of_the_batch_match_torch(monkeypatch, name, fn, x_shape, w_shape, kw):
+def test_blocks_of_the_batch_match_torch(monkeypatch, name, fn, x_shape, w_shape, kw, threads):
+    """In the caller's thread, and shared among two threads (blocks 0 and 2 in one, block 1 in the other)."""
+    import threading
+
     from fukaku.ops import conv
-    sizes = []
+    conv._Threads.count()
+    if threads > 1 and not conv._Threads.blas:
+        pytest.skip("threadpoolctl cannot set the BLAS library's threads here")
+    sizes, names = [], set()
+    columns = conv._Blocks.columns
+
+    def recorded(self, block):
+        names.add(threading.current_thread().name.startswith("fukaku-conv"))
+        return columns(self, block)
+
+    monkeypatch.setattr(conv._Blocks, "columns", recorded)
 
     def blocks_of_two(n, per_sample):
         sizes.append(n)
         return [(i, min(n, i + 2)) for i in range(0, n, 2)], min(n, 2)
 
     monkeypatch.setattr(conv, "_batch_blocks", blocks_of_two)
+    monkeypatch.setattr(conv._Threads, "count", classmethod(lambda cls: threads))
     c_out = w_shape[1] * kw.get("groups", 1) if fn.startswith("conv_transpose") else w_shape[0]
     arrays = [randn(x_shape, seed=40), randn(w_shape, seed=41), randn(c_out, seed=42)]
     check(lambda x, w, b: getattr(F, fn)(x, w, b, **kw), lambda x, w, b: getattr(TF, fn)(x, w, b, **kw), arrays,
@@ -226,6 +266,7 @@ def test_blocks_of_the_batch_match_torch(monkeypatch, name, fn, x_shape, w_shape
     check(lambda x, w, b: getattr(F, fn)(x, w, b, **kw), lambda x, w, b: getattr(TF, fn)(x, w, b, **kw), arrays,
           np.float32)
     assert 5 in sizes  # the engine ran on the whole batch in blocks
+    assert names == ({False, True} if threads > 1 else {False})
 
 
 def test_batch_blocks_cover_the_batch_in_a_few_cache_sized_blocks():

@@ -169,6 +169,7 @@ class UNetSegmentation(Experiment, id="unet-segmentation", source="seed 000 §6.
             ax = bottom.subplots()
             ax.plot(np.arange(1, len(d["losses"]) + 1), d["losses"])
             ax.set_yscale("log")
+            ax.tick_params(axis="y", which="minor", labelleft=False)
             ax.set_xlabel("Adam step")
             ax.set_ylabel("training loss (BCE)")
 

@@ -59,6 +59,19 @@ def runner(lib, case: str):
     return step
 
 
+def blas_summary() -> str:
+    """NumPy's BLAS, its kernel family and threads (threadpoolctl, when installed): OpenBLAS may run AVX2
+    ("Haswell") kernels on a CPU it does not know, at half the speed its AVX-512 kernels reach there
+    (``OPENBLAS_CORETYPE=SkylakeX`` in the environment, before NumPy loads, picks those)."""
+    try:
+        from threadpoolctl import threadpool_info
+    except ImportError:
+        return "BLAS unknown (no threadpoolctl)"
+    libs = [i for i in threadpool_info() if i.get("user_api") == "blas"]
+    return ", ".join(f"{i.get('internal_api')} {i.get('version')} ({i.get('architecture', '?')} kernels, "
+                     f"{i.get('num_threads')} threads)" for i in libs) or "no BLAS found"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=15)
@@ -80,8 +93,8 @@ def main() -> None:
         profiler.disable()
         pstats.Stats(profiler).sort_stats("tottime").print_stats(12)
         return
-    print(f"# {platform.machine()} {os.cpu_count()} cores, NumPy {np.__version__}, torch {torch.__version__} "
-          f"({torch.get_num_threads()} threads), load average {os.getloadavg()[0]:.1f}")
+    print(f"# {platform.machine()} {os.cpu_count()} cores, NumPy {np.__version__} on {blas_summary()}, torch "
+          f"{torch.__version__} ({torch.get_num_threads()} threads), load average {os.getloadavg()[0]:.1f}")
     print("| case (forward + backward) | fukaku ms | torch ms | ratio |")
     print("| --- | ---: | ---: | ---: |")
     for case in (CASES if args.case == "all" else [args.case]):

@@ -399,10 +399,11 @@ def _is_new_checkpoint(back) -> bool:
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="forks the writers (POSIX)")
 @pytest.mark.parametrize("fmt", FORMATS)
 def test_writers_killed_at_random_moments_leave_the_old_file_or_the_complete_new_one(tmp_path, fmt):
-    """30 writers, each SIGKILLed from outside after a random delay across the length of a save: each
-    time the checkpoint is byte for byte the old file or the complete new one (digest-valid: fk.load
-    checks it), never a mixture or a truncated file; and many of the kills land mid-write. (Three
-    writers first run to the end: the new version they leave is checked the same way.)"""
+    """30 writers (up to 90 until 5 kills land mid-write), each SIGKILLed from outside after a random
+    delay across the length of a save: each time the checkpoint is byte for byte the old file or the
+    complete new one (digest-valid: fk.load checks it), never a mixture or a truncated file; and many
+    of the kills land mid-write. (Three writers first run to the end: the new version they leave is
+    checked the same way.)"""
     path = tmp_path / f"ckpt.{fmt}"
     fk.save({"epoch": 1, "w": np.ones(200_000, np.float64), "parts": [np.zeros(3, np.float32)]}, path)
     old = path.read_bytes()
@@ -426,7 +427,9 @@ def test_writers_killed_at_random_moments_leave_the_old_file_or_the_complete_new
     try:
         took = sorted(writer(None)[1] for _ in range(3))[1]  # how long one save takes here, now
         assert _is_new_checkpoint(fk.load(path))
-        for _ in range(30):
+        for attempt in range(90):  # 30 kills, more while fewer than 5 landed mid-write (a busy machine's timing)
+            if attempt >= 30 and outcomes["old, killed mid-write"] >= 5:
+                break
             path.write_bytes(old)
             for leftover in tmp_path.glob(f".{path.name}.*.tmp"):
                 leftover.unlink()

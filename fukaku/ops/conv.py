@@ -80,10 +80,10 @@ class ConvGeometry:
         kernel, stride, dilation: per spatial dim.
         padding: (lo, hi) per spatial dim, zeros added before and after.
         groups: G; channels are split into G independent groups.
-        wide: allow wide rows for col2im (see the module docstring); ``F.fold`` sums exact windows.
+        wide: allow wide rows (see the module docstring); ``F.unfold`` and ``F.fold`` take exact windows.
 
-    ``windows`` lays out the exact output positions in the padded input (im2col); ``sums`` the
-    positions col2im adds back, the wide rows where they pay.
+    ``windows`` lays out the exact output positions in the padded input (``F.unfold``); ``sums`` the
+    positions the engine's column matrices hold (im2col and col2im), the wide rows where they pay.
     """
 
     __slots__ = ("in_size", "out_size", "kernel", "stride", "dilation", "padding", "groups", "padded", "taps",
@@ -114,7 +114,7 @@ class ConvGeometry:
 
     @property
     def wide(self) -> bool:
-        """Whether col2im works on wide rows (and discards their extra columns)."""
+        """Whether the engine works on wide rows (and discards their extra columns)."""
         return self.sums is not self.windows
 
     def flipped(self) -> ConvGeometry | None:
@@ -159,13 +159,17 @@ BLOCK_BYTES = 2 << 20
 PARALLEL = True
 
 
-def _batch_blocks(n: int, per_sample: int) -> tuple[list[tuple[int, int]], int]:
-    """Cache blocking: the batch as ⌈N/b⌉ ranges of b samples, b chosen from the bytes of one sample's columns so
-    that a block's take about :data:`BLOCK_BYTES`. The engine loops over these few blocks and is vectorised within
-    each: it is not a loop over single samples (a block is one sample only when one sample's columns alone
-    exceed the budget, and then each iteration is a large GEMM). Returns (the ranges, b)."""
-    b = max(1, min(n, BLOCK_BYTES // max(per_sample, 1)))
-    return [(i, min(n, i + b)) for i in range(0, n, b)], b
+def _batch_blocks(n: int, per_sample: int, workers: int = 1) -> tuple[list[tuple[int, int]], int]:
+    """Cache blocking: the batch as about N/b ranges of b samples, b chosen from the bytes of one sample's columns
+    so that a block's take about :data:`BLOCK_BYTES`; the count of blocks rounded up to a multiple of ``workers``
+    and the sizes evened out (they differ by at most one sample), so that the threads get equal shares. The
+    engine loops over these few blocks and is vectorised within each: it is not a loop over single samples (a
+    block is one sample only when one sample's columns alone exceed the budget, and then each iteration is a
+    large GEMM). Returns (the ranges, the largest block's size)."""
+    count = -(-n // max(1, min(n, BLOCK_BYTES // max(per_sample, 1))))
+    if count > 1:
+        count = min(n, -(-count // workers) * workers)
+    return [(i * n // count, (i + 1) * n // count) for i in range(count)], -(-n // count)
 
 
 class _Threads:
@@ -237,7 +241,8 @@ class _Blocks:
     @staticmethod
     def plan(g: ConvGeometry, n: int, channels: int, dtype) -> tuple[list[tuple[int, int]], int]:
         """The blocks of a pass whose column matrices have ``channels``·ΠK rows: (ranges, block size)."""
-        return _batch_blocks(n, channels * len(g.taps) * math.prod(g.sums.grid) * np.dtype(dtype).itemsize)
+        return _batch_blocks(n, channels * len(g.taps) * math.prod(g.sums.grid) * np.dtype(dtype).itemsize,
+                             _Threads.count() if PARALLEL else 1)
 
     def columns(self, block: np.ndarray) -> np.ndarray:
         """im2col of ``block`` ``(b, C, *S)``: its columns ``(G, C/G·ΠK, b·Πgrid)``, rows ordered (channel, kernel
@@ -332,8 +337,8 @@ def _flipped_weight(w: np.ndarray, groups: int) -> np.ndarray:
     c_out, cg = w.shape[:2]
     spatial = w.shape[2:]
     swapped = w.reshape((groups, c_out // groups, cg) + spatial).swapaxes(1, 2).reshape((groups * cg, -1) + spatial)
-    # contiguous: a view with negative strides would keep matmul off BLAS
-    return array_module(w).ascontiguousarray(swapped[(slice(None), slice(None)) + (slice(None, None, -1),) * len(spatial)])
+    flipped = swapped[(slice(None), slice(None)) + (slice(None, None, -1),) * len(spatial)]
+    return array_module(w).ascontiguousarray(flipped)  # a view with negative strides would keep matmul off BLAS
 
 
 def _tap_major_weight(w: np.ndarray, groups: int) -> np.ndarray:

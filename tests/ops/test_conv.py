@@ -253,7 +253,7 @@ def test_blocks_of_the_batch_match_torch(monkeypatch, name, fn, x_shape, w_shape
 
     monkeypatch.setattr(conv._Blocks, "columns", recorded)
 
-    def blocks_of_two(n, per_sample):
+    def blocks_of_two(n, per_sample, workers=1):
         sizes.append(n)
         return [(i, min(n, i + 2)) for i in range(0, n, 2)], min(n, 2)
 
@@ -273,10 +273,13 @@ def test_batch_blocks_cover_the_batch_in_a_few_cache_sized_blocks():
     from fukaku.ops.conv import BLOCK_BYTES, _batch_blocks
     ranges, size = _batch_blocks(64, 16 * 9 * 32 * 34 * 4)  # the first stage of a CIFAR ResNet
     assert size * 16 * 9 * 32 * 34 * 4 <= BLOCK_BYTES and len(ranges) == -(-64 // size)
-    assert [r for r in ranges if r[1] - r[0] != size] in ([], [ranges[-1]])
+    assert {b - a for a, b in ranges} <= {size - 1, size}
     assert ranges[0][0] == 0 and ranges[-1][1] == 64 and all(a[1] == b[0] for a, b in zip(ranges, ranges[1:]))
     assert _batch_blocks(3, 10 * BLOCK_BYTES) == ([(0, 1), (1, 2), (2, 3)], 1)  # huge samples: one per block
     assert _batch_blocks(7, 1) == ([(0, 7)], 7)
+    assert _batch_blocks(10, BLOCK_BYTES // 3) == ([(0, 2), (2, 5), (5, 7), (7, 10)], 3)  # 3, 3, 3, 1 evened out
+    assert _batch_blocks(10, BLOCK_BYTES // 4, workers=2) == ([(0, 2), (2, 5), (5, 7), (7, 10)], 3)  # 3 → 4 blocks
+    assert _batch_blocks(64, BLOCK_BYTES // 20, workers=2) == ([(0, 16), (16, 32), (32, 48), (48, 64)], 16)
 
 
 def test_the_worked_example_of_the_output_size_formula():

@@ -1,5 +1,5 @@
 """Plain networks train worse as they get deeper; the same networks with shortcuts (ResNets) do not
-(seed 000 §6.2.4, seed 003 (residual networks); He et al. 2016 §4.2, Fig. 6)."""
+(seed 000 §6.2, seed 003 (residual networks); He et al. 2016 §4.2, Fig. 6)."""
 from __future__ import annotations
 
 import math
@@ -63,13 +63,13 @@ def final_loss(curve: np.ndarray) -> float:
 
 
 class ResNetVsPlain(Experiment, id="resnet-vs-plain",
-                    source="seed 000 §6.2.4, seed 003 (residual networks); He et al. 2016 Fig. 6"):
+                    source="seed 000 §6.2, seed 003 (residual networks); He et al. 2016 Fig. 6"):
     """Deep plain networks train worse than ResNets, and the deep ResNet trains.
 
     Stacking more layers makes a plain convolutional network (conv–BatchNorm–ReLU blocks, no shortcuts)
     harder to optimise: its training loss is higher than that of the shallower plain network
     (degradation), while the same network with identity shortcuts h⁽ˡ⁺¹⁾ = h⁽ˡ⁾ + F(h⁽ˡ⁾) trains (seed 000
-    §6.2.4: the residual block lets networks of 100+ layers learn; He et al. 2016 Fig. 6). Measured on the
+    §6.2: the residual block lets networks of 100+ layers learn; He et al. 2016 Fig. 6). Measured on the
     8×8 digits with the CIFAR networks of He et al. §4.2 (6n + 2 layers, same steps, batches and schedule
     for all; depths 20 and 56 in the quick run, 20, 56 and 110 in the full run): beyond 20 layers the plain
     net ends with the higher training loss at every depth, each deeper plain net trains worse than the

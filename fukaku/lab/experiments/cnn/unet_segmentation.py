@@ -1,4 +1,4 @@
-"""U-Net segments shapes on noisy, unevenly lit backgrounds pixel by pixel (seed 000 §6.2.4; Ronneberger,
+"""U-Net segments shapes on noisy, unevenly lit backgrounds pixel by pixel (seed 000 §6.2; Ronneberger,
 Fischer & Brox 2015)."""
 from __future__ import annotations
 
@@ -79,11 +79,11 @@ def best_threshold(images: np.ndarray, masks: np.ndarray) -> float:
     return float(max(candidates, key=lambda t: iou(images > t, masks).mean()))
 
 
-class UNetSegmentation(Experiment, id="unet-segmentation", source="seed 000 §6.2.4; Ronneberger et al. 2015"):
+class UNetSegmentation(Experiment, id="unet-segmentation", source="seed 000 §6.2; Ronneberger et al. 2015"):
     """U-Net segments generated shapes with IoU ≥ 0.9.
 
     U-Net (an encoder of convolutions and poolings, a decoder of upsamplings, skip connections between
-    them) classifies every pixel, so it segments images (seed 000 §6.2.4). On generated 32×32 images of
+    them) classifies every pixel, so it segments images (seed 000 §6.2). On generated 32×32 images of
     one or two circles, rectangles or triangles, brighter than a background lit by a random slope, with
     pixel noise, a small U-Net trained on 1,024 images segments 256 held-out ones with mean
     intersection-over-union ≥ 0.9, above the best global brightness threshold (which the uneven light and

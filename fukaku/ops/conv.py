@@ -27,17 +27,20 @@ BLAS does the arithmetic), works on channel-major layouts, block by block over t
   ``(C, b, *padded)``, viewed through ``as_strided`` as its windows ``(C, *K, b, *O)`` and copied once
   into the column matrices ``(G, C/G·ΠK, b·ΠO)``; y = W · cols is one GEMM per group for the whole
   block, copied out into y's ``(N, C_out, *O)`` layout; the weight gradient is Σ_blocks g · colsᵀ, one
-  GEMM per group and block whose inner dimension is the block's positions.
+  GEMM per group and block whose inner dimension is the block's positions. When a sample's columns have
+  no more rows than y has channels (a first layer), per-sample columns ``(b, G, C/G·ΠK, ΠO)`` instead:
+  the GEMMs write y's block in place and the weight gradient reads it in place.
 * *the transposed convolution* (also the input gradient): at stride 1, the convolution with the
   flipped kernel (the same im2col and GEMM); otherwise col2im: the gradient laid out channel-major,
   one GEMM wᵀ · g per group whose column matrices come out kernel tap first, then for each of the ΠK
-  taps (the only Python loop) one vectorised strided add of a contiguous slab into the padded sum.
+  taps (a loop over kernel offsets) one vectorised strided add of a contiguous slab into the padded sum.
+* *threads*: with threadpoolctl installed and BLAS on W > 1 threads, the blocks of a pass are shared
+  among W Python threads, each running whole blocks with single-threaded BLAS (NumPy releases the GIL in
+  matmul and in large copies), so that the copies use the cores as well as the GEMMs, and BLAS's own
+  threads, which spin on the cores for a while after each call, stay asleep.
 * *wide rows*: with stride 1 along the last two dims, a window row runs over whole rows of the buffer
   (rows of S values and max(lo, hi) zeros that pad both this row and the next), so that each tap's
   column row is one contiguous run of the buffer; the few extra columns are computed and dropped.
-* *threads*: with threadpoolctl installed and BLAS on W > 1 threads, the blocks of a pass are shared
-  among W Python threads, each running whole blocks with single-threaded BLAS (NumPy releases the GIL
-  in its copies and in matmul), so the copies use every core as well as the GEMMs.
 """
 from __future__ import annotations
 
@@ -150,31 +153,34 @@ def _crop(g: ConvGeometry) -> tuple[slice, ...]:
     return (slice(None), slice(None)) + tuple(slice(lo, lo + n) for (lo, _), n in zip(g.padding, g.in_size))
 
 
-# ----------------------------------------------------------------------------- cache blocking, two workers
+# ----------------------------------------------------------------------------- cache blocking, threads
 #: About the bytes of one batch block's column matrices: an L2 cache's worth (2 MiB here), so that the columns
 #: are read by the GEMM while they are still in cache instead of travelling to memory and back.
 BLOCK_BYTES = 2 << 20
 
-#: Whether a pass over several blocks may run on as many Python threads as BLAS has threads (see :func:`_each`).
+#: Whether a pass may run on as many Python threads as BLAS has threads (see :func:`_each`), and from how many
+#: bytes of column matrices on: a pass that large is cut into at least as many blocks as there are threads.
 PARALLEL = True
+PARALLEL_BYTES = 256 << 10
 
 
 def _batch_blocks(n: int, per_sample: int, workers: int = 1) -> tuple[list[tuple[int, int]], int]:
     """Cache blocking: the batch as about N/b ranges of b samples, b chosen from the bytes of one sample's columns
-    so that a block's take about :data:`BLOCK_BYTES`; the count of blocks rounded up to a multiple of ``workers``
-    and the sizes evened out (they differ by at most one sample), so that the threads get equal shares. The
-    engine loops over these few blocks and is vectorised within each: it is not a loop over single samples (a
-    block is one sample only when one sample's columns alone exceed the budget, and then each iteration is a
-    large GEMM). Returns (the ranges, the largest block's size)."""
+    so that a block's take about :data:`BLOCK_BYTES`; with ``workers`` threads and at least :data:`PARALLEL_BYTES`
+    in all, the count of blocks rounded up to a multiple of ``workers``; the sizes evened out (they differ by at
+    most one sample), so that the threads get equal shares. The engine loops over these few blocks and is
+    vectorised within each: it is not a loop over single samples (a block is one sample only when one sample's
+    columns alone exceed the budget, and then each iteration is a large GEMM). Returns (the ranges, the largest
+    block's size)."""
     count = -(-n // max(1, min(n, BLOCK_BYTES // max(per_sample, 1))))
-    if count > 1:
+    if workers > 1 and n * per_sample >= PARALLEL_BYTES:
         count = min(n, -(-count // workers) * workers)
     return [(i * n // count, (i + 1) * n // count) for i in range(count)], -(-n // count)
 
 
 class _Threads:
-    """The BLAS library's thread count, and a pool of Python threads to match (threadpoolctl, when installed,
-    reads and sets the count; without it every pass runs in the caller's thread on multithreaded BLAS)."""
+    """BLAS's thread count, and a pool of Python threads to match. threadpoolctl, when installed, reads and sets
+    the count; without it every pass runs in the caller's thread, on multithreaded BLAS."""
 
     blas = None  # threadpoolctl's controller of the loaded BLAS libraries; False when there is none
     pool = None
@@ -182,6 +188,7 @@ class _Threads:
 
     @classmethod
     def count(cls) -> int:
+        """BLAS's threads (1 when threadpoolctl cannot tell or set them)."""
         if cls.blas is None:
             try:
                 from threadpoolctl import ThreadpoolController
@@ -199,7 +206,7 @@ class _Threads:
 
     @classmethod
     def forget(cls) -> None:
-        """In a forked child the pool's threads do not exist: start a new pool there."""
+        """In a forked child the pool's threads do not exist: the child starts its own pool."""
         cls.pool, cls.pool_size = None, 0
 
 
@@ -210,8 +217,10 @@ if hasattr(os, "register_at_fork"):
 def _each(ranges: list[tuple[int, int]], task) -> list:
     """``task(ranges[k::W])`` for k < W, the results in a list: the blocks of one pass shared round-robin among W
     Python threads, W = BLAS's thread count (1 without threadpoolctl, or with fewer than two blocks). Each thread
-    runs whole blocks — im2col, GEMM and the copies out — with BLAS single-threaded meanwhile, so the copies, which
-    NumPy runs on one thread, are spread over the cores as well as the GEMMs (NumPy releases the GIL in both)."""
+    runs whole blocks (im2col, GEMM, the copies out) with BLAS single-threaded meanwhile: NumPy releases the GIL
+    in matmul and in large copies, so the copies, which NumPy runs on one thread, use the cores as well as the
+    GEMMs (a ResNet layer's forward pass on 2 cores: 1.5–1.7× one thread's speed; BLAS's own threads: 1.4–1.6×
+    on a quiet machine, and slower than one thread when they spin against another process)."""
     workers = min(_Threads.count(), len(ranges)) if PARALLEL and len(ranges) > 1 else 1
     if workers == 1:
         return [task(ranges)]
@@ -239,9 +248,11 @@ class _Blocks:
         self.direct = g.kernel == (1,) * d and g.stride == (1,) * d and g.padded == g.in_size
 
     @staticmethod
-    def plan(g: ConvGeometry, n: int, channels: int, dtype) -> tuple[list[tuple[int, int]], int]:
-        """The blocks of a pass whose column matrices have ``channels``·ΠK rows: (ranges, block size)."""
-        return _batch_blocks(n, channels * len(g.taps) * math.prod(g.sums.grid) * np.dtype(dtype).itemsize,
+    def plan(g: ConvGeometry, n: int, channels: int, dtype, exact: bool = False) -> tuple[list[tuple[int, int]], int]:
+        """The blocks of a pass whose column matrices have ``channels``·ΠK rows (on the output's positions when
+        ``exact``, else on ``g.sums``'s): (ranges, block size)."""
+        positions = math.prod(g.out_size if exact else g.sums.grid)
+        return _batch_blocks(n, channels * len(g.taps) * positions * np.dtype(dtype).itemsize,
                              _Threads.count() if PARALLEL else 1)
 
     def columns(self, block: np.ndarray) -> np.ndarray:
@@ -286,24 +297,40 @@ class _Blocks:
         y[start:start + b] = block.swapaxes(0, 1)
 
 
+def _per_sample(g: ConvGeometry, c_in: int, c_out: int) -> bool:
+    """Whether a pass works on per-sample column matrices ``(b, G, C/G·ΠK, ΠO)`` instead of channel-major ones:
+    when a sample's columns have no more rows than y has channels (a first layer: 1 channel in, 32 out), so that
+    the GEMM writes y in place and the weight gradient reads it in place, rather than copying y, the larger."""
+    return c_in * len(g.taps) <= c_out
+
+
 def _convolve(a: np.ndarray, w: np.ndarray, g: ConvGeometry, bias: np.ndarray | None = None) -> np.ndarray:
     """conv(x, w) (+ b) on arrays ``(N, C_in, *S)``, ``(C_out, C_in/G, *K)`` -> ``(N, C_out, *O)``: for each
     block of the batch, im2col and one GEMM per group W · cols, the bias added while the block is in cache."""
     xp = array_module(a, w)
-    n, c_out = a.shape[0], w.shape[0]
-    ranges, size = _Blocks.plan(g, n, a.shape[1], a.dtype)
+    (n, c_in), c_out = a.shape[:2], w.shape[0]
+    per_sample = _per_sample(g, c_in, c_out)
+    ranges, size = _Blocks.plan(g, n, c_in, a.dtype, exact=per_sample)
     wm = xp.ascontiguousarray(w).reshape(g.groups, c_out // g.groups, -1)  # BLAS-ready whatever w's strides
     y = xp.empty((n, c_out) + g.out_size, a.dtype)
+    shift = None if bias is None else bias.reshape(g.groups, -1, 1)
 
     def task(share):
         blocks = _Blocks(xp, g, size, a.dtype)
-        out = xp.empty(c_out * size * blocks.grid, a.dtype)
-        for start, stop in share:
+        out = None if per_sample else xp.empty(c_out * size * blocks.grid, a.dtype)
+        for start, stop in share:  # a few cache-sized blocks of the batch (see _batch_blocks)
+            if per_sample:  # (b, G, C/G·ΠK, ΠO) columns: the GEMMs write y's block in place
+                block = y[start:stop].reshape(stop - start, g.groups, c_out // g.groups, -1)
+                xp.matmul(wm, _unfold(a[start:stop], g).reshape(stop - start, g.groups, -1, block.shape[-1]),
+                          out=block)
+                if shift is not None:
+                    block += shift
+                continue
             cols = blocks.columns(a[start:stop])
             block = out[:c_out * (stop - start) * blocks.grid].reshape(g.groups, c_out // g.groups, -1)
             xp.matmul(wm, cols, out=block)
-            if bias is not None:
-                block += bias.reshape(g.groups, -1, 1)
+            if shift is not None:
+                block += shift
             blocks.scatter(block, y, start)
 
     _each(ranges, task)
@@ -314,13 +341,20 @@ def _weight_grad(a: np.ndarray, y: np.ndarray, g: ConvGeometry) -> np.ndarray:
     """The adjoint in w on arrays: x ``(N, C_in, *S)``, y ``(N, C_out, *O)`` -> ``(C_out, C_in/G, *K)``,
     Σ over the blocks of the batch of one GEMM per group y · colsᵀ (K = the block's positions)."""
     xp = array_module(a, y)
-    n, c_out = y.shape[:2]
-    ranges, size = _Blocks.plan(g, n, a.shape[1], a.dtype)
+    (n, c_out), c_in = y.shape[:2], a.shape[1]
+    per_sample = _per_sample(g, c_in, c_out)
+    ranges, size = _Blocks.plan(g, n, c_in, a.dtype, exact=per_sample)
 
     def task(share):
         blocks = _Blocks(xp, g, size, a.dtype)
-        out = xp.zeros((g.groups, c_out // g.groups, (a.shape[1] // g.groups) * len(g.taps)), a.dtype)
-        for start, stop in share:
+        out = xp.zeros((g.groups, c_out // g.groups, (c_in // g.groups) * len(g.taps)), a.dtype)
+        for start, stop in share:  # a few cache-sized blocks of the batch (see _batch_blocks)
+            if per_sample:  # y's block read in place, one GEMM per sample and group, summed over the block
+                b = stop - start
+                cols = _unfold(a[start:stop], g).reshape(b, g.groups, -1, math.prod(g.out_size))
+                grads = y[start:stop].reshape(b, g.groups, c_out // g.groups, -1)
+                out += xp.add.reduce(xp.matmul(grads, cols.swapaxes(-1, -2)), axis=0)
+                continue
             cols = blocks.columns(a[start:stop])
             out += xp.matmul(blocks.channel_major(y[start:stop]), cols.swapaxes(-1, -2))
         return out
@@ -328,7 +362,7 @@ def _weight_grad(a: np.ndarray, y: np.ndarray, g: ConvGeometry) -> np.ndarray:
     out, *others = _each(ranges, task)
     for part in others:
         out += part
-    return out.reshape((c_out, a.shape[1] // g.groups) + g.kernel)
+    return out.reshape((c_out, c_in // g.groups) + g.kernel)
 
 
 def _flipped_weight(w: np.ndarray, groups: int) -> np.ndarray:
@@ -389,7 +423,7 @@ def _transpose(y: np.ndarray, w: np.ndarray, g: ConvGeometry, flip: bool | None 
         blocks = _Blocks(xp, g, size, y.dtype)
         flat = xp.empty(c * len(g.taps) * size * blocks.grid, y.dtype)
         sums = xp.empty((c, size) + g.sums.buffer, y.dtype)
-        for start, stop in share:
+        for start, stop in share:  # a few cache-sized blocks of the batch (see _batch_blocks)
             b = stop - start
             cols = flat[:c * len(g.taps) * b * blocks.grid].reshape(g.groups, -1, b * blocks.grid)
             xp.matmul(weight, blocks.channel_major(y[start:stop]), out=cols)

@@ -227,6 +227,8 @@ BLOCKED_CASES = [
     ("conv_strided_groups", "conv2d", (5, 4, 7, 8), (6, 2, 3, 2), dict(stride=2, padding=(1, 0), groups=2)),
     ("conv_1x1_direct", "conv2d", (5, 4, 3, 5), (3, 4, 1, 1), dict()),
     ("conv_1x1_strided", "conv2d", (5, 4, 6, 6), (6, 4, 1, 1), dict(stride=2)),
+    ("conv_first_layer", "conv2d", (5, 1, 6, 7), (10, 1, 3, 3), dict(padding=1)),  # per-sample columns
+    ("conv_first_layer_groups", "conv2d", (5, 2, 6, 5), (20, 1, 3, 3), dict(padding=(1, 0), groups=2)),
     ("conv3d_wide", "conv3d", (5, 2, 3, 4, 5), (2, 2, 3, 3, 3), dict(padding=1)),
     ("transpose_col2im", "conv_transpose2d", (5, 4, 3, 4), (4, 3, 3, 3), dict(stride=2, padding=1,
                                                                              output_padding=1)),
@@ -244,19 +246,23 @@ def test_blocks_of_the_batch_match_torch(monkeypatch, name, fn, x_shape, w_shape
     conv._Threads.count()
     if threads > 1 and not conv._Threads.blas:
         pytest.skip("threadpoolctl cannot set the BLAS library's threads here")
-    sizes, names = [], set()
-    columns = conv._Blocks.columns
+    sizes, pooled = [], set()
+    columns, unfold = conv._Blocks.columns, conv._unfold
 
     def recorded(self, block):
-        names.add(threading.current_thread().name.startswith("fukaku-conv"))
+        pooled.add(threading.current_thread().name.startswith("fukaku-conv"))
         return columns(self, block)
 
-    monkeypatch.setattr(conv._Blocks, "columns", recorded)
+    def recorded_unfold(a, g):
+        pooled.add(threading.current_thread().name.startswith("fukaku-conv"))
+        return unfold(a, g)
 
     def blocks_of_two(n, per_sample, workers=1):
         sizes.append(n)
         return [(i, min(n, i + 2)) for i in range(0, n, 2)], min(n, 2)
 
+    monkeypatch.setattr(conv._Blocks, "columns", recorded)
+    monkeypatch.setattr(conv, "_unfold", recorded_unfold)
     monkeypatch.setattr(conv, "_batch_blocks", blocks_of_two)
     monkeypatch.setattr(conv._Threads, "count", classmethod(lambda cls: threads))
     c_out = w_shape[1] * kw.get("groups", 1) if fn.startswith("conv_transpose") else w_shape[0]
@@ -266,11 +272,11 @@ def test_blocks_of_the_batch_match_torch(monkeypatch, name, fn, x_shape, w_shape
     check(lambda x, w, b: getattr(F, fn)(x, w, b, **kw), lambda x, w, b: getattr(TF, fn)(x, w, b, **kw), arrays,
           np.float32)
     assert 5 in sizes  # the engine ran on the whole batch in blocks
-    assert names == ({False, True} if threads > 1 else {False})
+    assert pooled == ({False, True} if threads > 1 else {False})
 
 
 def test_batch_blocks_cover_the_batch_in_a_few_cache_sized_blocks():
-    from fukaku.ops.conv import BLOCK_BYTES, _batch_blocks
+    from fukaku.ops.conv import BLOCK_BYTES, PARALLEL_BYTES, _batch_blocks
     ranges, size = _batch_blocks(64, 16 * 9 * 32 * 34 * 4)  # the first stage of a CIFAR ResNet
     assert size * 16 * 9 * 32 * 34 * 4 <= BLOCK_BYTES and len(ranges) == -(-64 // size)
     assert {b - a for a, b in ranges} <= {size - 1, size}
@@ -280,6 +286,8 @@ def test_batch_blocks_cover_the_batch_in_a_few_cache_sized_blocks():
     assert _batch_blocks(10, BLOCK_BYTES // 3) == ([(0, 2), (2, 5), (5, 7), (7, 10)], 3)  # 3, 3, 3, 1 evened out
     assert _batch_blocks(10, BLOCK_BYTES // 4, workers=2) == ([(0, 2), (2, 5), (5, 7), (7, 10)], 3)  # 3 → 4 blocks
     assert _batch_blocks(64, BLOCK_BYTES // 20, workers=2) == ([(0, 16), (16, 32), (32, 48), (48, 64)], 16)
+    assert _batch_blocks(8, PARALLEL_BYTES // 8, workers=2) == ([(0, 4), (4, 8)], 4)  # one block, shared by two
+    assert _batch_blocks(8, PARALLEL_BYTES // 16, workers=2) == ([(0, 8)], 8)  # too little to share
 
 
 def test_the_worked_example_of_the_output_size_formula():

@@ -11,7 +11,7 @@ Two cases, each one SGD training step (forward, cross-entropy, backward, update)
 The networks are written once below against the PyTorch API (``lib.nn.Conv2d`` …) and built with
 ``lib = torch`` and ``lib = fukaku``: the benchmark is also a check that the same program runs on
 both. Peak memory is measured per library in a fresh subprocess (``--memory-of``): the peak
-resident set size (``ru_maxrss``) during the steps minus the resident size just before them.
+resident set size (``VmHWM``, reset before the steps) during the steps minus the resident size just before them.
 
 Usage: ``python benchmarks/bench_cnn.py [--repeats 7] [--threads 2] [--case small]``.
 """
@@ -21,7 +21,6 @@ import argparse
 import json
 import os
 import platform
-import resource
 import statistics
 import subprocess
 import sys
@@ -104,10 +103,17 @@ def memory_of(name: str, case: str, threads: int, steps: int = 3) -> dict:
     lib = _import(name, threads)
     step = step_runner(lib, case)
     before = _rss_kib()
+    # ru_maxrss survives fork and exec (it would report the parent's peak): reset the high-water mark
+    with open("/proc/self/clear_refs", "w") as fh:
+        fh.write("5")
     for _ in range(steps):
         step()
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux
-    return {"library": name, "case": case, "peak_extra_mib": (peak - before) / 1024}
+    return {"library": name, "case": case, "peak_extra_mib": (_peak_rss_kib() - before) / 1024}
+
+
+def _peak_rss_kib() -> int:
+    with open("/proc/self/status") as fh:
+        return next(int(line.split()[1]) for line in fh if line.startswith("VmHWM:"))
 
 
 def _import(name: str, threads: int):

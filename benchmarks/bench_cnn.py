@@ -93,6 +93,20 @@ def step_runner(lib, case: str, seed: int = 0):
     return step
 
 
+def interleaved_medians(steps: dict, repeats: int) -> dict[str, float]:
+    """The median milliseconds of each step, the steps run in turn (each warmed up once first: first-call
+    allocations and caches), so that load on the machine slows every library alike."""
+    times: dict[str, list[float]] = {name: [] for name in steps}
+    for step in steps.values():
+        step()
+    for _ in range(repeats):
+        for name, step in steps.items():
+            start = time.perf_counter()
+            step()
+            times[name].append(time.perf_counter() - start)
+    return {name: statistics.median(t) * 1e3 for name, t in times.items()}
+
+
 def _rss_kib() -> int:
     with open("/proc/self/statm") as fh:
         return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") // 1024
@@ -152,16 +166,9 @@ def main() -> None:
     print("| case | fukaku ms | torch ms | ratio | peak extra MiB fukaku | torch |")
     print("| --- | ---: | ---: | ---: | ---: | ---: |")
     for case in cases:
-        steps = {"fukaku": step_runner(fukaku, case), "torch": step_runner(torch, case)}
-        times: dict[str, list[float]] = {name: [] for name in steps}
-        for name, step in steps.items():
-            step()  # warm up: first-call allocations and caches
-        for _ in range(args.repeats):
-            for name, step in steps.items():
-                start = time.perf_counter()
-                step()
-                times[name].append(time.perf_counter() - start)
-        ours, theirs = (statistics.median(times[name]) * 1e3 for name in ("fukaku", "torch"))
+        medians = interleaved_medians({"fukaku": step_runner(fukaku, case), "torch": step_runner(torch, case)},
+                                      args.repeats)
+        ours, theirs = medians["fukaku"], medians["torch"]
         memory = _measure_memory(case, args.threads)
         print(f"| {case} | {ours:.1f} | {theirs:.1f} | {ours / theirs:.2f} | {memory['fukaku']:.0f} | "
               f"{memory['torch']:.0f} |", flush=True)

@@ -16,10 +16,9 @@ import cProfile
 import os
 import platform
 import pstats
-import statistics
-import time
 
 import numpy as np
+from bench_cnn import interleaved_medians  # benchmarks/ is on the path when a script runs
 
 # name: (F function, input shape, weight shape, keyword arguments, whether the input needs a gradient)
 CASES = {
@@ -98,16 +97,8 @@ def main() -> None:
     print("| case (forward + backward) | fukaku ms | torch ms | ratio |")
     print("| --- | ---: | ---: | ---: |")
     for case in (CASES if args.case == "all" else [args.case]):
-        steps = {"fukaku": runner(fukaku, case), "torch": runner(torch, case)}
-        times: dict[str, list[float]] = {name: [] for name in steps}
-        for step in steps.values():
-            step()  # warm up
-        for _ in range(args.repeats):
-            for name, step in steps.items():
-                start = time.perf_counter()
-                step()
-                times[name].append(time.perf_counter() - start)
-        ours, theirs = (statistics.median(times[name]) * 1e3 for name in ("fukaku", "torch"))
+        medians = interleaved_medians({"fukaku": runner(fukaku, case), "torch": runner(torch, case)}, args.repeats)
+        ours, theirs = medians["fukaku"], medians["torch"]
         print(f"| {case} | {ours:.2f} | {theirs:.2f} | {ours / theirs:.2f} |", flush=True)
 
 

@@ -47,6 +47,7 @@ from __future__ import annotations
 import itertools
 import math
 import os
+from collections.abc import Callable
 
 import numpy as np
 
@@ -488,7 +489,32 @@ class _Convolutional(Function):
         return _total(terms, self.out_shape)
 
 
-class Convolution(_Convolutional):
+class _Filter(_Convolutional):
+    """What Convolution and ConvTranspose share: a filter w applied to a signal a (plus a bias), whose
+    input gradient is the other one of the pair (:attr:`adjoint`) applied to the upstream gradient and
+    whose weight gradient is :class:`ConvWeight` of the signal and that gradient, in the pair's order."""
+
+    compute: Callable[..., np.ndarray]  # (a, w, geometry, bias=...) -> the output array
+    adjoint: type[_Filter]
+    input_first: bool
+
+    def forward(self, a, w, b=None):
+        out = self.compute(a._data, w._data, self.geometry, bias=None if b is None else b._data)
+        self.save(a, w)
+        self.has_bias = b is not None
+        self.out_shape = out.shape
+        return out
+
+    def vjp(self, grad):
+        a, w = self.saved
+        needs = self.needs_input_grad
+        g = self.geometry
+        ga = self.adjoint.apply(grad, w, geometry=g) if needs[0] else None
+        gw = ConvWeight.apply(*((a, grad) if self.input_first else (grad, a)), geometry=g) if needs[1] else None
+        return self._and_bias((ga, gw), grad)
+
+
+class Convolution(_Filter):
     """y = conv(x, w) (+ b): ``(N, C_in, *S)``, ``(C_out, C_in/G, *K)`` (and ``(C_out,)``) -> ``(N, C_out, *O)``.
 
     Forward: for each cache-sized block of the batch, im2col and one GEMM per group W · cols, written into
@@ -498,23 +524,11 @@ class Convolution(_Convolutional):
     ∂L/∂b = Σ g over batch and space; jvp conv(ẋ, w) + conv(x, ẇ) + ḃ.
     """
 
-    def forward(self, x, w, b=None):
-        out = _convolve(x._data, w._data, self.geometry, None if b is None else b._data)
-        self.save(x, w)
-        self.has_bias = b is not None
-        self.out_shape = out.shape
-        return out
-
-    def vjp(self, grad):
-        x, w = self.saved
-        needs = self.needs_input_grad
-        g = self.geometry
-        gx = ConvTranspose.apply(grad, w, geometry=g) if needs[0] else None
-        gw = ConvWeight.apply(x, grad, geometry=g) if needs[1] else None
-        return self._and_bias((gx, gw), grad)
+    compute = staticmethod(_convolve)
+    input_first = True  # the weight gradient is ConvWeight(x, g)
 
 
-class ConvTranspose(_Convolutional):
+class ConvTranspose(_Filter):
     """x̃ = conv_transpose(y, w) (+ b): the adjoint of x ↦ conv(x, w), ``(N, C_out, *O)`` ->
     ``(N, C_in, *S)`` for a weight ``(C_out, C_in/G, *K)`` — ``F.conv_transpose*d``'s layer, and
     the input gradient of a convolution.
@@ -530,20 +544,11 @@ class ConvTranspose(_Convolutional):
     jvp conv_transpose(ẏ, w) + conv_transpose(y, ẇ) + ḃ.
     """
 
-    def forward(self, y, w, b=None):
-        out = _transpose(y._data, w._data, self.geometry, bias=None if b is None else b._data)
-        self.save(y, w)
-        self.has_bias = b is not None
-        self.out_shape = out.shape
-        return out
+    compute = staticmethod(_transpose)
+    input_first = False  # the weight gradient is ConvWeight(g, y)
 
-    def vjp(self, grad):
-        y, w = self.saved
-        needs = self.needs_input_grad
-        g = self.geometry
-        gy = Convolution.apply(grad, w, geometry=g) if needs[0] else None
-        gw = ConvWeight.apply(grad, y, geometry=g) if needs[1] else None
-        return self._and_bias((gy, gw), grad)
+
+Convolution.adjoint, ConvTranspose.adjoint = ConvTranspose, Convolution
 
 
 class ConvWeight(_Convolutional):

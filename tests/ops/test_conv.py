@@ -212,6 +212,22 @@ def test_both_transposed_convolution_algorithms_agree(in_size, kernel, padding, 
                                atol=1e-12)
 
 
+@pytest.mark.parametrize("name, x_shape, w_shape, kw", [c for c in CONV_CASES if "groups" not in c[3]],
+                         ids=[c[0] for c in CONV_CASES if "groups" not in c[3]])
+def test_rows_and_columns_engines_agree(monkeypatch, name, x_shape, w_shape, kw):
+    """The position-major and channel-major engines compute the same three passes."""
+    from fukaku.ops.conv import _convolve, _transpose, _weight_grad
+    x, w = randn(x_shape, seed=35), randn(w_shape, seed=36)
+    g = getattr(F, f"conv{len(x_shape) - 2}d")(fk.tensor(x, requires_grad=True), fk.tensor(w), **kw).grad_fn.geometry
+    y = randn(x_shape[:1] + w_shape[:1] + g.out_size, seed=37)
+    passes = {}
+    for rows in (True, False):
+        force_engine(monkeypatch, rows)
+        passes[rows] = [_convolve(x, w, g), _weight_grad(x, y, g), _transpose(y, w, g)]
+    for got, want in zip(passes[True], passes[False]):
+        np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
+
+
 def test_the_graph_keeps_no_column_matrices():
     """The weight gradient builds the columns again, block by block: a node holds only x and w."""
     x, w = fk.randn(2, 3, 6, 6, requires_grad=True), fk.randn(4, 3, 3, 3, requires_grad=True)
@@ -236,22 +252,36 @@ BLOCKED_CASES = [
 ]
 
 
+def force_engine(monkeypatch, rows: bool) -> None:
+    """Every ungrouped pass on position-major rows, or none (the engine otherwise picks by channel counts)."""
+    from fukaku.ops import conv
+    monkeypatch.setattr(conv, "_by_rows", lambda g, c_in, c_out, weight_grad=False: (
+        rows and g.groups == 1 and not conv._per_sample(g, c_in, c_out)))
+
+
+@pytest.mark.parametrize("rows", [True, False], ids=["rows", "columns"])
 @pytest.mark.parametrize("threads", [1, 2])
 @pytest.mark.parametrize("name, fn, x_shape, w_shape, kw", BLOCKED_CASES, ids=[c[0] for c in BLOCKED_CASES])
-def test_blocks_of_the_batch_match_torch(monkeypatch, name, fn, x_shape, w_shape, kw, threads):
-    """In the caller's thread, and shared among two threads (blocks 0 and 2 in one, block 1 in the other)."""
+def test_blocks_of_the_batch_match_torch(monkeypatch, name, fn, x_shape, w_shape, kw, threads, rows):
+    """In the caller's thread, and shared among two threads (blocks 0 and 2 in one, block 1 in the other), on
+    either engine."""
     import threading
 
     from fukaku.ops import conv
+    force_engine(monkeypatch, rows)
     conv._Threads.count()
     if threads > 1 and not conv._Threads.blas:
         pytest.skip("threadpoolctl cannot set the BLAS library's threads here")
     sizes, pooled = [], set()
-    columns, unfold = conv._Blocks.columns, conv._unfold
+    columns, rows, unfold = conv._Blocks.columns, conv._Rows.columns, conv._unfold
 
     def recorded(self, block):
         pooled.add(threading.current_thread().name.startswith("fukaku-conv"))
         return columns(self, block)
+
+    def recorded_rows(self, block):
+        pooled.add(threading.current_thread().name.startswith("fukaku-conv"))
+        return rows(self, block)
 
     def recorded_unfold(a, g):
         pooled.add(threading.current_thread().name.startswith("fukaku-conv"))
@@ -262,6 +292,7 @@ def test_blocks_of_the_batch_match_torch(monkeypatch, name, fn, x_shape, w_shape
         return [(i, min(n, i + 2)) for i in range(0, n, 2)], min(n, 2)
 
     monkeypatch.setattr(conv._Blocks, "columns", recorded)
+    monkeypatch.setattr(conv._Rows, "columns", recorded_rows)
     monkeypatch.setattr(conv, "_unfold", recorded_unfold)
     monkeypatch.setattr(conv, "_batch_blocks", blocks_of_two)
     monkeypatch.setattr(conv._Threads, "count", classmethod(lambda cls: threads))

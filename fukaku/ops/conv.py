@@ -51,6 +51,7 @@ from __future__ import annotations
 import itertools
 import math
 import os
+import threading
 from collections.abc import Callable
 
 import numpy as np
@@ -239,6 +240,38 @@ def _each(ranges: list[tuple[int, int]], task) -> list:
         return [first] + [f.result() for f in futures]
 
 
+class _Scratch(threading.local):
+    """Each thread's work buffers, kept from one pass to the next: one flat buffer per role ("pad", "cols", ...),
+    grown to the largest request, so that the block buffers of every convolution come from memory already
+    mapped and in cache instead of fresh pages (first-touch page faults cost as much as the copies into them).
+    Holds a few MB per thread (about :data:`BLOCK_BYTES` for the column matrices)."""
+
+    def __init__(self) -> None:
+        self.buffers: dict = {}
+        self.zeroed: dict = {}  # role -> the layout whose never-written cells (a padding border) are still zero
+
+    def take(self, xp, role: str, shape: tuple[int, ...], dtype, zeros=None) -> np.ndarray:
+        """A C-contiguous ``shape`` array of ``dtype`` on this thread's ``role`` buffer, valid until the thread asks
+        for that role again. ``zeros``: a key of the layout of cells that the caller never writes (its padding)
+        and reads as zeros; the buffer is zero-filled unless its last use had the same shape, dtype and key."""
+        dtype = np.dtype(dtype)
+        nbytes = math.prod(shape) * dtype.itemsize
+        key = (xp, role)
+        buf = self.buffers.get(key)
+        if buf is None or buf.nbytes < nbytes:
+            buf = self.buffers[key] = xp.empty(max(nbytes, 1), np.uint8)
+            self.zeroed.pop(key, None)
+        out = buf[:nbytes].view(dtype).reshape(shape)
+        layout = None if zeros is None else (shape, dtype, zeros)
+        if layout is not None and self.zeroed.get(key) != layout:
+            out.fill(0)
+        self.zeroed[key] = layout
+        return out
+
+
+_scratch = _Scratch()
+
+
 class _Blocks:
     """The reusable buffers of one thread's share of a convolution pass, block by block (channel-major layouts):
 
@@ -270,13 +303,13 @@ class _Blocks:
         xp, g = self.xp, self.g
         b, c = block.shape[:2]
         if self._cols is None:
-            self._cols = xp.empty(c * len(g.taps) * self.size * self.grid, self.dtype)
+            self._cols = _scratch.take(xp, "cols", (c * len(g.taps) * self.size * self.grid,), self.dtype)
         cols = self._cols[:c * len(g.taps) * b * self.grid]
         if self.direct:  # a 1×1 stride-1 convolution without padding: the channel-major input is the matrix
             cols.reshape((c, b) + g.in_size)[...] = block.swapaxes(0, 1)
             return cols.reshape(g.groups, -1, b * self.grid)
         if self._pad is None:
-            self._pad = xp.zeros((c, self.size) + g.sums.buffer, self.dtype)
+            self._pad = _scratch.take(xp, "pad", (c, self.size) + g.sums.buffer, self.dtype, zeros=_crop(g))
         pad, lay = self._pad, g.sums
         pad[:, :b][_crop(g)] = block.swapaxes(0, 1)
         windows = _strided(xp, pad, 0, (c,) + g.kernel + (b,) + lay.grid,
@@ -289,7 +322,8 @@ class _Blocks:
         g = self.g
         b, c = block.shape[:2]
         if self._grads is None:
-            self._grads = self.xp.zeros((c, self.size) + g.sums.grid, self.dtype)
+            self._grads = _scratch.take(self.xp, "grads", (c, self.size) + g.sums.grid, self.dtype,
+                                        zeros=g.out_size[-1])
         target = self._grads[:, :b]
         (target[..., :g.out_size[-1]] if g.wide else target)[...] = block.swapaxes(0, 1)
         return target.reshape(g.groups, c // g.groups, b * self.grid)
@@ -324,8 +358,8 @@ class _Rows:
         xp, g, c = self.xp, self.g, self.channels
         b = block.shape[0]
         if self._pad is None:
-            self._pad = xp.zeros((self.size,) + g.padded + (c,), self.dtype)
-            self._rows = xp.empty((self.size * self.positions, len(g.taps) * c), self.dtype)
+            self._pad = _scratch.take(xp, "pad", (self.size,) + g.padded + (c,), self.dtype, zeros=g.padding)
+            self._rows = _scratch.take(xp, "cols", (self.size * self.positions, len(g.taps) * c), self.dtype)
         pad = self._pad[:b]
         inner = tuple(slice(lo, lo + n) for (lo, _), n in zip(g.padding, g.in_size, strict=True))
         pad[(slice(None),) + inner] = xp.moveaxis(block, 1, -1)
@@ -358,7 +392,7 @@ def _convolve_rows(a: np.ndarray, w: np.ndarray, g: ConvGeometry, bias: np.ndarr
 
     def task(share):
         rows = _Rows(xp, g, size, c_in, a.dtype)
-        out = xp.empty((size * rows.positions, c_out), a.dtype)
+        out = _scratch.take(xp, "out", (size * rows.positions, c_out), a.dtype)
         for start, stop in share:  # a few cache-sized blocks of the batch (see _batch_blocks)
             block = out[:(stop - start) * rows.positions]
             xp.matmul(rows.columns(a[start:stop]), wm, out=block)
@@ -379,7 +413,7 @@ def _weight_grad_rows(a: np.ndarray, y: np.ndarray, g: ConvGeometry) -> np.ndarr
 
     def task(share):
         rows = _Rows(xp, g, size, c_in, a.dtype)
-        grads = xp.empty((c_out, size, rows.positions), a.dtype)
+        grads = _scratch.take(xp, "grads", (c_out, size, rows.positions), a.dtype)
         out = xp.zeros((c_out, len(g.taps) * c_in), a.dtype)
         for start, stop in share:  # a few cache-sized blocks of the batch (see _batch_blocks)
             b = stop - start
@@ -427,7 +461,7 @@ def _convolve(a: np.ndarray, w: np.ndarray, g: ConvGeometry, bias: np.ndarray | 
 
     def task(share):
         blocks = _Blocks(xp, g, size, a.dtype)
-        out = None if per_sample else xp.empty(c_out * size * blocks.grid, a.dtype)
+        out = None if per_sample else _scratch.take(xp, "out", (c_out * size * blocks.grid,), a.dtype)
         for start, stop in share:  # a few cache-sized blocks of the batch (see _batch_blocks)
             if per_sample:  # (b, G, C/G·ΠK, ΠO) columns: the GEMMs write y's block in place
                 block = y[start:stop].reshape(stop - start, g.groups, c_out // g.groups, -1)
@@ -533,8 +567,8 @@ def _transpose(y: np.ndarray, w: np.ndarray, g: ConvGeometry, flip: bool | None 
 
     def task(share):
         blocks = _Blocks(xp, g, size, y.dtype)
-        flat = xp.empty(c * len(g.taps) * size * blocks.grid, y.dtype)
-        sums = xp.empty((c, size) + g.sums.buffer, y.dtype)
+        flat = _scratch.take(xp, "out", (c * len(g.taps) * size * blocks.grid,), y.dtype)
+        sums = _scratch.take(xp, "sums", (c, size) + g.sums.buffer, y.dtype)
         for start, stop in share:  # a few cache-sized blocks of the batch (see _batch_blocks)
             b = stop - start
             cols = flat[:c * len(g.taps) * b * blocks.grid].reshape(g.groups, -1, b * blocks.grid)

@@ -50,7 +50,6 @@ from __future__ import annotations
 
 import itertools
 import math
-import os
 import threading
 from collections.abc import Callable
 
@@ -59,6 +58,8 @@ import numpy as np
 from ..autograd.function import Function
 from ..backends import array_module
 from ..tensor import Tensor
+from . import _parallel
+from ._parallel import Threads, each
 from .shape import broadcast_to, reshape
 
 __all__: list[str] = []  # the nodes are called by fukaku.nn.functional (conv1d … fold), which checks arguments
@@ -164,9 +165,8 @@ def _crop(g: ConvGeometry) -> tuple[slice, ...]:
 #: are read by the GEMM while they are still in cache instead of travelling to memory and back.
 BLOCK_BYTES = 2 << 20
 
-#: Whether a pass may run on as many Python threads as BLAS has threads (see :func:`_each`), and from how many
-#: bytes of column matrices on: a pass that large is cut into at least as many blocks as there are threads.
-PARALLEL = True
+#: From how many bytes of column matrices on a pass is cut into at least as many blocks as there are threads
+#: (see :func:`~fukaku.ops._parallel.each`).
 PARALLEL_BYTES = 256 << 10
 
 #: Whether ungrouped convolutions (and their weight gradients) may run on position-major rows (:class:`_Rows`)
@@ -186,58 +186,6 @@ def _batch_blocks(n: int, per_sample: int, workers: int = 1) -> tuple[list[tuple
     if workers > 1 and n * per_sample >= PARALLEL_BYTES:
         count = min(n, -(-count // workers) * workers)
     return [(i * n // count, (i + 1) * n // count) for i in range(count)], -(-n // count)
-
-
-class _Threads:
-    """BLAS's thread count, and a pool of Python threads to match. threadpoolctl, when installed, reads and sets
-    the count; without it every pass runs in the caller's thread, on multithreaded BLAS."""
-
-    blas = None  # threadpoolctl's controller of the loaded BLAS libraries; False when there is none
-    pool = None
-    pool_size = 0
-
-    @classmethod
-    def count(cls) -> int:
-        """BLAS's threads (1 when threadpoolctl cannot tell or set them)."""
-        if cls.blas is None:
-            try:
-                from threadpoolctl import ThreadpoolController
-                cls.blas = ThreadpoolController().select(user_api="blas") or False
-            except Exception:  # not installed, or no BLAS it knows
-                cls.blas = False
-        return max((lib.num_threads for lib in cls.blas.lib_controllers), default=1) if cls.blas else 1
-
-    @classmethod
-    def executor(cls, workers: int):
-        if cls.pool is None or cls.pool_size < workers:
-            from concurrent.futures import ThreadPoolExecutor
-            cls.pool, cls.pool_size = ThreadPoolExecutor(workers, thread_name_prefix="fukaku-conv"), workers
-        return cls.pool
-
-    @classmethod
-    def forget(cls) -> None:
-        """In a forked child the pool's threads do not exist: the child starts its own pool."""
-        cls.pool, cls.pool_size = None, 0
-
-
-if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_Threads.forget)
-
-
-def _each(ranges: list[tuple[int, int]], task) -> list:
-    """``task(ranges[k::W])`` for k < W, the results in a list: the blocks of one pass shared round-robin among W
-    Python threads, W = BLAS's thread count (1 without threadpoolctl, or with fewer than two blocks). Each thread
-    runs whole blocks (im2col, GEMM, the copies out) with BLAS single-threaded meanwhile: NumPy releases the GIL
-    in matmul and in large copies, so the copies, which NumPy runs on one thread, use the cores as well as the
-    GEMMs (a ResNet layer's forward pass on 2 cores: 1.5–1.7× one thread's speed; BLAS's own threads: 1.4–1.6×
-    on a quiet machine, and slower than one thread when they spin against another process)."""
-    workers = min(_Threads.count(), len(ranges)) if PARALLEL and len(ranges) > 1 else 1
-    if workers == 1:
-        return [task(ranges)]
-    with _Threads.blas.limit(limits=1):
-        futures = [_Threads.executor(workers - 1).submit(task, ranges[k::workers]) for k in range(1, workers)]
-        first = task(ranges[0::workers])
-        return [first] + [f.result() for f in futures]
 
 
 class _Scratch(threading.local):
@@ -295,7 +243,7 @@ class _Blocks:
         ``exact``, else on ``g.sums``'s): (ranges, block size)."""
         positions = math.prod(g.out_size if exact else g.sums.grid)
         return _batch_blocks(n, channels * len(g.taps) * positions * np.dtype(dtype).itemsize,
-                             _Threads.count() if PARALLEL else 1)
+                             Threads.count() if _parallel.PARALLEL else 1)
 
     def columns(self, block: np.ndarray) -> np.ndarray:
         """im2col of ``block`` ``(b, C, *S)``: its columns ``(G, C/G·ΠK, b·Πgrid)``, rows ordered (channel, kernel
@@ -400,7 +348,7 @@ def _convolve_rows(a: np.ndarray, w: np.ndarray, g: ConvGeometry, bias: np.ndarr
                 block += bias
             y[start:stop].reshape(stop - start, c_out, -1)[...] = block.reshape(stop - start, -1, c_out).swapaxes(1, 2)
 
-    _each(ranges, task)
+    each(ranges, task)
     return y
 
 
@@ -421,7 +369,7 @@ def _weight_grad_rows(a: np.ndarray, y: np.ndarray, g: ConvGeometry) -> np.ndarr
             out += grads[:, :b].reshape(c_out, -1) @ rows.columns(a[start:stop])
         return out
 
-    out, *others = _each(ranges, task)
+    out, *others = each(ranges, task)
     for part in others:
         out += part
     return xp.ascontiguousarray(out.reshape(c_out, len(g.taps), c_in).swapaxes(1, 2)).reshape(
@@ -477,7 +425,7 @@ def _convolve(a: np.ndarray, w: np.ndarray, g: ConvGeometry, bias: np.ndarray | 
                 block += shift
             blocks.scatter(block, y, start)
 
-    _each(ranges, task)
+    each(ranges, task)
     return y
 
 
@@ -505,7 +453,7 @@ def _weight_grad(a: np.ndarray, y: np.ndarray, g: ConvGeometry) -> np.ndarray:
             out += xp.matmul(blocks.channel_major(y[start:stop]), cols.swapaxes(-1, -2))
         return out
 
-    out, *others = _each(ranges, task)
+    out, *others = each(ranges, task)
     for part in others:
         out += part
     return out.reshape((c_out, c_in // g.groups) + g.kernel)
@@ -580,7 +528,7 @@ def _transpose(y: np.ndarray, w: np.ndarray, g: ConvGeometry, flip: bool | None 
             _add_columns(view, g, sums)
             out[start:stop] = sums[:, :b][_crop(g)].swapaxes(0, 1)
 
-    _each(ranges, task)
+    each(ranges, task)
     if bias is not None:
         out += bias.reshape((-1,) + (1,) * d)
     return out

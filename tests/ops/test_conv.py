@@ -267,24 +267,24 @@ def test_blocks_of_the_batch_match_torch(monkeypatch, name, fn, x_shape, w_shape
     either engine."""
     import threading
 
-    from fukaku.ops import conv
+    from fukaku.ops import _parallel, conv
     force_engine(monkeypatch, rows)
-    conv._Threads.count()
-    if threads > 1 and not conv._Threads.blas:
+    _parallel.Threads.count()
+    if threads > 1 and not _parallel.Threads.blas:
         pytest.skip("threadpoolctl cannot set the BLAS library's threads here")
     sizes, pooled = [], set()
     columns, rows, unfold = conv._Blocks.columns, conv._Rows.columns, conv._unfold
 
     def recorded(self, block):
-        pooled.add(threading.current_thread().name.startswith("fukaku-conv"))
+        pooled.add(threading.current_thread().name.startswith("fukaku-worker"))
         return columns(self, block)
 
     def recorded_rows(self, block):
-        pooled.add(threading.current_thread().name.startswith("fukaku-conv"))
+        pooled.add(threading.current_thread().name.startswith("fukaku-worker"))
         return rows(self, block)
 
     def recorded_unfold(a, g):
-        pooled.add(threading.current_thread().name.startswith("fukaku-conv"))
+        pooled.add(threading.current_thread().name.startswith("fukaku-worker"))
         return unfold(a, g)
 
     def blocks_of_two(n, per_sample, workers=1):
@@ -295,7 +295,7 @@ def test_blocks_of_the_batch_match_torch(monkeypatch, name, fn, x_shape, w_shape
     monkeypatch.setattr(conv._Rows, "columns", recorded_rows)
     monkeypatch.setattr(conv, "_unfold", recorded_unfold)
     monkeypatch.setattr(conv, "_batch_blocks", blocks_of_two)
-    monkeypatch.setattr(conv._Threads, "count", classmethod(lambda cls: threads))
+    monkeypatch.setattr(_parallel.Threads, "count", classmethod(lambda cls: threads))
     c_out = w_shape[1] * kw.get("groups", 1) if fn.startswith("conv_transpose") else w_shape[0]
     arrays = [randn(x_shape, seed=40), randn(w_shape, seed=41), randn(c_out, seed=42)]
     check(lambda x, w, b: getattr(F, fn)(x, w, b, **kw), lambda x, w, b: getattr(TF, fn)(x, w, b, **kw), arrays,

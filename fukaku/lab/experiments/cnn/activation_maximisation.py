@@ -168,24 +168,26 @@ class ActivationMaximisation(Experiment, id="activation-maximisation", source="s
                          m["output units whose optimum is closest to their own class's mean digit"], "≥", CLASS_LIKE)]
         return checks
 
-    def summary(self, m: dict) -> str:
-        size = m["spatial extent (pixels holding 90% of the energy), median"]
-        edge = m[EDGE]
+    summary_template = """Optimum extent {extents} px from C1 to the output; {class_like}/10 class-like. By
+        gradient ascent on the input of LeNet-5 trained on {m[data]} (test accuracy {m[LeNet-5 test accuracy]:.3f}):
+        each C1 unit's optimum is its own 5×5 filter (correlation ≥
+        {m[C1: correlation of each optimum with its unit's filter, smallest]:.3f}), an oriented light/dark edge or
+        bar (Gabor fit r² {m[C1: Gabor fit r² of the optima, median]:.2f}; random filters' 95th percentile
+        {null:.2f}). Deeper optima spread over more pixels ({extent_by_layer}) and are more than one edge: the best
+        single 5×5 edge holds a median {edge_c1:.0%} of a C1 optimum's energy, {edge_c3:.0%} of a C3 one's and
+        {edge_beyond:.0%} or less beyond; {class_like} of the 10 class scores are maximised by a pattern closest to
+        their own class's mean digit. With only the L2 penalty as a prior, the deeper optima keep high-frequency
+        texture around their strokes."""
+
+    def summary_values(self, m: dict) -> dict:
+        size, edge = m["spatial extent (pixels holding 90% of the energy), median"], m[EDGE]
         layers = list(size)
-        same = m["C1: correlation of each optimum with its unit's filter, smallest"]
-        null = m[f"random 5×5 filters: Gabor fit r², {NULL_QUANTILE}th percentile"]
-        class_like = m["output units whose optimum is closest to their own class's mean digit"]
-        return (f"Optimum extent {' → '.join(f'{size[layer]:.0f}' for layer in layers)} px from C1 to the output; "
-                f"{class_like}/10 class-like. By gradient ascent on the input of LeNet-5 trained "
-                f"on {m['data']} (test accuracy {m['LeNet-5 test accuracy']:.3f}): each C1 unit's optimum is its "
-                f"own 5×5 filter (correlation ≥ {same:.3f}), an oriented light/dark edge or bar (Gabor fit r² {m['C1: Gabor fit r² of the optima, median']:.2f}; "
-                f"random filters' 95th percentile {null:.2f}). Deeper optima spread over more pixels "
-                f"({', '.join(f'{layer} {size[layer]:.0f}' for layer in layers)}) and are more than one edge: the best "
-                f"single 5×5 edge holds a median {edge[layers[0]]:.0%} of a C1 optimum's energy, {edge[layers[1]]:.0%} "
-                f"of a C3 one's and {max(edge[layer] for layer in layers[2:]):.0%} or less beyond; {class_like} of the "
-                "10 class scores are maximised by "
-                "a pattern closest to their own class's mean digit. With only the L2 penalty as a prior, the deeper "
-                "optima keep high-frequency texture around their strokes.")
+        return {"extents": " → ".join(f"{size[layer]:.0f}" for layer in layers),
+                "extent_by_layer": ", ".join(f"{layer} {size[layer]:.0f}" for layer in layers),
+                "class_like": m["output units whose optimum is closest to their own class's mean digit"],
+                "null": m[f"random 5×5 filters: Gabor fit r², {NULL_QUANTILE}th percentile"],
+                "edge_c1": edge[layers[0]], "edge_c3": edge[layers[1]],
+                "edge_beyond": max(edge[layer] for layer in layers[2:])}
 
     def plot(self, ctx: Context, measurement: Measurement) -> list[Path]:
         d, m = measurement.plot_data, measurement.values

@@ -121,21 +121,23 @@ class CNNVsMLP(Experiment, id="cnn-vs-mlp", source="seed 004 §3.3, seed 001 §9
                              min(count[name] for name in rivals))]
         return checks
 
-    def summary(self, m: dict) -> str:
+    summary_template = """Digits: CNN {cnn:.3f} with {cnn_count:,} parameters vs best MLP {best:.3f} with
+        {best_count:,}. On the 8×8 digits (mean over {m[random splits]} random splits, {test_images} test images
+        each) the CNN reaches {cnn:.3f} test accuracy with {cnn_count:,} parameters; the MLPs: {mlps}.{mnist}"""
+
+    def summary_values(self, m: dict) -> dict:
         accuracy, count = m["digits: test accuracy, mean over splits"], m["digits: parameters"]
         best = max((name for name in accuracy if name != "CNN"), key=lambda name: accuracy[name])
-        mlp_text = ", ".join(f"{name} {accuracy[name]:.3f} ({count[name]:,})" for name in accuracy if name != "CNN")
-        text = (f"Digits: CNN {accuracy['CNN']:.3f} with {count['CNN']:,} parameters vs best MLP "
-                f"{accuracy[best]:.3f} with {count[best]:,}. On the 8×8 digits (mean over {m['random splits']} random "
-                f"splits, {m['8×8 digits: train / test images'][1]} test images each) the CNN reaches "
-                f"{accuracy['CNN']:.3f} test accuracy with {count['CNN']:,} parameters; the MLPs: {mlp_text}.")
         if "MNIST: test accuracy" in m:
             mnist, mcount = m["MNIST: test accuracy"], m["MNIST: parameters"]
-            text += (f" On {m['MNIST']}: " + ", ".join(f"{name} {mnist[name]:.4f} ({mcount[name]:,})" for name in mnist)
-                     + ".")
+            on_mnist = f" On {m['MNIST']}: " + ", ".join(f"{name} {mnist[name]:.4f} ({mcount[name]:,})"
+                                                        for name in mnist) + "."
         else:
-            text += " (The full run with MNIST's files present adds LeNet-5 against MLPs on MNIST.)"
-        return text
+            on_mnist = " (The full run with MNIST's files present adds LeNet-5 against MLPs on MNIST.)"
+        return {"cnn": accuracy["CNN"], "cnn_count": count["CNN"], "best": accuracy[best], "best_count": count[best],
+                "test_images": m["8×8 digits: train / test images"][1],
+                "mlps": ", ".join(f"{name} {accuracy[name]:.3f} ({count[name]:,})" for name in accuracy if name != "CNN"),
+                "mnist": on_mnist}
 
     def plot(self, ctx: Context, measurement: Measurement) -> list[Path]:
         m = measurement.values

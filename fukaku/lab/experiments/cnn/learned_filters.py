@@ -85,24 +85,26 @@ class LearnedFilters(Experiment, id="learned-filters", source="seed 001 §9.2, s
                       m["Gabor fit r², median: the same filters at initialisation"]),
                 Check("LeNet-5 has learned the task: test accuracy", m["LeNet-5 test accuracy"], "≥", LEARNED)]
 
-    def summary(self, m: dict) -> str:
-        null95 = m[f"Gabor fit r², random filters: {NULL_QUANTILE}th percentile"]
-        extra = ""
+    summary_template = """Gabor fit r² of learned filters {m[Gabor fit r², median: trained]:.2f} vs
+        {m[Gabor fit r², median: the same filters at initialisation]:.2f} at init (random 95%: {null95:.2f}).
+        LeNet-5 trained on {m[data]} for {steps} steps (test accuracy {m[LeNet-5 test accuracy]:.3f}): a single Gabor
+        function explains a median {m[Gabor fit r², median: trained]:.0%} of a first-layer 5×5 filter, against
+        {m[Gabor fit r², median: the same filters at initialisation]:.0%} for the same filters at initialisation
+        and at most {null95:.0%} for 95 % of random filters; the gradient orientations' coherence is
+        {m[orientation coherence, median: trained]:.2f} (at initialisation
+        {m[orientation coherence, median: at initialisation]:.2f}): oriented edges and bars, as the simple
+        cells.{without_decay}"""
+
+    def summary_values(self, m: dict) -> dict:
+        without_decay = ""
         if "without weight decay: Gabor fit r², median" in m:
-            extra = (f" Trained without weight decay for as long, the filters keep much of their random start "
-                     f"(median r² {m['without weight decay: Gabor fit r², median']:.2f}, test accuracy "
-                     f"{m['without weight decay: test accuracy']:.3f}): the decay removes what the data never "
-                     "push on.")
-        return (f"Gabor fit r² of learned filters {m['Gabor fit r², median: trained']:.2f} vs "
-                f"{m['Gabor fit r², median: the same filters at initialisation']:.2f} at init (random 95%: "
-                f"{null95:.2f}). LeNet-5 trained on {m['data']} for {m['SGD steps (rounded up to whole epochs), networks (seeds)'][0]} steps (test "
-                f"accuracy {m['LeNet-5 test accuracy']:.3f}): a single Gabor function explains a median "
-                f"{m['Gabor fit r², median: trained']:.0%} of a first-layer 5×5 filter, against "
-                f"{m['Gabor fit r², median: the same filters at initialisation']:.0%} for the same filters at "
-                f"initialisation and at most {null95:.0%} for 95 % of random filters; the gradient orientations' "
-                f"coherence is {m['orientation coherence, median: trained']:.2f} (at initialisation "
-                f"{m['orientation coherence, median: at initialisation']:.2f}): oriented edges and bars, as the "
-                f"simple cells.{extra}")
+            without_decay = (f" Trained without weight decay for as long, the filters keep much of their random "
+                             f"start (median r² {m['without weight decay: Gabor fit r², median']:.2f}, test accuracy "
+                             f"{m['without weight decay: test accuracy']:.3f}): the decay removes what the data never "
+                             "push on.")
+        return {"null95": m[f"Gabor fit r², random filters: {NULL_QUANTILE}th percentile"],
+                "steps": m["SGD steps (rounded up to whole epochs), networks (seeds)"][0],
+                "without_decay": without_decay}
 
     def plot(self, ctx: Context, measurement: Measurement) -> list[Path]:
         d = measurement.plot_data

@@ -116,19 +116,19 @@ class ResNetVsPlain(Experiment, id="resnet-vs-plain",
                             m["initial loss ln 10"], "<", TRAINS))
         return checks
 
-    def summary(self, m: dict) -> str:
+    summary_template = """Final loss plain-{deep} {plain:.2f} vs ResNet-{deep} {resnet:.2f} (ln 10 = 2.30). After
+        {m[SGD steps, batch size][0]} SGD steps of {m[SGD steps, batch size][1]} digits (widths {m[stage widths]}),
+        training loss per depth: {per_depth}. Without shortcuts each added depth makes training worse; with them
+        the deepest network still trains. He et al.'s Fig. 6 also has the deeper ResNets ending lower than the
+        shallower ones, after 64k iterations on CIFAR-10; this small task and budget do not resolve that (a
+        ResNet-20 already fits the 1,797 digits, and a deeper network, plain or not, starts more slowly)."""
+
+    def summary_values(self, m: dict) -> dict:
         final, depths = m["final training loss (mean of the last 20% of mini-batches)"], m["depths"]
         deep = depths[-1]
-        steps, batch = m["SGD steps, batch size"]
-        per_depth = "; ".join(f"{d} layers: plain {final[name(d, False)]:.3g}, ResNet {final[name(d, True)]:.3g}"
-                              for d in depths)
-        return (f"Final loss plain-{deep} {final[name(deep, False)]:.2f} vs ResNet-{deep} "
-                f"{final[name(deep, True)]:.2f} (ln 10 = 2.30). After {steps} SGD steps of {batch} digits "
-                f"(widths {m['stage widths']}), training loss per depth: {per_depth}. Without shortcuts each added "
-                "depth makes training worse; with them the deepest network still trains. He et al.'s Fig. 6 also "
-                "has the deeper ResNets ending lower than the shallower ones, after 64k iterations on CIFAR-10; "
-                "this small task and budget do not resolve that (a ResNet-20 already fits the 1,797 digits, and a "
-                "deeper network, plain or not, starts more slowly).")
+        return {"deep": deep, "plain": final[name(deep, False)], "resnet": final[name(deep, True)],
+                "per_depth": "; ".join(f"{d} layers: plain {final[name(d, False)]:.3g}, ResNet "
+                                       f"{final[name(d, True)]:.3g}" for d in depths)}
 
     def plot(self, ctx: Context, measurement: Measurement) -> list[Path]:
         curves = measurement.plot_data["curves"]

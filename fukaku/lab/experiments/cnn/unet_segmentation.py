@@ -134,18 +134,18 @@ class UNetSegmentation(Experiment, id="unet-segmentation", source="seed 000 §6.
             Check("U-Net IoU, vs the best global threshold's", m["held-out IoU, mean"], ">",
                   m["best global threshold (fitted on the training images): held-out IoU"])]
 
-    def summary(self, m: dict) -> str:
-        width, depth, parameters = m["U-Net width, depth, parameters"]
-        kinds = ", ".join(f"{kind}s {value:.3f}" for kind, value in m["held-out IoU by shape (images with one "
-                                                                       "shape)"].items())
-        return (f"Held-out IoU {m['held-out IoU, mean']:.3f} ≥ {GOOD} (global threshold: "
-                f"{m['best global threshold (fitted on the training images): held-out IoU']:.3f}). A U-Net of width "
-                f"{width} and depth {depth} ({parameters:,} parameters), trained for {m['Adam steps, batch'][0]} Adam "
-                f"steps ({m['seconds to train']:.1f} s) on {m['images']} images, segments the held-out ones with "
-                f"mean IoU {m['held-out IoU, mean']:.3f} (by shape: {kinds}; two shapes: "
-                f"{m['held-out IoU, images with two shapes']:.3f}; pixel accuracy {m['pixel accuracy']:.4f}). "
-                "No single brightness threshold does: the lighting slope and the noise overlap the shapes' "
-                "brightness.")
+    summary_template = """Held-out IoU {m[held-out IoU, mean]:.3f} ≥ {good} (global threshold:
+        {m[best global threshold (fitted on the training images): held-out IoU]:.3f}). A U-Net of width
+        {m[U-Net width, depth, parameters][0]} and depth {m[U-Net width, depth, parameters][1]}
+        ({m[U-Net width, depth, parameters][2]:,} parameters), trained for {m[Adam steps, batch][0]} Adam steps
+        ({m[seconds to train]:.1f} s) on {m[images]} images, segments the held-out ones with mean IoU
+        {m[held-out IoU, mean]:.3f} (by shape: {kinds}; two shapes: {m[held-out IoU, images with two shapes]:.3f};
+        pixel accuracy {m[pixel accuracy]:.4f}). No single brightness threshold does: the lighting slope and the
+        noise overlap the shapes' brightness."""
+
+    def summary_values(self, m: dict) -> dict:
+        by_shape = m["held-out IoU by shape (images with one shape)"]
+        return {"good": GOOD, "kinds": ", ".join(f"{kind}s {value:.3f}" for kind, value in by_shape.items())}
 
     def plot(self, ctx: Context, measurement: Measurement) -> list[Path]:
         d = measurement.plot_data

@@ -104,9 +104,14 @@ def ufunc(op, *operands, out: np.ndarray | None = None) -> np.ndarray:
     size 1 there) goes whole to every piece. Python scalars combine with arrays as in NumPy (they do not
     widen the result's dtype).
     """
+    for o in operands:  # the common case first, at the cost of a loop: small operands, one plain call
+        if getattr(o, "nbytes", 0) >= SPLIT_BYTES:
+            break
+    else:
+        return op(*operands) if out is None else op(*operands, out=out)
     nbytes = max(getattr(o, "nbytes", 0) for o in operands)
     arrays = [o for o in operands if hasattr(o, "shape")]
-    if not PARALLEL or nbytes < SPLIT_BYTES or array_module(*arrays) is not np:
+    if not PARALLEL or array_module(*arrays) is not np:
         return op(*operands) if out is None else op(*operands, out=out)
     shape = np.broadcast_shapes(*(a.shape for a in arrays))
     if not shape:

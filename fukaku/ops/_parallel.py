@@ -111,14 +111,15 @@ def ufunc(op, *operands, out: np.ndarray | None = None) -> np.ndarray:
         return op(*operands) if out is None else op(*operands, out=out)
     nbytes = max(getattr(o, "nbytes", 0) for o in operands)
     arrays = [o for o in operands if hasattr(o, "shape")]
-    if not PARALLEL or array_module(*arrays) is not np:
+    xp = array_module(*arrays)
+    if not PARALLEL or xp is not np:  # a GPU array library runs its own kernels in parallel
         return op(*operands) if out is None else op(*operands, out=out)
     shape = np.broadcast_shapes(*(a.shape for a in arrays))
     if not shape:
         return op(*operands) if out is None else op(*operands, out=out)
     if out is None:
         dtypes = tuple(o.dtype if hasattr(o, "shape") else type(o) for o in operands)
-        out = np.empty(shape, op.resolve_dtypes(dtypes + (None,) * op.nout)[-1])
+        out = xp.empty(shape, op.resolve_dtypes(dtypes + (None,) * op.nout)[-1])
     n, rank = shape[0], len(shape)
 
     def piece(lo: int, hi: int) -> None:

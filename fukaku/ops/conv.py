@@ -207,7 +207,7 @@ class _Scratch(threading.local):
         key = (xp, role)
         buf = self.buffers.get(key)
         if buf is None or buf.nbytes < nbytes:
-            buf = self.buffers[key] = xp.empty(max(nbytes, 1), np.uint8)
+            buf = self.buffers[key] = xp.empty(max(nbytes, 1), np.dtype("uint8"))
             self.zeroed.pop(key, None)
         out = buf[:nbytes].view(dtype).reshape(shape)
         layout = None if zeros is None else (shape, dtype, zeros)

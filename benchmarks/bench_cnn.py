@@ -112,10 +112,11 @@ def _rss_kib() -> int:
         return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") // 1024
 
 
-def memory_of(name: str, case: str, threads: int, steps: int = 3) -> dict:
-    """Peak extra memory of ``steps`` training steps of one library, in this (fresh) process."""
+def memory_of(name: str, case: str, threads: int, steps: int = 3, runner=None) -> dict:
+    """Peak extra memory of ``steps`` training steps of one library, in this (fresh) process; ``runner``
+    (default: this script's ``step_runner``) makes the step from the library and the case."""
     lib = _import(name, threads)
-    step = step_runner(lib, case)
+    step = (runner or step_runner)(lib, case)
     before = _rss_kib()
     # ru_maxrss survives fork and exec (it would report the parent's peak): reset the high-water mark
     with open("/proc/self/clear_refs", "w") as fh:
@@ -139,13 +140,31 @@ def _import(name: str, threads: int):
     return fukaku
 
 
-def _measure_memory(case: str, threads: int) -> dict[str, float]:
+def _measure_memory(case: str, threads: int, script: str = __file__) -> dict[str, float]:
+    """Each library's :func:`memory_of` from ``script --memory-of NAME`` in a fresh subprocess."""
     out = {}
     for name in ("fukaku", "torch"):
-        result = subprocess.run([sys.executable, __file__, "--memory-of", name, "--case", case,
+        result = subprocess.run([sys.executable, script, "--memory-of", name, "--case", case,
                                  "--threads", str(threads)], capture_output=True, text=True, check=True)
         out[name] = json.loads(result.stdout)["peak_extra_mib"]
     return out
+
+
+def machine_line(torch) -> str:
+    """The line that heads a results table: the machine, Python, NumPy, torch and its threads."""
+    return (f"# {platform.machine()} {os.cpu_count()} cores, Python {platform.python_version()}, NumPy "
+            f"{np.__version__}, torch {torch.__version__} ({torch.get_num_threads()} threads)")
+
+
+def compared(runner, cases, repeats: int, threads: int, script: str = __file__, memory: bool = True):
+    """For each case, ``(case, fukaku ms, torch ms, {library: peak extra MiB})``: the interleaved medians of
+    ``runner(lib, case)``'s steps, and each library's memory from ``script --memory-of`` (nan without
+    ``memory``)."""
+    torch, fukaku = _import("torch", threads), _import("fukaku", threads)
+    for case in cases:
+        medians = interleaved_medians({"fukaku": runner(fukaku, case), "torch": runner(torch, case)}, repeats)
+        peak = _measure_memory(case, threads, script) if memory else {"fukaku": float("nan"), "torch": float("nan")}
+        yield case, medians["fukaku"], medians["torch"], peak
 
 
 def main() -> None:
@@ -160,16 +179,10 @@ def main() -> None:
         print(json.dumps(memory_of(args.memory_of, cases[0], args.threads)))
         return
 
-    torch, fukaku = _import("torch", args.threads), _import("fukaku", args.threads)
-    print(f"# {platform.machine()} {os.cpu_count()} cores, Python {platform.python_version()}, NumPy "
-          f"{np.__version__}, torch {torch.__version__} ({torch.get_num_threads()} threads)")
+    print(machine_line(_import("torch", args.threads)))
     print("| case | fukaku ms | torch ms | ratio | peak extra MiB fukaku | torch |")
     print("| --- | ---: | ---: | ---: | ---: | ---: |")
-    for case in cases:
-        medians = interleaved_medians({"fukaku": step_runner(fukaku, case), "torch": step_runner(torch, case)},
-                                      args.repeats)
-        ours, theirs = medians["fukaku"], medians["torch"]
-        memory = _measure_memory(case, args.threads)
+    for case, ours, theirs, memory in compared(step_runner, cases, args.repeats, args.threads):
         print(f"| {case} | {ours:.1f} | {theirs:.1f} | {ours / theirs:.2f} | {memory['fukaku']:.0f} | "
               f"{memory['torch']:.0f} |", flush=True)
 

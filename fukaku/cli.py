@@ -2,6 +2,8 @@
 
     fukaku train MODEL --data DATASET [--epochs N] [--lr LR] [--batch-size B] [--optimizer NAME]
                  [--seed S] [--save PATH [--resume]] [--hidden 128,64] [--activation relu] ...
+    fukaku train char-lstm --data text:PATH [--hidden 256] [--layers 2] [--seq-len 100] [--epochs N] ...
+    fukaku generate CHECKPOINT [--prompt TEXT] [--temperature 0.8] [--top-k K] [--length N] [--seed S]
     fukaku lab list | run ID... | --all [--quick] [--out DIR]
     fukaku data fetch mnist|fashion-mnist [--root DIR]
     fukaku graph [--out PATH] [--format svg|dot|text]
@@ -27,13 +29,13 @@ from pathlib import Path
 
 import numpy as np
 
-from . import __version__, datasets, manual_seed, models, nn, optim, tensor
+from . import __version__, datasets, from_numpy, manual_seed, models, nn, optim, tensor
 from .datasets import FetchError, fetch
 from .serialization import load, save
 from .train import (Callback, NonFiniteLossError, _format_logs, accuracy, binary_accuracy_with_logits, evaluate,
                     fit)
 from .utils import graph
-from .utils.data import DataLoader, TensorDataset
+from .utils.data import DataLoader, RandomSampler, TensorDataset
 
 CNN_MODELS = ("lenet", "resnet20", "resnet56", "resnet110")  # fukaku.models.cnn; they take (N, C, H, W) images
 MODELS = ("mlp", "logreg", "linreg", "perceptron", *CNN_MODELS)
@@ -304,6 +306,15 @@ def _resume_point(path: str, shown: str, config: dict) -> int | None:
     return int(state["epoch"])
 
 
+def _print_resume_point(args, done: int | None) -> None:
+    """With --resume: say where the run continues (``done`` epochs finished; None: no checkpoint yet)."""
+    if args.resume and done is None:
+        print(f"{args.save} does not exist yet: starting at epoch 1")
+    elif args.resume:
+        print(f"resuming {args.save} after epoch {done} of {args.epochs}"
+              + ("; nothing left to train (raise --epochs to train more)" if done >= args.epochs else ""))
+
+
 def _kept(path: str | None, shown: str | None, before: tuple | None, resume: bool, hint: bool = True) -> str:
     """What the checkpoint holds after a run ended early, as the end of a one-line message (``hint``:
     with how to continue it)."""
@@ -336,28 +347,13 @@ def _train_gradient(args, data: Data) -> dict:
     done = _resume_point(path, args.save, config) if args.resume else None
     print(f"{_describe(model)}, {model.num_parameters():,} parameters; {args.optimizer} lr {lr}, batch "
           f"{args.batch_size}, {args.epochs} epochs")
-    if args.resume and done is None:
-        print(f"{args.save} does not exist yet: starting at epoch 1")
-    elif args.resume:
-        print(f"resuming {args.save} after epoch {done} of {args.epochs}"
-              + ("; nothing left to train (raise --epochs to train more)" if done >= args.epochs else ""))
+    _print_resume_point(args, done)
     # the same callbacks in every run (a resumed run must have those of the run it continues); the
     # lines are printed when no progress bar is drawn (output is not a terminal)
     lines = _EpochLines(args.epochs, show=not (args.quiet or sys.stderr.isatty()))
-    before = _file_id(path)
     began = time.perf_counter()
-    try:
-        history = fit(model, loss_fn, optimizer, train_loader, epochs=args.epochs, metrics=metrics, quiet=args.quiet,
-                      callbacks=[lines], checkpoint=path, resume=args.resume,
-                      checkpoint_extra=None if path is None else {"config": config})
-    except KeyboardInterrupt:
-        raise Interrupted(f"interrupted after {lines.finished} of {args.epochs} epochs; "
-                          f"{_kept(path, args.save, before, args.resume)}") from None
-    except NonFiniteLossError as exc:
-        batch = f"batch {exc.batch + 1}" + (f"/{exc.batches}" if exc.batches else "")
-        kept = "" if path is None else f"; {_kept(path, args.save, before, args.resume, hint=False)}"
-        raise FloatingPointError(f"training diverged: the loss is {exc.loss} at epoch {exc.epoch + 1}/{exc.epochs}, "
-                                 f"{batch}, at lr {lr:g}; lower --lr (e.g. --lr {lr / 10:g}){kept}") from None
+    history = _fit_reported(args, path, lr, lines, model, loss_fn, optimizer, train_loader, metrics=metrics,
+                            checkpoint_extra=None if path is None else {"config": config})
     seconds = time.perf_counter() - began
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):  # a test loss of inf is reported as such
         test = evaluate(model, loss_fn, test_loader, metrics)
@@ -369,6 +365,24 @@ def _train_gradient(args, data: Data) -> dict:
         checkpoint["results"] = results
         save(checkpoint, path)
     return results
+
+
+def _fit_reported(args, path: str | None, lr: float, lines: _EpochLines, model, loss_fn, optimizer, train_loader,
+                  val_loader=None, **options):
+    """``fit`` for ``args.epochs`` epochs, checkpointing to ``path`` (resuming with ``--resume``), with the
+    ``lines`` callback; Ctrl-C and a diverging loss become one-line errors saying what was kept."""
+    before = _file_id(path)
+    try:
+        return fit(model, loss_fn, optimizer, train_loader, val_loader, epochs=args.epochs, quiet=args.quiet,
+                   callbacks=[lines], checkpoint=path, resume=args.resume, **options)
+    except KeyboardInterrupt:
+        raise Interrupted(f"interrupted after {lines.finished} of {args.epochs} epochs; "
+                          f"{_kept(path, args.save, before, args.resume)}") from None
+    except NonFiniteLossError as exc:
+        batch = f"batch {exc.batch + 1}" + (f"/{exc.batches}" if exc.batches else "")
+        kept = "" if path is None else f"; {_kept(path, args.save, before, args.resume, hint=False)}"
+        raise FloatingPointError(f"training diverged: the loss is {exc.loss} at epoch {exc.epoch + 1}/{exc.epochs}, "
+                                 f"{batch}, at lr {lr:g}; lower --lr (e.g. --lr {lr / 10:g}){kept}") from None
 
 
 class _EpochLines(Callback):
@@ -481,6 +495,223 @@ def cmd_train(args) -> int:
     return 0
 
 
+# ---------------------------------------------------------------------------- char-lstm and generate
+CHAR_LSTM_DEFAULTS = {"hidden": 256, "layers": 2, "embedding": 64, "seq_len": 100, "batch_size": 64, "epochs": 6,
+                      "lr": 2e-3, "clip": 5.0, "dropout": 0.0, "val_fraction": 0.1}
+
+
+class _NextCharLogits(models.rnn.CharLM):
+    """The character LM as ``fit`` trains it: ids ``(N, T)`` → logits ``(N, T, V)`` (the state is dropped;
+    every window starts from zeros). Its state dict is the CharLM's.
+
+    The output layer runs on the N·T states as one ``(N·T, H)`` matrix: NumPy's matmul of a 3-d array by
+    a matrix loops over the leading dimension outside BLAS, about 20x slower here (forward and backward).
+    """
+
+    def forward(self, input):
+        output, _ = self.rnn(self.embedding(input))
+        flat = self.dropout(output).reshape(-1, self.hidden_size)
+        return self.fc(flat).reshape(input.shape[0], input.shape[1], self.vocab_size)
+
+
+def _next_char_loss(logits, target):
+    """Mean cross-entropy of the next character, in nats/char."""
+    return nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]), target.reshape(-1))
+
+
+class _ClipThenStep:
+    """An optimizer whose ``step()`` first clips the gradients' total 2-norm to ``max_norm`` (against the
+    exploding gradients of recurrent networks, seed 000 §6.1.7); everything else is the optimizer's."""
+
+    def __init__(self, optimizer, max_norm: float) -> None:
+        self.optimizer, self.max_norm = optimizer, max_norm
+        self.params = [p for group in optimizer.param_groups for p in group["params"]]
+
+    def step(self) -> None:
+        nn.utils.clip_grad_norm_(self.params, self.max_norm)
+        self.optimizer.step()
+
+    def __getattr__(self, name: str):
+        return getattr(self.optimizer, name)
+
+
+class _CharEpochLines(_EpochLines):
+    """One line per epoch with the validation loss in nats/char (when no progress bar is drawn)."""
+
+    def on_epoch_end(self, epoch, logs, model) -> bool:
+        self.finished = epoch + 1
+        if self.show:
+            print(f"epoch {epoch + 1}/{self.epochs}  train {logs['loss']:.4f}  val {logs['val_loss']:.4f} nats/char  "
+                  f"({logs['time']:.1f} s)", flush=True)
+        return False
+
+
+def _text_path(spec: str) -> str:
+    if not spec.startswith("text:") or len(spec) == len("text:"):
+        raise UsageError(f"--data {spec!r}: char-lstm trains on a UTF-8 text file given as text:PATH, e.g. "
+                         "--data text:../shared/data/text/tinyshakespeare.txt")
+    path = os.path.expanduser(spec[len("text:"):])
+    if not os.path.isfile(path):
+        raise UsageError(f"--data {spec!r}: no such file {path!r}")
+    return path
+
+
+def _char_lstm_options(args) -> None:
+    """Check the ranges of char-lstm's options (each message names the option), then fill in the defaults."""
+    ranges = (("hidden", ">= 1", lambda v: v >= 1), ("layers", ">= 1", lambda v: v >= 1),
+              ("embedding", ">= 1", lambda v: v >= 1), ("seq_len", ">= 1", lambda v: v >= 1),
+              ("batch_size", ">= 1", lambda v: v >= 1), ("epochs", ">= 1", lambda v: v >= 1),
+              ("steps", ">= 1", lambda v: v >= 1), ("lr", "a finite number > 0", lambda v: math.isfinite(v) and v > 0),
+              ("clip", "a finite number >= 0 (0: no clipping)", lambda v: math.isfinite(v) and v >= 0),
+              ("dropout", "in [0, 1)", lambda v: 0 <= v < 1), ("val_fraction", "in (0, 0.5]", lambda v: 0 < v <= 0.5),
+              ("seed", ">= 0", lambda v: v >= 0), ("sample", ">= 0", lambda v: v >= 0))
+    for name, valid, ok in ranges:
+        value = getattr(args, name)
+        if value is not None and not ok(value):
+            raise UsageError(f"--{name.replace('_', '-')} must be {valid}, got {value}")
+    for name, value in CHAR_LSTM_DEFAULTS.items():
+        if getattr(args, name) is None:
+            setattr(args, name, value)
+    if args.resume and not args.save:
+        raise UsageError("--resume needs --save PATH, the checkpoint to continue from")
+
+
+def cmd_train_char_lstm(args) -> int:
+    """``fukaku train char-lstm``: a character language model (embedding → LSTM layers → linear) trained
+    on windows of ``seq_len`` characters at random offsets of the first part of the text, validated
+    on the rest; the loss is in nats per character."""
+    _char_lstm_options(args)
+    path = _text_path(args.data)
+    if args.save:
+        _check_save_path(args.save)
+    corpus = datasets.TextCorpus.from_file(path, level="char")
+    vocab = "".join(corpus.vocab.itos[1:])  # every character occurs, so UNK (id 0) never does
+    ids = corpus.ids - 1
+    n_val = max(int(len(ids) * args.val_fraction), args.seq_len + 1)
+    train_ids, val_ids = ids[:-n_val], ids[-n_val:]
+    if len(train_ids) < args.seq_len + 1:
+        raise UsageError(f"{path}: {len(ids)} characters are too few for --seq-len {args.seq_len} with a validation "
+                         f"part of {n_val}; use a longer text or a smaller --seq-len")
+    window = np.lib.stride_tricks.sliding_window_view
+    train_set = TensorDataset(from_numpy(window(train_ids[:-1], args.seq_len)),  # every offset, not copied
+                              from_numpy(window(train_ids[1:], args.seq_len)))
+    val_x, val_y = datasets.next_token_windows(val_ids, args.seq_len, return_tensors=False)
+    steps = args.steps or max(1, len(train_ids) // (args.seq_len * args.batch_size))
+    generator = np.random.default_rng(args.seed)  # the offsets of every epoch
+    sampler = RandomSampler(train_set, num_samples=steps * args.batch_size, generator=generator)
+    train_loader = DataLoader(train_set, batch_size=args.batch_size, sampler=sampler)
+    val_loader = DataLoader(TensorDataset(val_x, val_y), batch_size=256)
+    manual_seed(args.seed)
+    model = _NextCharLogits(vocab=vocab, embedding_dim=args.embedding, hidden_size=args.hidden,
+                            num_layers=args.layers, cell="lstm", dropout=args.dropout)
+    optimizer = optim.Adam(model.parameters(), lr=args.lr)
+    if args.clip:
+        optimizer = _ClipThenStep(optimizer, args.clip)
+    config = {"model": "char-lstm", "lm": model.config, "data": os.path.abspath(path),
+              "val_fraction": args.val_fraction, "seq_len": args.seq_len, "batch_size": args.batch_size, "steps": steps, "lr": args.lr, "clip": args.clip,
+              "seed": args.seed}
+    save_path = os.path.expanduser(args.save) if args.save else None
+    done = _resume_point(save_path, args.save, config) if args.resume else None
+    print(f"{path}: {len(ids):,} characters, {len(vocab)} distinct; {len(train_ids):,} train / {len(val_ids):,} "
+          "validation (the last part)")
+    print(f"char-LSTM {args.layers}x{args.hidden} (embedding {args.embedding}), {model.num_parameters():,} parameters; "
+          f"adam lr {args.lr}, clip {args.clip or 'off'}, batch {args.batch_size} x {args.seq_len} characters, "
+          f"{steps} steps per epoch, {args.epochs} epochs")
+    _print_resume_point(args, done)
+    lines = _CharEpochLines(args.epochs, show=not (args.quiet or sys.stderr.isatty()))
+    began = time.perf_counter()
+    history = _fit_reported(args, save_path, args.lr, lines, model, _next_char_loss, optimizer, train_loader,
+                            val_loader, metrics=(), checkpoint_extra=None if save_path is None else {"config": config})
+    seconds = time.perf_counter() - began
+    val = history.history["val_loss"][-1] if history.history.get("val_loss") else float("nan")
+    results = {"seconds": seconds, "train_loss": history.history["loss"][-1] if history.history.get("loss") else
+               float("nan"), "val_loss": val}
+    print(f"trained in {seconds:.1f} s; validation {val:.4f} nats/char ({val / math.log(2):.3f} bits/char)")
+    if save_path is not None:
+        checkpoint = load(save_path)
+        checkpoint["results"] = results
+        save(checkpoint, save_path)
+        print(f"saved {args.save}; sample from it with: fukaku generate {args.save} --prompt TEXT")
+    if args.sample:
+        lm = models.rnn.CharLM.from_config(model.config)  # the plain CharLM, whose forward keeps the state
+        lm.load_state_dict(model.state_dict())
+        print(lm.generate(vocab[0], args.sample, temperature=0.8, seed=args.seed))
+    return 0
+
+
+def cmd_generate(args) -> int:
+    """``fukaku generate CHECKPOINT``: continue a prompt with a character LM saved by ``fukaku train char-lstm``."""
+    if not os.path.isfile(args.checkpoint):
+        raise UsageError(f"no such checkpoint {args.checkpoint!r}")
+    try:
+        state = load(args.checkpoint)  # tensors, numbers and strings only: nothing in the file is executed
+    except (OSError, ValueError) as exc:
+        raise UsageError(f"cannot read {args.checkpoint}: {exc}") from None
+    config = state.get("config") if isinstance(state, dict) else None
+    if not (isinstance(config, dict) and config.get("model") == "char-lstm" and "model" in state):
+        raise UsageError(f"{args.checkpoint} is not a checkpoint of `fukaku train char-lstm` (it has no character "
+                         "model and vocabulary)")
+    model = models.rnn.CharLM.from_config(config["lm"])
+    model.load_state_dict(state["model"])
+    prompt = args.prompt if args.prompt is not None else model.vocab[0]
+    if not prompt:
+        raise UsageError("--prompt is empty; give at least one character")
+    unknown = sorted(set(prompt) - set(model.vocab))
+    if unknown:
+        raise UsageError(f"--prompt has characters the model never saw in training: {''.join(unknown)!r}; its "
+                         f"vocabulary has {len(model.vocab)} characters — leave those out")
+    if not args.temperature >= 0:
+        raise UsageError(f"--temperature must be >= 0 (0: always the most likely character), got {args.temperature}")
+    if args.top_k is not None and not 1 <= args.top_k <= len(model.vocab):
+        raise UsageError(f"--top-k must be between 1 and the vocabulary size {len(model.vocab)}, got {args.top_k}")
+    if args.length < 0:
+        raise UsageError(f"--length must be >= 0, got {args.length}")
+    print(model.generate(prompt, args.length, temperature=args.temperature, top_k=args.top_k, seed=args.seed))
+    return 0
+
+
+def _char_lstm_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="fukaku train char-lstm",
+        description="Train a character language model (embedding -> LSTM layers -> linear; "
+        "fukaku.models.rnn.CharLM) on a UTF-8 text: next-character cross-entropy on windows of --seq-len characters "
+        "at random offsets of the first part of the text (Adam, gradient clipping), the validation loss in "
+        "nats/char on the last part after every epoch. Progress bar on a terminal, else one line per epoch; "
+        "checkpoints and --resume as `fukaku train`. The vocabulary travels in the checkpoint.",
+        epilog="Examples: fukaku train char-lstm --data text:../shared/data/text/tinyshakespeare.txt --save "
+        "shakespeare.pt; fukaku generate shakespeare.pt --prompt 'ROMEO:' --temperature 0.8")
+    d = CHAR_LSTM_DEFAULTS
+    p.add_argument("--data", required=True, metavar="text:PATH", help="the UTF-8 text file to learn")
+    p.add_argument("--hidden", type=int, default=None, metavar="H", help=f"LSTM hidden size (default: {d['hidden']})")
+    p.add_argument("--layers", type=int, default=None, metavar="L", help=f"LSTM layers (default: {d['layers']})")
+    p.add_argument("--embedding", type=int, default=None, metavar="E",
+                   help=f"character embedding size (default: {d['embedding']})")
+    p.add_argument("--seq-len", type=int, default=None, metavar="T",
+                   help=f"characters per training window (back-propagation through T steps; default: {d['seq_len']})")
+    p.add_argument("--batch-size", type=int, default=None, metavar="B", help=f"windows per step (default: "
+                   f"{d['batch_size']})")
+    p.add_argument("--epochs", type=int, default=None, metavar="N", help=f"epochs (default: {d['epochs']})")
+    p.add_argument("--steps", type=int, default=None, metavar="S",
+                   help="optimizer steps per epoch (default: one pass, train characters / (B x T))")
+    p.add_argument("--lr", type=float, default=None, metavar="LR", help=f"Adam's learning rate (default: {d['lr']})")
+    p.add_argument("--clip", type=float, default=None, metavar="C",
+                   help=f"clip the gradients' total 2-norm to C, 0 for none (default: {d['clip']})")
+    p.add_argument("--dropout", type=float, default=None, metavar="P",
+                   help=f"dropout between LSTM layers and before the output (default: {d['dropout']})")
+    p.add_argument("--val-fraction", type=float, default=None, metavar="F",
+                   help=f"the last fraction of the text held out for validation (default: {d['val_fraction']})")
+    p.add_argument("--seed", type=int, default=0, metavar="S", help="seeds the weights and the offsets (default: 0)")
+    p.add_argument("--save", metavar="PATH", help="checkpoint after every epoch (model, vocabulary, optimizer, "
+                   "everything to resume); sample from it with fukaku generate PATH")
+    p.add_argument("--resume", action="store_true", help="continue the run checkpointed in --save PATH; the other "
+                   "options must be that run's (only --epochs may change)")
+    p.add_argument("--sample", type=int, default=0, metavar="N",
+                   help="print N characters sampled (temperature 0.8) at the end (default: 0)")
+    p.add_argument("--quiet", action="store_true", help="no per-epoch output")
+    p.set_defaults(handler=cmd_train_char_lstm, command="train")
+    return p
+
+
 # ---------------------------------------------------------------------------- lab, data, info
 def cmd_lab(argv: Sequence[str]) -> int:
     from .lab import cli_main
@@ -566,7 +797,7 @@ def build_parser() -> argparse.ArgumentParser:
         "that checks the textbook's claims.",
         epilog="Run `fukaku COMMAND --help` for a command's options.")
     parser.add_argument("--version", action="version", version=f"fukaku {__version__}")
-    sub = parser.add_subparsers(dest="command", metavar="{train,lab,data,graph,run,info}")
+    sub = parser.add_subparsers(dest="command", metavar="{train,generate,lab,data,graph,run,info}")
 
     t = sub.add_parser(
         "train", help="train a model on a data set and report its test accuracy",
@@ -584,7 +815,9 @@ def build_parser() -> argparse.ArgumentParser:
         "(exit status 2). Ctrl-C stops with exit status 130; with --save the checkpoint keeps the last finished "
         "epoch and --resume continues it exactly. "
         "Examples: fukaku train mlp --data digits --epochs 30 --save mlp.npz; fukaku train lenet --data mnist; "
-        "fukaku train resnet20 --data cifar10 --save resnet20.pt")
+        "fukaku train resnet20 --data cifar10 --save resnet20.pt. "
+        "A character language model on a text file: fukaku train char-lstm --data text:PATH (its options: "
+        "fukaku train char-lstm --help)")
     t.add_argument("model", choices=MODELS, metavar="MODEL",
                    help="mlp (multilayer perceptron), logreg (logistic / softmax regression), linreg (linear "
                    "regression), perceptron (two classes), lenet (LeNet-5: mnist, cifar10), resnet20, resnet56, "
@@ -632,6 +865,24 @@ def build_parser() -> argparse.ArgumentParser:
                    help="Playground sets only: noise in [0, 0.5], the Playground's Noise slider / 100 (default: 0)")
     t.add_argument("--quiet", action="store_true", help="no per-epoch output")
     t.set_defaults(handler=cmd_train)
+
+    gen = sub.add_parser(
+        "generate", help="continue a prompt with a character LM saved by `fukaku train char-lstm`",
+        description="Load CHECKPOINT (written by `fukaku train char-lstm --save`; read with fukaku.load, which "
+        "executes nothing from the file), feed it the prompt and print the prompt followed by --length sampled "
+        "characters: each drawn from softmax(logits / temperature) over the --top-k most likely ones. A prompt "
+        "character the model never saw in training is refused (exit status 2), naming it.",
+        epilog="Example: fukaku generate neko.pt --prompt 吾輩は --temperature 0.8 --length 300 --seed 1")
+    gen.add_argument("checkpoint", metavar="CHECKPOINT", help="a checkpoint of fukaku train char-lstm")
+    gen.add_argument("--prompt", default=None, metavar="TEXT",
+                     help="the text to continue (default: the most frequent character of the training text)")
+    gen.add_argument("--temperature", type=float, default=0.8, metavar="T",
+                     help="lower is more conservative, 0 always takes the most likely character (default: 0.8)")
+    gen.add_argument("--top-k", type=int, default=None, metavar="K",
+                     help="sample among the K most likely characters only (default: all)")
+    gen.add_argument("--length", type=int, default=500, metavar="N", help="characters to add (default: 500)")
+    gen.add_argument("--seed", type=int, default=None, metavar="S", help="seed of the sampling (default: random)")
+    gen.set_defaults(handler=cmd_generate)
 
     # `fukaku lab ...` is handed to fukaku.lab.cli_main before parsing; this entry lists it in --help.
     sub.add_parser("lab", add_help=False, help="run the textbook's claims as experiments (fukaku lab --help)",
@@ -685,6 +936,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv and argv[0] == "lab":
         return cmd_lab(argv[1:])
+    if argv[:2] == ["train", "char-lstm"]:  # its own options (text data, LSTM sizes), its own parser
+        parser = _char_lstm_parser()
+        try:
+            args = parser.parse_args(argv[2:])
+        except SystemExit as exc:
+            return int(exc.code or 0)
+        return _handle(args)
     if argv and argv[0] == "run":  # the program's own arguments follow: none of them is fukaku's
         from .run import main as run_main
 
@@ -697,6 +955,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command is None:
         parser.print_help(sys.stderr)
         return 2
+    return _handle(args)
+
+
+def _handle(args) -> int:
+    """Run a parsed command's handler; errors become one line on stderr and the exit status."""
     try:
         return args.handler(args)
     except UsageError as exc:

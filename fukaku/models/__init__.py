@@ -4,6 +4,8 @@
   MLP with the δ-recursion written by hand (seed 000 §6.1.1–6.1.2).
 - :mod:`fukaku.models.cnn` — convolutional networks: LeNet-5, AlexNet, VGG, the CIFAR ResNets and
   their plain twins, U-Net, a WaveNet-style causal CNN, MobileNet, the non-local block (seed 000 §6.2).
+- :mod:`fukaku.models.rnn` — recurrent networks: sequence classifier and tagger, character language
+  model, encoder–decoder with and without attention (seed 000 §6.1.7, seed 001 §9.3).
 
 The families of the capability map that come later get their own subpackage beside it:
 ``cnn/``, ``rnn/``, ``transformer/``, ``generative/``, ``energy/``. Every model is also
@@ -15,5 +17,8 @@ from .classical import __all__ as _classical_all
 from . import cnn
 from .cnn import *  # noqa: F401,F403
 from .cnn import __all__ as _cnn_all
+from . import rnn
+from .rnn import *  # noqa: F401,F403
+from .rnn import __all__ as _rnn_all
 
-__all__ = ["classical", *_classical_all, "cnn", *_cnn_all]
+__all__ = ["classical", *_classical_all, "cnn", *_cnn_all, "rnn", *_rnn_all]

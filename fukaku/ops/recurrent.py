@@ -492,6 +492,21 @@ def composed_layer(x: Tensor, h: Tensor, c: Tensor | None, w_ih: Tensor, w_hh: T
     return stack(per_step, 0), h, c
 
 
+class SwapLeadingDims(Function):
+    """(T, B, …) → (B, T, …) as a new C-contiguous array (a layer's batch-first output): NumPy's matmul
+    falls back from BLAS to a slow loop on the transposed view (12× slower for a Linear head on an LSTM's
+    outputs), so the copy pays for itself at the first product. vjp and jvp: the swap again (a view)."""
+
+    def forward(self, x):
+        return array_module(x._data).ascontiguousarray(x._data.swapaxes(0, 1))
+
+    def vjp(self, grad):
+        return grad.transpose(0, 1)
+
+    def jvp(self, dx):
+        return dx.transpose(0, 1)
+
+
 # ----------------------------------------------------------------------------- cells (one step)
 def _gates(input: Tensor, hx: Tensor, w_ih: Tensor, w_hh: Tensor, b_ih: Tensor | None, b_hh: Tensor | None) -> Tensor:
     """W_ih x + b_ih + W_hh h + b_hh, as two affine nodes and one add."""

@@ -227,3 +227,15 @@ def test_products_shared_among_threads_give_the_one_thread_result(monkeypatch):
         results.append([out.detach().numpy()] + [g.numpy() for g in grads])
     for a, b in zip(*results):
         np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("dtype", FLOATS)
+def test_swap_leading_dims_is_a_contiguous_transpose(dtype):
+    from fukaku.ops.recurrent import SwapLeadingDims
+
+    check(SwapLeadingDims.apply, lambda x: x.transpose(0, 1), [randn(3, 2, 4, seed=1)], dtype)
+    out = SwapLeadingDims.apply(fk.tensor(randn(3, 2, 4, seed=1)))
+    assert out._data.flags.c_contiguous
+    # a batch-first layer's output is contiguous (NumPy's matmul leaves BLAS on transposed 3-d operands)
+    lstm_out, _ = fk.nn.LSTM(4, 5, batch_first=True)(fk.randn(2, 3, 4))
+    assert lstm_out._data.flags.c_contiguous

@@ -22,7 +22,7 @@ from ...backends import array_module
 from ...errors import ShapeError
 from ...ops._util import fmt
 from ...ops.shape import cat
-from ...ops.recurrent import gru_cell, lstm_cell, rnn_relu_cell, rnn_tanh_cell
+from ...ops.recurrent import SwapLeadingDims, gru_cell, lstm_cell, rnn_relu_cell, rnn_tanh_cell
 from ...tensor import Tensor, empty, zeros
 from .. import init
 from ..functional.recurrent import recurrent
@@ -241,7 +241,7 @@ class RNNBase(Module):
                 out, h_n = out.squeeze(1), h_n.squeeze(1)
                 c_n = c_n.squeeze(1) if lstm else None
             elif self.batch_first:
-                out = out.transpose(0, 1)
+                out = SwapLeadingDims.apply(out)  # contiguous: later products on it stay on BLAS
             output = out
         return output, ((h_n, c_n) if lstm else h_n)
 

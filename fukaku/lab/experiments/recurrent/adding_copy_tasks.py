@@ -13,11 +13,11 @@ from ._memory import CELLS, SYMBOLS, one_blas_thread, train_adding, train_copy
 # Adam at lr 1e-2 on fresh batches of 32 sequences, hidden size 32, gradients clipped to norm 1 (_memory.CLIP).
 # The number of steps grows with the lag: the gated networks sit on the baseline's plateau for a while first.
 QUICK = {"lags": (5, 20), "hidden": 32, "batch": 32, "lr": 1e-2, "adding steps": {5: 600, 20: 400},
-         "copy lags": ()}  # the copy task takes a thousand steps per lag to learn: the full run only
+         "copy lags": ()}  # the copy task takes thousands of steps per lag to learn: the full run only
 FULL = {"lags": (10, 50, 100, 200), "hidden": 32, "batch": 32, "lr": 1e-2,
         "adding steps": {10: 1000, 50: 1500, 100: 2000, 200: 3000},
         "copy lags": (10, 50, 100, 200), "copied": 2, "copy hidden": 32, "copy lr": 1e-2,
-        "copy steps": {10: 2000, 50: 2000, 100: 2000, 200: 2000}}
+        "copy steps": {10: 2000, 50: 2000, 100: 2000, 200: 4000}}
 SOLVED_MSE = 0.01      # the adding problem is solved: test MSE below this (the issue's bar at T = 100)
 LEARNS = 0.1           # Elman learns the shortest lag: its MSE below this fraction of the baseline's
 NEAR_BASELINE = 0.5    # Elman fails: its MSE stays above this fraction of the baseline's (≈ 1/6)
@@ -25,7 +25,8 @@ RECALLS = 0.9          # the copy task is solved: this share of the recalled sym
 FORGETS = 0.5          # Elman fails the copy task: at most this share right (chance is 1/SYMBOLS)
 FORGET_BIAS = 1.0      # the LSTM's forget gates start at σ(1) ≈ 0.73 (Gers et al. 2000; Jozefowicz et al. 2015)
 # On the copy task an LSTM started so stayed at chance (26% recalled) at T = 50, 100 and 200 after 1000 steps, while
-# the GRU recalled everything: there the LSTM gets the chrono initialisation, made for long lags, instead.
+# the GRU recalled everything: there the LSTM gets the chrono initialisation, made for long lags, instead. With it
+# the LSTM recalled 68% at T = 200 after 2000 steps and 100% after 4000, hence the longer run at that lag.
 
 
 def lag(T: int) -> str:
@@ -124,13 +125,15 @@ class AddingCopyTasks(Experiment, id="adding-copy-tasks", source="seed 000 §6.1
             copy = (f"Copy task (recall {copied} symbols of {alphabet} after T blanks), share recalled: "
                     f"{per_lag(recall, m['copy task lags T'], '.2f')}.")
             stuck = [lag(T) for T in m["copy task lags T"] if recall["LSTM"][lag(T)] < RECALLS]
-            if stuck:  # measured, not assumed: say plainly where the claim's LSTM half fails, and why it can
-                copy += (f" The LSTM does not learn the copy task at {', '.join(stuck)} within these steps: it stays "
-                         "on the memoryless plateau, as LSTMs do on this task for a long time (Arjovsky et al. 2016, "
-                         "Fig. 1), while the GRU leaves it early; this half of the claim does not hold at this "
-                         "budget.")
+            if stuck:  # measured, not assumed: say plainly where the claim's LSTM half fails
+                steps = m["copy task: training steps"]
+                copy += (" Within its training steps the LSTM recalls less than the claim's "
+                         f"{RECALLS:.0%} at " + ", ".join(f"{key} ({recall['LSTM'][key]:.0%} after {steps[key]} steps)"
+                                                         for key in stuck) +
+                         ": LSTMs leave the copy task's memoryless plateau slowly (Arjovsky et al. 2016, Fig. 1), "
+                         "and there this part of the claim does not hold at this budget.")
         else:
-            copy = "The copy task, a thousand steps per lag and cell, runs in the full run only."
+            copy = "The copy task, thousands of steps per lag and cell, runs in the full run only."
         ratio = m["adding problem: MSE / baseline"]["Elman"]
         return {"elman_short": ratio[lag(lags[0])], "elman_long": min(ratio[lag(T)] for T in lags[1:]),
                 "gated_worst": max(mse[cell][lag(T)] for cell in ("LSTM", "GRU") for T in lags),

@@ -22,6 +22,7 @@ from ._training import adam_steps
 # name → (file under the shared data's text/, the prompt of the sample); tiny-shakespeare falls back to FALLBACK
 CORPORA = {"tiny-shakespeare": ("tinyshakespeare.txt", "ROMEO:"), "neko": ("neko.txt", "吾輩は")}
 FALLBACK = "Python help topics"   # pydoc_data's English text, installed with Python, when tiny-shakespeare is absent
+PROMPTS = {name: prompt for name, (_, prompt) in CORPORA.items()} | {FALLBACK: "The "}
 VALIDATION = 0.1                  # the last tenth of each text is held out
 VALIDATION_CHUNK = 64             # held-out windows scored at once (a multiple of it is held out)
 QUICK = {"layers": 1, "hidden": 128, "embedding": 32, "seq_len": 64, "batch": 32, "steps": 60, "lr": 1e-2,
@@ -151,8 +152,7 @@ class CharLanguageModel(Experiment, id="char-language-model",
         config = QUICK if ctx.quick else FULL
         texts, skipped = find_corpora()
         with one_blas_thread() if ctx.quick else nullcontext():   # the quick run's GEMMs are small
-            runs = {name: train_char_lm(text, config, CORPORA.get(name, (None, "The "))[1], ctx.seed)
-                    for name, text in texts.items()}
+            runs = {name: train_char_lm(text, config, PROMPTS[name], ctx.seed) for name, text in texts.items()}
         claimed = [UNIGRAM] if ctx.quick else [UNIGRAM, BIGRAM]
         return Measurement(
             values={"corpora": list(runs), "skipped": skipped,
@@ -166,7 +166,7 @@ class CharLanguageModel(Experiment, id="char-language-model",
                     "held-out loss (nats/char)": {name: run["validation"] for name, run in runs.items()},
                     "baselines (nats/char)": {name: run["baselines"] for name, run in runs.items()},
                     "baselines claimed beaten": claimed,
-                    "initial held-out loss (ln V for a uniform guess)": {
+                    "initial held-out loss (≈ ln V, a uniform guess)": {
                         name: run["checkpoints"][0][1] for name, run in runs.items()},
                     f"sample ({SAMPLE_CHARS} characters, temperature {TEMPERATURE})": {
                         name: run["sample"] for name, run in runs.items()},
@@ -189,7 +189,7 @@ class CharLanguageModel(Experiment, id="char-language-model",
         details = "; ".join(
             f"{name} ({m['characters'][name]:,} characters, {m['vocabulary'][name]:,} symbols, "
             f"{m['share of characters that are <unk>'][name]:.1%} of them <unk>): "
-            f"{loss[name]:.3f}, from {m['initial held-out loss (ln V for a uniform guess)'][name]:.2f} "
+            f"{loss[name]:.3f}, from {m['initial held-out loss (≈ ln V, a uniform guess)'][name]:.2f} "
             f"(unigram entropy {bars[name][UNIGRAM]:.3f}, held-out bigram {bars[name][BIGRAM]:.3f})"
             for name in m["corpora"])
         skipped = "".join(f"{name}: {reason}. " for name, reason in m["skipped"].items())

@@ -19,7 +19,12 @@ class Affine(Function):
 
     def forward(self, x, w, b=None):
         self.save(x, w)
-        out = array_module(x._data, w._data).matmul(x._data, w._data.T)
+        a = x._data
+        xp = array_module(a, w._data)
+        if a.ndim > 2 and a.flags.c_contiguous:  # (…, in) as one matrix: one GEMM, not a batch of small ones
+            out = xp.matmul(a.reshape(-1, a.shape[-1]), w._data.T).reshape(a.shape[:-1] + (w.shape[0],))
+        else:
+            out = xp.matmul(a, w._data.T)
         if b is not None:
             out += b._data  # out is a fresh array
         return out
@@ -27,7 +32,10 @@ class Affine(Function):
     def vjp(self, grad):
         x, w = self.saved
         needs = self.needs_input_grad
-        gx = matmul(grad, w) if needs[0] else None
+        gx = None
+        if needs[0]:
+            gx = matmul(grad, w) if grad.ndim <= 2 else reshape(matmul(reshape(grad, (-1, w.shape[0])), w),
+                                                                 grad.shape[:-1] + (w.shape[1],))
         gw = None
         if needs[1]:
             g2 = grad if grad.ndim == 2 else reshape(grad, (-1, w.shape[0]))

@@ -349,6 +349,9 @@ def test_functional_linear(dtype):
     check(F.linear, TF.linear, [x, w, b], dtype, second=True)
     check(F.linear, TF.linear, [x[0, 0], w, b], dtype, second=True)
     check(lambda x, w: F.linear(x, w), lambda x, w: TF.linear(x, w), [x[0], w], dtype, second=True)
+    # a strided (…, in) input: the batch of products, not the one-GEMM path
+    check(lambda x, w, b: F.linear(x.transpose(0, 1), w, b), lambda x, w, b: TF.linear(x.transpose(0, 1), w, b),
+          [x, w, b], dtype, second=True)
 
 
 @pytest.mark.parametrize("dtype", FLOATS)

@@ -502,16 +502,10 @@ CHAR_LSTM_DEFAULTS = {"hidden": 256, "layers": 2, "embedding": 64, "seq_len": 10
 
 class _NextCharLogits(models.rnn.CharLM):
     """The character LM as ``fit`` trains it: ids ``(N, T)`` → logits ``(N, T, V)`` (the state is dropped;
-    every window starts from zeros). Its state dict is the CharLM's.
-
-    The output layer runs on the N·T states as one ``(N·T, H)`` matrix: NumPy's matmul of a 3-d array by
-    a matrix loops over the leading dimension outside BLAS, about 20x slower here (forward and backward).
-    """
+    every window starts from zeros). Its state dict is the CharLM's."""
 
     def forward(self, input):
-        output, _ = self.rnn(self.embedding(input))
-        flat = self.dropout(output).reshape(-1, self.hidden_size)
-        return self.fc(flat).reshape(input.shape[0], input.shape[1], self.vocab_size)
+        return super().forward(input)[0]
 
 
 def _next_char_loss(logits, target):

@@ -104,7 +104,7 @@ def test_errors(text, tmp_path, capsys):
 
 
 def test_the_trained_module_computes_the_char_lm_logits():
-    """char-lstm trains a CharLM whose output layer runs on (N·T, H) rows: the same logits as CharLM's."""
+    """char-lstm trains a CharLM through a subclass that drops the state: the same logits as CharLM's."""
     from fukaku.cli import _NextCharLogits
 
     fk.manual_seed(0)

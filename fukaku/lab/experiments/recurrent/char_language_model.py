@@ -118,6 +118,7 @@ def train_char_lm(text: str, config: dict, prompt: str, seed: int) -> dict:
             with fk.no_grad():                   # in chunks of equal size: the logits of all windows at once are big
                 chunks = [loss_on(model, chunk, loss_fn).item() for chunk in held_out.split(VALIDATION_CHUNK)]
             checkpoints.append((step, float(np.mean(chunks))))
+            print("CK", step, checkpoints[-1][1], flush=True) if __import__("os").environ.get("CKPRINT") else None
             model.train()
 
     checkpoints: list[tuple[int, float]] = []

@@ -76,6 +76,19 @@ def torch_dtype_to_numpy(dt: torch.dtype) -> np.dtype:
     return torch.empty((), dtype=dt).numpy().dtype
 
 
+TORCH_DTYPE = {np.dtype(np.float32): torch.float32, np.dtype(np.float64): torch.float64}
+
+
+def layer_twins(layer: str, args, kw, dtype):
+    """The layer ``layer`` built alike in torch and in fukaku (``nn.<layer>(*args, **kw)``), torch's state dict
+    (its random initialisation) loaded into ours, strictly: (ours, theirs)."""
+    torch.manual_seed(0)
+    theirs = getattr(torch.nn, layer)(*args, **kw).to(TORCH_DTYPE[np.dtype(dtype)])
+    ours = getattr(fk.nn, layer)(*args, **kw).to(dtype)
+    ours.load_state_dict({k: v.detach().numpy().copy() for k, v in theirs.state_dict().items()}, strict=True)
+    return ours, theirs
+
+
 def tolerance(dtype, rtol: float | None = None, atol: float | None = None) -> tuple[float, float]:
     """``(rtol, atol)``: the given ones, else :data:`TOL` for ``dtype`` (float32's for other dtypes)."""
     tol = TOL.get(np.dtype(dtype), TOL[np.dtype(np.float32)])

@@ -13,7 +13,7 @@ import torch
 
 import fukaku as fk
 import fukaku.nn as nn
-from conformance import FLOATS, assert_close, check, randn
+from conformance import FLOATS, assert_close, check, layer_twins, randn
 
 TORCH_DTYPE = {np.dtype(np.float32): torch.float32, np.dtype(np.float64): torch.float64}
 
@@ -29,19 +29,10 @@ CONV_LAYERS = [
 ]
 
 
-def _pair(layer: str, args, kw, dtype):
-    """The same layer in torch and in fukaku, torch's parameters loaded into ours (strict)."""
-    torch.manual_seed(0)
-    theirs = getattr(torch.nn, layer)(*args, **kw).to(TORCH_DTYPE[np.dtype(dtype)])
-    ours = getattr(nn, layer)(*args, **kw).to(dtype)
-    ours.load_state_dict({k: v.detach().numpy().copy() for k, v in theirs.state_dict().items()}, strict=True)
-    return ours, theirs
-
-
 @pytest.mark.parametrize("dtype", FLOATS)
 @pytest.mark.parametrize("layer, args, kw, shape", CONV_LAYERS, ids=[f"{c[0]}-{i}" for i, c in enumerate(CONV_LAYERS)])
 def test_conv_layer_matches_torch(layer, args, kw, shape, dtype):
-    ours, theirs = _pair(layer, args, kw, dtype)
+    ours, theirs = layer_twins(layer, args, kw, dtype)
     x = randn(shape, seed=1).astype(dtype)
     assert_close(ours(fk.tensor(x)), theirs(torch.from_numpy(x)), dtype, "forward")
     # every derivative through the layer's own forward path (its padding mode, then the convolution)
@@ -67,7 +58,7 @@ TRANSPOSED_LAYERS = [
 @pytest.mark.parametrize("layer, args, kw, shape", TRANSPOSED_LAYERS,
                          ids=[f"{c[0]}-{i}" for i, c in enumerate(TRANSPOSED_LAYERS)])
 def test_transposed_layer_matches_torch(layer, args, kw, shape, dtype):
-    ours, theirs = _pair(layer, args, kw, dtype)
+    ours, theirs = layer_twins(layer, args, kw, dtype)
     x = randn(shape, seed=2).astype(dtype)
     xf, xt = fk.tensor(x, requires_grad=True), torch.from_numpy(x).requires_grad_()
     out_f, out_t = ours(xf), theirs(xt)
@@ -81,7 +72,7 @@ def test_transposed_layer_matches_torch(layer, args, kw, shape, dtype):
 
 
 def test_transposed_layer_output_size_picks_output_padding():
-    ours, theirs = _pair("ConvTranspose2d", (2, 3, 3), dict(stride=3, padding=1), np.float64)
+    ours, theirs = layer_twins("ConvTranspose2d", (2, 3, 3), dict(stride=3, padding=1), np.float64)
     x = randn(1, 2, 4, 4, seed=4)
     for size in [(10, 10), (12, 11), [1, 3, 11, 12]]:
         assert_close(ours(fk.tensor(x), output_size=size), theirs(torch.from_numpy(x), output_size=size))

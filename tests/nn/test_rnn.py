@@ -19,22 +19,13 @@ from torch.nn.utils.rnn import pack_padded_sequence as torch_pack
 
 import fukaku as fk
 import fukaku.nn as nn
-from conformance import FLOATS, assert_close, randn
+from conformance import FLOATS, assert_close, layer_twins, randn
 from fukaku.nn.utils.rnn import pack_padded_sequence
 
 TORCH_DTYPE = {np.dtype(np.float32): torch.float32, np.dtype(np.float64): torch.float64}
 T, B, I, H = 5, 3, 4, 6
 KINDS = {"rnn-tanh": ("RNN", {}), "rnn-relu": ("RNN", {"nonlinearity": "relu"}), "lstm": ("LSTM", {}),
          "gru": ("GRU", {})}
-
-
-def _pair(layer: str, args, kw, dtype):
-    """The same layer in torch and in fukaku, torch's state dict loaded into ours (strict)."""
-    torch.manual_seed(0)
-    theirs = getattr(torch.nn, layer)(*args, **kw).to(TORCH_DTYPE[np.dtype(dtype)])
-    ours = getattr(nn, layer)(*args, **kw).to(dtype)
-    ours.load_state_dict({k: v.detach().numpy().copy() for k, v in theirs.state_dict().items()}, strict=True)
-    return ours, theirs
 
 
 def _states(layer: str, shape_h, shape_c, dtype, lib, seed=7):
@@ -104,7 +95,7 @@ CONFIGS = [(1 + a, bool(b), bool(c), not (a ^ b), bool(a ^ c)) for a, b, c in it
 def test_layer_matches_torch_float64(kind, num_layers, bidirectional, batch_first, bias, given):
     layer, extra = KINDS[kind]
     kw = dict(num_layers=num_layers, bidirectional=bidirectional, batch_first=batch_first, bias=bias, **extra)
-    ours, theirs = _pair(layer, (I, H), kw, np.float64)
+    ours, theirs = layer_twins(layer, (I, H), kw, np.float64)
     x = randn((B, T, I) if batch_first else (T, B, I), seed=1)
     D = 2 if bidirectional else 1
     hx = ((num_layers * D, B, H), (num_layers * D, B, H)) if given else None
@@ -115,7 +106,7 @@ def test_layer_matches_torch_float64(kind, num_layers, bidirectional, batch_firs
 @pytest.mark.parametrize("num_layers, bidirectional", [(1, False), (2, True)])
 def test_layer_matches_torch_float32(kind, num_layers, bidirectional):
     layer, extra = KINDS[kind]
-    ours, theirs = _pair(layer, (I, H), dict(num_layers=num_layers, bidirectional=bidirectional, **extra),
+    ours, theirs = layer_twins(layer, (I, H), dict(num_layers=num_layers, bidirectional=bidirectional, **extra),
                          np.float32)
     D = 2 if bidirectional else 1
     _compare(ours, theirs, randn(T, B, I, seed=1).astype(np.float32), np.float32,
@@ -128,7 +119,7 @@ def test_layer_matches_torch_float32(kind, num_layers, bidirectional):
                           (1, True, True, False)])
 def test_lstm_proj_size_matches_torch(num_layers, bidirectional, batch_first, given, dtype):
     P = 3
-    ours, theirs = _pair("LSTM", (I, H), dict(num_layers=num_layers, bidirectional=bidirectional,
+    ours, theirs = layer_twins("LSTM", (I, H), dict(num_layers=num_layers, bidirectional=bidirectional,
                                               batch_first=batch_first, proj_size=P), dtype)
     assert tuple(ours.weight_hr_l0.shape) == (P, H) and tuple(ours.weight_hh_l0.shape) == (4 * H, P)
     D = 2 if bidirectional else 1
@@ -140,7 +131,7 @@ def test_lstm_proj_size_matches_torch(num_layers, bidirectional, batch_first, gi
 @pytest.mark.parametrize("batch_first, given", [(False, False), (True, True)])
 def test_unbatched_input_matches_torch(kind, batch_first, given):
     layer, extra = KINDS.get(kind, ("LSTM", {"proj_size": 2}))
-    ours, theirs = _pair(layer, (I, H), dict(num_layers=2, bidirectional=True, batch_first=batch_first, **extra),
+    ours, theirs = layer_twins(layer, (I, H), dict(num_layers=2, bidirectional=True, batch_first=batch_first, **extra),
                          np.float64)
     P = extra.get("proj_size", H)
     out, _ = ours(fk.tensor(randn(T, I, seed=1)))
@@ -159,7 +150,7 @@ def _packer(lengths, enforce_sorted):
 @pytest.mark.parametrize("num_layers, bidirectional, given", [(1, False, False), (2, True, True)])
 def test_packed_variable_length_batches_match_torch(kind, num_layers, bidirectional, given):
     layer, extra = KINDS.get(kind, ("LSTM", {"proj_size": 2}))
-    ours, theirs = _pair(layer, (I, H), dict(num_layers=num_layers, bidirectional=bidirectional, **extra),
+    ours, theirs = layer_twins(layer, (I, H), dict(num_layers=num_layers, bidirectional=bidirectional, **extra),
                          np.float64)
     P = extra.get("proj_size", H)
     D = 2 if bidirectional else 1
@@ -170,7 +161,7 @@ def test_packed_variable_length_batches_match_torch(kind, num_layers, bidirectio
 
 
 def test_packed_sorted_float32_lstm():
-    ours, theirs = _pair("LSTM", (I, H), dict(bidirectional=True), np.float32)
+    ours, theirs = layer_twins("LSTM", (I, H), dict(bidirectional=True), np.float32)
     _compare(ours, theirs, randn(T, 3, I, seed=2).astype(np.float32), np.float32,
              pack=_packer([5, 3, 2], enforce_sorted=True))
 
@@ -184,7 +175,7 @@ CELLS = [("RNNCell", {}), ("RNNCell", {"nonlinearity": "relu"}), ("LSTMCell", {}
 @pytest.mark.parametrize("batched, given", [(True, True), (True, False), (False, True)])
 @pytest.mark.parametrize("cell, extra", CELLS, ids=["rnn-tanh", "rnn-relu", "lstm", "gru"])
 def test_cell_matches_torch(cell, extra, batched, given, bias, dtype):
-    ours, theirs = _pair(cell, (I, H), dict(bias=bias, **extra), dtype)
+    ours, theirs = layer_twins(cell, (I, H), dict(bias=bias, **extra), dtype)
     shape_x, shape_h = ((B, I), (B, H)) if batched else ((I,), (H,))
     x = randn(shape_x, seed=1).astype(dtype)
     x_fk, x_th = fk.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
@@ -216,7 +207,7 @@ def test_cell_matches_torch(cell, extra, batched, given, bias, dtype):
 @pytest.mark.parametrize("kind", KINDS)
 def test_dropout_is_ignored_in_eval_mode(kind):
     layer, extra = KINDS[kind]
-    ours, theirs = _pair(layer, (I, H), dict(num_layers=3, dropout=0.5, **extra), np.float64)
+    ours, theirs = layer_twins(layer, (I, H), dict(num_layers=3, dropout=0.5, **extra), np.float64)
     ours.eval()
     theirs.eval()
     _compare(ours, theirs, randn(T, B, I, seed=1), np.float64)
@@ -324,7 +315,7 @@ def test_second_derivatives_match_torch(kind, fused):
     """Double backward: the fused node recomputes its layer with cell ops under create_graph=True;
     ``fused = False`` runs that composed graph from the start."""
     layer, extra = KINDS[kind]
-    ours, theirs = _pair(layer, (I, H), dict(num_layers=2, bidirectional=True, **extra), np.float64)
+    ours, theirs = layer_twins(layer, (I, H), dict(num_layers=2, bidirectional=True, **extra), np.float64)
     ours.fused = fused
     x_np, h_np = randn(3, 2, I, seed=1), randn(4, 2, H, seed=2)
     results = []
@@ -341,7 +332,7 @@ def test_second_derivatives_match_torch(kind, fused):
 
 
 def test_forward_mode_takes_the_composed_path():
-    ours, theirs = _pair("LSTM", (I, H), dict(bidirectional=True), np.float64)
+    ours, theirs = layer_twins("LSTM", (I, H), dict(bidirectional=True), np.float64)
     x, v = randn(2, 2, I, seed=1), randn(2, 2, I, seed=2)
     _, tangent = fk.autograd.functional.jvp(lambda x: ours(x)[0], fk.tensor(x), fk.tensor(v))
     _, want = torch.func.jvp(lambda x: theirs(x)[0], (torch.tensor(x),), (torch.tensor(v),))
@@ -353,7 +344,7 @@ def test_forward_mode_takes_the_composed_path():
                                        ("LSTM", dict(num_layers=2, bidirectional=True, proj_size=3)),
                                        ("GRU", dict(bias=False, batch_first=True, dropout=0.1, num_layers=2))])
 def test_state_dicts_move_both_ways_and_repr_matches(layer, kw):
-    ours, theirs = _pair(layer, (I, H), kw, np.float32)
+    ours, theirs = layer_twins(layer, (I, H), kw, np.float32)
     assert list(ours.state_dict()) == list(theirs.state_dict())
     assert repr(ours) == repr(theirs)
     fresh = getattr(torch.nn, layer)(I, H, **kw)
@@ -370,7 +361,7 @@ def test_state_dicts_move_both_ways_and_repr_matches(layer, kw):
 @pytest.mark.parametrize("cell, kw", [("RNNCell", dict(nonlinearity="relu")), ("LSTMCell", dict(bias=False)),
                                       ("GRUCell", {})])
 def test_cell_repr_and_state_dict_keys_match(cell, kw):
-    ours, theirs = _pair(cell, (I, H), kw, np.float32)
+    ours, theirs = layer_twins(cell, (I, H), kw, np.float32)
     assert repr(ours) == repr(theirs)
     assert list(ours.state_dict()) == list(theirs.state_dict())
 

@@ -27,7 +27,7 @@ VALIDATION = 0.1                  # the last tenth of each text is held out
 VALIDATION_CHUNK = 64             # held-out windows scored at once (a multiple of it is held out)
 QUICK = {"layers": 1, "hidden": 128, "embedding": 32, "seq_len": 64, "batch": 32, "steps": 60, "lr": 1e-2,
          "max_vocab": 512, "evaluate_every": 10, "validation_windows": 64}
-FULL = {"layers": 2, "hidden": 256, "embedding": 64, "seq_len": 100, "batch": 32, "steps": 1000, "lr": 2e-3,
+FULL = {"layers": 2, "hidden": 256, "embedding": 64, "seq_len": 100, "batch": 32, "steps": 1000, "lr": 6e-3,
         "max_vocab": None, "evaluate_every": 100, "validation_windows": 256}
 CLIP = 5.0
 BIGRAM_WEIGHT = 0.9               # the bigram baseline: 0.9 · p(c | previous c) + 0.1 · p(c) (add-one smoothed)
@@ -118,7 +118,6 @@ def train_char_lm(text: str, config: dict, prompt: str, seed: int) -> dict:
             with fk.no_grad():                   # in chunks of equal size: the logits of all windows at once are big
                 chunks = [loss_on(model, chunk, loss_fn).item() for chunk in held_out.split(VALIDATION_CHUNK)]
             checkpoints.append((step, float(np.mean(chunks))))
-            print("CK", step, checkpoints[-1][1], flush=True) if __import__("os").environ.get("CKPRINT") else None
             model.train()
 
     checkpoints: list[tuple[int, float]] = []

@@ -18,7 +18,6 @@ import numpy as np
 from ..autograd.function import Function, constant, constant_like
 from ..backends import array_module
 from ..tensor import Tensor, wrap
-from . import _parallel
 from ._util import _norm_dim, tensor_method
 from .elementwise import _floating, _sigmoid, _Unary, erf, exp, sigmoid, tanh
 from .inplace import apply_inplace
@@ -31,13 +30,11 @@ class Relu(_Unary):
     saves_output = True
 
     def forward(self, x):
-        return _parallel.ufunc(array_module(x._data).maximum, x._data, 0)
+        return array_module(x._data).maximum(x._data, 0)
 
     def derivative(self):
         y = self.output._data
-        xp = array_module(y)
-        # a bool mask (grad · mask keeps grad's dtype); 1 where y is NaN, as torch's threshold_backward
-        return constant(_parallel.ufunc(xp.logical_not, _parallel.ufunc(xp.less_equal, y, 0)))
+        return constant((~(y <= 0)).astype(y.dtype))
 
 
 class LeakyRelu(_Unary):

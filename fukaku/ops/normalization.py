@@ -13,7 +13,6 @@ from ..autograd.function import Function, constant
 from ..autograd.grad_mode import state
 from ..backends import array_module
 from ..tensor import Tensor
-from . import _parallel
 from .elementwise import rsqrt
 from .shape import broadcast_to, sum_to
 
@@ -51,19 +50,18 @@ class Normalize(Function):
 
     def forward(self, x, *params):
         self.save(x, *params)
-        xp = array_module(self.var)
-        self.rstd = 1.0 / xp.sqrt(self.var + self.eps)
-        # in place: x − μ is this node's own temporary (the large passes run on the worker threads, _parallel)
-        self.xhat = _parallel.ufunc(xp.multiply, self.centred, self.rstd, out=self.centred)
+        self.rstd = 1.0 / array_module(self.var).sqrt(self.var + self.eps)
+        self.xhat = self.centred
+        self.xhat *= self.rstd  # in place: x − μ is this node's own temporary
         self.centred = self.var = None  # only r and x̂ are needed later
         weight, bias = self._split(params)
         out = self.xhat
         if weight is not None:
-            out = _parallel.ufunc(xp.multiply, out, weight._data)
+            out = out * weight._data
             if bias is not None:
-                _parallel.ufunc(xp.add, out, bias._data, out=out)
+                out += bias._data
         elif bias is not None:
-            out = _parallel.ufunc(xp.add, out, bias._data)
+            out = out + bias._data
         return out
 
     def _split(self, params):
@@ -108,11 +106,10 @@ class Normalize(Function):
         sum_g, sum_gx = _sum_over(g, self.axes), _sum_over(g, self.axes, xhat)
         grads = [None]
         if needs[0]:
-            xp = array_module(g)
             a = rstd if weight is None else rstd * weight
-            dx = _parallel.ufunc(xp.multiply, g, a)
-            _parallel.ufunc(xp.subtract, dx, _parallel.ufunc(xp.multiply, xhat, a * sum_gx * (1.0 / n)), out=dx)
-            _parallel.ufunc(xp.subtract, dx, a * sum_g * (1.0 / n), out=dx)
+            dx = g * a
+            dx -= xhat * (a * sum_gx * (1.0 / n))
+            dx -= a * sum_g * (1.0 / n)
             grads[0] = dx
         if weight is not None:
             grads.append(_reduce_to(sum_gx, weight.shape) if needs[1] else None)
@@ -171,16 +168,7 @@ def _sum_over(a: np.ndarray, axes: tuple[int, ...], b: np.ndarray | None = None)
     if (rest and rest == tuple(range(start, a.ndim)) and a.flags.c_contiguous
             and (b is None or (b.flags.c_contiguous and b.dtype == a.dtype and b.shape == a.shape))):
         rows = a.reshape(-1, math.prod(a.shape[start:]))
-        other = None if b is None else b.reshape(rows.shape)
-        sums = xp.empty(rows.shape[0], a.dtype)
-
-        def row_sums(lo: int, hi: int) -> None:
-            if other is None:
-                xp.einsum("ij->i", rows[lo:hi], out=sums[lo:hi])
-            else:
-                xp.einsum("ij,ij->i", rows[lo:hi], other[lo:hi], out=sums[lo:hi])
-
-        _parallel.split(rows.shape[0], a.nbytes, row_sums)
+        sums = (xp.einsum("ij->i", rows) if b is None else xp.einsum("ij,ij->i", rows, b.reshape(rows.shape)))
         sums = sums.reshape(a.shape[:start])
         if rest is not axes:
             sums = xp.add.reduce(sums, axis=0, keepdims=True)
@@ -195,7 +183,7 @@ def normalize_over(x: Tensor, axes: tuple[int, ...], eps: float, weight: Tensor 
     # a sum times 1/n (_sum_over): np.mean's generic machinery costs more than the sum on layer-sized arrays
     scale = 1.0 / math.prod(x.shape[a] for a in axes)
     mean = _sum_over(x._data, axes) * scale
-    centred = _parallel.ufunc(array_module(x._data).subtract, x._data, mean)
+    centred = x._data - mean
     var = _sum_over(centred, axes, centred) * scale
     params = [t for t in (weight, bias) if t is not None]
     out = Normalize.apply(x, *params, axes=axes, eps=eps, centred=centred, var=var,

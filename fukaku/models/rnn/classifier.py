@@ -41,12 +41,13 @@ class SequenceClassifier(_EncoderHead):
         fukaku.Size([8, 5])
     """
 
+    outputs_name = "num_classes"
+
     def __init__(self, input_size: int, hidden_size: int, num_classes: int, num_layers: int = 1,
                  cell: str = "lstm", bidirectional: bool = False, dropout: float = 0.0,
                  vocab_size: int | None = None, padding_idx: int | None = None) -> None:
         super().__init__(input_size, hidden_size, num_classes, num_layers, cell, bidirectional, dropout, vocab_size,
                          padding_idx)
-        self.num_classes = int(num_classes)
 
     def forward(self, input: Tensor, lengths=None) -> Tensor:
         _, state = self.encoder(input, lengths)

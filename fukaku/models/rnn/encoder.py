@@ -76,7 +76,9 @@ class RNNEncoder(Module):
 class _EncoderHead(Module):
     """An :class:`RNNEncoder` then dropout and one linear layer ``fc`` (D·H → ``out_features``): what the
     sequence classifier (on the final state) and the tagger (on every step) share. Submodules ``encoder``,
-    ``dropout``, ``fc``."""
+    ``dropout``, ``fc``; ``out_features`` is also kept under the subclass's name for it (:attr:`outputs_name`)."""
+
+    outputs_name = "out_features"
 
     def __init__(self, input_size: int, hidden_size: int, out_features: int, num_layers: int, cell: str,
                  bidirectional: bool, dropout: float, vocab_size: int | None, padding_idx: int | None) -> None:
@@ -85,6 +87,7 @@ class _EncoderHead(Module):
                                   vocab_size, padding_idx)
         self.dropout = nn.Dropout(dropout)
         self.fc = nn.Linear(self.encoder.output_size, int(out_features))
+        setattr(self, self.outputs_name, int(out_features))
 
     def head(self, features: Tensor) -> Tensor:
         return self.fc(self.dropout(features))

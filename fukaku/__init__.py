@@ -16,6 +16,7 @@ from .autograd.inference_mode import inference_mode, is_inference_mode_enabled
 from ._tensor_str import get_printoptions, set_printoptions
 from .errors import ShapeError, StateDictError
 from .serialization import load, save
+from .ops._parallel import get_num_threads, set_num_threads
 from .ops import *  # noqa: F401,F403
 from .ops import __all__ as _ops_all
 from .tensor import (Size, Tensor, arange, as_tensor, default_generator, empty, empty_like, eye, from_numpy, full,
@@ -46,7 +47,7 @@ def is_floating_point(input: Tensor) -> bool:
     return input.is_floating_point()
 
 
-__all__ = ["Tensor", "Size", "set_printoptions", "get_printoptions", "tensor", "as_tensor", "from_numpy", "zeros", "ones", "empty", "full", "zeros_like",
+__all__ = ["Tensor", "Size", "set_printoptions", "get_printoptions", "set_num_threads", "get_num_threads", "tensor", "as_tensor", "from_numpy", "zeros", "ones", "empty", "full", "zeros_like",
            "ones_like", "full_like", "empty_like", "arange", "linspace", "eye", "rand", "randn", "randint",
            "randperm", "normal", "rand_like", "randn_like", "manual_seed", "default_generator", "get_rng_state",
            "set_rng_state", "no_grad", "enable_grad", "set_grad_enabled", "is_grad_enabled", "autograd", "nn",

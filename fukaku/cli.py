@@ -3,7 +3,8 @@
     fukaku train MODEL --data DATASET [--epochs N] [--lr LR] [--batch-size B] [--optimizer NAME]
                  [--seed S] [--save PATH [--resume]] [--hidden 128,64] [--activation relu] ...
     fukaku train char-lstm --data text:PATH [--hidden 256] [--layers 2] [--seq-len 100] [--epochs N] ...
-    fukaku generate CHECKPOINT [--prompt TEXT] [--temperature 0.8] [--top-k K] [--length N] [--seed S]
+    fukaku train gpt --data text:PATH [--tokenizer char|bpe:4000] [--layers 4] [--minutes 15] ...  (cli_gpt.py)
+    fukaku generate CHECKPOINT [--prompt TEXT] [--temperature 0.8] [--top-k K] [--top-p P] [--length N] [--seed S]
     fukaku lab list | run ID... | --all [--quick] [--out DIR]
     fukaku data fetch mnist|fashion-mnist [--root DIR]
     fukaku graph [--out PATH] [--format svg|dot|text]
@@ -542,7 +543,7 @@ class _CharEpochLines(_EpochLines):
 
 def _text_path(spec: str) -> str:
     if not spec.startswith("text:") or len(spec) == len("text:"):
-        raise UsageError(f"--data {spec!r}: char-lstm trains on a UTF-8 text file given as text:PATH, e.g. "
+        raise UsageError(f"--data {spec!r}: char-lstm and gpt train on a UTF-8 text file given as text:PATH, e.g. "
                          "--data text:../shared/data/text/tinyshakespeare.txt")
     path = os.path.expanduser(spec[len("text:"):])
     if not os.path.isfile(path):
@@ -642,6 +643,11 @@ def cmd_generate(args) -> int:
     except (OSError, ValueError) as exc:
         raise UsageError(f"cannot read {args.checkpoint}: {exc}") from None
     config = state.get("config") if isinstance(state, dict) else None
+    if isinstance(config, dict) and config.get("model") == "gpt" and "model" in state:
+        from .cli_gpt import generate_gpt
+        return generate_gpt(args, state)
+    if args.top_p is not None:
+        raise UsageError("--top-p applies to GPT checkpoints (fukaku train gpt) only")
     if not (isinstance(config, dict) and config.get("model") == "char-lstm" and "model" in state):
         raise UsageError(f"{args.checkpoint} is not a checkpoint of `fukaku train char-lstm` (it has no character "
                          "model and vocabulary)")
@@ -811,7 +817,7 @@ def build_parser() -> argparse.ArgumentParser:
         "Examples: fukaku train mlp --data digits --epochs 30 --save mlp.npz; fukaku train lenet --data mnist; "
         "fukaku train resnet20 --data cifar10 --save resnet20.pt. "
         "A character language model on a text file: fukaku train char-lstm --data text:PATH (its options: "
-        "fukaku train char-lstm --help)")
+        "fukaku train char-lstm --help); GPT-mini: fukaku train gpt --data text:PATH (fukaku train gpt --help)")
     t.add_argument("model", choices=MODELS, metavar="MODEL",
                    help="mlp (multilayer perceptron), logreg (logistic / softmax regression), linreg (linear "
                    "regression), perceptron (two classes), lenet (LeNet-5: mnist, cifar10), resnet20, resnet56, "
@@ -861,7 +867,7 @@ def build_parser() -> argparse.ArgumentParser:
     t.set_defaults(handler=cmd_train)
 
     gen = sub.add_parser(
-        "generate", help="continue a prompt with a character LM saved by `fukaku train char-lstm`",
+        "generate", help="continue a prompt with a language model saved by `fukaku train char-lstm` or `train gpt`",
         description="Load CHECKPOINT (written by `fukaku train char-lstm --save`; read with fukaku.load, which "
         "executes nothing from the file), feed it the prompt and print the prompt followed by --length sampled "
         "characters: each drawn from softmax(logits / temperature) over the --top-k most likely ones. A prompt "
@@ -874,6 +880,9 @@ def build_parser() -> argparse.ArgumentParser:
                      help="lower is more conservative, 0 always takes the most likely character (default: 0.8)")
     gen.add_argument("--top-k", type=int, default=None, metavar="K",
                      help="sample among the K most likely characters only (default: all)")
+    gen.add_argument("--top-p", type=float, default=None, metavar="P",
+                     help="GPT only: sample among the fewest most likely tokens whose probability sums to P "
+                     "(default: all)")
     gen.add_argument("--length", type=int, default=500, metavar="N", help="characters to add (default: 500)")
     gen.add_argument("--seed", type=int, default=None, metavar="S", help="seed of the sampling (default: random)")
     gen.set_defaults(handler=cmd_generate)
@@ -895,6 +904,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="base URL to try instead of the built-in mirrors (repeatable; http(s):// or file://)")
     f.set_defaults(handler=cmd_data_fetch)
     d.set_defaults(handler=lambda args: _missing_subcommand(d))
+    from .text.cli import add_parser as add_tokenizer_parser  # `fukaku tokenizer train|encode|decode`
+    add_tokenizer_parser(sub)
 
     g = sub.add_parser(
         "graph", help="draw seed 003's computational graph and its gradients",
@@ -930,8 +941,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv and argv[0] == "lab":
         return cmd_lab(argv[1:])
-    if argv[:2] == ["train", "char-lstm"]:  # its own options (text data, LSTM sizes), its own parser
-        parser = _char_lstm_parser()
+    if argv[:2] in (["train", "char-lstm"], ["train", "gpt"]):  # own options (text data, sizes), own parser
+        from .cli_gpt import gpt_parser
+        parser = _char_lstm_parser() if argv[1] == "char-lstm" else gpt_parser()
         try:
             args = parser.parse_args(argv[2:])
         except SystemExit as exc:

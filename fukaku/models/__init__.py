@@ -6,6 +6,8 @@
   their plain twins, U-Net, a WaveNet-style causal CNN, MobileNet, the non-local block (seed 000 §6.2).
 - :mod:`fukaku.models.rnn` — recurrent networks: sequence classifier and tagger, character language
   model, encoder–decoder with and without attention (seed 000 §6.1.7, seed 001 §9.3).
+- :mod:`fukaku.models.transformer` — Transformers: encoder–decoder, BERT, GPT, T5-style text-to-text, ViT,
+  CLIP with linear CCA beside it, and the parameter count of a configuration (seed 000 §6.3–6.5, seed 001 §9.4).
 
 The families of the capability map that come later get their own subpackage beside it:
 ``cnn/``, ``rnn/``, ``transformer/``, ``generative/``, ``energy/``. Every model is also
@@ -20,5 +22,8 @@ from .cnn import __all__ as _cnn_all
 from . import rnn
 from .rnn import *  # noqa: F401,F403
 from .rnn import __all__ as _rnn_all
+from . import transformer
+from .transformer import *  # noqa: F401,F403
+from .transformer import __all__ as _transformer_all
 
-__all__ = ["classical", *_classical_all, "cnn", *_cnn_all, "rnn", *_rnn_all]
+__all__ = ["classical", *_classical_all, "cnn", *_cnn_all, "rnn", *_rnn_all, "transformer", *_transformer_all]

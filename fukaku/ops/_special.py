@@ -422,6 +422,55 @@ def _apply(block_fn: Callable[[np.ndarray, np.ndarray], None], x: npt.ArrayLike)
     return out.reshape(arr.shape).astype(out_dtype, copy=False)
 
 
+# erfc(z) = t·exp(−z² + P(t)), t = 1/(1 + z/2), z ≥ 0 (Press et al., *Numerical Recipes*, 2nd ed., §6.2, ``erfcc``, a
+# Chebyshev fit): fractional error below 1.2e-7 for every z ≥ 0, tail included — float32's accuracy from one
+# branch-free formula. Coefficients of P, highest power first.
+_ERFCC = (0.17087277, -0.82215223, 1.48851587, -1.13520398, 0.27886807, -0.18628806, 0.09678418, 0.37409196,
+          1.00002368, -1.26551223)
+
+
+def normal_cdf_float32(x: np.ndarray, density: bool = False) -> tuple[np.ndarray, np.ndarray | None]:
+    """Φ(x) = ½ erfc(−x/√2), the standard normal CDF, of a float32 array, computed in float32 (the exact GELU's
+    factor; :func:`erf` computes in float64 and costs about 8× more). With ``density``, also φ(x) =
+    exp(−x²/2)/√(2π). Φ keeps a relative error of a few float32 ulp on the whole line, the lower tail
+    included: Φ(x) = ½ erfc(|x|/√2) for x < 0 and 1 − ½ erfc(x/√2) otherwise, with :data:`_ERFCC`'s erfc.
+    Works block by block (cache-resident temporaries). NaN and ±∞ give NaN, as in PyTorch's GELU."""
+    xp = array_module(x)
+    flat = x.reshape(-1)
+    cdf = xp.empty(flat.shape, np.float32)
+    pdf = xp.empty(flat.shape, np.float32) if density else None
+    for start in range(0, flat.size, _BLOCK):  # loop over blocks, not elements
+        v = flat[start:start + _BLOCK]
+        u = xp.abs(v)
+        t = u * np.float32(0.5 / math.sqrt(2.0))  # t = 1/(1 + z/2), z = |x|/√2
+        t += np.float32(1)
+        xp.reciprocal(t, out=t)
+        p = _polevl(t, _ERFCC)
+        xp.exp(p, out=p)
+        p *= t
+        # exp(−z²) = exp(−x²/2) as exp(−h²/2)·exp(−(|x| − h)(|x| + h)/2), h = |x| to 1/64 so that h²/2 is exact:
+        # a rounded x²/2 of 50 would carry its 1e-6 relative error into the tail (the idea of :func:`_erfc_pos`)
+        h = u * np.float32(64)
+        xp.rint(h, out=h)
+        h *= np.float32(1 / 64)
+        with np.errstate(invalid="ignore"):  # ±∞ − ±∞: NaN, as PyTorch's GELU gives there
+            u -= h
+        u *= u + h + h  # (|x| − h)(|x| + h), u being |x| − h now
+        u *= np.float32(-0.5)
+        xp.exp(u, out=u)
+        h *= h
+        h *= np.float32(-0.5)
+        xp.exp(h, out=h)
+        h *= u  # exp(−x²/2)
+        p *= h
+        p *= np.float32(0.5)  # ½ erfc(|x|/√2) = Φ(−|x|)
+        xp.subtract(np.float32(1), p, out=p, where=v >= 0)
+        cdf[start:start + _BLOCK] = p
+        if density:
+            xp.multiply(h, np.float32(1 / math.sqrt(2.0 * math.pi)), out=pdf[start:start + _BLOCK])
+    return cdf.reshape(x.shape), None if pdf is None else pdf.reshape(x.shape)
+
+
 def erf(x: npt.ArrayLike) -> np.ndarray:
     """Error function ``erf(x) = 2/sqrt(pi) * integral_0^x exp(-t**2) dt``.
 

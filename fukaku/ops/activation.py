@@ -16,8 +16,11 @@ from collections.abc import Callable
 import numpy as np
 
 from ..autograd.function import Function, constant, constant_like
+from ..autograd.grad_mode import state
 from ..backends import array_module
 from ..tensor import Tensor, wrap
+from . import _special
+from ._special import normal_cdf_float32
 from ._util import _norm_dim, tensor_method
 from .elementwise import _floating, _sigmoid, _Unary, erf, exp, sigmoid, tanh
 from .inplace import apply_inplace
@@ -101,12 +104,17 @@ class Gelu(_Unary):
         if self.approximate == "tanh":
             inner = math.sqrt(2.0 / math.pi) * (v + 0.044715 * v ** 3)
             return (0.5 * v * (1.0 + array_module(v).tanh(inner))).astype(v.dtype, copy=False)
-        from ._special import erf as _erf
-
-        return (0.5 * v * (1.0 + _erf(v * (1.0 / math.sqrt(2.0))))).astype(v.dtype, copy=False)
+        if v.dtype == np.float32:  # Φ in float32 arithmetic, 8× faster than erf's float64
+            return v * normal_cdf_float32(v)[0]
+        return (0.5 * v * (1.0 + _special.erf(v * (1.0 / math.sqrt(2.0))))).astype(v.dtype, copy=False)
 
     def derivative(self):
         (x,) = self.saved
+        if self.approximate == "none" and x._data.dtype == np.float32 and not state.grad_enabled:
+            cdf, pdf = normal_cdf_float32(x._data, density=True)  # a plain backward: Φ + xφ on arrays
+            pdf *= x._data
+            pdf += cdf
+            return constant(pdf)
         if self.approximate == "tanh":
             k = math.sqrt(2.0 / math.pi)
             th = tanh(k * (x + 0.044715 * x * x * x))

@@ -14,6 +14,7 @@ import torch
 
 import fukaku as fk
 from fukaku import nn
+from fukaku.ops._parallel import blas_threads
 from fukaku.lab.experiments.recurrent import _memory, adding_copy_tasks, exploding_gradients, gradient_decay, \
     gru_vs_lstm, lstm_two_forms
 from fukaku.lab.registry import Context
@@ -162,7 +163,7 @@ def test_copy_batches_put_the_symbols_before_the_lag_and_recall_them_after_it():
 def test_large_recurrent_weights_have_the_stated_scale():
     weights = exploding_gradients.elman(3.0, 200, seed=0).rnn.weight_hh_l0.detach().numpy()
     assert weights.std() == pytest.approx(3.0 / math.sqrt(200), rel=0.02)
-    with _memory.one_blas_thread():
+    with blas_threads(1):
         radius = np.abs(np.linalg.eigvals(weights)).max()  # circular law: the spectral radius is about σ_w
     assert radius == pytest.approx(3.0, rel=0.1)
 

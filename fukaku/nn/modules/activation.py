@@ -9,6 +9,8 @@ of the same name in :mod:`fukaku.nn.functional`.
 * ``Softmax`` and ``LogSoftmax`` over a dimension (the classification head, §6.1.2), ``Softmin``.
 * The rest of torch's set: ``ReLU6``, ``Hardtanh``, ``Hardsigmoid``, ``Hardswish``, ``SELU``,
   ``CELU``, ``Mish``, ``Softsign``, ``LogSigmoid``, ``Tanhshrink``, ``Threshold``, ``GLU``.
+* ``MultiheadAttention`` (seed 000 §6.3), where PyTorch keeps it, over
+  :func:`fukaku.nn.functional.multi_head_attention_forward`.
 
 A layer built with ``inplace=True`` writes its result into its input and returns the input, as
 torch's (through the one helper :func:`fukaku.ops.activation._result`); its ``repr`` shows the
@@ -22,6 +24,8 @@ from ...tensor import Tensor, empty
 from .. import functional as F
 from .. import init
 from ..parameter import Parameter
+from ..functional.attention import _multi_head_attention
+from .linear import NonDynamicallyQuantizableLinear
 from .module import Module
 from .utils import check_size, factory_dtype
 
@@ -362,3 +366,105 @@ class GLU(Module):
 
     def extra_repr(self) -> str:
         return f"dim={self.dim}"
+
+
+class MultiheadAttention(Module):
+    """Multi-head attention (seed 000 §6.3, Vaswani et al. 2017), as ``torch.nn.MultiheadAttention``.
+
+    MultiHead(Q, K, V) = Concat(head₁, …, head_h) Wᵒ with headᵢ = softmax(Q W_iᵠ (K W_iᵏ)ᵀ / √d_k) V W_iᵛ,
+    d_k = embed_dim / num_heads (:func:`fukaku.nn.functional.multi_head_attention_forward`).
+
+    Args:
+        embed_dim: E, the model's width; num_heads must divide it.
+        num_heads: h, parallel heads of E/h features each.
+        dropout: dropout probability on the attention weights (in training).
+        bias: biases of the input and output projections.
+        add_bias_kv: learned biases ``bias_k``, ``bias_v`` (1, 1, E) appended to the keys and values.
+        add_zero_attn: a key and value of zeros appended (after the projection).
+        kdim, vdim: features of key and value (default E); when either differs from E the projections are
+            ``q_proj_weight``, ``k_proj_weight``, ``v_proj_weight`` instead of the packed ``in_proj_weight``.
+        batch_first: inputs and output ``(N, L, E)`` instead of ``(L, N, E)``.
+
+    Parameters (PyTorch's names, so state dicts move both ways): ``in_proj_weight`` (3E, E) or the three
+    ``*_proj_weight``, ``in_proj_bias`` (3E), ``out_proj`` (a
+    :class:`~fukaku.nn.modules.linear.NonDynamicallyQuantizableLinear`), ``bias_k``, ``bias_v``.
+
+    ``forward(query, key, value, key_padding_mask=None, need_weights=True, attn_mask=None,
+    average_attn_weights=True, is_causal=False)`` returns ``(output, weights)``: see the function for the
+    masks (a boolean mask's True marks what is *excluded*, as in PyTorch).
+
+    Example::
+
+        >>> mha = nn.MultiheadAttention(64, 8, batch_first=True)
+        >>> x = fk.randn(2, 10, 64)
+        >>> out, w = mha(x, x, x)            # out (2, 10, 64), w (2, 10, 10)
+    """
+
+    def __init__(self, embed_dim: int, num_heads: int, dropout: float = 0.0, bias: bool = True,
+                 add_bias_kv: bool = False, add_zero_attn: bool = False, kdim: int | None = None,
+                 vdim: int | None = None, batch_first: bool = False, device=None, dtype=None) -> None:
+        if not isinstance(embed_dim, int) or not isinstance(num_heads, int) or embed_dim <= 0 or num_heads <= 0:
+            raise ValueError(f"MultiheadAttention: embed_dim and num_heads must be greater than 0, got "
+                             f"embed_dim={embed_dim} and num_heads={num_heads} instead")
+        super().__init__()
+        dt = factory_dtype(device, dtype, "MultiheadAttention")
+        self.embed_dim = embed_dim
+        self.kdim = kdim if kdim is not None else embed_dim
+        self.vdim = vdim if vdim is not None else embed_dim
+        self._qkv_same_embed_dim = self.kdim == embed_dim and self.vdim == embed_dim
+        self.num_heads = num_heads
+        self.dropout = dropout
+        self.batch_first = batch_first
+        self.head_dim = embed_dim // num_heads
+        if self.head_dim * num_heads != embed_dim:
+            raise ValueError(f"MultiheadAttention: embed_dim must be divisible by num_heads, got embed_dim={embed_dim} "
+                             f"and num_heads={num_heads}; choose num_heads among the divisors of {embed_dim}")
+        if not self._qkv_same_embed_dim:
+            self.q_proj_weight = Parameter(empty(embed_dim, embed_dim, dtype=dt))
+            self.k_proj_weight = Parameter(empty(embed_dim, self.kdim, dtype=dt))
+            self.v_proj_weight = Parameter(empty(embed_dim, self.vdim, dtype=dt))
+            self.register_parameter("in_proj_weight", None)
+        else:
+            self.in_proj_weight = Parameter(empty(3 * embed_dim, embed_dim, dtype=dt))
+            self.register_parameter("q_proj_weight", None)
+            self.register_parameter("k_proj_weight", None)
+            self.register_parameter("v_proj_weight", None)
+        if bias:
+            self.in_proj_bias = Parameter(empty(3 * embed_dim, dtype=dt))
+        else:
+            self.register_parameter("in_proj_bias", None)
+        self.out_proj = NonDynamicallyQuantizableLinear(embed_dim, embed_dim, bias=bias, dtype=dt)
+        if add_bias_kv:
+            self.bias_k = Parameter(empty(1, 1, embed_dim, dtype=dt))
+            self.bias_v = Parameter(empty(1, 1, embed_dim, dtype=dt))
+        else:
+            self.bias_k = self.bias_v = None
+        self.add_zero_attn = add_zero_attn
+        self._reset_parameters()
+
+    def _reset_parameters(self) -> None:
+        """PyTorch's initialisation: Xavier-uniform projections, zero biases, Xavier-normal bias_k/bias_v."""
+        if self._qkv_same_embed_dim:
+            init.xavier_uniform_(self.in_proj_weight)
+        else:
+            init.xavier_uniform_(self.q_proj_weight)
+            init.xavier_uniform_(self.k_proj_weight)
+            init.xavier_uniform_(self.v_proj_weight)
+        if self.in_proj_bias is not None:
+            init.constant_(self.in_proj_bias, 0.0)
+            init.constant_(self.out_proj.bias, 0.0)
+        if self.bias_k is not None:
+            init.xavier_normal_(self.bias_k)
+        if self.bias_v is not None:
+            init.xavier_normal_(self.bias_v)
+
+    def forward(self, query: Tensor, key: Tensor, value: Tensor, key_padding_mask: Tensor | None = None,
+                need_weights: bool = True, attn_mask: Tensor | None = None, average_attn_weights: bool = True,
+                is_causal: bool = False) -> tuple[Tensor, Tensor | None]:
+        separate = not self._qkv_same_embed_dim
+        return _multi_head_attention(
+            query, key, value, self.embed_dim, self.num_heads, self.in_proj_weight, self.in_proj_bias, self.bias_k,
+            self.bias_v, self.add_zero_attn, self.dropout, self.out_proj.weight, self.out_proj.bias, self.training,
+            key_padding_mask, need_weights, attn_mask, separate, self.q_proj_weight, self.k_proj_weight,
+            self.v_proj_weight, None, None, average_attn_weights, is_causal,
+            batch_first=self.batch_first and query.ndim == 3)

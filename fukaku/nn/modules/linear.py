@@ -97,3 +97,9 @@ class Bilinear(Module):
     def extra_repr(self) -> str:
         return (f"in1_features={self.in1_features}, in2_features={self.in2_features}, "
                 f"out_features={self.out_features}, bias={self.bias is not None}")
+
+
+class NonDynamicallyQuantizableLinear(Linear):
+    """A :class:`Linear` under PyTorch's name for the output projection of :class:`~fukaku.nn.MultiheadAttention`
+    (``out_proj``): the same layer, a distinct class so that the path
+    ``nn.modules.linear.NonDynamicallyQuantizableLinear`` of a checkpoint's module tree exists here too."""

@@ -4,8 +4,7 @@ gradient ‖∂L/∂h_{T−k}‖ as it travels back k steps."""
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -18,20 +17,6 @@ CELLS = {"Elman": nn.RNN, "LSTM": nn.LSTM, "GRU": nn.GRU}  # the Elman network i
 CLIP = 1.0        # clip_grad_norm_ bound of every training run here (Pascanu et al. 2013)
 TEST_SIZE = 1000  # held-out sequences each test error is measured on
 SYMBOLS = 4       # copy task: the alphabet (chance: 1/4 of the recalled symbols right)
-
-
-@contextmanager
-def one_blas_thread() -> Iterator[None]:
-    """Run the block with BLAS on one thread (threadpoolctl, when installed): the GEMMs of these small recurrent
-    layers (batch 32, hidden 32) take microseconds, less than waking a second thread, and on a busy machine
-    OpenBLAS's spinning threads made a training step ten times slower (measured: 38 → 2.6 ms, Elman, T = 50)."""
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:
-        yield
-        return
-    with threadpool_limits(1, user_api="blas"):
-        yield
 
 
 class LastStep(nn.Module):

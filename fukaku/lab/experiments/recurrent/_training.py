@@ -1,7 +1,9 @@
 """The training loop of the recurrent models' experiments (seq2seq-attention, clockwork-vs-elman,
-char-language-model): Adam on a fresh batch every step, the gradient's norm clipped, the rate annealed to 0."""
+char-language-model) and of the GPT's: Adam on a fresh batch every step, the gradient's norm clipped, the rate
+annealed to 0."""
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 
 import numpy as np
@@ -32,3 +34,18 @@ def adam_steps(model: nn.Module, batch_loss: Callable[[int], fk.Tensor], steps: 
         if after_step is not None:
             after_step(step + 1)
     return losses
+
+
+def validated_steps(model: nn.Module, batch_loss: Callable[[int], fk.Tensor], steps: int, lr: float, clip: float,
+                    every: int, held_out_loss: Callable[[], float]) -> tuple[np.ndarray, list[tuple[int, float]], float]:
+    """:func:`adam_steps` with ``held_out_loss()`` measured before training, every ``every`` updates and after the
+    last. Returns (the training losses, the checkpoints [(step, held-out loss)], the seconds it all took)."""
+    checkpoints = [(0, held_out_loss())]
+
+    def validate(step: int) -> None:
+        if step % every == 0 or step == steps:
+            checkpoints.append((step, held_out_loss()))
+
+    start = time.perf_counter()
+    curve = adam_steps(model, batch_loss, steps, lr, clip, after_step=validate)
+    return curve, checkpoints, time.perf_counter() - start

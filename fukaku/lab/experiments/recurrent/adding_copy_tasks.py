@@ -8,7 +8,8 @@ import numpy as np
 
 from ...plotting import save_figure
 from ...registry import Check, Context, Experiment, Measurement
-from ._memory import CELLS, SYMBOLS, one_blas_thread, train_adding, train_copy
+from ._memory import CELLS, SYMBOLS, train_adding, train_copy
+from ....ops._parallel import blas_threads
 
 # Adam at lr 1e-2 on fresh batches of 32 sequences, hidden size 32, gradients clipped to norm 1 (_memory.CLIP).
 # The number of steps grows with the lag: the gated networks sit on the baseline's plateau for a while first.
@@ -74,7 +75,7 @@ class AddingCopyTasks(Experiment, id="adding-copy-tasks", source="seed 000 §6.1
         config = QUICK if ctx.quick else FULL
         lags, copy_lags, hidden, batch, lr = (config[key] for key in ("lags", "copy lags", "hidden", "batch", "lr"))
         mse, baseline, recall, seconds, curves = {}, {}, {}, {}, {}
-        with one_blas_thread():
+        with blas_threads(1):
             for cell in CELLS:
                 forget = FORGET_BIAS if cell == "LSTM" else None
                 mse[cell], recall[cell], seconds[cell] = {}, {}, {}

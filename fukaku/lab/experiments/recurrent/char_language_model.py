@@ -3,7 +3,6 @@ character frequencies (seed 000 §6.1.7, seed 001 §9.3, seed 004 §3.4; Karpath
 from __future__ import annotations
 
 import math
-import time
 from contextlib import nullcontext
 from pathlib import Path
 
@@ -16,8 +15,8 @@ from fukaku.models.rnn import CharLM
 
 from ...plotting import save_figure
 from ...registry import Check, Context, Experiment, Measurement
-from ._memory import one_blas_thread
-from ._training import adam_steps
+from ._training import validated_steps
+from ....ops._parallel import blas_threads
 
 # name → (file under the shared data's text/, the prompt of the sample); tiny-shakespeare falls back to FALLBACK
 CORPORA = {"tiny-shakespeare": ("tinyshakespeare.txt", "ROMEO:"), "neko": ("neko.txt", "吾輩は")}
@@ -112,19 +111,15 @@ def train_char_lm(text: str, config: dict, prompt: str, seed: int) -> dict:
         return loss_on(model, windows(train, rng.integers(0, len(train) - seq_len - 1, config["batch"]), seq_len),
                        loss_fn)
 
-    def validate(step: int) -> None:
-        if step % config["evaluate_every"] == 0 or step == config["steps"]:
-            model.eval()
-            with fk.no_grad():                   # in chunks of equal size: the logits of all windows at once are big
-                chunks = [loss_on(model, chunk, loss_fn).item() for chunk in held_out.split(VALIDATION_CHUNK)]
-            checkpoints.append((step, float(np.mean(chunks))))
-            model.train()
+    def held_out_loss() -> float:
+        model.eval()
+        with fk.no_grad():                   # in chunks of equal size: the logits of all windows at once are big
+            chunks = [loss_on(model, chunk, loss_fn).item() for chunk in held_out.split(VALIDATION_CHUNK)]
+        model.train()
+        return float(np.mean(chunks))
 
-    checkpoints: list[tuple[int, float]] = []
-    validate(0)
-    start = time.perf_counter()
-    curve = adam_steps(model, batch_loss, config["steps"], config["lr"], CLIP, after_step=validate)
-    seconds = time.perf_counter() - start
+    curve, checkpoints, seconds = validated_steps(model, batch_loss, config["steps"], config["lr"], CLIP,
+                                                  config["evaluate_every"], held_out_loss)
     sample = model.generate(corpus.encode(prompt, return_tensors=True), SAMPLE_CHARS, temperature=TEMPERATURE,
                             seed=seed)
     return {"characters": len(ids), "vocabulary": vocab, "unknown": float((ids == corpus.vocab.unk_index).mean()),
@@ -151,7 +146,7 @@ class CharLanguageModel(Experiment, id="char-language-model",
     def measure(self, ctx: Context) -> Measurement:
         config = QUICK if ctx.quick else FULL
         texts, skipped = find_corpora()
-        with one_blas_thread() if ctx.quick else nullcontext():   # the quick run's GEMMs are small
+        with blas_threads(1) if ctx.quick else nullcontext():   # the quick run's GEMMs are small
             runs = {name: train_char_lm(text, config, PROMPTS[name], ctx.seed) for name, text in texts.items()}
         claimed = [UNIGRAM] if ctx.quick else [UNIGRAM, BIGRAM]
         return Measurement(

@@ -14,8 +14,8 @@ from fukaku.models.rnn.clockwork import ClockworkRNN
 
 from ...plotting import save_figure
 from ...registry import Check, Context, Experiment, Measurement
-from ._memory import one_blas_thread
 from ._training import adam_steps
+from ....ops._parallel import blas_threads
 
 HARMONICS = 4         # the signal: harmonics 1, 2, 4, 8 of one period spanning the whole sequence, amplitudes 1/(1+j)
 PEAK = 0.8            # the signal is scaled to max |y| = 0.8 (inside tanh's range)
@@ -81,7 +81,7 @@ def train(model: SignalGenerator, target: np.ndarray, steps: int, lr: float) -> 
     x = fk.zeros(1, len(target), 1)
     y = fk.tensor(target).reshape(1, -1, 1)
     start = time.perf_counter()
-    with one_blas_thread():                      # small GEMMs: a second BLAS thread costs more than it gives
+    with blas_threads(1):                      # small GEMMs: a second BLAS thread costs more than it gives
         losses = adam_steps(model, lambda step: ((model(x) - y) ** 2).mean(), steps, lr, CLIP, cosine=False)
     seconds = time.perf_counter() - start
     with fk.no_grad():

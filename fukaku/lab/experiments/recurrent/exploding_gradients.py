@@ -13,7 +13,8 @@ from fukaku import nn, optim
 
 from ...plotting import save_figure
 from ...registry import Check, Context, Experiment, Measurement
-from ._memory import CLIP, LastStep, adding_batch, hidden_gradients, log_linear_fit, one_blas_thread, train
+from ._memory import CLIP, LastStep, adding_batch, hidden_gradients, log_linear_fit, train
+from ....ops._parallel import blas_threads
 
 SCALES = (0.5, 1.0, 2.0, 3.0)  # σ_w: W_hh ~ N(0, σ_w²/H), so its spectral radius is about σ_w
 LARGE = 3.0                    # the "large recurrent weights" that training starts from
@@ -66,7 +67,7 @@ class ExplodingGradients(Experiment, id="exploding-gradients",
     def measure(self, ctx: Context) -> Measurement:
         config = QUICK if ctx.quick else FULL
         x, y = adding_batch(config["steps"], config["batch"], ctx.seed)
-        with one_blas_thread():
+        with blas_threads(1):
             profiles = {scale: hidden_gradients(elman(scale, config["hidden"], ctx.seed).double(), x.double(),
                                                 y.double()) for scale in SCALES}
             runs = {"no clipping": train_elman(None, config, ctx.seed), "clipped": train_elman(CLIP, config, ctx.seed)}

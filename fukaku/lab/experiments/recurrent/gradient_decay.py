@@ -10,8 +10,9 @@ import fukaku as fk
 
 from ...plotting import save_figure
 from ...registry import Check, Context, Experiment, Measurement
-from ._memory import LastStep, adding_batch, hidden_gradients, log_linear_fit, one_blas_thread, set_forget_bias, \
+from ._memory import LastStep, adding_batch, hidden_gradients, log_linear_fit, set_forget_bias, \
     train_adding
+from ....ops._parallel import blas_threads
 
 QUICK = {"steps": 60, "hidden": 32, "batch": 64, "train lag": 20, "train steps": 400}
 FULL = {"steps": 200, "hidden": 64, "batch": 128, "train lag": 50, "train steps": 1500}
@@ -57,7 +58,7 @@ class GradientDecay(Experiment, id="gradient-decay", source="seed 000 §6.1.7, s
         steps, hidden, batch, lag = config["steps"], config["hidden"], config["batch"], config["train lag"]
         x, y = adding_batch(steps, batch, ctx.seed)
         profiles = {}
-        with one_blas_thread():
+        with blas_threads(1):
             for name in (ELMAN, LSTM, LSTM_DEFAULT, GRU):
                 profiles[name] = hidden_gradients(at_init(name, hidden, ctx.seed), x.double(), y.double())
             x_lag, y_lag = adding_batch(lag, batch, ctx.seed + 1)

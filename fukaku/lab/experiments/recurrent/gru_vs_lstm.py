@@ -11,7 +11,8 @@ from fukaku import nn
 
 from ...plotting import save_figure
 from ...registry import Check, Context, Experiment, Measurement
-from ._memory import adding_batch, one_blas_thread, train_adding
+from ._memory import adding_batch, train_adding
+from ....ops._parallel import blas_threads
 
 SIZES = ((2, 32), (10, 20), (128, 256))  # (input size I, hidden size H) whose parameters are counted
 BLOCKS = {"Elman": 1, "GRU": 3, "LSTM": 4}  # gate blocks of H(I + H) weights and 2H biases (b_ih and b_hh)
@@ -58,7 +59,7 @@ class GruVsLstm(Experiment, id="gru-vs-lstm", source="seed 000 §6.1.7, seed 004
         counts = {f"I = {i}, H = {h}": {cell: {"counted": counted(cell, i, h), "closed form": closed_form(cell, i, h)}
                                         for cell in BLOCKS} for i, h in SIZES}
         acc, mse, seconds, curves = {}, {}, {}, {}
-        with one_blas_thread():
+        with blas_threads(1):
             for cell in ("LSTM", "GRU"):
                 runs = [train_adding(cell, lag, hidden, steps, BATCH, LR, ctx.seed + s) for s in range(config["seeds"])]
                 acc[cell] = [accuracy(run.model, lag, ctx.seed + 10 ** 6 + s) for s, (run, _, _) in enumerate(runs)]

@@ -14,8 +14,8 @@ from fukaku.models.rnn import Seq2Seq, Seq2SeqAttention
 
 from ...plotting import save_figure
 from ...registry import Check, Context, Experiment, Measurement
-from ._memory import one_blas_thread
 from ._training import adam_steps
+from ....ops._parallel import blas_threads
 
 SYMBOLS = 8                     # data symbols 1 … 8 (reverse_task's ids); 0 is its blank, 9 its go marker
 GO = SYMBOLS + 1                # the decoder's start token
@@ -121,7 +121,7 @@ class Seq2SeqAttentionVsLength(Experiment, id="seq2seq-attention",
                 model = build(attention, hidden)
                 parameters[name] = sum(p.numel() for p in model.parameters())
                 start = time.perf_counter()
-                with one_blas_thread():          # small GEMMs: a second BLAS thread costs more than it gives
+                with blas_threads(1):          # small GEMMs: a second BLAS thread costs more than it gives
                     losses[name, length] = train(model, length, steps, ctx.seed + k)
                     right, weights = evaluate(model, source, target)
                 seconds[name][str(length)] = round(time.perf_counter() - start, 1)

@@ -429,16 +429,14 @@ _ERFCC = (0.17087277, -0.82215223, 1.48851587, -1.13520398, 0.27886807, -0.18628
           1.00002368, -1.26551223)
 
 
-def normal_cdf_float32(x: np.ndarray, density: bool = False) -> tuple[np.ndarray, np.ndarray | None]:
+def normal_cdf_float32(x: np.ndarray) -> np.ndarray:
     """Φ(x) = ½ erfc(−x/√2), the standard normal CDF, of a float32 array, computed in float32 (the exact GELU's
-    factor; :func:`erf` computes in float64 and costs about 8× more). With ``density``, also φ(x) =
-    exp(−x²/2)/√(2π). Φ keeps a relative error of a few float32 ulp on the whole line, the lower tail
+    factor; :func:`erf` computes in float64 and costs about 8× more). Φ keeps a relative error of a few float32 ulp on the whole line, the lower tail
     included: Φ(x) = ½ erfc(|x|/√2) for x < 0 and 1 − ½ erfc(x/√2) otherwise, with :data:`_ERFCC`'s erfc.
     Works block by block (cache-resident temporaries). NaN and ±∞ give NaN, as in PyTorch's GELU."""
     xp = array_module(x)
     flat = x.reshape(-1)
     cdf = xp.empty(flat.shape, np.float32)
-    pdf = xp.empty(flat.shape, np.float32) if density else None
     for start in range(0, flat.size, _BLOCK):  # loop over blocks, not elements
         v = flat[start:start + _BLOCK]
         u = xp.abs(v)
@@ -466,9 +464,7 @@ def normal_cdf_float32(x: np.ndarray, density: bool = False) -> tuple[np.ndarray
         p *= np.float32(0.5)  # ½ erfc(|x|/√2) = Φ(−|x|)
         xp.subtract(np.float32(1), p, out=p, where=v >= 0)
         cdf[start:start + _BLOCK] = p
-        if density:
-            xp.multiply(h, np.float32(1 / math.sqrt(2.0 * math.pi)), out=pdf[start:start + _BLOCK])
-    return cdf.reshape(x.shape), None if pdf is None else pdf.reshape(x.shape)
+    return cdf.reshape(x.shape)
 
 
 def erf(x: npt.ArrayLike) -> np.ndarray:

@@ -1,7 +1,5 @@
 """fukaku.text.BPETokenizer: byte-level BPE — one merge per step, deterministic ties, never an unknown token,
 exact round trip on any UTF-8 text; checked against a from-scratch recount (no incremental updates)."""
-import os
-import time
 from collections import Counter
 
 import pytest
@@ -150,23 +148,14 @@ def test_real_corpora_round_trip_exactly(shakespeare, neko):
 
 
 @pytest.mark.shared_data(SHAKESPEARE)
-def test_training_4000_tokens_on_shakespeare_within_60_s_and_encoding_over_1_mb_per_s(shakespeare):
-    """Timed in CPU seconds of this process (the wall clock is printed too): other work on a shared machine
-    slows the wall clock, not the work done."""
-    wall, cpu = time.perf_counter(), time.process_time()
+def test_4000_tokens_on_shakespeare_round_trip_from_a_fresh_cache(shakespeare):
+    """Issue 11's configuration; its speed (≤ 60 s to train, ≥ 1 MB/s to encode) is measured by
+    benchmarks/bench_transformer.py, not here."""
     tok = train_tokenizer("bpe:4000", shakespeare)
-    trained, trained_wall = time.process_time() - cpu, time.perf_counter() - wall
     fresh = from_dict(tok.to_dict())    # an empty cache: the first encoding of the text
-    wall, cpu = time.perf_counter(), time.process_time()
     ids = fresh.encode(shakespeare)
-    encoded, encoded_wall = time.process_time() - cpu, time.perf_counter() - wall
-    megabytes = len(shakespeare.encode()) / 1e6
-    print(f"BPE 4000 on tiny-shakespeare: train {trained:.2f} s CPU ({trained_wall:.2f} s wall), encode "
-          f"{megabytes / encoded:.1f} MB/s CPU ({megabytes / encoded_wall:.1f} wall), "
-          f"{len(shakespeare) / len(ids):.2f} chars/token (load {os.getloadavg()[0]:.1f})")
     assert tok.vocab_size == 4000
-    assert trained <= 60.0
-    assert megabytes / encoded >= 1.0
+    assert 3.0 < len(shakespeare) / len(ids) < 3.5   # ≈ 3.23 characters per token
     assert fresh.decode(ids) == shakespeare
 
 

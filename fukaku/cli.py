@@ -906,6 +906,8 @@ def build_parser() -> argparse.ArgumentParser:
     d.set_defaults(handler=lambda args: _missing_subcommand(d))
     from .text.cli import add_parser as add_tokenizer_parser  # `fukaku tokenizer train|encode|decode`
     add_tokenizer_parser(sub)
+    from .playground.cli import add_parser as add_playground_parser  # `fukaku playground`
+    add_playground_parser(sub)
 
     g = sub.add_parser(
         "graph", help="draw seed 003's computational graph and its gradients",

@@ -551,22 +551,32 @@ def _text_path(spec: str) -> str:
     return path
 
 
-def _char_lstm_options(args) -> None:
-    """Check the ranges of char-lstm's options (each message names the option), then fill in the defaults."""
-    ranges = (("hidden", ">= 1", lambda v: v >= 1), ("layers", ">= 1", lambda v: v >= 1),
-              ("embedding", ">= 1", lambda v: v >= 1), ("seq_len", ">= 1", lambda v: v >= 1),
-              ("batch_size", ">= 1", lambda v: v >= 1), ("epochs", ">= 1", lambda v: v >= 1),
-              ("steps", ">= 1", lambda v: v >= 1), ("lr", "a finite number > 0", lambda v: math.isfinite(v) and v > 0),
-              ("clip", "a finite number >= 0 (0: no clipping)", lambda v: math.isfinite(v) and v >= 0),
-              ("dropout", "in [0, 1)", lambda v: 0 <= v < 1), ("val_fraction", "in (0, 0.5]", lambda v: 0 < v <= 0.5),
-              ("seed", ">= 0", lambda v: v >= 0), ("sample", ">= 0", lambda v: v >= 0))
+#: Ranges shared by the options of `train char-lstm` and `train gpt`: (what the message says, the test).
+AT_LEAST_ONE = (">= 1", lambda v: v >= 1)
+POSITIVE = ("a finite number > 0", lambda v: math.isfinite(v) and v > 0)
+
+
+def check_options(args, ranges, defaults: dict) -> None:
+    """Check each ``(option, valid, ok)`` of ``ranges`` that was given (the message names the option and what it
+    must be), then set the options left out to ``defaults``."""
     for name, valid, ok in ranges:
         value = getattr(args, name)
         if value is not None and not ok(value):
             raise UsageError(f"--{name.replace('_', '-')} must be {valid}, got {value}")
-    for name, value in CHAR_LSTM_DEFAULTS.items():
+    for name, value in defaults.items():
         if getattr(args, name) is None:
             setattr(args, name, value)
+
+
+def _char_lstm_options(args) -> None:
+    """Check the ranges of char-lstm's options (each message names the option), then fill in the defaults."""
+    ranges = (*[(name, *AT_LEAST_ONE) for name in ("hidden", "layers", "embedding", "seq_len", "batch_size", "epochs",
+                                                    "steps")],
+              ("lr", *POSITIVE),
+              ("clip", "a finite number >= 0 (0: no clipping)", lambda v: math.isfinite(v) and v >= 0),
+              ("dropout", "in [0, 1)", lambda v: 0 <= v < 1), ("val_fraction", "in (0, 0.5]", lambda v: 0 < v <= 0.5),
+              ("seed", ">= 0", lambda v: v >= 0), ("sample", ">= 0", lambda v: v >= 0))
+    check_options(args, ranges, CHAR_LSTM_DEFAULTS)
     if args.resume and not args.save:
         raise UsageError("--resume needs --save PATH, the checkpoint to continue from")
 

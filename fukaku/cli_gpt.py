@@ -28,8 +28,11 @@ import numpy as np
 
 from . import manual_seed, nn, optim
 from .autograd.grad_mode import no_grad
-from .cli import UsageError, _check_save_path, _text_path
+from .cli import AT_LEAST_ONE, POSITIVE, UsageError, _check_save_path, _text_path, check_options
+from .datasets.text import windows_at
 from .models.transformer import GPT, GPTConfig
+from .ops import _parallel
+from .ops._parallel import get_num_threads
 from .serialization import save
 from .tensor import from_numpy
 
@@ -49,32 +52,23 @@ def _text(spec: str) -> tuple[str, str]:
 
 
 def _options(args) -> None:
-    ranges = (("layers", ">= 1", lambda v: v >= 1), ("d_model", ">= 1", lambda v: v >= 1),
-              ("heads", ">= 1", lambda v: v >= 1), ("context", ">= 1", lambda v: v >= 1),
-              ("batch_size", ">= 1", lambda v: v >= 1), ("steps", ">= 1", lambda v: v >= 1),
-              ("lr", "a finite number > 0", lambda v: math.isfinite(v) and v > 0),
-              ("minutes", "a finite number > 0", lambda v: math.isfinite(v) and v > 0),
+    ranges = (*[(name, *AT_LEAST_ONE) for name in ("layers", "d_model", "heads", "context", "batch_size", "steps",
+                                                    "threads")],
+              ("lr", *POSITIVE), ("minutes", *POSITIVE),
               ("dropout", "in [0, 1)", lambda v: 0 <= v < 1), ("weight_decay", ">= 0", lambda v: v >= 0),
               ("val_fraction", "in (0, 0.5]", lambda v: 0 < v <= 0.5), ("eval_every", "> 0", lambda v: v > 0),
-              ("seed", ">= 0", lambda v: v >= 0), ("sample", ">= 0", lambda v: v >= 0),
-              ("threads", ">= 1", lambda v: v >= 1))
-    for name, valid, ok in ranges:
-        value = getattr(args, name)
-        if value is not None and not ok(value):
-            raise UsageError(f"--{name.replace('_', '-')} must be {valid}, got {value}")
+              ("seed", ">= 0", lambda v: v >= 0), ("sample", ">= 0", lambda v: v >= 0))
     if args.steps is not None and args.minutes is not None:
         raise UsageError("give --minutes or --steps, not both (the length of the run)")
-    for name, value in DEFAULTS.items():
-        if getattr(args, name) is None and not (name == "minutes" and args.steps is not None):
-            setattr(args, name, value)
+    check_options(args, ranges, {name: value for name, value in DEFAULTS.items()
+                                 if not (name == "minutes" and args.steps is not None)})
     if args.d_model % args.heads:
         raise UsageError(f"--d-model {args.d_model} must be divisible by --heads {args.heads}")
 
 
 def _windows(ids: np.ndarray, starts: np.ndarray, length: int) -> tuple:
     """Inputs ``ids[s : s + length]`` and targets ``ids[s + 1 : s + length + 1]`` for each start, as tensors."""
-    rows = starts[:, None] + np.arange(length + 1)
-    block = ids[rows]
+    block = windows_at(ids, starts, length + 1)
     return from_numpy(block[:, :-1]), from_numpy(block[:, 1:])
 
 
@@ -111,11 +105,10 @@ def cmd_train_gpt(args) -> int:
     _options(args)
     if args.threads is None:
         return _train_gpt(args)
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:
-        raise UsageError("--threads needs the threadpoolctl package (pip install threadpoolctl)") from None
-    with threadpool_limits(args.threads, user_api="blas"):
+    get_num_threads()  # finds the BLAS libraries that threadpoolctl, when installed, controls
+    if not _parallel.Threads.blas:
+        raise UsageError("--threads needs the threadpoolctl package (pip install threadpoolctl)")
+    with _parallel.blas_threads(args.threads):
         return _train_gpt(args)
 
 

@@ -195,6 +195,12 @@ class TextCorpus:
         return next_token_windows(self.ids, seq_len, stride, return_tensors)
 
 
+def windows_at(ids: np.ndarray, starts: np.ndarray, length: int) -> np.ndarray:
+    """``ids[s : s + length]`` for each start s, as one array ``(len(starts), length)`` (one gather: the random
+    batches of a language model, where :func:`next_token_windows` cuts regular ones)."""
+    return ids[np.asarray(starts)[:, None] + np.arange(length)]
+
+
 def next_token_windows(ids, seq_len: int, stride: int | None = None, return_tensors: bool = True):
     """Cut a token-id sequence into (input, target) windows, the target shifted by one token.
 

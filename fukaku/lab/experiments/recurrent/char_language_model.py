@@ -10,7 +10,7 @@ import numpy as np
 
 import fukaku as fk
 from fukaku import datasets, nn
-from fukaku.datasets.text import TextCorpus
+from fukaku.datasets.text import TextCorpus, windows_at
 from fukaku.models.rnn import CharLM
 
 from ...plotting import save_figure
@@ -82,7 +82,7 @@ def baselines(train: np.ndarray, valid: np.ndarray, vocab: int) -> dict[str, flo
 
 def windows(ids: np.ndarray, starts: np.ndarray, seq_len: int) -> fk.Tensor:
     """The windows ``ids[s : s + seq_len + 1]`` for each start s, ``(len(starts), seq_len + 1)``."""
-    return fk.tensor(ids[starts[:, None] + np.arange(seq_len + 1)])
+    return fk.tensor(windows_at(ids, starts, seq_len + 1))
 
 
 def loss_on(model: CharLM, batch: fk.Tensor, loss_fn) -> fk.Tensor:

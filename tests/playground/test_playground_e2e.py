@@ -13,22 +13,18 @@ elsewhere, without chromium, they skip with that reason.
 """
 from __future__ import annotations
 
-import json
 import os
-import socket
-import subprocess
-import sys
 import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 
+from fukaku.playground.launch import CHROMIUM, CHROMIUM_FLAGS, launched
+
 sync_api = pytest.importorskip("playwright.sync_api", reason="playwright (the test extra) is not installed")
 pytest.importorskip("uvicorn", reason="the playground extra is not installed")
 
-CHROMIUM = Path("/usr/bin/chromium")
-if not CHROMIUM.exists():
+if not Path(CHROMIUM).exists():
     why = "Debian's chromium is not installed (.ci/run installs it: apt-get install chromium)"
     if os.environ.get("FUKAKU_REQUIRE_BROWSER"):   # set by .ci/run: there these tests must run
         pytest.fail(why, pytrace=False)
@@ -36,43 +32,19 @@ if not CHROMIUM.exists():
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = Path(os.environ.get("FUKAKU_TEST_ARTIFACTS", ROOT / "build" / "test-artifacts"))
-CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 LINEAR_FLOOR = 0.4   # a linear network on the circle stays near 0.5 (answering 0): as the lab's exercise
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
 def server():
-    port = _free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "fukaku", "playground", "--port", str(port)], cwd=ROOT,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    url = f"http://127.0.0.1:{port}/"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            with urllib.request.urlopen(url + "api/limits", timeout=2) as r:
-                json.load(r)
-            break
-        except OSError:
-            if proc.poll() is not None or time.monotonic() > deadline:
-                proc.kill()
-                pytest.fail(f"the playground server did not start: {proc.communicate()[0]}")
-            time.sleep(0.2)
-    yield url
-    proc.terminate()
-    proc.wait(timeout=10)
+    with launched() as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
 def browser():
     with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_FLAGS)
+        b = p.chromium.launch(executable_path=CHROMIUM, args=list(CHROMIUM_FLAGS))
         yield b
         b.close()
 

@@ -11,7 +11,7 @@ from fukaku.models.generative.diffusion import NoiseSchedule
 
 from ...plotting import save_figure
 from ...registry import Check, Context, Experiment, Measurement
-from ._diffusion import eight_gaussians
+from ._toy import eight_gaussians
 
 T = 100
 QUICK, FULL = 4000, 40000     # points carried through the chain

@@ -10,7 +10,7 @@ import fukaku as fk
 
 from ...plotting import save_figure
 from ...registry import Check, Context, Experiment, Measurement
-from ._diffusion import train_ddpm
+from ._toy import train_ddpm
 from ....ops._parallel import blas_threads
 
 CENTRES = 0.8 * np.array([[1, 1], [-1, 1], [-1, -1], [1, -1]], dtype=np.float64)  # four overlapping classes

@@ -10,7 +10,7 @@ import fukaku as fk
 
 from ...plotting import save_figure
 from ...registry import Check, Context, Experiment, Measurement
-from ._diffusion import eight_gaussians, mmd, nearest_mode, train_ddpm
+from ._toy import eight_gaussians, mmd, nearest_mode, train_ddpm
 from ....ops._parallel import blas_threads
 
 QUICK = {"steps": 1200, "samples": 1000}

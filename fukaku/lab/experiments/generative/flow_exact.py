@@ -12,7 +12,7 @@ from fukaku.models.generative.flows import RealNVP
 
 from ...plotting import save_figure
 from ...registry import Check, Context, Experiment, Measurement
-from ._diffusion import eight_gaussians
+from ._toy import eight_gaussians
 from ....ops._parallel import blas_threads
 
 QUICK = {"steps": 300, "couplings": 4, "grid": 201}

@@ -1,5 +1,5 @@
-"""What the diffusion experiments share: 2-D toy data, training a DDPM on it, and the kernel two-sample
-distance (MMD) that says whether samples match the data."""
+"""What the diffusion, flow and GAN experiments share: 2-D toy data (the 8-Gaussian ring), training a DDPM on
+it, and the kernel two-sample distance (MMD) that says whether samples match the data."""
 from __future__ import annotations
 
 from typing import NamedTuple

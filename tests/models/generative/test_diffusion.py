@@ -140,3 +140,48 @@ def test_sample_needs_a_shape_when_the_model_has_no_dim():
     with pytest.raises(ValueError, match="full shape"):
         DDPM(Bare(), NoiseSchedule.linear(10)).sample(3)
     assert DDPM(Bare(), NoiseSchedule.linear(10)).sample((3, 1, 4, 4)).shape == (3, 1, 4, 4)
+
+
+class TorchEpsilonMLP(torch.nn.Module):
+    """EpsilonMLP written in PyTorch, parameter for parameter (the same state-dict keys): the oracle of the
+    conformance test below and the twin that benchmarks/bench_generative.py times."""
+
+    def __init__(self, dim: int, hidden: int, blocks: int, time_dim: int = 32, num_classes: int | None = None) -> None:
+        super().__init__()
+        nn_ = torch.nn
+        self.time_dim, self.num_classes = time_dim, num_classes
+        self.time = nn_.Sequential(nn_.Linear(time_dim, hidden), nn_.SiLU(), nn_.Linear(hidden, hidden))
+        self.label = None if num_classes is None else nn_.Embedding(num_classes + 1, hidden)
+        self.input = nn_.Linear(dim, hidden)
+        self.blocks = nn_.ModuleList(nn_.Sequential(nn_.SiLU(), nn_.Linear(hidden, hidden), nn_.SiLU(),
+                                                    nn_.Linear(hidden, hidden)) for _ in range(blocks))
+        self.out = nn_.Sequential(nn_.SiLU(), nn_.Linear(hidden, dim))
+
+    def forward(self, x, t, y=None):
+        half = self.time_dim // 2
+        freqs = torch.exp(torch.arange(half, dtype=torch.float32) * (-math.log(10000.0) / half))
+        angles = t.float()[:, None] * freqs[None]
+        code = self.time(torch.cat([torch.cos(angles), torch.sin(angles)], dim=1))
+        if self.label is not None:
+            code = code + self.label(torch.full((len(x),), self.num_classes) if y is None else y)
+        h = self.input(x)
+        for block in self.blocks:
+            h = h + block(h + code)
+        return self.out(h)
+
+
+def test_epsilon_mlp_matches_its_pytorch_twin():
+    fk.manual_seed(6)
+    ours = EpsilonMLP(5, 24, blocks=2, num_classes=3)
+    twin = TorchEpsilonMLP(5, 24, 2, num_classes=3)
+    twin.load_state_dict({k: torch.tensor(v.numpy()) for k, v in ours.state_dict().items()})
+    x = np.random.default_rng(0).normal(size=(7, 5)).astype(np.float32)
+    t, y = np.array([0, 3, 9, 20, 50, 99, 1]), np.array([0, 1, 2, 3, 1, 0, 2])
+    out = ours(fk.tensor(x, requires_grad=True), fk.tensor(t), fk.tensor(y))
+    expected = twin(torch.tensor(x), torch.tensor(t), torch.tensor(y))
+    np.testing.assert_allclose(out.detach().numpy(), expected.detach().numpy(), rtol=1e-4, atol=1e-5)
+    (out ** 2).sum().backward()
+    (expected ** 2).sum().backward()
+    grads = dict(twin.named_parameters())
+    for name, p in ours.named_parameters():
+        np.testing.assert_allclose(p.grad.numpy(), grads[name].grad.numpy(), rtol=1e-3, atol=1e-5, err_msg=name)

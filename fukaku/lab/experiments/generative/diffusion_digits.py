@@ -7,36 +7,18 @@ from pathlib import Path
 import numpy as np
 
 import fukaku as fk
-from fukaku import datasets, nn, optim
+from fukaku import datasets, optim
 from fukaku.models.generative.diffusion import DDPM, EpsilonMLP, NoiseSchedule
 
 from ...plotting import save_figure
 from ...registry import Check, Context, Experiment, Measurement
+from ._judge import probabilities, train_classifier
 from ....ops._parallel import blas_threads
 
 QUICK = {"steps": 1400, "hidden": 256, "blocks": 2, "T": 100, "per_class": 25, "classifier_epochs": 15, "classes": 4}
 FULL = {"steps": 4000, "hidden": 256, "blocks": 3, "T": 200, "per_class": 50, "classifier_epochs": 60, "classes": 10}
 HELD_OUT = 360
 SCORE = 0.8          # confidence-weighted accuracy the samples must reach
-
-
-def train_classifier(x: np.ndarray, y: np.ndarray, classes: int, epochs: int, seed: int) -> nn.Module:
-    """An MLP (64 → 128 → classes) trained with Adam: the judge of the samples, trained on real digits only."""
-    fk.manual_seed(seed)
-    model = nn.Sequential(nn.Linear(x.shape[1], 128), nn.ReLU(), nn.Linear(128, classes))
-    opt, rng = optim.Adam(model.parameters(), lr=1e-3), np.random.default_rng(seed)
-    for _ in range(epochs):
-        for batch in np.array_split(rng.permutation(len(x)), max(1, len(x) // 64)):
-            loss = nn.functional.cross_entropy(model(fk.tensor(x[batch])), fk.tensor(y[batch]))
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-    return model.eval()
-
-
-def probabilities(model: nn.Module, x: np.ndarray) -> np.ndarray:
-    with fk.no_grad():
-        return fk.softmax(model(fk.tensor(x.astype(np.float32))), dim=1).numpy()
 
 
 class DiffusionDigits(Experiment, id="diffusion-digits", source="seed 000 §6.5"):

@@ -22,6 +22,37 @@ CONFIDENT = 0.75   # the judge's mean confidence in the samples
 PRESENT = 0.02     # each class gets at least this share of the judge's decisions (a tenth each if balanced)
 
 
+def train_dcgan(x: np.ndarray, steps: int, seed: int) -> tuple[DCGANGenerator, dict[str, list[float]]]:
+    """A DCGAN trained on the flattened 8×8 digits ``x`` (N, 64) for ``steps`` Adam steps of D then G (non-saturating
+    loss); the generator (in eval mode) and both loss curves."""
+    fk.manual_seed(seed)
+    generator, rng = fk.Generator().manual_seed(seed + 7919), np.random.default_rng(seed + 1)
+    G, D = DCGANGenerator(LATENT, 8, 32), DCGANDiscriminator(8, 32)
+    opt_g = optim.Adam(G.parameters(), lr=LR, betas=(0.5, 0.999))
+    opt_d = optim.Adam(D.parameters(), lr=LR, betas=(0.5, 0.999))
+    images, losses = x.reshape(-1, 1, 8, 8), {"D": [], "G": []}
+    for _ in range(steps):
+        real = fk.tensor(images[rng.integers(0, len(images), BATCH)])
+        fake = G(fk.randn(BATCH, LATENT, generator=generator))
+        d_loss = discriminator_loss(D(real), D(fake.detach()))
+        opt_d.zero_grad()
+        d_loss.backward()
+        opt_d.step()
+        g_loss = generator_loss(D(fake))
+        opt_g.zero_grad()
+        g_loss.backward()
+        opt_g.step()
+        losses["D"].append(float(d_loss))
+        losses["G"].append(float(g_loss))
+    return G.eval(), losses
+
+
+def draw(G: DCGANGenerator, n: int, seed: int) -> np.ndarray:
+    """n samples of the generator, flattened (n, 64)."""
+    with fk.no_grad():
+        return G(fk.randn(n, LATENT, generator=fk.Generator().manual_seed(seed + 1))).numpy().reshape(n, -1)
+
+
 class GanDigits(Experiment, id="gan-digits", source="seed 000 §6.5"):
     """A DCGAN draws recognisable digits of every class.
 
@@ -37,28 +68,8 @@ class GanDigits(Experiment, id="gan-digits", source="seed 000 §6.5"):
         x, y = x.astype(np.float32), y.astype(np.int64)
         with blas_threads(1):
             judge = train_classifier(x, y, 10, cfg["classifier_epochs"], ctx.seed)
-            fk.manual_seed(ctx.seed)
-            generator, rng = fk.Generator().manual_seed(ctx.seed + 7919), ctx.rng(1)
-            G, D = DCGANGenerator(LATENT, 8, 32), DCGANDiscriminator(8, 32)
-            opt_g = optim.Adam(G.parameters(), lr=LR, betas=(0.5, 0.999))
-            opt_d = optim.Adam(D.parameters(), lr=LR, betas=(0.5, 0.999))
-            images, losses = x.reshape(-1, 1, 8, 8), {"D": [], "G": []}
-            for _ in range(cfg["steps"]):
-                real = fk.tensor(images[rng.integers(0, len(images), BATCH)])
-                fake = G(fk.randn(BATCH, LATENT, generator=generator))
-                d_loss = discriminator_loss(D(real), D(fake.detach()))
-                opt_d.zero_grad()
-                d_loss.backward()
-                opt_d.step()
-                g_loss = generator_loss(D(fake))
-                opt_g.zero_grad()
-                g_loss.backward()
-                opt_g.step()
-                losses["D"].append(float(d_loss))
-                losses["G"].append(float(g_loss))
-            G.eval()
-            with fk.no_grad():
-                samples = G(fk.randn(cfg["samples"], LATENT, generator=generator)).numpy().reshape(-1, 64)
+            G, losses = train_dcgan(x, cfg["steps"], ctx.seed)
+            samples = draw(G, cfg["samples"], ctx.seed)
         p, real_p = probabilities(judge, samples), probabilities(judge, x)
         shares = np.bincount(p.argmax(1), minlength=10) / len(p)
         return Measurement(values={

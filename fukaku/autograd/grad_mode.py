@@ -1,13 +1,17 @@
 """Switches that decide whether ops record the graph: no_grad, enable_grad, set_grad_enabled.
 
-The state is one module-level object read on every op, so checking it costs an attribute load.
+The state is one module-level object read on every op, so checking it costs an attribute load. It is
+per thread, as PyTorch's grad mode is: ``no_grad`` in one thread (a server computing a snapshot) does not
+switch off recording in another (a session training). Anomaly detection and forward-mode levels are per
+thread here too, where PyTorch keeps them process-wide.
 """
 from __future__ import annotations
 
 import functools
+import threading
 
 
-class _State:
+class _State(threading.local):   # the class attributes are each new thread's starting values
     grad_enabled: bool = True      # record the reverse-mode graph
     anomaly: bool = False          # check every op's outputs and gradients for NaN/Inf
     forward_level: int = 0         # > 0 inside a forward-mode (dual) level

@@ -220,7 +220,7 @@ function change(patch) {
   clearError();
   state.config = config;
   writeUrl();
-  buildNetwork();
+  if ("features" in patch || "hidden" in patch) buildNetwork();   // otherwise the diagram stays as it is
   syncControls();
   state.needData = true;
   restart(config);
@@ -643,7 +643,6 @@ function closeTour() {
 
 function applyTourStep(step) {
   const base = { ...state.defaults, seed: state.config.seed };
-  state.applied = step;
   change({ ...base, ...TOUR[step].config });
   if (!state.running) send({ action: "run" });
 }

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import socket
 import sys
 
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
@@ -15,7 +16,8 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
                        epilog="Needs the playground extra: pip install 'fukaku[playground]'. "
                        "Example: fukaku playground --port 8000 --open")
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1, this machine only)")
-    p.add_argument("--port", type=int, default=8000, help="port, 1-65535 (default: 8000)")
+    p.add_argument("--port", type=int, default=8000,
+                   help="port, 1-65535, or 0 for a free one (the URL printed names it; default: 8000)")
     p.add_argument("--open", action="store_true", help="open the page in the default browser")
     p.add_argument("--max-sessions", type=int, default=16, metavar="N", help="sessions held at once (default: 16)")
     p.set_defaults(handler=cmd_playground)
@@ -23,8 +25,8 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
 
 
 def cmd_playground(args) -> int:
-    if not 1 <= args.port <= 65535:
-        print(f"fukaku playground: --port must be 1-65535, got {args.port}", file=sys.stderr)
+    if not 0 <= args.port <= 65535:
+        print(f"fukaku playground: --port must be 1-65535 (or 0: a free one), got {args.port}", file=sys.stderr)
         return 2
     if args.max_sessions < 1:
         print(f"fukaku playground: --max-sessions must be >= 1, got {args.max_sessions}", file=sys.stderr)
@@ -37,8 +39,14 @@ def cmd_playground(args) -> int:
         print(f"fukaku playground: {exc.name} is missing; install the extra: pip install 'fukaku[playground]'",
               file=sys.stderr)
         return 1
+    try:
+        sock = listen(args.host, args.port)
+    except OSError as exc:
+        print(f"fukaku playground: cannot listen on {args.host} port {args.port}: {exc.strerror or exc}; "
+              "choose another --port (0: any free one)", file=sys.stderr)
+        return 1
     host = f"[{args.host}]" if ":" in args.host else args.host
-    url = f"http://{host}:{args.port}/"
+    url = f"http://{host}:{sock.getsockname()[1]}/"
     print(f"fukaku playground: serving on {url} (Ctrl-C to stop)", flush=True)
     if args.open:
         import webbrowser
@@ -47,8 +55,23 @@ def cmd_playground(args) -> int:
     # on this machine only, requests must name it (no DNS rebinding); on another address, any name
     local = args.host in LOOPBACK
     app = create_app(max_sessions=args.max_sessions, allowed_hosts=list(LOOPBACK) if local else None)
-    uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
+    uvicorn.Server(uvicorn.Config(app, log_level="warning")).run(sockets=[sock])
     return 0
 
 
-__all__ = ["add_parser", "cmd_playground"]
+def listen(host: str, port: int) -> socket.socket:
+    """A TCP socket bound to ``host`` (a name, an IPv4 or IPv6 address) and ``port`` (0: a free one), as
+    uvicorn would bind it, and listening: connections made once the URL is printed wait for the server."""
+    family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+    sock = socket.socket(family, kind, proto)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(address)
+        sock.listen(2048)  # uvicorn's backlog
+    except OSError:
+        sock.close()
+        raise
+    return sock
+
+
+__all__ = ["add_parser", "cmd_playground", "listen"]

@@ -4,9 +4,10 @@ those drive a headless Chromium on a machine without a screen or a network."""
 from __future__ import annotations
 
 import json
-import socket
+import re
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -17,19 +18,12 @@ CHROMIUM_FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic
                   "--disable-background-networking", "--disable-component-update", "--disable-sync")
 
 
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on now."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @contextmanager
 def launched(port: int | None = None, max_sessions: int = 16, timeout: float = 60.0) -> Iterator[str]:
     """Run the playground server (``python -m fukaku playground``) on 127.0.0.1 while the block runs.
 
     Args:
-        port: the port; None picks a free one.
+        port: the port; None (or 0) lets the server pick a free one.
         max_sessions: sessions the server holds at once.
         timeout: seconds to wait for the server to answer ``/api/limits``.
 
@@ -37,18 +31,25 @@ def launched(port: int | None = None, max_sessions: int = 16, timeout: float = 6
         the page's URL, ``http://127.0.0.1:<port>/``.
 
     Raises:
-        RuntimeError: the server exited or did not answer within ``timeout``; the message holds its output.
+        RuntimeError: the server exited, or did not answer within ``timeout``; the message holds its output.
 
     Example:
         >>> with launched() as url:  # doctest: +SKIP
         ...     webbrowser.open(url)
     """
-    port = free_port() if port is None else port
-    proc = subprocess.Popen([sys.executable, "-m", "fukaku", "playground", "--port", str(port),
+    proc = subprocess.Popen([sys.executable, "-m", "fukaku", "playground", "--port", str(port or 0),
                              "--max-sessions", str(max_sessions)],
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    url = f"http://127.0.0.1:{port}/"
     try:
+        # its first line names the URL once the socket listens ("serving on http://127.0.0.1:PORT/ …")
+        printed = proc.stdout.readline()
+        found = re.search(r"serving on (\S+)", printed)
+        if found is None:
+            proc.kill()
+            raise RuntimeError(f"the playground server did not start: {(printed + proc.communicate()[0]).strip()}")
+        url = found.group(1)
+        output: list[str] = []   # drained from here on, so that a chatty server never blocks on a full pipe
+        threading.Thread(target=lambda: output.extend(proc.stdout), daemon=True).start()
         deadline = time.monotonic() + timeout
         while True:
             try:
@@ -58,8 +59,9 @@ def launched(port: int | None = None, max_sessions: int = 16, timeout: float = 6
             except OSError:
                 if proc.poll() is not None or time.monotonic() > deadline:
                     proc.kill()
-                    raise RuntimeError(f"the playground server did not start on port {port}: "
-                                       f"{proc.communicate()[0].strip()}") from None
+                    proc.wait()
+                    raise RuntimeError(f"the playground server at {url} did not answer: "
+                                       f"{''.join(output).strip()}") from None
                 time.sleep(0.2)
         yield url
     finally:
@@ -69,8 +71,7 @@ def launched(port: int | None = None, max_sessions: int = 16, timeout: float = 6
                 proc.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 proc.kill()
-        if proc.stdout:
-            proc.stdout.close()
+                proc.wait()
 
 
-__all__ = ["launched", "free_port", "CHROMIUM", "CHROMIUM_FLAGS"]
+__all__ = ["launched", "CHROMIUM", "CHROMIUM_FLAGS"]

@@ -98,9 +98,9 @@ def grid(density: int) -> np.ndarray:
     return np.stack([gx.ravel(), gy.ravel()], axis=1)
 
 
-def heatmaps(model: PlaygroundNet, points: np.ndarray, density: int) -> list[np.ndarray]:
-    """Per-layer heat-maps of ``model`` on ``points = grid(density)``: one ``(units, density, density)``
-    float32 array per drawn layer (features, hidden layers, output), computed in one vectorised pass."""
+def grid_outputs(model: PlaygroundNet, points: np.ndarray) -> list[np.ndarray]:
+    """Every drawn layer's output at ``points (N, 2)``: ``[features (N, F), hidden… (N, units), output (N, 1)]``
+    float32 arrays, from one vectorised forward pass in eval mode without a graph (the model's mode is kept)."""
     was_training = model.training
     model.eval()
     try:
@@ -108,7 +108,13 @@ def heatmaps(model: PlaygroundNet, points: np.ndarray, density: int) -> list[np.
             outputs = model.layer_outputs(tensor(points))
     finally:
         model.train(was_training)
-    return [o.numpy().T.reshape(-1, density, density) for o in outputs]
+    return [o.numpy() for o in outputs]
 
 
-__all__ = ["PlaygroundNet", "Features", "grid", "heatmaps", "loss_fn", "ACTIVATION_MODULES"]
+def heatmaps(model: PlaygroundNet, points: np.ndarray, density: int) -> list[np.ndarray]:
+    """Per-layer heat-maps of ``model`` on ``points = grid(density)``: one ``(units, density, density)``
+    float32 array per drawn layer (features, hidden layers, output), computed in one vectorised pass."""
+    return [o.T.reshape(-1, density, density) for o in grid_outputs(model, points)]
+
+
+__all__ = ["PlaygroundNet", "Features", "grid", "grid_outputs", "heatmaps", "loss_fn", "ACTIVATION_MODULES"]

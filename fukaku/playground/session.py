@@ -2,10 +2,10 @@
 
 ``Session.step()`` trains one epoch (one pass over the training points in mini-batches, as a step of
 TensorFlow Playground); ``advance(seconds)`` trains epochs for about that long; ``snapshot()`` gives
-what the page draws: epoch, train and test loss curves, the output's heat-map and one per neuron on
-the grid, the weights, and the per-layer gradient norms (the gradient-flow panel). Each session
-counts the CPU time its training used (``cpu_seconds``), so the server can stop one that exceeds its
-budget. Nothing is written to disk.
+what the page draws: epoch, train and test loss curves, the output's decision map on a fine grid
+(``OUTPUT_DENSITY``), one heat-map per neuron on the coarser grid (``DENSITY``), the weights, and the
+per-layer gradient norms (the gradient-flow panel). Each session counts the CPU time its training used
+(``cpu_seconds``), so the server can stop one that exceeds its budget. Nothing is written to disk.
 """
 from __future__ import annotations
 
@@ -18,9 +18,10 @@ import numpy as np
 
 from .. import datasets, no_grad, optim, tensor
 from .config import PlaygroundConfig
-from .network import PlaygroundNet, grid, heatmaps, loss_fn
+from .network import PlaygroundNet, grid, grid_outputs, heatmaps, loss_fn
 
 DENSITY = 50          # heat-map grid: DENSITY × DENSITY points over [−6, 6]²
+OUTPUT_DENSITY = 100  # the output's decision map: OUTPUT_DENSITY × OUTPUT_DENSITY points over [−6, 6]²
 HISTORY = 1000        # the curves keep the last HISTORY epochs
 
 
@@ -31,12 +32,16 @@ def encode_map(values: np.ndarray) -> str:
 
 
 class Session:
-    """One playground setup being trained. Thread-safe: every public method holds the session's lock."""
+    """One playground setup being trained. Every public method holds the session's lock, but fukaku's grad
+    mode is process-wide: two sessions must not compute in two threads at once (the server runs one
+    computation at a time, see :meth:`~fukaku.playground.server.SessionManager.compute`)."""
 
-    def __init__(self, config: PlaygroundConfig, density: int = DENSITY) -> None:
+    def __init__(self, config: PlaygroundConfig, density: int = DENSITY, output_density: int = OUTPUT_DENSITY) -> None:
         self.lock = threading.RLock()
-        self.density = density
+        self.density, self.output_density = density, output_density
         self.grid = grid(density)
+        # both grids in one array, so one forward pass gives every layer's maps and the fine decision map
+        self._points = np.concatenate([self.grid, grid(output_density)])
         self.cpu_seconds = 0.0
         self.reset(config)
 
@@ -99,12 +104,15 @@ class Session:
             self.cpu_seconds += time.thread_time() - start
 
     def advance(self, seconds: float, max_epochs: int = 1000) -> int:
-        """Train whole epochs for about ``seconds`` of wall time (at least one); returns how many."""
-        done, deadline = 0, time.perf_counter() + seconds
+        """Train whole epochs for at most about ``seconds`` of wall time (at least one epoch): another epoch
+        starts only when one more, as long as the last, would end in time. Returns how many were trained."""
+        done, now = 0, time.perf_counter()
+        deadline = now + seconds
         while done < max_epochs:
             self.step()
             done += 1
-            if time.perf_counter() >= deadline:
+            last, now = now, time.perf_counter()
+            if now + (now - last) > deadline:
                 break
         return done
 
@@ -131,6 +139,14 @@ class Session:
             return {"train": {"x": self.x_train.tolist(), "y": self.y_train[:, 0].tolist()},
                     "test": {"x": self.x_test.tolist(), "y": self.y_test[:, 0].tolist()}}
 
+    def maps(self) -> tuple[list[np.ndarray], np.ndarray]:
+        """``(layers, output)`` from one vectorised pass over both grids: every layer's heat-maps on the
+        ``density`` grid (as :meth:`heatmaps`) and the output on the ``output_density`` grid
+        ``(output_density, output_density)``, same orientation (x1 left to right, x2 from +6 down to −6)."""
+        with self.lock:
+            outputs, n, d = grid_outputs(self.model, self._points), len(self.grid), self.density
+            return [o[:n].T.reshape(-1, d, d) for o in outputs], outputs[-1][n:, 0].reshape(self.output_density, -1)
+
     def heatmaps(self) -> list[np.ndarray]:
         """Every layer's heat-maps on the grid (see :func:`~fukaku.playground.network.heatmaps`)."""
         with self.lock:
@@ -138,11 +154,12 @@ class Session:
 
     def snapshot(self, since: int = 0) -> dict[str, Any]:
         """What the page draws, as JSON: the loss and gradient-norm curves from epoch ``since`` on, heat-maps (base64 int8,
-        see :func:`encode_map`; ``layers[l][u]`` is unit u of layer l, features first, output last),
+        see :func:`encode_map`; ``layers[l][u]`` is unit u of layer l, features first, output last, each
+        ``density``²; ``output``: the output's decision map, ``output_density``², row-major as the others),
         the weights of each linear layer ``(out, in)``, and the gradient norms per layer. ``curve.from``
         is the epoch of the first curve point sent (``since``, or 0 when ``since`` is past the next epoch)."""
         with self.lock:
-            maps = self.heatmaps()
+            maps, output = self.maps()
             since = 0 if since > self.epoch + 1 else since  # past the end (after a reset): the whole curve
             first = max(0, since - (self.epoch + 1 - len(self.test_loss)))
             return {"epoch": self.epoch, "train_loss": self.train_loss[-1], "test_loss": self.test_loss[-1],
@@ -151,9 +168,10 @@ class Session:
                     "grad_norms": self.grad_norms[first:],
                     "density": self.density,
                     "layers": [[encode_map(unit) for unit in layer] for layer in maps],
+                    "output_density": self.output_density, "output": encode_map(output),
                     "weights": [m.weight.detach().numpy().tolist() for m in self.model.linears()],
                     "biases": [m.bias.detach().numpy().tolist() for m in self.model.linears()],
                     "cpu_seconds": round(self.cpu_seconds, 3)}
 
 
-__all__ = ["Session", "encode_map", "DENSITY"]
+__all__ = ["Session", "encode_map", "DENSITY", "OUTPUT_DENSITY"]

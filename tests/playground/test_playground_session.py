@@ -5,6 +5,7 @@ import base64
 
 import numpy as np
 
+import fukaku as fk
 from fukaku.playground.config import PlaygroundConfig
 from fukaku.playground.session import Session, encode_map
 
@@ -74,3 +75,39 @@ def test_snapshot_contents():
 def test_encode_map_clips_and_scales():
     raw = base64.b64decode(encode_map(np.array([[-3.0, -1.0, 0.0, 0.5, 2.0]])))
     assert np.frombuffer(raw, np.int8).tolist() == [-127, -127, 0, 64, 127]
+
+
+def test_fine_decision_map_in_the_snapshot():
+    s = Session(PlaygroundConfig.from_dict({"hidden": [3], "points": 100}), density=10, output_density=30)
+    s.step(3)
+    snap = s.snapshot()
+    assert snap["density"] == 10 and snap["output_density"] == 30
+    assert [len(layer) for layer in snap["layers"]] == [2, 3, 1]
+    fine = np.frombuffer(base64.b64decode(snap["output"]), np.int8).reshape(30, 30) / 127
+    xs = np.linspace(-6, 6, 30, dtype=np.float32)          # x1 left → right, x2 from +6 (top) down to −6
+    points = np.stack(np.broadcast_arrays(xs[None, :], xs[::-1, None]), axis=-1).reshape(-1, 2)
+    s.model.eval()
+    with fk.no_grad():                                     # the network itself, point by point in a plain forward
+        want = s.model(fk.tensor(points)).numpy().reshape(30, 30)
+    np.testing.assert_allclose(fine, np.clip(want, -1, 1), atol=0.5 / 127 + 1e-6)
+    coarse = np.frombuffer(base64.b64decode(snap["layers"][-1][0]), np.int8).reshape(10, 10)
+    raw = np.frombuffer(base64.b64decode(snap["output"]), np.int8).reshape(30, 30)
+    for corner in ((0, 0), (0, -1), (-1, 0), (-1, -1)):  # both grids share their corners (±6, ±6)
+        assert abs(int(coarse[corner]) - int(raw[corner])) <= 1
+    assert Session(PlaygroundConfig()).snapshot()["output_density"] == 100
+
+
+def test_maps_come_from_one_pass_and_agree_with_heatmaps():
+    s = Session(PlaygroundConfig.from_dict({"features": ["x1", "x2", "sin(x1)"], "hidden": [4, 2], "points": 100}))
+    layers, output = s.maps()
+    assert output.shape == (100, 100) and [m.shape for m in layers] == [(3, 50, 50), (4, 50, 50), (2, 50, 50),
+                                                                          (1, 50, 50)]
+    for ours, want in zip(layers, s.heatmaps()):
+        np.testing.assert_allclose(ours, want, rtol=1e-6, atol=1e-6)
+
+
+def test_advance_trains_whole_epochs_within_its_time():
+    s = Session(PlaygroundConfig.from_dict({"points": 40}))
+    assert s.advance(0.0) == 1 and s.epoch == 1                  # at least one epoch
+    assert s.advance(60.0, max_epochs=3) == 3 and s.epoch == 4   # no more than asked
+    assert len(s.test_loss) == 5 and len(s.grad_norms) == 5

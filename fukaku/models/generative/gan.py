@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from ... import nn
 from ...nn import functional as F
+from ...optim.optimizer import Optimizer
 from ...tensor import Tensor
 
 GENERATOR_LOSSES = ("non_saturating", "minimax")
@@ -32,6 +33,22 @@ def generator_loss(fake_logits: Tensor, kind: str = "non_saturating") -> Tensor:
     if kind == "minimax":
         return -F.softplus(fake_logits).mean()
     raise ValueError(f"generator_loss: kind must be one of {', '.join(GENERATOR_LOSSES)}, got {kind!r}")
+
+
+def gan_step(generator: nn.Module, discriminator: nn.Module, opt_g: Optimizer, opt_d: Optimizer, real: Tensor,
+             z: Tensor, kind: str = "non_saturating") -> tuple[float, float]:
+    """One step of the game: D on real against G(z) (detached), then G on D's fresh verdict of the same G(z)
+    with ``generator_loss(kind)``. Returns (D's loss, G's loss)."""
+    fake = generator(z)
+    d_loss = discriminator_loss(discriminator(real), discriminator(fake.detach()))
+    opt_d.zero_grad()
+    d_loss.backward()
+    opt_d.step()
+    g_loss = generator_loss(discriminator(fake), kind)
+    opt_g.zero_grad()
+    g_loss.backward()
+    opt_g.step()
+    return float(d_loss), float(g_loss)
 
 
 def _mlp(sizes: list[int], activation) -> nn.Sequential:
@@ -116,5 +133,5 @@ class DCGANDiscriminator(nn.Module):
         return self.net(x).squeeze(1)
 
 
-__all__ = ["discriminator_loss", "generator_loss", "MLPGenerator", "MLPDiscriminator", "DCGANGenerator",
+__all__ = ["discriminator_loss", "generator_loss", "gan_step", "MLPGenerator", "MLPDiscriminator", "DCGANGenerator",
            "DCGANDiscriminator", "GENERATOR_LOSSES"]

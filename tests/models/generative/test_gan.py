@@ -9,7 +9,7 @@ import torch.nn.functional as TF
 
 import fukaku as fk
 from fukaku.models.generative.gan import (DCGANDiscriminator, DCGANGenerator, MLPDiscriminator, MLPGenerator,
-                                          discriminator_loss, generator_loss)
+                                          discriminator_loss, gan_step, generator_loss)
 
 LOGITS = np.array([-30.0, -4.0, -0.5, 0.0, 0.7, 3.0, 25.0])
 
@@ -66,3 +66,21 @@ def test_model_shapes():
         DCGANGenerator(size=10)
     with pytest.raises(ValueError, match="multiple of 4"):
         DCGANDiscriminator(size=6)
+
+
+def test_gan_step_trains_d_then_g_on_the_same_fakes():
+    fk.manual_seed(3)
+    G, D = MLPGenerator(2, 2, 8, 1).double(), MLPDiscriminator(2, 8, 1).double()
+    real, z = fk.randn(16, 2, dtype=fk.float64), fk.randn(16, 2, dtype=fk.float64)
+    expected_d = float(discriminator_loss(D(real), D(G(z))))
+    d_before = [p.detach().clone() for p in D.parameters()]
+    g_before = [p.detach().clone() for p in G.parameters()]
+    lr = 0.05
+    d_loss, g_loss = gan_step(G, D, fk.optim.SGD(G.parameters(), lr=lr), fk.optim.SGD(D.parameters(), lr=lr), real, z)
+    assert d_loss == pytest.approx(expected_d, rel=1e-12)
+    with fk.no_grad():   # G's loss is D's verdict after D's update, on the fakes before G's
+        fake = G.__class__(2, 2, 8, 1).double()
+        fake.load_state_dict(dict(zip([n for n, _ in G.named_parameters()], g_before)))
+        assert g_loss == pytest.approx(float(generator_loss(D(fake(z)))), rel=1e-12)
+    assert all(not np.array_equal(a.numpy(), p.detach().numpy()) for a, p in zip(d_before, D.parameters()))
+    assert all(not np.array_equal(a.numpy(), p.detach().numpy()) for a, p in zip(g_before, G.parameters()))

@@ -8,7 +8,7 @@ import numpy as np
 
 import fukaku as fk
 from fukaku import datasets, optim
-from fukaku.models.generative.gan import DCGANDiscriminator, DCGANGenerator, discriminator_loss, generator_loss
+from fukaku.models.generative.gan import DCGANDiscriminator, DCGANGenerator, gan_step
 
 from ...plotting import save_figure
 from ...registry import Check, Context, Experiment, Measurement
@@ -33,17 +33,9 @@ def train_dcgan(x: np.ndarray, steps: int, seed: int) -> tuple[DCGANGenerator, d
     images, losses = x.reshape(-1, 1, 8, 8), {"D": [], "G": []}
     for _ in range(steps):
         real = fk.tensor(images[rng.integers(0, len(images), BATCH)])
-        fake = G(fk.randn(BATCH, LATENT, generator=generator))
-        d_loss = discriminator_loss(D(real), D(fake.detach()))
-        opt_d.zero_grad()
-        d_loss.backward()
-        opt_d.step()
-        g_loss = generator_loss(D(fake))
-        opt_g.zero_grad()
-        g_loss.backward()
-        opt_g.step()
-        losses["D"].append(float(d_loss))
-        losses["G"].append(float(g_loss))
+        d_loss, g_loss = gan_step(G, D, opt_g, opt_d, real, fk.randn(BATCH, LATENT, generator=generator))
+        losses["D"].append(d_loss)
+        losses["G"].append(g_loss)
     return G.eval(), losses
 
 

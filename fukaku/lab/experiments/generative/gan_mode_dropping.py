@@ -8,7 +8,7 @@ import numpy as np
 
 import fukaku as fk
 from fukaku import optim
-from fukaku.models.generative.gan import MLPDiscriminator, MLPGenerator, discriminator_loss, generator_loss
+from fukaku.models.generative.gan import MLPDiscriminator, MLPGenerator, gan_step
 
 from ...plotting import save_figure
 from ...registry import Check, Context, Experiment, Measurement
@@ -44,15 +44,7 @@ def train(steps: int, seed: int) -> tuple[list[tuple[int, int, float]], np.ndarr
     history, samples = [], None
     for step in range(1, steps + 1):
         real = fk.tensor(eight_gaussians(BATCH, rng)[0])
-        fake = G(fk.randn(BATCH, LATENT, generator=generator))
-        d_loss = discriminator_loss(D(real), D(fake.detach()))
-        opt_d.zero_grad()
-        d_loss.backward()
-        opt_d.step()
-        g_loss = generator_loss(D(fake))
-        opt_g.zero_grad()
-        g_loss.backward()
-        opt_g.step()
+        gan_step(G, D, opt_g, opt_d, real, fk.randn(BATCH, LATENT, generator=generator))
         if step % EVERY == 0:
             with fk.no_grad():
                 samples = G(fk.randn(DRAWN, LATENT, generator=generator)).numpy()

@@ -21,7 +21,7 @@ from .._device import parse_to
 from ..autograd.function import Function, constant, constant_like
 from ..backends import array_module
 from ..tensor import Tensor, wrap
-from . import _special
+from . import _gamma, _special
 from ._util import named, operands, shape_error, tensor_method
 from .shape import broadcast_to, sum_to
 
@@ -623,11 +623,16 @@ class Logistic(_Unary):
         return y * (1.0 - y)
 
 
-def _sigmoid(x: np.ndarray) -> np.ndarray:
-    """Stable in both tails: e^{-|x|} never overflows."""
+def _sigmoid(x: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """σ(x) = 1/(1 + e^{−x}) in four passes over one buffer (``out``, which may be ``x`` itself; a new array by
+    default). Accurate in both tails: e^{−x} overflowing to inf for very negative x gives exactly 0 (as
+    torch's float32 sigmoid below −88.7), and 1/(1 + tiny) rounds to 1; no cancellation anywhere."""
     xp = array_module(x)
-    e = xp.exp(-xp.abs(x))
-    return xp.where(x >= 0, 1.0 / (1.0 + e), e / (1.0 + e)).astype(x.dtype, copy=False)
+    out = xp.asarray(xp.negative(x, out=out))   # asarray: a 0-d input gives a scalar, which has no buffer
+    with np.errstate(over="ignore"):
+        xp.exp(out, out=out)
+    out += 1
+    return xp.reciprocal(out, out=out)
 
 
 class Erf(_Ufunc):
@@ -663,6 +668,39 @@ class Erfinv(_Ufunc):
     def derivative(self):
         y = self.output
         return (math.sqrt(math.pi) / 2.0) * exp(y * y)
+
+
+class Lgamma(_Ufunc):
+    """log|Γ(x)| (from fukaku.ops._gamma: NumPy has none); derivative ψ(x), the digamma function."""
+
+    def compute(self, a):
+        return _gamma.lgamma(a)
+
+    def derivative(self):
+        return Digamma.apply(self.saved[0])
+
+
+class Digamma(_Ufunc):
+    """ψ(x) = d/dx log Γ(x); derivative ψ′(x) = polygamma(1, x)."""
+
+    def compute(self, a):
+        return _gamma.digamma(a)
+
+    def derivative(self):
+        return Polygamma.apply(self.saved[0], n=1)
+
+
+class Polygamma(_Ufunc):
+    """ψ⁽ⁿ⁾(x), the n-th derivative of ψ (n ≥ 1 here; n = 0 is :class:`Digamma`); derivative ψ⁽ⁿ⁺¹⁾(x)."""
+
+    def __init__(self, n: int) -> None:
+        self.n = n
+
+    def compute(self, a):
+        return _gamma.polygamma(self.n, a)
+
+    def derivative(self):
+        return Polygamma.apply(self.saved[0], n=self.n + 1)
 
 
 class Sinc(_Ufunc):
@@ -747,6 +785,32 @@ erf = tensor_method()(_unary(Erf, "erf", "The error function elementwise."))
 erfc = tensor_method()(_unary(Erfc, "erfc", "The complementary error function 1 − erf(x) elementwise."))
 erfinv = tensor_method()(_unary(
     Erfinv, "erfinv", "The inverse error function elementwise: ±inf at ±1, NaN outside [-1, 1]."))
+lgamma = tensor_method()(_unary(Lgamma, "lgamma", "log|Γ(x)| elementwise: +inf at 0 and the negative integers."))
+digamma = tensor_method()(_unary(
+    Digamma, "digamma", "ψ(x) = d/dx log Γ(x) elementwise: −inf at 0, NaN at the negative integers."))
+
+
+def polygamma(n: int, input: Tensor) -> Tensor:
+    """ψ⁽ⁿ⁾(x), the n-th derivative of the digamma function, elementwise (``polygamma(0, x)`` is
+    ``digamma(x)``; ``x.polygamma(n)`` is the method form), as ``torch.polygamma``.
+
+    Example::
+
+        >>> fukaku.polygamma(1, fukaku.tensor([1.0]))  # ψ′(1) = π²/6
+        tensor([1.6449])
+    """
+    if isinstance(n, builtins.bool) or not isinstance(n, (builtins.int, np.integer)) or n < 0:
+        raise ValueError(f"polygamma: n must be a non-negative integer, got {n!r}")
+    x = _floating(input)
+    return Digamma.apply(x) if n == 0 else Polygamma.apply(x, n=builtins.int(n))
+
+
+@tensor_method("polygamma")
+def _polygamma_method(self: Tensor, n: int) -> Tensor:
+    """``x.polygamma(n)`` is ``polygamma(n, x)``."""
+    return polygamma(n, self)
+
+
 sinc = tensor_method()(_unary(Sinc, "sinc", "The normalised sinc sin(πx)/(πx) elementwise (1 at x = 0)."))
 
 
@@ -1444,4 +1508,6 @@ __all__ = ["abs", "add", "ceil", "clamp", "clone", "cos", "div", "eq", "erf", "e
            "tan", "trunc", "xlogy", "fix", "arcsin", "arccos", "arctan", "arcsinh", "arccosh", "arctanh",
            "arctan2", "divide", "not_equal", "less", "less_equal", "greater", "greater_equal",
            "bitwise_and", "bitwise_or", "bitwise_xor", "bitwise_not", "bitwise_left_shift", "bitwise_right_shift",
-           "gcd", "lcm", "sgn"]
+           "gcd", "lcm", "sgn",
+           # issue 13: the gamma family (fukaku.distributions uses it)
+           "lgamma", "digamma", "polygamma"]

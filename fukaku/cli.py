@@ -961,6 +961,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         except SystemExit as exc:
             return int(exc.code or 0)
         return _handle(args)
+    if argv[:2] == ["train", "vae"] or argv[:1] == ["sample"]:  # the VAE's own parsers (cli_generative.py)
+        from .cli_generative import main as generative_main
+        return generative_main(argv)
     if argv and argv[0] == "run":  # the program's own arguments follow: none of them is fukaku's
         from .run import main as run_main
 

@@ -8,10 +8,11 @@
   model, encoder–decoder with and without attention (seed 000 §6.1.7, seed 001 §9.3).
 - :mod:`fukaku.models.transformer` — Transformers: encoder–decoder, BERT, GPT, T5-style text-to-text, ViT,
   CLIP with linear CCA beside it, and the parameter count of a configuration (seed 000 §6.3–6.5, seed 001 §9.4).
+- :mod:`fukaku.models.generative` — autoencoders (undercomplete, deep, sparse L1/KL, denoising, contractive;
+  seed 004 §3.5), the VAE, DDPM, normalizing flows, GANs and VAE-GAN (seed 000 §6.5).
 
-The families of the capability map that come later get their own subpackage beside it:
-``cnn/``, ``rnn/``, ``transformer/``, ``generative/``, ``energy/``. Every model is also
-reachable as ``fukaku.models.<Name>``.
+The families of the capability map that come later get their own subpackage beside it (``energy/`` next).
+Every model is also reachable as ``fukaku.models.<Name>``.
 """
 from . import classical
 from .classical import *  # noqa: F401,F403
@@ -25,5 +26,9 @@ from .rnn import __all__ as _rnn_all
 from . import transformer
 from .transformer import *  # noqa: F401,F403
 from .transformer import __all__ as _transformer_all
+from . import generative
+from .generative import *  # noqa: F401,F403
+from .generative import __all__ as _generative_all
 
-__all__ = ["classical", *_classical_all, "cnn", *_cnn_all, "rnn", *_rnn_all, "transformer", *_transformer_all]
+__all__ = ["classical", *_classical_all, "cnn", *_cnn_all, "rnn", *_rnn_all, "transformer", *_transformer_all,
+           "generative", *_generative_all]

@@ -827,7 +827,9 @@ def build_parser() -> argparse.ArgumentParser:
         "Examples: fukaku train mlp --data digits --epochs 30 --save mlp.npz; fukaku train lenet --data mnist; "
         "fukaku train resnet20 --data cifar10 --save resnet20.pt. "
         "A character language model on a text file: fukaku train char-lstm --data text:PATH (its options: "
-        "fukaku train char-lstm --help); GPT-mini: fukaku train gpt --data text:PATH (fukaku train gpt --help)")
+        "fukaku train char-lstm --help); GPT-mini: fukaku train gpt --data text:PATH (fukaku train gpt --help). "
+        "Generative models on images: fukaku train vae|ddpm|gan|realnvp --data digits|mnist (each with --help), "
+        "then fukaku sample CKPT --n 64 --out grid.png")
     t.add_argument("model", choices=MODELS, metavar="MODEL",
                    help="mlp (multilayer perceptron), logreg (logistic / softmax regression), linreg (linear "
                    "regression), perceptron (two classes), lenet (LeNet-5: mnist, cifar10), resnet20, resnet56, "
@@ -932,6 +934,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="svg, dot (Graphviz source) or text (default: svg when graphviz is installed, else text)")
     g.set_defaults(handler=cmd_graph)
 
+    # `fukaku sample ...` is handed to fukaku.cli_generative.main before parsing; this entry lists it in --help.
+    sub.add_parser("sample", add_help=False, help="draw samples of a generative model saved by `fukaku train "
+                   "vae|ddpm|gan|realnvp` as an image grid", description="See `fukaku sample --help`.")
+
     # `fukaku run ...` is handed to fukaku.run.main before parsing; this entry lists it in --help.
     sub.add_parser("run", add_help=False, help="run an unmodified PyTorch program on fukaku (fukaku run SCRIPT)",
                    description="See `fukaku run --help`.")
@@ -961,7 +967,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         except SystemExit as exc:
             return int(exc.code or 0)
         return _handle(args)
-    if argv[:2] == ["train", "vae"] or argv[:1] == ["sample"]:  # the VAE's own parsers (cli_generative.py)
+    if (argv[:1] == ["train"] and argv[1:2] in (["vae"], ["ddpm"], ["gan"], ["realnvp"])) or argv[:1] == ["sample"]:
+        # the generative models' own parsers (cli_generative.py)
         from .cli_generative import main as generative_main
         return generative_main(argv)
     if argv and argv[0] == "run":  # the program's own arguments follow: none of them is fukaku's

@@ -30,6 +30,7 @@ from .io import from_dict, load, train_tokenizer
 from .unigram import UnigramTokenizer
 from .wordpiece import WordPieceTokenizer
 from .words import WordTokenizer
+from .word2vec import Word2Vec  # word vectors (seed 003): fukaku.text.word2vec
 
 __all__ = ["Tokenizer", "TokenizerFormatError", "CharTokenizer", "WordTokenizer", "BPETokenizer",
-           "WordPieceTokenizer", "UnigramTokenizer", "train_tokenizer", "from_dict", "load", "MAX_VOCAB"]
+           "WordPieceTokenizer", "UnigramTokenizer", "train_tokenizer", "from_dict", "load", "MAX_VOCAB", "Word2Vec"]

@@ -918,6 +918,8 @@ def build_parser() -> argparse.ArgumentParser:
     d.set_defaults(handler=lambda args: _missing_subcommand(d))
     from .text.cli import add_parser as add_tokenizer_parser  # `fukaku tokenizer train|encode|decode`
     add_tokenizer_parser(sub)
+    from .text.word2vec_cli import add_parser as add_word2vec_parser  # `fukaku word2vec train|similar`
+    add_word2vec_parser(sub)
     from .playground.cli import add_parser as add_playground_parser  # `fukaku playground`
     add_playground_parser(sub)
 

@@ -21,7 +21,6 @@ from pathlib import Path
 from ..datasets.text import MAX_TEXT_BYTES, _read_text
 from .base import KINDS
 from .io import load, train_tokenizer
-from .word2vec_cli import add_parser as add_word2vec_parser
 
 EXAMPLES = ("Examples: fukaku tokenizer train --data ../shared/data/text/tinyshakespeare.txt --kind bpe --vocab-size "
             "4000 --out tok.json; fukaku tokenizer encode --tokenizer tok.json 'To be, or not to be'; fukaku tokenizer "
@@ -64,7 +63,6 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     d.add_argument("ids", nargs="*", metavar="IDS", help="token ids (default: read from standard input)")
     d.set_defaults(handler=cmd_decode)
     p.set_defaults(handler=lambda args: _missing(p))
-    add_word2vec_parser(sub)  # `fukaku word2vec train|similar` (fukaku/text/word2vec_cli.py)
     return p
 
 

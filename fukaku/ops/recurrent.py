@@ -21,10 +21,19 @@ differentiates that (slower, differentiable to any order), and the node has no f
 forward-mode AD the layers take the composed path from the start
 (:func:`fukaku.nn.functional.recurrent.recurrent_reference`, also chosen by ``layer.fused = False``).
 
+The LSTM without projection and without variable lengths (the common case) takes a faster path
+(:meth:`RecurrentSequence._lstm_forward`, :meth:`RecurrentSequence._lstm_bptt`): the gates in the
+transposed (gates, batch) layout, one GEMM per step for the input and the recurrent product together, and
+the hidden units shared among fukaku's threads, each running its units' GEMM rows and cell update
+through the whole sequence with one barrier per step (instead of a hand-off per product, and the
+elementwise work on one thread).
+
 The cells (:func:`rnn_tanh_cell`, :func:`rnn_relu_cell`, :func:`lstm_cell`, :func:`gru_cell`, as
 ``torch.lstm_cell`` …) are compositions of tensor ops: one step, differentiable to any order.
 """
 from __future__ import annotations
+
+import threading
 
 import numpy as np
 
@@ -113,6 +122,38 @@ class _Products:
         return out
 
 
+def _in_parts(k: int, body) -> None:
+    """``body(j, wait)`` for j < k: part 0 in the caller's thread, the others on fukaku's worker threads (BLAS is
+    single-threaded meanwhile, see :class:`_Products`); ``wait()`` is a barrier among the k parts (a no-op for
+    k = 1). An error in one part breaks the barrier, so the others stop too; the first real error is raised."""
+    if k == 1:
+        body(0, lambda: None)
+        return
+    barrier = threading.Barrier(k)
+
+    def run(j: int) -> None:
+        try:
+            body(j, barrier.wait)
+        except BaseException:
+            barrier.abort()
+            raise
+
+    pool = _parallel.Threads.executor(k - 1)
+    futures = [pool.submit(run, j) for j in range(1, k)]
+    errors = []
+    try:
+        run(0)
+    except BaseException as e:  # noqa: BLE001 - re-raised below, after the other parts stopped
+        errors.append(e)
+    for f in futures:
+        try:
+            f.result()
+        except BaseException as e:  # noqa: BLE001
+            errors.append(e)
+    if errors:
+        raise next((e for e in errors if not isinstance(e, threading.BrokenBarrierError)), errors[0])
+
+
 class RecurrentSequence(Function):
     """One layer and direction of a recurrent network over a whole (padded) sequence, as one node.
 
@@ -164,6 +205,9 @@ class RecurrentSequence(Function):
         H = G // gate_count(mode)
         dt = x.dtype
         bs = self.batch_sizes
+        if mode == "LSTM" and w_hr is None and bs is None and T > 0:
+            record = state.grad_enabled and any(t.requires_grad for t in inputs)
+            return self._lstm_forward(products, x, h0, c0, w_ih, w_hh, b_ih, b_hh, record)
         # the input projection of every step at once (one GEMM); b_hh folds in except GRU's b_hn
         gi = mm(x.reshape(T * B, I), w_ih.T).reshape(T, B, G)
         b_hn = None
@@ -268,6 +312,186 @@ class RecurrentSequence(Function):
         self._cache = cache if record else None
         return flat
 
+    # -- LSTM: the gates in the (gates, batch) layout, the hidden units shared among threads ------------
+    @staticmethod
+    def _parts(workers: int, G: int, P: int, B: int, H: int) -> int:
+        """Among how many threads the hidden units of a step are shared: all the workers when a step's product
+        is worth it (as :data:`_SPLIT_MACS`) and each gets at least two units, else one."""
+        return workers if workers > 1 and G * P * B >= _SPLIT_MACS and H >= 2 * workers else 1
+
+    def _lstm_forward(self, products: _Products, x, h0, c0, w_ih, w_hh, b_ih, b_hh, record: bool) -> np.ndarray:
+        """The LSTM without projection and without batch_sizes, its hidden units shared among k threads.
+
+        Thread j owns the units ``lo:hi``: each step it computes the pre-activations of their four gates as one
+        (4·Hk, B) block with one GEMM, W_j [x_t, 1, h]ᵀ — the rows of [W_ih, b_ih + b_hh, W_hh] permuted once
+        so that a part's gates are adjacent (in the order i, f, o, g), the gates in the transposed (gates,
+        batch) layout, where the step's product runs faster than h W_hhᵀ; ``xh`` (T, B, I + 1 + P) holds each
+        step's [x_t, 1, h before the step] — then the cell update of its units, and writes its columns of h
+        (into the output and into the next step's row of ``xh``); one barrier per step (the next product reads
+        the whole h). The rows of σ's gates are scaled by ½ (exact) so that one tanh over the block gives
+        σ(a) = ½ tanh(a/2) + ½ and tanh(g) at once. The backward gets [∂W_ih, ∂b, ∂W_hh] as one GEMM over ``xh``.
+        """
+        xp = products.xp
+        T, B, I = x.shape
+        G, P = w_hh.shape
+        H = G // 4
+        dt = x.dtype
+        k = self._parts(products.workers, G, P, B, H)
+        bounds = [j * H // k for j in range(k + 1)]
+        perm = xp.concatenate([xp.arange(q * H + bounds[j], q * H + bounds[j + 1])
+                               for j in range(k) for q in (0, 1, 3, 2)])
+        half = xp.full((G, 1), 0.5, dt)
+        half[2 * H:3 * H] = 1
+        half = half[perm]
+        off = I + (b_ih is not None)  # where h starts in a row of xh
+        K = off + P
+        W = xp.empty((G, K), dt)
+        xp.multiply(w_ih[perm], half, out=W[:, :I])
+        xp.multiply(w_hh[perm], half, out=W[:, off:])
+        if b_ih is not None:
+            xp.multiply((b_ih + b_hh)[perm], half[:, 0], out=W[:, I])
+        steps = list(self._steps(T))
+        xh = xp.empty((T, B, K), dt)
+        xh[:, :, :I] = x
+        if b_ih is not None:
+            xh[:, :, I] = 1
+        xh[steps[0], :, off:] = h0
+        n_out = T * B * P
+        flat = xp.empty(n_out + B * P + B * H, dt)
+        out = flat[:n_out].reshape(T, B, P)
+        # per step (n, in the order run): the activated gates (G, B), c before the step (after it: cs[n + 1]),
+        # tanh c; without a graph to record, one step's (two for c)
+        gates = xp.empty((T if record else 1, G, B), dt)
+        cs = xp.empty((T + 1 if record else 2, H, B), dt)
+        cs[0] = c0.T
+        tcs = xp.empty((T if record else 1, H, B), dt)
+
+        def part(j: int, wait) -> None:
+            lo, hi = bounds[j], bounds[j + 1]
+            Hk, r0, r1 = hi - lo, 4 * lo, 4 * hi
+            W_j = W[r0:r1]
+            h = xp.empty((Hk, B), dt)
+            ig = xp.empty((Hk, B), dt)
+            for n, t in enumerate(steps):
+                s = n if record else 0
+                g = gates[s, r0:r1]
+                xp.matmul(W_j, xh[t].T, out=g)
+                xp.tanh(g, out=g)
+                sig = g[:3 * Hk]
+                sig *= 0.5
+                sig += 0.5
+                i, f, o, gg = g[:Hk], g[Hk:2 * Hk], g[2 * Hk:3 * Hk], g[3 * Hk:]
+                cn = cs[n + 1 if record else (n + 1) % 2, lo:hi]
+                xp.multiply(f, cs[n if record else n % 2, lo:hi], out=cn)
+                xp.multiply(i, gg, out=ig)
+                cn += ig
+                tc = tcs[s, lo:hi]
+                xp.tanh(cn, out=tc)
+                xp.multiply(o, tc, out=h)
+                out[t, :, lo:hi] = h.T
+                if n + 1 < T:
+                    xh[steps[n + 1], :, off + lo:off + hi] = h.T
+                wait()
+
+        _in_parts(k, part)
+        flat[n_out:n_out + B * P].reshape(B, P)[...] = out[steps[-1]]
+        flat[n_out + B * P:].reshape(B, H)[...] = cs[T if record else T % 2].T
+        self._cache = {"perm": perm, "bounds": bounds, "gates": gates, "cs": cs, "tc": tcs, "xh": xh} \
+            if record else None
+        return flat
+
+    def _lstm_bptt(self, products: _Products, grad: Tensor) -> tuple:
+        """BPTT of :meth:`_lstm_forward`, the hidden units shared among the same k threads: thread j turns the
+        gradient at its units' h and c into its gates' pre-activation gradients (step t's columns of the (G, T·B)
+        array ∂A), then multiplies them by its rows of W_hh, a (P, B) part of the next ∂h; one barrier per step,
+        after which each thread sums the parts at its units (two buffers of parts, by step parity, so that none
+        is overwritten while read). Then ∂A [x, 1, h before] is [∂W_ih, ∂b, ∂W_hh] in one GEMM, and ∂x = ∂Aᵀ W_ih."""
+        mm, xp = products.mm, products.xp
+        x, h0, c0, w_ih, w_hh, b_ih, b_hh, _ = [None if t is None else t._data for t in self._split(self.saved)]
+        cache = self._cache
+        perm, bounds, gates, cs, tcs, xh = (cache[k] for k in ("perm", "bounds", "gates", "cs", "tc", "xh"))
+        k = len(bounds) - 1
+        T, B, I = x.shape
+        G, P = w_hh.shape
+        H = G // 4
+        dt = x.dtype
+        steps = list(self._steps(T))
+        g_flat = grad._data
+        n_out = T * B * P
+        dout = g_flat[:n_out].reshape(T, B, P)
+        dh_T = g_flat[n_out:n_out + B * P].reshape(B, P)
+        dc_T = g_flat[n_out + B * P:].reshape(B, H)
+        wh = w_hh[perm]
+        # ∂L/∂(pre-activations), permuted rows; step t in columns t·B:(t+1)·B. Rows an odd number of cache
+        # lines apart: a step's block (4·Hk rows of B) would otherwise fall into a quarter of the L1 cache's sets
+        # (rows 25,600 bytes apart) and take twice as long to write
+        lines = -(-T * B * dt.itemsize // 64) | 1
+        dA = xp.empty((G, lines * 64 // dt.itemsize), dt)[:, :T * B]
+        parts = xp.empty((2, k, P, B), dt)
+        dc0 = xp.empty((H, B), dt)
+
+        def part(j: int, wait) -> None:
+            lo, hi = bounds[j], bounds[j + 1]
+            Hk, r0, r1 = hi - lo, 4 * lo, 4 * hi
+            whT_j = wh[r0:r1].T
+            dc = xp.ascontiguousarray(dc_T[:, lo:hi].T)
+            dh = xp.empty((Hk, B), dt)
+            tmp = xp.empty((Hk, B), dt)
+            der = xp.empty((4 * Hk, B), dt)
+            dd = xp.empty((4 * Hk, B), dt)
+            for n in range(T - 1, -1, -1):
+                t = steps[n]
+                dh[...] = dout[t, :, lo:hi].T
+                if n == T - 1:
+                    dh += dh_T[:, lo:hi].T
+                else:
+                    for pp in parts[(n + 1) % 2]:
+                        dh += pp[lo:hi]
+                g = gates[n, r0:r1]
+                i, f, o, gg = g[:Hk], g[Hk:2 * Hk], g[2 * Hk:3 * Hk], g[3 * Hk:]
+                tc = tcs[n, lo:hi]
+                # ∂c += ∂h ⊙ o ⊙ (1 − tanh²c)
+                xp.multiply(tc, tc, out=tmp)
+                xp.subtract(1, tmp, out=tmp)
+                tmp *= o
+                tmp *= dh
+                dc += tmp
+                # the activations' derivatives: s(1 − s) for σ, 1 − g² for tanh
+                ds = der[:3 * Hk]
+                xp.subtract(1, g[:3 * Hk], out=ds)
+                ds *= g[:3 * Hk]
+                dg = der[3 * Hk:]
+                xp.multiply(gg, gg, out=dg)
+                xp.subtract(1, dg, out=dg)
+                xp.multiply(gg, dc, out=dd[:Hk])
+                xp.multiply(cs[n, lo:hi], dc, out=dd[Hk:2 * Hk])
+                xp.multiply(tc, dh, out=dd[2 * Hk:3 * Hk])
+                xp.multiply(i, dc, out=dd[3 * Hk:])
+                d = dA[r0:r1, t * B:(t + 1) * B]
+                xp.multiply(dd, der, out=d)
+                dc *= f
+                xp.matmul(whT_j, d, out=parts[n % 2, j])
+                wait()
+            dc0[lo:hi] = dc
+
+        _in_parts(k, part)
+        needs = self.needs_input_grad
+        grads = {"h0": wrap(xp.ascontiguousarray(parts[0].sum(0).T)), "c0": wrap(xp.ascontiguousarray(dc0.T))}
+        unperm = xp.empty_like(perm)
+        unperm[perm] = xp.arange(G)
+        if needs[0]:
+            grads["x"] = wrap(mm(dA.T, w_ih[perm]).reshape(T, B, I))
+        if any(needs[3:]):
+            dW = mm(dA, xh.reshape(T * B, xh.shape[2]))[unperm]  # [∂W_ih, ∂b, ∂W_hh]
+            off = xh.shape[2] - P
+            grads["w_ih"] = wrap(xp.ascontiguousarray(dW[:, :I]))
+            grads["w_hh"] = wrap(xp.ascontiguousarray(dW[:, off:]))
+            if b_ih is not None:
+                grads["b_ih"] = wrap(dW[:, I].copy())
+                grads["b_hh"] = wrap(dW[:, I].copy())
+        order = ["x", "h0", "c0", "w_ih", "w_hh"] + (["b_ih", "b_hh"] if self.bias else [])
+        return tuple(grads.get(name) if need else None for name, need in zip(order, needs))
+
     def release(self) -> None:
         super().release()
         self._cache = None
@@ -281,6 +505,8 @@ class RecurrentSequence(Function):
 
     def _bptt(self, products: _Products, grad: Tensor) -> tuple:
         """Back-propagation through time over the saved gates, in NumPy."""
+        if "perm" in self._cache:
+            return self._lstm_bptt(products, grad)
         mm = products.mm
         inputs = self.saved
         x, h0, c0, w_ih, w_hh, b_ih, b_hh, w_hr = [None if t is None else t._data for t in self._split(inputs)]

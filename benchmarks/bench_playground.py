@@ -2,8 +2,8 @@
 be computed for the default network (tanh [4, 2], inputs X1, X2, 500 points, 50 % training), what one
 streamed update costs (every layer's maps on the 50 × 50 grid and the output's decision map on the
 100 × 100 grid, encoded, as JSON), one training epoch, and a full update as the server makes it while
-running (a training slice of 60 % of the 50 ms period, then the update): the server sends one every
-max(50 ms, that) seconds, so it keeps 20 per second while a full update takes under 50 ms.
+running (a training slice of half the 40 ms period, then the update): the server sends one every max(40 ms,
+that) seconds, so it keeps 25 per second while a full update takes under 40 ms.
 
 The maps come from one vectorised forward pass over both grids, keeping every layer's output
 (fukaku.playground.session.Session.maps). Each number is the median of ``--repeats`` timings of
@@ -18,9 +18,10 @@ import os
 from bench_core import _median_time as _median_per_call  # benchmarks/ is on the path when run as a script
 
 from fukaku.playground.config import PlaygroundConfig
+from fukaku.playground.server import SLICE_SHARE, UPDATES_PER_SECOND
 from fukaku.playground.session import OUTPUT_DENSITY, Session
 
-PERIOD = 1 / 20      # the server's update period (create_app's updates_per_second = 20)
+PERIOD = 1 / UPDATES_PER_SECOND   # the server's update period while running
 
 
 def main() -> None:
@@ -38,7 +39,7 @@ def main() -> None:
     epoch = _median_per_call(session.step, max(1, args.calls // 4), args.repeats)
 
     def full_update():  # as the server's trainer does it while running
-        session.advance(PERIOD * 0.6)
+        session.advance(PERIOD * SLICE_SHARE)
         json.dumps(session.snapshot(since=session.epoch))
 
     full = _median_per_call(full_update, max(1, args.calls // 4), args.repeats)

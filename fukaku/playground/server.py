@@ -64,6 +64,8 @@ from .export import checkpoint_bytes, script_text
 from .session import Session
 
 MAX_STEP_EPOCHS = 100
+UPDATES_PER_SECOND = 25.0  # while running; issue 12 asks for at least 20
+SLICE_SHARE = 0.5  # of each update's period spent training (alone on the compute lock), the rest for the update
 STATIC = Path(__file__).parent / "static"  # the page: index.html, app.js, style.css
 T = TypeVar("T")
 
@@ -311,7 +313,7 @@ def origin_allowed(headers, scheme: str) -> bool:
 
 
 def create_app(max_sessions: int = 16, idle_seconds: float = 600.0, cpu_budget: float = 600.0,
-               updates_per_second: float = 20.0, allowed_hosts: list[str] | None = None,
+               updates_per_second: float = UPDATES_PER_SECOND, allowed_hosts: list[str] | None = None,
                static_dir: str | Path | None = None) -> Starlette:
     """The playground app with its limits (see the module docstring). ``allowed_hosts``: the Host names
     accepted (others get 400, a WebSocket is refused), which keeps a DNS-rebinding page out of a server on
@@ -411,7 +413,7 @@ def create_app(max_sessions: int = 16, idle_seconds: float = 600.0, cpu_budget: 
         def train_slice() -> tuple[int, str]:  # a slice and its update, in one turn of the compute lock
             if entry.running:  # still running after waiting for its turn
                 try:
-                    session.advance(period * 0.6 / (1 + sessions.waiting))
+                    session.advance(period * SLICE_SHARE / (1 + sessions.waiting))
                 except Exception as exc:  # noqa: BLE001 - a failed slice ends this session's run, not the server
                     entry.running = False
                     failures.append(f"training stopped: {type(exc).__name__}: {exc}")

@@ -828,7 +828,7 @@ def build_parser() -> argparse.ArgumentParser:
         "fukaku train resnet20 --data cifar10 --save resnet20.pt. "
         "A character language model on a text file: fukaku train char-lstm --data text:PATH (its options: "
         "fukaku train char-lstm --help); GPT-mini: fukaku train gpt --data text:PATH (fukaku train gpt --help). "
-        "Generative models on images: fukaku train vae|ddpm|gan|realnvp --data digits|mnist (each with --help), "
+        "Generative models on images: fukaku train vae|ddpm|gan|realnvp|rbm --data digits|mnist (each with --help), "
         "then fukaku sample CKPT --n 64 --out grid.png")
     t.add_argument("model", choices=MODELS, metavar="MODEL",
                    help="mlp (multilayer perceptron), logreg (logistic / softmax regression), linreg (linear "
@@ -938,7 +938,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     # `fukaku sample ...` is handed to fukaku.cli_generative.main before parsing; this entry lists it in --help.
     sub.add_parser("sample", add_help=False, help="draw samples of a generative model saved by `fukaku train "
-                   "vae|ddpm|gan|realnvp` as an image grid", description="See `fukaku sample --help`.")
+                   "vae|ddpm|gan|realnvp|rbm` as an image grid", description="See `fukaku sample --help`.")
 
     # `fukaku run ...` is handed to fukaku.run.main before parsing; this entry lists it in --help.
     sub.add_parser("run", add_help=False, help="run an unmodified PyTorch program on fukaku (fukaku run SCRIPT)",
@@ -969,7 +969,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         except SystemExit as exc:
             return int(exc.code or 0)
         return _handle(args)
-    if (argv[:1] == ["train"] and argv[1:2] in (["vae"], ["ddpm"], ["gan"], ["realnvp"])) or argv[:1] == ["sample"]:
+    if (argv[:1] == ["train"] and argv[1:2] in (["vae"], ["ddpm"], ["gan"], ["realnvp"], ["rbm"])) or argv[:1] == ["sample"]:
         # the generative models' own parsers (cli_generative.py)
         from .cli_generative import main as generative_main
         return generative_main(argv)

@@ -33,6 +33,7 @@ import numpy as np
 from . import manual_seed, optim
 from .autograd.grad_mode import no_grad
 from .cli import AT_LEAST_ONE, POSITIVE, UsageError, _check_save_path, _handle, check_options, load_data
+from .models.energy import RBM
 from .models.generative import (DDPM, VAE, DCGANDiscriminator, DCGANGenerator, EpsilonMLP, NoiseSchedule, RealNVP,
                                 gan_step)
 from .nn.modules.module import Module
@@ -45,13 +46,15 @@ LIKELIHOODS = ("bernoulli", "gaussian")
 DEFAULTS = {"latent": 2, "hidden": "256", "likelihood": "bernoulli", "epochs": 30, "batch_size": 128, "lr": 1e-3,
             "k": 100}
 EVALUATED = 1000   # test images the final importance-sampled log p(x) is measured on, at most
-MODELS = ("vae", "ddpm", "gan", "realnvp")
+MODELS = ("vae", "ddpm", "gan", "realnvp", "rbm")
 STEPPED = {   # the step-trained models: their own options and defaults (the shared ones: steps, batch_size, lr)
     "ddpm": {"steps": 4000, "batch_size": 128, "lr": 1e-3, "hidden": 256, "blocks": 3, "diffusion_steps": 200,
              "p_uncond": 0.1},
     "gan": {"steps": 4000, "batch_size": 64, "lr": 2e-3, "latent": 32, "channels": 32},
     "realnvp": {"steps": 4000, "batch_size": 128, "lr": 1e-3, "hidden": 256, "couplings": 8},
+    "rbm": {"steps": 4000, "batch_size": 100, "lr": 0.05, "hidden": 128, "k": 1},
 }
+RBM_GIBBS_STEPS = 1000   # Gibbs sweeps before an RBM sample is shown
 LOGIT_ALPHA = 0.05   # the flow models logit(α + (1 − 2α)·x): pixels kept off 0 and 1
 REPORTS = 10         # progress lines over a step-trained run
 
@@ -156,6 +159,8 @@ def build(config: dict) -> Module:
                               config["image_shape"][0])
     if kind == "realnvp":
         return RealNVP(config["in_features"], config["couplings"], config["hidden"])
+    if kind == "rbm":
+        return RBM(config["in_features"], config["hidden"])
     raise KeyError(f"model {kind!r}")
 
 
@@ -328,7 +333,26 @@ def _realnvp(args, config: dict, data):
     return flow, step, describe, finish
 
 
-TRAINERS = {"ddpm": _ddpm, "gan": _gan, "realnvp": _realnvp}
+def _rbm(args, config: dict, data):
+    """The RBM (seed 000 §6.1.6) on binarised pixels (> 0.5), one CD-k step on a batch of indices (its
+    reconstruction error), its description, and the test reconstruction error and free-energy gap."""
+    binary = (data.x_train > 0.5).astype(np.float32)
+    rbm = build(config)
+
+    def step(batch: np.ndarray) -> float:
+        return rbm.cd_step(from_numpy(binary[batch]), lr=args.lr, k=args.k)
+
+    def finish() -> dict:
+        test = from_numpy((data.x_test > 0.5).astype(np.float32))
+        with no_grad():
+            gap = float(rbm.free_energy(test).mean()) - float(rbm.free_energy(from_numpy(binary)).mean())
+        return {"test_reconstruction_error": rbm.reconstruction_error(test), "free_energy_gap_test_minus_train": gap}
+
+    describe = f"Bernoulli RBM, {args.hidden} hidden units, CD-{args.k} on binarised pixels (loss: reconstruction error)"
+    return rbm, step, describe, finish
+
+
+TRAINERS = {"ddpm": _ddpm, "gan": _gan, "realnvp": _realnvp, "rbm": _rbm}
 
 
 def draw(model: Module, config: dict, n: int, generator: Generator | None, args) -> np.ndarray:
@@ -344,6 +368,8 @@ def draw(model: Module, config: dict, n: int, generator: Generator | None, args)
             return model(randn(n, config["latent"], generator=generator)).numpy().reshape(n, -1)
         if kind == "realnvp":
             return from_logit_space(model.sample(n, generator).numpy())
+        if kind == "rbm":   # P(v = 1 | h) after a long Gibbs chain, shown as grey levels
+            return model.sample(n, steps=RBM_GIBBS_STEPS, generator=generator).numpy()
         classes = config["num_classes"]
         if args.label is not None and not 0 <= args.label < classes:
             raise UsageError(f"--label must be a class from 0 to {classes - 1}, got {args.label}")
@@ -414,14 +440,16 @@ OPTION_HELP = {"steps": "Adam steps", "batch_size": "images per step", "lr": "Ad
                "hidden": "units per layer of the network", "blocks": "residual blocks of the ε-MLP",
                "diffusion_steps": "T, the noising steps", "p_uncond": "share of labels dropped (classifier-free guidance)",
                "latent": "noise dimensions of the generator", "channels": "channels of the DCGAN's hidden maps",
-               "couplings": "coupling layers (Glow steps)"}
+               "couplings": "coupling layers (Glow steps)", "k": "Gibbs steps of contrastive divergence (CD-k)"}
 DESCRIPTIONS = {
     "ddpm": "Train a class-conditional denoising diffusion model (fukaku.models.DDPM, seed 000 §6.5) on images: "
             "L_simple with labels dropped for classifier-free guidance; report the test L_simple.",
     "gan": "Train a DCGAN (fukaku.models.DCGANGenerator/DCGANDiscriminator, seed 000 §6.5) on images with the "
            "non-saturating loss; the checkpoint holds the generator.",
     "realnvp": "Train Real NVP (fukaku.models.RealNVP with Glow steps, seed 000 §6.5) on dequantised images in "
-               "logit space by exact maximum likelihood; report the test negative log-likelihood in bits per pixel."}
+               "logit space by exact maximum likelihood; report the test negative log-likelihood in bits per pixel.",
+    "rbm": "Train a Bernoulli restricted Boltzmann machine (fukaku.models.RBM, seed 000 §6.1.6) on binarised images "
+           "by contrastive divergence; report the test reconstruction error and the free-energy gap."}
 
 
 def train_stepped_parser(kind: str) -> argparse.ArgumentParser:

@@ -58,17 +58,18 @@ def test_sample_refuses_what_is_not_a_generative_checkpoint(tmp_path, capsys):
     other = tmp_path / "mlp.pt"
     fk.save({"config": {"model": "mlp"}, "model": {}}, other)
     code, _, err = run(["sample", str(other)], capsys)
-    assert code == 2 and "not a checkpoint of `fukaku train vae|ddpm|gan|realnvp`" in err
+    assert code == 2 and "not a checkpoint of `fukaku train vae|ddpm|gan|realnvp|rbm`" in err
     code, _, err = run(["sample", str(tmp_path / "missing.pt")], capsys)
     assert code == 2 and "no such checkpoint" in err
 
 
 STEPPED_TINY = {"ddpm": ["--hidden", "32", "--blocks", "1", "--diffusion-steps", "10"],
                 "gan": ["--latent", "8", "--channels", "8"],
-                "realnvp": ["--hidden", "16", "--couplings", "2"]}
+                "realnvp": ["--hidden", "16", "--couplings", "2"],
+                "rbm": ["--hidden", "16", "--k", "2"]}
 
 
-@pytest.mark.parametrize("kind", ["ddpm", "gan", "realnvp"])
+@pytest.mark.parametrize("kind", ["ddpm", "gan", "realnvp", "rbm"])
 def test_train_and_sample_each_stepped_model(kind, tmp_path, capsys):
     pil = pytest.importorskip("PIL.Image")
     ckpt, grid = tmp_path / f"{kind}.pt", tmp_path / "grid.png"

@@ -10,8 +10,9 @@
   CLIP with linear CCA beside it, and the parameter count of a configuration (seed 000 §6.3–6.5, seed 001 §9.4).
 - :mod:`fukaku.models.generative` — autoencoders (undercomplete, deep, sparse L1/KL, denoising, contractive;
   seed 004 §3.5), the VAE, DDPM, normalizing flows, GANs and VAE-GAN (seed 000 §6.5).
+- :mod:`fukaku.models.energy` — energy-based models: the Boltzmann machine, RBM and DBN, the Hopfield network
+  and the CDMA detectors that share its energy (seed 000 §6.1.5–6.1.6).
 
-The families of the capability map that come later get their own subpackage beside it (``energy/`` next).
 Every model is also reachable as ``fukaku.models.<Name>``.
 """
 from . import classical
@@ -29,6 +30,9 @@ from .transformer import __all__ as _transformer_all
 from . import generative
 from .generative import *  # noqa: F401,F403
 from .generative import __all__ as _generative_all
+from . import energy
+from .energy import *  # noqa: F401,F403
+from .energy import __all__ as _energy_all
 
 __all__ = ["classical", *_classical_all, "cnn", *_cnn_all, "rnn", *_rnn_all, "transformer", *_transformer_all,
-           "generative", *_generative_all]
+           "generative", *_generative_all, "energy", *_energy_all]

@@ -43,10 +43,29 @@ class Trained(NamedTuple):
     losses: list[float]
 
 
+def fit_ddpm(ddpm: DDPM, sample_batch, steps: int, generator: fk.Generator, rng: np.random.Generator,
+             batch: int = 256, lr: float = 2e-3) -> list[float]:
+    """Train ``ddpm`` with Adam, its learning rate decaying linearly to 0 (a sharper fit at the end), on batches
+    ``sample_batch(n, rng) -> (x, labels)`` (labels used when the model is conditional); its noise and time
+    steps drawn from ``generator``. Returns the training losses."""
+    opt = optim.Adam(ddpm.parameters(), lr=lr)
+    decay = optim.lr_scheduler.LambdaLR(opt, lambda step: 1 - step / steps)
+    losses = []
+    for _ in range(steps):
+        x, labels = sample_batch(batch, rng)
+        y = None if ddpm.num_classes is None else fk.tensor(labels)
+        loss = ddpm.loss(fk.tensor(x), y, generator=generator)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        decay.step()
+        losses.append(float(loss))
+    return losses
+
+
 def train_ddpm(sample_batch, steps: int, seed: int, num_classes: int | None = None, p_uncond: float = 0.0,
                hidden: int = 128, diffusion_steps: int = 100, batch: int = 256, lr: float = 2e-3) -> Trained:
-    """Train an :class:`EpsilonMLP` DDPM with Adam, its learning rate decaying linearly to 0, on batches
-    ``sample_batch(n, rng) -> (x, labels)``.
+    """A 2-D :class:`EpsilonMLP` DDPM (linear schedule) trained by :func:`fit_ddpm`.
 
     The data's generator and fukaku's are seeded apart (``seed`` and ``seed + 7919``): NumPy's and fukaku's
     generators given the same seed give the same stream, and a noise drawn in step with the data would
@@ -55,16 +74,4 @@ def train_ddpm(sample_batch, steps: int, seed: int, num_classes: int | None = No
     generator = fk.Generator().manual_seed(seed + 7919)
     rng = np.random.default_rng(seed)
     ddpm = DDPM(EpsilonMLP(2, hidden, num_classes=num_classes), NoiseSchedule.linear(diffusion_steps), p_uncond)
-    opt = optim.Adam(ddpm.parameters(), lr=lr)
-    decay = optim.lr_scheduler.LambdaLR(opt, lambda step: 1 - step / steps)  # to 0: a sharper fit at the end
-    losses = []
-    for _ in range(steps):
-        x, labels = sample_batch(batch, rng)
-        y = None if num_classes is None else fk.tensor(labels)
-        loss = ddpm.loss(fk.tensor(x), y, generator=generator)
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-        decay.step()
-        losses.append(float(loss))
-    return Trained(ddpm, losses)
+    return Trained(ddpm, fit_ddpm(ddpm, sample_batch, steps, generator, rng, batch, lr))

@@ -7,12 +7,13 @@ from pathlib import Path
 import numpy as np
 
 import fukaku as fk
-from fukaku import datasets, optim
+from fukaku import datasets
 from fukaku.models.generative.diffusion import DDPM, EpsilonMLP, NoiseSchedule
 
 from ...plotting import save_figure
 from ...registry import Check, Context, Experiment, Measurement
 from ._judge import probabilities, train_classifier
+from ._toy import fit_ddpm
 from ....ops._parallel import blas_threads
 
 QUICK = {"steps": 1400, "hidden": 256, "blocks": 2, "T": 100, "per_class": 25, "classifier_epochs": 15, "classes": 4}
@@ -47,17 +48,13 @@ class DiffusionDigits(Experiment, id="diffusion-digits", source="seed 000 §6.5"
             generator, rng = fk.Generator().manual_seed(ctx.seed + 7919), ctx.rng(1)
             ddpm = DDPM(EpsilonMLP(64, cfg["hidden"], cfg["blocks"], num_classes=classes),
                         NoiseSchedule.cosine(cfg["T"]), p_uncond=0.1)
-            opt = optim.Adam(ddpm.parameters(), lr=2e-3)
-            decay = optim.lr_scheduler.LambdaLR(opt, lambda step: 1 - step / cfg["steps"])
-            losses, pixels = [], x * 2 - 1
-            for _ in range(cfg["steps"]):
-                batch = train[rng.integers(0, len(train), 128)]
-                loss = ddpm.loss(fk.tensor(pixels[batch]), fk.tensor(y[batch]), generator=generator)
-                opt.zero_grad()
-                loss.backward()
-                opt.step()
-                decay.step()
-                losses.append(float(loss))
+            pixels = x * 2 - 1
+
+            def sample_batch(n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+                batch = train[rng.integers(0, len(train), n)]
+                return pixels[batch], y[batch]
+
+            losses = fit_ddpm(ddpm, sample_batch, cfg["steps"], generator, rng, batch=128, lr=2e-3)
             labels = np.repeat(np.arange(classes), cfg["per_class"])
             samples = ((ddpm.sample(len(labels), y=fk.tensor(labels), generator=generator).numpy() + 1) / 2).clip(0, 1)
         p = probabilities(judge, samples)

@@ -30,7 +30,6 @@ def _epoch(page) -> int:
 def measure(page, cdp, seconds: float) -> dict[str, float]:
     """One window of ``seconds`` with training running: updates, epochs, bytes and main-thread time."""
     frames: list[int] = []
-    page.evaluate("() => undefined")  # settle
     before, epoch0, start = _metrics(cdp), _epoch(page), time.perf_counter()
     page.frames_seen = frames
     page.wait_for_timeout(seconds * 1000)

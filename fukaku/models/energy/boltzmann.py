@@ -20,6 +20,7 @@ from ...nn.modules.module import Module
 from ...nn.parameter import Parameter
 from ...ops.reduce import logsumexp
 from ...tensor import Tensor, bump_version, tensor, wrap
+from ...ops.elementwise import _sigmoid
 
 __all__ = ["BoltzmannMachine", "MAX_ENUMERATION", "binary_states"]
 
@@ -35,10 +36,6 @@ def binary_states(n: int) -> np.ndarray:
                          f"got {n!r}; estimate moments by Gibbs sampling instead")
     k = np.arange(2 ** n, dtype=np.int64)[:, None]
     return ((k >> np.arange(n)) & 1).astype(np.float64)
-
-
-def _sigmoid(z: np.ndarray) -> np.ndarray:
-    return 0.5 * (1.0 + np.tanh(0.5 * z))
 
 
 class BoltzmannMachine(Module):

@@ -22,6 +22,7 @@ import math
 
 import numpy as np
 
+from ..._generator import resolve_generator
 from ...errors import ShapeError
 from ...tensor import Tensor, wrap
 from .hopfield import _array, _check_spins, hopfield_recall
@@ -34,7 +35,7 @@ def spreading_codes(num_users: int, length: int, generator: np.random.Generator 
     """Random ±1 spreading codes, one row per user: ``(num_users, length)`` float64."""
     if int(num_users) < 1 or int(length) < 1:
         raise ValueError(f"spreading_codes: num_users and length must be >= 1, got {num_users}, {length}")
-    rng = generator if generator is not None else np.random.default_rng()
+    rng = resolve_generator(generator, "spreading_codes")
     return wrap(rng.choice(np.array([-1.0, 1.0]), size=(int(num_users), int(length))))
 
 
@@ -58,7 +59,7 @@ def cdma_signal(bits, codes, snr_db: float, generator: np.random.Generator | Non
     _check_spins(b, "bits", where)
     y = np.asarray(b, dtype=np.float64) @ s / math.sqrt(s.shape[1])
     if math.isfinite(snr_db):
-        rng = generator if generator is not None else np.random.default_rng()
+        rng = resolve_generator(generator, where)
         y = y + rng.standard_normal(y.shape) * noise_std(snr_db)
     return wrap(y)
 

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..._generator import resolve_generator
 from ...errors import ShapeError
 from ...nn.modules.module import Module
 from ...tensor import Tensor, wrap, zeros
@@ -133,7 +134,7 @@ def hopfield_recall(weight, probe, threshold=None, sweeps: int = 20, mode: str =
             increases when ``block_size`` is 1); ``"sync"`` — all units at once, x ← sgn(Wx − θ) (Little's
             parallel dynamics, which may end in a 2-cycle).
         block_size: units updated together in ``"async"`` mode; default 1 for N ≤ 100, else ⌈N/100⌉.
-        generator: the NumPy/fukaku Generator for the update order (default: a fresh seeded-by-OS one).
+        generator: the NumPy/fukaku Generator for the update order (default: fukaku's default generator, seeded by ``fukaku.manual_seed``).
         track_energy: record the energy after every block (for checking the descent).
 
     h_i = 0 leaves x_i unchanged. Returns a :class:`HopfieldRecall`.
@@ -155,7 +156,7 @@ def hopfield_recall(weight, probe, threshold=None, sweeps: int = 20, mode: str =
     x = np.array(x[None] if squeeze else x, dtype=dtype)
     theta = None if threshold is None else np.asarray(_array(threshold, "threshold", where), dtype=dtype)
     x = np.array(np.broadcast_to(x, np.broadcast_shapes(x.shape, w.shape[:-2] + (1, 1))[:-1] + (n,)))
-    rng = generator if generator is not None else np.random.default_rng()
+    rng = resolve_generator(generator, where)
     b = int(block_size) if block_size is not None else (1 if n <= 100 else -(-n // 100))
     if b < 1:
         raise ValueError(f"{where}: block_size must be >= 1, got {block_size}")

@@ -22,7 +22,8 @@ from ...nn.parameter import Parameter
 from ...ops.activation import sigmoid, softplus
 from ...ops.reduce import logsumexp
 from ...tensor import Tensor, bump_version, tensor, wrap
-from .boltzmann import _sigmoid, binary_states
+from ...ops.elementwise import _sigmoid
+from .boltzmann import binary_states
 
 __all__ = ["RBM"]
 

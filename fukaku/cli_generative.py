@@ -38,6 +38,7 @@ from .models.generative import (DDPM, VAE, DCGANDiscriminator, DCGANGenerator, E
                                 gan_step)
 from .nn.modules.module import Module
 from .ops._parallel import blas_threads
+from .ops.elementwise import _sigmoid
 from .serialization import load, save
 from .tensor import Generator, from_numpy, randn, tensor
 
@@ -193,14 +194,15 @@ def to_logit_space(x: np.ndarray, levels: int, rng: np.random.Generator) -> tupl
     and log|dy/dx| per image: the flow's density of y becomes one of the continuous pixels."""
     v = (x * (levels - 1) + rng.uniform(size=x.shape)) / levels
     s = LOGIT_ALPHA + (1 - 2 * LOGIT_ALPHA) * v
-    y = np.log(s) - np.log1p(-s)
-    log_det = (np.log(1 - 2 * LOGIT_ALPHA) - np.log(s) - np.log1p(-s)).sum(1)
+    log_s, log_1ms = np.log(s), np.log1p(-s)
+    y = log_s - log_1ms
+    log_det = (np.log(1 - 2 * LOGIT_ALPHA) - log_s - log_1ms).sum(1)
     return y.astype(np.float32), log_det
 
 
 def from_logit_space(y: np.ndarray) -> np.ndarray:
     """The inverse of :func:`to_logit_space` (without the dequantisation noise): pixels in [0, 1]."""
-    return (1 / (1 + np.exp(-y)) - LOGIT_ALPHA) / (1 - 2 * LOGIT_ALPHA)
+    return (_sigmoid(y) - LOGIT_ALPHA) / (1 - 2 * LOGIT_ALPHA)
 
 
 def bits_per_pixel(flow: RealNVP, x: np.ndarray, levels: int, seed: int, batch: int = 1000) -> float:

@@ -11,11 +11,15 @@ from ..tensor import Tensor, as_tensor
 __all__ = ["boltzmann_distribution", "log_partition_function", "boltzmann_log_probs"]
 
 
+def float_tensor(x) -> Tensor:
+    """``x`` as a floating tensor: float64 unless it is a floating tensor already."""
+    t = x if isinstance(x, Tensor) else as_tensor(x, dtype=float64)
+    return t if t.is_floating_point() else t.double()
+
+
 def _scaled(energies, beta) -> Tensor:
     """−β ε as a floating tensor (float64 unless ``energies`` is a floating tensor already)."""
-    e = energies if isinstance(energies, Tensor) else as_tensor(energies, dtype=float64)
-    if not e.is_floating_point():
-        e = e.double()
+    e = float_tensor(energies)
     if not isinstance(beta, Tensor) and beta == float("inf"):
         raise ValueError("boltzmann_distribution: beta = inf is the ground-state limit; pass a large finite "
                          "beta (the distribution is then one-hot on the lowest energy, ties shared)")

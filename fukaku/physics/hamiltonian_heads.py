@@ -17,12 +17,11 @@ from __future__ import annotations
 import math
 from typing import NamedTuple
 
-from ..dtypes import float64
 from ..nn.functional import one_hot
 from ..ops.reduce import sum as _sum
 from ..ops.shape import stack
 from ..tensor import Tensor, as_tensor, zeros_like
-from .boltzmann import boltzmann_distribution, boltzmann_log_probs
+from .boltzmann import boltzmann_distribution, boltzmann_log_probs, float_tensor
 
 __all__ = ["HeadOutput", "binary_head", "one_hot_head", "gaussian_head"]
 
@@ -32,11 +31,6 @@ class HeadOutput(NamedTuple):
 
     mean: Tensor
     loss: Tensor | None
-
-
-def _tensor(x) -> Tensor:
-    t = x if isinstance(x, Tensor) else as_tensor(x, dtype=float64)
-    return t if t.is_floating_point() else t.double()
 
 
 def binary_head(field, target=None, beta: float = 1.0) -> HeadOutput:
@@ -51,12 +45,12 @@ def binary_head(field, target=None, beta: float = 1.0) -> HeadOutput:
         ⟨d⟩ = p(d = 1) (= σ(βu)), and the cross-entropy −E_data[log p(d)] averaged over the entries
         (= ``binary_cross_entropy_with_logits(βu, target)``; the KL divergence plus the data's entropy).
     """
-    u = _tensor(field)
+    u = float_tensor(field)
     energies = stack([zeros_like(u), -u], dim=-1)                # ε(d = 0) = 0, ε(d = 1) = −u
     mean = boltzmann_distribution(energies, beta)[..., 1]        # ⟨d⟩ = Σ_d d p(d) = p(1)
     if target is None:
         return HeadOutput(mean, None)
-    t = _tensor(target)
+    t = float_tensor(target)
     log_p = boltzmann_log_probs(energies, beta)
     data = stack([1 - t, t], dim=-1)                              # the data's distribution over d
     return HeadOutput(mean, -_sum(data * log_p, dim=-1).mean())
@@ -74,7 +68,7 @@ def one_hot_head(field, target=None, beta: float = 1.0) -> HeadOutput:
         ⟨d⟩ = (p(e_1), …, p(e_K)) (= softmax(βu)), and −E_data[log p(d)] averaged over the batch
         (= ``cross_entropy(βu, target)``).
     """
-    u = _tensor(field)
+    u = float_tensor(field)
     mean = boltzmann_distribution(-u, beta, dim=-1)              # ε(e_k) = −u_k, ⟨d⟩_k = p(e_k)
     if target is None:
         return HeadOutput(mean, None)
@@ -95,10 +89,10 @@ def gaussian_head(field, target=None, beta: float = 1.0) -> HeadOutput:
         ⟨d⟩ = u (the linear output), and the negative log-likelihood −log p(target) averaged over the
         batch: (β/2)‖target − u‖² + (D/2) log(2π/β), i.e. (βD/2) × ``mse_loss(u, target)`` + a constant.
     """
-    u = _tensor(field)
+    u = float_tensor(field)
     if target is None:
         return HeadOutput(u, None)
-    t = _tensor(target)
+    t = float_tensor(target)
     dims = u.shape[-1] if u.dim() else 1
     energy = 0.5 * _sum((t - u) ** 2, dim=-1) if u.dim() else 0.5 * (t - u) ** 2
     return HeadOutput(u, (beta * energy).mean() + 0.5 * dims * math.log(2 * math.pi / beta))

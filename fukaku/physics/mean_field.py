@@ -11,12 +11,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from ..dtypes import float64
 from ..models.energy.boltzmann import binary_states
 from ..nn.functional import logsigmoid, sigmoid
 from ..nn.modules.linear import Linear
 from ..ops.elementwise import exp
 from ..tensor import Tensor, as_tensor
+from .boltzmann import float_tensor
 
 __all__ = ["mean_field_forward", "exact_forward", "MAX_HIDDEN_STATES"]
 
@@ -32,11 +32,6 @@ def _params(layer) -> tuple[Tensor, Tensor]:
     return weight, bias
 
 
-def _input(x) -> Tensor:
-    t = x if isinstance(x, Tensor) else as_tensor(x, dtype=float64)
-    return t if t.is_floating_point() else t.double()
-
-
 def mean_field_forward(x, layers: Sequence) -> Tensor:
     """The mean-field output: ⟨h_k⟩ = σ(𝕁_{k−1}⟨h_{k−1}⟩ + J_{k−1}) layer after layer, ⟨d⟩ last — an MLP
     with sigmoids (differentiable in the input and the parameters).
@@ -49,7 +44,7 @@ def mean_field_forward(x, layers: Sequence) -> Tensor:
     Shape:
         (N, out_features of the last layer).
     """
-    h = _input(x)
+    h = float_tensor(x)
     for layer in layers:
         weight, bias = _params(layer)
         h = sigmoid(h @ weight.T + bias)
@@ -78,7 +73,7 @@ def exact_forward(x, layers: Sequence) -> Tensor:
     if max(2 ** h for h in hidden) > MAX_HIDDEN_STATES:
         raise ValueError(f"exact_forward: hidden layers of {hidden} units; enumeration needs ≤ 12 units "
                          "per hidden layer (use mean_field_forward for wider ones)")
-    xt = _input(x)
+    xt = float_tensor(x)
     dtype = params[0][0].dtype
     states = [as_tensor(binary_states(h)).to(dtype) for h in hidden]      # (2^H, H), one row per state
 

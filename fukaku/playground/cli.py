@@ -34,7 +34,7 @@ def cmd_playground(args) -> int:
     try:
         import uvicorn
 
-        from .server import create_app
+        from .server import create_app, join_host
     except ImportError as exc:
         print(f"fukaku playground: {exc.name} is missing; install the extra: pip install 'fukaku[playground]'",
               file=sys.stderr)
@@ -45,8 +45,7 @@ def cmd_playground(args) -> int:
         print(f"fukaku playground: cannot listen on {args.host} port {args.port}: {exc.strerror or exc}; "
               "choose another --port (0: any free one)", file=sys.stderr)
         return 1
-    host = f"[{args.host}]" if ":" in args.host else args.host
-    url = f"http://{host}:{sock.getsockname()[1]}/"
+    url = f"http://{join_host(args.host, sock.getsockname()[1])}/"
     print(f"fukaku playground: serving on {url} (Ctrl-C to stop)", flush=True)
     if args.open:
         import webbrowser

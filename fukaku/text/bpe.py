@@ -238,11 +238,6 @@ def _name(data: bytes) -> str:
         return "".join(f"<0x{b:02X}>" for b in data)
 
 
-def _replace(ids: list[int], pair: tuple[int, int], new: int) -> list[int]:
-    """``ids`` with every occurrence of ``pair`` (left to right, not overlapping) replaced by ``new``."""
-    return _merge_positions(ids, pair[0], pair[1], new)[0]
-
-
 def _merge_positions(ids: list[int], a: int, b: int, new: int) -> tuple[list[int], list[int], list[int]]:
     """``ids`` with every occurrence of ``(a, b)`` (left to right, not overlapping) replaced by ``new``; also where
     each occurrence was in ``ids`` and where its new token is in the result. ``list.index`` does the scanning."""

@@ -36,6 +36,7 @@ import numpy as np
 
 from ..tensor import Tensor
 from .base import MAX_VOCAB, Fields, Tokenizer, check_text, encode_words, ids_array, vocab_size_arg
+from .bpe import _merge_positions
 
 SPECIALS = ("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]")
 """BERT's special tokens, ids 0–4 of a trained vocabulary."""
@@ -245,15 +246,8 @@ def learn_wordpieces(words: dict[str, int], budget: int, taken: set[str] = froze
         pair = (a, b)
         for wi in where.pop(pair, ()):
             seg = segs[wi]
-            merged, i = [], 0
-            while i < len(seg):
-                if i < len(seg) - 1 and seg[i] == a and seg[i + 1] == b:
-                    merged.append(new)
-                    i += 2
-                else:
-                    merged.append(seg[i])
-                    i += 1
-            if len(merged) == len(seg):
+            merged, old_at, _ = _merge_positions(seg, a, b, new)
+            if not old_at:
                 continue
             c = freqs[wi]
             for t in seg:

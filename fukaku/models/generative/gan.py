@@ -16,6 +16,7 @@ from ... import nn
 from ...nn import functional as F
 from ...optim.optimizer import Optimizer
 from ...tensor import Tensor
+from ..classical.mlp import MLP
 
 GENERATOR_LOSSES = ("non_saturating", "minimax")
 
@@ -51,15 +52,6 @@ def gan_step(generator: nn.Module, discriminator: nn.Module, opt_g: Optimizer, o
     return float(d_loss), float(g_loss)
 
 
-def _mlp(sizes: list[int], activation) -> nn.Sequential:
-    layers: list[nn.Module] = []
-    for i, (a, b) in enumerate(zip(sizes, sizes[1:])):
-        layers.append(nn.Linear(a, b))
-        if i < len(sizes) - 2:
-            layers.append(activation())
-    return nn.Sequential(*layers)
-
-
 class MLPGenerator(nn.Module):
     """G(z) for vectors: an MLP with ReLU units from ``latent`` noise dimensions to ``dim``.
 
@@ -68,7 +60,7 @@ class MLPGenerator(nn.Module):
     def __init__(self, latent: int = 2, dim: int = 2, hidden: int = 128, layers: int = 3) -> None:
         super().__init__()
         self.latent = latent
-        self.net = _mlp([latent, *[hidden] * layers, dim], nn.ReLU)
+        self.net = MLP([latent, *[hidden] * layers, dim], nn.ReLU)
 
     def forward(self, z: Tensor) -> Tensor:
         return self.net(z)
@@ -81,7 +73,7 @@ class MLPDiscriminator(nn.Module):
 
     def __init__(self, dim: int = 2, hidden: int = 128, layers: int = 3) -> None:
         super().__init__()
-        self.net = _mlp([dim, *[hidden] * layers, 1], lambda: nn.LeakyReLU(0.2))
+        self.net = MLP([dim, *[hidden] * layers, 1], lambda: nn.LeakyReLU(0.2))
 
     def forward(self, x: Tensor) -> Tensor:
         return self.net(x).squeeze(1)

@@ -349,13 +349,13 @@ def negative_sampling_loss(v: np.ndarray, u_pos: np.ndarray, u_neg: np.ndarray
             vectors of the noise words.
 
     Returns:
-        ``(L, dL/dv, dL/du_pos, dL/du_neg)``. Training descends exactly this gradient (scaled by the learning rate).
+        ``(L, dL/dv, dL/du_pos, dL/du_neg)``: the reference gradient that training's batched step is tested against.
     """
     s_pos = np.einsum("bd,bd->b", v, u_pos)
     s_neg = np.einsum("bd,bkd->bk", v, u_neg)
     loss = float(np.logaddexp(0, -s_pos).sum() + np.logaddexp(0, s_neg).sum())
-    g_pos = -(1 - 1 / (1 + np.exp(-s_pos)))          # dL/ds_pos = σ(s) − 1
-    g_neg = 1 / (1 + np.exp(-s_neg))                  # dL/ds_neg = σ(s)
+    g_pos = _sigmoid(s_pos) - 1                      # dL/ds_pos = σ(s) − 1
+    g_neg = _sigmoid(s_neg)                          # dL/ds_neg = σ(s)
     dv = g_pos[:, None] * u_pos + np.einsum("bk,bkd->bd", g_neg, u_neg)
     return loss, dv, g_pos[:, None] * v, g_neg[:, :, None] * v[:, None, :]
 
@@ -678,13 +678,14 @@ class Word2Vec:
 
     def similarity(self, a: str, b: str) -> float:
         """The cosine similarity of the vectors of ``a`` and ``b``."""
-        unit = self.unit_vectors()
-        return float(unit[self._id(a)] @ unit[self._id(b)])
+        va, vb = self.vectors[self._id(a)], self.vectors[self._id(b)]
+        norms = np.linalg.norm(va) * np.linalg.norm(vb)
+        return float(va @ vb / norms) if norms > 0 else 0.0
 
-    def _nearest(self, query: np.ndarray, exclude: list[int], k: int) -> list[tuple[str, float]]:
+    def _nearest(self, unit: np.ndarray, query: np.ndarray, exclude: list[int], k: int) -> list[tuple[str, float]]:
+        """The ``k`` words whose ``unit`` vectors are nearest to ``query`` by cosine, leaving out ``exclude``."""
         if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
             raise ValueError(f"Word2Vec: k must be a positive integer, got {k!r}")
-        unit = self.unit_vectors()
         norm = np.linalg.norm(query)
         sims = unit @ (query / norm if norm > 0 else query)
         sims[exclude] = -np.inf
@@ -696,8 +697,8 @@ class Word2Vec:
     def most_similar(self, word: str, k: int = 10) -> list[tuple[str, float]]:
         """The ``k`` words whose vectors are closest to ``word``'s by cosine similarity, most similar first, with
         the similarity; the word itself is left out."""
-        i = self._id(word)
-        return self._nearest(self.unit_vectors()[i], [i], k)
+        i, unit = self._id(word), self.unit_vectors()
+        return self._nearest(unit, unit[i], [i], k)
 
     def analogy(self, a: str, b: str, c: str, k: int = 1) -> list[tuple[str, float]]:
         """"``a`` is to ``b`` as ``c`` is to ?": the ``k`` words nearest to b − a + c (3CosAdd on unit vectors, as
@@ -705,7 +706,7 @@ class Word2Vec:
         ``analogy("france", "paris", "italy")``."""
         ia, ib, ic = self._id(a), self._id(b), self._id(c)
         unit = self.unit_vectors()
-        return self._nearest(unit[ib] - unit[ia] + unit[ic], [ia, ib, ic], k)
+        return self._nearest(unit, unit[ib] - unit[ia] + unit[ic], [ia, ib, ic], k)
 
     # -------------------------------------------------------------------------------------------- saving
     def config(self) -> dict[str, Any]:

@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 
 from ..datasets.text import MAX_TEXT_BYTES, _read_text
+from .cli import _missing, _usage_error
 from .word2vec import Word2Vec, text_sentences
 
 EXAMPLES = ("Examples: fukaku word2vec train --data ../shared/data/text/tinyshakespeare.txt --out shakespeare.w2v; "
@@ -60,16 +61,8 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     s.add_argument("--analogy", nargs=3, metavar=("A", "B", "C"))
     s.add_argument("-k", type=int, default=10, help="how many words to print (10)")
     s.set_defaults(handler=cmd_similar)
-    from .cli import _missing  # deferred: fukaku.text.cli imports this module, then calls add_parser
-
     p.set_defaults(handler=lambda args: _missing(p))
     return p
-
-
-def _usage_error(message: str) -> Exception:
-    from .cli import _usage_error  # the tokenizer command's: a UsageError of fukaku.cli (exit status 2)
-
-    return _usage_error(message)
 
 
 def cmd_train(args) -> int:

@@ -19,8 +19,8 @@ from ...ops.activation import softmax
 from ...ops.attention import Attention
 from ...ops.index import repeat_interleave
 from ...ops.shape import cat, pad
-from ...tensor import Tensor, default_generator
-from .dropout import check_probability, dropout
+from ...tensor import Tensor
+from .dropout import check_probability, dropout, keep_mask
 from .linear import linear
 
 OP = "scaled_dot_product_attention"
@@ -90,9 +90,7 @@ def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor, attn
     bias = _bias(attn_mask, is_causal, query, logits, xp)
     keep = None
     if p > 0:
-        # float32 uniforms resolve p; the host generator draws them, only the mask moves to q's array module
-        keep = xp.asarray(default_generator().random(logits, dtype=np.float32) >= p).astype(query._data.dtype)
-        keep *= query._data.dtype.type(1.0 / (1.0 - p) if p < 1 else 0.0)
+        keep = keep_mask(logits, p, query._data.dtype, xp)
     inputs = (query, key, value) if bias is None else (query, key, value, bias)
     return Attention.apply(*inputs, scale=float(scale), keep=keep)
 

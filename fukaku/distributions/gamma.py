@@ -101,7 +101,7 @@ class Gamma(Distribution):
 
     def cdf(self, value: Tensor) -> Tensor:
         """P(α, βx), the regularised incomplete gamma function; differentiable to first order in x, β and α
-        (∂P/∂α by the kernel of the implicit-reparameterisation gradient)."""
+        (∂P/∂α by :func:`fukaku.ops._gamma.gammainc_grad_a`)."""
         if self._validate_args:
             self._validate_sample(value)
         x = self.rate * value
@@ -112,7 +112,7 @@ class Gamma(Distribution):
         density = np.where(inside, np.exp((a - 1) * np.log(safe) - safe - _gamma.lgamma(a)), 0.0)  # p(βx; α)
         tangents = [(x, density)]
         if _differentiated(c):
-            tangents.append((c, np.where(inside, -_gamma.standard_gamma_grad(a, safe) * density, 0.0)))
+            tangents.append((c, np.where(inside, _gamma.gammainc_grad_a(a, safe), 0.0)))   # no 0/0 where p underflows
         return _first_order(_gamma.gammainc(a, xv).astype(x.detach().numpy().dtype), tangents)
 
     def entropy(self) -> Tensor:

@@ -27,7 +27,7 @@ import numpy.typing as npt
 
 from ..backends import array_module
 
-__all__ = ["lgamma", "digamma", "polygamma", "gammainc", "standard_gamma_grad"]
+__all__ = ["lgamma", "digamma", "polygamma", "gammainc", "gammainc_grad_a", "standard_gamma_grad"]
 
 _HALF_LOG_2PI = 0.5 * math.log(2.0 * math.pi)
 # Bernoulli numbers B₂ₖ, k = 1 … 8
@@ -230,14 +230,10 @@ def gammainc(a: npt.ArrayLike, x: npt.ArrayLike) -> np.ndarray:
     return out.reshape(shape)
 
 
-def standard_gamma_grad(alpha: npt.ArrayLike, z: npt.ArrayLike) -> np.ndarray:
-    """dz/dα for a Gamma(α, 1) draw z held at a fixed quantile: −(∂P(α, z)/∂α) / p(z; α), the implicit
-    reparameterisation gradient (Figurnov et al. 2018), in float64 (broadcast shapes).
-
-    ∂P/∂α is a central difference (step 1e-5·max(α, 1)) of the branch that is accurate at (α, z): the
-    series for P when z < α + 1, the continued fraction for Q = 1 − P otherwise, so both tails keep
-    their relative accuracy; p(z; α) = z^(α−1) e^(−z) / Γ(α).
-    """
+def gammainc_grad_a(alpha: npt.ArrayLike, z: npt.ArrayLike) -> np.ndarray:
+    """∂P(α, z)/∂α for z > 0, in float64 (broadcast shapes): a central difference (step 1e-5·max(α, 1)) of the
+    branch that is accurate at (α, z), the series for P when z < α + 1, the continued fraction for Q = 1 − P
+    otherwise, so both tails keep their relative accuracy."""
     xp = array_module(alpha, z)
     a, x = xp.broadcast_arrays(xp.asarray(alpha, dtype=np.float64), xp.asarray(z, dtype=np.float64))
     shape = a.shape
@@ -245,16 +241,22 @@ def standard_gamma_grad(alpha: npt.ArrayLike, z: npt.ArrayLike) -> np.ndarray:
     out = xp.zeros(a.shape)
     h = 1e-5 * xp.maximum(a, 1.0)
     low = x < a + 1.0
-    log_density = (a - 1.0) * xp.log(x) - x - lgamma(a)
     if low.any():
         al, xl, hl = a[low], x[low], h[low]
         n = _iterations(al + hl)
-        dp = (_lower_series(al + hl, xl, n) - _lower_series(al - hl, xl, n)) / (2 * hl)
-        out[low] = -dp / xp.exp(log_density[low])
+        out[low] = (_lower_series(al + hl, xl, n) - _lower_series(al - hl, xl, n)) / (2 * hl)
     high = ~low
     if high.any():
         ah, xh, hh = a[high], x[high], h[high]
         n = _iterations(ah + hh)
-        dq = (_upper_fraction(ah + hh, xh, n) - _upper_fraction(ah - hh, xh, n)) / (2 * hh)
-        out[high] = dq / xp.exp(log_density[high])
+        out[high] = -(_upper_fraction(ah + hh, xh, n) - _upper_fraction(ah - hh, xh, n)) / (2 * hh)
     return out.reshape(shape)
+
+
+def standard_gamma_grad(alpha: npt.ArrayLike, z: npt.ArrayLike) -> np.ndarray:
+    """dz/dα for a Gamma(α, 1) draw z held at a fixed quantile: −(∂P(α, z)/∂α) / p(z; α), the implicit
+    reparameterisation gradient (Figurnov et al. 2018), in float64 (broadcast shapes); ∂P/∂α by
+    :func:`gammainc_grad_a`, p(z; α) = z^(α−1) e^(−z) / Γ(α)."""
+    xp = array_module(alpha, z)
+    a, x = xp.broadcast_arrays(xp.asarray(alpha, dtype=np.float64), xp.asarray(z, dtype=np.float64))
+    return -gammainc_grad_a(a, x) / xp.exp((a - 1.0) * xp.log(x) - x - lgamma(a))

@@ -60,6 +60,18 @@ def test_gamma_cdf_matches_torch_and_its_gradients(dtype):
     assert_close(ct.grad, numeric, rtol=1e-6, atol=1e-9)
 
 
+def test_gamma_cdf_in_the_far_tail_is_one_with_a_zero_concentration_gradient():
+    """Where the density underflows to 0 the concentration gradient is ∂P/∂α itself, never 0/0."""
+    c = fk.tensor([1.0, 3.0], dtype=fk.float64, requires_grad=True)
+    p = fd.Gamma(c, 1.0).cdf(fk.tensor([800.0, 1000.0], dtype=fk.float64))
+    p.sum().backward()
+    np.testing.assert_array_equal(p.detach().numpy(), [1.0, 1.0])
+    np.testing.assert_array_equal(np.abs(c.grad.numpy()), [0.0, 0.0])
+    expected = torch.special.gammainc(torch.tensor([1.0, 3.0], dtype=torch.float64), torch.tensor([800.0, 1000.0],
+                                                                                                dtype=torch.float64))
+    assert_close(p, expected, rtol=0, atol=0)
+
+
 @pytest.mark.parametrize("dtype", FLOATS)
 def test_beta_matches_torch(dtype):
     a, b, v = uniform(0.5, 4, 2, 3), uniform(0.5, 4, 3, seed=1), uniform(0.05, 0.95, 4, 2, 3, seed=2)

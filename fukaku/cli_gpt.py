@@ -27,9 +27,9 @@ import time
 import numpy as np
 
 from . import manual_seed, nn, optim
-from .autograd.grad_mode import no_grad
 from .cli import AT_LEAST_ONE, POSITIVE, UsageError, _check_save_path, _text_path, check_options
 from .datasets.text import windows_at
+from .models.rnn._util import inference
 from .models.transformer import GPT, GPTConfig
 from .ops import _parallel
 from .ops._parallel import get_num_threads
@@ -82,15 +82,12 @@ def evaluate_nats(model: GPT, ids: np.ndarray, context: int, starts: np.ndarray 
             starts = np.array([0])
             context = len(ids) - 1
     total, count = 0.0, 0
-    training = model.training
-    model.eval()
-    with no_grad():
+    with inference(model):
         for i in range(0, len(starts), batch_size):
             x, y = _windows(ids, starts[i:i + batch_size], context)
             logits = model(x)
             loss = nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]), y.reshape(-1), reduction="sum")
             total, count = total + float(loss), count + y.numel()
-    model.train(training)
     return total / count
 
 

@@ -15,7 +15,7 @@ from collections.abc import Callable
 import numpy as np
 
 from .. import nn, stack, tensor
-from ..autograd import no_grad
+from ..models.rnn._util import inference
 from ..lab.experiments.playground.exercise import half_squared_error
 from ..tensor import Tensor
 from .config import PlaygroundConfig
@@ -81,7 +81,7 @@ class PlaygroundNet(nn.Sequential):
 
     def layer_outputs(self, points: Tensor) -> list[Tensor]:
         """Every drawn layer's output for ``points (N, 2)``: ``[features (N, F), hidden… (N, units), output
-        (N, 1)]``, from one forward pass (run it under ``no_grad`` and in eval mode for heat-maps)."""
+        (N, 1)]``, from one forward pass (run it in eval mode without a graph, as :func:`grid_outputs` does, for heat-maps)."""
         outputs, h = [], points
         for i, m in enumerate(self):
             h = m(h)
@@ -101,13 +101,8 @@ def grid(density: int) -> np.ndarray:
 def grid_outputs(model: PlaygroundNet, points: np.ndarray) -> list[np.ndarray]:
     """Every drawn layer's output at ``points (N, 2)``: ``[features (N, F), hidden… (N, units), output (N, 1)]``
     float32 arrays, from one vectorised forward pass in eval mode without a graph (the model's mode is kept)."""
-    was_training = model.training
-    model.eval()
-    try:
-        with no_grad():
-            outputs = model.layer_outputs(tensor(points))
-    finally:
-        model.train(was_training)
+    with inference(model):
+        outputs = model.layer_outputs(tensor(points))
     return [o.numpy() for o in outputs]
 
 

@@ -16,7 +16,8 @@ from typing import Any
 
 import numpy as np
 
-from .. import datasets, no_grad, optim, tensor
+from .. import datasets, optim, tensor
+from ..models.rnn._util import inference
 from .config import PlaygroundConfig
 from .network import PlaygroundNet, grid, grid_outputs, heatmaps, loss_fn
 
@@ -118,11 +119,9 @@ class Session:
 
     def losses(self) -> tuple[float, float]:
         """The current (train, test) loss ½(out − target)², averaged over the points, in eval mode."""
-        with self.lock, no_grad():
-            self.model.eval()
+        with self.lock, inference(self.model):
             out = [float(loss_fn(self.model(tensor(x)), tensor(y)).item())
                    for x, y in ((self.x_train, self.y_train), (self.x_test, self.y_test))]
-            self.model.train()
         return out[0], out[1]
 
     def _record(self, grad_norms: list[float] | None = None) -> None:

@@ -18,6 +18,8 @@ from ..datasets.text import MAX_TEXT_BYTES, _read_text
 from .cli import _missing, _usage_error
 from .word2vec import Word2Vec, text_sentences
 
+NEGATIVE = 5   # noise words per pair, as word2vec.c
+
 EXAMPLES = ("Examples: fukaku word2vec train --data ../shared/data/text/tinyshakespeare.txt --out shakespeare.w2v; "
             "fukaku word2vec similar --model shakespeare.w2v king thou; fukaku word2vec similar --model "
             "shakespeare.w2v --analogy man king woman; fukaku word2vec train --data ../shared/data/text/neko.txt "
@@ -44,7 +46,7 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     t.add_argument("--dim", type=int, default=100, help="vector size (100)")
     t.add_argument("--window", type=int, default=5, help="largest context distance (5)")
     t.add_argument("--min-count", type=int, default=5, help="drop words seen fewer times (5)")
-    t.add_argument("--negative", type=int, default=5, help="noise words per pair with --loss ns (5)")
+    t.add_argument("--negative", type=int, default=None, help=f"noise words per pair with --loss ns ({NEGATIVE})")
     t.add_argument("--sample", type=float, default=1e-3, help="subsampling threshold of frequent words (1e-3; 0: off)")
     t.add_argument("--epochs", type=int, default=5, help="passes over the text (5)")
     t.add_argument("--alpha", type=float, default=None, help="starting learning rate (0.025 sg, 0.05 cbow)")
@@ -66,13 +68,13 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
 
 
 def cmd_train(args) -> int:
-    if args.loss == "hs" and args.negative != 5:
+    if args.loss == "hs" and args.negative is not None:
         raise _usage_error("--negative applies to --loss ns only")
     text = _read_text(Path(args.data), MAX_TEXT_BYTES)
     start = time.perf_counter()
     sentences = text_sentences(text, args.tokens)
     model = Word2Vec(vector_size=args.dim, window=args.window, min_count=args.min_count, sg=args.arch == "sg",
-                     hs=args.loss == "hs", negative=0 if args.loss == "hs" else args.negative, sample=args.sample,
+                     hs=args.loss == "hs", negative=0 if args.loss == "hs" else (NEGATIVE if args.negative is None else args.negative), sample=args.sample,
                      alpha=args.alpha, epochs=args.epochs, seed=args.seed, workers=args.workers)
     model.build_vocab(sentences)
     model.train(sentences)

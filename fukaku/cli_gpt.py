@@ -23,12 +23,13 @@ import json
 import math
 import os
 import time
+from pathlib import Path
 
 import numpy as np
 
 from . import manual_seed, nn, optim
 from .cli import AT_LEAST_ONE, POSITIVE, UsageError, _check_save_path, _text_path, check_options
-from .datasets.text import windows_at
+from .datasets.text import MAX_TEXT_BYTES, _read_text, windows_at
 from .models.rnn._util import inference
 from .models.transformer import GPT, GPTConfig
 from .ops import _parallel
@@ -46,9 +47,9 @@ EVAL_WINDOWS = 256        # windows of the fixed validation sample used between 
 
 
 def _text(spec: str) -> tuple[str, str]:
+    """The path and the text of ``--data text:PATH`` (UTF-8, at most MAX_TEXT_BYTES, as the other text commands)."""
     path = _text_path(spec)
-    with open(path, encoding="utf-8") as f:
-        return path, f.read()
+    return path, _read_text(Path(path), MAX_TEXT_BYTES)
 
 
 def _options(args) -> None:

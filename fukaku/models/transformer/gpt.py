@@ -50,7 +50,7 @@ from ...nn import init
 from ...nn.modules.module import Module
 from ...ops.shape import cat
 from ...tensor import Generator, Tensor, ones, tensor
-from ..rnn._util import check_tokens, inference
+from ..rnn._util import check_tokens, decode_loop, inference
 from .sampling import sample_tokens
 
 POSITIONAL = ("learned", "sinusoidal", "rope")
@@ -297,18 +297,20 @@ class GPT(Module):
             generator = Generator().manual_seed(int(seed))
         context = self.config.context_length
         cache = self.new_cache() if use_cache else None
-        out = ids
         with inference(self):
-            logits = self._last_logits(ids, cache)
-            for i in range(int(max_new_tokens)):
-                nxt = sample_tokens(logits, temperature, top_k, top_p, generator).to(ids.dtype).unsqueeze(1)
-                out = cat([out, nxt], 1)
-                if i == int(max_new_tokens) - 1:
-                    break
+            def step(token: Tensor, state):  # state: every token so far, and the cache while it holds
+                tokens, cache = state
+                token = token.to(tokens.dtype)
+                tokens = cat([tokens, token], 1)
                 if cache is not None and len(cache) == context:
                     cache = None  # the window slides from here on: positions shift, the cache no longer holds
-                logits = self._last_logits(nxt, cache) if cache is not None else self._last_logits(
-                    out[:, -context:], None)  # else the full recomputation over the last `context` tokens
+                logits = self._last_logits(token, cache) if cache is not None else self._last_logits(
+                    tokens[:, -context:], None)  # else the full recomputation over the last `context` tokens
+                return logits, (tokens, cache), None
+
+            pick = lambda logits: sample_tokens(logits, temperature, top_k, top_p, generator)  # noqa: E731
+            new, _ = decode_loop(step, (self._last_logits(ids, cache), None), (ids, cache), max_new_tokens, pick)
+        out = cat([ids, new.to(ids.dtype)], 1)
         return out[0] if single else out
 
     def extra_repr(self) -> str:

@@ -20,9 +20,9 @@ from ... import nn
 from ...autograd.grad_mode import no_grad
 from ...errors import ShapeError
 from ...nn.modules.module import Module
-from ...ops.elementwise import where
 from ...ops.shape import cat
-from ...tensor import Tensor, full, full_like, zeros
+from ...tensor import Tensor, full
+from ..rnn._util import decode_loop
 
 __all__ = ["TransformerSeq2Seq"]
 
@@ -102,14 +102,12 @@ class TransformerSeq2Seq(Module):
         filler = eos if self.padding_idx is None else self.padding_idx
         with no_grad():
             memory = self.encode(src)
-            tokens = full((src.shape[0], 1), bos, dtype=src.dtype)
-            done = zeros(src.shape[0], dtype=bool)
-            for _ in range(int(max_length)):
-                step = self.decode(tokens, memory, src)[:, -1].argmax(-1)
-                if eos is not None:
-                    step = where(done, full_like(step, filler), step)   # a finished sequence only pads
-                    done = done | (step == eos)
-                tokens = cat([tokens, step.unsqueeze(1)], dim=1)
-                if eos is not None and bool(done.all()):
-                    break
-        return tokens[:, 1:]
+            start = full((src.shape[0], 1), bos, dtype=src.dtype)
+
+            def step(token: Tensor, tokens: Tensor):  # the decoder reads every token so far, BOS first
+                tokens = cat([tokens, token.to(tokens.dtype)], dim=1)
+                return self.decode(tokens, memory, src)[:, -1], tokens, None
+
+            first = (self.decode(start, memory, src)[:, -1], None)
+            new, _ = decode_loop(step, first, start, max_length, lambda logits: logits.argmax(-1), eos, filler)
+        return new.to(src.dtype)

@@ -43,12 +43,6 @@ def out(arrays: tuple[np.ndarray, ...], return_tensors: bool) -> tuple:
     return tuple(from_numpy(np.ascontiguousarray(a)) for a in arrays) if return_tensors else arrays
 
 
-def check_positive_int(value, name: str, where: str, minimum: int = 1) -> int:
-    if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < minimum:
-        raise ValueError(f"{where}: {name} must be an integer >= {minimum}, got {value!r}")
-    return int(value)
-
-
 def holdout_split(x, y, test_fraction: float = 0.2, seed: GeneratorLike = 0, shuffle: bool = True) -> Split:
     """Shuffle (x, y) together and hold out the last ``test_fraction`` as the test set.
 

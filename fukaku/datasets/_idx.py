@@ -27,7 +27,8 @@ from typing import BinaryIO
 
 import numpy as np
 
-from ._common import DatasetFormatError, Split, candidate_dirs, check_positive_int, out, regular_file_size
+from .._checks import check_int
+from ._common import DatasetFormatError, Split, candidate_dirs, out, regular_file_size
 
 # element type code -> (big-endian NumPy dtype), from the IDX format description
 _IDX_TYPES = {0x08: np.dtype(">u1"), 0x09: np.dtype(">i1"), 0x0B: np.dtype(">i2"), 0x0C: np.dtype(">i4"),
@@ -133,7 +134,7 @@ def read_idx(path: str | os.PathLike, *, max_bytes: int = MAX_IDX_BYTES) -> np.n
         OSError: the file is missing or cannot be read.
     """
     path = Path(path)
-    max_bytes = check_positive_int(max_bytes, "max_bytes", "read_idx", minimum=0)
+    max_bytes = check_int(max_bytes, "max_bytes", "read_idx", minimum=0)
     with open(path, "rb") as raw:
         file_size = regular_file_size(raw)
         gz = raw.read(2) == b"\x1f\x8b"  # gzip's magic; an IDX file starts with 00 00

@@ -30,14 +30,15 @@ import numpy as np
 
 from ..tensor import Tensor, wrap
 from ..utils.data._generator import GeneratorLike
-from ._common import Split, check_positive_int, holdout_split, out, rng_for
+from .._checks import check_int
+from ._common import Split, holdout_split, out, rng_for
 
 _CLASSIFY_N = 500   # the Playground's NUM_SAMPLES_CLASSIFY
 _REGRESS_N = 1200   # the Playground's NUM_SAMPLES_REGRESS
 
 
 def _check(num_samples, noise, where: str) -> int:
-    n = check_positive_int(num_samples, "num_samples", where)
+    n = check_int(num_samples, "num_samples", where)
     if not np.isfinite(noise) or noise < 0:
         raise ValueError(f"{where}: noise must be >= 0 (the Playground's slider / 100, 0 to 0.5), got {noise!r}")
     return n

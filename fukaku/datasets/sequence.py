@@ -13,7 +13,8 @@ from __future__ import annotations
 import numpy as np
 
 from ..utils.data._generator import GeneratorLike
-from ._common import check_positive_int, out, rng_for
+from .._checks import check_int
+from ._common import out, rng_for
 
 
 def adding_problem(n: int, T: int, seed: GeneratorLike = None, return_tensors: bool = True):
@@ -23,8 +24,8 @@ def adding_problem(n: int, T: int, seed: GeneratorLike = None, return_tensors: b
         ``x (n, T, 2)`` float32 (values, markers) and ``y (n, 1)`` float32, the sum of the two
         values whose marker is 1.
     """
-    n = check_positive_int(n, "n", "adding_problem")
-    T = check_positive_int(T, "T", "adding_problem", minimum=2)
+    n = check_int(n, "n", "adding_problem")
+    T = check_int(T, "T", "adding_problem", minimum=2)
     rng = rng_for(seed, "adding_problem")
     values = rng.random((n, T))
     first = rng.integers(0, T // 2, n)
@@ -39,10 +40,10 @@ def adding_problem(n: int, T: int, seed: GeneratorLike = None, return_tensors: b
 
 
 def _memory_task(where: str, n, T, num_symbols, delay, seed, reverse: bool, return_tensors: bool):
-    n = check_positive_int(n, "n", where)
-    T = check_positive_int(T, "T", where)
-    num_symbols = check_positive_int(num_symbols, "num_symbols", where)
-    delay = check_positive_int(delay, "delay", where, minimum=0)
+    n = check_int(n, "n", where)
+    T = check_int(T, "T", where)
+    num_symbols = check_int(num_symbols, "num_symbols", where)
+    delay = check_int(delay, "delay", where, minimum=0)
     rng = rng_for(seed, where)
     blank, go = 0, num_symbols + 1
     length = 2 * T + delay + 1
@@ -86,8 +87,8 @@ def noisy_sine(n: int, T: int, period: float = 20.0, noise: float = 0.1, seed: G
         step t is the input at step t + 1. No predictor beats MSE noise² on average (the noise
         cannot be predicted).
     """
-    n = check_positive_int(n, "n", "noisy_sine")
-    T = check_positive_int(T, "T", "noisy_sine")
+    n = check_int(n, "n", "noisy_sine")
+    T = check_int(T, "T", "noisy_sine")
     if not period > 0:
         raise ValueError(f"noisy_sine: period must be > 0 steps, got {period!r}")
     if not noise >= 0:

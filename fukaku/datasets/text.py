@@ -20,7 +20,8 @@ from pathlib import Path
 import numpy as np
 
 from ..tensor import Tensor
-from ._common import DatasetFormatError, check_positive_int, out, regular_file_size
+from .._checks import check_int
+from ._common import DatasetFormatError, out, regular_file_size
 
 UNK = "<unk>"
 MAX_TEXT_BYTES = 1 << 30
@@ -87,9 +88,9 @@ class Vocab:
 
     def __init__(self, tokens: Sequence[str], counts: Sequence[int] | None = None, min_freq: int = 1,
                  max_vocab: int | None = None, unk_token: str = UNK) -> None:
-        min_freq = check_positive_int(min_freq, "min_freq", "Vocab")
+        min_freq = check_int(min_freq, "min_freq", "Vocab")
         if max_vocab is not None:
-            max_vocab = check_positive_int(max_vocab, "max_vocab", "Vocab", minimum=2)
+            max_vocab = check_int(max_vocab, "max_vocab", "Vocab", minimum=2)
         tokens = [str(t) for t in tokens]
         if counts is None:  # a plain token sequence: count it
             distinct, counts = np.unique(_object_array(tokens), return_counts=True)
@@ -159,7 +160,7 @@ class TextCorpus:
         where = "TextCorpus"
         if isinstance(source, os.PathLike):
             where = f"TextCorpus: text file {source}"
-            source = _read_text(Path(source), check_positive_int(max_bytes, "max_bytes", "TextCorpus", minimum=0))
+            source = _read_text(Path(source), check_int(max_bytes, "max_bytes", "TextCorpus", minimum=0))
         elif not isinstance(source, str):
             raise TypeError(f"TextCorpus: source must be the text (str) or a path (os.PathLike), got "
                             f"{type(source).__name__}")
@@ -212,8 +213,8 @@ def next_token_windows(ids, seq_len: int, stride: int | None = None, return_tens
         ``x (M, seq_len)`` and ``y (M, seq_len)`` int64, M = (len(ids) − seq_len − 1) // stride + 1.
     """
     ids = np.asarray(ids._data if isinstance(ids, Tensor) else ids, dtype=np.int64).reshape(-1)
-    seq_len = check_positive_int(seq_len, "seq_len", "next_token_windows")
-    stride = seq_len if stride is None else check_positive_int(stride, "stride", "next_token_windows")
+    seq_len = check_int(seq_len, "seq_len", "next_token_windows")
+    stride = seq_len if stride is None else check_int(stride, "stride", "next_token_windows")
     if len(ids) < seq_len + 1:
         raise ValueError(f"next_token_windows: {len(ids)} tokens are too few for one window of seq_len={seq_len} "
                          "(needs seq_len + 1)")

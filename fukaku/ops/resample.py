@@ -19,6 +19,7 @@ from types import ModuleType
 
 import numpy as np
 
+from .._checks import check_int
 from ..autograd.function import Function
 from ..backends import array_module
 from ..errors import ShapeError
@@ -179,11 +180,6 @@ def interpolate_axes(input: Tensor, plan: list[tuple[int, Taps | None]]) -> Tens
 
 
 # ----------------------------------------------------------------------------- pixel and channel shuffles
-def _factor(value, name: str, op: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ValueError(f"{op}: {name} must be a positive integer, got {value!r}")
-    return int(value)
-
 
 def pixel_shuffle(input: Tensor, upscale_factor: int) -> Tensor:
     """Rearrange ``(*, C·r², H, W)`` into ``(*, C, H·r, W·r)`` (Shi et al. 2016, sub-pixel
@@ -196,7 +192,7 @@ def pixel_shuffle(input: Tensor, upscale_factor: int) -> Tensor:
         >>> F.pixel_shuffle(fk.arange(8.0).reshape(1, 4, 1, 2), 2).shape
         fukaku.Size([1, 1, 2, 4])
     """
-    r = _factor(upscale_factor, "upscale_factor", "pixel_shuffle")
+    r = check_int(upscale_factor, "upscale_factor", "pixel_shuffle")
     if input.ndim < 3:
         raise ShapeError(f"pixel_shuffle: expected an input of shape (*, C·r², H, W) with at least 3 dims, got shape "
                          f"{fmt(input.shape)}")
@@ -214,7 +210,7 @@ def pixel_shuffle(input: Tensor, upscale_factor: int) -> Tensor:
 def pixel_unshuffle(input: Tensor, downscale_factor: int) -> Tensor:
     """Rearrange ``(*, C, H·r, W·r)`` into ``(*, C·r², H, W)``, the inverse of :func:`pixel_shuffle`:
     each r×r block of pixels becomes r² channels."""
-    r = _factor(downscale_factor, "downscale_factor", "pixel_unshuffle")
+    r = check_int(downscale_factor, "downscale_factor", "pixel_unshuffle")
     if input.ndim < 3:
         raise ShapeError(f"pixel_unshuffle: expected an input of shape (*, C, H·r, W·r) with at least 3 dims, got "
                          f"shape {fmt(input.shape)}")
@@ -232,7 +228,7 @@ def channel_shuffle(input: Tensor, groups: int) -> Tensor:
     """Interleave the channels of ``groups`` groups (ShuffleNet, Zhang et al. 2018): ``(N, C, *)``
     viewed as ``(N, groups, C/groups, *)``, its dims 1 and 2 swapped, flattened back; channel
     ``g·(C/groups) + i`` moves to ``i·groups + g``."""
-    g = _factor(groups, "groups", "channel_shuffle")
+    g = check_int(groups, "groups", "channel_shuffle")
     if input.ndim < 3:
         raise ShapeError(f"channel_shuffle: expected an input of shape (N, C, *) with more than 2 dims, got shape "
                          f"{fmt(input.shape)}")

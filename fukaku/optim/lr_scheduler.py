@@ -27,6 +27,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, Literal
 
+from .._checks import check_int
 from .optimizer import Optimizer
 
 __all__ = ["LRScheduler", "LambdaLR", "StepLR", "MultiStepLR", "ConstantLR", "ExponentialLR", "CosineAnnealingLR",
@@ -604,10 +605,8 @@ class CosineAnnealingWarmRestarts(LRScheduler):
 
     def __init__(self, optimizer: Optimizer, T_0: int, T_mult: int = 1,  # noqa: N803 (torch's names)
                  eta_min: float = 0.0, last_epoch: int = -1) -> None:
-        if not isinstance(T_0, int) or isinstance(T_0, bool) or T_0 <= 0:
-            raise ValueError(f"CosineAnnealingWarmRestarts: T_0 must be a positive integer, got {T_0!r}")
-        if not isinstance(T_mult, int) or isinstance(T_mult, bool) or T_mult < 1:
-            raise ValueError(f"CosineAnnealingWarmRestarts: T_mult must be an integer >= 1, got {T_mult!r}")
+        check_int(T_0, "T_0", "CosineAnnealingWarmRestarts")
+        check_int(T_mult, "T_mult", "CosineAnnealingWarmRestarts")
         if not isinstance(eta_min, (float, int)):
             raise ValueError(f"CosineAnnealingWarmRestarts: eta_min must be a float or int, got {eta_min!r} of type "
                              f"{type(eta_min).__name__}")
@@ -827,11 +826,11 @@ class OneCycleLR(LRScheduler):
             raise TypeError(f"OneCycleLR: {type(optimizer).__name__} is not an Optimizer")
         self.optimizer = optimizer
         if total_steps is not None:
-            _check_positive_int("total_steps", total_steps)
+            check_int(total_steps, "total_steps", "OneCycleLR")
             self.total_steps = total_steps
         elif epochs is not None and steps_per_epoch is not None:
-            _check_positive_int("epochs", epochs)
-            _check_positive_int("steps_per_epoch", steps_per_epoch)
+            check_int(epochs, "epochs", "OneCycleLR")
+            check_int(steps_per_epoch, "steps_per_epoch", "OneCycleLR")
             self.total_steps = epochs * steps_per_epoch
         else:
             raise ValueError("OneCycleLR: give total_steps, or epochs and steps_per_epoch (total_steps = "
@@ -913,7 +912,3 @@ class OneCycleLR(LRScheduler):
             raise ValueError(f"OneCycleLR.load_state_dict: '_anneal_func_type' must be 'cos' or 'linear', got "
                              f"{state_dict['_anneal_func_type']!r}")
 
-
-def _check_positive_int(name: str, value) -> None:
-    if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
-        raise ValueError(f"OneCycleLR: {name} must be a positive integer, got {value!r}")

@@ -54,6 +54,7 @@ from typing import Any
 
 import numpy as np
 
+from .._checks import check_int
 from ..ops.elementwise import _sigmoid   # σ in place, in four passes; exactly 0 far in the negative tail
 
 __all__ = ["NA", "tokenize", "text_sentences", "context_windows", "window_matrix", "cbow_pairs", "skipgram_pairs",
@@ -117,9 +118,7 @@ def text_sentences(text: str, tokens: str = "words") -> list[list[str]]:
 
 
 def _window(window: Any, who: str) -> int:
-    if isinstance(window, bool) or not isinstance(window, (int, np.integer)) or window < 1:
-        raise ValueError(f"{who}: window must be a positive integer (words on each side of the centre), got {window!r}")
-    return int(window)
+    return check_int(window, "window", who, why=" (words on each side of the centre)")
 
 
 def window_matrix(ids: np.ndarray, window: int, sentence_ids: np.ndarray | None = None) -> np.ndarray:
@@ -215,8 +214,7 @@ class Vocabulary:
     @classmethod
     def build(cls, sentences: Iterable[Sequence[str]], min_count: int = 5, max_size: int | None = None) -> Vocabulary:
         """The words of ``sentences`` seen at least ``min_count`` times (the ``max_size`` most frequent of them)."""
-        if isinstance(min_count, bool) or not isinstance(min_count, (int, np.integer)) or min_count < 1:
-            raise ValueError(f"word2vec.Vocabulary.build: min_count must be a positive integer, got {min_count!r}")
+        check_int(min_count, "min_count", "word2vec.Vocabulary.build")
         counter: Counter = Counter()
         for sentence in sentences:
             counter.update(sentence)
@@ -437,27 +435,21 @@ class Word2Vec:
                  negative: int = 5, ns_exponent: float = 0.75, sample: float = 1e-3, alpha: float | None = None,
                  min_alpha: float = 1e-4, epochs: int = 5, seed: int = 1, batch_words: int = 1024,
                  workers: int = 1) -> None:
-        if isinstance(vector_size, bool) or not isinstance(vector_size, (int, np.integer)) or vector_size < 1:
-            raise ValueError(f"Word2Vec: vector_size must be a positive integer, got {vector_size!r}")
-        if not hs and (isinstance(negative, bool) or not isinstance(negative, (int, np.integer)) or negative < 1):
-            raise ValueError(f"Word2Vec: negative must be a positive integer when hs=False (one of the two losses is "
-                             f"needed), got {negative!r}")
+        check_int(vector_size, "vector_size", "Word2Vec")
+        if not hs:
+            check_int(negative, "negative", "Word2Vec", why=" when hs=False (one of the two losses is needed)")
         if hs and negative:
             raise ValueError("Word2Vec: choose one loss: hs=True with negative=0 (hierarchical softmax), or hs=False "
                              "with negative ≥ 1 (negative sampling)")
-        if isinstance(epochs, bool) or not isinstance(epochs, (int, np.integer)) or epochs < 1:
-            raise ValueError(f"Word2Vec: epochs must be a positive integer, got {epochs!r}")
-        if isinstance(batch_words, bool) or not isinstance(batch_words, (int, np.integer)) or batch_words < 1:
-            raise ValueError(f"Word2Vec: batch_words must be a positive integer, got {batch_words!r}")
+        check_int(epochs, "epochs", "Word2Vec")
+        check_int(batch_words, "batch_words", "Word2Vec")
         self.vector_size, self.window = int(vector_size), _window(window, "Word2Vec")
         self.min_count, self.max_vocab = min_count, max_vocab
         self.sg, self.hs, self.negative = bool(sg), bool(hs), int(negative)
         self.ns_exponent, self.sample = float(ns_exponent), float(sample)
         self.alpha = float(alpha if alpha is not None else (0.025 if sg else 0.05))
         self.min_alpha, self.epochs, self.seed = float(min_alpha), int(epochs), int(seed)
-        if isinstance(workers, bool) or not isinstance(workers, (int, np.integer)) or workers < 1:
-            raise ValueError(f"Word2Vec: workers must be a positive integer, got {workers!r}")
-        self.batch_words, self.workers = int(batch_words), int(workers)
+        self.batch_words, self.workers = int(batch_words), check_int(workers, "workers", "Word2Vec")
         self.vocabulary: Vocabulary | None = None
         self.vectors = np.zeros((0, self.vector_size), dtype=np.float32)
         self.output = np.zeros((0, self.vector_size), dtype=np.float32)
@@ -684,8 +676,7 @@ class Word2Vec:
 
     def _nearest(self, unit: np.ndarray, query: np.ndarray, exclude: list[int], k: int) -> list[tuple[str, float]]:
         """The ``k`` words whose ``unit`` vectors are nearest to ``query`` by cosine, leaving out ``exclude``."""
-        if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
-            raise ValueError(f"Word2Vec: k must be a positive integer, got {k!r}")
+        check_int(k, "k", "Word2Vec")
         norm = np.linalg.norm(query)
         sims = unit @ (query / norm if norm > 0 else query)
         sims[exclude] = -np.inf

@@ -34,6 +34,7 @@ from collections.abc import Iterable, Sequence
 
 import numpy as np
 
+from .._checks import check_int
 from ..tensor import Tensor
 from .base import MAX_VOCAB, Fields, Tokenizer, check_text, encode_words, ids_array, vocab_size_arg
 from .bpe import _merge_positions
@@ -75,10 +76,7 @@ class WordPieceTokenizer(Tokenizer, kind="wordpiece"):
             raise ValueError("WordPieceTokenizer: the vocabulary has repeated tokens")
         if unk_token not in vocab:
             raise ValueError(f"WordPieceTokenizer: unk_token {unk_token!r} is not in the vocabulary")
-        if isinstance(max_input_chars_per_word, bool) or not isinstance(max_input_chars_per_word, int) \
-                or max_input_chars_per_word < 1:
-            raise ValueError(f"WordPieceTokenizer: max_input_chars_per_word must be a positive integer, got "
-                             f"{max_input_chars_per_word!r}")
+        check_int(max_input_chars_per_word, "max_input_chars_per_word", "WordPieceTokenizer")
         self.vocab: list[str] = vocab
         self.unk_token, self.lowercase = unk_token, bool(lowercase)
         self.max_input_chars_per_word = max_input_chars_per_word

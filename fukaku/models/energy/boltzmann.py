@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..._checks import check_int
 from ..._generator import resolve_generator
 from ...nn.modules.module import Module
 from ...nn.parameter import Parameter
@@ -62,8 +63,7 @@ class BoltzmannMachine(Module):
 
     def __init__(self, num_units: int, weight=None, bias=None, init_std: float = 0.1, generator=None) -> None:
         super().__init__()
-        if not isinstance(num_units, (int, np.integer)) or num_units < 1:
-            raise ValueError(f"BoltzmannMachine: num_units must be a positive integer, got {num_units!r}")
+        check_int(num_units, "num_units", "BoltzmannMachine")
         n = int(num_units)
         self.num_units = n
         if weight is None:

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from ..._checks import check_int
 from ..._generator import resolve_generator
 from ...nn.modules.container import ModuleList
 from ...nn.modules.linear import Linear
@@ -47,8 +48,7 @@ class DBN(Module):
         sizes = list(layer_sizes)
         if len(sizes) < 2 or any(not isinstance(s, (int, np.integer)) or s < 1 for s in sizes):
             raise ValueError(f"DBN: layer_sizes must be at least [visible, hidden] of positive integers, got {sizes!r}")
-        if not isinstance(num_classes, (int, np.integer)) or num_classes < 1:
-            raise ValueError(f"DBN: num_classes must be a positive integer, got {num_classes!r}")
+        check_int(num_classes, "num_classes", "DBN")
         self.layer_sizes = sizes
         rng = resolve_generator(generator, "DBN")
         self.rbms = ModuleList([RBM(a, b, init_std=init_std, generator=rng) for a, b in zip(sizes[:-1], sizes[1:])])
@@ -72,10 +72,8 @@ class DBN(Module):
         of the layers below for ``data``, for ``epochs`` epochs of shuffled mini-batches.
 
         Returns each layer's mean reconstruction error per epoch ``[[layer 1's epochs…], …]``."""
-        if not isinstance(epochs, (int, np.integer)) or epochs < 1:
-            raise ValueError(f"DBN.pretrain: epochs must be a positive integer, got {epochs!r}")
-        if not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
-            raise ValueError(f"DBN.pretrain: batch_size must be a positive integer, got {batch_size!r}")
+        check_int(epochs, "epochs", "DBN.pretrain")
+        check_int(batch_size, "batch_size", "DBN.pretrain")
         rng = resolve_generator(generator, "DBN.pretrain")
         x = data.detach() if isinstance(data, Tensor) else tensor(np.asarray(data, dtype=np.float32))
         if x.ndim != 2 or x.shape[1] != self.layer_sizes[0]:

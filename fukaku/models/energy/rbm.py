@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..._checks import check_int
 from ..._generator import resolve_generator
 from ...nn.modules.module import Module
 from ...nn.parameter import Parameter
@@ -55,8 +56,7 @@ class RBM(Module):
     def __init__(self, num_visible: int, num_hidden: int, init_std: float = 0.01, generator=None) -> None:
         super().__init__()
         for name, value in (("num_visible", num_visible), ("num_hidden", num_hidden)):
-            if not isinstance(value, (int, np.integer)) or value < 1:
-                raise ValueError(f"RBM: {name} must be a positive integer, got {value!r}")
+            check_int(value, name, "RBM")
         self.num_visible, self.num_hidden = int(num_visible), int(num_hidden)
         rng = resolve_generator(generator, "RBM")
         w = rng.normal(0.0, init_std, (self.num_visible, self.num_hidden)).astype(np.float32)
@@ -130,8 +130,7 @@ class RBM(Module):
 
         Returns (estimate of log Z, the chains' log-weights (num_chains,)); E[w] = Z / Z_A, so the estimate is
         log Z_A + log mean w (unbiased in Z, biased low in log Z by about var(w) / (2 mean(w)²))."""
-        if not isinstance(num_chains, (int, np.integer)) or num_chains < 1:
-            raise ValueError(f"RBM.ais_log_partition: num_chains must be a positive integer, got {num_chains!r}")
+        check_int(num_chains, "num_chains", "RBM.ais_log_partition")
         if not isinstance(num_betas, (int, np.integer)) or num_betas < 2:
             raise ValueError(f"RBM.ais_log_partition: num_betas must be an integer ≥ 2, got {num_betas!r}")
         rng = resolve_generator(generator, "RBM.ais_log_partition")
@@ -184,8 +183,7 @@ class RBM(Module):
 
     def sample(self, num_samples: int, steps: int = 1000, generator=None) -> Tensor:
         """Visible samples from ``num_samples`` chains started at uniform random states after ``steps`` steps."""
-        if not isinstance(num_samples, (int, np.integer)) or num_samples < 1:
-            raise ValueError(f"RBM.sample: num_samples must be a positive integer, got {num_samples!r}")
+        check_int(num_samples, "num_samples", "RBM.sample")
         rng = resolve_generator(generator, "RBM.sample")
         v0 = (rng.random((int(num_samples), self.num_visible)) < 0.5).astype(self.weight._data.dtype)
         return self.gibbs(wrap(v0), steps, rng)
@@ -210,8 +208,7 @@ class RBM(Module):
                 calls; started at the data the first time) instead of from the data.
 
         Returns (∂/∂W, ∂/∂b, ∂/∂c)."""
-        if not isinstance(k, (int, np.integer)) or k < 1:
-            raise ValueError(f"RBM.cd_gradient: k must be a positive integer, got {k!r}")
+        check_int(k, "k", "RBM.cd_gradient")
         v0 = self._check(v, self.num_visible, "v", "cd_gradient")._data
         rng = resolve_generator(generator, "RBM.cd_gradient")
         w, c = self.weight._data, self.hidden_bias._data

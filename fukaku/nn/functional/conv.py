@@ -17,6 +17,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from ..._checks import check_int
 from ...errors import ShapeError
 from ...ops._util import fmt
 from ...ops.conv import Col2Im, Convolution, ConvGeometry, ConvTranspose, Im2Col
@@ -72,8 +73,7 @@ def _check_tensors(where: str, input: Tensor, weight: Tensor, bias: Tensor | Non
         if t is not None and t.dtype != weight.dtype:
             raise TypeError(f"{where}: {name} has dtype {t.dtype} but weight has dtype {weight.dtype}; convert one "
                             "of them (x.float() / x.double(), or model.float() / model.double())")
-    if isinstance(groups, bool) or not isinstance(groups, (int, np.integer)) or groups < 1:
-        raise ValueError(f"{where}: groups must be a positive integer, got {groups!r}")
+    check_int(groups, "groups", where)
     if weight.shape[0] % groups:
         channels = "in_channels" if transposed else "out_channels"
         raise ShapeError(f"{where}: groups={groups} must divide {channels}, the weight's first dimension: weight of "

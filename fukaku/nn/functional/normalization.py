@@ -12,6 +12,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from ..._checks import check_int
 from ...backends import array_module
 from ...errors import ShapeError
 from ...ops._util import fmt
@@ -207,8 +208,7 @@ def local_response_norm(input: Tensor, size: int, alpha: float = 1e-4, beta: flo
     if input.ndim < 3:
         raise ShapeError(f"local_response_norm: expected an input of shape (N, C, *) with 3 or more dims, got shape "
                          f"{fmt(input.shape)}")
-    if isinstance(size, bool) or not isinstance(size, (int, np.integer)) or size < 1:
-        raise ValueError(f"local_response_norm: size must be a positive integer, got {size!r}")
+    check_int(size, "size", "local_response_norm")
     x = _floating(input)
     if x.numel() == 0:
         return x

@@ -4,6 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from ... import dtypes
+from ..._checks import check_int
 from ..._device import check_device
 
 
@@ -21,6 +22,4 @@ def factory_dtype(device, dtype, layer: str) -> np.dtype:
 
 def check_size(value, name: str, layer: str, minimum: int = 0) -> int:
     """A layer size argument as an int, refusing non-integers and values below ``minimum``."""
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise ValueError(f"{layer}: {name} must be an integer >= {minimum}, got {value!r}")
-    return int(value)
+    return check_int(value, name, layer, minimum)

@@ -316,23 +316,21 @@ def huffman_tree(counts: Sequence[int] | np.ndarray) -> HuffmanTree:
         count[v + a] = count[picks[0]] + count[picks[1]]
         parent[picks[0]] = parent[picks[1]] = v + a
         binary[picks[1]] = 1
-    # each word's path: walk up to the root (2v − 2), then reverse
-    depth_codes, depth_points = [], []
-    for w in range(v):
-        codes, points, node = [], [], w
-        while node != 2 * v - 2:
-            codes.append(binary[node])
-            node = parent[node]
-            points.append(node - v)
-        depth_codes.append(codes[::-1])
-        depth_points.append(points[::-1])
-    lengths = np.array([len(c) for c in depth_codes], dtype=np.int64)
-    width = int(lengths.max())
-    code_arr = np.zeros((v, width), dtype=np.int64)
-    point_arr = np.zeros((v, width), dtype=np.int64)
-    mask = np.arange(width)[None, :] < lengths[:, None]
-    code_arr[mask] = np.concatenate([np.asarray(c, dtype=np.int64) for c in depth_codes])
-    point_arr[mask] = np.concatenate([np.asarray(p, dtype=np.int64) for p in depth_points])
+    # every word's path at once, one tree level per step: walk up to the root (2v − 2), then reverse
+    binary_of, parent_of = np.asarray(binary, dtype=np.int64), np.asarray(parent, dtype=np.int64)
+    node, root = np.arange(v), 2 * v - 2
+    lengths = np.zeros(v, dtype=np.int64)
+    codes_up, points_up = [], []                          # column k: the k-th step up from each word
+    while np.any(active := node != root):
+        lengths += active
+        codes_up.append(np.where(active, binary_of[node], 0))
+        node = np.where(active, parent_of[node], root)
+        points_up.append(np.where(active, node - v, 0))
+    from_root = lengths[:, None] - 1 - np.arange(len(codes_up))[None, :]  # root-first order: the walk reversed
+    on_path = from_root >= 0
+    step = np.maximum(from_root, 0)
+    code_arr = np.where(on_path, np.take_along_axis(np.stack(codes_up, 1), step, 1), 0)
+    point_arr = np.where(on_path, np.take_along_axis(np.stack(points_up, 1), step, 1), 0)
     return HuffmanTree(code_arr, point_arr, lengths)
 
 

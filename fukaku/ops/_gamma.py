@@ -26,24 +26,13 @@ import numpy as np
 import numpy.typing as npt
 
 from ..backends import array_module
+from ._special import float64_flat
 
 __all__ = ["lgamma", "digamma", "polygamma", "gammainc", "gammainc_grad_a", "standard_gamma_grad"]
 
 _HALF_LOG_2PI = 0.5 * math.log(2.0 * math.pi)
 # Bernoulli numbers B₂ₖ, k = 1 … 8
 _BERNOULLI = (1 / 6, -1 / 30, 1 / 42, -1 / 30, 5 / 66, -691 / 2730, 7 / 6, -3617 / 510)
-
-
-def _float64(x: npt.ArrayLike, op: str) -> tuple[np.ndarray, tuple[int, ...], np.dtype]:
-    """``x`` as a flat float64 array, its shape and the result dtype (its float dtype, or float64)."""
-    arr = array_module(x).asarray(x)
-    if arr.dtype.kind == "f":
-        out_dtype = arr.dtype
-    elif arr.dtype.kind in "iub":
-        out_dtype = np.dtype(np.float64)
-    else:
-        raise TypeError(f"{op}: unsupported dtype {arr.dtype} (real input only)")
-    return arr.astype(np.float64).reshape(-1), arr.shape, out_dtype
 
 
 def _sin_pi_abs(x: np.ndarray) -> np.ndarray:
@@ -80,7 +69,7 @@ def _lgamma_positive(z: np.ndarray) -> np.ndarray:
 
 def lgamma(x: npt.ArrayLike) -> np.ndarray:
     """log|Γ(x)| elementwise; +inf at 0, the negative integers and ±inf; NaN stays NaN."""
-    flat, shape, out_dtype = _float64(x, "lgamma")
+    flat, shape, out_dtype = float64_flat(x, "lgamma")
     xp = array_module(flat)
     out = xp.full(flat.shape, np.inf)
     out[xp.isnan(flat)] = np.nan
@@ -110,7 +99,7 @@ def _digamma_positive(z: np.ndarray) -> np.ndarray:
 def digamma(x: npt.ArrayLike) -> np.ndarray:
     """ψ(x) = d/dx log Γ(x) elementwise: ψ(0) = −inf, ψ(−0) = +inf, NaN at negative integers and −inf,
     +inf at +inf (PyTorch's values)."""
-    flat, shape, out_dtype = _float64(x, "digamma")
+    flat, shape, out_dtype = float64_flat(x, "digamma")
     xp = array_module(flat)
     out = xp.full(flat.shape, np.nan)
     out[flat == np.inf] = np.inf
@@ -151,7 +140,7 @@ def polygamma(n: int, x: npt.ArrayLike) -> np.ndarray:
         return digamma(x)
     if n < 0:
         raise ValueError(f"polygamma: n must be a non-negative integer, got {n}")
-    flat, shape, out_dtype = _float64(x, "polygamma")
+    flat, shape, out_dtype = float64_flat(x, "polygamma")
     xp = array_module(flat)
     sign = 1.0 if n % 2 else -1.0  # (−1)ⁿ⁺¹
     out = xp.full(flat.shape, np.nan)

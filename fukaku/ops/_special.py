@@ -262,17 +262,17 @@ def _erfc_pos(a: np.ndarray, *, split_exp: bool) -> np.ndarray:
     return e
 
 
-def _as_float64_flat(x: npt.ArrayLike) -> tuple[np.ndarray, np.ndarray, np.dtype]:
-    """Return (input as array, its float64 values as a 1-D array, result dtype)."""
+def float64_flat(x: npt.ArrayLike, op: str) -> tuple[np.ndarray, tuple[int, ...], np.dtype]:
+    """``x`` as a flat float64 array, its shape and the result dtype (its float dtype, or float64 for integers
+    and bools); a TypeError naming ``op`` for anything else."""
     arr = array_module(x).asarray(x)
-    if np.issubdtype(arr.dtype, np.floating):
+    if arr.dtype.kind == "f":
         out_dtype = arr.dtype
-    elif np.issubdtype(arr.dtype, np.integer) or arr.dtype == np.bool_:
+    elif arr.dtype.kind in "iub":
         out_dtype = np.dtype(np.float64)
     else:
-        raise TypeError(f"erf/erfc/erfinv: unsupported dtype {arr.dtype} (real input only)")
-    flat = arr.astype(np.float64, copy=False).reshape(-1)
-    return arr, flat, out_dtype
+        raise TypeError(f"{op}: unsupported dtype {arr.dtype} (real input only)")
+    return arr.astype(np.float64, copy=False).reshape(-1), arr.shape, out_dtype
 
 
 def _erf_block(x: np.ndarray, out: np.ndarray) -> None:
@@ -415,11 +415,11 @@ def _erfinv_block(x: np.ndarray, out: np.ndarray) -> None:
 
 def _apply(block_fn: Callable[[np.ndarray, np.ndarray], None], x: npt.ArrayLike) -> np.ndarray:
     """Run ``block_fn`` over ``x`` in float64 blocks; restore shape and dtype."""
-    arr, xf, out_dtype = _as_float64_flat(x)
+    xf, shape, out_dtype = float64_flat(x, "erf/erfc/erfinv")
     out = array_module(xf).empty(xf.shape, dtype=np.float64)
     for start in range(0, xf.size, _BLOCK):  # loop over blocks, not elements
         block_fn(xf[start : start + _BLOCK], out[start : start + _BLOCK])
-    return out.reshape(arr.shape).astype(out_dtype, copy=False)
+    return out.reshape(shape).astype(out_dtype, copy=False)
 
 
 # erfc(z) = t·exp(−z² + P(t)), t = 1/(1 + z/2), z ≥ 0 (Press et al., *Numerical Recipes*, 2nd ed., §6.2, ``erfcc``, a

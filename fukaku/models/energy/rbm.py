@@ -210,7 +210,11 @@ class RBM(Module):
         Returns (∂/∂W, ∂/∂b, ∂/∂c)."""
         check_int(k, "k", "RBM.cd_gradient")
         v0 = self._check(v, self.num_visible, "v", "cd_gradient")._data
-        rng = resolve_generator(generator, "RBM.cd_gradient")
+        _, *grads = self._cd_arrays(v0, int(k), persistent, resolve_generator(generator, "RBM.cd_gradient"))
+        return tuple(wrap(g) for g in grads)
+
+    def _cd_arrays(self, v0: np.ndarray, k: int, persistent: bool, rng) -> tuple[np.ndarray, ...]:
+        """P(h = 1 | v0) and the CD-k gradient (∂/∂W, ∂/∂b, ∂/∂c) of :meth:`cd_gradient`, as arrays."""
         w, c = self.weight._data, self.hidden_bias._data
         ph0 = _sigmoid(v0 @ w + c)
         if persistent:
@@ -219,22 +223,24 @@ class RBM(Module):
             start = self._chains
         else:
             start = v0
-        vk, _, phk = self._gibbs_arrays(start, int(k), rng)
+        vk, _, phk = self._gibbs_arrays(start, k, rng)
         if persistent:
             self._chains = vk
         n = len(v0)
-        dw = (v0.T @ ph0 - vk.T @ phk) / n
-        return wrap(dw), wrap((v0 - vk).mean(0)), wrap((ph0 - phk).mean(0))
+        return ph0, (v0.T @ ph0 - vk.T @ phk) / n, (v0 - vk).mean(0), (ph0 - phk).mean(0)
 
     def cd_step(self, v: Tensor, lr: float = 0.05, k: int = 1, persistent: bool = False, weight_decay: float = 0.0,
                 generator=None) -> float:
         """One (persistent) CD-k update W += lr (∂/∂W − weight_decay W), b += lr ∂/∂b, c += lr ∂/∂c.
-        Returns the batch's reconstruction error before the update."""
-        error = self.reconstruction_error(v)
-        dw, db, dc = self.cd_gradient(v, k, persistent, generator)
-        self.weight._data += lr * (dw._data - weight_decay * self.weight._data)
-        self.visible_bias._data += lr * db._data
-        self.hidden_bias._data += lr * dc._data
+        Returns the batch's reconstruction error before the update (:meth:`reconstruction_error`)."""
+        check_int(k, "k", "RBM.cd_step")
+        v0 = self._check(v, self.num_visible, "v", "cd_step")._data
+        ph0, dw, db, dc = self._cd_arrays(v0, int(k), persistent, resolve_generator(generator, "RBM.cd_step"))
+        # the reconstruction reuses the positive phase's P(h | v0): one product fewer than reconstruction_error(v)
+        error = float(((v0 - _sigmoid(ph0 @ self.weight._data.T + self.visible_bias._data)) ** 2).mean())
+        self.weight._data += lr * (dw - weight_decay * self.weight._data)
+        self.visible_bias._data += lr * db
+        self.hidden_bias._data += lr * dc
         for p in (self.weight, self.visible_bias, self.hidden_bias):
             bump_version(p)
         return error

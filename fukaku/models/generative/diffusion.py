@@ -192,10 +192,11 @@ class DDPM(nn.Module):
 
     def guided_eps(self, x: Tensor, t: Tensor, y: Tensor | None, guidance: float) -> Tensor:
         """ε̃ = (1 + w) ε_θ(x, t, y) − w ε_θ(x, t): classifier-free guidance of strength w (0: conditional only)."""
-        eps = self._eps(x, t, y)
         if y is None or guidance == 0:
-            return eps
-        return (1 + guidance) * eps - guidance * self._eps(x, t, null_labels(self.num_classes, len(x)))
+            return self._eps(x, t, y)
+        # both predictions in one batched pass: the conditional half, then the unconditional one
+        eps, eps_null = self._eps(cat([x, x]), cat([t, t]), cat([y, null_labels(self.num_classes, len(x))])).chunk(2)
+        return (1 + guidance) * eps - guidance * eps_null
 
     def _start(self, shape: int | Sequence[int], y: Tensor | None, generator: Generator | None) -> Tensor:
         shape = (shape, *self._sample_shape()) if isinstance(shape, int) else tuple(shape)

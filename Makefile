@@ -14,8 +14,10 @@ $(VENV)/.installed: $(PY) pyproject.toml
 	$(PIP) install -q -e '.[all]'
 	touch $@
 
+# mpi4py (fukaku.distributed's tests) only where an MPI library is installed: it builds against it
 $(VENV)/.installed-test: $(VENV)/.installed
 	$(PIP) install -q -e '.[test]'
+	if command -v mpicc >/dev/null; then $(PIP) install -q -e '.[mpi]'; fi
 	touch $@
 
 # the lab's quick tour: every experiment on embedded data, one verdict line each, then the report

@@ -8,7 +8,8 @@ Layers, lowest first. A module may import its own layer and the ones below it, n
    top-level helpers ``fukaku._<name>`` (such as ``_atomic``, atomic file writes): any layer may use
    them, so they may use nothing above layer 0;
 1. ``fukaku.autograd``;
-2. ``fukaku.ops`` (the graph nodes);
+2. ``fukaku.ops`` (the graph nodes) and ``fukaku.distributed`` (collectives on tensors' arrays, over MPI: the
+   data-parallel module of ``fukaku.nn.parallel`` and the sampler of ``fukaku.utils.data`` build on it);
 3. ``fukaku.nn``;
 4. ``fukaku.optim``, ``fukaku.train``, ``fukaku.datasets`` and ``fukaku.utils`` — ``fukaku.utils.graph``
    included: it draws graphs the layers below build and is used by lab/cli, while nothing below
@@ -46,7 +47,7 @@ PACKAGE_DIR = Path(fukaku.__file__).parent
 LAYER = {
     "fukaku.dtypes": 0, "fukaku.errors": 0, "fukaku.backends": 0, "fukaku.tensor": 0, "fukaku.serialization": 0,
     "fukaku.autograd": 1,
-    "fukaku.ops": 2,
+    "fukaku.ops": 2, "fukaku.distributed": 2,
     "fukaku.nn": 3,
     "fukaku.optim": 4, "fukaku.train": 4, "fukaku.datasets": 4, "fukaku.utils": 4,
 }

@@ -48,15 +48,36 @@ class Linear(Module):
 
     Initialised as PyTorch does: W ~ kaiming_uniform(a=√5), i.e. U(−1/√in, 1/√in), and
     b ~ U(−1/√in, 1/√in). State-dict keys ``weight`` and ``bias``.
+
+    ``parameterization="ntk"`` (keyword-only; fukaku's own, PyTorch has no such option) is the neural
+    tangent kernel's parameterisation (seed 000 §6.1.8): W ~ N(0, 1) and b ~ N(0, 1), and the layer
+    computes y = (σ_w/√in_features)·x Wᵀ + σ_b·b with ``sigma_w`` = σ_w and ``sigma_b`` = σ_b. The
+    function class is the same, but gradient descent sees every weight at scale 1, so the NTK has a
+    limit as the width grows (:mod:`fukaku.theory.ntk`). The state-dict keys are unchanged.
     """
 
-    def __init__(self, in_features: int, out_features: int, bias: bool = True, device=None, dtype=None) -> None:
+    # class-level defaults: a Linear saved before the option existed loads as the standard layer
+    parameterization, sigma_w, sigma_b = "standard", 1.0, 1.0
+
+    def __init__(self, in_features: int, out_features: int, bias: bool = True, device=None, dtype=None, *,
+                 parameterization: str = "standard", sigma_w: float = 1.0, sigma_b: float = 1.0) -> None:
         super().__init__()
+        if parameterization not in ("standard", "ntk"):
+            raise ValueError(f"Linear: parameterization must be 'standard' or 'ntk', got {parameterization!r}")
+        if parameterization == "standard" and (sigma_w != 1.0 or sigma_b != 1.0):
+            raise ValueError("Linear: sigma_w and sigma_b scale the NTK parameterisation only; "
+                             "pass parameterization='ntk' with them")
+        self.parameterization, self.sigma_w, self.sigma_b = parameterization, float(sigma_w), float(sigma_b)
         self.in_features = check_size(in_features, "in_features", "Linear")
         self.out_features = check_size(out_features, "out_features", "Linear")
         _weight_and_bias(self, (self.out_features, self.in_features), bias, device, dtype)
 
     def reset_parameters(self) -> None:
+        if self.parameterization == "ntk":  # W, b ~ N(0, 1); the forward applies σ_w/√in and σ_b
+            init.normal_(self.weight)
+            if self.bias is not None:
+                init.normal_(self.bias)
+            return
         if self.in_features:  # an empty weight has nothing to draw (and no fan-in to scale by)
             init.kaiming_uniform_(self.weight, a=math.sqrt(5))
         if self.bias is not None:
@@ -64,10 +85,16 @@ class Linear(Module):
             init.uniform_(self.bias, -bound, bound)
 
     def forward(self, input: Tensor) -> Tensor:
+        if self.parameterization == "ntk":
+            scale = self.sigma_w / math.sqrt(self.in_features) if self.in_features else 0.0
+            return F.linear(input, self.weight * scale, None if self.bias is None else self.bias * self.sigma_b)
         return F.linear(input, self.weight, self.bias)
 
     def extra_repr(self) -> str:
-        return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"
+        text = f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"
+        if self.parameterization == "ntk":
+            text += f", parameterization='ntk', sigma_w={self.sigma_w:g}, sigma_b={self.sigma_b:g}"
+        return text
 
 
 class Bilinear(Module):

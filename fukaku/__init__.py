@@ -28,6 +28,7 @@ from . import datasets, models, nn, optim, train, utils  # noqa: E402  (they use
 from . import linalg  # noqa: E402  (torch.linalg)
 from . import distributions  # noqa: E402  (torch.distributions)
 from . import physics  # noqa: E402  (seed 002 ch. 5: Boltzmann distribution, Hamiltonian heads, leapfrog)
+from . import rl, theory  # noqa: E402  (seed 002 ch. 4: reinforcement learning; seed 000 §6.1.8–6.1.9: NTK, double descent)
 from . import accelerator, cuda, random  # noqa: E402  (torch.accelerator, torch.cuda, torch.random)
 from .nn.functional import dropout  # noqa: E402  (torch.dropout(input, p, train): the same function)
 # torch.conv2d, torch.max_pool2d … are the functional forms under the same names and signatures

@@ -17,6 +17,7 @@ Ctrl-C), so tests call it directly; the console script and ``python -m fukaku`` 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import math
 import os
 import platform
@@ -31,12 +32,14 @@ from pathlib import Path
 import numpy as np
 
 from . import __version__, datasets, from_numpy, manual_seed, models, nn, optim, tensor
+from . import distributed as dist
 from .datasets import FetchError, fetch
 from .serialization import load, save
 from .train import (Callback, NonFiniteLossError, _format_logs, accuracy, binary_accuracy_with_logits, evaluate,
                     fit)
 from .utils import graph
 from .utils.data import DataLoader, RandomSampler, TensorDataset
+from .utils.data.distributed import DistributedSampler
 
 CNN_MODELS = ("lenet", "resnet20", "resnet56", "resnet110")  # fukaku.models.cnn; they take (N, C, H, W) images
 MODELS = ("mlp", "logreg", "linreg", "perceptron", *CNN_MODELS)
@@ -340,8 +343,12 @@ def _train_gradient(args, data: Data) -> dict:
                {"betas": args.betas} if args.optimizer in BETAS_OPTIMIZERS else {})
     optimizer = opt_cls(model.parameters(), lr=lr, weight_decay=args.weight_decay, **options)
     generator = np.random.default_rng(args.seed)  # the shuffle order of every epoch
-    train_loader = DataLoader(TensorDataset(data.x_train, ytr), batch_size=args.batch_size, shuffle=True,
-                              generator=generator)
+    train_set, ranks = TensorDataset(data.x_train, ytr), _data_parallel_ranks(args)
+    if ranks is None:
+        train_loader = DataLoader(train_set, batch_size=args.batch_size, shuffle=True, generator=generator)
+    else:  # each rank a share of every global batch; the generator only keeps the checkpoint's layout
+        train_loader = DataLoader(train_set, batch_size=args.batch_size // ranks, generator=generator,
+                                  sampler=DistributedSampler(train_set, seed=args.seed))
     test_loader = DataLoader(TensorDataset(data.x_test, yte), batch_size=1024)
     config = _config(args, data, model, lr)
     path = os.path.expanduser(args.save) if args.save else None
@@ -352,6 +359,10 @@ def _train_gradient(args, data: Data) -> dict:
     # the same callbacks in every run (a resumed run must have those of the run it continues); the
     # lines are printed when no progress bar is drawn (output is not a terminal)
     lines = _EpochLines(args.epochs, show=not (args.quiet or sys.stderr.isatty()))
+    if ranks is not None:
+        print(f"data-parallel on {ranks} process{'es' if ranks > 1 else ''} (mpirun): {args.batch_size // ranks} "
+              "samples per process and batch; rank 0 reports its share's training loss and writes the checkpoint")
+        model = nn.parallel.DistributedDataParallel(model)
     began = time.perf_counter()
     history = _fit_reported(args, path, lr, lines, model, loss_fn, optimizer, train_loader, metrics=metrics,
                             checkpoint_extra=None if path is None else {"config": config})
@@ -361,7 +372,7 @@ def _train_gradient(args, data: Data) -> dict:
     results = {"seconds": seconds, "train_loss": history.history["loss"][-1], "test_loss": test["loss"]}
     if "accuracy" in test:
         results["test_accuracy"] = test["accuracy"]
-    if path is not None:  # fit's last checkpoint, with the results: still resumable (e.g. with more --epochs)
+    if path is not None and _rank() == 0:  # fit's last checkpoint, with the results: still resumable
         checkpoint = load(path)
         checkpoint["results"] = results
         save(checkpoint, path)
@@ -463,7 +474,34 @@ def _check_options(args) -> None:
             setattr(args, name, value)
 
 
+def _rank() -> int:
+    return dist.get_rank() if dist.is_initialized() else 0
+
+
+def _data_parallel_ranks(args) -> int | None:
+    """Under ``mpirun -n N``: join the N processes (MPI), check that --batch-size divides among them, and
+    return N; None for a run in one process started without mpirun."""
+    if dist.distributed_c10d._mpi_launch() is None:
+        return None
+    if not dist.is_initialized():
+        dist.init_process_group("mpi")
+    ranks = dist.get_world_size()
+    if args.batch_size % ranks:
+        raise UsageError(f"--batch-size {args.batch_size} is the global batch and must divide among the {ranks} "
+                         f"processes of mpirun; use a multiple of {ranks}")
+    return ranks
+
+
 def cmd_train(args) -> int:
+    """``fukaku train``; under ``mpirun -n N`` data-parallel, with rank 0 alone printing and saving."""
+    launch = dist.distributed_c10d._mpi_launch()
+    if launch is None or launch[0] == 0:
+        return _cmd_train(args)
+    with open(os.devnull, "w") as quiet, contextlib.redirect_stdout(quiet):
+        return _cmd_train(args)
+
+
+def _cmd_train(args) -> int:
     _check_options(args)
     _check_combination(args.model, args.data)
     if args.save:
@@ -488,7 +526,7 @@ def cmd_train(args) -> int:
         parts.append(f"test loss {results['test_loss']:.4g}")
     print("; ".join(parts))
     if args.save:
-        if checkpoint is not None:  # the perceptron's; fit wrote the others' after every epoch
+        if checkpoint is not None and _rank() == 0:  # the perceptron's; fit wrote the others' after every epoch
             checkpoint["config"].update(data=args.data, seed=args.seed)
             checkpoint["results"] = results
             save(checkpoint, os.path.expanduser(args.save))
@@ -989,7 +1027,14 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _handle(args) -> int:
-    """Run a parsed command's handler; errors become one line on stderr and the exit status."""
+    """Run a parsed command's handler; errors become one line on stderr and the exit status. Under mpirun a
+    rank that fails ends every rank (the others may be waiting for it in an all-reduce)."""
+    status = _handled(args)
+    dist.distributed_c10d._abort_if_failed(status, f"fukaku {args.command}")
+    return status
+
+
+def _handled(args) -> int:
     try:
         return args.handler(args)
     except UsageError as exc:

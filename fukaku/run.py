@@ -12,6 +12,10 @@ imports it runs. Using a name fukaku lacks stops the program with one line that 
 line of the program that used it — ``fukaku has no torch.onnx.export (main.py:42)`` — instead of a
 deep traceback; ``hasattr`` and ``getattr(..., default)`` still answer as usual, since a missing name
 is an ``AttributeError``.
+
+Under ``mpirun -n N fukaku run train.py`` a PyTorch DDP program finds ``RANK``, ``WORLD_SIZE``,
+``LOCAL_RANK`` (and, unused by fukaku, ``MASTER_ADDR``/``MASTER_PORT``) in its environment as torchrun
+would set them, taken from MPI's; a rank whose program fails ends the whole job.
 """
 from __future__ import annotations
 
@@ -124,8 +128,18 @@ def run(script: str | os.PathLike, args: Sequence[str] = ()) -> int:
         print(f"fukaku run: no such file: {script}", file=sys.stderr)
         return 2
     install()
+    launched = _set_rank_environment()
     sys.argv = [str(path), *args]
     sys.path.insert(0, str(path.resolve().parent))
+    status = _run_path(path)
+    if launched:
+        from .distributed.distributed_c10d import _abort_if_failed
+
+        _abort_if_failed(status, f"fukaku run {path.name}")
+    return status
+
+
+def _run_path(path: Path) -> int:
     try:
         runpy.run_path(str(path), run_name="__main__")
     except SystemExit as exc:
@@ -137,6 +151,22 @@ def run(script: str | os.PathLike, args: Sequence[str] = ()) -> int:
         print(f"fukaku has no {missing} ({where(exc)})", file=sys.stderr)
         return 1
     return 0
+
+
+def _set_rank_environment() -> bool:
+    """Under an MPI launcher, set torchrun's variables the program may read (RANK, WORLD_SIZE, LOCAL_RANK,
+    LOCAL_WORLD_SIZE, MASTER_ADDR, MASTER_PORT) where they are absent; whether the process was launched so."""
+    from .distributed.distributed_c10d import _mpi_launch
+
+    launch = _mpi_launch()
+    if launch is None:
+        return False
+    rank, size, local = launch
+    local_size = os.environ.get("OMPI_COMM_WORLD_LOCAL_SIZE") or os.environ.get("MPI_LOCALNRANKS") or str(size)
+    for name, value in (("RANK", rank), ("WORLD_SIZE", size), ("LOCAL_RANK", local), ("LOCAL_WORLD_SIZE", local_size),
+                        ("MASTER_ADDR", "localhost"), ("MASTER_PORT", "29500")):
+        os.environ.setdefault(name, str(value))
+    return True
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import builtins
 import math
+import weakref
 
 import numpy as np
 
@@ -171,6 +172,32 @@ def bump_version(tensor: Tensor) -> None:
     when its rule runs and refuses a stale value (see :attr:`fukaku.autograd.Function.saved`).
     """
     tensor._version.value += 1
+
+
+# hooks of register_post_accumulate_grad_hook by id of their leaf (Tensor's slots stay as they are; the engine
+# looks here only while the dict is not empty)
+POST_ACCUMULATE_HOOKS: dict[int, dict[int, object]] = {}
+
+
+class _HookHandle:
+    """What ``register_post_accumulate_grad_hook`` returns: ``remove()`` unregisters the hook (also on leaving
+    a ``with`` block), as PyTorch's ``RemovableHandle``."""
+
+    _next_id = 0
+
+    def __init__(self, hooks: dict, hook) -> None:
+        self._hooks, self.id = hooks, _HookHandle._next_id
+        _HookHandle._next_id += 1
+        hooks[self.id] = hook
+
+    def remove(self) -> None:
+        self._hooks.pop(self.id, None)
+
+    def __enter__(self) -> _HookHandle:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.remove()
 
 
 class Tensor:
@@ -352,6 +379,22 @@ class Tensor:
             self.grad_fn._hooks = (self.grad_fn._hooks or ()) + (hook,)
         else:
             self._hooks = (self._hooks or ()) + (hook,)
+
+    def register_post_accumulate_grad_hook(self, hook) -> _HookHandle:
+        """``hook(tensor) -> None`` runs during ``backward()`` right after this leaf's ``.grad`` has received its
+        complete gradient of that pass (PyTorch's hook of the same name; ``autograd.grad`` accumulates nothing and
+        does not run it). Returns a handle whose ``remove()`` unregisters it. Data-parallel training starts
+        reducing a parameter's gradient here, while the rest of the backward pass still runs.
+        """
+        if self.grad_fn is not None:
+            raise RuntimeError("post accumulate grad hooks cannot be registered on non-leaf tensors")
+        if not self.requires_grad:
+            raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
+        hooks = POST_ACCUMULATE_HOOKS.get(id(self))
+        if hooks is None:  # the entry goes with the tensor, so a later tensor at the same id starts clean
+            hooks = POST_ACCUMULATE_HOOKS[id(self)] = {}
+            weakref.finalize(self, POST_ACCUMULATE_HOOKS.pop, id(self), None)
+        return _HookHandle(hooks, hook)
 
     def backward(self, gradient=None, retain_graph: bool | None = None, create_graph: bool = False,
                  inputs=None) -> None:

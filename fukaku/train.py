@@ -24,6 +24,11 @@ fukaku's RNG state and the train loader's shuffle generator). Run the same line 
 crash — in a new process, with the model, optimizer, scheduler and loaders built the same way —
 and it continues after the last completed epoch; the final parameters equal those of a run that
 was never interrupted. When the file does not exist yet, training starts from epoch 0.
+
+Data-parallel training (``mpirun -n N``, a :class:`~fukaku.nn.parallel.DistributedDataParallel` model and
+a :class:`~fukaku.utils.data.distributed.DistributedSampler`): ``fit`` calls the sampler's ``set_epoch``
+at every epoch, only rank 0 writes the checkpoint, and it holds the bare model's keys (no ``module.``),
+so it resumes on any number of processes, one included.
 """
 from __future__ import annotations
 
@@ -36,9 +41,11 @@ from collections.abc import Callable, Iterable, Sequence
 
 import numpy as np
 
+from . import distributed as dist
 from .autograd import no_grad
 from .errors import ShapeError
 from .nn.modules.module import Module
+from .nn.parallel import DistributedDataParallel
 from .optim.lr_scheduler import ReduceLROnPlateau
 from .serialization import load, save
 from .tensor import Tensor, get_rng_state, set_rng_state
@@ -471,7 +478,7 @@ _STATE_KEYS = frozenset({"epoch", "stopped", "model", "optimizer", "scheduler", 
 
 def _training_state(epochs_done: int, stopped: bool, model, optimizer, scheduler, callbacks, history,
                     loader) -> dict:
-    return {"epoch": epochs_done, "stopped": stopped, "model": model.state_dict(),
+    return {"epoch": epochs_done, "stopped": stopped, "model": _bare(model).state_dict(),
             "optimizer": optimizer.state_dict(), "scheduler": None if scheduler is None else scheduler.state_dict(),
             "callbacks": [{"type": type(cb).__name__, "state": cb.state_dict()} for cb in callbacks],
             "history": history.state_dict(), "rng": get_rng_state(),
@@ -499,6 +506,7 @@ def _restore_training_state(path: str, model, optimizer, scheduler, callbacks, h
                          f"state(s), the train loader has {len(gens)}; build the loader as in the first run")
     # a checkpoint that does not fit this run (another architecture, other parameter groups) must
     # leave the model, optimizer and scheduler as they were
+    model = _bare(model)
     backup = ({k: _copy_tensor(v) for k, v in model.state_dict().items()}, optimizer.state_dict(),
               None if scheduler is None else scheduler.state_dict())
     try:
@@ -519,6 +527,17 @@ def _restore_training_state(path: str, model, optimizer, scheduler, callbacks, h
     for gen, gen_state in zip(gens, state["loader_generators"]):
         gen.bit_generator.state = gen_state
     return int(state["epoch"]), bool(state["stopped"])
+
+
+def _bare(model):
+    """The model whose state a checkpoint keeps: a data-parallel wrapper's module, so that the checkpoint
+    resumes on any number of processes."""
+    return model.module if isinstance(model, DistributedDataParallel) else model
+
+
+def _writes_checkpoints() -> bool:
+    """Rank 0 writes the checkpoints of data-parallel training (every rank holds the same state)."""
+    return not dist.is_initialized() or dist.get_rank() == 0
 
 
 # ---------------------------------------------------------------------- fit
@@ -613,6 +632,8 @@ def fit(model: Module, loss_fn: Callable, optimizer, train_loader: Iterable, val
     while epoch < epochs and not stopped:
         began = time.perf_counter()
         lr = float(optimizer.param_groups[0]["lr"])
+        if callable(getattr(getattr(train_loader, "sampler", None), "set_epoch", None)):
+            train_loader.sampler.set_epoch(epoch)  # DistributedSampler: each epoch's order, on every rank
         model.train()
         meter = _Means()
         bar = _Progress(f"Epoch {epoch + 1:>{len(str(epochs))}}/{epochs}", total) if show else None
@@ -662,7 +683,7 @@ def fit(model: Module, loss_fn: Callable, optimizer, train_loader: Iterable, val
                 scheduler.step()
         # every callback sees the epoch (none is skipped because an earlier one asked to stop)
         stopped = any([cb.on_epoch_end(epoch, logs, model) for cb in callbacks])
-        if checkpoint is not None:
+        if checkpoint is not None and _writes_checkpoints():
             state = _training_state(epoch + 1, stopped, model, optimizer, scheduler, callbacks, history, train_loader)
             save({**state, **(checkpoint_extra or {})}, checkpoint)
         epoch += 1

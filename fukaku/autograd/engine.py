@@ -18,6 +18,11 @@ Everything else a node's gradient may meet — tensor hooks, ``retain_grad()``, 
 tensors ``autograd.grad(inputs=...)`` asks for, anomaly checks — is composed by :func:`_node_step`
 into the one function the loop calls per node, chosen once before the loop; with none of them
 the loop calls the bare vjp. :mod:`fukaku.autograd.scalar` is the same loop on Python floats.
+
+Two hooks sit around the loop for ``backward()`` (data-parallel training needs them): a leaf with a
+``register_post_accumulate_grad_hook`` has its ``.grad`` set, and its hooks run, the moment its last
+producer has sent its gradient (:class:`_LeafSink`: the loop only stores into it), and
+:func:`queue_callback` runs a function once the whole pass has finished.
 """
 from __future__ import annotations
 
@@ -25,7 +30,7 @@ from collections.abc import Callable, Iterable, Sequence
 from itertools import chain
 
 from ..backends import array_module
-from ..tensor import Tensor, wrap
+from ..tensor import POST_ACCUMULATE_HOOKS, Tensor, wrap
 from .anomaly import check_backward
 from .function import Function, _freed_error
 from .grad_mode import set_grad_enabled, state
@@ -199,11 +204,14 @@ def _seed_gradient(out: Tensor, grad) -> Tensor:
 
 
 def _execute(outputs: Sequence[Tensor], grad_outputs: Sequence, retain_graph: bool, create_graph: bool,
-             targets: Sequence[Tensor] = ()) -> tuple[dict[Tensor, Tensor], dict[Tensor, Tensor]]:
+             targets: Sequence[Tensor] = (), early: Callable[[Tensor, Tensor], None] | None = None,
+             ) -> tuple[dict[Tensor, Tensor], dict[Tensor, Tensor]]:
     """Propagate gradients from ``outputs``.
 
     Returns the gradients of the leaves reached (after their hooks), and of the non-leaf
-    ``targets`` reached. Tensors hash by identity, so they key the dicts.
+    ``targets`` reached. Tensors hash by identity, so they key the dicts. ``early(leaf, grad)``, if
+    given, receives instead the complete gradient of each leaf that has post-accumulate-grad hooks
+    as soon as the walk has produced it.
     """
     node_grads: dict[Function, Tensor] = {}
     leaf_grads: dict[Tensor, Tensor] = {}
@@ -223,6 +231,8 @@ def _execute(outputs: Sequence[Tensor], grad_outputs: Sequence, retain_graph: bo
     target_nodes = {t.grad_fn: t for t in targets if t.grad_fn is not None} if targets else {}
     waiting = _count_dependencies(node_grads)
     step = _node_step(chain(node_grads, waiting), target_nodes, captured, create_graph)  # every node, once
+    if early is not None and POST_ACCUMULATE_HOOKS:
+        leaf_grads = _LeafSink(leaf_grads, _hooked_leaf_edges(chain(node_grads, waiting)), early)
     with set_grad_enabled(create_graph):
         _backpropagate(node_grads, waiting, leaf_grads, step, release=not retain_graph)
     for leaf, g in leaf_grads.items():
@@ -238,25 +248,88 @@ def run_backward(outputs: Sequence[Tensor], grad_outputs: Sequence, retain_graph
         retain_graph = create_graph
     if isinstance(inputs, Tensor):
         inputs = (inputs,)
-    leaf_grads, _ = _execute(outputs, grad_outputs, retain_graph, create_graph)
     wanted = None if inputs is None else set(inputs)
     # arrays a leaf must not adopt as its .grad: the caller's gradient tensors, and ones already adopted
     assigned: set[int] = {id(g._data) for g in grad_outputs if isinstance(g, Tensor)}
-    for leaf, g in leaf_grads.items():
-        if wanted is not None and leaf not in wanted:
-            continue
-        if not create_graph:
-            g = g.detach()  # as PyTorch's AccumulateGrad: a .grad made without create_graph has no tangent
-        if g._data.dtype != leaf._data.dtype:
-            g = wrap(g._data.astype(leaf._data.dtype))
-        if leaf.grad is None:
-            # a leaf owns its .grad: optimizers update it in place, so never alias a view or another leaf's grad
-            owned = g._data.flags.owndata and g._data.flags.writeable and id(g._data) not in assigned
-            leaf.grad = g if create_graph or owned else wrap(g._data.copy())
-            assigned.add(id(leaf.grad._data))
-        else:
-            with set_grad_enabled(create_graph):
-                leaf.grad = leaf.grad + g
+
+    def accumulate(leaf: Tensor, g: Tensor) -> None:
+        if wanted is None or leaf in wanted:
+            _accumulate_grad(leaf, g, create_graph, assigned)
+
+    _final_callbacks.append([])
+    try:
+        leaf_grads, _ = _execute(outputs, grad_outputs, retain_graph, create_graph, early=accumulate)
+        for leaf, g in leaf_grads.items():
+            accumulate(leaf, g)
+        callbacks = _final_callbacks[-1]
+        while callbacks:  # a callback may queue another
+            callbacks.pop(0)()
+    finally:
+        _final_callbacks.pop()
+
+
+def _accumulate_grad(leaf: Tensor, g: Tensor, create_graph: bool, assigned: set[int]) -> None:
+    """Add a leaf's gradient of this pass into its ``.grad`` (PyTorch's AccumulateGrad), then run its
+    post-accumulate-grad hooks."""
+    if not create_graph:
+        g = g.detach()  # as PyTorch's AccumulateGrad: a .grad made without create_graph has no tangent
+    if g._data.dtype != leaf._data.dtype:
+        g = wrap(g._data.astype(leaf._data.dtype))
+    if leaf.grad is None:
+        # a leaf owns its .grad: optimizers update it in place, so never alias a view or another leaf's grad
+        owned = g._data.flags.owndata and g._data.flags.writeable and id(g._data) not in assigned
+        leaf.grad = g if create_graph or owned else wrap(g._data.copy())
+        assigned.add(id(leaf.grad._data))
+    else:
+        with set_grad_enabled(create_graph):
+            leaf.grad = leaf.grad + g
+    hooks = POST_ACCUMULATE_HOOKS.get(id(leaf)) if POST_ACCUMULATE_HOOKS else None
+    for hook in list(hooks.values()) if hooks else ():
+        if hook(leaf) is not None:
+            raise RuntimeError("Tensor post accumulate grad hooks should return None (a hook may change tensor.grad "
+                               "in place instead)")
+
+
+# -- hooks around the walk -------------------------------------------------------------------------
+_final_callbacks: list[list[Callable[[], None]]] = []  # one list per backward() running, innermost last
+
+
+def queue_callback(callback: Callable[[], None]) -> None:
+    """Run ``callback()`` when the ``backward()`` now running has finished, after every ``.grad`` is set
+    (PyTorch's ``Variable._execution_engine.queue_callback``; call it from a hook)."""
+    if not _final_callbacks:
+        raise RuntimeError("Final callbacks can only be installed during backward pass.")
+    _final_callbacks[-1].append(callback)
+
+
+def _hooked_leaf_edges(nodes: Iterable[Function]) -> dict[Tensor, int]:
+    """For each leaf with post-accumulate-grad hooks, the number of recorded edges into it."""
+    counts: dict[Tensor, int] = {}
+    for fn in nodes:
+        for producer, needed in zip(fn.next_functions, fn.needs_input_grad):
+            if needed and isinstance(producer, Tensor) and POST_ACCUMULATE_HOOKS.get(id(producer)):
+                counts[producer] = counts.get(producer, 0) + 1
+    return counts
+
+
+class _LeafSink(dict):
+    """The walk's ``leaf_grads`` that hands a hooked leaf's gradient to ``complete(leaf, grad)`` (its
+    ``register_hook`` hooks applied) when its last recorded edge has delivered, instead of keeping it
+    to the end; an edge that delivers nothing leaves the leaf here, for the end as before."""
+
+    def __init__(self, seeded: dict, pending: dict[Tensor, int], complete: Callable[[Tensor, Tensor], None]):
+        super().__init__(seeded)
+        self._pending, self._complete = pending, complete
+
+    def __setitem__(self, leaf: Tensor, grad: Tensor) -> None:
+        left = self._pending.get(leaf, 0)
+        if left != 1:
+            if left:
+                self._pending[leaf] = left - 1
+            return super().__setitem__(leaf, grad)
+        del self._pending[leaf]
+        self.pop(leaf, None)  # grad is the complete sum: _accumulate added what was here
+        self._complete(leaf, _run_hooks(leaf._hooks, grad) if leaf._hooks else grad)
 
 
 def grad(outputs, inputs, grad_outputs=None, retain_graph: bool | None = None, create_graph: bool = False,
@@ -316,4 +389,4 @@ def backward(tensors, grad_tensors=None, retain_graph: bool | None = None, creat
     run_backward(tensors, grad_tensors, retain_graph, create_graph, inputs)
 
 
-__all__ = ["grad", "backward", "run_backward"]
+__all__ = ["grad", "backward", "run_backward", "queue_callback"]

@@ -111,4 +111,5 @@ def test_module_must_be_a_module_and_the_package_is_reachable_as_in_torch():
     with pytest.raises(TypeError, match="DataParallel: module must be a fukaku.nn.Module"):
         DataParallel(lambda x: x)
     assert fk.nn.DataParallel is DataParallel and fk.nn.parallel.data_parallel is data_parallel
-    assert not hasattr(fk.nn.parallel, "DistributedDataParallel")
+    from fukaku.nn.parallel.distributed import DistributedDataParallel  # torch.nn.parallel's too (docs/distributed.md)
+    assert fk.nn.parallel.DistributedDataParallel is DistributedDataParallel

@@ -2,8 +2,8 @@
 
 Case ``mlp-10k``: ``fukaku.models.MLP([10, 96, 96, 1])`` (10,465 parameters, ReLU) and 100 random inputs; the
 100 × 100 kernel K = J Jᵀ from the per-example Jacobians J (100 × 10,465) by ``fukaku.theory.ntk.empirical_ntk`` in
-reverse mode (one backward pass per example, one-hot ``grad_outputs``) and in forward mode (tangents on the
-Linear layers' units, the batch tiled so that one pass serves many units), against torch.func's
+reverse mode (one backward pass per output gives every Linear layer's sensitivities for all examples at once) and
+in forward mode (tangents on the Linear layers' units, the batch tiled so that one pass serves many units), against torch.func's
 ``vmap(jacrev(functional_call))`` on the same weights for reference (``vmap(jacfwd(...))`` would push all 10⁴
 tangents through all 100 examples at once: 38 GB, more than this machine has). Timed as
 the median of ``--repeats`` runs after a warm-up, every variant interleaved so that load on the machine slows all

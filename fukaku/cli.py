@@ -481,7 +481,7 @@ def _rank() -> int:
 def _data_parallel_ranks(args) -> int | None:
     """Under ``mpirun -n N``: join the N processes (MPI), check that --batch-size divides among them, and
     return N; None for a run in one process started without mpirun."""
-    if dist.distributed_c10d._mpi_launch() is None:
+    if dist.distributed_c10d.mpi_launch() is None:
         return None
     if not dist.is_initialized():
         dist.init_process_group("mpi")
@@ -494,7 +494,7 @@ def _data_parallel_ranks(args) -> int | None:
 
 def cmd_train(args) -> int:
     """``fukaku train``; under ``mpirun -n N`` data-parallel, with rank 0 alone printing and saving."""
-    launch = dist.distributed_c10d._mpi_launch()
+    launch = dist.distributed_c10d.mpi_launch()
     if launch is None or launch[0] == 0:
         return _cmd_train(args)
     with open(os.devnull, "w") as quiet, contextlib.redirect_stdout(quiet):
@@ -1030,7 +1030,7 @@ def _handle(args) -> int:
     """Run a parsed command's handler; errors become one line on stderr and the exit status. Under mpirun a
     rank that fails ends every rank (the others may be waiting for it in an all-reduce)."""
     status = _handled(args)
-    dist.distributed_c10d._abort_if_failed(status, f"fukaku {args.command}")
+    dist.distributed_c10d.abort_job_if_failed(status, f"fukaku {args.command}")
     return status
 
 

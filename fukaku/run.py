@@ -133,9 +133,9 @@ def run(script: str | os.PathLike, args: Sequence[str] = ()) -> int:
     sys.path.insert(0, str(path.resolve().parent))
     status = _run_path(path)
     if launched:
-        from .distributed.distributed_c10d import _abort_if_failed
+        from .distributed.distributed_c10d import abort_job_if_failed
 
-        _abort_if_failed(status, f"fukaku run {path.name}")
+        abort_job_if_failed(status, f"fukaku run {path.name}")
     return status
 
 
@@ -156,9 +156,9 @@ def _run_path(path: Path) -> int:
 def _set_rank_environment() -> bool:
     """Under an MPI launcher, set torchrun's variables the program may read (RANK, WORLD_SIZE, LOCAL_RANK,
     LOCAL_WORLD_SIZE, MASTER_ADDR, MASTER_PORT) where they are absent; whether the process was launched so."""
-    from .distributed.distributed_c10d import _mpi_launch
+    from .distributed.distributed_c10d import mpi_launch
 
-    launch = _mpi_launch()
+    launch = mpi_launch()
     if launch is None:
         return False
     rank, size, local = launch

@@ -295,8 +295,8 @@ _LAUNCHER_VARIABLES = (("OMPI_COMM_WORLD_RANK", "OMPI_COMM_WORLD_SIZE", "OMPI_CO
                        ("PMI_RANK", "PMI_SIZE", "MPI_LOCALRANKID"))
 
 
-def _mpi_launch() -> tuple[int, int, int] | None:
-    """(rank, world size, local rank) as ``mpirun`` set them in this process's environment; None when the
+def mpi_launch() -> tuple[int, int, int] | None:
+    """fukaku's own (used by ``fukaku train`` and ``fukaku run``): (rank, world size, local rank) as ``mpirun`` set them in this process's environment; None when the
     process was not started by an MPI launcher. Reads the environment only: MPI is not initialised."""
     for rank, size, local in _LAUNCHER_VARIABLES:
         if os.environ.get(rank, "").isdigit() and os.environ.get(size, "").isdigit():
@@ -306,8 +306,8 @@ def _mpi_launch() -> tuple[int, int, int] | None:
     return None
 
 
-def _abort_if_failed(status: int, what: str) -> None:
-    """End every rank when this one ends with a failure ``status`` while the group of several processes
+def abort_job_if_failed(status: int, what: str) -> None:
+    """fukaku's own (used by ``fukaku train`` and ``fukaku run``): end every rank when this one ends with a failure ``status`` while the group of several processes
     exists: the others may be waiting for it in a collective, and MPI would wait for them at exit."""
     world = GroupMember.WORLD
     if status and world is not None and world.size > 1:

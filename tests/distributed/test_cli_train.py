@@ -38,7 +38,7 @@ def test_two_ranks_equal_one_and_checkpoints_resume_across_world_sizes(mpirun, t
 
 def test_global_batch_must_divide_among_ranks(mpi4py_world, monkeypatch, capsys):
     dist = mpi4py_world
-    monkeypatch.setattr(dist.distributed_c10d, "_mpi_launch", lambda: (0, 2, 0))  # as under mpirun -n 2
+    monkeypatch.setattr(dist.distributed_c10d, "mpi_launch", lambda: (0, 2, 0))  # as under mpirun -n 2
     monkeypatch.setattr(dist, "get_world_size", lambda group=None: 2)
     assert cli.main(TRAIN[2:-1] + ["33", "--epochs", "1"]) == 2
     assert "--batch-size 33 is the global batch and must divide among the 2 processes" in capsys.readouterr().err

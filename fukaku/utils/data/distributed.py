@@ -17,6 +17,7 @@ from collections.abc import Iterator, Sized
 import numpy as np
 
 from ... import distributed as dist
+from ..._checks import check_int
 from .sampler import Sampler
 
 __all__ = ["DistributedSampler"]
@@ -44,12 +45,6 @@ def _torch_randperm(n: int, seed: int) -> np.ndarray:
     for i, j in enumerate(targets.tolist()):
         order[i], order[j] = order[j], order[i]
     return np.array(order, dtype=np.int64)
-
-
-def _count(value, name: str, low: int) -> int:
-    if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < low:
-        raise ValueError(f"DistributedSampler: {name} should be an integer ≥ {low}, got {name}={value!r}")
-    return int(value)
 
 
 class DistributedSampler(Sampler):
@@ -83,7 +78,7 @@ class DistributedSampler(Sampler):
                                    "fukaku.distributed.init_process_group() first")
             num_replicas = dist.get_world_size() if num_replicas is None else num_replicas
             rank = dist.get_rank() if rank is None else rank
-        num_replicas = _count(num_replicas, "num_replicas", 1)
+        num_replicas = check_int(num_replicas, "num_replicas", "DistributedSampler")
         if not isinstance(rank, numbers.Integral) or isinstance(rank, bool) or not 0 <= rank < num_replicas:
             raise ValueError(f"Invalid rank {rank}, rank should be in the interval [0, {num_replicas - 1}]")
         self.dataset = dataset

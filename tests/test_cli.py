@@ -294,9 +294,12 @@ def test_sigint_to_the_process_exits_130_with_one_line(tmp_path):
     import signal
 
     path = tmp_path / "run.npz"
+    # the default SIGINT disposition in the child: a background job started by a non-interactive shell (as CI may
+    # run) inherits SIGINT ignored, and Python then installs no KeyboardInterrupt handler
     proc = subprocess.Popen([sys.executable, "-m", "fukaku", "train", "mlp", "--data", "digits", "--hidden", "8",
                              "--epochs", "100000", "--save", str(path)], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+                            stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     try:
         for line in proc.stdout:
             if line.startswith("epoch 2/"):

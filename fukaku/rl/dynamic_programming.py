@@ -84,8 +84,8 @@ def policy_evaluation(mdp: FiniteMDP, policy: np.ndarray, *, tol: float = 1e-10,
     Returns:
         a :class:`DPResult` with ``residuals`` the sup-norm change of each sweep (it shrinks at least by γ).
     """
-    pi = mdp.as_policy(policy)
-    v, residuals, converged = _iterate(mdp, lambda v: bellman_expectation(mdp, pi, v), v0, tol, max_iterations)
+    pi = mdp.as_policy(policy)  # checked once, not every sweep
+    v, residuals, converged = _iterate(mdp, lambda v: (pi * mdp.q_values(v)).sum(-1), v0, tol, max_iterations)
     return DPResult(value=v, policy=None, q=mdp.q_values(v), iterations=len(residuals), residuals=residuals,
                     converged=converged)
 
@@ -124,10 +124,11 @@ def policy_iteration(mdp: FiniteMDP, *, policy: np.ndarray | None = None, max_it
         keep = q[np.arange(mdp.num_states), pi] >= best - 1e-12 * np.maximum(1.0, np.abs(best))
         new = np.where(keep, pi, q.argmax(-1))
         changes.append(float((new != pi).sum()))
-        pi = new
-        if changes[-1] == 0:
-            converged = True
+        converged = changes[-1] == 0
+        if converged:  # v and q are π's already
             break
-    v = evaluate_policy(mdp, pi)
-    return DPResult(value=v, policy=pi, q=mdp.q_values(v), iterations=len(changes), residuals=changes,
-                    converged=converged)
+        pi = new
+    else:  # out of iterations: the last improved π is evaluated
+        v = evaluate_policy(mdp, pi)
+        q = mdp.q_values(v)
+    return DPResult(value=v, policy=pi, q=q, iterations=len(changes), residuals=changes, converged=converged)

@@ -18,6 +18,7 @@ from ..nn.functional import cross_entropy
 from ..nn.modules.module import Module
 from ..tensor import tensor
 from .mdp import FiniteMDP
+from .policy_gradient import rollout
 
 __all__ = ["cartpole_expert", "demonstrations", "mdp_demonstrations", "behaviour_cloning", "clone_policy_table"]
 
@@ -40,20 +41,8 @@ def demonstrations(env, expert: Callable[[np.ndarray], np.ndarray], *, seed: int
     Returns:
         ``(observations (M, d), actions (M,), episode returns (N,))`` over the M steps of all the episodes.
     """
-    obs, _ = env.reset(seed=seed)
-    alive = np.ones(obs.shape[0], dtype=bool)
-    returns = np.zeros(obs.shape[0])
-    seen_obs, seen_actions = [], []
-    for _ in range(max_steps):
-        actions = np.asarray(expert(obs))
-        seen_obs.append(obs[alive])
-        seen_actions.append(actions[alive])
-        obs, reward, terminated, truncated, _ = env.step(actions)
-        returns += np.asarray(reward) * alive
-        alive &= ~(terminated | truncated)
-        if not alive.any():
-            break
-    return np.concatenate(seen_obs).astype(np.float32), np.concatenate(seen_actions).astype(np.int64), returns
+    batch = rollout(env, expert, seed=seed, max_steps=max_steps)
+    return batch.obs[batch.valid], batch.actions[batch.valid], batch.episode_returns
 
 
 def mdp_demonstrations(mdp: FiniteMDP, expert: np.ndarray, *, episodes: int, max_steps: int = 200,

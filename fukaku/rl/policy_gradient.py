@@ -37,8 +37,8 @@ __all__ = ["Rollout", "TrainingHistory", "rollout", "reinforce_loss", "train_rei
 class Rollout:
     """A batch of episodes run side by side, time first: ``obs`` ``(T, N, obs_dim)`` float32, ``actions``
     ``(T, N)`` int64, ``rewards`` ``(T, N)``, ``valid`` ``(T, N)`` (the step belongs to the episode), ``terminated``
-    and ``truncated`` ``(T, N)`` (the episode ended at this step, by failure or by the time limit), ``final_obs``
-    ``(N, obs_dim)`` (each episode's last observation)."""
+    and ``truncated`` ``(T, N)`` (the episode ended at this step, by failure or by the time limit); the rewards of
+    steps past an episode's end are 0."""
 
     obs: np.ndarray
     actions: np.ndarray
@@ -46,15 +46,16 @@ class Rollout:
     valid: np.ndarray
     terminated: np.ndarray
     truncated: np.ndarray
-    final_obs: np.ndarray = field(default_factory=lambda: np.zeros((0,)))
 
     @property
     def episode_returns(self) -> np.ndarray:
         """The undiscounted return of each of the N episodes."""
-        return (self.rewards * self.valid).sum(0)
+        return self.rewards.sum(0)
 
 
-def _act(policy: Module, obs: np.ndarray, greedy: bool) -> np.ndarray:
+def _act(policy: Module | Callable[[np.ndarray], np.ndarray], obs: np.ndarray, greedy: bool) -> np.ndarray:
+    if not isinstance(policy, Module):  # a function of the observations giving the actions (an expert)
+        return np.asarray(policy(obs))
     with no_grad():
         logits = policy(tensor(obs))
         if greedy:
@@ -62,13 +63,14 @@ def _act(policy: Module, obs: np.ndarray, greedy: bool) -> np.ndarray:
         return Categorical(logits=logits, validate_args=False).sample().numpy()
 
 
-def rollout(env, policy: Module, *, seed: int | None = None, greedy: bool = False, max_steps: int = 100_000) -> Rollout:
+def rollout(env, policy: Module | Callable[[np.ndarray], np.ndarray], *, seed: int | None = None, greedy: bool = False, max_steps: int = 100_000) -> Rollout:
     """Run one episode in each of the ``env.num_envs`` environments of a vector environment, actions sampled from
     ``Categorical(logits=policy(obs))`` (or its argmax with ``greedy``), until all have ended.
 
     Args:
         env: a vector environment with gymnasium's API (``make_cartpole(n)``).
-        policy: observations ``(N, obs_dim)`` → logits ``(N, actions)``.
+        policy: observations ``(N, obs_dim)`` → logits ``(N, actions)``; or any other function of the
+            observations that gives the actions ``(N,)`` itself (an expert controller).
         seed: passed to ``env.reset`` (the actions draw from fukaku's default generator: ``fukaku.manual_seed``).
         greedy: take the most likely action instead of sampling.
     """
@@ -76,14 +78,11 @@ def rollout(env, policy: Module, *, seed: int | None = None, greedy: bool = Fals
     n = obs.shape[0]
     alive = np.ones(n, dtype=bool)
     steps: dict[str, list] = {k: [] for k in ("obs", "actions", "rewards", "valid", "terminated", "truncated")}
-    final = np.array(obs, dtype=np.float32)
     for _ in range(max_steps):
         actions = _act(policy, obs, greedy)
         next_obs, reward, terminated, truncated, _ = env.step(actions)
         for key, value in zip(steps, (obs, actions, reward, alive.copy(), terminated & alive, truncated & alive)):
             steps[key].append(np.asarray(value))
-        ended = alive & (terminated | truncated)
-        final[ended] = next_obs[ended]
         alive &= ~(terminated | truncated)
         obs = next_obs
         if not alive.any():
@@ -91,7 +90,7 @@ def rollout(env, policy: Module, *, seed: int | None = None, greedy: bool = Fals
     stacked = {k: np.stack(v) for k, v in steps.items()}
     return Rollout(obs=stacked["obs"].astype(np.float32), actions=stacked["actions"].astype(np.int64),
                    rewards=stacked["rewards"].astype(np.float64) * stacked["valid"], valid=stacked["valid"],
-                   terminated=stacked["terminated"], truncated=stacked["truncated"], final_obs=final)
+                   terminated=stacked["terminated"], truncated=stacked["truncated"])
 
 
 def reinforce_loss(policy: Module, batch: Rollout, gamma: float, baseline: str = "normalize") -> Tensor:
@@ -228,7 +227,7 @@ def train_actor_critic(actor: Module, critic: Module, optimizer: Optimizer, env,
     return history
 
 
-def evaluate_policy_return(policy: Module, env, episodes: int, *, seed: int = 10_000, greedy: bool = False) -> np.ndarray:
+def evaluate_policy_return(policy: Module | Callable[[np.ndarray], np.ndarray], env, episodes: int, *, seed: int = 10_000, greedy: bool = False) -> np.ndarray:
     """The undiscounted returns of ``episodes`` episodes of ``policy`` (sampled actions, or greedy), run
     ``env.num_envs`` at a time; shape ``(episodes,)``."""
     out: list[np.ndarray] = []

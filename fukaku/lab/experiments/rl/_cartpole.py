@@ -32,6 +32,13 @@ def environment(num_envs: int):
     return env, "gymnasium CartPole-v1 (vectorised)"
 
 
+def describe() -> str:
+    """Which CartPole :func:`environment` runs, in words (the environment built to tell is closed again)."""
+    env, text = environment(1)
+    env.close()
+    return text
+
+
 def network(outputs: int) -> nn.Module:
     """4 → 64 (tanh) → ``outputs``: a policy's logits (2) or a critic's value (1)."""
     return nn.Sequential(nn.Linear(4, HIDDEN), nn.Tanh(), nn.Linear(HIDDEN, outputs))

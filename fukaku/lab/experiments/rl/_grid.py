@@ -12,6 +12,11 @@ LAYOUT = tuple(row.replace("S", ".") for row in DEFAULT_LAYOUT)
 _ARROWS = {0: (0.0, -0.3), 1: (0.3, 0.0), 2: (0.0, 0.3), 3: (-0.3, 0.0)}   # up, right, down, left (x, y on screen)
 
 
+def optimal_action_mask(q_star: np.ndarray, scale: float) -> np.ndarray:
+    """(S, A) booleans: the actions that are optimal (within rounding) in each state."""
+    return q_star >= q_star.max(1, keepdims=True) - 1e-9 * scale
+
+
 def random_layout(rows: int, cols: int, rng: np.random.Generator, walls: float = 0.2, pits: int = 3) -> list[str]:
     """A random map: walls with probability ``walls``, ``pits`` pits, the goal in the bottom-right corner, the
     top-left corner free; walls that would cut a free cell off from the goal are removed (a flood fill)."""

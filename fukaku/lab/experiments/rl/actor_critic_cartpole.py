@@ -6,7 +6,7 @@ from pathlib import Path
 
 from ...plotting import save_figure
 from ...registry import Check, Context, Experiment, Measurement
-from ._cartpole import ENVS, SOLVED, environment, first_solved, random_policy_returns, train
+from ._cartpole import ENVS, SOLVED, describe, first_solved, random_policy_returns, train
 
 CLEAR_IMPROVEMENT = 2.0
 
@@ -28,7 +28,7 @@ class ActorCriticCartPole(Experiment, id="actor-critic-cartpole", source="seed 0
         rf = train("REINFORCE", ctx.quick, ctx.seed)
         random_returns = random_policy_returns(ctx.seed + 7)
         return Measurement(values={
-            "environment": environment(1)[1], "quick run": ctx.quick,
+            "environment": describe(), "quick run": ctx.quick,
             "actor-critic: batches of 16 episodes": ac["iterations"], "REINFORCE: batches of 16 episodes": rf["iterations"],
             "actor-critic: mean return over 100 evaluation episodes": float(ac["eval"].mean()),
             "REINFORCE: mean return over 100 evaluation episodes": float(rf["eval"].mean()),

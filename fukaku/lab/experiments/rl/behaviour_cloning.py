@@ -15,7 +15,7 @@ from fukaku.rl.gridworld import DEFAULT_LAYOUT
 from ....ops._parallel import blas_threads
 from ...plotting import save_figure
 from ...registry import Check, Context, Experiment, Measurement
-from ._cartpole import EVAL_EPISODES, environment, random_policy_returns
+from ._cartpole import EVAL_EPISODES, describe, environment, random_policy_returns
 
 GRID_DEMOS = (5, 50, 500)                 # expert episodes recorded on the gridworld
 GRID_RUNS = {True: 1, False: 3}
@@ -59,8 +59,7 @@ class BehaviourCloning(Experiment, id="behaviour-cloning", source="seed 002 ch. 
         largest = GRID_DEMOS[-1]
 
         fk.manual_seed(ctx.seed + 31)
-        obs, acts, expert_returns = demonstrations(environment(CARTPOLE_DEMOS[ctx.quick])[0], cartpole_expert,
-                                                   seed=ctx.seed)
+        obs, acts, _ = demonstrations(environment(CARTPOLE_DEMOS[ctx.quick])[0], cartpole_expert, seed=ctx.seed)
         clone = nn.Sequential(nn.Linear(4, 32), nn.Tanh(), nn.Linear(32, 2))
         with blas_threads(1):
             losses = behaviour_cloning(clone, obs, acts, epochs=CARTPOLE_EPOCHS[ctx.quick], lr=1e-2, batch_size=128,
@@ -68,15 +67,11 @@ class BehaviourCloning(Experiment, id="behaviour-cloning", source="seed 002 ch. 
             clone_returns = evaluate_policy_return(clone, environment(EVAL_EPISODES)[0], EVAL_EPISODES,
                                                    seed=ctx.seed + 20_000, greedy=True)
 
-        class Expert(nn.Module):
-            def forward(self, x):
-                return fk.tensor(np.eye(2, dtype=np.float32)[cartpole_expert(x.numpy())])
-
-        expert_eval = evaluate_policy_return(Expert(), environment(EVAL_EPISODES)[0], EVAL_EPISODES,
+        expert_eval = evaluate_policy_return(cartpole_expert, environment(EVAL_EPISODES)[0], EVAL_EPISODES,
                                              seed=ctx.seed + 20_000, greedy=True)
         random_returns = random_policy_returns(ctx.seed + 7)
         return Measurement(values={
-            "CartPole environment": environment(1)[1],
+            "CartPole environment": describe(),
             "CartPole: demonstration pairs": int(len(acts)),
             "CartPole: final cross-entropy": float(losses[-1]),
             "CartPole: expert's mean return (100 episodes)": float(expert_eval.mean()),

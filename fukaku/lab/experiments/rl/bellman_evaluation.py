@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from fukaku.rl import FiniteMDP, evaluate_policy, gridworld, policy_evaluation
+from fukaku.rl import FiniteMDP, bellman_expectation, evaluate_policy, gridworld, policy_evaluation
 
 from ...plotting import save_figure
 from ...registry import Check, Context, Experiment, Measurement
@@ -30,7 +30,7 @@ def error_curve(mdp: FiniteMDP, policy: np.ndarray) -> tuple[np.ndarray, int]:
     errors, v = [float(np.abs(exact).max())], np.zeros(mdp.num_states)
     result = policy_evaluation(mdp, policy, tol=TOL)
     for _ in range(result.iterations):   # the same iterates again, recorded against the exact value
-        v = policy_evaluation(mdp, policy, max_iterations=1, v0=v).value
+        v = bellman_expectation(mdp, policy, v)
         errors.append(float(np.abs(v - exact).max()))
     assert np.abs(result.value - v).max() <= 1e-12 * max(1.0, np.abs(v).max())
     return np.array(errors), result.iterations

@@ -9,7 +9,7 @@ from fukaku.rl import evaluate_policy, gridworld, q_learning, sarsa, value_itera
 
 from ...plotting import save_figure
 from ...registry import Check, Context, Experiment, Measurement
-from ._grid import LAYOUT, draw_gridworld
+from ._grid import LAYOUT, draw_gridworld, optimal_action_mask
 
 EPISODES = {True: 3000, False: 30000}
 SEEDS = {True: 1, False: 3}
@@ -18,11 +18,6 @@ EPSILON, GAMMA, STEP_REWARD = 0.2, 0.95, -0.04
 Q_ALPHA = 0.5                # Q-learning: a constant step (the gridworld is deterministic)
 SARSA_ALPHA = {True: 0.1, False: 0.03}   # SARSA: its targets carry the exploring policy's randomness; the full
                                          # run's smaller step averages more of it out
-
-
-def optimal_action_mask(q_star: np.ndarray, scale: float) -> np.ndarray:
-    """(S, A) booleans: the actions that are optimal (within rounding) in each state."""
-    return q_star >= q_star.max(1, keepdims=True) - 1e-9 * scale
 
 
 def epsilon_greedy_optimum(mdp, epsilon: float, sweeps: int = 2000) -> np.ndarray:

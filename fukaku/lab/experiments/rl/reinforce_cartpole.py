@@ -8,7 +8,7 @@ import numpy as np
 
 from ...plotting import save_figure
 from ...registry import Check, Context, Experiment, Measurement
-from ._cartpole import ENVS, EVAL_EPISODES, SOLVED, environment, random_policy_returns, train
+from ._cartpole import ENVS, EVAL_EPISODES, SOLVED, describe, random_policy_returns, train
 
 CLEAR_IMPROVEMENT = 2.0      # quick run: the trained policy's mean return at least twice the random policy's
 
@@ -28,7 +28,7 @@ class ReinforceCartPole(Experiment, id="reinforce-cartpole", source="seed 002 ch
         run = train("REINFORCE", ctx.quick, ctx.seed)
         random_returns = random_policy_returns(ctx.seed + 7)
         return Measurement(values={
-            "environment": environment(1)[1], "quick run": ctx.quick,
+            "environment": describe(), "quick run": ctx.quick,
             "batches of 16 episodes trained": run["iterations"], "environment steps": int(run["steps"][-1]),
             "seconds to train": run["seconds"],
             "mean return over 100 evaluation episodes": float(run["eval"].mean()),

@@ -9,7 +9,7 @@ from fukaku.rl import chain, evaluate_policy, gridworld, policy_iteration, value
 
 from ...plotting import save_figure
 from ...registry import Check, Context, Experiment, Measurement
-from ._grid import LAYOUT, draw_gridworld, random_layout
+from ._grid import LAYOUT, draw_gridworld, optimal_action_mask, random_layout
 
 FULL_MAZES = 5          # random 12 × 12 mazes in the full run
 
@@ -40,7 +40,7 @@ class ValuePolicyIteration(Experiment, id="value-policy-iteration", source="seed
             gaps[name] = float(np.abs(vi.value - pi.value).max())
             scale = max(1.0, float(np.abs(pi.value).max()))
             # each method's action is optimal under the other's Q, and its exact value is V*
-            bad = (pi.q[rows, vi.policy] < pi.q.max(1) - 1e-9 * scale) | (vi.q[rows, pi.policy] < vi.q.max(1) - 1e-9 * scale)
+            bad = ~optimal_action_mask(pi.q, scale)[rows, vi.policy] | ~optimal_action_mask(vi.q, scale)[rows, pi.policy]
             bad |= np.abs(evaluate_policy(mdp, vi.policy) - pi.value) > 1e-8 * scale
             suboptimal[name] = int(bad.sum())
             vi_sweeps[name], pi_steps[name], sizes[name] = vi.iterations, pi.iterations, mdp.num_states

@@ -111,7 +111,8 @@ def per_example_jacobian(model: nn.Module, x: Tensor, mode: str = "reverse") -> 
             output for any other parameter) or ``"forward"`` (tangents pushed forward: one tiled pass per few
             units of each ``nn.Linear``, one pass per element of any other parameter). Both give the same
             matrix. The Linear shortcut applies to a layer that runs once per forward, on a ``(n, in)`` batch,
-            owns its parameters alone and whose output is not modified in place; others take the general path.
+            whose weight and bias the model uses nowhere else (the recorded graph tells) and whose output is not
+            modified in place; others take the general path.
 
     Example:
         >>> model = fk.models.MLP([3, 16, 1])
@@ -137,7 +138,7 @@ def _reverse_blocks(model: nn.Module, x: Tensor, params: list[Tensor]) -> list:
     n = x.shape[0]
     leaves = [p.detach().requires_grad_(True) for p in params]
     with _swapped(model, params, leaves):
-        out, fast = _traced_forward(model, x, grad=True)
+        out, fast = _traced_forward(model, x)
         index = {id(t): i for i, t in enumerate(leaves)}
         owned = [(index[id(layer.weight)], None if layer.bias is None else index[id(layer.bias)])
                  for layer, _, _ in fast]
@@ -195,11 +196,11 @@ def _linear_blocks(layer: Linear, inputs: Tensor, sens):
             None if layer.bias is None else sens * s_b)
 
 
-def _traced_forward(model: nn.Module, x: Tensor, grad: bool) -> tuple[Tensor, list]:
-    """Run the model once (recording the graph when ``grad``); return its output rows and ``(layer, input,
-    output)`` for each ``nn.Linear`` that a shortcut is exact for: its forward is Linear's own, it ran once, on
-    an ``(n, in)`` batch, nothing modified its output in place afterwards (an in-place ReLU would), and it shares
-    its parameters with no other module."""
+def _traced_forward(model: nn.Module, x: Tensor) -> tuple[Tensor, list]:
+    """Run the model once, recording the graph; return its output rows and ``(layer, input, output)`` for each
+    ``nn.Linear`` that a shortcut is exact for: its forward is Linear's own, it ran once, on an ``(n, in)``
+    batch, nothing modified its output in place afterwards (an in-place ReLU would), and the graph uses its
+    weight and bias nowhere else (not shared with another layer, not read directly by the model's forward)."""
     n = x.shape[0]
     calls: dict[int, list] = {}
     linears = [m for m in model.modules() if isinstance(m, Linear) and type(m).forward is Linear.forward]
@@ -209,16 +210,12 @@ def _traced_forward(model: nn.Module, x: Tensor, grad: bool) -> tuple[Tensor, li
 
     removers = [layer.register_forward_hook(record) for layer in linears]
     try:
-        with enable_grad() if grad else no_grad():
+        with enable_grad():
             out = _rows(model(x), n, "per_example_jacobian")
     finally:
         for remove in removers:
             remove()
-    owners: dict[int, int] = {}
-    for module in model.modules():
-        for p in module._parameters.values():
-            if p is not None:
-                owners[id(p)] = owners.get(id(p), 0) + 1
+    uses = _leaf_uses(out)
     fast = []
     for layer in linears:
         seen = calls.get(id(layer), [])
@@ -227,16 +224,34 @@ def _traced_forward(model: nn.Module, x: Tensor, grad: bool) -> tuple[Tensor, li
         a, y, version = seen[0]
         own = [p for p in (layer.weight, layer.bias) if p is not None]
         if (a.ndim == 2 and a.shape[0] == n and y._version.value == version
-                and all(owners[id(p)] == 1 for p in own)):
+                and all(uses.get(id(p), 0) == 1 for p in own)):
             fast.append((layer, a.detach(), y))
     return out, fast
+
+
+def _leaf_uses(out: Tensor) -> dict[int, int]:
+    """How many recorded edges of ``out``'s graph end at each leaf (by id): a Linear layer's weight and bias are
+    used once, by its own forward, unless the model also uses them elsewhere (shared, or read directly)."""
+    uses: dict[int, int] = {}
+    stack, seen = [out.grad_fn], set()
+    while stack:
+        fn = stack.pop()
+        if fn is None or id(fn) in seen:
+            continue
+        seen.add(id(fn))
+        for producer in fn.next_functions:
+            if isinstance(producer, Tensor):
+                uses[id(producer)] = uses.get(id(producer), 0) + 1
+            else:
+                stack.append(producer)
+    return uses
 
 
 def _forward_blocks(model: nn.Module, x: Tensor, params: list[Tensor]) -> list:
     """Forward mode: the Linear layers of :func:`_traced_forward` by :func:`_unit_sensitivities`; any other
     parameter by one jvp per element."""
     n = x.shape[0]
-    out, fast = _traced_forward(model, x, grad=False)
+    out, fast = _traced_forward(model, x)
     k = out.shape[1]
     dtype = out._data.dtype
     blocks: dict[int, object] = {}

@@ -143,6 +143,37 @@ def test_any_model_shared_weights_and_other_layers(mode):
                  rtol=1e-11, atol=1e-12)
 
 
+class _ReadsWeight(nn.Module):
+    """A Linear whose weight the forward also reads directly: the shortcut through the layer alone would miss
+    that second use."""
+
+    def __init__(self):
+        super().__init__()
+        self.a, self.b = nn.Linear(3, 4), nn.Linear(4, 2)
+
+    def forward(self, x):
+        return self.b(self.a(x).tanh()) + (x @ self.a.weight.T)[:, :2]
+
+
+class _TorchReadsWeight(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.a, self.b = torch.nn.Linear(3, 4), torch.nn.Linear(4, 2)
+
+    def forward(self, x):
+        return self.b(self.a(x).tanh()) + (x @ self.a.weight.T)[:, :2]
+
+
+@pytest.mark.parametrize("mode", ["reverse", "forward"])
+def test_a_linear_weight_also_read_directly_is_followed(mode):
+    fk.manual_seed(7)
+    model = _ReadsWeight().double()
+    twin = _torch_twin(model, _TorchReadsWeight())
+    x = randn(4, 3, seed=9)
+    assert_close(per_example_jacobian(model, fk.tensor(x), mode=mode), _torch_jacobian(twin, x), rtol=1e-12,
+                 atol=1e-12)
+
+
 @pytest.mark.parametrize("mode", ["reverse", "forward"])
 def test_an_in_place_relu_after_a_linear_is_followed(mode):
     """ReLU(inplace=True) rewrites the Linear's output: the shortcut through that output must not be taken."""

@@ -201,13 +201,11 @@ def gradient_descent_limit(X, y, init=None) -> Tensor:
     never changed, and the row-space component converges to X⁺y's. From β₀ = 0 the limit is X⁺y, the
     minimum-norm solution: the implicit bias of gradient descent.
     """
-    X = _float64(X)
-    target = min_norm_least_squares(X, _float64(y))
+    X, y = _float64(X), _float64(y)
     if init is None:
-        return target
+        return min_norm_least_squares(X, y)
     b0 = _float64(init)
-    pinv = fk.linalg.pinv(X)
-    return target + b0 - pinv @ (X @ b0)
+    return min_norm_least_squares(X, y - X @ b0) + b0  # X⁺(y − Xβ₀) + β₀: one pseudo-inverse
 
 
 def gradient_descent_least_squares(X, y, steps: int, lr: float | None = None, init=None, target=None,

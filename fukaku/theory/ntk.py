@@ -185,10 +185,7 @@ def _linear_blocks(layer: Linear, inputs: Tensor, sens):
     computed y = s_w·x Wᵀ + s_b·b on the batch ``inputs``, from ``sens`` ``(n, k, out)`` = ∂f_ic/∂y_ia:
     ∂f_ic/∂W_ab = s_w·sens_ica·x_ib and ∂f_ic/∂b_a = s_b·sens_ica (s = 1, or σ_w/√in and σ_b in the NTK
     parameterisation)."""
-    if getattr(layer, "parameterization", "standard") == "ntk":
-        s_w, s_b = layer.sigma_w / math.sqrt(layer.in_features), layer.sigma_b
-    else:
-        s_w, s_b = 1.0, 1.0
+    s_w, s_b = layer.parameter_scales()
     xp = array_module(sens)
     n, k, _ = sens.shape
     a = inputs._data.astype(sens.dtype, copy=False)

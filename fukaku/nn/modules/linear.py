@@ -84,10 +84,20 @@ class Linear(Module):
             bound = _fan_in_bound(self.in_features)
             init.uniform_(self.bias, -bound, bound)
 
+    def parameter_scales(self) -> tuple[float, float]:
+        """``(s_w, s_b)`` with y = s_w·x Wᵀ + s_b·b: ``(1, 1)``, or ``(σ_w/√in_features, σ_b)`` in the NTK
+        parameterisation (s_w = 0 for an empty layer)."""
+        if self.parameterization != "ntk":
+            return 1.0, 1.0
+        return (self.sigma_w / math.sqrt(self.in_features) if self.in_features else 0.0), self.sigma_b
+
     def forward(self, input: Tensor) -> Tensor:
         if self.parameterization == "ntk":
-            scale = self.sigma_w / math.sqrt(self.in_features) if self.in_features else 0.0
-            return F.linear(input, self.weight * scale, None if self.bias is None else self.bias * self.sigma_b)
+            s_w, s_b = self.parameter_scales()
+            bias = None if self.bias is None else self.bias * s_b
+            if input.numel() < self.weight.numel():  # scale the smaller operand: a wide layer on a small batch
+                return F.linear(input * s_w, self.weight, bias)
+            return F.linear(input, self.weight * s_w, bias)
         return F.linear(input, self.weight, self.bias)
 
     def extra_repr(self) -> str:

@@ -40,7 +40,7 @@ class GDMinNorm(Experiment, id="gd-min-norm", source="seed 000 §6.1.9"):
         with blas_threads(1):
             target = min_norm_least_squares(X, y).numpy()
             limit = gradient_descent_limit(X, y, b0).numpy()        # X⁺y + (I − X⁺X)β₀
-            zero = gradient_descent_least_squares(X, y, steps, record_every=RECORD)
+            zero = gradient_descent_least_squares(X, y, steps, target=target, record_every=RECORD)
             start = gradient_descent_least_squares(X, y, steps, init=b0, target=limit, record_every=RECORD)
         null_part = float(np.linalg.norm(limit - target))
         scale = float(np.linalg.norm(target))

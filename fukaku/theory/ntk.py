@@ -38,6 +38,7 @@ from contextlib import contextmanager
 from .. import nn
 from ..autograd import forward_ad
 from ..autograd.engine import grad as _grad
+from ..autograd.functional import jacobian
 from ..autograd.grad_mode import enable_grad, no_grad
 from ..backends import array_module
 from ..dtypes import get_default_dtype
@@ -164,20 +165,25 @@ def _reverse_blocks(model: nn.Module, x: Tensor, params: list[Tensor]) -> list:
             if ib is not None:
                 blocks[ib] = bias
     rest = [i for i, b in enumerate(blocks) if b is None]
-    for i in rest:
-        blocks[i] = xp.zeros((n, k, params[i].numel()), dtype=dtype)
-    if rest:
-        onehot = xp.zeros((n, k), dtype=dtype)
-        for i in range(n):
-            for c in range(k):
-                onehot[i, c] = 1
-                grads = _grad((out,), [leaves[j] for j in rest], (wrap(onehot.copy()),), retain_graph=True,
-                              allow_unused=True)
-                onehot[i, c] = 0
-                for j, g in zip(rest, grads):
-                    if g is not None:
-                        blocks[j][i, c] = g._data.reshape(-1)
+    for i, block in zip(rest, _general_blocks(model, x, [params[i] for i in rest], "rev")):
+        blocks[i] = block.astype(dtype, copy=False)
     return blocks
+
+
+def _general_blocks(model: nn.Module, x: Tensor, params: list[Tensor], mode: str) -> list:
+    """The blocks ``(n, k, p.numel())`` of parameters no shortcut covers, by
+    :func:`fukaku.autograd.functional.jacobian`: one backward pass per output element (``mode="rev"``: example i,
+    output c) or one jvp per parameter element (``"fwd"``: the textbook's cost of forward mode)."""
+    if not params:
+        return []
+    n = x.shape[0]
+
+    def rows(*replacements: Tensor) -> Tensor:
+        with _swapped(model, params, replacements):
+            return _rows(model(x), n, "per_example_jacobian")
+
+    jac = jacobian(rows, tuple(p.detach() for p in params), mode=mode)
+    return [j._data.reshape(j.shape[0], j.shape[1], -1) for j in jac]
 
 
 def _linear_blocks(layer: Linear, inputs: Tensor, sens):
@@ -247,7 +253,6 @@ def _leaf_uses(out: Tensor) -> dict[int, int]:
 def _forward_blocks(model: nn.Module, x: Tensor, params: list[Tensor]) -> list:
     """Forward mode: the Linear layers of :func:`_traced_forward` by :func:`_unit_sensitivities`; any other
     parameter by one jvp per element."""
-    n = x.shape[0]
     out, fast = _traced_forward(model, x)
     k = out.shape[1]
     dtype = out._data.dtype
@@ -258,11 +263,10 @@ def _forward_blocks(model: nn.Module, x: Tensor, params: list[Tensor]) -> list:
         blocks[id(layer.weight)], bias = _linear_blocks(layer, inputs, sens.astype(dtype, copy=False))
         if bias is not None:
             blocks[id(layer.bias)] = bias
-    result = []
-    for p in params:
-        block = blocks.get(id(p))
-        result.append(block if block is not None else _elementwise_jvps(model, x, p, n, k, dtype))
-    return result
+    rest = [p for p in params if id(p) not in blocks]
+    for p, block in zip(rest, _general_blocks(model, x, rest, "fwd")):
+        blocks[id(p)] = block.astype(dtype, copy=False)
+    return [blocks[id(p)] for p in params]
 
 
 def _unit_sensitivities(model: nn.Module, x: Tensor, layer: Linear, k: int):
@@ -295,25 +299,6 @@ def _unit_sensitivities(model: nn.Module, x: Tensor, layer: Linear, k: int):
             result = xp.zeros((m, n, k), dtype=t.dtype)
         result[start:start + u] = t.reshape(u, n, k)
     return result
-
-
-def _elementwise_jvps(model, x, p, n, k, dtype):
-    """Forward mode for a parameter no shortcut applies to: one jvp per element (a basis tangent)."""
-    xp = array_module(p._data)
-    block = xp.zeros((n, k, p.numel()), dtype=dtype)
-    basis = xp.zeros(p.numel(), dtype=p._data.dtype)
-    primal = p.detach()
-    for e in range(p.numel()):
-        basis[e] = 1
-        with no_grad(), forward_ad.dual_level():
-            dual = forward_ad.make_dual(primal, wrap(basis.reshape(p.shape).copy()))
-            with _swapped(model, [p], [dual]):
-                out = _rows(model(x), n, "per_example_jacobian")
-            tangent = forward_ad.unpack_dual(out).tangent
-            if tangent is not None:
-                block[:, :, e] = tangent._data.reshape(n, k)
-        basis[e] = 0
-    return block
 
 
 # ----------------------------------------------------------------------------- the empirical NTK

@@ -54,8 +54,10 @@ def three_predictions(x, y, xt, width: int, seed: int, lr: float, steps: int) ->
     inputs, targets, tests = fk.tensor(x), fk.tensor(y[:, None]), fk.tensor(xt)
     with fk.no_grad():
         f0, f0t = net(inputs), net(tests)
-    kernel = gradient_flow_prediction(empirical_ntk(net, inputs), targets, steps, lr=lr, f0_train=f0,
-                                      kernel_test=empirical_ntk(net, tests, inputs), f0_test=f0t)
+    n = len(x)
+    both = empirical_ntk(net, fk.cat([inputs, tests]))  # each point's Jacobian once: K(X, X) and K(tests, X) in it
+    kernel = gradient_flow_prediction(both[:n, :n], targets, steps, lr=lr, f0_train=f0, kernel_test=both[n:, :n],
+                                      f0_test=f0t)
     gradient_descent(lin, inputs, targets, lr, steps)
     gradient_descent(net, inputs, targets, lr, steps)
     with fk.no_grad():

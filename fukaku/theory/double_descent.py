@@ -420,12 +420,13 @@ class WidthSweep:
     """What :func:`mlp_width_sweep` measured per width (arrays ``(repeats, len(widths))``, one row per
     initialisation): the final training error on the (noisy) training labels, the test error on the clean test
     labels, the final losses, and the test error along training (``(len(curve_steps), repeats, len(widths))``);
-    ``parameters`` per width."""
+    ``parameters`` per width; ``in_features`` the input size."""
 
     widths: np.ndarray
     parameters: np.ndarray
     n: int
     n_classes: int
+    in_features: int
     train_error: np.ndarray
     test_error: np.ndarray
     train_loss: np.ndarray
@@ -442,8 +443,7 @@ class WidthSweep:
     @property
     def threshold_width(self) -> float:
         """The (fractional) width whose MLP has n·#outputs parameters."""
-        d = (self.parameters[0] - self.n_classes) / self.widths[0] - self.n_classes - 1     # the input size
-        return (self.threshold_parameters - self.n_classes) / (d + 1 + self.n_classes)
+        return (self.threshold_parameters - self.n_classes) / (self.in_features + 1 + self.n_classes)
 
 
 def mlp_width_sweep(x_train, y_train, x_test, y_test, widths: Sequence[int], n_classes: int, *, steps: int,
@@ -514,5 +514,5 @@ def mlp_width_sweep(x_train, y_train, x_test, y_test, widths: Sequence[int], n_c
     train_error, train_loss = (a.reshape(shape) for a in evaluate(x_train, labels_train))
     test_error, test_loss = (a.reshape(shape) for a in evaluate(x_test, labels_test))
     counts = np.asarray(model.parameter_counts()[:len(widths)])
-    return WidthSweep(np.asarray(widths), counts, n, n_classes, train_error, test_error, train_loss, test_loss,
-                      np.asarray(curve_steps), np.stack(curve).reshape(-1, *shape), seconds)
+    return WidthSweep(np.asarray(widths), counts, n, n_classes, model.in_features, train_error, test_error, train_loss,
+                      test_loss, np.asarray(curve_steps), np.stack(curve).reshape(-1, *shape), seconds)

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from fukaku.lab.experiments.theory import (autodiff_modes, double_descent_linear, double_descent_mlp_width,
+from fukaku.lab.experiments.theory import (_common, autodiff_modes, double_descent_linear, double_descent_mlp_width,
                                            double_descent_random_features, gd_min_norm)
 
 
@@ -33,12 +33,12 @@ def test_full_gradient_counts_the_passes_and_matches_torch():
 
 
 def test_digits_split_is_disjoint_and_standardised():
-    x_train, y_train, x_test, y_test = double_descent_random_features.digits_split(300, seed=4)
+    x_train, y_train, x_test, y_test = _common.digits_split(300, seed=4)
     assert x_train.shape == (300, 64) and len(y_test) == 1797 - 300 == len(x_test)
     assert abs(x_train.mean()) < 1e-6 and x_train.std() == pytest.approx(1.0, rel=1e-5)
     rows = {row.tobytes() for row in x_train}
     assert sum(row.tobytes() in rows for row in x_test) < 5                      # (the digits hold a few duplicates)
-    again = double_descent_random_features.digits_split(300, seed=4)
+    again = _common.digits_split(300, seed=4)
     np.testing.assert_array_equal(again[1], y_train)
 
 

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 import fukaku as fk
-from fukaku.lab.experiments.theory import (nngp_gaussian_outputs, ntk_change_width, ntk_linearization,
+from fukaku.lab.experiments.theory import (_common, nngp_gaussian_outputs, ntk_change_width, ntk_linearization,
                                            ntk_variance_width)
 from fukaku.theory.ntk import ntk_mlp
 
@@ -21,14 +21,14 @@ def failed(experiment, values: dict) -> set[str]:
 
 def test_loglog_slope_recovers_a_power_law_and_points_lie_on_the_sphere():
     widths = np.array([8, 32, 128, 512])
-    assert ntk_variance_width.loglog_slope(widths, 3.0 * widths ** -0.5) == pytest.approx(-0.5, abs=1e-12)
-    x = ntk_variance_width.sphere_points(np.random.default_rng(0), 5, 4)
+    assert _common.loglog_slope(widths, 3.0 * widths ** -0.5) == pytest.approx(-0.5, abs=1e-12)
+    x = _common.sphere_points(np.random.default_rng(0), 5, 4)
     assert x.shape == (5, 4)
     np.testing.assert_allclose(np.linalg.norm(x, axis=1), 1.0, rtol=1e-14)
 
 
 def test_kernels_across_seeds_are_symmetric_positive_and_reproducible():
-    x = ntk_variance_width.sphere_points(np.random.default_rng(1), 4)
+    x = _common.sphere_points(np.random.default_rng(1), 4)
     k = ntk_variance_width.kernels_across_seeds(x, 16, 3, first_seed=7)
     assert k.shape == (3, 4, 4)
     np.testing.assert_allclose(k, np.swapaxes(k, 1, 2), rtol=1e-12)
@@ -86,11 +86,11 @@ def test_linearization_verdict_follows_the_measurement():
 
 
 def test_batched_networks_compute_what_ntk_mlp_computes():
-    x = ntk_variance_width.sphere_points(np.random.default_rng(5), 3)
+    x = _common.sphere_points(np.random.default_rng(5), 3)
     weights = nngp_gaussian_outputs.draw_weights(3, 6, 4, fk.Generator().manual_seed(6))
     f, given = nngp_gaussian_outputs.batched_forward(x, weights)
     assert f.shape == (4, 3) and given.shape == (4, 3, 3)
-    cfg = ntk_variance_width.CONFIG
+    cfg = _common.CONFIG
     for net in (0, 3):
         model = ntk_mlp([3, 6, 6, 1], dtype=fk.float64, **cfg)
         model.load_state_dict({f"{2 * i}.{name}": t[net] if name == "weight" else t[net, :, 0]

@@ -14,6 +14,7 @@ from fukaku.autograd.functional import jacobian
 from ...plotting import save_figure
 from ...registry import Check, Context, Experiment, Measurement
 from ....ops._parallel import blas_threads
+from ._common import loglog_slope
 
 INPUTS, BATCH = 8, 32                     # the MLP's input size and the batch the loss averages over
 WIDTHS = {True: (1, 2, 4, 8, 16, 32), False: (1, 2, 4, 8, 16, 32, 64, 128, 256)}   # hidden widths h: |θ| = 10h + 1
@@ -82,7 +83,7 @@ class AutodiffModes(Experiment, id="autodiff-modes", source="seed 000 §6.1.2"):
                              "gap": float(np.abs(g_fwd - g_rev).max() / np.abs(g_rev).max())})
         sizes = np.array([r["size"] for r in rows])
         ratio = np.array([r["t_fwd"] / r["t_rev"] for r in rows])
-        slope = float(np.polyfit(np.log(sizes), np.log(ratio), 1)[0])
+        slope = loglog_slope(sizes, ratio)
         return Measurement(values={
             "|θ|": sizes.tolist(),
             "reverse: (forward evaluations, backward passes)": [list(r["rev"]) for r in rows],

@@ -13,7 +13,7 @@ from fukaku.theory.double_descent import mlp_width_sweep, noisy_labels
 from ...plotting import save_figure
 from ...registry import Check, Context, Experiment, Measurement
 from ....ops._parallel import blas_threads
-from .double_descent_random_features import digits_split, integer_log_ticks
+from ._common import digits_split, integer_log_ticks
 
 CLASSES = 10
 NOISE = 0.2                      # the fraction of training labels replaced by another class

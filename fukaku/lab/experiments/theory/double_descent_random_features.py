@@ -8,12 +8,12 @@ from pathlib import Path
 
 import numpy as np
 
-from fukaku import datasets
 from fukaku.theory.double_descent import random_features_sweep
 
 from ...plotting import save_figure
 from ...registry import Check, Context, Experiment, Measurement
 from ....ops._parallel import blas_threads
+from ._common import digits_split, integer_log_ticks
 
 CLASSES = 10
 QUICK = (200, (0.125, 0.25, 0.5, 0.75, 0.9, 0.95, 1.0, 1.05, 1.1, 1.25, 1.5, 2, 3, 4), 3)   # n, N/n, seeds
@@ -21,32 +21,6 @@ FULL = (500, (0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.95, 1.0
               1.75, 2, 2.5, 3, 4, 6), 5)
 WINDOW = (0.8, 1.25)           # the peak's N/n must lie in this window around the threshold N = n
 SECOND = 1.0                   # at the largest N the test MSE is below this × the best one for N ≤ n/2
-
-
-def digits_split(n: int, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """The 8×8 digits: ``n`` random training images, the other 1797 − n for testing, centred and scaled by the
-    training set's mean and standard deviation (one number each, as transforms.Normalize)."""
-    x, y = datasets.digits(return_tensors=False)
-    order = np.random.default_rng(seed).permutation(len(y))
-    train, test = order[:n], order[n:]
-    mean, std = x[train].mean(), x[train].std()
-    return (x[train] - mean) / std, y[train], (x[test] - mean) / std, y[test]
-
-
-def integer_log_ticks(ax, values) -> None:
-    """Label a log-scaled x axis at some of ``values`` (about six, spread evenly on the log scale) as plain
-    integers, without minor labels."""
-    from matplotlib.ticker import FixedLocator, NullFormatter, ScalarFormatter
-
-    values = sorted(set(int(v) for v in values))
-    gap = (np.log10(values[-1]) - np.log10(values[0])) / 7
-    ticks = [values[0]]
-    for v in values[1:]:
-        if np.log10(v) - np.log10(ticks[-1]) >= gap:
-            ticks.append(v)
-    ax.xaxis.set_major_locator(FixedLocator(ticks))
-    ax.xaxis.set_major_formatter(ScalarFormatter())
-    ax.xaxis.set_minor_formatter(NullFormatter())
 
 
 class DoubleDescentRandomFeatures(Experiment, id="double-descent-random-features", source="seed 000 §6.1.9"):

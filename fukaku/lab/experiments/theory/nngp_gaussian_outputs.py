@@ -14,7 +14,7 @@ from fukaku.theory.ntk import nngp_kernel
 from ...plotting import save_figure
 from ...registry import Check, Context, Experiment, Measurement
 from ....ops._parallel import blas_threads
-from .ntk_variance_width import CONFIG, DEPTH, loglog_slope, sphere_points, width_axis
+from ._common import CONFIG, DEPTH, loglog_slope, sphere_points, width_axis
 
 POINTS = 3                                              # inputs on the unit sphere of R^3
 WIDTHS = {True: (1, 2, 4, 8, 16, 32, 64, 128), False: (1, 2, 4, 8, 16, 32, 64, 128, 256)}

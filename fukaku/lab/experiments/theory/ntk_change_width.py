@@ -13,7 +13,7 @@ from fukaku.theory.ntk import empirical_ntk, ntk_kernel, ntk_mlp
 from ...plotting import save_figure
 from ...registry import Check, Context, Experiment, Measurement
 from ....ops._parallel import blas_threads
-from .ntk_variance_width import CONFIG, DEPTH, loglog_slope, sphere_points, width_axis
+from ._common import CONFIG, DEPTH, loglog_slope, sphere_points, width_axis
 
 POINTS = 16                                            # training points on the unit sphere of R^3
 WIDTHS = {True: (32, 64, 128, 256, 512), False: (32, 64, 128, 256, 512, 1024, 2048)}

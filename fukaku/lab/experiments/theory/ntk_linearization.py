@@ -14,7 +14,7 @@ from fukaku.theory.ntk import LinearizedModel, empirical_ntk, gradient_flow_pred
 from ...plotting import save_figure
 from ...registry import Check, Context, Experiment, Measurement
 from ....ops._parallel import blas_threads
-from .ntk_variance_width import CONFIG, loglog_slope, width_axis
+from ._common import CONFIG, loglog_slope, width_axis
 
 DEPTH = 1                                               # one hidden layer: wide networks stay cheap to train
 TRAIN, TEST = 12, 60                                    # points on the unit circle

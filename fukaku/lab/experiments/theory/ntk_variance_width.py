@@ -12,33 +12,11 @@ from fukaku.theory.ntk import empirical_ntk, ntk_kernel, ntk_mlp
 from ...plotting import save_figure
 from ...registry import Check, Context, Experiment, Measurement
 from ....ops._parallel import blas_threads
+from ._common import CONFIG, DEPTH, loglog_slope, sphere_points, width_axis
 
-INPUTS, DIM = 6, 3                                    # points on the unit sphere the kernel is evaluated at
-CONFIG = {"activation": "relu", "weight_variance": 2.0, "bias_variance": 0.1}
-DEPTH = 2                                             # hidden layers
 WIDTHS = {True: (32, 64, 128, 256, 512), False: (32, 64, 128, 256, 512, 1024, 2048)}
 SEEDS = {True: 16, False: 64}                         # random networks per width
 SLOPE, SLOPE_TOLERANCE = -1.0, 0.25                   # the claim's exponent, and how far a fit may stray
-
-
-def sphere_points(rng: np.random.Generator, n: int = INPUTS, d: int = DIM) -> np.ndarray:
-    """``n`` points drawn uniformly on the unit sphere of R^d (float64)."""
-    x = rng.normal(size=(n, d))
-    return x / np.linalg.norm(x, axis=1, keepdims=True)
-
-
-def loglog_slope(x, y) -> float:
-    """The least-squares slope of log y against log x: the exponent p of y ∝ x^p."""
-    return float(np.polyfit(np.log(np.asarray(x, dtype=float)), np.log(np.asarray(y, dtype=float)), 1)[0])
-
-
-def width_axis(ax, widths) -> None:
-    """A logarithmic x axis labelled with the widths themselves (no minor-tick clutter)."""
-    from matplotlib.ticker import NullLocator
-
-    ax.set_xscale("log")
-    ax.xaxis.set_minor_locator(NullLocator())
-    ax.set_xticks(list(widths), [str(w) for w in widths])
 
 
 def kernels_across_seeds(x: np.ndarray, width: int, seeds: int, first_seed: int) -> np.ndarray:

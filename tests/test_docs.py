@@ -1,38 +1,20 @@
 """Every "seed NNN §x" a docstring cites resolves in docs/seeds.md (issue 6, item 12)."""
 from __future__ import annotations
 
-import re
-from pathlib import Path
-
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
-SEEDS_DOC = ROOT / "docs" / "seeds.md"
-
-# "seed 000 §6.1.2", "seeds 000 §6.1.1–6.1.4", "seed 002 ch. 2", "seed 002 ch.5", "seed 004 §3"
-CITATION = re.compile(r"\bseeds? (\d{3})(?:-\d{3})?(?: (§|ch\. ?)(\d+(?:\.\d+)*))?")
+# the table's parser and the citation scan are the textbook map's (fukaku/lab/textbook_map.py)
+from fukaku.lab.textbook_map import CITATION, scan_citations, section_labels
 
 
 def _sections() -> dict[str, set[str]]:
-    """Seed number -> the section / chapter labels its table in docs/seeds.md lists."""
-    text = SEEDS_DOC.read_text(encoding="utf-8")
-    sections: dict[str, set[str]] = {}
-    for block in re.split(r"^\*\*Seed ", text, flags=re.M)[1:]:
-        seed = block[:3]
-        labels = set(re.findall(r"^\| (\d+(?:\.\d+)*) \|", block, re.M))
-        labels |= set(re.findall(r"\((\d+(?:\.\d+)+)\)", block))  # sub-sections named in a row, e.g. "(3.6.1)"
-        sections[seed] = labels
-    return sections
+    """Seed number -> the section / chapter labels its table in docs/seeds.md lists (rows and the
+    sub-sections named in a row, e.g. "(3.6.1)")."""
+    return section_labels()
 
 
-def _citations() -> list[tuple[str, str, str | None]]:
-    found = []
-    for path in sorted((ROOT / "fukaku").rglob("*.py")):
-        for lineno, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-            for match in CITATION.finditer(line):
-                found.append((f"{path.relative_to(ROOT)}:{lineno}", match.group(0), match.group(1),
-                              match.group(3)))
-    return found
+def _citations() -> list[tuple[str, str, str, str | None]]:
+    return [(c.where, c.text, c.seed, c.label) for c in scan_citations()]
 
 
 def _problem(text: str, seed: str, label: str | None, sections: dict[str, set[str]]) -> str | None:

@@ -1,9 +1,12 @@
-"""``fukaku lab list`` and ``fukaku lab run ID... | --all [--quick] [--out DIR] [--seed N]``.
+"""``fukaku lab list``, ``fukaku lab run ID... | --all [--quick] [--out DIR] [--seed N]`` and
+``fukaku lab map [--results FILE] [--out DIR]``.
 
 ``fukaku.cli`` delegates ``fukaku lab ...`` here; ``python -m fukaku.lab ...`` is the same command.
 ``run --all`` writes the full report into DIR; ``run ID...`` into a folder of its own, ``DIR/ID``
 (``DIR/ID1+ID2`` for several), so it never overwrites the full report. Exit status of ``run``: 0
 when every claim holds, 1 when one does not hold or an experiment raised, 2 for a usage error.
+``map`` writes the textbook map (:mod:`fukaku.lab.textbook_map`) as DIR/textbook-map.md and
+DIR/textbook-map.ja.md, with the verdicts of a results.json (by default DIR/results.json, when there).
 """
 from __future__ import annotations
 
@@ -20,7 +23,7 @@ from .runner import run, select
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="fukaku lab", description="Run the textbook's claims as experiments "
                                      "and report what was measured.")
-    sub = parser.add_subparsers(dest="command", metavar="{list,run}")
+    sub = parser.add_subparsers(dest="command", metavar="{list,run,map}")
     sub.add_parser("list", help="list the experiments (id, source, title)",
                    description="List the registered experiments: id, seed section, title.")
     p = sub.add_parser("run", help="run experiments and write report.html and results.json",
@@ -35,6 +38,13 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default="lab-report", metavar="DIR",
                    help="output directory (default: lab-report); ids write into a folder of their own in it")
     p.add_argument("--seed", type=int, default=0, metavar="N", help="random seed (default: 0)")
+    m = sub.add_parser("map", help="write the textbook map (every seed section, its modules and experiments)",
+                       description="Write textbook-map.md and textbook-map.ja.md into DIR: every section of every "
+                                   "seed, the modules that cite it, the experiments that check it and their "
+                                   "verdicts in a results.json (none: every experiment 'not run').")
+    m.add_argument("--results", metavar="FILE", help="a results.json of `fukaku lab run` (default: "
+                   "DIR/results.json when it exists)")
+    m.add_argument("--out", default="lab-report", metavar="DIR", help="output directory (default: lab-report)")
     return parser
 
 
@@ -89,5 +99,22 @@ def cli_main(argv: Sequence[str] | None = None) -> int:
             print(f"fukaku lab run: cannot write the report to {args.out!r}: {exc}", file=sys.stderr)
             return 2
         return 0 if lab_run.all_hold else 1
+    if args.command == "map":
+        return _write_map(args.results, Path(args.out))
     parser.print_help(sys.stderr)
     return 2
+
+
+def _write_map(results: str | None, out: Path) -> int:
+    """``fukaku lab map``: the textbook map pages into ``out``; exit status 2 when they cannot be written."""
+    from .textbook_map import write_pages
+
+    results_path = Path(results) if results is not None else out / "results.json"
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        paths = write_pages(results_path if results is not None or results_path.is_file() else None, out)
+    except (OSError, ValueError) as exc:  # no docs/seeds.md, a missing or malformed results file, an unwritable DIR
+        print(f"fukaku lab map: {exc}", file=sys.stderr)
+        return 2
+    print("\n".join(map(str, paths)))
+    return 0

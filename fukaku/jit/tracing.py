@@ -1,0 +1,207 @@
+"""``fukaku.jit.trace``: run a step once while recording its backward pass, then replay that record.
+
+What is recorded and what runs again (see :mod:`fukaku.jit.program` for the backward program):
+
+* The **forward pass and everything else in the step** — the model, the loss, the optimizer's
+  ``step()`` and ``zero_grad()`` — run again on every call, eagerly, with no graph walk saved: the
+  glue between fukaku's ops computes values from the data with NumPy (a batch's targets, a dropout
+  mask drawn from fukaku's generator, how many targets a loss counts), and a static list would
+  keep the traced batch's values. Running it again is what makes every call exact: the optimizer
+  updates the model's own parameter arrays in place, dropout draws fresh numbers, as eager mode.
+* **Each ``backward()``** is replaced by its recorded program: no dependency count, no ready list,
+  no per-node dicts, and the vjp of each node whose rule is pure array code replayed as a flat
+  list of ops with elementwise chains evaluated in place.
+
+A trace is only as good as the graph staying the same, so the trace refuses a step whose own code
+reads a tensor's value in Python (``bool(t)``, ``float(t)``, ``t.item()`` …): a branch on it could
+build another graph on another call (PyTorch's trace only warns; fukaku refuses, so that a replay is
+never silently wrong). Each call checks its inputs' shapes and dtypes against the trace,
+and each replayed backward checks every node of the new graph against the recorded one.
+"""
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import ExitStack, contextmanager
+from typing import Any
+
+from ..autograd import engine
+from ..autograd.function import Function
+from ..errors import ShapeError
+from ..tensor import Tensor
+from .program import BackwardProgram, TracingError, _Recorder, patched, plain_backward
+
+# Tensor methods that hand a tensor's value to Python, and what to call them in an error
+_VALUE_READS = {"__bool__": "bool(tensor) (an `if` or `while` on a tensor, or a comparison used as a condition)",
+                "__float__": "float(tensor)", "__int__": "int(tensor)", "__index__": "a tensor used as an index",
+                "item": "tensor.item()", "tolist": "tensor.tolist()", "numpy": "tensor.numpy()",
+                "__array__": "numpy.asarray(tensor)"}
+
+
+class _EagerBackward:
+    """A ``backward()`` the recorder could not describe exactly: each call runs it in the engine."""
+
+    def __init__(self, why: str, run_backward: Callable) -> None:
+        self.why, self._run_backward = why, run_backward
+
+    def run(self, *args, **kwargs) -> None:
+        self._run_backward(*args, **kwargs)
+
+
+class TracedStep:
+    """The callable :func:`trace` returns: call it with tensors shaped as the example inputs.
+
+    Attributes:
+        backward_programs: one entry per ``backward()`` the step calls, in order — a
+            :class:`~fukaku.jit.program.BackwardProgram`, or a pass the engine runs (``.why`` says why).
+    """
+
+    def __init__(self, func: Callable, signature: tuple, programs: list) -> None:
+        self.func, self.signature, self.backward_programs = func, signature, programs
+
+    def __call__(self, *inputs: Tensor) -> Any:
+        self._check(inputs)
+        programs = iter(self.backward_programs)
+
+        def replayed_backward(outputs, grad_outputs, retain_graph=None, create_graph=False, inputs=None):
+            program = next(programs, None)
+            if program is None:
+                raise TracingError(f"fukaku.jit: {_name(self.func)} called backward() more often than when it was "
+                                   f"traced ({len(self.backward_programs)} times); trace it again, or run it eagerly")
+            program.run(outputs, grad_outputs, retain_graph, create_graph, inputs)
+
+        with patched(engine, "run_backward", replayed_backward):
+            result = self.func(*inputs)
+        if next(programs, None) is not None:
+            raise TracingError(f"fukaku.jit: {_name(self.func)} called backward() less often than when it was traced "
+                               f"({len(self.backward_programs)} times); trace it again, or run it eagerly")
+        return result
+
+    def _check(self, inputs: Sequence) -> None:
+        name = _name(self.func)
+        if len(inputs) != len(self.signature):
+            raise TypeError(f"fukaku.jit: {name} was traced with {len(self.signature)} input(s), got {len(inputs)}")
+        for i, (t, (shape, dtype, requires_grad)) in enumerate(zip(inputs, self.signature)):
+            if not isinstance(t, Tensor):
+                raise TypeError(f"fukaku.jit: input {i} of {name} must be a Tensor, as traced; got {type(t).__name__}")
+            if tuple(t.shape) != shape:
+                raise ShapeError(f"fukaku.jit: input {i} of {name} has shape {tuple(t.shape)}, but the step was traced "
+                                 f"with shape {shape}; trace it again for this shape (fukaku.jit.trace(step, inputs)) "
+                                 "or call it eagerly")
+            if t.dtype != dtype:
+                raise TypeError(f"fukaku.jit: input {i} of {name} is {t.dtype}, but the step was traced with {dtype}; "
+                                "convert the input, trace the step again, or call it eagerly")
+            if t.requires_grad != requires_grad:
+                raise TracingError(f"fukaku.jit: input {i} of {name} has requires_grad={t.requires_grad}, but the step "
+                                   f"was traced with requires_grad={requires_grad}; trace it again or call it eagerly")
+
+    def __repr__(self) -> str:
+        return f"TracedStep({_name(self.func)}, inputs={[s[0] for s in self.signature]})"
+
+
+def trace(func: Callable, example_inputs) -> TracedStep:
+    """Record one call of ``func`` (a training or inference step) and return a callable that replays it.
+
+    The trace *runs* ``func(*example_inputs)`` once, eagerly — a training step trains (as
+    ``torch.jit.trace`` runs the function) — and records each ``backward()`` it calls as a static
+    program. Calling the result with new tensors of the same shapes, dtypes and ``requires_grad``
+    runs the step again with those programs in place of the engine's walk, and returns what
+    ``func`` returns. After N calls the model and the optimizer hold bitwise what N eager steps
+    leave (parameters are updated in place by the step's own optimizer; dropout draws fresh numbers
+    from fukaku's generator, in eager order).
+
+    Args:
+        func: the step, taking tensors. It may call ``backward()`` (any number of times), an
+            optimizer's ``zero_grad()``/``step()``, and return anything.
+        example_inputs: a tensor or a tuple of tensors to call ``func`` with.
+
+    Raises:
+        TracingError: ``func`` read a tensor's value in Python (``bool``, ``float``, ``int``,
+            ``item``, ``tolist``, ``numpy``, ``numpy.asarray``) — move that branch out of the step, or
+            run it eagerly. Calls raise it too when a call's graph differs from the trace.
+
+    Examples::
+
+        >>> model = fukaku.nn.Linear(4, 1)
+        >>> opt = fukaku.optim.SGD(model.parameters(), lr=0.1)
+        >>> def step(x, y):
+        ...     opt.zero_grad()
+        ...     loss = fukaku.nn.functional.mse_loss(model(x), y)
+        ...     loss.backward()
+        ...     opt.step()
+        ...     return loss
+        >>> traced = fukaku.jit.trace(step, (fukaku.randn(8, 4), fukaku.randn(8, 1)))  # one step, recorded
+        >>> loss = traced(fukaku.randn(8, 4), fukaku.randn(8, 1))                     # replayed
+    """
+    inputs = (example_inputs,) if isinstance(example_inputs, Tensor) else tuple(example_inputs)
+    for i, t in enumerate(inputs):
+        if not isinstance(t, Tensor):
+            raise TypeError(f"fukaku.jit.trace: example input {i} must be a Tensor, got {type(t).__name__}; pass other "
+                            "values through a closure (they are fixed in the trace)")
+    signature = tuple((tuple(t.shape), t.dtype, t.requires_grad) for t in inputs)
+    programs: list = []
+    run_backward = engine.run_backward
+    with _refusing_value_reads(func), patched(engine, "run_backward", _recording(programs, run_backward)):
+        func(*inputs)
+    return TracedStep(func, signature, programs)
+
+
+def _recording(programs: list, run_backward: Callable) -> Callable:
+    """A ``run_backward`` that runs the engine while recording, and appends the program it saw."""
+    def recording_backward(outputs, grad_outputs, retain_graph=None, create_graph=False, inputs=None):
+        if not plain_backward(create_graph, inputs):
+            programs.append(_EagerBackward("create_graph, inputs=, anomaly mode, forward-mode AD or autocast",
+                                           run_backward))
+            return run_backward(outputs, grad_outputs, retain_graph, create_graph, inputs)
+        recorder = _Recorder(outputs)
+        original_apply = Function.__dict__["apply"].__func__
+
+        def apply(cls, *args, **params):
+            return recorder.apply(original_apply, cls, args, params)
+
+        with ExitStack() as seams:
+            seams.enter_context(patched(Function, "apply", classmethod(apply)))
+            seams.enter_context(patched(engine, "_vjp", recorder.vjp))
+            seams.enter_context(patched(engine, "_seed_gradient", recorder.seed))
+            seams.enter_context(patched(engine, "_accumulate_grad", recorder.accumulate_grad))
+            seams.enter_context(patched(engine, "_run_hooks", recorder.run_hooks))
+            run_backward(outputs, grad_outputs, retain_graph, create_graph, inputs)
+        programs.append(_EagerBackward(recorder.failure, run_backward) if recorder.failure
+                        else BackwardProgram(recorder))
+
+    return recording_backward
+
+
+@contextmanager
+def _refusing_value_reads(func: Callable) -> Iterator[None]:
+    """Make the step's own reads of a tensor's value raise :class:`TracingError` while ``func`` is traced.
+
+    Reads inside fukaku's library are let through: they are checks that raise on bad input (GPT's
+    token-id range), and they run again on every call (the step's Python runs again; if one made
+    another graph, the replayed backward's node check would refuse it). A read in the step's own
+    module, or in code outside fukaku, is the step branching on data: refused.
+    """
+    own_module = getattr(func, "__module__", None)
+
+    def refusing(name: str, call: str) -> Callable:
+        original = Tensor.__dict__[name]
+
+        def read(self, *args, **kwargs):
+            caller = sys._getframe(1).f_globals.get("__name__", "")
+            if caller.startswith("fukaku.") and caller != own_module:
+                return original(self, *args, **kwargs)
+            raise TracingError(
+                f"fukaku.jit.trace: {_name(func)} reads a tensor's value in Python ({call}, on a tensor of shape "
+                f"{tuple(self.shape)}). A branch on it could take another path on another call, which the trace "
+                "would not record. Move the branch (or the logging) out of the step, compute it with tensor ops "
+                "(fukaku.where), or run the step eagerly")
+        return read
+
+    with ExitStack() as stack:
+        for name, call in _VALUE_READS.items():
+            stack.enter_context(patched(Tensor, name, refusing(name, call)))
+        yield
+
+
+def _name(func: Callable) -> str:
+    return getattr(func, "__qualname__", None) or type(func).__name__

@@ -80,6 +80,15 @@ def named(fn: Callable, name: str, doc: str) -> Callable:
     return fn
 
 
+def autocast_will_cast(t: Tensor) -> bool:
+    """Whether an autocast region of ``t``'s device is open in this thread: the graph node will cast ``t`` and
+    its partners to one dtype, so a function's own same-dtype check must let a mismatch through (PyTorch checks
+    after autocast has cast). Called only when a check is about to fail: the import costs nothing otherwise."""
+    from ..amp.autocast_mode import autocasts  # deferred: fukaku.amp builds on the ops
+
+    return autocasts(t)
+
+
 def fmt(shape) -> str:
     return str(tuple(shape))
 

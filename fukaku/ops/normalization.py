@@ -9,6 +9,7 @@ import math
 
 import numpy as np
 
+from .. import dtypes
 from ..autograd.function import Function, constant
 from ..autograd.grad_mode import state
 from ..backends import array_module
@@ -176,10 +177,21 @@ def _sum_over(a: np.ndarray, axes: tuple[int, ...], b: np.ndarray | None = None)
     return xp.add.reduce(a if b is None else a * b, axis=axes, keepdims=True)
 
 
+def is_mixed_precision(x: Tensor, param: Tensor | None) -> bool:
+    """Whether ``x`` is float16/bfloat16 and ``param`` (γ or β) float32: PyTorch's mixed-dtype normalisation,
+    what an autocast region produces (half activations, float32 parameters)."""
+    return param is not None and param.dtype is dtypes.float32 and x.dtype in (dtypes.float16, dtypes.bfloat16)
+
+
 def normalize_over(x: Tensor, axes: tuple[int, ...], eps: float, weight: Tensor | None = None,
                bias: Tensor | None = None) -> tuple[Tensor, np.ndarray, np.ndarray]:
     """γ·(x − μ)/√(σ² + ε) + β over ``axes`` (γ and β broadcast against x, or None); returns
-    (y, μ, σ²), μ and the biased σ² as arrays with the size-1 dims kept (for running statistics)."""
+    (y, μ, σ²), μ and the biased σ² as arrays with the size-1 dims kept (for running statistics).
+    A float16/bfloat16 x with float32 γ/β is normalised in float32 and the result returned in x's dtype,
+    as PyTorch's mixed-dtype kernels do (μ and σ² stay float32, like the running statistics)."""
+    if is_mixed_precision(x, weight if weight is not None else bias):
+        y, mean, var = normalize_over(x.float(), axes, eps, weight, bias)
+        return y.to(x.dtype), mean, var
     # a sum times 1/n (_sum_over): np.mean's generic machinery costs more than the sum on layer-sized arrays
     scale = 1.0 / math.prod(x.shape[a] for a in axes)
     mean = _sum_over(x._data, axes) * scale

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .. import dtypes
 from ..autograd.function import Function
 from ..backends import array_module, default_module
 from ..tensor import Tensor, wrap
@@ -162,7 +163,7 @@ def window_max(a: np.ndarray, windows: Windows, with_arg: bool) -> tuple[np.ndar
     temporaries of this size cost page faults, more than the arithmetic).
     """
     xp = array_module(a)
-    lowest = -np.inf if a.dtype.kind == "f" else np.iinfo(a.dtype).min
+    lowest = -np.inf if dtypes.is_floating_point(a.dtype) else np.iinfo(a.dtype).min  # bfloat16's kind is 'V'
     buffer = windows.pad(a, lowest)
     views = [windows.view(buffer, offset) for offset in windows.offsets()]
     values = views[0].copy(order="K")  # the input's memory layout (channels-last stays so): aligned passes

@@ -19,7 +19,7 @@ import numpy as np
 
 from ..._checks import check_int
 from ...errors import ShapeError
-from ...ops._util import fmt
+from ...ops._util import autocast_will_cast, fmt
 from ...ops.conv import Col2Im, Convolution, ConvGeometry, ConvTranspose, Im2Col
 from ...ops.shape import reshape
 from ...tensor import Tensor
@@ -70,7 +70,7 @@ def _check_tensors(where: str, input: Tensor, weight: Tensor, bias: Tensor | Non
     if not weight.is_floating_point():
         raise TypeError(f"{where}: weight must be floating point, got dtype {weight.dtype}")
     for t, name in ((input, "input"), (bias, "bias")):
-        if t is not None and t.dtype != weight.dtype:
+        if t is not None and t.dtype != weight.dtype and not autocast_will_cast(t):
             raise TypeError(f"{where}: {name} has dtype {t.dtype} but weight has dtype {weight.dtype}; convert one "
                             "of them (x.float() / x.double(), or model.float() / model.double())")
     check_int(groups, "groups", where)

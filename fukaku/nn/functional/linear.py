@@ -6,7 +6,7 @@ The graph node of ``linear`` is :class:`fukaku.ops.linear.Affine`; ``bilinear`` 
 from __future__ import annotations
 
 from ...errors import ShapeError
-from ...ops._util import fmt
+from ...ops._util import autocast_will_cast, fmt
 from ...ops.linalg import einsum
 from ...ops.linear import Affine
 from ...tensor import Tensor
@@ -34,7 +34,7 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
         raise ShapeError(f"linear: bias of shape {fmt(bias.shape)} does not match weight of shape "
                          f"{fmt(weight.shape)}: expected ({weight.shape[0]},)")
     for t, name in ((input, "input"), (bias, "bias")):
-        if t is not None and t.dtype != weight.dtype:
+        if t is not None and t.dtype != weight.dtype and not autocast_will_cast(t):
             raise TypeError(f"linear: {name} has dtype {t.dtype} but weight has dtype {weight.dtype}; convert one "
                             f"of them (x.float() / x.double(), or model.float() / model.double())")
     if bias is None:

@@ -66,7 +66,7 @@ def _tensor(op: str, name: str, value) -> Tensor:
 
 def _floating_input(op: str, input) -> Tensor:
     input = _tensor(op, "input", input)
-    if input._data.dtype.kind != "f":
+    if not input.is_floating_point():
         raise TypeError(f"{op}: input must be floating point, got {input.dtype}; convert it with .float()")
     return input
 
@@ -410,7 +410,7 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None, s
     xp = array_module(input._data, t.safe)
     counted = t.valid.astype(input.dtype)
     w_t = counted if w is None else w[t.safe] * counted
-    total_weight = w_t.sum()
+    total_weight = w_t.sum(dtype=np.float64)  # a count: float16 stops counting at 2048, bfloat16 at 256
     if reduction == "mean":
         scale = 1.0 / total_weight if total_weight != 0 else float("nan")  # nothing counted: NaN, as torch
     else:

@@ -17,7 +17,7 @@ from ...backends import array_module
 from ...errors import ShapeError
 from ...ops._util import fmt
 from ...ops.elementwise import _floating, clamp, rsqrt
-from ...ops.normalization import normalize_over
+from ...ops.normalization import is_mixed_precision, normalize_over
 from ...ops.reduce import norm
 from ...ops.shape import cat, reshape
 from ...tensor import Tensor, bump_version
@@ -31,7 +31,7 @@ def _channel_param(t: Tensor | None, channels: int, name: str, op: str, x: Tenso
 
 def _check_affine_dtype(x: Tensor, weight: Tensor | None, bias: Tensor | None, op: str) -> None:
     for t, name in ((weight, "weight"), (bias, "bias")):
-        if t is not None and t.dtype != x.dtype:
+        if t is not None and t.dtype != x.dtype and not is_mixed_precision(x, t):
             raise TypeError(f"{op}: {name} has dtype {t.dtype} but the input has dtype {x.dtype}; convert one of them "
                             "(x.float() / x.double(), or model.float() / model.double())")
 

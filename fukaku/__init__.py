@@ -30,6 +30,12 @@ from . import distributions  # noqa: E402  (torch.distributions)
 from . import physics  # noqa: E402  (seed 002 ch. 5: Boltzmann distribution, Hamiltonian heads, leapfrog)
 from . import rl, theory  # noqa: E402  (seed 002 ch. 4: reinforcement learning; seed 000 §6.1.8–6.1.9: NTK, double descent)
 from . import accelerator, cuda, random  # noqa: E402  (torch.accelerator, torch.cuda, torch.random)
+from . import jit  # noqa: E402  (torch.jit: trace a step once, replay it — define-then-run)
+from . import amp  # noqa: E402  (torch.amp: mixed precision)
+from .amp.autocast_mode import (autocast, autocast_decrement_nesting, autocast_increment_nesting,  # noqa: E402
+                                clear_autocast_cache, get_autocast_dtype, is_autocast_cache_enabled,
+                                is_autocast_enabled, set_autocast_cache_enabled, set_autocast_dtype,
+                                set_autocast_enabled)
 from .nn.functional import dropout  # noqa: E402  (torch.dropout(input, p, train): the same function)
 # torch.conv2d, torch.max_pool2d … are the functional forms under the same names and signatures
 from .nn.functional import (adaptive_avg_pool1d, avg_pool1d, conv1d, conv2d,  # noqa: E402
@@ -65,5 +71,8 @@ __all__ = ["Tensor", "Size", "set_printoptions", "get_printoptions", "set_num_th
            "bernoulli", "dropout", "conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d", "conv_transpose3d",
            "max_pool1d", "max_pool2d", "avg_pool1d", "adaptive_avg_pool1d",
            "inference_mode", "is_inference_mode_enabled", "FloatTensor", "DoubleTensor",
+           "amp", "autocast", "is_autocast_enabled", "set_autocast_enabled",
+           "get_autocast_dtype", "set_autocast_dtype", "is_autocast_cache_enabled", "set_autocast_cache_enabled",
+           "clear_autocast_cache", "autocast_increment_nesting", "autocast_decrement_nesting",
            "HalfTensor", "LongTensor", "IntTensor", "ShortTensor", "CharTensor", "ByteTensor", "BoolTensor",
            *_ops_all]

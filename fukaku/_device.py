@@ -1,9 +1,10 @@
 """Devices: ``fukaku.device`` (PyTorch's ``torch.device``) and the one check every ``device=`` goes through.
 
-fukaku computes on the host, with NumPy: its tensors live on ``device('cpu')``. A device object of
-any PyTorch device type can be made (``fukaku.device('cuda', 1)``), so code that names devices runs;
-asking for anything but the CPU where memory would be placed raises :class:`DeviceError`, always
-through :func:`check_device`, with one message that says why and what to pass instead.
+fukaku computes on the host with NumPy (``device('cpu')``) and, when CuPy sees a GPU, on
+``device('cuda', i)`` with CuPy (:mod:`fukaku.backends`). A device object of any PyTorch device type
+can be made (``fukaku.device('mps')``), so code that names devices runs; asking for a device that
+is not there where memory would be placed raises :class:`DeviceError`, always through
+:func:`check_device`, with one message that says why and what to pass instead.
 """
 from __future__ import annotations
 
@@ -11,9 +12,10 @@ import re
 
 import numpy as np
 
-from . import dtypes
+from . import backends, dtypes
 
-__all__ = ["device", "DeviceError", "check_device", "parse_to", "get_default_device", "set_default_device"]
+__all__ = ["device", "DeviceError", "check_device", "device_of", "place", "parse_to", "get_default_device",
+           "set_default_device"]
 
 # PyTorch's device types, in the order its error message lists them
 DEVICE_TYPES = ("cpu", "cuda", "ipu", "xpu", "mkldnn", "opengl", "opencl", "ideep", "hip", "ve", "fpga", "maia",
@@ -24,7 +26,7 @@ _PROBE = {"cuda": "fukaku.cuda.is_available()", "mps": "fukaku.backends.mps.is_a
 
 
 class DeviceError(RuntimeError, AssertionError):
-    """A device fukaku cannot place tensors on (fukaku has no GPU backend).
+    """A device fukaku cannot place tensors on (no GPU backend, or no such device on this machine).
 
     A RuntimeError, and also an AssertionError, which is what PyTorch raises for ``'cuda'`` on a
     machine without CUDA: handlers written for either catch it.
@@ -38,7 +40,8 @@ class device:
     ``type`` is the device type and ``index`` its ordinal (None when not given). Two devices are
     equal when both match; a device never equals a string (as in PyTorch: compare ``str(d)``).
     Used as a context manager, ``with fukaku.device('cpu'):`` is accepted (the CPU is already the
-    default); any other device raises :class:`DeviceError`.
+    default); any other device raises :class:`DeviceError` (fukaku's default device is always the
+    CPU: pass ``device=`` or call ``.to(device)`` instead).
 
     Example::
 
@@ -105,7 +108,7 @@ class device:
         return (device, (self._type, self._index))
 
     def __enter__(self) -> device:
-        check_device(self, "with fukaku.device(...)")
+        _require_default(self, "with fukaku.device(...)")
         return self
 
     def __exit__(self, *exc) -> None:
@@ -117,11 +120,13 @@ def _type_name(value) -> str:
 
 
 CPU = device("cpu")
+_PLACES: dict[tuple[str, int], device] = {}  # ("cuda", 0) -> device('cuda', 0), made once
 
 
 def check_device(dev, op: str = "fukaku") -> device:
     """The device a ``device=`` argument names, checked: ``device('cpu')`` for None or any CPU device;
-    :class:`DeviceError` for every other device type (fukaku has no GPU backend).
+    ``device('cuda', i)`` for a CUDA device fukaku can use (the current one when no index is given);
+    :class:`DeviceError` for every other device.
 
     Every creation function, ``Tensor.to``, ``Module.to`` and ``Generator`` call this, so the error is
     the same wherever a device is asked for. ``op`` names the caller in the message.
@@ -132,10 +137,50 @@ def check_device(dev, op: str = "fukaku") -> device:
         dev = device(dev)
     if dev._type == "cpu":
         return CPU
-    probe = _PROBE.get(dev._type, "fukaku.accelerator.is_available()")
-    backend = "GPU" if dev._type in ("cuda", "mps", "xpu", "hip") else dev._type
-    raise DeviceError(f"{op}: device '{dev}' is not available: fukaku has no {backend} backend on this machine "
-                      f"({probe} is False); use device='cpu'")
+    module = backends.device_module(dev._type)
+    if module is None:
+        probe = _PROBE.get(dev._type, "fukaku.accelerator.is_available()")
+        backend = "GPU" if dev._type in ("cuda", "mps", "xpu", "hip") else dev._type
+        why = ""
+        if dev._type == "cuda":
+            from .backends.cupy_backend import unavailable_reason
+
+            why = f" ({unavailable_reason()})"
+        raise DeviceError(f"{op}: device '{dev}' is not available: fukaku has no {backend} backend on this machine "
+                          f"({probe} is False); use device='cpu'{why}")
+    count = module.cuda.runtime.getDeviceCount()
+    index = module.cuda.runtime.getDevice() if dev._index is None else dev._index
+    if index >= count:
+        raise DeviceError(f"{op}: device '{dev}' is not available: this machine has {count} {dev._type} device(s) "
+                          f"(fukaku.{dev._type}.device_count() is {count}); use an index below {count}")
+    return _place(dev._type, index)
+
+
+def _place(device_type: str, index: int) -> device:
+    found = _PLACES.get((device_type, index))
+    if found is None:
+        found = _PLACES[device_type, index] = device(device_type, index)
+    return found
+
+
+def device_of(array) -> device:
+    """The device holding ``array``: ``device('cpu')`` for a host array, ``device('cuda', i)`` for a GPU one."""
+    where = backends.device_of_array(array)
+    return CPU if where is None else _place(*where)
+
+
+def place(array, dev: device):
+    """``array`` on ``dev`` (a checked device): copied there, or itself when it is there already."""
+    if dev is CPU:
+        return array if type(array) is np.ndarray else backends.to_host(array)
+    return backends.to_device(array, dev._type, dev._index)
+
+
+def _require_default(dev, op: str) -> None:
+    """Accept the CPU as the default device; refuse others (fukaku's default device is always the CPU)."""
+    if check_device(dev, op) is not CPU:
+        raise DeviceError(f"{op}: fukaku makes new tensors on the CPU by default, and '{dev}' cannot be made the "
+                          "default; pass device= to the creation functions or move tensors with .to(device)")
 
 
 def get_default_device() -> device:
@@ -145,7 +190,7 @@ def get_default_device() -> device:
 
 def set_default_device(dev) -> None:
     """Accepted for the CPU (or None); any other device raises :class:`DeviceError`."""
-    check_device(dev, "set_default_device")
+    _require_default(dev, "set_default_device")
 
 
 def _is_dtype(value) -> bool:
@@ -158,7 +203,8 @@ def parse_to(args: tuple, kwargs: dict, op: str) -> tuple[device, dtypes.dtype |
     """``(device, dtype, non_blocking, copy)`` from the arguments of ``Tensor.to`` / ``Module.to``, in
     each of PyTorch's forms: ``to(dtype)``, ``to(device[, dtype])``, ``to(other_tensor)`` (its device
     and dtype), then ``non_blocking`` and ``copy``, or the same as keywords (``memory_format`` is
-    accepted and ignored). The device is checked by :func:`check_device`; dtype is None when not given.
+    accepted and ignored). The device is checked by :func:`check_device`; device and dtype are None
+    when not given.
     """
     dev = dt = None
     rest = args
@@ -195,5 +241,5 @@ def parse_to(args: tuple, kwargs: dict, op: str) -> tuple[device, dtypes.dtype |
             raise TypeError(f"{op}() got an unexpected keyword argument '{key}'")
     if isinstance(dev, int) and not isinstance(dev, bool):
         dev = f"cuda:{dev}"  # as torch: an integer is an accelerator's index
-    return (check_device(dev, op), None if dt is None else dtypes.as_dtype(dt, op), bool(options["non_blocking"]),
-            bool(options["copy"]))
+    return (None if dev is None else check_device(dev, op), None if dt is None else dtypes.as_dtype(dt, op),
+            bool(options["non_blocking"]), bool(options["copy"]))

@@ -17,7 +17,7 @@ import os
 
 import numpy as np
 
-from . import _device
+from . import _device, backends
 
 __all__ = ["Generator", "default_generator", "manual_seed", "seed", "initial_seed", "get_rng_state",
            "set_rng_state", "resolve_generator"]
@@ -39,8 +39,8 @@ class Generator(np.random.Generator):
     function for a stream of its own.
 
     Args:
-        device: where it generates: ``'cpu'`` (the only device fukaku has; others raise
-            :class:`fukaku.DeviceError`).
+        device: where it generates: ``'cpu'`` (others raise :class:`fukaku.DeviceError`; a GPU draws
+            from its own generator, seeded by ``fukaku.manual_seed``).
 
     Example::
 
@@ -54,7 +54,10 @@ class Generator(np.random.Generator):
     __slots__ = ("_seed",)
 
     def __init__(self, device="cpu") -> None:
-        _device.check_device(device, "Generator")
+        if _device.check_device(device, "Generator") is not _device.CPU:
+            raise _device.DeviceError(f"Generator(device='{device}'): fukaku's generators draw on the CPU; GPU tensors "
+                                      "draw from the GPU's own generator (seed it with fukaku.manual_seed or "
+                                      "fukaku.cuda.manual_seed)")
         super().__init__(np.random.PCG64(DEFAULT_SEED))
         self._seed = DEFAULT_SEED
 
@@ -151,8 +154,11 @@ def resolve_generator(generator, op: str) -> np.random.Generator:
 
 def manual_seed(seed) -> Generator:
     """Seed the default generator (rand, randn, randint, dropout, init …); returns it, as torch does.
-    Like ``torch.manual_seed``, it takes anything ``int()`` accepts (``1.0``, ``True``)."""
-    return default_generator.manual_seed(int(seed))
+    Like ``torch.manual_seed``, it takes anything ``int()`` accepts (``1.0``, ``True``), and seeds the
+    GPUs' generators too when a GPU is in use."""
+    generator = default_generator.manual_seed(int(seed))
+    backends.seed_devices(generator.initial_seed())
+    return generator
 
 
 def seed() -> int:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import dtypes
+from . import backends, dtypes
 
 
 @dataclass
@@ -140,11 +140,13 @@ def dtype_name(dtype) -> str:
 
 
 def tensor_repr(tensor, prefix: str = "tensor(") -> str:
-    """PyTorch's ``repr`` of a tensor, with ``fukaku.`` dtypes; ``grad_fn=<NameBackward0>`` names the node."""
-    values = tensor._data
+    """PyTorch's ``repr`` of a tensor, with ``fukaku.`` dtypes; ``grad_fn=<NameBackward0>`` names the node, and
+    ``device='cuda:0'`` a GPU tensor (printed from a host copy of its values)."""
+    where = backends.device_of_array(tensor._data)
+    values = tensor._data if where is None else backends.to_host(tensor._data)
     indent = len(prefix)
     default = values.dtype in (dtypes.get_default_dtype(), np.dtype(np.int64), np.dtype(np.bool_))
-    suffixes = []
+    suffixes = [] if where is None else [f"device='{where[0]}:{where[1]}'"]
     if values.size == 0:
         if values.ndim != 1:
             suffixes.append(f"size={tuple(values.shape)}")

@@ -1,24 +1,27 @@
-"""``fukaku.accelerator`` (PyTorch's ``torch.accelerator``): fukaku has no accelerator.
+"""``fukaku.accelerator`` (PyTorch's ``torch.accelerator``): the GPU when CuPy sees one, else none.
 
 Scripts that pick their device with ``torch.accelerator.current_accelerator() if
-torch.accelerator.is_available() else 'cpu'`` choose the CPU.
+torch.accelerator.is_available() else 'cpu'`` choose ``cuda`` where :func:`fukaku.cuda.is_available`
+is True (CuPy with at least one GPU, docs/gpu.md) and the CPU everywhere else.
 """
 from __future__ import annotations
 
+from . import cuda
 from ._device import device
 
 __all__ = ["is_available", "device_count", "current_accelerator"]
 
 
 def is_available() -> bool:
-    """False: fukaku computes with NumPy on the CPU."""
-    return False
+    """True when a CUDA GPU is usable through CuPy (:func:`fukaku.cuda.is_available`)."""
+    return cuda.is_available()
 
 
 def device_count() -> int:
-    return 0
+    """The number of CUDA GPUs CuPy sees; 0 without one."""
+    return cuda.device_count()
 
 
 def current_accelerator(check_available: bool = False) -> device | None:
-    """None: there is no accelerator."""
-    return None
+    """``device('cuda')`` when a GPU is usable, else None (``check_available`` as PyTorch: None then too)."""
+    return device("cuda") if cuda.is_available() else None

@@ -80,8 +80,9 @@ from an untrusted source can do is fail to load, or give an imported Module clas
 values.
 
 ``map_location`` is accepted as in ``torch.load``: a device, a string, a ``{saved: target}`` dict
-or a function ``(tensor, "cpu") -> tensor or None``. fukaku computes on the CPU, so anything
-mapping to another device raises the no-GPU error.
+or a function ``(tensor, "cpu") -> tensor or None``. Tensors are saved from host memory (a GPU
+tensor is copied to the host first) and load on the CPU; ``map_location="cuda"`` places them on
+the GPU instead, and a device fukaku does not have raises :class:`fukaku.DeviceError`.
 
 Writes to a path are atomic: the file is written under a temporary name in the target's directory,
 flushed to disk (fsync), then renamed over the target (``os.replace``). A writer killed half-way
@@ -123,7 +124,7 @@ import numpy as np
 
 from . import dtypes
 from ._atomic import atomic_write
-from ._device import check_device, device
+from ._device import CPU, check_device, device, place
 from .tensor import Size, Tensor, wrap
 
 __all__ = ["save", "load", "CheckpointError", "UnsafeLoadError", "safe_globals", "add_safe_globals",
@@ -351,7 +352,7 @@ class _Encoder:
         if isinstance(obj, Tensor):
             out = self.seen(obj)
             if out is None:
-                out = self.array("tensor", obj._data, where)
+                out = self.array("tensor", place(obj._data, CPU), where)  # a GPU tensor: its host copy
                 if obj.requires_grad:
                     out["requires_grad"] = True
                 if _is_parameter(obj):
@@ -663,23 +664,28 @@ def _resolve_names(root, weights_only: bool, name: str) -> dict[str, Any]:
 
 
 # ---------------------------------------------------------------------- devices
-def _require_cpu(location) -> None:
-    """Refuse any device but the CPU with fukaku's no-GPU error (a device, a string, or a torch.device)."""
-    check_device(location if isinstance(location, device) else device(str(location)), "fukaku.load(map_location=...)")
+def _mover(location):
+    """The function that moves a loaded tensor to ``location`` (a device, a string, or a torch.device),
+    checked by fukaku's one device check."""
+    target = check_device(location if isinstance(location, device) else device(str(location)),
+                          "fukaku.load(map_location=...)")
+    if target is CPU:
+        return _unchanged
+    return lambda t: wrap(place(t._data, target))
 
 
 def _placement(map_location):
-    """A function applied to each loaded tensor (map_location as a function), after checking that
-    every other form of map_location maps fukaku's tensors (saved on 'cpu') to the CPU."""
+    """A function applied to each loaded tensor: the move map_location asks for (fukaku's tensors
+    were saved from host memory, location 'cpu'), or map_location itself when it is a function."""
     if map_location is None:
         return _unchanged
     if isinstance(map_location, dict):  # {saved location: target}: fukaku's tensors were saved on 'cpu'
         for saved, target in map_location.items():
             if str(saved).partition(":")[0] == "cpu":
-                _require_cpu(target)
+                return _mover(target)
         return _unchanged
     if callable(map_location) and not isinstance(map_location, (str, type, device)):
-        def place(t: Tensor) -> Tensor:
+        def mapped(t: Tensor) -> Tensor:
             out = map_location(t, "cpu")
             if out is None:
                 return t
@@ -687,9 +693,8 @@ def _placement(map_location):
                 raise TypeError(f"fukaku.load: map_location returned a {type(out).__name__}; it must return a "
                                 "Tensor or None")
             return out
-        return place
-    _require_cpu(map_location)
-    return _unchanged
+        return mapped
+    return _mover(map_location)
 
 
 def _unchanged(t: Tensor) -> Tensor:

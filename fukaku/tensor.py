@@ -1,7 +1,8 @@
 """``Tensor``: an n-dimensional NumPy array that remembers how it was made.
 
-A tensor holds an array (``_data``: a ``numpy.ndarray``, read by fukaku's ops; users see it as
-``numpy()``, or as the tensor ``.data``), and, when it takes part in differentiation,
+A tensor holds an array (``_data``: a ``numpy.ndarray``, or a ``cupy.ndarray`` for a tensor on a GPU,
+read by fukaku's ops through :func:`fukaku.backends.array_module`; users see it as ``numpy()``, or
+as the tensor ``.data``), and, when it takes part in differentiation,
 ``requires_grad``, ``grad`` and ``grad_fn`` — the op (a :class:`fukaku.autograd.Function`) that
 produced it. The graph is built as ops run (define-by-run, seed 000 §6.1.2); ``backward`` walks it
 in reverse. The arithmetic, reductions and shape methods are attached in :mod:`fukaku.ops`, next to
@@ -15,7 +16,7 @@ import weakref
 
 import numpy as np
 
-from . import _device, dtypes
+from . import _device, backends, dtypes
 from ._generator import (Generator, default_generator, get_rng_state, initial_seed, manual_seed, resolve_generator,
                          seed, set_rng_state)
 from .backends import array_module
@@ -62,8 +63,8 @@ def _to_array(data, dtype=None) -> np.ndarray:
     """Convert Python data or an array to an ndarray with fukaku's default dtypes."""
     if isinstance(data, Tensor):
         arr = data._data
-    elif isinstance(data, np.ndarray):
-        arr = data
+    elif isinstance(data, np.ndarray) or backends.device_of_array(data) is not None:
+        arr = data  # a GPU array stays on its device
     elif isinstance(data, np.generic):
         arr = np.asarray(data)
     elif isinstance(data, (bool, builtins.int, builtins.float, complex)):
@@ -251,8 +252,9 @@ class Tensor:
 
     @property
     def device(self) -> _device.device:
-        """``device(type='cpu')``: fukaku's tensors live in host memory."""
-        return _device.CPU
+        """Where the tensor's memory lives: ``device(type='cpu')``, or ``device(type='cuda', index=0)``
+        for a tensor on a GPU."""
+        return _device.device_of(self._data)
 
     @property
     def is_leaf(self) -> bool:
@@ -305,10 +307,20 @@ class Tensor:
 
     # ----------------------------------------------------------------- conversion
     def numpy(self) -> np.ndarray:
-        """The underlying array (shares memory). Refused while the tensor requires grad, as in PyTorch."""
+        """The underlying array (shares memory). Refused while the tensor requires grad, and for a
+        tensor on a GPU (copy it to the host with ``.cpu()`` first), as in PyTorch."""
         if self.requires_grad:
             raise RuntimeError("numpy(): can't call numpy() on a tensor that requires grad; use t.detach().numpy()")
+        if type(self._data) is not np.ndarray:
+            self._refuse_host_conversion()
         return self._data
+
+    def _refuse_host_conversion(self) -> None:
+        """Raise PyTorch's TypeError for a device tensor converted to NumPy (nothing to do on the host)."""
+        dev = self.device
+        if dev is not _device.CPU:
+            raise TypeError(f"can't convert {dev} device type tensor to numpy. Use Tensor.cpu() to copy the tensor "
+                            "to host memory first.")
 
     def item(self):
         if self._data.size != 1:
@@ -335,6 +347,8 @@ class Tensor:
         return builtins.int(self.item())
 
     def __array__(self, dtype=None, copy=None):
+        if type(self._data) is not np.ndarray:
+            self._refuse_host_conversion()
         if copy:
             return np.array(self._data, dtype=dtype, copy=True)
         return np.asarray(self._data, dtype=dtype)
@@ -420,23 +434,23 @@ class Tensor:
         return self
 
     def cpu(self, memory_format=None) -> Tensor:
-        """fukaku's tensors live in host memory: the tensor itself, as ``torch.Tensor.cpu`` on a CPU tensor."""
-        return self
+        """A copy in host memory (recorded in the graph), or the tensor itself when it is there already."""
+        return self.to(_device.CPU)
 
     def cuda(self, device=None, non_blocking: bool = False, memory_format=None) -> Tensor:
-        """Refused: fukaku has no GPU backend (raises :class:`fukaku.DeviceError`, as ``.to('cuda')`` does)."""
+        """A copy on a CUDA device (the current one unless ``device`` is given; recorded in the graph), or the
+        tensor itself when it is there already. Without a GPU it raises :class:`fukaku.DeviceError`."""
         asked = _device.device("cuda", device) if device is None or isinstance(device, builtins.int) else device
-        _device.check_device(asked, "Tensor.cuda")
-        return self  # a CPU device: fukaku lets it pass
+        return self.to(_device.check_device(asked, "Tensor.cuda"))
 
     @property
     def is_cuda(self) -> bool:
-        """False: fukaku's tensors live in host memory."""
-        return False
+        """Whether the tensor lives on a CUDA device."""
+        return self.device.type == "cuda"
 
     @property
     def is_cpu(self) -> bool:
-        return True
+        return type(self._data) is np.ndarray or self.device is _device.CPU
 
     # ----------------------------------------------------------------- new tensors like this one
     # Each takes PyTorch's keywords: ``dtype`` (this tensor's unless given), ``device`` (the CPU) and
@@ -463,8 +477,8 @@ class Tensor:
         return self._new("new_tensor", lambda xp, dt: _to_array(data, dt).copy(), dtype, device, requires_grad)
 
     def _new(self, op: str, make, dtype, device, requires_grad: bool) -> Tensor:
-        _device.check_device(device, op)
-        return _finish(make(array_module(self._data), np.dtype(dtype or self.dtype)), requires_grad)
+        dev = self.device if device is None else _device.check_device(device, op)  # this tensor's, as in PyTorch
+        return _finish(make(array_module(self._data), np.dtype(dtype or self.dtype)), requires_grad, dev)
 
     def type_as(self, other: Tensor) -> Tensor:
         """This tensor in ``other``'s dtype (itself when they agree)."""
@@ -493,8 +507,10 @@ def _norm_dims(dim, ndim: int, op: str) -> tuple[int, ...]:
 
 # ---------------------------------------------------------------------- creation functions
 # Every creation function takes ``device=`` (checked in one place, fukaku._device.check_device: the
-# CPU only) and every sampling function ``generator=`` (fukaku._generator.resolve_generator: the
-# default generator when None). The generator, seeding and RNG-state functions live in _generator.py.
+# CPU, or a GPU when CuPy sees one; the array is placed there by _finish) and every sampling function
+# ``generator=`` (fukaku._generator.resolve_generator: the default generator when None; on a GPU the
+# GPU's own generator draws, see _sampler). The generator, seeding and RNG-state functions live in
+# _generator.py.
 
 def _size(size) -> tuple[int, ...]:
     if len(size) == 1 and isinstance(size[0], (list, tuple)):
@@ -507,8 +523,9 @@ def _size(size) -> tuple[int, ...]:
     return out
 
 
-def _finish(arr: np.ndarray, requires_grad: bool) -> Tensor:
-    t = wrap(arr)
+def _finish(arr: np.ndarray, requires_grad: bool, dev: _device.device = _device.CPU) -> Tensor:
+    """The new tensor around ``arr``, placed on ``dev`` (copied there unless it is there already)."""
+    t = wrap(_device.place(arr, dev))
     if requires_grad:
         t.requires_grad_(True)
     return t
@@ -528,6 +545,49 @@ def _sampling_dtype(dtype, op: str) -> dtypes.dtype:
     return d
 
 
+class _DeviceSampler:
+    """The sampling methods of a NumPy Generator that fukaku's creation functions use, drawn on a GPU
+    by its library's own generator (CuPy's ``cupy.random``, seeded by ``fukaku.manual_seed`` and
+    ``fukaku.cuda.manual_seed``), so the samples never cross the bus."""
+
+    __slots__ = ("_module", "_index")
+
+    def __init__(self, module, index: int) -> None:
+        self._module, self._index = module, index
+
+    def _call(self, name: str, *args, **kwargs):
+        with self._module.cuda.Device(self._index):
+            return getattr(self._module.random, name)(*args, **kwargs)
+
+    def random(self, shape):
+        return self._call("random_sample", shape)
+
+    def standard_normal(self, shape):
+        return self._call("standard_normal", shape)
+
+    def normal(self, mean, std, size):
+        return self._call("normal", mean, std, size)
+
+    def integers(self, low: int, high: int, size):
+        return self._call("randint", low, high, size, dtype=np.int64)
+
+    def permutation(self, n: int):
+        return self._call("permutation", n)
+
+
+def _sampler(generator, dev: _device.device, op: str):
+    """What draws the samples of a tensor made on ``dev``: ``generator`` (the default one when None) on
+    the CPU; the device's own generator on a GPU, where a (CPU) ``generator`` is refused as in PyTorch."""
+    if dev is _device.CPU:
+        return resolve_generator(generator, op)
+    if generator is not None:
+        raise RuntimeError(f"{op}: Expected a '{dev.type}' device type for generator but found "
+                           f"'{generator.device.type}'; fukaku's generators draw on the CPU: drop generator= to "
+                           f"draw with the {dev.type} generator (seed it with fukaku.manual_seed), or draw on the "
+                           "CPU and move the tensor with .to(device)")
+    return _DeviceSampler(backends.device_module(dev.type), dev.index)
+
+
 def _draw(sample, shape: tuple[int, ...], d: dtypes.dtype, scale: float = 1.0) -> np.ndarray:
     """``sample(shape)`` (float64 draws) in dtype ``d``; a complex dtype draws its real and imaginary
     parts independently, each scaled by ``scale``."""
@@ -542,24 +602,27 @@ def tensor(data, dtype=None, *, device=None, requires_grad: bool = False, pin_me
 
     Python floats become float32 (the default dtype), ints int64, bools bool, complex numbers
     complex64; NumPy arrays keep their dtype, as in ``torch.tensor``. Strings, ``None`` and other
-    objects are refused, and so is a ragged nesting (the error names the dimension).
+    objects are refused, and so is a ragged nesting (the error names the dimension). The copy is made
+    on ``device``; when it is None, on the device of ``data`` (a GPU tensor's copy stays on the GPU).
 
     Example::
 
         >>> fukaku.tensor([[1, 2], [3, 4]]).dtype
         fukaku.int64
     """
-    _device.check_device(device, "tensor")
-    arr = np.array(_to_array(data, dtype), copy=True)
-    return _finish(arr, requires_grad)
+    dev = None if device is None else _device.check_device(device, "tensor")
+    arr = _to_array(data, dtype)
+    arr = array_module(arr).array(arr, copy=True)
+    return _finish(arr, requires_grad, dev or _device.device_of(arr))  # a GPU tensor's copy stays on its GPU
 
 
 def as_tensor(data, dtype=None, device=None) -> Tensor:
     """Like :func:`tensor`, but shares memory with a NumPy array or tensor where it can."""
-    _device.check_device(device, "as_tensor")
+    dev = None if device is None else _device.check_device(device, "as_tensor")
     if isinstance(data, Tensor) and (dtype is None or data._data.dtype == np.dtype(dtype)):
-        return data
-    return wrap(_to_array(data, dtype))
+        return data if dev is None or dev == data.device else data.to(dev)
+    arr = _to_array(data, dtype)
+    return _finish(arr, False, dev or _device.device_of(arr))
 
 
 def from_numpy(array: np.ndarray) -> Tensor:
@@ -571,74 +634,74 @@ def from_numpy(array: np.ndarray) -> Tensor:
 
 def zeros(*size, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
     """Zeros of shape ``size`` (ints or one sequence), in the default float dtype unless given."""
-    _device.check_device(device, "zeros")
-    return _finish(np.zeros(_size(size), dtype=_float_dtype(dtype, "zeros")), requires_grad)
+    dev = _device.check_device(device, "zeros")
+    return _finish(np.zeros(_size(size), dtype=_float_dtype(dtype, "zeros")), requires_grad, dev)
 
 
 def ones(*size, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
     """Ones of shape ``size`` (ints or one sequence), in the default float dtype unless given."""
-    _device.check_device(device, "ones")
-    return _finish(np.ones(_size(size), dtype=_float_dtype(dtype, "ones")), requires_grad)
+    dev = _device.check_device(device, "ones")
+    return _finish(np.ones(_size(size), dtype=_float_dtype(dtype, "ones")), requires_grad, dev)
 
 
 def empty(*size, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
     """An uninitialised tensor of shape ``size`` (its values are whatever the memory held)."""
-    _device.check_device(device, "empty")
-    return _finish(np.empty(_size(size), dtype=_float_dtype(dtype, "empty")), requires_grad)
+    dev = _device.check_device(device, "empty")
+    return _finish(np.empty(_size(size), dtype=_float_dtype(dtype, "empty")), requires_grad, dev)
 
 
 def full(size, fill_value, *, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
     """``fill_value`` everywhere; the dtype is ``fill_value``'s (float32 for a float, int64 for an int …)."""
-    _device.check_device(device, "full")
+    dev = _device.check_device(device, "full")
     d = dtypes.scalar_dtype(fill_value) if dtype is None else dtypes.as_dtype(dtype, "full")
-    return _finish(np.full(_size((size,)), fill_value, dtype=d), requires_grad)
+    return _finish(np.full(_size((size,)), fill_value, dtype=d), requires_grad, dev)
 
 
 def _like(t: Tensor, dtype, device, op: str):
-    """The shape and dtype of a ``*_like`` result (``t``'s dtype unless given), the device checked."""
-    _device.check_device(device, op)
-    return t._data.shape, (dtypes.lookup(t._data.dtype) if dtype is None else dtypes.as_dtype(dtype, op))
+    """The shape, dtype and device of a ``*_like`` result (``t``'s dtype and device unless given)."""
+    dev = t.device if device is None else _device.check_device(device, op)
+    return t._data.shape, (dtypes.lookup(t._data.dtype) if dtype is None else dtypes.as_dtype(dtype, op)), dev
 
 
 def zeros_like(input: Tensor, *, dtype=None, device=None, requires_grad: bool = False,
                memory_format=None) -> Tensor:
-    shape, d = _like(input, dtype, device, "zeros_like")
-    return _finish(np.zeros(shape, d), requires_grad)
+    shape, d, dev = _like(input, dtype, device, "zeros_like")
+    return _finish(array_module(input._data).zeros(shape, d), requires_grad, dev)
 
 
 def ones_like(input: Tensor, *, dtype=None, device=None, requires_grad: bool = False,
               memory_format=None) -> Tensor:
-    shape, d = _like(input, dtype, device, "ones_like")
-    return _finish(np.ones(shape, d), requires_grad)
+    shape, d, dev = _like(input, dtype, device, "ones_like")
+    return _finish(array_module(input._data).ones(shape, d), requires_grad, dev)
 
 
 def full_like(input: Tensor, fill_value, *, dtype=None, device=None, requires_grad: bool = False,
               memory_format=None) -> Tensor:
-    shape, d = _like(input, dtype, device, "full_like")
-    return _finish(np.full(shape, fill_value, d), requires_grad)
+    shape, d, dev = _like(input, dtype, device, "full_like")
+    return _finish(array_module(input._data).full(shape, fill_value, d), requires_grad, dev)
 
 
 def empty_like(input: Tensor, *, dtype=None, device=None, requires_grad: bool = False,
                memory_format=None) -> Tensor:
-    shape, d = _like(input, dtype, device, "empty_like")
-    return _finish(np.empty(shape, d), requires_grad)
+    shape, d, dev = _like(input, dtype, device, "empty_like")
+    return _finish(array_module(input._data).empty(shape, d), requires_grad, dev)
 
 
 def rand_like(input: Tensor, *, generator=None, dtype=None, device=None, requires_grad: bool = False,
               memory_format=None) -> Tensor:
     """Uniform samples on [0, 1) of ``input``'s shape and (floating) dtype."""
-    shape, d = _like(input, dtype, device, "rand_like")
-    rng = resolve_generator(generator, "rand_like")
-    return _finish(_draw(rng.random, shape, _sampling_dtype(d, "rand_like")), requires_grad)
+    shape, d, dev = _like(input, dtype, device, "rand_like")
+    rng = _sampler(generator, dev, "rand_like")
+    return _finish(_draw(rng.random, shape, _sampling_dtype(d, "rand_like")), requires_grad, dev)
 
 
 def randn_like(input: Tensor, *, generator=None, dtype=None, device=None, requires_grad: bool = False,
                memory_format=None) -> Tensor:
     """Standard normal samples of ``input``'s shape and (floating) dtype."""
-    shape, d = _like(input, dtype, device, "randn_like")
-    rng = resolve_generator(generator, "randn_like")
+    shape, d, dev = _like(input, dtype, device, "randn_like")
+    rng = _sampler(generator, dev, "randn_like")
     return _finish(_draw(rng.standard_normal, shape, _sampling_dtype(d, "randn_like"), scale=0.5 ** 0.5),
-                   requires_grad)
+                   requires_grad, dev)
 
 
 def randint_like(input: Tensor, low: int = 0, high: int | None = None, *, generator=None, dtype=None, device=None,
@@ -652,13 +715,14 @@ def randint_like(input: Tensor, low: int = 0, high: int | None = None, *, genera
     """
     if high is None:
         low, high = 0, low
-    shape, d = _like(input, dtype, device, "randint_like")
-    return _finish(_integers(low, high, shape, d, generator, "randint_like"), requires_grad)
+    shape, d, dev = _like(input, dtype, device, "randint_like")
+    return _finish(_integers(low, high, shape, d, _sampler(generator, dev, "randint_like"), "randint_like"),
+                   requires_grad, dev)
 
 
 def arange(start, end=None, step=1, *, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
     """``arange(end)`` or ``arange(start, end, step)``; int64 when all bounds are ints, else float32."""
-    _device.check_device(device, "arange")
+    dev = _device.check_device(device, "arange")
     if end is None:
         start, end = 0, start
     if dtype is None:
@@ -666,13 +730,13 @@ def arange(start, end=None, step=1, *, dtype=None, device=None, requires_grad: b
         dtype = dtypes.int64 if is_int else dtypes.get_default_dtype()
     if step == 0:
         raise ValueError("arange(): step must be nonzero")
-    return _finish(np.arange(start, end, step).astype(dtypes.as_dtype(dtype, "arange")), requires_grad)
+    return _finish(np.arange(start, end, step).astype(dtypes.as_dtype(dtype, "arange")), requires_grad, dev)
 
 
 def linspace(start, end, steps: int, *, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
     """``steps`` evenly spaced values from ``start`` to ``end``, both included."""
-    _device.check_device(device, "linspace")
-    return _finish(np.linspace(start, end, steps).astype(_float_dtype(dtype, "linspace")), requires_grad)
+    dev = _device.check_device(device, "linspace")
+    return _finish(np.linspace(start, end, steps).astype(_float_dtype(dtype, "linspace")), requires_grad, dev)
 
 
 def logspace(start, end, steps: int, base: float = 10.0, *, dtype=None, device=None,
@@ -684,38 +748,39 @@ def logspace(start, end, steps: int, base: float = 10.0, *, dtype=None, device=N
         >>> fukaku.logspace(0, 2, 3)
         tensor([  1.,  10., 100.])
     """
-    _device.check_device(device, "logspace")
+    dev = _device.check_device(device, "logspace")
     exponents = np.linspace(start, end, steps)
-    return _finish(np.power(builtins.float(base), exponents).astype(_float_dtype(dtype, "logspace")), requires_grad)
+    return _finish(np.power(builtins.float(base), exponents).astype(_float_dtype(dtype, "logspace")), requires_grad,
+                   dev)
 
 
 def eye(n: int, m: int | None = None, *, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
     """The n×m identity matrix (m = n unless given)."""
-    _device.check_device(device, "eye")
-    return _finish(np.eye(n, m, dtype=_float_dtype(dtype, "eye")), requires_grad)
+    dev = _device.check_device(device, "eye")
+    return _finish(np.eye(n, m, dtype=_float_dtype(dtype, "eye")), requires_grad, dev)
 
 
 def rand(*size, generator=None, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
     """Uniform samples on [0, 1) (a complex dtype: real and imaginary parts each uniform)."""
-    _device.check_device(device, "rand")
-    rng = resolve_generator(generator, "rand")
-    return _finish(_draw(rng.random, _size(size), _sampling_dtype(dtype, "rand")), requires_grad)
+    dev = _device.check_device(device, "rand")
+    rng = _sampler(generator, dev, "rand")
+    return _finish(_draw(rng.random, _size(size), _sampling_dtype(dtype, "rand")), requires_grad, dev)
 
 
 def randn(*size, generator=None, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
     """Standard normal samples (a complex dtype: real and imaginary parts each of variance 1/2)."""
-    _device.check_device(device, "randn")
-    rng = resolve_generator(generator, "randn")
+    dev = _device.check_device(device, "randn")
+    rng = _sampler(generator, dev, "randn")
     return _finish(_draw(rng.standard_normal, _size(size), _sampling_dtype(dtype, "randn"), scale=0.5 ** 0.5),
-                   requires_grad)
+                   requires_grad, dev)
 
 
-def _integers(low, high, shape: tuple[int, ...], d: dtypes.dtype, generator, op: str) -> np.ndarray:
-    """Integers uniform on [low, high) in dtype ``d``."""
+def _integers(low, high, shape: tuple[int, ...], d: dtypes.dtype, rng, op: str) -> np.ndarray:
+    """Integers uniform on [low, high) in dtype ``d``, drawn by ``rng`` (see :func:`_sampler`)."""
     low, high = builtins.int(low), builtins.int(high)
     if low >= high:
         raise RuntimeError(f"{op}: expects 'low' to be less than 'high', but got low={low} >= high={high}")
-    return resolve_generator(generator, op).integers(low, high, size=shape).astype(d)
+    return rng.integers(low, high, size=shape).astype(d)
 
 
 def randint(low, high=None, size=None, *, generator=None, dtype=None, device=None,
@@ -728,7 +793,7 @@ def randint(low, high=None, size=None, *, generator=None, dtype=None, device=Non
         >>> fukaku.randint(10, (3,)).dtype
         fukaku.int64
     """
-    _device.check_device(device, "randint")
+    dev = _device.check_device(device, "randint")
     if size is None:
         if high is None or isinstance(high, (builtins.int, np.integer)):
             raise TypeError("randint(): missing the size: call randint(high, size) or randint(low, high, size)")
@@ -736,16 +801,17 @@ def randint(low, high=None, size=None, *, generator=None, dtype=None, device=Non
     elif high is None:
         low, high = 0, low
     d = dtypes.int64 if dtype is None else dtypes.as_dtype(dtype, "randint")
-    return _finish(_integers(low, high, _size((size,)), d, generator, "randint"), requires_grad)
+    return _finish(_integers(low, high, _size((size,)), d, _sampler(generator, dev, "randint"), "randint"),
+                   requires_grad, dev)
 
 
 def randperm(n: int, *, generator=None, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
     """A random permutation of 0 … n−1 (int64 unless ``dtype`` is given)."""
-    _device.check_device(device, "randperm")
+    dev = _device.check_device(device, "randperm")
     if builtins.int(n) < 0:
         raise RuntimeError(f"randperm: n must be non-negative, got {n}")
     d = dtypes.int64 if dtype is None else dtypes.as_dtype(dtype, "randperm")
-    return _finish(resolve_generator(generator, "randperm").permutation(builtins.int(n)).astype(d), requires_grad)
+    return _finish(_sampler(generator, dev, "randperm").permutation(builtins.int(n)).astype(d), requires_grad, dev)
 
 
 def normal(mean=0.0, std=1.0, size=None, *, generator=None, dtype=None, device=None,
@@ -756,7 +822,7 @@ def normal(mean=0.0, std=1.0, size=None, *, generator=None, dtype=None, device=N
 
     Shape: ``size``, or the broadcast shape of the tensor arguments.
     """
-    _device.check_device(device, "normal")
+    dev = _device.check_device(device, "normal")
     tensors = [x for x in (mean, std) if isinstance(x, Tensor)]
     if tensors:
         if size is not None:
@@ -765,16 +831,19 @@ def normal(mean=0.0, std=1.0, size=None, *, generator=None, dtype=None, device=N
         for t in tensors[1:]:
             d = dtypes.promote_types(d, t.dtype)
         d = _sampling_dtype(d if dtype is None else dtype, "normal")
+        if device is None:
+            dev = tensors[0].device  # the tensors' device, as in PyTorch
         mean, std = (x._data if isinstance(x, Tensor) else x for x in (mean, std))
-        shape = np.broadcast_shapes(np.shape(mean), np.shape(std))
+        shape = np.broadcast_shapes(*(getattr(x, "shape", ()) for x in (mean, std)))
     else:
         if size is None:
             raise TypeError("normal(): with numbers for mean and std, give the size: normal(mean, std, size)")
         d, shape = _sampling_dtype(dtype, "normal"), _size((size,))
-    if np.any(np.asarray(std) < 0):
-        raise RuntimeError(f"normal: expects std >= 0.0, but found std {np.min(std)}")
-    draws = resolve_generator(generator, "normal").normal(mean, std, size=shape)
-    return _finish(draws.astype(d), requires_grad)
+    xp = array_module(std)
+    if bool((xp.asarray(std) < 0).any()):
+        raise RuntimeError(f"normal: expects std >= 0.0, but found std {xp.asarray(std).min()}")
+    draws = _sampler(generator, dev, "normal").normal(mean, std, size=shape)
+    return _finish(draws.astype(d), requires_grad, dev)
 
 
 def _check_probabilities(p: np.ndarray, op: str) -> None:
@@ -789,7 +858,9 @@ def multinomial(input: Tensor, num_samples: int, replacement: bool = False, *, g
     Without replacement each row yields ``num_samples`` distinct indices, in the order drawn
     (exponential races: the k largest ``p / E``, ``E ~ Exp(1)``); once the categories of nonzero
     weight are used up, zero-weight ones follow, as in PyTorch. With replacement the draws are
-    independent (inverse CDF), and a zero-weight category is never drawn.
+    independent (inverse CDF), and a zero-weight category is never drawn. For a tensor on a GPU the
+    draw runs on the host, from ``generator`` (its searches and partial sorts are NumPy's), and the
+    indices are copied back to the tensor's device.
 
     Args:
         input: weights, shape ``(k,)`` or ``(rows, k)``, floating point.
@@ -811,7 +882,7 @@ def multinomial(input: Tensor, num_samples: int, replacement: bool = False, *, g
     if input.ndim not in (1, 2):
         raise RuntimeError(f"multinomial: prob_dist must be 1 or 2 dim, got shape {tuple(input.shape)}")
     n = builtins.int(num_samples)
-    p = input._data.astype(np.float64).reshape(-1, input.shape[-1])
+    p = backends.to_host(input._data).astype(np.float64).reshape(-1, input.shape[-1])  # sorts and searches: on the host
     rows, k = p.shape
     if n <= 0:
         raise RuntimeError(f"multinomial: cannot sample n_sample <= 0 samples (got {n})")
@@ -842,7 +913,7 @@ def multinomial(input: Tensor, num_samples: int, replacement: bool = False, *, g
         order = np.argsort(-np.take_along_axis(keys, top, axis=1), axis=1, kind="stable")
         out = np.take_along_axis(top, order, axis=1)
     out = out.astype(np.int64)
-    return wrap(out.reshape(n) if input.ndim == 1 else out)
+    return _finish(out.reshape(n) if input.ndim == 1 else out, False, input.device)
 
 
 def bernoulli(input: Tensor, p: float | None = None, *, generator=None) -> Tensor:
@@ -867,7 +938,7 @@ def bernoulli(input: Tensor, p: float | None = None, *, generator=None) -> Tenso
         probs = builtins.float(p)
         if not 0.0 <= probs <= 1.0:
             raise RuntimeError(f"bernoulli: expects p to be in [0, 1], but got p={p}")
-    draws = resolve_generator(generator, "bernoulli").random(input._data.shape)
+    draws = _sampler(generator, input.device, "bernoulli").random(input._data.shape)
     return wrap((draws < probs).astype(input._data.dtype))
 
 
@@ -886,8 +957,12 @@ class _LegacyTensorType(type):
         return isinstance(obj, Tensor) and obj._data.dtype == cls._dtype
 
     def __call__(cls, *args, device=None) -> Tensor:
+        dev = _device.check_device(device, cls.__name__)
+        made = cls._make(*args)
+        return made if dev is _device.CPU else made.to(dev)
+
+    def _make(cls, *args) -> Tensor:
         name = cls.__name__
-        _device.check_device(device, name)
         if not args:
             return wrap(np.empty((0,), cls._dtype))
         if isinstance(args[0], Size) or builtins.all(

@@ -1,6 +1,8 @@
 """Devices (fukaku/_device.py, cuda.py, accelerator.py, backends/mps.py and cudnn.py): fukaku.device
-behaves as torch.device; every device= and .to(...) accepts the CPU and refuses the rest with one
-error, fukaku.DeviceError; the cuda/mps/accelerator probes answer as PyTorch on a CPU-only machine."""
+behaves as torch.device; without a GPU every device= and .to(...) accepts the CPU and refuses the rest
+with one error, fukaku.DeviceError, and the cuda/mps/accelerator probes answer as PyTorch on a CPU-only
+machine. (What a GPU makes possible is tested in tests/backends/, on the stand-in GPU and on a real one;
+the tests below that expect no GPU skip where one is present.)"""
 from __future__ import annotations
 
 import numpy as np
@@ -10,6 +12,8 @@ import torch
 import fukaku as fk
 from fukaku import nn
 
+WITHOUT_GPU = pytest.mark.skipif(fk.cuda.is_available() or torch.cuda.is_available(),
+                                 reason="expects a machine without a GPU (tests/backends/ covers the GPU)")
 CUDA_MESSAGE = (r"device 'cuda' is not available: fukaku has no GPU backend on this machine "
                 r"\(fukaku.cuda.is_available\(\) is False\); use device='cpu'")
 
@@ -79,6 +83,7 @@ def test_every_creation_function_takes_device_cpu(name):
         assert out.shape == CREATORS[name](torch, device=str(device) if device is not None else None).shape
 
 
+@WITHOUT_GPU
 @pytest.mark.parametrize("name", CREATORS)
 def test_every_creation_function_refuses_cuda_with_one_error(name):
     with pytest.raises(fk.DeviceError, match=f"{name}: " + CUDA_MESSAGE):
@@ -87,6 +92,7 @@ def test_every_creation_function_refuses_cuda_with_one_error(name):
         CREATORS[name](fk, device=fk.device("mps"))
 
 
+@WITHOUT_GPU
 def test_device_error_is_a_runtime_error_and_what_torch_raises_for_cuda():
     assert issubclass(fk.DeviceError, RuntimeError)
     with pytest.raises(AssertionError):  # torch without CUDA
@@ -118,6 +124,7 @@ def test_to_takes_every_form_torch_takes():
         tx.to("cpu", "float32")
 
 
+@WITHOUT_GPU
 def test_to_a_gpu_and_cuda_raise_the_device_error():
     x = fk.ones(2)
     for call in (lambda: x.to("cuda"), lambda: x.to(fk.device("cuda", 0), fk.float64), lambda: x.to(device="mps"),
@@ -149,6 +156,7 @@ def test_module_to_casts_parameters_and_buffers_as_torch():
     assert ours.weight.dtype is fk.float64
 
 
+@WITHOUT_GPU
 def test_module_to_refuses_integer_dtypes_and_gpus():
     with pytest.raises(TypeError):
         torch.nn.Linear(2, 2).to(torch.int64)
@@ -160,6 +168,7 @@ def test_module_to_refuses_integer_dtypes_and_gpus():
 
 
 # ----------------------------------------------------------------------------- the probes
+@WITHOUT_GPU
 def test_cuda_module_answers_as_torch_without_a_gpu():
     assert fk.cuda.is_available() is torch.cuda.is_available() is False
     assert fk.cuda.device_count() == torch.cuda.device_count() == 0
@@ -172,6 +181,7 @@ def test_cuda_module_answers_as_torch_without_a_gpu():
         fk.cuda.synchronize("cuda:0")
 
 
+@WITHOUT_GPU
 def test_backends_and_accelerator_probes():
     assert fk.backends.mps.is_available() is torch.backends.mps.is_available() is False
     assert fk.backends.cudnn.benchmark is False and fk.backends.cudnn.deterministic is False

@@ -15,9 +15,19 @@ import traceback
 
 import numpy as np
 
-from ..backends import array_module
+from .._device import DeviceError
+from ..backends import DEVICE_MODULES, array_module
 from ..tensor import Tensor, wrap
 from .grad_mode import state
+
+
+def _check_one_device(op: str, inputs) -> None:
+    """Refuse inputs on different devices with PyTorch's message, naming the op and the fix."""
+    first = inputs[0].device
+    for t in inputs[1:]:
+        if isinstance(t, Tensor) and t.device != first:
+            raise DeviceError(f"{op}: Expected all tensors to be on the same device, but found at least two devices, "
+                              f"{first} and {t.device}! Move them to one device first, e.g. x.to('{first}')")
 
 
 class Function:
@@ -52,11 +62,16 @@ class Function:
     _retained = None
     _hooks = None
     _stack = None
+    _autocast = None  # fukaku.amp's hook, set while an autocast region is open in any thread
 
     @classmethod
     def apply(cls, *inputs: Tensor, **params) -> Tensor:
         """Run the op on tensors; record it in the graph when grad mode is on and an input requires grad."""
+        if Function._autocast is not None and (cast := Function._autocast(cls, inputs, params)) is not None:
+            return cast  # run under its autocast policy (fukaku.amp.autocast_mode)
         fn = cls(**params)  # an op declares its parameters in __init__: an unknown keyword is a TypeError
+        if DEVICE_MODULES and len(inputs) > 1:  # a GPU is in use: inputs on two devices cannot be combined
+            _check_one_device(cls.__name__, inputs)
         data = fn.forward(*inputs)
         out = wrap(data)
         if fn.is_view and _shares_memory(data, inputs[0]._data):

@@ -88,7 +88,7 @@ class Attention(Function):
         self.save(*((q, k, v) if bias is None else (q, k, v, bias)))
         qd, kd, vd = q._data, k._data, v._data
         xp = array_module(qd)
-        batch = xp.broadcast_shapes(qd.shape[:-2], kd.shape[:-2], vd.shape[:-2])
+        batch = np.broadcast_shapes(qd.shape[:-2], kd.shape[:-2], vd.shape[:-2])
         self._plan = _Blocks(xp, batch, qd.shape[-2] * kd.shape[-2] * (qd.shape[-1] + vd.shape[-1]))
         probs = xp.empty(batch + (qd.shape[-2], kd.shape[-2]), qd.dtype)
         out = xp.empty(batch + (qd.shape[-2], vd.shape[-1]), qd.dtype)
@@ -212,7 +212,7 @@ class Attention(Function):
 
 def _matmul_into(xp, a: np.ndarray, b: np.ndarray, out: np.ndarray) -> None:
     """a @ b written into ``out``, whose batch dims may be larger than the product's (they broadcast)."""
-    if xp.broadcast_shapes(a.shape[:-2], b.shape[:-2]) == out.shape[:-2]:
+    if np.broadcast_shapes(a.shape[:-2], b.shape[:-2]) == out.shape[:-2]:
         xp.matmul(a, b, out=out)
     else:
         out[...] = xp.matmul(a, b)

@@ -17,7 +17,7 @@ from collections.abc import Callable
 import numpy as np
 
 from .. import dtypes
-from .._device import parse_to
+from .._device import parse_to, place
 from ..autograd.function import Function, constant, constant_like
 from ..backends import array_module
 from ..tensor import Tensor, wrap
@@ -43,6 +43,23 @@ class Cast(Function):
         return Cast.apply(dx, dtype=self.dtype)
 
 
+class ToDevice(Function):
+    """Copy to another device (host ↔ GPU); the gradient is copied back to the input's device."""
+
+    def __init__(self, device) -> None:
+        self.device = device
+
+    def forward(self, x: Tensor):
+        self.source = x.device
+        return place(x._data, self.device)
+
+    def vjp(self, grad: Tensor) -> Tensor:
+        return ToDevice.apply(grad, device=self.source)
+
+    def jvp(self, dx: Tensor) -> Tensor:
+        return ToDevice.apply(dx, device=self.device)
+
+
 @tensor_method()
 def to(input: Tensor, *args, **kwargs) -> Tensor:
     """``x.to(dtype)``, ``x.to(device)``, ``x.to(device, dtype)``, ``x.to(other)`` (other's dtype and
@@ -50,10 +67,13 @@ def to(input: Tensor, *args, **kwargs) -> Tensor:
     ``torch.Tensor.to``.
 
     Returns ``input`` itself when nothing changes, unless ``copy=True``. A dtype change is recorded
-    (the gradient is cast back), except to an integer or bool dtype, which carries no gradient.
-    Devices: the CPU only (others raise :class:`fukaku.DeviceError`).
+    (the gradient is cast back), except to an integer or bool dtype, which carries no gradient; so is
+    a move to another device (the gradient is moved back). Devices: the CPU, and CUDA devices when
+    ``fukaku.cuda.is_available()`` (others raise :class:`fukaku.DeviceError`).
     """
-    dtype, copy = _to_args(args, kwargs)
+    device, dtype, copy = _to_args(args, kwargs)
+    if device is not None and device != input.device:
+        input, copy = ToDevice.apply(input, device=device), False  # the move copied already
     if dtype is None or dtype == input._data.dtype:
         return clone(input) if copy else input
     if input.requires_grad and not (dtype.is_floating_point or dtype.is_complex):
@@ -61,12 +81,12 @@ def to(input: Tensor, *args, **kwargs) -> Tensor:
     return Cast.apply(input, dtype=dtype)
 
 
-def _to_args(args: tuple, kwargs: dict) -> tuple[dtypes.dtype | None, bool]:
-    """The target dtype and the copy flag of a ``to`` call (the device is checked on the way)."""
+def _to_args(args: tuple, kwargs: dict):
+    """The target device, dtype (each None when not given) and copy flag of a ``to`` call."""
     if len(args) == 1 and not kwargs and isinstance(args[0], dtypes.dtype):
-        return args[0], False  # the common case, x.to(fukaku.float64), without the full parse
-    _, dtype, _, copy = parse_to(args, kwargs, "Tensor.to")
-    return dtype, copy
+        return None, args[0], False  # the common case, x.to(fukaku.float64), without the full parse
+    device, dtype, _, copy = parse_to(args, kwargs, "Tensor.to")
+    return device, dtype, copy
 
 
 def _conversion(name: str, dtype: dtypes.dtype) -> Callable[[Tensor], Tensor]:

@@ -414,7 +414,7 @@ class Inverse(Function):
         xp = array_module(x._data)
         try:
             return xp.linalg.inv(x._data)
-        except xp.linalg.LinAlgError as e:
+        except np.linalg.LinAlgError as e:
             raise RuntimeError(f"inverse: the matrix of shape {fmt(x._data.shape)} is singular ({e})") from None
 
     def vjp(self, grad):
@@ -535,7 +535,7 @@ class Solve(Function):
         xp = array_module(a._data, b._data)
         try:
             return xp.linalg.solve(a._data, b._data)
-        except xp.linalg.LinAlgError as e:
+        except np.linalg.LinAlgError as e:
             raise RuntimeError(f"linalg.solve: the matrix A of shape {fmt(a._data.shape)} is singular ({e}); "
                                "fukaku.linalg.lstsq gives a least-squares solution") from None
 
@@ -855,7 +855,7 @@ class Cholesky(Function):
         a = xp.swapaxes(x._data, -1, -2) if self.upper else x._data  # A's upper triangle is Aᵀ's lower one
         try:
             low = xp.linalg.cholesky(a)
-        except xp.linalg.LinAlgError:
+        except np.linalg.LinAlgError:
             raise RuntimeError(f"linalg.cholesky: the input of shape {fmt(x._data.shape)} is not positive-definite "
                                "(or not symmetric); for a positive semi-definite A, add a small multiple of the "
                                "identity") from None

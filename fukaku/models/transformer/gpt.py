@@ -135,7 +135,7 @@ class CausalSelfAttention(Module):
         elif t == 1:  # one new position sees every cached one
             y = F.scaled_dot_product_attention(q, k, v, dropout_p=dropout)
         else:  # new positions past + i see positions ≤ past + i
-            mask = ones(t, past + t).tril(past).bool()
+            mask = ones(t, past + t, device=x.device).tril(past).bool()
             y = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=dropout)
         return self.resid_dropout(self.proj(y.transpose(1, 2).reshape(n, t, d)))
 

@@ -9,7 +9,7 @@ from typing import NamedTuple
 import numpy as np
 
 from ... import dtypes
-from ..._device import check_device, parse_to
+from ..._device import check_device, parse_to, place
 from ...backends import array_module
 from ...errors import StateDictError
 from ...tensor import Tensor, bump_version, wrap
@@ -195,30 +195,35 @@ class Module:
         in place; returns the module. Takes ``Tensor.to``'s forms: ``to(dtype)``, ``to(device)``,
         ``to(device, dtype)``, ``to(tensor)``, keywords ``dtype=``, ``device=``, ``non_blocking=``.
 
-        The dtype must be floating point or complex (TypeError otherwise, as in PyTorch). Devices: the
-        CPU only (others raise :class:`fukaku.DeviceError`).
+        The dtype must be floating point or complex (TypeError otherwise, as in PyTorch). A device moves
+        every parameter and buffer (and ``.grad``) there, in place, so optimizers keep their references:
+        the CPU, or a CUDA device when ``fukaku.cuda.is_available()`` (others raise
+        :class:`fukaku.DeviceError`).
         """
-        _, dtype, _, _ = parse_to(args, kwargs, f"{type(self).__name__}.to")
-        if dtype is None:
-            return self
-        if not (dtype.is_floating_point or dtype.is_complex):
+        device, dtype, _, _ = parse_to(args, kwargs, f"{type(self).__name__}.to")
+        if dtype is not None and not (dtype.is_floating_point or dtype.is_complex):
             raise TypeError(f"{type(self).__name__}.to: only floating-point or complex dtypes are accepted for a "
                             f"module's parameters, got {dtype}")
         for t in list(self.parameters()) + list(self.buffers()):
-            if t.dtype.is_floating_point or t.dtype.is_complex:
+            if device is not None:
+                t._data = place(t._data, device)
+                if t.grad is not None:
+                    t.grad = wrap(place(t.grad._data, device))
+            if dtype is not None and (t.dtype.is_floating_point or t.dtype.is_complex):
                 t._data = t._data.astype(dtype)
                 if t.grad is not None:
                     t.grad = wrap(t.grad._data.astype(dtype))
         return self
 
     def cpu(self) -> Module:
-        """The module itself: fukaku's parameters live in host memory."""
-        return self
+        """Move every parameter and buffer to host memory, in place; returns the module."""
+        return self.to("cpu")
 
     def cuda(self, device=None) -> Module:
-        """Refused: fukaku has no GPU backend (raises :class:`fukaku.DeviceError`)."""
-        check_device(f"cuda:{device}" if isinstance(device, int) else device or "cuda", f"{type(self).__name__}.cuda")
-        return self  # a CPU device: fukaku lets it pass
+        """Move every parameter and buffer to a CUDA device (the current one unless given), in place;
+        returns the module. Without a GPU it raises :class:`fukaku.DeviceError`."""
+        return self.to(check_device(f"cuda:{device}" if isinstance(device, int) else device or "cuda",
+                                    f"{type(self).__name__}.cuda"))
 
     def float(self) -> Module:
         return self.to(np.float32)
@@ -282,7 +287,8 @@ class Module:
             if key not in state_dict:
                 continue
             value = state_dict[key]
-            arr = value._data if isinstance(value, Tensor) else array_module(target._data).asarray(value)
+            arr = place(value._data, target.device) if isinstance(value, Tensor) else \
+                array_module(target._data).asarray(value)
             incoming[key] = arr
             if arr.shape != target._data.shape:
                 problems.append(f"size mismatch for {key}: copying a param with shape {tuple(arr.shape)}, "

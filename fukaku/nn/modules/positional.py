@@ -117,7 +117,7 @@ class LearnedPositionalEmbedding(Embedding):
     def forward(self, input: Tensor, offset: int = 0) -> Tensor:
         length = input.shape[-1] if input.ndim == 1 else input.shape[1]
         _check_length(type(self).__name__, length, int(offset), self.max_len)
-        return F.embedding(arange(offset, offset + length), self.weight)
+        return F.embedding(arange(offset, offset + length, device=self.weight.device), self.weight)
 
 
 class RotaryPositionalEmbedding(Module):

@@ -225,9 +225,9 @@ class RNNBase(Module):
                 h0 = h0.index_select(1, sorted_indices)
                 c0 = c0.index_select(1, sorted_indices) if lstm else None
         if h0 is None:
-            h0 = zeros(L * D, B, h_size, dtype=x.dtype)
+            h0 = zeros(L * D, B, h_size, dtype=x.dtype, device=x.device)
         if lstm and c0 is None:
-            c0 = zeros(L * D, B, c_size, dtype=x.dtype)
+            c0 = zeros(L * D, B, c_size, dtype=x.dtype, device=x.device)
         out, h_n, c_n = recurrent(x, h0, c0 if lstm else None, weights, self._kernel_mode(), self.bias, L,
                                   self.dropout, self.training, self.bidirectional, batch_sizes, self.fused)
         if batch_sizes is not None:
@@ -256,7 +256,7 @@ def _padded_from_packed(data: Tensor, batch_sizes: list[int]) -> tuple[Tensor, T
     gather = xp.flatnonzero(valid.reshape(-1))                 # packed row j sits at flat position gather[j]
     source = xp.full(T * B, data.shape[0], dtype=xp.int64)     # padded positions read a zero row
     source[gather] = xp.arange(data.shape[0])
-    padded_rows = cat([data, zeros(1, data.shape[1], dtype=data.dtype)], 0)[Tensor(source)]
+    padded_rows = cat([data, zeros(1, data.shape[1], dtype=data.dtype, device=data.device)], 0)[Tensor(source)]
     return padded_rows.reshape(T, B, data.shape[1]), Tensor(gather)
 
 
@@ -398,8 +398,8 @@ class RNNCellBase(Module):
         B = x.shape[0]
         expected = (B, self.hidden_size)
         if hx is None:
-            h = zeros(*expected, dtype=x.dtype)
-            return x, ((h, zeros(*expected, dtype=x.dtype)) if lstm else h), batched
+            h = zeros(*expected, dtype=x.dtype, device=x.device)
+            return x, ((h, zeros(*expected, dtype=x.dtype, device=x.device)) if lstm else h), batched
         states = list(hx) if lstm else [hx]
         out = []
         for which, s in zip(("h", "c"), states):

@@ -22,7 +22,7 @@ from collections.abc import Callable
 import numpy as np
 
 from ... import dtypes
-from ..._device import check_device
+from ..._device import check_device, place
 from ...backends import default_module
 from ...tensor import Tensor, wrap
 from .. import functional as F
@@ -41,10 +41,10 @@ __all__ = ["Transformer", "TransformerEncoder", "TransformerDecoder", "Transform
 
 def _generate_square_subsequent_mask(sz: int, device=None, dtype=None) -> Tensor:
     """The causal mask ``(sz, sz)``: 0 on and below the diagonal, −∞ above (query i sees keys j ≤ i)."""
-    check_device(device, "generate_square_subsequent_mask")
+    dev = check_device(device, "generate_square_subsequent_mask")
     dt = dtypes.get_default_dtype() if dtype is None else np.dtype(dtype)
     xp = default_module()
-    return wrap(xp.triu(xp.full((sz, sz), -np.inf, dtype=dt), 1))
+    return wrap(place(xp.triu(xp.full((sz, sz), -np.inf, dtype=dt), 1), dev))
 
 
 def _get_activation_fn(activation: str) -> Callable[[Tensor], Tensor]:

@@ -5,15 +5,18 @@ import numpy as np
 
 from ... import dtypes
 from ..._checks import check_int
-from ..._device import check_device
+from ..._device import CPU, DeviceError, check_device
 
 
 def factory_dtype(device, dtype, layer: str) -> np.dtype:
     """The dtype a layer creates its parameters in (the default float unless given).
 
-    ``device`` must name the CPU (``fukaku.DeviceError`` otherwise, as everywhere a device is asked for).
+    ``device`` must name the CPU: layers are built in host memory and moved with ``.to(device)``
+    (another device raises ``fukaku.DeviceError``).
     """
-    check_device(device, layer)
+    if check_device(device, layer) is not CPU:
+        raise DeviceError(f"{layer}: device='{device}' at construction is not supported; build the layer on the CPU "
+                          f"and move it: {layer}(...).to('{device}')")
     dt = dtypes.get_default_dtype() if dtype is None else np.dtype(dtype)
     if dt.kind != "f":
         raise TypeError(f"{layer}: parameters must be floating point, got dtype {dt}")

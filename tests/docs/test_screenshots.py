@@ -1,0 +1,181 @@
+"""The lab report in headless Chromium at 1280 and 390 px, in English and Japanese: nothing cut off or overlapping
+(issue 17, item 5 and its acceptance), with the screenshots kept as artifacts in ``build/screenshots/``
+(``$FUKAKU_SCREENSHOTS`` elsewhere); and the checker of tools/screenshots.py catches a page that is broken.
+
+``.ci/run`` installs chromium with apt-get and sets ``FUKAKU_REQUIRE_BROWSER``, so there these tests must run;
+elsewhere, without chromium, they skip with that reason.
+"""
+from __future__ import annotations
+
+import importlib.util
+import os
+import struct
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from fukaku import lab
+from fukaku.lab.claims_ja import claim_ja
+from fukaku.playground.launch import CHROMIUM, CHROMIUM_FLAGS
+
+sync_api = pytest.importorskip("playwright.sync_api", reason="playwright (the test extra) is not installed")
+
+if not Path(CHROMIUM).exists():
+    why = "Debian's chromium is not installed (.ci/run installs it: apt-get install chromium)"
+    if os.environ.get("FUKAKU_REQUIRE_BROWSER"):   # set by .ci/run: there these tests must run
+        pytest.fail(why, pytrace=False)
+    pytest.skip(why, allow_module_level=True)
+
+ROOT = Path(__file__).resolve().parents[2]
+ARTIFACTS = Path(os.environ.get("FUKAKU_SCREENSHOTS", ROOT / "build" / "screenshots"))
+_spec = importlib.util.spec_from_file_location("fukaku_tools_screenshots", ROOT / "tools" / "screenshots.py")
+screenshots = importlib.util.module_from_spec(_spec)
+sys.modules[_spec.name] = screenshots
+_spec.loader.exec_module(screenshots)
+
+# quick experiments (about 3 s in all) whose pages hold what the report renders: checks with lists and dicts,
+# nested dicts of records, long rows, several citations in a source, figures with legends
+EXPERIMENTS = ["softmax-demo", "perceptron-convergence", "diffusion-ou-not-heat", "words-vocabulary",
+               "transformer-parameter-counts", "bellman-evaluation"]
+JAPANESE = {"ja": 'label[for="claims-ja"]'}
+
+
+@pytest.fixture(scope="module")
+def report_page(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("screenshots") / "lab-report"
+    result = lab.run(EXPERIMENTS, quick=True, out_dir=out, quiet=True)
+    assert [o.status for o in result.outcomes] == ["holds"] * len(EXPERIMENTS)
+    return result.report_path
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with sync_api.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=list(CHROMIUM_FLAGS))
+        yield b
+        b.close()
+
+
+def _png_size(path: Path) -> tuple[int, int]:
+    return struct.unpack(">II", path.read_bytes()[16:24])
+
+
+def test_the_report_has_nothing_cut_off_or_overlapping_at_1280_and_390_px(report_page, browser):
+    shots = screenshots.take_screenshots(ARTIFACTS, [str(report_page)], variants=JAPANESE, browser=browser)
+    assert [(s.width, s.variant) for s in shots] == [(1280, ""), (1280, "ja"), (390, ""), (390, "ja")]
+    for shot in shots:
+        assert shot.offenders == [], str(shot)
+        width, height = _png_size(shot.path)
+        assert width == shot.width and height > 2000, (shot.path, width, height)  # the whole page, not the window
+    print("\nscreenshots: " + ", ".join(str(s.path) for s in shots))
+
+
+def test_on_a_phone_the_summary_keeps_verdict_and_result_and_tables_scroll_in_their_box(report_page, browser):
+    page = browser.new_page(viewport={"width": 390, "height": 800})
+    page.goto(report_page.as_uri())
+    widths = page.evaluate("""() => [...document.querySelector('table.summary tr').children].map(
+        th => [th.textContent, th.getBoundingClientRect().width, th.getBoundingClientRect().right])""")
+    shown = [name for name, width, right in widths if width > 0]
+    assert shown == ["verdict", "experiment", "result"]
+    assert all(right <= 390 for _, width, right in widths if width > 0)
+    assert page.evaluate("document.scrollingElement.scrollWidth") <= 390
+    # a table wider than the phone scrolls inside its own box
+    boxes = page.evaluate("""() => [...document.querySelectorAll('.table-scroll')].map(
+        box => [box.scrollWidth > box.clientWidth, getComputedStyle(box).overflowX])""")
+    assert all(overflow == "auto" for _, overflow in boxes) and any(wider for wider, _ in boxes)
+    # figures scale to the width
+    images = page.evaluate("() => [...document.images].map(i => i.getBoundingClientRect().right)")
+    assert images and max(images) <= 390
+    page.close()
+
+
+def test_the_switch_shows_titles_and_claims_in_japanese(report_page, browser):
+    title_ja, claim_text_ja = claim_ja("softmax-demo")
+    page = browser.new_page(viewport={"width": 1280, "height": 800})
+    page.goto(report_page.as_uri())
+    claim = page.locator("#exp-softmax-demo .claim")
+    english = claim.inner_text()
+    assert english.startswith("Claim. ") and claim_text_ja not in english
+    page.click('label[for="claims-ja"]')
+    assert claim.inner_text() == f"主張：{claim_text_ja}"
+    assert page.locator("#exp-softmax-demo h2 .translated[lang=ja]").is_visible()
+    assert page.locator("#exp-softmax-demo h2 .translated[lang=en]").is_hidden()
+    assert title_ja in page.locator("table.summary").inner_text()
+    # the Japanese view links the Japanese textbook map
+    hrefs = page.eval_on_selector_all("#exp-softmax-demo .source a", "links => links.filter(a => a.offsetParent)"
+                                      ".map(a => a.getAttribute('href'))")
+    assert hrefs and all(h.startswith("../ja/textbook-map/#") for h in hrefs)
+    page.keyboard.press("ArrowLeft")  # the radio buttons keep the keyboard focus: back to English
+    assert claim.inner_text() == english
+    page.close()
+
+
+_BROKEN = """<!DOCTYPE html><html><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1"></head><body style="margin: 0">
+<h1 style="margin-left: -40px">A title pushed over the left edge</h1>
+<div style="width: 900px; white-space: nowrap">A wide row of text that runs on and on, past the right edge of a
+phone's screen</div>
+<p style="position: absolute; top: 300px; left: 10px; margin: 0">First paragraph</p>
+<p style="position: absolute; top: 305px; left: 20px; margin: 0">Second paragraph on top</p>
+<div style="width: 60px; overflow: hidden; white-space: nowrap; margin-top: 400px">Text longer than its box</div>
+<img src="missing.png" alt="">
+</body></html>"""
+
+_FINE = """<!DOCTYPE html><html><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1"></head><body>
+<h1>A page that fits</h1>
+<p>Paragraph text that wraps inside the viewport at any width, because nothing in it is wider than a word.</p>
+<div style="overflow-x: auto"><table><tr><td style="white-space: nowrap">a cell far wider than a phone, scrolled in
+its own box ............................................................................</td></tr></table></div>
+<span style="position: absolute; width: 1px; height: 1px; overflow: hidden; clip-path: inset(50%)">for screen
+readers only</span>
+<div style="width: 80px; overflow: hidden; white-space: nowrap; text-overflow: ellipsis">a line cut with an ellipsis
+on purpose</div>
+<nav style="position: fixed; left: -300px; top: 0; width: 250px">a closed menu off the screen</nav>
+<svg width="100" height="40"><text x="0" y="20">chart</text><text x="2" y="22">labels</text></svg>
+</body></html>"""
+
+
+def test_the_checker_names_what_is_cut_off_overlapping_or_missing(tmp_path, browser):
+    (tmp_path / "broken.html").write_text(_BROKEN, encoding="utf-8")
+    (tmp_path / "fine.html").write_text(_FINE, encoding="utf-8")
+    broken, fine = screenshots.take_screenshots(tmp_path / "shots", [str(tmp_path / "broken.html"),
+                                                                     str(tmp_path / "fine.html")], widths=[390],
+                                                browser=browser)
+    # each offender: its kind and the (first 40 characters of the) text it names
+    found = {(o["kind"], o["detail"].split('"')[1] if '"' in o["detail"] else o["detail"]) for o in broken.offenders}
+    assert found == {("page overflow", "A wide row of text that runs on and on,…"),
+                     ("clipped", "A title pushed over the left edge"),
+                     ("clipped", "A wide row of text that runs on and on,…"),
+                     ("clipped", "Text longer than its box"),
+                     ("overlap", "First paragraph"),
+                     ("image not loaded", "missing.png")}, broken.offenders
+    assert fine.offenders == [], fine.offenders
+    assert broken.path.name == f"{tmp_path.name}-broken.html-390.png" and _png_size(broken.path)[0] >= 390
+
+
+def _command(*args: str) -> subprocess.CompletedProcess:
+    """``python tools/screenshots.py ARGS`` in a process of its own (it starts its own browser)."""
+    return subprocess.run([sys.executable, str(ROOT / "tools" / "screenshots.py"), *args], capture_output=True,
+                          text=True, timeout=300)
+
+
+def test_the_command_serves_a_site_and_fails_on_a_broken_page(tmp_path):
+    site = tmp_path / "site"
+    (site / "guide").mkdir(parents=True)
+    (site / "guide" / "index.html").write_text(_FINE, encoding="utf-8")
+    (site / "broken.html").write_text(_BROKEN, encoding="utf-8")
+    out = tmp_path / "shots"
+    fine = _command(str(out), "--site", str(site), "guide/", "--width", "390", "--width", "1280")
+    assert fine.returncode == 0, fine.stdout + fine.stderr
+    assert sorted(p.name for p in out.iterdir()) == ["guide-1280.png", "guide-390.png"]
+    assert "2 of 2 screenshots have nothing cut off or overlapping" in fine.stdout
+    broken = _command(str(out), "--site", str(site), "broken.html", "--width", "390")
+    assert broken.returncode == 1
+    assert "FAIL  broken.html at 390 px" in broken.stdout and "page overflow: the page is" in broken.stdout
+    missing = _command(str(out), str(tmp_path / "nowhere.html"))
+    assert missing.returncode == 2 and "no page" in missing.stderr
+    no_switch = _command(str(out), "--site", str(site), "guide/", "--variant", "ja=#no-such-switch")
+    assert no_switch.returncode == 2 and "has no element '#no-such-switch' to click" in no_switch.stderr

@@ -1,0 +1,174 @@
+"""Build the tutorial notebooks ``docs/tutorials/NN-name.ipynb`` (English) and ``NN-name.ja.ipynb`` (Japanese)
+from one source per tutorial, ``docs/tutorials/src/NN-name.py``.
+
+A source is a Python script in the "percent" format (as Jupytext and VS Code read it). Cells begin with a
+marker line:
+
+- ``# %%`` — a code cell, shared by both languages;
+- ``# %% [markdown]`` — English prose; every line a comment (``# text``, or ``#`` for a blank line);
+- ``# %% [markdown] ja`` — the Japanese translation of the English cell just before it.
+
+Each English prose cell must be followed by its Japanese one, so the two notebooks have the same cells in the
+same order and share every code cell character for character: running the English notebook checks the code of
+both. Notebooks are written without outputs, with deterministic cell ids, so a rebuild of an unchanged source
+rewrites nothing and diffs show only what changed.
+
+Usage::
+
+    python tools/notebooks.py            # rebuild every notebook whose source changed
+    python tools/notebooks.py --check    # exit 1, naming them, when a notebook differs from its source (CI)
+"""
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import nbformat
+
+ROOT = Path(__file__).resolve().parents[1]
+TUTORIALS = ROOT / "docs" / "tutorials"
+SOURCES = TUTORIALS / "src"
+LANGUAGES = ("en", "ja")
+_MARKER = re.compile(r"^# %%(?: \[markdown\](?: (?P<lang>[a-z]+))?)?\s*$")
+_KERNELSPEC = {"name": "python3", "display_name": "Python 3", "language": "python"}
+
+
+class SourceError(ValueError):
+    """A tutorial source that does not follow the format of the module docstring; names the file and line."""
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One cell of a source: ``kind`` is ``code`` or ``markdown``; ``lang`` is None for code, else en/ja."""
+
+    kind: str
+    lang: str | None
+    text: str
+    line: int
+
+
+def _uncomment(lines: list[str], path: Path, start: int) -> str:
+    """Prose lines ``# text`` / ``#`` without their comment marker."""
+    out = []
+    for offset, line in enumerate(lines):
+        if line == "#" or line.startswith("# "):
+            out.append(line[2:])
+        elif line.strip():
+            raise SourceError(f"{path}:{start + offset}: a markdown cell's lines must start with '# ' "
+                              f"(or be '#' alone), got {line!r}")
+        else:
+            out.append("")
+    return "\n".join(out).strip("\n")
+
+
+def parse(path: Path) -> list[Cell]:
+    """The cells of the source at ``path``, checked: text before the first marker, an unknown language, an
+    empty cell, or an English prose cell without its Japanese twin right after it is a :class:`SourceError`."""
+    lines = path.read_text(encoding="utf-8").splitlines()
+    starts = [(i, m) for i, line in enumerate(lines) if (m := _MARKER.match(line))]
+    if not starts or any(line.strip() for line in lines[:starts[0][0]]):
+        raise SourceError(f"{path}:1: a tutorial source starts with a cell marker ('# %%' or '# %% [markdown]')")
+    cells = []
+    for (i, match), (end, _) in zip(starts, starts[1:] + [(len(lines), None)]):
+        body, line = lines[i + 1:end], i + 1
+        if "[markdown]" in lines[i]:
+            lang = match.group("lang") or "en"
+            if lang not in LANGUAGES:
+                raise SourceError(f"{path}:{line}: unknown language {lang!r}; use one of {', '.join(LANGUAGES)}")
+            cell = Cell("markdown", lang, _uncomment(body, path, line + 1), line)
+        else:
+            cell = Cell("code", None, "\n".join(body).strip("\n"), line)
+        if not cell.text:
+            raise SourceError(f"{path}:{line}: empty cell")
+        cells.append(cell)
+    for previous, cell in zip([None, *cells], cells):
+        english_before = previous is not None and previous.lang == "en"
+        if cell.lang == "ja" and not english_before:
+            raise SourceError(f"{path}:{cell.line}: a Japanese cell must follow the English cell it translates")
+        if english_before and cell.lang != "ja":
+            raise SourceError(f"{path}:{previous.line}: this English cell has no Japanese cell right after it")
+    if cells[-1].lang == "en":
+        raise SourceError(f"{path}:{cells[-1].line}: this English cell has no Japanese cell right after it")
+    return cells
+
+
+def build(cells: list[Cell], lang: str, stem: str) -> nbformat.NotebookNode:
+    """The notebook in ``lang``: the shared code cells and that language's prose, no outputs, stable ids."""
+    nb = nbformat.v4.new_notebook()
+    nb.metadata = {"kernelspec": dict(_KERNELSPEC), "language_info": {"name": "python"}}
+    for cell in cells:
+        if cell.kind == "code":
+            new = nbformat.v4.new_code_cell(cell.text)
+        elif cell.lang == lang:
+            new = nbformat.v4.new_markdown_cell(cell.text)
+        else:
+            continue
+        new.id = f"{stem}-{len(nb.cells):02d}"  # stable: the same source gives the same file
+        nb.cells.append(new)
+    nbformat.validate(nb)
+    return nb
+
+
+def notebook_path(source: Path, lang: str) -> Path:
+    """``docs/tutorials/NN-name.ipynb`` (English) or ``NN-name.ja.ipynb`` for a source ``src/NN-name.py``."""
+    suffix = ".ipynb" if lang == "en" else f".{lang}.ipynb"
+    return TUTORIALS / f"{source.stem}{suffix}"
+
+
+def rendered(source: Path) -> dict[Path, str]:
+    """Every notebook of ``source`` and the exact text it should hold."""
+    cells = parse(source)
+    return {notebook_path(source, lang): nbformat.writes(build(cells, lang, source.stem)) + "\n"
+            for lang in LANGUAGES}
+
+
+def sources() -> list[Path]:
+    """The tutorial sources, in order."""
+    return sorted(SOURCES.glob("[0-9][0-9]-*.py"))
+
+
+def stale() -> list[Path]:
+    """The notebooks that are missing or differ from what their sources give."""
+    return [path for source in sources() for path, text in rendered(source).items()
+            if not path.is_file() or path.read_text(encoding="utf-8") != text]
+
+
+def write_all() -> list[Path]:
+    """Rebuild the notebooks that changed (atomically); return them."""
+    sys.path.insert(0, str(ROOT))
+    from fukaku._atomic import atomic_write
+
+    written = []
+    for source in sources():
+        for path, text in rendered(source).items():
+            if path.is_file() and path.read_text(encoding="utf-8") == text:
+                continue
+            with atomic_write(path, "w", op="tools/notebooks.py") as fh:
+                fh.write(text)
+            written.append(path)
+    return written
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--check", action="store_true", help="only report notebooks that differ from their sources")
+    args = parser.parse_args(argv)
+    try:
+        if args.check:
+            out_of_date = stale()
+            for path in out_of_date:
+                print(f"{path.relative_to(ROOT)} is out of date: run python tools/notebooks.py", file=sys.stderr)
+            return 1 if out_of_date else 0
+        for path in write_all():
+            print(f"wrote {path.relative_to(ROOT)}")
+    except SourceError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

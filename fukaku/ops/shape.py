@@ -22,7 +22,7 @@ from ..autograd.function import Function
 from ..backends import array_module, default_module
 from ..errors import ShapeError
 from ..tensor import Tensor, wrap
-from ._util import _norm_dim, _norm_dims, dim_aliases, fmt, shape_error, tensor_method
+from ._util import _norm_dim, _norm_dims, dim_aliases, fmt, in_float32_if_bfloat16, shape_error, tensor_method
 from .padding import border_pad
 
 
@@ -317,7 +317,7 @@ class SumTo(Function):
         self.in_shape = x._data.shape
         lead = x._data.ndim - len(self.shape)
         axes = tuple(range(lead)) + tuple(i + lead for i, s in enumerate(self.shape) if s == 1 and x._data.shape[i + lead] != 1)
-        out = x._data.sum(axis=axes, keepdims=True) if axes else x._data
+        out = in_float32_if_bfloat16(lambda a: a.sum(axis=axes, keepdims=True), x._data) if axes else x._data
         return out.reshape(self.shape)
 
     def vjp(self, grad: Tensor) -> Tensor:
@@ -545,7 +545,10 @@ def repeat(input: Tensor, *sizes) -> Tensor:
     # interleave a repeat axis in front of each axis, broadcast it, and merge
     inter = reshape(x, tuple(v for s in x.shape for v in (1, s)))
     expanded = broadcast_to(inter, tuple(v for r, s in zip(sizes, x.shape) for v in (r, s)))
-    return reshape(expanded, tuple(r * s for r, s in zip(sizes, x.shape)))
+    out = reshape(expanded, tuple(r * s for r, s in zip(sizes, x.shape)))
+    # the merge copies unless a repeat axis met a size-1 axis: then it is still a broadcast view of the input,
+    # and torch's repeat always returns a new, writable tensor
+    return _copy(out) if array_module(out._data).may_share_memory(out._data, input._data) else out
 
 
 class Triangle(Function):

@@ -213,6 +213,18 @@ def test_repeat(shape, sizes, dtype):
     check_random(lambda x: fukaku.repeat(x, sizes), lambda x: x.repeat(sizes), [shape], dtype, jvp=False)
 
 
+@pytest.mark.parametrize("shape,sizes", [((3,), (2, 1)), ((1, 3), (4, 1)), ((2, 3), (2, 2)), ((3,), (1,))])
+def test_repeat_returns_a_new_writable_tensor(shape, sizes):
+    """As torch: writing into the result changes one element, never the input or another repeat."""
+    x = fukaku.arange(float(np.prod(shape))).reshape(shape)
+    t = torch.arange(float(np.prod(shape))).reshape(shape)
+    y, ty = x.repeat(*sizes), t.repeat(*sizes)
+    y[(0,) * y.ndim] = 5.0
+    ty[(0,) * ty.ndim] = 5.0
+    np.testing.assert_array_equal(y.numpy(), ty.numpy())
+    np.testing.assert_array_equal(x.numpy(), t.numpy())
+
+
 @dtypes
 @pytest.mark.parametrize("shape,dims", [((2, 3, 4), (0,)), ((2, 3, 4), (1, 2)), ((2, 3, 4), (-1,)), ((2, 3, 4), 1),
                                         ((2, 3), (0, 1)), ((5,), 0), ((0, 3), (0, 1))])

@@ -14,8 +14,8 @@ import numpy as np
 
 from . import backends, dtypes
 
-__all__ = ["device", "DeviceError", "check_device", "device_of", "place", "parse_to", "get_default_device",
-           "set_default_device"]
+__all__ = ["device", "DeviceError", "check_device", "check_cuda_device", "device_of", "place", "parse_to",
+           "get_default_device", "set_default_device"]
 
 # PyTorch's device types, in the order its error message lists them
 DEVICE_TYPES = ("cpu", "cuda", "ipu", "xpu", "mkldnn", "opengl", "opencl", "ideep", "hip", "ve", "fpga", "maia",
@@ -148,12 +148,42 @@ def check_device(dev, op: str = "fukaku") -> device:
             why = f" ({unavailable_reason()})"
         raise DeviceError(f"{op}: device '{dev}' is not available: fukaku has no {backend} backend on this machine "
                           f"({probe} is False); use device='cpu'{why}")
-    count = module.cuda.runtime.getDeviceCount()
+    count = _device_count(dev._type, module)
     index = module.cuda.runtime.getDevice() if dev._index is None else dev._index
     if index >= count:
         raise DeviceError(f"{op}: device '{dev}' is not available: this machine has {count} {dev._type} device(s) "
                           f"(fukaku.{dev._type}.device_count() is {count}); use an index below {count}")
     return _place(dev._type, index)
+
+
+def check_cuda_device(dev, op: str) -> device:
+    """The CUDA device ``Tensor.cuda(dev)`` and ``Module.cuda(dev)`` name, checked: ``dev`` is None (the
+    current GPU), an ordinal, a string or a device of type ``'cuda'``; another device type raises
+    RuntimeError as PyTorch does (before it looks for a GPU), and a CUDA device fukaku cannot use raises
+    :class:`DeviceError` (see :func:`check_device`).
+
+    Example::
+
+        >>> check_cuda_device(None, "Tensor.cuda")  # on a machine with a GPU
+        device(type='cuda', index=0)
+    """
+    asked = device("cuda", dev) if dev is None or (isinstance(dev, int) and not isinstance(dev, bool)) else device(dev)
+    if asked._type != "cuda":
+        raise RuntimeError(f"{op}: Invalid device, must be cuda device (got '{asked}'); move to the CPU with "
+                           ".cpu() or .to('cpu')")
+    return check_device(asked, op)
+
+
+_COUNTS: dict[str, tuple[object, int]] = {}  # device type -> (its module, its device count), asked once
+
+
+def _device_count(device_type: str, module) -> int:
+    """How many devices ``module`` serves: asked of the runtime once per module, as the devices of a
+    machine do not come and go while a process runs (a test's stand-in is a new module each time)."""
+    cached = _COUNTS.get(device_type)
+    if cached is None or cached[0] is not module:
+        cached = _COUNTS[device_type] = (module, int(module.cuda.runtime.getDeviceCount()))
+    return cached[1]
 
 
 def _place(device_type: str, index: int) -> device:

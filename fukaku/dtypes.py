@@ -289,7 +289,15 @@ def category(d) -> builtins.int:
 
 
 def is_floating_point(d) -> builtins.bool:
+    """Whether a NumPy or fukaku dtype is floating point, bfloat16 included: use this, not ``d.kind == "f"``,
+    which misses bfloat16 (ml_dtypes gives it NumPy kind 'V')."""
     return category(d) == 2
+
+
+def is_bfloat16(d) -> builtins.bool:
+    """Whether an array's NumPy dtype is ml_dtypes' bfloat16 (kind 'V'); a cheap test for the hot paths that
+    compute bfloat16 in float32 (:func:`fukaku.ops._util.in_float32_if_bfloat16`)."""
+    return d.kind == "V" and d.name == "bfloat16"
 
 
 def scalar_dtype(value) -> dtype:

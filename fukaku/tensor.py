@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import builtins
 import math
+import threading
 import weakref
 
 import numpy as np
@@ -48,6 +49,27 @@ class Size(tuple):
 
 
 _dtype_of = dtypes._FROM_NUMPY.get  # Tensor.dtype's fast path; dtypes.lookup handles the rest
+
+
+class _JitHooks(threading.local):
+    """What :mod:`fukaku.jit` has installed in this thread, each read with one load where it is consulted
+    (the class attributes are each thread's starting values: none). Thread-local, so a traced step in one
+    thread leaves the eager code of every other thread as it is.
+
+    * ``backward(outputs, grad_outputs, retain_graph, create_graph, inputs)`` takes ``run_backward``'s
+      pass over: a traced step replaying its programs, or a trace recording one;
+    * ``applied(cls, inputs, params, out)`` sees each op :meth:`Function.apply` ran, while a trace records
+      a backward pass;
+    * ``value_read(tensor, method)`` is called first by the methods that hand a tensor's value to Python
+      (``item``, ``__bool__`` …) while a step is traced: it raises for a read in the step's own code.
+    """
+
+    backward = None
+    applied = None
+    value_read = None
+
+
+_jit_hooks = _JitHooks()
 
 
 class _Version:
@@ -107,7 +129,7 @@ def _refuse_data(data) -> None:
         if isinstance(x, (str, bytes)):
             raise TypeError(f"new(): invalid data type '{type(x).__name__}'")
         numeric = isinstance(x, (bool, builtins.int, builtins.float, complex)) or (
-            isinstance(x, (np.generic, np.ndarray)) and x.dtype.kind in "biufc")
+            isinstance(x, (np.generic, np.ndarray)) and (x.dtype.kind in "biufc" or dtypes.is_bfloat16(x.dtype)))
         if not numeric:
             raise RuntimeError(f"Could not infer dtype of {type(x).__name__}: tensor data must be numbers, "
                                "or (nested) lists, tuples, arrays or tensors of numbers")
@@ -254,7 +276,7 @@ class Tensor:
     def device(self) -> _device.device:
         """Where the tensor's memory lives: ``device(type='cpu')``, or ``device(type='cuda', index=0)``
         for a tensor on a GPU."""
-        return _device.device_of(self._data)
+        return _device.CPU if type(self._data) is np.ndarray else _device.device_of(self._data)  # the CPU: no lookup
 
     @property
     def is_leaf(self) -> bool:
@@ -309,6 +331,8 @@ class Tensor:
     def numpy(self) -> np.ndarray:
         """The underlying array (shares memory). Refused while the tensor requires grad, and for a
         tensor on a GPU (copy it to the host with ``.cpu()`` first), as in PyTorch."""
+        if _jit_hooks.value_read is not None:
+            _jit_hooks.value_read(self, "numpy")
         if self.requires_grad:
             raise RuntimeError("numpy(): can't call numpy() on a tensor that requires grad; use t.detach().numpy()")
         if type(self._data) is not np.ndarray:
@@ -323,30 +347,44 @@ class Tensor:
                             "to host memory first.")
 
     def item(self):
+        if _jit_hooks.value_read is not None:
+            _jit_hooks.value_read(self, "item")
         if self._data.size != 1:
             raise ValueError(f"item(): only one-element tensors can be converted to a Python scalar, got shape {self.shape}")
         return self._data.reshape(()).item()
 
     def tolist(self):
+        if _jit_hooks.value_read is not None:
+            _jit_hooks.value_read(self, "tolist")
         return self._data.tolist()
 
     def __float__(self) -> float:
+        if _jit_hooks.value_read is not None:
+            _jit_hooks.value_read(self, "__float__")
         return builtins.float(self.item())
 
     def __int__(self) -> int:
+        if _jit_hooks.value_read is not None:
+            _jit_hooks.value_read(self, "__int__")
         return builtins.int(self.item())
 
     def __bool__(self) -> bool:
+        if _jit_hooks.value_read is not None:
+            _jit_hooks.value_read(self, "__bool__")
         if self._data.size != 1:
             raise RuntimeError(f"bool(): the truth value of a tensor with {self._data.size} elements is ambiguous; use .any() or .all()")
         return builtins.bool(self._data.reshape(()).item())
 
     def __index__(self) -> int:
+        if _jit_hooks.value_read is not None:
+            _jit_hooks.value_read(self, "__index__")
         if self._data.dtype.kind not in "iub" or self._data.size != 1:
             raise TypeError("only integer tensors of a single element can be converted to an index")
         return builtins.int(self.item())
 
     def __array__(self, dtype=None, copy=None):
+        if _jit_hooks.value_read is not None:
+            _jit_hooks.value_read(self, "__array__")
         if type(self._data) is not np.ndarray:
             self._refuse_host_conversion()
         if copy:
@@ -439,9 +477,9 @@ class Tensor:
 
     def cuda(self, device=None, non_blocking: bool = False, memory_format=None) -> Tensor:
         """A copy on a CUDA device (the current one unless ``device`` is given; recorded in the graph), or the
-        tensor itself when it is there already. Without a GPU it raises :class:`fukaku.DeviceError`."""
-        asked = _device.device("cuda", device) if device is None or isinstance(device, builtins.int) else device
-        return self.to(_device.check_device(asked, "Tensor.cuda"))
+        tensor itself when it is there already. Without a GPU it raises :class:`fukaku.DeviceError`; a
+        device of another type (``'cpu'``) raises RuntimeError, as in PyTorch."""
+        return self.to(_device.check_cuda_device(device, "Tensor.cuda"))
 
     @property
     def is_cuda(self) -> bool:

@@ -18,7 +18,9 @@ PyTorch. The casts are graph nodes (:class:`fukaku.ops.elementwise.Cast`), so gr
 through them in each input's own dtype: float32 parameters ("master weights") get float32 gradients.
 The cast of a float32 leaf that requires grad (a parameter) is cached for the rest of the outermost
 region (unless ``cache_enabled=False``), so a weight used at every step of an RNN is cast once; the
-cache checks the parameter's version, so an in-place update inside the region is never missed.
+cache checks the parameter's version, so an in-place update inside the region is never missed. The
+cache holds the rounded array, not a graph node: each use is a node of its own
+(:class:`CachedCast`), so two losses of one region can each run backward, as in PyTorch.
 
 On the CPU, NumPy has no bfloat16 arithmetic and no BLAS for float16: a lower-precision node there runs
 on float32 copies of its rounded inputs and rounds its result, which is what PyTorch's CPU kernels do
@@ -40,7 +42,6 @@ import numpy as np
 
 from .. import dtypes
 from ..autograd.function import Function
-from ..autograd.grad_mode import state as grad_state
 from ..ops import activation, attention, conv, elementwise, index, linalg, linear, loss, recurrent, reduce, resample, shape
 from ..tensor import Tensor
 
@@ -127,7 +128,7 @@ class _State(threading.local):
     def __init__(self) -> None:
         self.enabled = dict.fromkeys(DEVICE_TYPES, False)
         self.dtype = dict(_DEFAULT_DTYPES)
-        self.cache: dict[tuple[int, Any, bool], tuple[Tensor, int, Tensor]] = {}
+        self.cache: dict[tuple[int, Any, Any], tuple[Tensor, int, Any]] = {}  # -> (tensor, version, rounded array)
 
 
 _state = _State()
@@ -296,20 +297,46 @@ def _eligible(t, device_type: str) -> bool:
         and _device_type(t) == device_type
 
 
+class CachedCast(Function):
+    """A parameter's cast whose array the autocast cache already holds: ``forward`` returns ``rounded``
+    (``x`` rounded to ``target`` and held in the array's own dtype, the one the node computes in); the
+    gradient goes back through the same two casts, to ``target`` and then to ``x``'s dtype, as the
+    uncached chain of :class:`fukaku.ops.elementwise.Cast` nodes sends it. A fresh node per use, so the
+    graph of one backward never frees another's."""
+
+    def __init__(self, rounded, target: np.dtype) -> None:
+        self.rounded, self.target = rounded, target
+
+    def forward(self, x: Tensor):
+        self.in_dtype = x._data.dtype
+        return self.rounded
+
+    def _through_target(self, g: Tensor, last: np.dtype) -> Tensor:
+        if g._data.dtype != self.target:
+            g = elementwise.Cast.apply(g, dtype=self.target)
+        return g if g._data.dtype == last else elementwise.Cast.apply(g, dtype=last)
+
+    def vjp(self, grad: Tensor) -> Tensor:
+        return self._through_target(grad, self.in_dtype)
+
+    def jvp(self, dx: Tensor) -> Tensor:
+        return self._through_target(dx, self.rounded.dtype)
+
+
 def _cast(t: Tensor, target: dtypes.dtype, compute: dtypes.dtype, cacheable: bool) -> Tensor:
     """``t`` rounded to ``target`` and held in ``compute`` (the dtype the node computes in), as graph nodes.
-    A parameter's cast is cached (per grad mode: a cast made under no_grad carries no graph)."""
-    if cacheable:
-        key = (id(t), target, compute, grad_state.grad_enabled)
-        hit = _state.cache.get(key)
-        if hit is not None and hit[0] is t and hit[1] == t._version.value:
-            return hit[2]
-    out = t if t.dtype is target else elementwise.Cast.apply(t, dtype=target.dtype)
-    if compute is not target:
-        out = elementwise.Cast.apply(out, dtype=compute.dtype)
-    if cacheable:
-        _state.cache[key] = (t, t._version.value, out)
-    return out
+    A parameter's rounded array is cached; each use still gets a node of its own (:class:`CachedCast`)."""
+    if not cacheable:
+        out = t if t.dtype is target else elementwise.Cast.apply(t, dtype=target.dtype)
+        return out if compute is target else elementwise.Cast.apply(out, dtype=compute.dtype)
+    key = (id(t), target, compute)
+    hit = _state.cache.get(key)
+    if hit is not None and hit[0] is t and hit[1] == t._version.value:
+        rounded = hit[2]
+    else:
+        rounded = t._data.astype(target.dtype).astype(compute.dtype, copy=False)
+        _state.cache[key] = (t, t._version.value, rounded)
+    return CachedCast.apply(t, rounded=rounded, target=target.dtype)
 
 
 def _computes_natively(device_type: str) -> bool:

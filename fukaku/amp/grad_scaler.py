@@ -18,7 +18,8 @@ one multiply it by ``growth_factor``. The recipe::
         scaler.update()
 
 The scale and the growth tracker are kept on the host (a Python float in float32 arithmetic and an
-int), so the state is the same on every device; the check for inf/NaN reads each gradient once.
+int), so the state is the same on every device. The check for inf/NaN is computed on each gradient's
+device and read back to the host once per device, not once per gradient (each read waits for the GPU).
 """
 from __future__ import annotations
 
@@ -119,6 +120,8 @@ class GradScaler:
     def unscale_(self, optimizer) -> None:
         """Divide ``optimizer``'s gradients by the scale, in place, and note whether any is inf/NaN.
 
+        A float16 gradient raises ValueError before any gradient is divided, so the call can be retried.
+
         Call it at most once per optimizer between ``update()`` calls, before ``step`` (which calls it
         itself otherwise): after it, gradient clipping sees the true gradients.
         """
@@ -130,22 +133,18 @@ class GradScaler:
             raise RuntimeError("GradScaler.unscale_: already called on this optimizer since the last update()")
         if state["stage"] is OptState.STEPPED:
             raise RuntimeError("GradScaler.unscale_: called after step(); call it before step(), once per update()")
+        grads = [p.grad for group in optimizer.param_groups for p in group["params"] if p.grad is not None]
+        if any(g.dtype is dtypes.float16 for g in grads):  # checked before any gradient changes, as PyTorch
+            raise ValueError("GradScaler.unscale_: attempting to unscale float16 gradients; keep the "
+                             "parameters in float32 (master weights) and let autocast cast them")
         inv_scale = np.float32(1.0 / np.float64(self._scale))  # PyTorch: the double reciprocal, then float32
-        found_inf = False
-        for group in optimizer.param_groups:
-            for p in group["params"]:
-                if p.grad is None:
-                    continue
-                g = p.grad
-                if g.dtype is dtypes.float16:
-                    raise ValueError("GradScaler.unscale_: attempting to unscale float16 gradients; keep the "
-                                     "parameters in float32 (master weights) and let autocast cast them")
-                data = g._data
-                xp = array_module(data)
-                if not found_inf and not bool(xp.isfinite(data).all()):
-                    found_inf = True
-                data *= inv_scale.astype(data.dtype)
-                bump_version(g)
+        finite_by_device: dict[Any, list] = {}  # per device, one flag array per gradient: read back once below
+        for g in grads:
+            data = g._data
+            finite_by_device.setdefault(g.device, []).append(array_module(data).isfinite(data).all())
+            data *= inv_scale.astype(data.dtype)
+            bump_version(g)
+        found_inf = not all(bool(array_module(flags[0]).stack(flags).all()) for flags in finite_by_device.values())
         state["found_inf"] = found_inf
         state["stage"] = OptState.UNSCALED
 

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import dtypes
 from ..backends import array_module
 from .grad_mode import state
 
 
 def _nonfinite(arr: np.ndarray) -> str | None:
     """``'nan'`` or ``'inf'`` when ``arr`` holds such a value (NaN is named first), else ``None``."""
-    if arr.dtype.kind not in "fc":
+    if not (dtypes.is_floating_point(arr.dtype) or arr.dtype.kind == "c"):
         return None
     xp = array_module(arr)
     if xp.isfinite(arr).all():

@@ -30,7 +30,7 @@ from collections.abc import Callable, Iterable, Sequence
 from itertools import chain
 
 from ..backends import array_module
-from ..tensor import POST_ACCUMULATE_HOOKS, Tensor, wrap
+from ..tensor import POST_ACCUMULATE_HOOKS, Tensor, _jit_hooks, wrap
 from .anomaly import check_backward
 from .function import Function, _freed_error
 from .grad_mode import set_grad_enabled, state
@@ -103,14 +103,14 @@ def _vjp(fn: Function, grad: Tensor) -> tuple:
 
 # -- what a node's gradient may meet besides its vjp -------------------------------------------------
 def _node_step(nodes: Iterable[Function], targets: dict[Function, Tensor], captured: dict[Tensor, Tensor],
-               create_graph: bool) -> NodeStep:
+               create_graph: bool, plain_vjp: NodeStep = _vjp) -> NodeStep:
     """The function the loop runs per node, composed once: observers of the gradient, then the vjp.
 
     ``nodes`` are the graph's nodes, scanned for hooks and ``retain_grad()``; ``targets`` maps a
     node to the intermediate tensor it produced whose gradient ``autograd.grad`` returns (stored
-    into ``captured``). In anomaly mode the vjp is checked for NaN/Inf.
+    into ``captured``). In anomaly mode the vjp is checked for NaN/Inf; otherwise it is ``plain_vjp``.
     """
-    vjp = _checked_vjp if state.anomaly else _vjp
+    vjp = _checked_vjp if state.anomaly else plain_vjp
     observers: list[Observer] = []
     if _watched(nodes):
         observers += [_run_node_hooks, _retainer(create_graph)]
@@ -205,14 +205,17 @@ def _seed_gradient(out: Tensor, grad) -> Tensor:
 
 def _execute(outputs: Sequence[Tensor], grad_outputs: Sequence, retain_graph: bool, create_graph: bool,
              targets: Sequence[Tensor] = (), early: Callable[[Tensor, Tensor], None] | None = None,
+             steps=None,
              ) -> tuple[dict[Tensor, Tensor], dict[Tensor, Tensor]]:
     """Propagate gradients from ``outputs``.
 
     Returns the gradients of the leaves reached (after their hooks), and of the non-leaf
     ``targets`` reached. Tensors hash by identity, so they key the dicts. ``early(leaf, grad)``, if
     given, receives instead the complete gradient of each leaf that has post-accumulate-grad hooks
-    as soon as the walk has produced it.
+    as soon as the walk has produced it. ``steps`` replaces the engine's seed, vjp and leaf hooks
+    (:class:`_EngineSteps`).
     """
+    steps = _EngineSteps if steps is None else steps
     node_grads: dict[Function, Tensor] = {}
     leaf_grads: dict[Tensor, Tensor] = {}
     for out, g in zip(outputs, grad_outputs):
@@ -222,7 +225,7 @@ def _execute(outputs: Sequence[Tensor], grad_outputs: Sequence, retain_graph: bo
                 "nothing to differentiate. Did you create the inputs with requires_grad=True, or run the forward "
                 "pass inside fukaku.no_grad()?"
             )
-        g = _seed_gradient(out, g)
+        g = steps.seed(out, g)
         if out.grad_fn is None:
             _accumulate(leaf_grads, out, g)
         else:
@@ -230,20 +233,34 @@ def _execute(outputs: Sequence[Tensor], grad_outputs: Sequence, retain_graph: bo
     captured: dict[Tensor, Tensor] = {}
     target_nodes = {t.grad_fn: t for t in targets if t.grad_fn is not None} if targets else {}
     waiting = _count_dependencies(node_grads)
-    step = _node_step(chain(node_grads, waiting), target_nodes, captured, create_graph)  # every node, once
+    step = _node_step(chain(node_grads, waiting), target_nodes, captured, create_graph, steps.vjp)  # every node, once
     if early is not None and POST_ACCUMULATE_HOOKS:
-        leaf_grads = _LeafSink(leaf_grads, _hooked_leaf_edges(chain(node_grads, waiting)), early)
+        leaf_grads = _LeafSink(leaf_grads, _hooked_leaf_edges(chain(node_grads, waiting)), early, steps.run_hooks)
     with set_grad_enabled(create_graph):
         _backpropagate(node_grads, waiting, leaf_grads, step, release=not retain_graph)
     for leaf, g in leaf_grads.items():
         if leaf._hooks:
-            leaf_grads[leaf] = _run_hooks(leaf._hooks, g)
+            leaf_grads[leaf] = steps.run_hooks(leaf._hooks, g)
     return leaf_grads, captured
 
 
 def run_backward(outputs: Sequence[Tensor], grad_outputs: Sequence, retain_graph: bool | None = None,
                  create_graph: bool = False, inputs: Sequence[Tensor] | None = None) -> None:
-    """``Tensor.backward`` / ``fukaku.autograd.backward``: accumulate into leaves' ``.grad``."""
+    """``Tensor.backward`` / ``fukaku.autograd.backward``: accumulate into leaves' ``.grad``.
+
+    A :func:`fukaku.jit.trace` step running in this thread takes the pass over, to record or replay it
+    (one thread-local load per pass, outside the walk); otherwise the engine walks the graph."""
+    takeover = _jit_hooks.backward
+    if takeover is not None:
+        return takeover(outputs, grad_outputs, retain_graph, create_graph, inputs)
+    _walk_backward(outputs, grad_outputs, retain_graph, create_graph, inputs)
+
+
+def _walk_backward(outputs: Sequence[Tensor], grad_outputs: Sequence, retain_graph: bool | None = None,
+                   create_graph: bool = False, inputs: Sequence[Tensor] | None = None, steps=None) -> None:
+    """:func:`run_backward` by the engine's walk, whatever is installed in this thread; ``steps``
+    replaces the engine's seed, vjp, leaf update and leaf hooks (fukaku.jit's recorder observes them)."""
+    steps = _EngineSteps if steps is None else steps
     if retain_graph is None:
         retain_graph = create_graph
     if isinstance(inputs, Tensor):
@@ -252,13 +269,15 @@ def run_backward(outputs: Sequence[Tensor], grad_outputs: Sequence, retain_graph
     # arrays a leaf must not adopt as its .grad: the caller's gradient tensors, and ones already adopted
     assigned: set[int] = {id(g._data) for g in grad_outputs if isinstance(g, Tensor)}
 
+    accumulate_grad = steps.accumulate_grad
+
     def accumulate(leaf: Tensor, g: Tensor) -> None:
         if wanted is None or leaf in wanted:
-            _accumulate_grad(leaf, g, create_graph, assigned)
+            accumulate_grad(leaf, g, create_graph, assigned)
 
     _final_callbacks.append([])
     try:
-        leaf_grads, _ = _execute(outputs, grad_outputs, retain_graph, create_graph, early=accumulate)
+        leaf_grads, _ = _execute(outputs, grad_outputs, retain_graph, create_graph, early=accumulate, steps=steps)
         for leaf, g in leaf_grads.items():
             accumulate(leaf, g)
         callbacks = _final_callbacks[-1]
@@ -290,6 +309,16 @@ def _accumulate_grad(leaf: Tensor, g: Tensor, create_graph: bool, assigned: set[
                                "in place instead)")
 
 
+class _EngineSteps:
+    """The steps of a backward pass that :func:`_walk_backward` takes from an object: these, the engine's
+    own. ``fukaku.jit``'s recorder passes one with the same methods, which watch and call these."""
+
+    seed = staticmethod(_seed_gradient)
+    vjp = staticmethod(_vjp)
+    accumulate_grad = staticmethod(_accumulate_grad)
+    run_hooks = staticmethod(_run_hooks)
+
+
 # -- hooks around the walk -------------------------------------------------------------------------
 _final_callbacks: list[list[Callable[[], None]]] = []  # one list per backward() running, innermost last
 
@@ -317,9 +346,10 @@ class _LeafSink(dict):
     ``register_hook`` hooks applied) when its last recorded edge has delivered, instead of keeping it
     to the end; an edge that delivers nothing leaves the leaf here, for the end as before."""
 
-    def __init__(self, seeded: dict, pending: dict[Tensor, int], complete: Callable[[Tensor, Tensor], None]):
+    def __init__(self, seeded: dict, pending: dict[Tensor, int], complete: Callable[[Tensor, Tensor], None],
+                 run_hooks: Callable = _run_hooks):
         super().__init__(seeded)
-        self._pending, self._complete = pending, complete
+        self._pending, self._complete, self._run_hooks = pending, complete, run_hooks
 
     def __setitem__(self, leaf: Tensor, grad: Tensor) -> None:
         left = self._pending.get(leaf, 0)
@@ -329,7 +359,7 @@ class _LeafSink(dict):
             return super().__setitem__(leaf, grad)
         del self._pending[leaf]
         self.pop(leaf, None)  # grad is the complete sum: _accumulate added what was here
-        self._complete(leaf, _run_hooks(leaf._hooks, grad) if leaf._hooks else grad)
+        self._complete(leaf, self._run_hooks(leaf._hooks, grad) if leaf._hooks else grad)
 
 
 def grad(outputs, inputs, grad_outputs=None, retain_graph: bool | None = None, create_graph: bool = False,

@@ -12,6 +12,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from .. import dtypes
 from ..backends import array_module
 from ..errors import ShapeError
 from ..tensor import Tensor, wrap
@@ -60,7 +61,7 @@ def make_dual(tensor: Tensor, tangent: Tensor) -> Tensor:
         tangent = Tensor(array_module(tensor._data).asarray(tangent, dtype=tensor.dtype))
     if tangent.shape != tensor.shape:
         raise ShapeError(f"make_dual: tangent shape {tuple(tangent.shape)} must equal the primal's {tuple(tensor.shape)}")
-    if tensor.dtype.kind != "f":
+    if not dtypes.is_floating_point(tensor.dtype):
         raise TypeError(f"make_dual: expected a floating-point primal, got {tensor.dtype}")
     state.forward_suspended = True
     try:

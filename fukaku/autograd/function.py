@@ -15,19 +15,28 @@ import traceback
 
 import numpy as np
 
-from .._device import DeviceError
+from .._device import CPU, DeviceError
 from ..backends import DEVICE_MODULES, array_module
-from ..tensor import Tensor, wrap
+from ..tensor import Tensor, _jit_hooks, wrap
 from .grad_mode import state
 
 
-def _check_one_device(op: str, inputs) -> None:
-    """Refuse inputs on different devices with PyTorch's message, naming the op and the fix."""
-    first = inputs[0].device
-    for t in inputs[1:]:
-        if isinstance(t, Tensor) and t.device != first:
-            raise DeviceError(f"{op}: Expected all tensors to be on the same device, but found at least two devices, "
-                              f"{first} and {t.device}! Move them to one device first, e.g. x.to('{first}')")
+def _check_one_device(op: str, inputs: tuple) -> tuple:
+    """``inputs`` on one device: refuse tensors on different devices with PyTorch's message, naming the
+    op and the fix. A 0-d CPU tensor goes with a tensor of any device, as in PyTorch (``x_cuda *
+    fukaku.tensor(2.)``): it is copied to that device, gradient and all."""
+    first = None
+    for t in inputs:
+        if isinstance(t, Tensor) and not (t._data.ndim == 0 and t.device is CPU):
+            if first is None:
+                first = t.device
+            elif t.device != first:
+                raise DeviceError(f"{op}: Expected all tensors to be on the same device, but found at least two "
+                                  f"devices, {first} and {t.device}! Move them to one device first, e.g. "
+                                  f"x.to('{first}')")
+    if first is None or first is CPU:
+        return inputs
+    return tuple(t.to(first) if isinstance(t, Tensor) and t.device is CPU else t for t in inputs)
 
 
 class Function:
@@ -71,7 +80,7 @@ class Function:
             return cast  # run under its autocast policy (fukaku.amp.autocast_mode)
         fn = cls(**params)  # an op declares its parameters in __init__: an unknown keyword is a TypeError
         if DEVICE_MODULES and len(inputs) > 1:  # a GPU is in use: inputs on two devices cannot be combined
-            _check_one_device(cls.__name__, inputs)
+            inputs = _check_one_device(cls.__name__, inputs)
         data = fn.forward(*inputs)
         out = wrap(data)
         if fn.is_view and _shares_memory(data, inputs[0]._data):
@@ -105,6 +114,8 @@ class Function:
         if state.anomaly:
             from .anomaly import check_forward
             check_forward(cls, inputs, data)
+        if _jit_hooks.applied is not None:  # fukaku.jit recording a backward pass in this thread
+            _jit_hooks.applied(cls, inputs, params, out)
         return out
 
     # -- saved tensors ----------------------------------------------------------------------

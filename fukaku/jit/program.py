@@ -36,11 +36,12 @@ call); a single-pass kernel would need a compiler (numexpr, numba), which fukaku
 """
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Sequence
-from contextlib import contextmanager
 
 import numpy as np
 
+from ..amp.autocast_mode import DEVICE_TYPES, is_autocast_enabled
 from ..autograd import engine
 from ..autograd.function import Function
 from ..autograd.grad_mode import set_grad_enabled, state
@@ -58,17 +59,6 @@ class TracingError(RuntimeError):
 
 # ops whose forward is one ufunc of two arrays: the ones an in-place chain may evaluate into a buffer
 _IN_PLACE_UFUNCS: dict[type[Function], np.ufunc] = {Add: np.add, Sub: np.subtract, Mul: np.multiply, Div: np.divide}
-
-
-@contextmanager
-def patched(owner, name: str, value):
-    """Set ``owner.name`` to ``value`` for the duration of the block (the hooks a trace uses)."""
-    previous = owner.__dict__[name] if isinstance(owner, type) else getattr(owner, name)
-    setattr(owner, name, value)
-    try:
-        yield
-    finally:
-        setattr(owner, name, previous)
 
 
 class _Op:
@@ -118,10 +108,12 @@ class _Unit:
     """One node's vjp: flat (a list of ops over slots) or by rule (the node's vjp runs again)."""
 
     __slots__ = ("index", "cls", "grad_slot", "loads", "ops", "out_slots", "flat", "children", "leaves",
-                 "made", "checks_saved", "checks_output")
+                 "made", "checks_saved", "checks_output", "shape_places", "shapes")
 
     def __init__(self, index: int, fn: Function, grad_slot: int) -> None:
         self.index, self.cls, self.grad_slot = index, type(fn), grad_slot
+        self.shape_places = _shape_places(fn)  # where the node keeps its shapes, and what they were
+        self.shapes = _shapes_at(fn, self.shape_places)
         self.loads: list[tuple[str, object, int]] = []  # (what, key, slot): the node's arrays its ops read
         self.ops: list[_Op] = []
         self.out_slots: tuple = ()
@@ -133,13 +125,14 @@ class _Unit:
 
 
 class _Recorder:
-    """Watches one ``backward()`` through the engine's seams and collects a :class:`BackwardProgram`."""
+    """Watches one ``backward()`` and collects a :class:`BackwardProgram`: the engine walks the graph with
+    this recorder as its steps (seed, vjp, leaf update, leaf hooks: ``engine._walk_backward(steps=)``), and
+    :meth:`applied` sees every op :meth:`Function.apply` runs meanwhile in this thread."""
+
+    engine_steps = engine._EngineSteps  # what each of the recorder's steps calls, after noting what it sees
 
     def __init__(self, outputs: Sequence[Tensor]) -> None:
         self.outputs = outputs
-        # the engine's own functions, taken before the recorder's seams replace them
-        self.engine_seed, self.engine_vjp = engine._seed_gradient, engine._vjp
-        self.engine_accumulate_grad, self.engine_run_hooks = engine._accumulate_grad, engine._run_hooks
         self.before_hooks: dict[int, int] = {}  # id(a leaf's hooked gradient) -> slot of the gradient before
         self.slot_of: dict[int, int] = {}     # id(array) -> slot
         self.arrays: list[np.ndarray] = []    # each slot's array at trace time (alive, so ids stay unique)
@@ -225,11 +218,11 @@ class _Recorder:
         self.node_classes.append((type(fn), fn.needs_input_grad))
         return index
 
-    # -- the engine's seams (installed by fukaku.jit.tracing while one backward() is recorded) -------
+    # -- the engine's steps, as engine._walk_backward(steps=recorder) calls them while it records ----
     def seed(self, out: Tensor, grad) -> Tensor:
         self.quiet += 1
         try:
-            g = self.engine_seed(out, grad)
+            g = self.engine_steps.seed(out, grad)
         finally:
             self.quiet -= 1
         i, self.seeds = self.seeds, self.seeds + 1
@@ -246,7 +239,7 @@ class _Recorder:
             self.fail(f"{fn.name} has a hook or a retain_grad()")
         if index is None or grad_slot is None:
             self.fail(f"{fn.name} was reached along an edge the recorder did not see")
-            return self.engine_vjp(fn, grad)
+            return self.engine_steps.vjp(fn, grad)
         unit = _Unit(index, fn, grad_slot)
         unit.flat = type(fn).__module__.startswith("fukaku.")  # a rule written elsewhere runs as a rule
         for position, producer in enumerate(fn.next_functions):
@@ -262,7 +255,7 @@ class _Recorder:
         if isinstance(fn, _Unary):  # its vjp is grad · derivative(): recomputed by the node on each call
             fn.derivative = self._derivative_of(fn)
         try:
-            input_grads = self.engine_vjp(fn, grad)
+            input_grads = self.engine_steps.vjp(fn, grad)
             self._finish(unit, input_grads)
         finally:
             self.current, self.owned, self.node, self.attributes = None, {}, None, {}
@@ -306,10 +299,10 @@ class _Recorder:
             slots = [None if g is None else self.new_slot(g._data) for g in input_grads]
         unit.out_slots, unit.made = tuple(slots), []
 
-    def apply(self, original: Callable, cls: type[Function], inputs: tuple, params: dict) -> Tensor:
-        out = original(cls, *inputs, **params)
+    def applied(self, cls: type[Function], inputs: tuple, params: dict, out: Tensor) -> None:
+        """``Function.apply`` ran ``cls`` on ``inputs`` and made ``out`` (the thread's ``_jit_hooks.applied``)."""
         if self.quiet:
-            return out
+            return
         in_slots = [self.resolve(t._data) if isinstance(t, Tensor) else None for t in inputs]
         static, dynamic = {}, {}
         for name, value in params.items():
@@ -320,20 +313,19 @@ class _Recorder:
                 self.current.flat = False
             else:
                 self.fail(f"the engine combined gradients with {cls.__name__} on an array it did not record")
-            return out
+            return
         op = _Op(cls, static, dynamic, inputs, in_slots, self.new_slot(out._data))  # type: ignore[arg-type]
         if self.current is not None:
             self.current.ops.append(op)
             self.current.made.append((op.out_slot, out._data.copy()))
         else:  # the engine summing the gradients that reach a node or a leaf along several edges
             self.steps.append(("op", op))
-        return out
 
     def run_hooks(self, hooks, grad: Tensor) -> Tensor:
         """A leaf's ``register_hook`` hooks: the program names the gradient before them, and runs them again."""
         self.quiet += 1
         try:
-            hooked = self.engine_run_hooks(hooks, grad)
+            hooked = self.engine_steps.run_hooks(hooks, grad)
         finally:
             self.quiet -= 1
         slot = self.slot_of.get(id(grad._data))
@@ -354,7 +346,7 @@ class _Recorder:
             self.steps.append(("leaf", index, slot))
         self.quiet += 1
         try:
-            self.engine_accumulate_grad(leaf, g, create_graph, assigned)
+            self.engine_steps.accumulate_grad(leaf, g, create_graph, assigned)
         finally:
             self.quiet -= 1
 
@@ -380,9 +372,30 @@ def _arrays_of(fn: Function) -> dict[int, tuple[str, object]]:
 
 def plain_backward(create_graph: bool, inputs) -> bool:
     """Whether a ``backward()`` is one a program describes: no ``create_graph``, no ``inputs=``, and no mode
-    that changes what the ops compute or check (anomaly detection, forward-mode AD, an open autocast region)."""
+    that changes what the ops compute or check in the calling thread (anomaly detection, forward-mode AD, an
+    enabled autocast region)."""
     return not (create_graph or inputs is not None or state.anomaly or state.forward_level
-                or getattr(Function, "_autocast", None) is not None)
+                or any(is_autocast_enabled(device_type) for device_type in DEVICE_TYPES))
+
+
+def _shape_places(fn: Function) -> tuple[tuple[str, object], ...]:
+    """Where a node keeps the shapes of its inputs and output: its saved tensors, its saved output, and its
+    attributes named ``*shape``/``*shapes`` (``Sum.in_shape``, a binary op's ``a_shape``), which its forward
+    sets from its inputs. A shape that depends on the data (``y[y > 0]``) shows there on the next node."""
+    places: list[tuple[str, object]] = [("saved", i) for i in range(len(fn._saved))]
+    if fn._out_data is not None:
+        places.append(("output", None))
+    places += [("attribute", name) for name, value in vars(fn).items()
+               if name.endswith(("shape", "shapes")) and isinstance(value, (tuple, list))]
+    return tuple(places)
+
+
+def _shapes_at(fn: Function, places: tuple[tuple[str, object], ...]) -> tuple:
+    """The shapes a node keeps at ``places`` (:func:`_shape_places`), in that order (None where it keeps none)."""
+    saved, output = fn._saved, fn._out_data
+    return tuple((saved[key]._data.shape if key < len(saved) else None) if what == "saved"
+                 else (None if output is None else output.shape) if what == "output"
+                 else getattr(fn, key, None) for what, key in places)
 
 
 def _holds_arrays(value) -> bool:
@@ -418,6 +431,7 @@ class BackwardProgram:
         self.in_place_ops = _plan_in_place(self.steps, ops, recorder.arrays)
         self._shells = [shell for op in ops for shell in op.shells]
         self._empty_shells()
+        self._running = threading.Lock()  # a replay fills the shells: calls from several threads take turns
 
     def _empty_shells(self) -> None:
         """Drop the arrays the reused input tensors point at: nothing of a call outlives it."""
@@ -432,7 +446,10 @@ class BackwardProgram:
                 "fukaku.jit: this call's backward() differs from the traced one (create_graph, inputs=, anomaly "
                 f"mode, forward-mode AD, autocast, or the number of outputs: {len(outputs)} here, {self.n_outputs} "
                 "traced); trace the step again, or run it eagerly")
-        release = not retain_graph
+        with self._running:
+            self._replay(outputs, grad_outputs, not retain_graph)
+
+    def _replay(self, outputs: Sequence[Tensor], grad_outputs: Sequence, release: bool) -> None:
         assigned = {id(g._data) for g in grad_outputs if isinstance(g, Tensor)}  # arrays a leaf must not adopt
         env = list(self.template)
         nodes: list = [None] * len(self.node_classes)
@@ -467,6 +484,8 @@ class BackwardProgram:
 
     def _run_unit(self, unit: _Unit, env: list, nodes: list, leaves: list, release: bool) -> None:
         node = nodes[unit.index]
+        if unit.shape_places and _shapes_at(node, unit.shape_places) != unit.shapes:
+            self._refuse_shapes(node, unit)
         if unit.flat:
             if unit.checks_saved:
                 node.saved  # noqa: B018  (raises the engine's error if a saved tensor was modified in place)
@@ -505,6 +524,19 @@ class BackwardProgram:
                 leaves[index] = edges[position]
         if release:
             node.release()
+
+    @staticmethod
+    def _refuse_shapes(node: Function, unit: _Unit) -> None:
+        """Raise for a node whose shapes differ from the trace: the program's ops have the traced shapes."""
+        (what, key), traced, new = next((place, old, new) for place, old, new
+                                        in zip(unit.shape_places, unit.shapes, _shapes_at(node, unit.shape_places))
+                                        if old != new)
+        where = {"saved": f"saved tensor {key}", "output": "output"}.get(what, key)
+        raise TracingError(
+            f"fukaku.jit: a shape in this call's graph differs from the trace: {unit.cls.__name__} (node {unit.index}) "
+            f"has {where} {new} here, {traced} when traced. An intermediate shape depends "
+            "on the data (boolean-mask indexing such as y[y > 0], nonzero), and the recorded program has the traced "
+            "shapes; trace the step again for this data, or run it eagerly")
 
     def _checked(self, node, index: int, where: str) -> Function:
         """The node a call's graph has where the trace had node ``index``, after checking it is the same op."""

@@ -17,21 +17,24 @@ reads a tensor's value in Python (``bool(t)``, ``float(t)``, ``t.item()`` …): 
 build another graph on another call (PyTorch's trace only warns; fukaku refuses, so that a replay is
 never silently wrong). Each call checks its inputs' shapes and dtypes against the trace,
 and each replayed backward checks every node of the new graph against the recorded one.
+
+What a trace or a traced step installs is installed in the calling thread only (``fukaku.tensor``'s
+thread-local ``_jit_hooks``, read once per ``backward()``, per value read and per op; nothing of
+fukaku is swapped at runtime): other threads keep running eagerly meanwhile.
 """
 from __future__ import annotations
 
 import sys
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import ExitStack, contextmanager
+from contextlib import contextmanager
 from typing import Any
 
 from ..autograd import engine
-from ..autograd.function import Function
 from ..errors import ShapeError
-from ..tensor import Tensor
-from .program import BackwardProgram, TracingError, _Recorder, patched, plain_backward
+from ..tensor import Tensor, _jit_hooks
+from .program import BackwardProgram, TracingError, _Recorder, plain_backward
 
-# Tensor methods that hand a tensor's value to Python, and what to call them in an error
+# Tensor methods that hand a tensor's value to Python (each calls _jit_hooks.value_read), and what to call them
 _VALUE_READS = {"__bool__": "bool(tensor) (an `if` or `while` on a tensor, or a comparison used as a condition)",
                 "__float__": "float(tensor)", "__int__": "int(tensor)", "__index__": "a tensor used as an index",
                 "item": "tensor.item()", "tolist": "tensor.tolist()", "numpy": "tensor.numpy()",
@@ -41,11 +44,11 @@ _VALUE_READS = {"__bool__": "bool(tensor) (an `if` or `while` on a tensor, or a 
 class _EagerBackward:
     """A ``backward()`` the recorder could not describe exactly: each call runs it in the engine."""
 
-    def __init__(self, why: str, run_backward: Callable) -> None:
-        self.why, self._run_backward = why, run_backward
+    def __init__(self, why: str) -> None:
+        self.why = why
 
     def run(self, *args, **kwargs) -> None:
-        self._run_backward(*args, **kwargs)
+        engine._walk_backward(*args, **kwargs)
 
 
 class TracedStep:
@@ -70,7 +73,7 @@ class TracedStep:
                                    f"traced ({len(self.backward_programs)} times); trace it again, or run it eagerly")
             program.run(outputs, grad_outputs, retain_graph, create_graph, inputs)
 
-        with patched(engine, "run_backward", replayed_backward):
+        with _installed("backward", replayed_backward):
             result = self.func(*inputs)
         if next(programs, None) is not None:
             raise TracingError(f"fukaku.jit: {_name(self.func)} called backward() less often than when it was traced "
@@ -140,41 +143,39 @@ def trace(func: Callable, example_inputs) -> TracedStep:
                             "values through a closure (they are fixed in the trace)")
     signature = tuple((tuple(t.shape), t.dtype, t.requires_grad) for t in inputs)
     programs: list = []
-    run_backward = engine.run_backward
-    with _refusing_value_reads(func), patched(engine, "run_backward", _recording(programs, run_backward)):
+    with _installed("value_read", _refusing_value_reads(func)), _installed("backward", _recording(programs)):
         func(*inputs)
     return TracedStep(func, signature, programs)
 
 
-def _recording(programs: list, run_backward: Callable) -> Callable:
-    """A ``run_backward`` that runs the engine while recording, and appends the program it saw."""
+@contextmanager
+def _installed(hook: str, value: Callable) -> Iterator[None]:
+    """Install ``value`` as this thread's ``_jit_hooks.<hook>`` for the block; the one it replaces (a trace
+    or a traced step running this one) comes back after."""
+    previous = getattr(_jit_hooks, hook)
+    setattr(_jit_hooks, hook, value)
+    try:
+        yield
+    finally:
+        setattr(_jit_hooks, hook, previous)
+
+
+def _recording(programs: list) -> Callable:
+    """A ``backward`` hook that runs the engine while recording, and appends the program it saw."""
     def recording_backward(outputs, grad_outputs, retain_graph=None, create_graph=False, inputs=None):
         if not plain_backward(create_graph, inputs):
-            programs.append(_EagerBackward("create_graph, inputs=, anomaly mode, forward-mode AD or autocast",
-                                           run_backward))
-            return run_backward(outputs, grad_outputs, retain_graph, create_graph, inputs)
+            programs.append(_EagerBackward("create_graph, inputs=, anomaly mode, forward-mode AD or autocast"))
+            return engine._walk_backward(outputs, grad_outputs, retain_graph, create_graph, inputs)
         recorder = _Recorder(outputs)
-        original_apply = Function.__dict__["apply"].__func__
-
-        def apply(cls, *args, **params):
-            return recorder.apply(original_apply, cls, args, params)
-
-        with ExitStack() as seams:
-            seams.enter_context(patched(Function, "apply", classmethod(apply)))
-            seams.enter_context(patched(engine, "_vjp", recorder.vjp))
-            seams.enter_context(patched(engine, "_seed_gradient", recorder.seed))
-            seams.enter_context(patched(engine, "_accumulate_grad", recorder.accumulate_grad))
-            seams.enter_context(patched(engine, "_run_hooks", recorder.run_hooks))
-            run_backward(outputs, grad_outputs, retain_graph, create_graph, inputs)
-        programs.append(_EagerBackward(recorder.failure, run_backward) if recorder.failure
-                        else BackwardProgram(recorder))
+        with _installed("applied", recorder.applied):
+            engine._walk_backward(outputs, grad_outputs, retain_graph, create_graph, inputs, steps=recorder)
+        programs.append(_EagerBackward(recorder.failure) if recorder.failure else BackwardProgram(recorder))
 
     return recording_backward
 
 
-@contextmanager
-def _refusing_value_reads(func: Callable) -> Iterator[None]:
-    """Make the step's own reads of a tensor's value raise :class:`TracingError` while ``func`` is traced.
+def _refusing_value_reads(func: Callable) -> Callable[[Tensor, str], None]:
+    """A ``value_read`` hook that raises :class:`TracingError` for the step's own reads of a tensor's value.
 
     Reads inside fukaku's library are let through: they are checks that raise on bad input (GPT's
     token-id range), and they run again on every call (the step's Python runs again; if one made
@@ -183,24 +184,17 @@ def _refusing_value_reads(func: Callable) -> Iterator[None]:
     """
     own_module = getattr(func, "__module__", None)
 
-    def refusing(name: str, call: str) -> Callable:
-        original = Tensor.__dict__[name]
+    def refuse(tensor: Tensor, method: str) -> None:
+        caller = sys._getframe(2).f_globals.get("__name__", "")  # who called the Tensor method
+        if caller.startswith("fukaku.") and caller != own_module:
+            return
+        raise TracingError(
+            f"fukaku.jit.trace: {_name(func)} reads a tensor's value in Python ({_VALUE_READS[method]}, on a tensor "
+            f"of shape {tuple(tensor.shape)}). A branch on it could take another path on another call, which the "
+            "trace would not record. Move the branch (or the logging) out of the step, compute it with tensor ops "
+            "(fukaku.where), or run the step eagerly")
 
-        def read(self, *args, **kwargs):
-            caller = sys._getframe(1).f_globals.get("__name__", "")
-            if caller.startswith("fukaku.") and caller != own_module:
-                return original(self, *args, **kwargs)
-            raise TracingError(
-                f"fukaku.jit.trace: {_name(func)} reads a tensor's value in Python ({call}, on a tensor of shape "
-                f"{tuple(self.shape)}). A branch on it could take another path on another call, which the trace "
-                "would not record. Move the branch (or the logging) out of the step, compute it with tensor ops "
-                "(fukaku.where), or run the step eagerly")
-        return read
-
-    with ExitStack() as stack:
-        for name, call in _VALUE_READS.items():
-            stack.enter_context(patched(Tensor, name, refusing(name, call)))
-        yield
+    return refuse
 
 
 def _name(func: Callable) -> str:

@@ -61,6 +61,7 @@ from collections.abc import Callable
 import numpy as np
 import numpy.typing as npt
 
+from .. import dtypes
 from ..backends import array_module
 
 __all__ = ["erf", "erfc", "erfinv"]
@@ -266,7 +267,7 @@ def float64_flat(x: npt.ArrayLike, op: str) -> tuple[np.ndarray, tuple[int, ...]
     """``x`` as a flat float64 array, its shape and the result dtype (its float dtype, or float64 for integers
     and bools); a TypeError naming ``op`` for anything else."""
     arr = array_module(x).asarray(x)
-    if arr.dtype.kind == "f":
+    if dtypes.is_floating_point(arr.dtype):
         out_dtype = arr.dtype
     elif arr.dtype.kind in "iub":
         out_dtype = np.dtype(np.float64)

@@ -128,6 +128,23 @@ def operands(a, b) -> tuple[Tensor, Tensor]:
     return a, b
 
 
+def in_float32_if_bfloat16(compute: Callable[..., np.ndarray], *arrays: np.ndarray) -> np.ndarray:
+    """``compute(*arrays)``; when one of them is bfloat16, computed on float32 copies of the bfloat16 ones and the
+    result rounded to bfloat16, as PyTorch's CPU kernels accumulate bfloat16 in float32 (their opmath type).
+    NumPy has no BLAS and no einsum for ml_dtypes' bfloat16 (its matmul returns float32), and its reductions
+    would accumulate in bfloat16, whose 8 significant bits stop a running sum from growing past 256 steps.
+
+    Example::
+
+        out = in_float32_if_bfloat16(xp.matmul, a, b)
+    """
+    low = next((a.dtype for a in arrays if dtypes.is_bfloat16(a.dtype)), None)
+    if low is None:
+        return compute(*arrays)
+    out = compute(*(a.astype(np.float32) if dtypes.is_bfloat16(a.dtype) else a for a in arrays))
+    return out.astype(low, copy=False)
+
+
 def zeros_where_none(tangents, shapes) -> list[Tensor]:
     """A jvp rule's input tangents with zeros (of the given shapes, in the dtype of a present one) for the
     inputs that carry none, for a rule whose formula needs all of them."""

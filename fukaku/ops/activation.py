@@ -21,7 +21,7 @@ from ..backends import array_module
 from ..tensor import Tensor, wrap
 from . import _special
 from ._special import normal_cdf_float32
-from ._util import _norm_dim, tensor_method
+from ._util import _norm_dim, in_float32_if_bfloat16, tensor_method
 from .elementwise import _floating, _sigmoid, _Unary, erf, exp, sigmoid, tanh
 from .inplace import apply_inplace
 
@@ -392,8 +392,11 @@ class NormalizedExp(Function):
         self.dim = dim
 
     def forward(self, x):
-        z = x._data - x._data.max(axis=self.dim, keepdims=True) if x._data.size else x._data
-        e = array_module(x._data).exp(z)
+        return in_float32_if_bfloat16(self._softmax, x._data)  # Σ e^z of bfloat16 in float32, as torch
+
+    def _softmax(self, a: np.ndarray) -> np.ndarray:
+        z = a - a.max(axis=self.dim, keepdims=True) if a.size else a
+        e = array_module(a).exp(z)
         return e / e.sum(axis=self.dim, keepdims=True)
 
     def vjp(self, grad):
@@ -417,8 +420,11 @@ class LogNormalizedExp(Function):
     def forward(self, x):
         if not x._data.size:
             return x._data.copy()
-        xp = array_module(x._data)
-        z = x._data - x._data.max(axis=self.dim, keepdims=True)
+        return in_float32_if_bfloat16(self._log_softmax, x._data)  # Σ e^z of bfloat16 in float32, as torch
+
+    def _log_softmax(self, a: np.ndarray) -> np.ndarray:
+        xp = array_module(a)
+        z = a - a.max(axis=self.dim, keepdims=True)
         return z - xp.log(xp.exp(z).sum(axis=self.dim, keepdims=True))
 
     def vjp(self, grad):

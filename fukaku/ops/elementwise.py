@@ -22,7 +22,7 @@ from ..autograd.function import Function, constant, constant_like
 from ..backends import array_module
 from ..tensor import Tensor, wrap
 from . import _gamma, _special
-from ._util import named, operands, shape_error, tensor_method
+from ._util import in_float32_if_bfloat16, named, operands, shape_error, tensor_method
 from .shape import broadcast_to, sum_to
 
 
@@ -234,7 +234,7 @@ class Div(_Elementwise):
 
 def _float_operands(a, b):
     a, b = operands(a, b)
-    if a._data.dtype.kind != "f":  # true division of integers gives floats, as in torch
+    if not dtypes.is_floating_point(a._data.dtype):  # true division of integers gives floats, as in torch
         a, b = a.to(dtypes.get_default_dtype()), b.to(dtypes.get_default_dtype())
     return a, b
 
@@ -272,7 +272,7 @@ def div(input, other, rounding_mode: str | None = None) -> Tensor:
             raise ValueError(f"div: rounding_mode must be None, 'floor' or 'trunc', got {rounding_mode!r}")
         a, b = operands(input, other)
         out = getattr(array_module(a._data, b._data), rounding_mode)(a._data / b._data)
-        return wrap(out.astype(a._data.dtype) if a._data.dtype.kind != "f" else out)
+        return wrap(out.astype(a._data.dtype) if not dtypes.is_floating_point(a._data.dtype) else out)
     return Div.apply(*_float_operands(input, other))
 
 
@@ -336,7 +336,8 @@ class PowScalar(Function):
 
     def forward(self, x):
         self.save(x)
-        return array_module(x._data).power(x._data, self.exponent)
+        # a float exponent turns bfloat16 into float32 (ml_dtypes): computed there, rounded once, as torch
+        return array_module(x._data).power(x._data, self.exponent).astype(x._data.dtype, copy=False)
 
     def derivative(self):
         (x,) = self.saved
@@ -459,7 +460,7 @@ class Rsqrt(_Unary):
     saves_output = True
 
     def forward(self, x):
-        return 1.0 / array_module(x._data).sqrt(x._data)
+        return (1.0 / array_module(x._data).sqrt(x._data)).astype(x._data.dtype, copy=False)
 
     def derivative(self):
         y = self.output
@@ -470,7 +471,7 @@ def _sign(x: np.ndarray) -> np.ndarray:
     """torch.sign: -1, 0 or 1, and 0 for NaN (NumPy's sign gives NaN there)."""
     xp = array_module(x)
     out = xp.asarray(xp.sign(x))
-    if out.dtype.kind == "f":
+    if dtypes.is_floating_point(out.dtype):
         out = xp.where(xp.isnan(out), 0, out).astype(out.dtype, copy=False)
     return out
 
@@ -729,6 +730,10 @@ class Sinc(_Ufunc):
 
     ufunc = "sinc"
 
+    def compute(self, a: np.ndarray) -> np.ndarray:
+        # np.sinc multiplies by the Python float π, which makes bfloat16 float32 (ml_dtypes): round it back
+        return super().compute(a).astype(a.dtype, copy=False)
+
     def derivative(self):
         x = self.saved[0]
         zero = constant(x._data == 0)
@@ -750,8 +755,13 @@ class NanToNum(_Unary):
     def forward(self, x):
         xp = array_module(x._data)
         self.finite = xp.isfinite(x._data).astype(x._data.dtype)
+        # the limits spelled out: NumPy's nan_to_num leaves bfloat16 (not a NumPy float) alone, so it runs in float32
+        limits = dtypes.finfo(x._data.dtype)
+        posinf = limits.max if self.posinf is None else self.posinf
+        neginf = limits.min if self.neginf is None else self.neginf
         with np.errstate(over="ignore"):  # a replacement beyond the dtype's range becomes inf, as torch
-            return xp.nan_to_num(x._data, nan=self.nan, posinf=self.posinf, neginf=self.neginf)
+            return in_float32_if_bfloat16(lambda a: xp.nan_to_num(a, nan=self.nan, posinf=posinf, neginf=neginf),
+                                          x._data)
 
     def derivative(self):
         return constant(self.finite)
@@ -837,7 +847,7 @@ sinc = tensor_method()(_unary(Sinc, "sinc", "The normalised sinc sin(πx)/(πx) 
 def _floating(x) -> Tensor:
     if not isinstance(x, Tensor):
         x = Tensor(x)
-    return x if x._data.dtype.kind == "f" else x.to(dtypes.get_default_dtype())
+    return x if dtypes.is_floating_point(x._data.dtype) else x.to(dtypes.get_default_dtype())
 
 
 @tensor_method()
@@ -945,7 +955,7 @@ class Fmod(_Elementwise):
     def compute(self, a, b):
         x, y = a._data, b._data
         xp = array_module(x, y)
-        if x.dtype.kind != "f":
+        if not dtypes.is_floating_point(x.dtype):
             if (y == 0).any():
                 raise ZeroDivisionError("fmod: integer division by zero")
             return xp.fmod(x, y)
@@ -1114,7 +1124,7 @@ def frac(input: Tensor) -> Tensor:
 def nan_to_num(input: Tensor, nan: float = 0.0, posinf: float | None = None, neginf: float | None = None) -> Tensor:
     """NaN, +inf and −inf replaced by ``nan``, ``posinf`` and ``neginf`` (by default 0 and the dtype's
     largest and lowest finite values); the gradient is 0 at the replaced entries."""
-    if input._data.dtype.kind != "f":
+    if not dtypes.is_floating_point(input._data.dtype):
         return wrap(input._data.copy())  # integers hold no NaN or inf
     return NanToNum.apply(input, nan=nan, posinf=posinf, neginf=neginf)
 
@@ -1267,7 +1277,7 @@ class _Extremum(_Binary):
         pick = xp.maximum if self.op == "maximum" else xp.minimum
         a_loses, b_loses = (x < y, x > y) if self.op == "maximum" else (x > y, x < y)
         dtype = np.result_type(x, y)
-        if dtype.kind == "f":
+        if dtypes.is_floating_point(dtype):
             tie = x == y
             self.wa = xp.where(tie, 0.5, ~a_loses).astype(dtype)
             self.wb = xp.where(tie, 0.5, ~b_loses).astype(dtype)
@@ -1469,10 +1479,10 @@ def isclose(input, other, rtol: float = 1e-05, atol: float = 1e-08, equal_nan: b
         close = xp.asarray(x == y)
     except ValueError:
         raise shape_error("isclose", x.shape, y.shape) from None
-    if equal_nan and x.dtype.kind == "f":
+    if equal_nan and dtypes.is_floating_point(x.dtype):
         close = close | (xp.isnan(x) & xp.isnan(y))
     if rtol or atol:
-        if x.dtype.kind != "f":
+        if not dtypes.is_floating_point(x.dtype):
             x, y = x.astype(dtypes.get_default_dtype()), y.astype(dtypes.get_default_dtype())
         with np.errstate(invalid="ignore", over="ignore"):  # inf − inf: infinities were compared above
             error = xp.abs(x - y)

@@ -15,8 +15,9 @@ from types import ModuleType
 
 import numpy as np
 
+from .. import dtypes
 from ..autograd.function import Function, constant, constant_like
-from ..backends import array_module, default_module
+from ..backends import array_module, default_module, device_of_array
 from ..tensor import Tensor, wrap
 from ._util import _norm_dim, fmt, shape_error, tensor_method, zeros_where_none
 from .elementwise import Where
@@ -36,7 +37,7 @@ def _normalize_key(key, xp: ModuleType | None = None):
             k = k._data
         if isinstance(k, list):
             k = xp.asarray(k)
-        if isinstance(k, np.ndarray):
+        if isinstance(k, np.ndarray) or device_of_array(k) is not None:  # a GPU array is no ndarray (CuPy's)
             basic = False
             if k.dtype.kind not in "iub":
                 raise IndexError(f"tensors used as indices must be long, int or bool tensors, got {k.dtype}")
@@ -532,9 +533,10 @@ class ScatterReduce(Function):
     def _identity(self, dtype: np.dtype):
         """The value a reduction starts from where ``base`` is not included."""
         if self.reduce in ("amax", "amin"):
-            info = np.finfo(dtype) if dtype.kind == "f" else np.iinfo(dtype)
-            low, high = (-np.inf, np.inf) if dtype.kind == "f" else (info.min, info.max)
-            return low if self.reduce == "amax" else high
+            if dtypes.is_floating_point(dtype):
+                return -np.inf if self.reduce == "amax" else np.inf
+            info = np.iinfo(dtype)
+            return info.min if self.reduce == "amax" else info.max
         return 1 if self.reduce == "prod" else 0
 
     def _again(self, base: Tensor, src: Tensor, reduce: str | None = None) -> Tensor:

@@ -24,6 +24,7 @@ from collections.abc import Callable
 
 import numpy as np
 
+from .. import dtypes
 from .._generator import resolve_generator
 from ..autograd.function import Function, ViewOf
 from ..autograd.grad_mode import no_grad, state
@@ -314,8 +315,8 @@ def random_(self: Tensor, *bounds, generator=None, **named) -> Tensor:
         low, high = bounds
     elif len(bounds) == 1:
         low, high = 0, bounds[0]
-    elif dtype.kind == "f":
-        low, high = 0, 2 ** (np.finfo(dtype).nmant + 1) + 1
+    elif dtypes.is_floating_point(dtype):
+        low, high = 0, int(2 / dtypes.finfo(dtype).eps) + 1  # 2^(mantissa bits + 1), inclusive
     elif dtype.kind == "b":
         low, high = 0, 2
     else:

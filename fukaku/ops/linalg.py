@@ -19,7 +19,7 @@ from .. import dtypes
 from ..autograd.function import Function, constant
 from ..backends import array_module
 from ..tensor import Tensor, wrap
-from ._util import (_norm_dim, dim_aliases, fmt, named, operands, shape_error,
+from ._util import (_norm_dim, dim_aliases, fmt, in_float32_if_bfloat16, named, operands, shape_error,
                     tensor_method)
 from .elementwise import _floating, clone, where
 from .reduce import Norm, norm
@@ -37,7 +37,7 @@ class MatMul(Function):
     def forward(self, a, b):
         self.save(a, b)
         try:
-            return array_module(a._data, b._data).matmul(a._data, b._data)
+            return in_float32_if_bfloat16(array_module(a._data, b._data).matmul, a._data, b._data)
         except ValueError:
             raise shape_error(self.op, a._data.shape, b._data.shape, hint=_matmul_hint(a._data.shape, b._data.shape)) from None
 
@@ -325,7 +325,8 @@ class Einsum(Function):
         eq = ",".join(self.terms) + "->" + self.out
         try:
             arrays = [x._data for x in xs]
-            return array_module(*arrays).einsum(eq, *arrays, optimize=len(xs) > 2)
+            xp = array_module(*arrays)
+            return in_float32_if_bfloat16(lambda *a: xp.einsum(eq, *a, optimize=len(a) > 2), *arrays)
         except ValueError as e:
             raise shape_error("einsum", *[x._data.shape for x in xs], hint=str(e)) from None
 

@@ -3,11 +3,24 @@ from __future__ import annotations
 
 from ..autograd.function import Function
 from ..backends import array_module
+from ._util import in_float32_if_bfloat16
 from .linalg import matmul
 from .shape import broadcast_to, reshape
 
 
 # ----------------------------------------------------------------------------- linear (seed 000 §6.1.2)
+def _affine(a, w, b=None):
+    """a Wᵀ (+ b) on arrays."""
+    xp = array_module(a, w)
+    if a.ndim > 2 and a.flags.c_contiguous:  # (…, in) as one matrix: one GEMM, not a batch of small ones
+        out = xp.matmul(a.reshape(-1, a.shape[-1]), w.T).reshape(a.shape[:-1] + (w.shape[0],))
+    else:
+        out = xp.matmul(a, w.T)
+    if b is not None:
+        out += b  # out is a fresh array
+    return out
+
+
 class Affine(Function):
     """The node of :func:`fukaku.nn.functional.linear`: y = x Wᵀ (+ b) as one node of the graph (a composition of transpose, matmul and add would
     record three, and the per-node cost dominates small layers).
@@ -19,15 +32,9 @@ class Affine(Function):
 
     def forward(self, x, w, b=None):
         self.save(x, w)
-        a = x._data
-        xp = array_module(a, w._data)
-        if a.ndim > 2 and a.flags.c_contiguous:  # (…, in) as one matrix: one GEMM, not a batch of small ones
-            out = xp.matmul(a.reshape(-1, a.shape[-1]), w._data.T).reshape(a.shape[:-1] + (w.shape[0],))
-        else:
-            out = xp.matmul(a, w._data.T)
-        if b is not None:
-            out += b._data  # out is a fresh array
-        return out
+        arrays = (x._data, w._data) if b is None else (x._data, w._data, b._data)
+        # bfloat16 runs in float32, the bias added before the one rounding, as torch's addmm
+        return in_float32_if_bfloat16(_affine, *arrays)
 
     def vjp(self, grad):
         x, w = self.saved

@@ -10,6 +10,7 @@ from dataclasses import dataclass, fields
 
 import numpy as np
 
+from .. import dtypes
 from ..autograd.function import Function, constant
 from ..backends import array_module
 from ..tensor import Tensor
@@ -212,6 +213,8 @@ class SoftmaxCrossEntropy(_CrossEntropyRule, Function):
     def forward(self, x: Tensor, *probs: Tensor) -> np.ndarray:
         self.save(x, *probs)
         xd, dim = x._data, self.dim
+        if dtypes.is_bfloat16(xd.dtype):  # accumulated in float32 and rounded once, as torch
+            xd = xd.astype(np.float32)
         xp = array_module(xd)
         z = xd - xd.max(axis=dim, keepdims=True)
         e = xp.exp(z)
@@ -224,8 +227,8 @@ class SoftmaxCrossEntropy(_CrossEntropyRule, Function):
             q_dot_z = q_dot_z + (spread * z).sum(axis=dim, keepdims=True)
         per = (total * xp.log(se) - q_dot_z).squeeze(dim)
         if self.reduction == "none":
-            return per.astype(xd.dtype, copy=False)
-        return xp.asarray(per.sum() * self.scale, dtype=xd.dtype)
+            return per.astype(x._data.dtype, copy=False)
+        return xp.asarray(per.sum() * self.scale, dtype=x._data.dtype)
 
     def vjp(self, grad: Tensor):
         x, *probs = self.saved

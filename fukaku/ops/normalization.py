@@ -187,9 +187,11 @@ def normalize_over(x: Tensor, axes: tuple[int, ...], eps: float, weight: Tensor 
                bias: Tensor | None = None) -> tuple[Tensor, np.ndarray, np.ndarray]:
     """γ·(x − μ)/√(σ² + ε) + β over ``axes`` (γ and β broadcast against x, or None); returns
     (y, μ, σ²), μ and the biased σ² as arrays with the size-1 dims kept (for running statistics).
-    A float16/bfloat16 x with float32 γ/β is normalised in float32 and the result returned in x's dtype,
-    as PyTorch's mixed-dtype kernels do (μ and σ² stay float32, like the running statistics)."""
-    if is_mixed_precision(x, weight if weight is not None else bias):
+    A float16/bfloat16 x with float32 γ/β, and any bfloat16 x, is normalised in float32 and the result returned
+    in x's dtype, as PyTorch's mixed-dtype kernels do (μ and σ² stay float32, like the running statistics)."""
+    if dtypes.is_bfloat16(x._data.dtype) or is_mixed_precision(x, weight if weight is not None else bias):
+        # bfloat16 as torch's CPU kernels compute it, in float32 (NumPy has no einsum for it, which _sum_over uses)
+        weight, bias = (None if p is None else p.float() for p in (weight, bias))
         y, mean, var = normalize_over(x.float(), axes, eps, weight, bias)
         return y.to(x.dtype), mean, var
     # a sum times 1/n (_sum_over): np.mean's generic machinery costs more than the sum on layer-sized arrays

@@ -31,6 +31,7 @@ from .. import dtypes
 from ..autograd.function import Function
 from ..backends import array_module, default_module
 from ..tensor import Tensor, wrap
+from ._util import in_float32_if_bfloat16
 from .index import Gather, GetItem
 from .reduce import _differentiating
 from .shape import reshape
@@ -139,7 +140,7 @@ class Windows:
 def _finite(a: np.ndarray) -> bool:
     """Whether every element of ``a`` is finite (a sum is finite only then), so multiplying by a 0/1
     mask selects exactly; otherwise 0·inf would leak NaN into unselected places."""
-    return a.dtype.kind != "f" or bool(array_module(a).isfinite(array_module(a).sum(a)))
+    return not dtypes.is_floating_point(a.dtype) or bool(array_module(a).isfinite(array_module(a).sum(a)))
 
 
 def _select(a: np.ndarray, mask: np.ndarray, finite: bool, out: np.ndarray) -> np.ndarray:
@@ -179,7 +180,7 @@ def window_max(a: np.ndarray, windows: Windows, with_arg: bool) -> tuple[np.ndar
         xp.greater(v, values, out=better)
         xp.maximum(values, v, out=values)
         xp.maximum(arg, xp.multiply(better, kind.type(j), out=step), out=arg)
-    if a.dtype.kind == "f" and xp.isnan(values).any():
+    if dtypes.is_floating_point(a.dtype) and xp.isnan(values).any():
         arg = _nan_arg(views, kind)
     if any(windows.padding):
         none_above = values == lowest
@@ -399,11 +400,12 @@ class AvgPool(_WindowMap):
             for v in views[1:]:
                 total += v
             return xp.trunc(total / self.divisor).astype(a.dtype)
-        total = views[0].copy()
+        # a bfloat16 window is summed in float32 and rounded once, as torch
+        total = views[0].astype(np.float32) if dtypes.is_bfloat16(a.dtype) else views[0].copy()
         for v in views[1:]:
             total += v
-        total /= xp.asarray(self.divisor, a.dtype)
-        return total
+        total /= xp.asarray(self.divisor, total.dtype)
+        return total.astype(a.dtype, copy=False)
 
 
 class AvgPoolTranspose(_WindowMap):
@@ -446,13 +448,16 @@ class AdaptiveAvgPool(Function):
         self.matrices = matrices
 
     def forward(self, x):
-        a = x._data
-        xp = array_module(a)
+        xp = array_module(x._data)
         n = len(self.matrices)
-        for d, m in enumerate(self.matrices):
-            axis = a.ndim - n + d
-            a = xp.moveaxis(xp.moveaxis(a, axis, -1) @ xp.asarray(m.T, a.dtype), -1, axis)
-        return a
+
+        def pool(a):
+            for d, m in enumerate(self.matrices):
+                axis = a.ndim - n + d
+                a = xp.moveaxis(xp.moveaxis(a, axis, -1) @ xp.asarray(m.T, a.dtype), -1, axis)
+            return a
+
+        return in_float32_if_bfloat16(pool, x._data)
 
     def vjp(self, grad):
         return AdaptiveAvgPool.apply(grad, matrices=tuple(m.T for m in self.matrices))

@@ -12,11 +12,12 @@ from typing import NamedTuple
 
 import numpy as np
 
+from .. import dtypes
 from ..autograd.function import Function, constant, constant_like
 from ..autograd.grad_mode import state
 from ..backends import array_module
 from ..tensor import Tensor, wrap
-from ._util import _norm_dim, _norm_dims, dim_aliases, shape_error, tensor_method
+from ._util import _norm_dim, _norm_dims, dim_aliases, in_float32_if_bfloat16, shape_error, tensor_method
 from .elementwise import Where, _floating, _Unary, clone, exp
 from .shape import broadcast_to, cat, flip, narrow, reshape, select, unsqueeze
 
@@ -73,12 +74,20 @@ class Sum(Function):
     """Σ over ``axes``, accumulated in ``dtype`` (None: the input's); the vjp broadcasts the
     gradient back over the summed axes."""
 
+    scale = None  # Mean's 1/n, applied before a bfloat16 sum is rounded
+
     def __init__(self, axes: tuple[int, ...], keepdim: bool, dtype: np.dtype | type | None) -> None:
         self.axes, self.keepdim, self.dtype = axes, keepdim, dtype
 
     def forward(self, x):
         self.in_shape = x._data.shape
-        return array_module(x._data).sum(x._data, axis=self.axes, keepdims=self.keepdim, dtype=self.dtype)
+        xp = array_module(x._data)
+
+        def total(a):
+            out = xp.sum(a, axis=self.axes, keepdims=self.keepdim, dtype=self.dtype)
+            return out if self.scale is None else out * self.scale
+
+        return in_float32_if_bfloat16(total, x._data)
 
     def vjp(self, grad):
         return broadcast_to(_restore_dims(grad, self.axes, self.keepdim, len(self.in_shape)), self.in_shape)
@@ -95,9 +104,6 @@ class Mean(Sum):
     def __init__(self, axes: tuple[int, ...], keepdim: bool, count: int) -> None:
         super().__init__(axes, keepdim, None)
         self.scale = 1.0 / count if count else float("nan")
-
-    def forward(self, x):
-        return super().forward(x) * self.scale
 
     def vjp(self, grad):
         return super().vjp(grad) * self.scale
@@ -121,7 +127,7 @@ def sum(input: Tensor, dim=None, keepdim: bool = False, dtype=None) -> Tensor:  
 def mean(input: Tensor, dim=None, keepdim: bool = False, dtype=None) -> Tensor:
     """Average over ``dim`` (all when None or ()) of a floating tensor; an empty one gives nan."""
     x = input if dtype is None else input.to(dtype)
-    if x._data.dtype.kind != "f":
+    if not dtypes.is_floating_point(x._data.dtype):
         raise TypeError(f"mean(): could not infer output dtype: input dtype must be floating point, got {x.dtype}; "
                         "pass dtype=fukaku.float32 or convert with .float()")
     axes = _dims(dim, x.ndim, "mean")
@@ -214,7 +220,7 @@ class Amax(Function):
         xp = array_module(x._data)
         pick = xp.max if self.largest else xp.min
         out = pick(x._data, axis=self.axes, keepdims=True)
-        if x._data.dtype.kind == "f":
+        if dtypes.is_floating_point(x._data.dtype):
             self.w_jvp = _tie_weights(x._data, out, self.axes, nan_hits=False)
             self.w_vjp = _tie_weights(x._data, out, self.axes, nan_hits=True) if self.full else self.w_jvp
         self.in_shape = x._data.shape
@@ -313,7 +319,8 @@ class LogSumExp(_LocalGradientReduction):
         xp = array_module(x._data)
         m = xp.max(x._data, axis=self.axes, keepdims=True) if x._data.size else xp.zeros((1,) * x.ndim, x.dtype)
         m = xp.where(xp.isfinite(m), m, 0)
-        out = xp.log(xp.sum(xp.exp(x._data - m), axis=self.axes, keepdims=True)) + m
+        out = in_float32_if_bfloat16(lambda a, shift: xp.log(xp.sum(xp.exp(a - shift), axis=self.axes, keepdims=True))
+                                     + shift, x._data, m)
         return out if self.keepdim else out.reshape(tuple(s for i, s in enumerate(out.shape) if i not in self.axes))
 
     def _local(self) -> Tensor:
@@ -363,7 +370,7 @@ class Prod(Function):
     def forward(self, x):
         self.save(x)
         xp = array_module(x._data)
-        return xp.asarray(xp.prod(x._data, axis=self.axis, keepdims=self.keepdim))
+        return xp.asarray(in_float32_if_bfloat16(lambda a: xp.prod(a, axis=self.axis, keepdims=self.keepdim), x._data))
 
     def _others(self) -> Tensor:
         (x,) = self.saved
@@ -460,7 +467,8 @@ class Cumsum(Function):
         self.dim = dim
 
     def forward(self, x):
-        return array_module(x._data).cumsum(x._data, axis=self.dim, dtype=_scan_dtype(x._data))
+        xp = array_module(x._data)
+        return in_float32_if_bfloat16(lambda a: xp.cumsum(a, axis=self.dim, dtype=_scan_dtype(a)), x._data)
 
     def vjp(self, grad):
         return _reversed_cumsum(grad, self.dim)
@@ -493,7 +501,8 @@ class Cumprod(Function):
 
     def forward(self, x):
         self.save(x)
-        return array_module(x._data).cumprod(x._data, axis=self.dim, dtype=_scan_dtype(x._data))
+        xp = array_module(x._data)
+        return in_float32_if_bfloat16(lambda a: xp.cumprod(a, axis=self.dim, dtype=_scan_dtype(a)), x._data)
 
     def _omitted(self, x: Tensor) -> Tensor:
         """M[k, j] = Π_{i≤j, i≠k} x_i for j ≥ k, else 0: k on axis dim, j on axis dim + 1."""
@@ -568,7 +577,7 @@ def _running_extremum(input: Tensor, dim: int, largest: bool, op: str) -> MaxRes
     a = input._data
     running = (xp.maximum if largest else xp.minimum).accumulate(a, axis=d)
     hits = a == running
-    if a.dtype.kind == "f":
+    if dtypes.is_floating_point(a.dtype):
         hits |= xp.isnan(a)
     positions = xp.arange(a.shape[d], dtype=np.int64).reshape((-1,) + (1,) * (a.ndim - d - 1))
     indices = xp.maximum.accumulate(xp.where(hits, positions, 0), axis=d)
@@ -619,7 +628,7 @@ def _signed_log_scan(v: Tensor, log_weight: Tensor, dim: int, reverse: bool, shi
     from .elementwise import abs as _abs
     from .elementwise import log
 
-    lowest = constant_like(np.finfo(v._data.dtype).min, v._data)  # log 0, kept finite
+    lowest = constant_like(dtypes.finfo(v._data.dtype).min, v._data)  # log 0, kept finite
     # log|v| of v with its zeros read as 1: finite, so its derivative is too; those places are masked below
     log_abs = log(_abs(Where.apply(constant(v._data == 0), constant_like(1, v._data), v)))
 
@@ -636,7 +645,7 @@ def _signed_log_scan(v: Tensor, log_weight: Tensor, dim: int, reverse: bool, shi
 @tensor_method()
 def logcumsumexp(input: Tensor, dim: int) -> Tensor:
     """log Σ_{i≤j} exp(x_i) running along ``dim``, without overflow; floating input only (as torch)."""
-    if input._data.dtype.kind != "f":
+    if not dtypes.is_floating_point(input._data.dtype):
         raise TypeError(f"logcumsumexp(): expected a floating point input, got {input.dtype}; convert it "
                         "with .float()")
     d = _norm_dim(dim, input.ndim, "logcumsumexp")
@@ -703,6 +712,8 @@ class Norm(_LocalGradientReduction):
         xp = array_module(x._data)
         p, axes, kd = self.p, self.axes, self.keepdim
         a = xp.abs(x._data)
+        if dtypes.is_bfloat16(a.dtype):  # summed in float32 and rounded once below, as torch
+            a = a.astype(np.float32)
         if p == 0:
             out = xp.sum(a != 0, axis=axes, keepdims=kd)
         elif p == 1:
@@ -811,7 +822,7 @@ class NanToZero(_Unary):
 def nansum(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:
     """Σ over ``dim`` (all when None or ()) reading NaN as 0; integers and bools sum to int64."""
     x = input if dtype is None else input.to(dtype)
-    if x._data.dtype.kind == "f":
+    if dtypes.is_floating_point(x._data.dtype):
         x = NanToZero.apply(x)
     return sum(x, dim, keepdim)
 
@@ -820,7 +831,7 @@ def nansum(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Ten
 def nanmean(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:
     """Mean over ``dim`` (all when None or ()) of the elements that are not NaN; NaN where there are
     none. Floating input only (``dtype`` casts it afterwards), as torch."""
-    if input._data.dtype.kind != "f":  # also with dtype=, as torch
+    if not dtypes.is_floating_point(input._data.dtype):  # also with dtype=, as torch
         raise TypeError(f"nanmean(): expected a floating point input, got {input.dtype}; convert it with .float()")
     x = input if dtype is None else input.to(dtype)
     xp = array_module(x._data)

@@ -24,6 +24,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from .. import dtypes
 from ..backends import array_module, default_module
 from ..tensor import Tensor, wrap
 from ._util import _norm_dim, fmt, shape_error, tensor_method
@@ -184,7 +185,7 @@ class MedianOfAll(Amax):
         xp = array_module(a)
         self.axes, self.in_shape = tuple(range(a.ndim)), a.shape
         flat = a.reshape(-1)
-        nan = xp.isnan(flat) if a.dtype.kind == "f" else xp.zeros(flat.shape, bool)
+        nan = xp.isnan(flat) if dtypes.is_floating_point(a.dtype) else xp.zeros(flat.shape, bool)
         if self.ignore_nan:
             flat = flat[~nan]
         if flat.size == 0 or (not self.ignore_nan and nan.any()):
@@ -193,7 +194,7 @@ class MedianOfAll(Amax):
             k = (flat.size - 1) // 2
             value = xp.partition(flat, k)[k]
         value = xp.asarray(value, a.dtype)
-        if a.dtype.kind == "f":
+        if dtypes.is_floating_point(a.dtype):
             out = value.reshape((1,) * a.ndim)
             self.w_jvp = _tie_weights(a, out, self.axes, nan_hits=False)
             self.w_vjp = _tie_weights(a, out, self.axes, nan_hits=True)
@@ -210,7 +211,7 @@ def _median_dim(input: Tensor, dim: int, keepdim: bool, ignore_nan: bool, op: st
     xp = array_module(a)
     order = _argsort(a, d, descending=False)
     n = a.shape[d]
-    nans = xp.isnan(a) if a.dtype.kind == "f" else xp.zeros(a.shape, bool)
+    nans = xp.isnan(a) if dtypes.is_floating_point(a.dtype) else xp.zeros(a.shape, bool)
     nans = nans.sum(axis=d, keepdims=True)
     if ignore_nan:  # the lower median of the non-NaN values; the first NaN where all are NaN
         position = xp.maximum((n - nans - 1) // 2, 0)
@@ -548,7 +549,7 @@ def _linspace(start: float, end: float, steps: int, dtype: np.dtype) -> np.ndarr
 
 def _floating_input(input: Tensor, op: str) -> np.ndarray:
     a = input._data
-    if a.dtype.kind != "f":
+    if not dtypes.is_floating_point(a.dtype):
         raise NotImplementedError(f"{op}: only floating-point tensors are binned, got {a.dtype}; convert with .float()")
     return a
 

@@ -28,6 +28,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import dtypes
 from ..autograd.grad_mode import enable_grad
 from ..backends import array_module, default_module
 from ..errors import ShapeError
@@ -148,7 +149,7 @@ class Optimizer:
             if not isinstance(p, Tensor):
                 raise TypeError(f"add_param_group: optimizer can only optimize Tensors, but parameter {i} is a "
                                 f"{type(p).__name__}")
-            if p._data.dtype.kind not in "fc":
+            if not (dtypes.is_floating_point(p._data.dtype) or p._data.dtype.kind == "c"):
                 raise TypeError(f"add_param_group: parameter {i} has dtype {p._data.dtype}; only floating-point "
                                 "tensors can be optimized")
             if p.grad_fn is not None:
@@ -305,5 +306,5 @@ def _cast_state(param: Tensor, index: int, name: str, value):
     if arr.shape != param._data.shape:
         raise ShapeError(f"load_state_dict: state[{index}][{name!r}] has shape {tuple(arr.shape)} but parameter "
                          f"{index} has shape {tuple(param._data.shape)}")
-    dtype = param._data.dtype if arr.dtype.kind == "f" or arr.dtype.kind == "c" else arr.dtype
+    dtype = param._data.dtype if dtypes.is_floating_point(arr.dtype) or arr.dtype.kind == "c" else arr.dtype
     return wrap(xp.array(arr, dtype=dtype, copy=True))

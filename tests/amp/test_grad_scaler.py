@@ -190,3 +190,23 @@ def test_update_with_a_new_scale():
     assert scaler.get_scale() == 128.0
     scaler.update(fk.tensor(64.0))
     assert scaler.get_scale() == 64.0
+
+
+def test_a_float16_gradient_raises_before_any_gradient_is_unscaled_as_torch():
+    ours = [fk.zeros(3, requires_grad=True), fk.zeros(3, dtype=fk.float16, requires_grad=True)]
+    theirs = [torch.zeros(3, requires_grad=True), torch.zeros(3, dtype=torch.float16, requires_grad=True)]
+    scaler, ref_scaler = GradScaler("cpu", init_scale=4.0), torch.amp.GradScaler("cpu", init_scale=4.0)
+    opt, ref = fk.optim.SGD(ours, lr=1.0), torch.optim.SGD(theirs, lr=1.0)
+    scaler.scale(fk.zeros(()))
+    ref_scaler.scale(torch.zeros(()))
+    ours[0].grad, theirs[0].grad = fk.full((3,), 8.0), torch.full((3,), 8.0)
+    ours[1].grad, theirs[1].grad = fk.ones(3, dtype=fk.float16), torch.ones(3, dtype=torch.float16)
+    with pytest.raises(ValueError, match="float16"):
+        scaler.unscale_(opt)
+    with pytest.raises(ValueError, match="FP16"):
+        ref_scaler.unscale_(ref)
+    assert ours[0].grad.numpy().tolist() == theirs[0].grad.tolist() == [8.0] * 3  # nothing divided yet
+    ours[1].grad = theirs[1].grad = None
+    scaler.unscale_(opt)  # the retry divides once
+    ref_scaler.unscale_(ref)
+    assert ours[0].grad.numpy().tolist() == theirs[0].grad.tolist() == [2.0] * 3

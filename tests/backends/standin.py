@@ -1,7 +1,8 @@
 """A stand-in GPU for machines without one: CuPy's behaviour where fukaku depends on it, computed by NumPy.
 
-``HostDeviceArray`` is an ``ndarray`` subclass that plays a GPU array, and ``StandInCupy`` a module
-with CuPy's API that computes on such arrays. Registered as the ``'cuda'`` device
+``HostDeviceArray`` plays a GPU array (NumPy memory in a class of its own: like CuPy's ``ndarray``, it
+is not a ``numpy.ndarray``, so an ``isinstance(x, np.ndarray)`` in fukaku is False for it as on a
+GPU), and ``StandInCupy`` a module with CuPy's API that computes on such arrays. Registered as the ``'cuda'`` device
 (``fukaku.backends.register_device('cuda', StandInCupy())``), it lets the real code paths of the GPU
 backend run on a CPU-only machine, with CuPy's rules enforced:
 
@@ -11,10 +12,16 @@ backend run on a CPU-only machine, with CuPy's rules enforced:
   ufunc (``TypeError: Unsupported type <class 'numpy.ndarray'>``); ``asarray``/``array`` copy a host
   array in, ``asnumpy``/``.get()`` copy one out, and an index or an assigned value is copied in
   silently, as CuPy does, but counted (``StandInCupy.implicit_transfers``);
+- a device array is never turned into a host array implicitly: ``np.asarray(d)``/``np.array(d)``
+  raise CuPy's ``TypeError: Implicit conversion to a NumPy array is not allowed``; each read of device
+  values by the host (``.get()``, ``.item()``, ``bool(d)``, ``float(d)``…), which waits for the GPU on
+  a real one, is counted (``StandInCupy.host_reads``);
 - a NumPy function called on a device array runs the module's function of that name when CuPy has
   one, and raises otherwise, as CuPy's ``__array_function__`` does;
-- CuPy's extra names exist (``cuda.Device``, ``cuda.runtime``, ``random.seed``, memory pools), and
-  the NumPy names CuPy lacks are missing (:data:`NOT_IN_CUPY`).
+- CuPy's extra names exist (``cuda.Device``, ``cuda.runtime``, ``random.seed``, memory pools); every
+  other name is NumPy's, except the few of :data:`NOT_IN_CUPY`, which are hidden. That list is not
+  complete: a NumPy function CuPy lacks and that is not on it still runs here, so a test passing on
+  the stand-in does not show that every name fukaku calls exists in CuPy.
 
 A test passing on the stand-in shows the op never leaves the device and runs CuPy's calls; it does
 not show that CuPy's kernels give the same numbers, which only a run on a GPU shows.
@@ -26,9 +33,11 @@ import types
 from collections import Counter
 
 import numpy as np
+from numpy.lib.mixins import NDArrayOperatorsMixin
 
-# NumPy names that CuPy does not provide; the stand-in hides them, so that a call fails here as it
-# would on a GPU (see tests/backends/test_standin.py for how the list was checked).
+# NumPy names that CuPy does not provide and that fukaku once called on a device path; the stand-in hides
+# them, so that such a call fails here as it would on a GPU. The list is kept by hand (it is not generated
+# from CuPy, which is not installed here) and is not complete: other names CuPy lacks still work here.
 NOT_IN_CUPY = frozenset({"broadcast_shapes", "linalg.LinAlgError"})
 
 
@@ -55,7 +64,7 @@ def _refuse_host(value, where: str) -> None:
 def _unwrap(value, where: str):
     """``value`` with every device array as a plain ndarray view; a host ndarray is refused."""
     if isinstance(value, HostDeviceArray):
-        return value.view(np.ndarray)
+        return value._host
     if isinstance(value, np.ndarray):
         _refuse_host(value, where)
     if isinstance(value, (list, tuple)):
@@ -69,7 +78,7 @@ def _index_on_device(key):
     if isinstance(key, tuple):
         return tuple(_index_on_device(k) for k in key)
     if isinstance(key, HostDeviceArray):
-        return key.view(np.ndarray)
+        return key._host
     if isinstance(key, np.ndarray):
         StandInCupy.implicit_transfers += 1
     return key
@@ -82,9 +91,9 @@ def _unwrap_all(args, kwargs, where: str):
 def _on_device(value):
     """A result as CuPy would return it: arrays (and NumPy scalars) as device arrays, recursively."""
     if isinstance(value, np.ndarray):
-        return value if isinstance(value, HostDeviceArray) else value.view(HostDeviceArray)
+        return HostDeviceArray(value)
     if isinstance(value, np.generic):
-        return np.asarray(value).view(HostDeviceArray)
+        return HostDeviceArray(np.asarray(value))
     if isinstance(value, (list, tuple)) and not hasattr(value, "_fields"):
         return type(value)(_on_device(v) for v in value)
     if hasattr(value, "_fields"):  # a named tuple (np.linalg.svd's result): CuPy returns a plain tuple
@@ -92,8 +101,31 @@ def _on_device(value):
     return value
 
 
-class HostDeviceArray(np.ndarray):
-    """An array that plays a GPU array: NumPy memory, CuPy's rules (see the module's docstring)."""
+def _read_by_host(method: str):
+    """A method of the host array that hands device values to Python (``item``, ``__float__``…): on a
+    GPU each waits for the device and copies, so the stand-in counts it."""
+    def read(self, *args):
+        StandInCupy.host_reads += 1
+        return getattr(self._host, method)(*args)
+
+    read.__name__ = method
+    return read
+
+
+class HostDeviceArray(NDArrayOperatorsMixin):
+    """An array that plays a GPU array: NumPy memory (``_host``), CuPy's rules (see the module's docstring).
+
+    Not an ``ndarray`` subclass, as CuPy's array is not: NumPy cannot view it as one of its own arrays.
+    Operators go through ``__array_ufunc__``, NumPy functions through ``__array_function__``, and every
+    other attribute (``shape``, ``dtype``, ``reshape``, ``sum``…) is the host array's, its array results
+    kept on the device.
+    """
+
+    __slots__ = ("_host",)
+    __hash__ = None  # as ndarray's: arrays compare elementwise
+
+    def __init__(self, host: np.ndarray) -> None:
+        self._host = host
 
     @property
     def device(self) -> _StandInDevice:
@@ -101,11 +133,42 @@ class HostDeviceArray(np.ndarray):
 
     def get(self) -> np.ndarray:
         """A host copy (CuPy's ``ndarray.get``)."""
-        return np.array(self.view(np.ndarray), copy=True)
+        StandInCupy.host_reads += 1
+        return np.array(self._host, copy=True)
+
+    def __array__(self, dtype=None, copy=None):
+        raise TypeError("Implicit conversion to a NumPy array is not allowed. Please use `.get()` to construct a "
+                        "NumPy array explicitly.")
+
+    def __getattr__(self, name: str):
+        if name.startswith("__") or name == "_host":  # _host unset: an instance being unpickled
+            raise AttributeError(name)
+        attr = getattr(self._host, name)
+        if not callable(attr):
+            return _on_device(attr)  # shape, dtype, ndim as they are; .T, .real, .flat… on the device
+
+        def method(*args, **kwargs):
+            args, kwargs = _unwrap_all(args, kwargs, f"ndarray.{name}")
+            return _on_device(attr(*args, **kwargs))
+
+        return method
+
+    item, tolist = _read_by_host("item"), _read_by_host("tolist")
+    __bool__, __float__, __int__, __index__, __complex__ = (
+        _read_by_host("__bool__"), _read_by_host("__float__"), _read_by_host("__int__"), _read_by_host("__index__"),
+        _read_by_host("__complex__"))
+    __format__ = _read_by_host("__format__")
+
+    def __len__(self) -> int:
+        return len(self._host)
 
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        out = kwargs.get("out")
         args, kwargs = _unwrap_all(inputs, kwargs, f"{ufunc.__name__}.{method}")
-        return _on_device(getattr(ufunc, method)(*args, **kwargs))
+        result = getattr(ufunc, method)(*args, **kwargs)
+        if out is not None:  # in place (``d *= 2``): the device arrays written to, themselves
+            return out[0] if len(out) == 1 else out
+        return _on_device(result)
 
     def __array_function__(self, func, types, args, kwargs):
         # CuPy's rule: numpy.<name>(device array) runs cupy.<name> when CuPy has it, else fails
@@ -120,20 +183,29 @@ class HostDeviceArray(np.ndarray):
         return found(*args, **kwargs)
 
     def __getitem__(self, key):
-        return _on_device(np.ndarray.__getitem__(self.view(np.ndarray), _index_on_device(key)))
+        return _on_device(self._host[_index_on_device(key)])
 
     def __setitem__(self, key, value) -> None:
         if isinstance(value, HostDeviceArray):
-            value = value.view(np.ndarray)
+            value = value._host
         elif isinstance(value, np.ndarray):
             StandInCupy.implicit_transfers += 1  # CuPy copies a host value in, as it does a host index
-        np.ndarray.__setitem__(self.view(np.ndarray), _index_on_device(key), value)
+        self._host[_index_on_device(key)] = value
 
     def __iter__(self):
         return (self[i] for i in range(len(self)))
 
+    def __copy__(self) -> HostDeviceArray:
+        return HostDeviceArray(self._host.copy())
+
+    def __deepcopy__(self, memo) -> HostDeviceArray:
+        return HostDeviceArray(self._host.copy())
+
+    def __reduce__(self):
+        return (HostDeviceArray, (self._host,))
+
     def __repr__(self) -> str:
-        return f"HostDeviceArray({np.ndarray.__repr__(self.view(np.ndarray))})"
+        return f"HostDeviceArray({self._host!r})"
 
 
 class _Ufunc:
@@ -267,6 +339,7 @@ class StandInCupy(types.ModuleType):
     ndarray = HostDeviceArray
     synchronizations = 0
     implicit_transfers = 0  # host indices and values copied in by indexing (see _index_on_device)
+    host_reads = 0  # device values read by the host: .get(), .item(), bool(), float()… (see _read_by_host)
 
     def __init__(self) -> None:
         super().__init__("standin_cupy")
@@ -291,17 +364,17 @@ class StandInCupy(types.ModuleType):
         if isinstance(a, HostDeviceArray):
             return a if dtype is None or a.dtype == dtype else a.astype(dtype)
         host = np.asarray(_unwrap_host_ok(a), dtype=dtype, order=order)
-        return np.array(host, copy=True).view(HostDeviceArray)  # a copy: device memory is separate
+        return HostDeviceArray(np.array(host, copy=True))  # a copy: device memory is separate
 
     def array(self, a, dtype=None, copy=True, order="K", ndmin=0):
         self._record("array")
         if isinstance(a, HostDeviceArray):
-            return np.array(a.view(np.ndarray), dtype=dtype, copy=copy, order=order, ndmin=ndmin).view(HostDeviceArray)
-        return np.array(_unwrap_host_ok(a), dtype=dtype, copy=True, order=order, ndmin=ndmin).view(HostDeviceArray)
+            return HostDeviceArray(np.array(a._host, dtype=dtype, copy=copy, order=order, ndmin=ndmin))
+        return HostDeviceArray(np.array(_unwrap_host_ok(a), dtype=dtype, copy=True, order=order, ndmin=ndmin))
 
     def ascontiguousarray(self, a, dtype=None):
         self._record("ascontiguousarray")
-        return np.ascontiguousarray(_unwrap(a, "ascontiguousarray"), dtype=dtype).view(HostDeviceArray)
+        return HostDeviceArray(np.ascontiguousarray(_unwrap(a, "ascontiguousarray"), dtype=dtype))
 
     def asnumpy(self, a) -> np.ndarray:
         self._record("asnumpy")
@@ -317,7 +390,7 @@ class StandInCupy(types.ModuleType):
 def _unwrap_host_ok(value):
     """Data copied to the device by ``asarray``/``array``: host arrays welcome, device arrays unwrapped."""
     if isinstance(value, HostDeviceArray):
-        return value.view(np.ndarray)
+        return value._host
     if isinstance(value, (list, tuple)):
         return type(value)(_unwrap_host_ok(v) for v in value)
     return value

@@ -62,7 +62,7 @@ class _HostDouble(Function):
     """2·x computed on the host: the kind of op the device tests exist to catch."""
 
     def forward(self, x):
-        return np.asarray(x._data) * 2
+        return fk.backends.to_host(x._data) * 2
 
     def vjp(self, grad):
         return grad * 2
@@ -78,6 +78,16 @@ class _HostConstant(Function):
         return grad
 
 
+class _ImplicitHost(Function):
+    """2·x of ``np.asarray(x)``: a host copy CuPy refuses to make implicitly."""
+
+    def forward(self, x):
+        return np.asarray(x._data) * 2
+
+    def vjp(self, grad):
+        return grad * 2
+
+
 def test_an_op_that_leaves_the_device_is_caught(standin):
     x = [np.arange(3.0)]
     assert_device_matches_cpu(lambda t: t * 2, x, "cuda")  # the right op passes
@@ -85,6 +95,23 @@ def test_an_op_that_leaves_the_device_is_caught(standin):
         assert_device_matches_cpu(_HostDouble.apply, x, "cuda")
     with pytest.raises(TypeError, match="Unsupported type"):
         assert_device_matches_cpu(_HostConstant.apply, x, "cuda")
+    with pytest.raises(TypeError, match="Implicit conversion to a NumPy array is not allowed"):
+        assert_device_matches_cpu(_ImplicitHost.apply, x, "cuda")
+
+
+def test_a_device_array_is_not_a_numpy_array_and_host_reads_are_counted(standin):
+    d = standin.asarray(np.arange(4.0))
+    assert not isinstance(d, np.ndarray)  # as CuPy's: an isinstance(x, np.ndarray) branch must not take it
+    for convert in (np.asarray, np.array, np.ascontiguousarray):
+        with pytest.raises(TypeError, match="Implicit conversion to a NumPy array is not allowed. Please use `.get"):
+            convert(d)
+    before = type(standin).host_reads
+    assert d.get().tolist() == [0.0, 1.0, 2.0, 3.0] and float(d[1]) == 1.0 and bool(d[2]) and d[3].item() == 3.0
+    assert type(standin).host_reads == before + 4
+    view = d.reshape(2, 2).T
+    assert type(view) is HostDeviceArray and view.shape == (2, 2) and view.dtype == np.float64
+    view *= 2  # in place, through the view: the array written to is the view itself, as CuPy's
+    assert type(view) is HostDeviceArray and standin.asnumpy(d).tolist() == [0.0, 2.0, 4.0, 6.0]
 
 
 def test_the_device_stays_usable_after_the_standin_leaves():

@@ -125,6 +125,10 @@ def test_inference_trace_returns_what_the_eager_step_returns():
     (lambda loss: bool(loss > 1), "bool(tensor)"),
     (lambda loss: float(loss), "float(tensor)"),
     (lambda loss: loss.tolist(), "tolist()"),
+    (lambda loss: int(loss), "int(tensor)"),
+    (lambda loss: loss.detach().numpy(), "numpy()"),
+    (lambda loss: np.asarray(loss.detach()), "numpy.asarray(tensor)"),
+    (lambda loss: [1, 2, 3][(loss > 0).long()], "a tensor used as an index"),
 ])
 def test_a_step_that_reads_a_tensor_value_is_refused(read, call):
     model = mlp(0)
@@ -155,7 +159,7 @@ def test_a_call_with_other_shapes_or_dtypes_is_refused_with_the_traced_ones():
         traced(x)
 
 
-def test_a_replay_walks_no_graph_and_replays_flat_vjps_without_ops():
+def test_a_replay_walks_no_graph_and_replays_flat_vjps_without_ops(monkeypatch):
     model = nn.Sequential(nn.Linear(8, 16), nn.ReLU(), nn.Linear(16, 4))
     optimizer = fukaku.optim.SGD(model.parameters(), lr=0.1)
     step = training_step(model, optimizer, lambda out, y: F.mse_loss(out, F.one_hot(y, 4).float()))
@@ -178,8 +182,9 @@ def test_a_replay_walks_no_graph_and_replays_flat_vjps_without_ops():
 
     def counted(run) -> dict:
         counts.update(apply=0, walk=0)
-        with jit.program.patched(Function, "apply", classmethod(counting_apply)), \
-                jit.program.patched(engine, "_backpropagate", counting_walk):
+        with monkeypatch.context() as patch:
+            patch.setattr(Function, "apply", classmethod(counting_apply))
+            patch.setattr(engine, "_backpropagate", counting_walk)
             run()
         return dict(counts)
 
@@ -399,3 +404,23 @@ def test_a_replay_refuses_a_saved_tensor_modified_in_place_as_the_engine_does():
         step(*data[1])
     with pytest.raises(RuntimeError, match="modified by an in-place operation"):
         traced(*data[1])
+
+
+def test_an_intermediate_shape_that_depends_on_the_data_is_refused_naming_the_node_and_shapes():
+    """``y[y > 0].mean()``: the count of positives is the shape of the masked tensor, so a call with another
+    count cannot replay the traced program (it raised NumPy's broadcast error from IndexAccumulate)."""
+    weight = fukaku.ones(8, requires_grad=True)
+
+    def step(x):
+        y = x * weight
+        loss = y[y > 0].mean()
+        loss.backward()
+        return loss
+
+    signs = np.array([1, -1, 1, -1, 1, -1, 1, -1], dtype=np.float32)  # four positives
+    traced = jit.trace(step, fukaku.tensor(signs))
+    traced(fukaku.tensor(-signs))  # another four: the same shapes, replayed
+    assert np.array_equal(weight.grad.numpy(), np.full(8, 0.25, np.float32))  # x/4 where x > 0, from each call
+    with pytest.raises(jit.TracingError, match=r"Mean .* has in_shape \(5,\) here, \(4,\) when traced.*trace the step "
+                                               r"again.*or run it eagerly"):
+        traced(fukaku.tensor(np.abs(signs) * np.array([1, 1, 1, 1, 1, -1, -1, -1], np.float32)))

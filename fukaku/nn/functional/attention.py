@@ -124,7 +124,7 @@ def _bias(attn_mask, is_causal: bool, query: Tensor, logits: tuple[int, ...], xp
     if not isinstance(attn_mask, Tensor):
         raise TypeError(f"{OP}: attn_mask must be a Tensor (bool or float), got {type(attn_mask).__name__}")
     mask_dtype = attn_mask._data.dtype
-    if mask_dtype != np.bool_ and mask_dtype.kind != "f":
+    if mask_dtype != np.bool_ and not attn_mask.is_floating_point():
         raise TypeError(f"{OP}: attn_mask must be bool (True: the pair takes part) or floating point (added to the "
                         f"logits), got {attn_mask.dtype}; use mask.bool() or mask.to(query.dtype)")
     try:
@@ -154,7 +154,7 @@ def _canonical_mask(mask, name: str, dtype) -> Tensor | None:
     if mask._data.dtype == np.bool_:
         xp = array_module(mask._data)
         return constant(xp.where(mask._data, dtype.type(-np.inf), dtype.type(0)))
-    if mask._data.dtype.kind != "f":
+    if not mask.is_floating_point():
         raise TypeError(f"{MHA}: only bool and floating types of {name} are supported, got {mask.dtype}; use "
                         f"{name}.bool() (True: masked out) or a float mask added to the logits")
     return mask

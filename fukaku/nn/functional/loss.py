@@ -24,6 +24,7 @@ import warnings
 
 import numpy as np
 
+from ... import dtypes
 from ...autograd.function import constant, constant_like
 from ...autograd.grad_mode import state
 from ...backends import array_module
@@ -103,9 +104,7 @@ def _pointwise_pair(op: str, input, target) -> tuple[Tensor, Tensor]:
                       f"({fmt(input.shape)}). This will likely lead to incorrect results due to broadcasting. "
                       "Please ensure they have the same size.", UserWarning, stacklevel=3)
     input, target = operands(input, target)
-    if input._data.dtype.kind != "f":
-        from .. import dtypes
-
+    if not dtypes.is_floating_point(input._data.dtype):
         input, target = input.to(dtypes.get_default_dtype()), target.to(dtypes.get_default_dtype())
     return input, target
 
@@ -391,7 +390,7 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None, s
     wb = None if w is None else w.reshape([n_classes if d == dim else 1 for d in range(input.ndim)])
     params = dict(dim=dim, n_classes=n_classes, eps=float(label_smoothing), reduction=reduction, wb=wb, cache=None)
     if target.shape == input.shape:  # class probabilities, as torch decides
-        if target._data.dtype.kind != "f":
+        if not dtypes.is_floating_point(target._data.dtype):
             raise TypeError(f"{op}: a target of the input's shape {fmt(input.shape)} holds class probabilities "
                             f"and must be floating point, got {target.dtype}; class indices have shape "
                             f"{fmt(input.shape[:dim] + input.shape[dim + 1:])}")
@@ -402,7 +401,7 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None, s
                       else (float("nan") if reduction == "mean" else 1.0))
         probs = target if target.dtype == input.dtype else target.to(input.dtype)
         return SoftmaxCrossEntropy.apply(input, probs, **params)
-    if target._data.dtype.kind == "f":
+    if dtypes.is_floating_point(target._data.dtype):
         raise ShapeError(f"{op}: a floating-point target holds class probabilities and must have the input's shape "
                          f"{fmt(input.shape)}, got {fmt(target.shape)}; for class indices pass an int64 tensor of "
                          f"shape {fmt(input.shape[:dim] + input.shape[dim + 1:])}")
@@ -443,8 +442,9 @@ def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None, size_a
     loss = picked * constant(-w_t)
     if reduction != "mean":
         return _reduce(loss, reduction)
+    total_weight = w_t.sum(dtype=np.float64)  # a count: float16 stops counting at 2048, bfloat16 at 256
     with np.errstate(invalid="ignore", divide="ignore"):  # every target ignored: 0/0 = NaN, as torch
-        return sum(loss) / constant(xp.asarray(w_t.sum(), input.dtype))
+        return sum(loss) / constant(xp.asarray(total_weight, input.dtype))
 
 
 # ------------------------------------------------------------------------------------- KL divergence

@@ -52,8 +52,7 @@ def _planes(op: str, input: Tensor, n: int, floating: bool = False) -> None:
         raise ShapeError(f"{op}: expected an input of shape (N, C, {', '.join(letters)}) or unbatched (C, "
                          f"{', '.join(letters)}) with non-empty C, {' and '.join(letters)} (N may be 0), got shape "
                          f"{fmt(shape)}")
-    kind = input._data.dtype.kind
-    if kind in "bc" or (floating and kind != "f"):
+    if input._data.dtype.kind in "bc" or (floating and not input.is_floating_point()):
         raise TypeError(f"{op}: not implemented for dtype {input.dtype}; convert the input with .float()")
 
 

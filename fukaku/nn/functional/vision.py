@@ -79,7 +79,7 @@ def interpolate(input: Tensor, size: int | Sequence[int] | None = None,
         raise ShapeError(f"interpolate: mode {mode!r} needs a {wanted} input, got shape {fmt(input.shape)} "
                          f"({input.ndim}-d)" + ("" if input.ndim in _LAYOUT else "; add the batch or channel dim "
                                                 "with unsqueeze(0)"))
-    if rule == "linear" and input._data.dtype.kind != "f":
+    if rule == "linear" and not input.is_floating_point():
         raise TypeError(f"interpolate: mode {mode!r} needs a floating-point input, got {input.dtype}; convert it "
                         "with x.float()")
     n = input.ndim - 2

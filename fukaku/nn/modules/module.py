@@ -9,7 +9,7 @@ from typing import NamedTuple
 import numpy as np
 
 from ... import dtypes
-from ..._device import check_device, parse_to, place
+from ..._device import check_cuda_device, parse_to, place
 from ...backends import array_module
 from ...errors import StateDictError
 from ...tensor import Tensor, bump_version, wrap
@@ -204,15 +204,20 @@ class Module:
         if dtype is not None and not (dtype.is_floating_point or dtype.is_complex):
             raise TypeError(f"{type(self).__name__}.to: only floating-point or complex dtypes are accepted for a "
                             f"module's parameters, got {dtype}")
+        # every new array is made before any is assigned: a transfer or cast that fails midway (out of
+        # GPU memory) leaves the whole module where it was, not half moved
+        moved = []
         for t in list(self.parameters()) + list(self.buffers()):
+            arrays = [t._data, None if t.grad is None else t.grad._data]
             if device is not None:
-                t._data = place(t._data, device)
-                if t.grad is not None:
-                    t.grad = wrap(place(t.grad._data, device))
+                arrays = [None if a is None else place(a, device) for a in arrays]
             if dtype is not None and (t.dtype.is_floating_point or t.dtype.is_complex):
-                t._data = t._data.astype(dtype)
-                if t.grad is not None:
-                    t.grad = wrap(t.grad._data.astype(dtype))
+                arrays = [None if a is None else a.astype(dtype) for a in arrays]
+            moved.append((t, *arrays))
+        for t, data, grad in moved:
+            t._data = data
+            if grad is not None and grad is not t.grad._data:
+                t.grad = wrap(grad)
         return self
 
     def cpu(self) -> Module:
@@ -221,9 +226,9 @@ class Module:
 
     def cuda(self, device=None) -> Module:
         """Move every parameter and buffer to a CUDA device (the current one unless given), in place;
-        returns the module. Without a GPU it raises :class:`fukaku.DeviceError`."""
-        return self.to(check_device(f"cuda:{device}" if isinstance(device, int) else device or "cuda",
-                                    f"{type(self).__name__}.cuda"))
+        returns the module. Without a GPU it raises :class:`fukaku.DeviceError`; a device of another type
+        (``'cpu'``) raises RuntimeError, as in PyTorch."""
+        return self.to(check_cuda_device(device, f"{type(self).__name__}.cuda"))
 
     def float(self) -> Module:
         return self.to(np.float32)
@@ -293,7 +298,7 @@ class Module:
             if arr.shape != target._data.shape:
                 problems.append(f"size mismatch for {key}: copying a param with shape {tuple(arr.shape)}, "
                                 f"the shape in the current model is {tuple(target._data.shape)}")
-            elif arr.dtype.kind not in "biufc":  # other numeric dtypes are cast on copy, as torch's copy_ does
+            elif not (arr.dtype.kind in "biufc" or dtypes.is_bfloat16(arr.dtype)):  # numeric ones are cast on copy
                 problems.append(f"dtype mismatch for {key}: got {arr.dtype}, which is not numeric; the model has "
                                 f"{target._data.dtype}")
         if strict and (missing or unexpected):

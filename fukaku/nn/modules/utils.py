@@ -18,7 +18,7 @@ def factory_dtype(device, dtype, layer: str) -> np.dtype:
         raise DeviceError(f"{layer}: device='{device}' at construction is not supported; build the layer on the CPU "
                           f"and move it: {layer}(...).to('{device}')")
     dt = dtypes.get_default_dtype() if dtype is None else np.dtype(dtype)
-    if dt.kind != "f":
+    if not dtypes.is_floating_point(dt):
         raise TypeError(f"{layer}: parameters must be floating point, got dtype {dt}")
     return dt
 

@@ -13,8 +13,18 @@ page (:data:`LAYOUT_CHECK`) then lists the offenders:
   deliberately truncated line (``text-overflow: ellipsis``) or visually hidden text for screen readers (a
   clipping box of 2 px or less);
 - **overlap**: two visible pieces of text (headings, paragraphs, table cells, captions, labels …) whose
-  boxes overlap by more than 2 px both ways; text inside inline SVG (a chart's own labels) is left out;
+  boxes overlap by more than 2 px both ways, as the reader sees the page at scroll 0 (fixed elements where
+  the viewport puts them, not where a full-page stitch draws them); text inside inline SVG (a chart's own
+  labels) is left out;
 - **image not loaded**: an ``<img>`` whose file did not load.
+
+Text the reader cannot see is in none of these checks: hidden text (``display``, ``visibility``, opacity 0),
+text in an **off-canvas** box (a closed navigation drawer: a box taken out of the flow, moved by a transform,
+or marked ``inert``/``aria-hidden``, that lies wholly beside the viewport), and, for overlaps, the part of a
+line scrolled out of its scroll box. A **stuck** sticky box (a header or a list's title that stays put while
+content scrolls under its opaque background, as in a scrolled sidebar) is a layer of its own: its text is
+checked against itself, not against what passes under it. A sticky box at its place in the flow is text like
+any other, so a sticky header that covers the page at scroll 0 still counts.
 
 Usage::
 
@@ -25,8 +35,10 @@ Usage::
 ``--site DIR`` serves DIR over HTTP on a free port of 127.0.0.1 (directory URLs such as ``textbook-map/``
 resolve to their ``index.html``) and the pages are paths inside it. ``--variant NAME=SELECTOR`` adds a
 screenshot of each page after clicking SELECTOR (the lab report's Japanese claims). PNGs are named
-``<page>-<width>[-<variant>].png``. Exit status: 0 when no page has an offender, 1 when one has (each is
-printed), 2 for a usage error or when Chromium or Playwright is missing.
+``<page>-<width>[-<variant>].png``, ``<page>`` being a site page's whole path (``ja-textbook-map``) or a
+file's last two path parts (``lab-report-report.html``). Exit status: 0 when no page has an offender, 1 when
+one has (each is printed), 2 for a usage error (two pages that would share a PNG name among them) or when
+Chromium or Playwright is missing.
 """
 from __future__ import annotations
 
@@ -64,20 +76,42 @@ LAYOUT_CHECK = r"""
   const box = (r) => `${Math.round(r.left)}–${Math.round(r.right)} × ${Math.round(r.top + scrollY)}–` +
                      `${Math.round(r.bottom + scrollY)}`;
 
-  // what limits an element's text: the nearest scroll box, the boxes that hide overflow, a fixed panel
+  // the sticky boxes that are stuck: moved from their place in the flow (found by setting each to static
+  // for a moment: a sticky box keeps its room in the flow, so nothing else moves)
+  const stuck = new Set();
+  for (const el of document.body.querySelectorAll("*")) {
+    if (getComputedStyle(el).position !== "sticky") continue;
+    const at = el.getBoundingClientRect();
+    const [value, priority] = [el.style.getPropertyValue("position"), el.style.getPropertyPriority("position")];
+    el.style.setProperty("position", "static", "important");
+    const flow = el.getBoundingClientRect();
+    if (value) el.style.setProperty("position", value, priority); else el.style.removeProperty("position");
+    if (Math.abs(at.top - flow.top) > EDGE || Math.abs(at.left - flow.left) > EDGE) stuck.add(el);
+  }
+  // a box wholly beside the viewport (1 px may peek in); a zero-width box shows its overflow, so it is not
+  const beside = (r) => r.width > EDGE && (r.right <= EDGE || r.left >= viewport - EDGE);
+
+  // what limits an element's text: the scroll boxes, the boxes that hide overflow, a fixed panel, an
+  // off-canvas box, the stuck sticky box it moves with (its layer)
   const limits = new Map();
   const limitsOf = (el) => {
     if (limits.has(el)) return limits.get(el);
     const parent = el.parentElement;
-    const up = parent ? limitsOf(parent) : {scrolls: false, fixed: false, ellipsis: false, srOnly: false, clippers: []};
+    const up = parent ? limitsOf(parent) : {scrolls: false, fixed: false, ellipsis: false, srOnly: false,
+                                            offCanvas: false, layer: null, clippers: [], scrollBoxes: []};
     const result = {...up, clippers: [...up.clippers]};
     const style = getComputedStyle(el);
     if (style.position === "fixed") result.fixed = true;
     if (style.textOverflow === "ellipsis") result.ellipsis = true;
+    if (stuck.has(el)) result.layer = el;
+    if ((style.position === "fixed" || style.position === "absolute" || style.transform !== "none" || el.inert
+         || el.getAttribute("aria-hidden") === "true") && beside(el.getBoundingClientRect()))
+      result.offCanvas = true;
     const ox = style.overflowX, oy = style.overflowY;
     if (ox === "auto" || ox === "scroll" || oy === "auto" || oy === "scroll") {
       result.scrolls = true;
       result.clippers = [];  // what lies outside a scroll box is reached by scrolling it
+      result.scrollBoxes = [...up.scrollBoxes, el];
     } else if (ox === "hidden" || ox === "clip" || oy === "hidden" || oy === "clip" || style.clipPath !== "none"
                || (style.clip && style.clip !== "auto")) {
       const r = el.getBoundingClientRect();
@@ -86,6 +120,19 @@ LAYOUT_CHECK = r"""
     }
     limits.set(el, result);
     return result;
+  };
+
+  // the part of a line's box inside the visible area of every scroll box around it (null: scrolled out)
+  const seenPart = (r, scrollBoxes) => {
+    let {left, top, right, bottom} = r;
+    for (const s of scrollBoxes) {
+      const b = s.getBoundingClientRect();
+      left = Math.max(left, b.left + s.clientLeft);
+      top = Math.max(top, b.top + s.clientTop);
+      right = Math.min(right, b.left + s.clientLeft + s.clientWidth);
+      bottom = Math.min(bottom, b.top + s.clientTop + s.clientHeight);
+    }
+    return right - left > OVERLAP && bottom - top > OVERLAP ? {left, top, right, bottom} : null;
   };
 
   // every visible piece of text, as the boxes of its lines
@@ -98,11 +145,11 @@ LAYOUT_CHECK = r"""
     if (!el || el.closest("script, style, noscript, template, svg")) continue;
     if (!el.checkVisibility({checkOpacity: true, checkVisibilityCSS: true})) continue;
     const limit = limitsOf(el);
-    if (limit.srOnly) continue;
+    if (limit.srOnly || limit.offCanvas) continue;
     range.selectNodeContents(node);
     for (const r of range.getClientRects()) {
       if (r.width < 1 || r.height < 1) continue;
-      pieces.push({node, el, r, limit});
+      pieces.push({node, el, r, limit, seen: seenPart(r, limit.scrollBoxes)});
     }
   }
 
@@ -120,17 +167,18 @@ LAYOUT_CHECK = r"""
     }
   }
 
-  // overlaps: sweep the line boxes from top to bottom
-  pieces.sort((a, b) => a.r.top - b.r.top);
-  for (let i = 0; i < pieces.length; i++) {
-    const a = pieces[i];
-    for (let j = i + 1; j < pieces.length && pieces[j].r.top < a.r.bottom - OVERLAP; j++) {
-      const b = pieces[j];
-      if (a.node === b.node) continue;
-      const w = Math.min(a.r.right, b.r.right) - Math.max(a.r.left, b.r.left);
-      const h = Math.min(a.r.bottom, b.r.bottom) - Math.max(a.r.top, b.r.top);
+  // overlaps: sweep the seen parts of the line boxes from top to bottom; a stuck sticky box covers what
+  // scrolls under it on purpose, so only pieces of one layer are compared
+  const seen = pieces.filter((p) => p.seen).sort((a, b) => a.seen.top - b.seen.top);
+  for (let i = 0; i < seen.length; i++) {
+    const a = seen[i];
+    for (let j = i + 1; j < seen.length && seen[j].seen.top < a.seen.bottom - OVERLAP; j++) {
+      const b = seen[j];
+      if (a.node === b.node || a.limit.layer !== b.limit.layer) continue;
+      const w = Math.min(a.seen.right, b.seen.right) - Math.max(a.seen.left, b.seen.left);
+      const h = Math.min(a.seen.bottom, b.seen.bottom) - Math.max(a.seen.top, b.seen.top);
       if (w > OVERLAP && h > OVERLAP)
-        offenders.push({kind: "overlap", detail: `${describe(a.el)} and ${describe(b.el)} overlap at ${box(a.r)}`});
+        offenders.push({kind: "overlap", detail: `${describe(a.el)} and ${describe(b.el)} overlap at ${box(a.seen)}`});
     }
   }
 
@@ -180,13 +228,17 @@ class Shot:
         return "\n".join([f"FAIL  {head}"] + [f"      {o['kind']}: {o['detail']}" for o in self.offenders])
 
 
-def shot_name(page: str, width: int, variant: str = "") -> str:
-    """The PNG's file name for a page: its last two path parts, the width and the variant, e.g.
-    ``lab-report-report.html-390-ja.png`` for ``/home/me/lab-report/report.html``, ``ja-textbook-map-1280.png``
-    for the site's ``ja/textbook-map/``."""
+def shot_name(page: str, width: int, variant: str = "", *, depth: int | None = 2) -> str:
+    """The PNG's file name for a page: the last ``depth`` parts of its path (all with ``None``, as for a page
+    of a served site), the width and the variant, e.g. ``lab-report-report.html-390-ja.png`` for
+    ``/home/me/lab-report/report.html``, ``ja-concepts-cnn-1280.png`` for the site's ``ja/concepts/cnn/``
+    (``depth=None``), ``index-390.png`` for the site's root ``""``."""
+    return f"{_stem(page, depth)}-{width}{'-' + variant if variant else ''}.png"
+
+
+def _stem(page: str, depth: int | None) -> str:
     parts = [p for p in re.sub(r"^[a-z]+://[^/]*", "", page).split("/") if p]
-    stem = re.sub(r"[^A-Za-z0-9._-]+", "-", "-".join(parts[-2:])).strip("-") or "index"
-    return f"{stem}-{width}{'-' + variant if variant else ''}.png"
+    return re.sub(r"[^A-Za-z0-9._-]+", "-", "-".join(parts[-depth:] if depth else parts)).strip("-") or "index"
 
 
 @contextmanager
@@ -210,7 +262,8 @@ def served(directory: str | Path) -> Iterator[str]:
 
 def check_page(page, url: str, width: int, path: Path, *, click: str | None = None) -> list[dict]:
     """Open ``url`` in a Playwright ``page`` ``width`` px wide, click ``click`` (a selector) if given, save a
-    full-page screenshot to ``path`` and return the offenders of :data:`LAYOUT_CHECK`."""
+    full-page screenshot to ``path`` and return the offenders of :data:`LAYOUT_CHECK`, checked at scroll 0 (a
+    click may have scrolled the page)."""
     page.set_viewport_size({"width": width, "height": VIEWPORT_HEIGHT})
     page.goto(url, wait_until="load")
     if click:
@@ -224,6 +277,7 @@ def check_page(page, url: str, width: int, path: Path, *, click: str | None = No
         clip = {"x": 0, "y": 0, "width": width, "height": MAX_SCREENSHOT_HEIGHT}
     path.parent.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(path), full_page=True, clip=clip)
+    page.evaluate("() => window.scrollTo(0, 0)")
     return page.evaluate(LAYOUT_CHECK)
 
 
@@ -235,7 +289,8 @@ def take_screenshots(out_dir: str | Path, pages: Sequence[str], *, site: str | P
     Args:
         out_dir: where the PNGs go (created).
         pages: HTML files, ``http(s)://`` or ``file://`` URLs, or with ``site`` paths inside it.
-        site: a built site to serve over HTTP (pages are then relative to it).
+        site: a built site to serve over HTTP (pages are then relative to it, and their PNGs are named by
+            the whole path: ``concepts/cnn/`` and ``ja/concepts/cnn/`` are two files).
         widths: viewport widths in CSS px.
         variants: name -> a selector to click before the screenshot (e.g. a language switch).
         browser: a Playwright ``Browser`` to use; by default Debian's chromium is launched for the call.
@@ -246,10 +301,18 @@ def take_screenshots(out_dir: str | Path, pages: Sequence[str], *, site: str | P
     Raises:
         RuntimeError: Playwright or Debian's chromium is not installed.
         FileNotFoundError: a page file (or the site) does not exist.
-        ValueError: a page has no element a variant's selector names.
+        ValueError: a page has no element a variant's selector names, or two pages would get one PNG name.
     """
     out = Path(out_dir)
     views = [("", None)] + sorted((variants or {}).items())
+    depth = None if site is not None else 2
+    stems: dict[str, str] = {}
+    for page in pages:
+        stem = _stem(page, depth)
+        other = stems.setdefault(stem, page)
+        if other != page:
+            raise ValueError(f"screenshots: the pages {other!r} and {page!r} would both be saved as "
+                             f"{stem}-<width>.png; shoot them in two calls, into separate folders")
     with _base_url(site) as base, _browser(browser) as chromium:
         urls = [_url(base, page) for page in pages]
         context = chromium.new_context()
@@ -259,7 +322,7 @@ def take_screenshots(out_dir: str | Path, pages: Sequence[str], *, site: str | P
             for page, url in zip(pages, urls):
                 for width in widths:
                     for variant, click in views:
-                        path = out / shot_name(page, width, variant)
+                        path = out / shot_name(page, width, variant, depth=depth)
                         offenders = check_page(tab, url, width, path, click=click)
                         shots.append(Shot(page, width, variant, path, offenders))
         finally:

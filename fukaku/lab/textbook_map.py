@@ -101,9 +101,10 @@ SEED_TITLES_JA = {"002": "京都大学人工知能研究会 KaiRA 会誌（2019�
 
 # How each verdict of results.json reads on the page, by language; an experiment the results lack is "not run".
 NOT_RUN = "not run"
+# marks every text font has (DejaVu, Noto): colour-emoji marks showed as empty boxes without an emoji font
 VERDICTS = {
-    "en": {"holds": "✅ holds", "does not hold": "❌ does not hold", "error": "⚠️ error", NOT_RUN: "— not run"},
-    "ja": {"holds": "✅ 成立", "does not hold": "❌ 不成立", "error": "⚠️ エラー", NOT_RUN: "— 未実行"},
+    "en": {"holds": "✓ holds", "does not hold": "✗ does not hold", "error": "⚠ error", NOT_RUN: "— not run"},
+    "ja": {"holds": "✓ 成立", "does not hold": "✗ 不成立", "error": "⚠ エラー", NOT_RUN: "— 未実行"},
 }
 
 

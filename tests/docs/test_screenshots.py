@@ -1,6 +1,8 @@
-"""The lab report in headless Chromium at 1280 and 390 px, in English and Japanese: nothing cut off or overlapping
-(issue 17, item 5 and its acceptance), with the screenshots kept as artifacts in ``build/screenshots/``
-(``$FUKAKU_SCREENSHOTS`` elsewhere); and the checker of tools/screenshots.py catches a page that is broken.
+"""The lab report and three pages of the docs site (getting started, the textbook map, a concept page; each in
+English and Japanese) in headless Chromium at 1280 and 390 px: nothing cut off or overlapping (issue 17, item 5
+and its acceptance), with the screenshots kept as artifacts in ``build/screenshots/`` and
+``build/screenshots/docs/`` (``$FUKAKU_SCREENSHOTS`` elsewhere); and the checker of tools/screenshots.py catches
+a page that is broken, but not mkdocs-material's closed drawer or sticky navigation.
 
 ``.ci/run`` installs chromium with apt-get and sets ``FUKAKU_REQUIRE_BROWSER``, so there these tests must run;
 elsewhere, without chromium, they skip with that reason.
@@ -40,6 +42,8 @@ _spec.loader.exec_module(screenshots)
 EXPERIMENTS = ["softmax-demo", "perceptron-convergence", "diffusion-ou-not-heat", "words-vocabulary",
                "transformer-parameter-counts", "bellman-evaluation"]
 JAPANESE = {"ja": 'label[for="claims-ja"]'}
+# the docs pages the acceptance names: getting started, the textbook map, a concept page; and their Japanese twins
+DOCS_PAGES = ["", "textbook-map/", "concepts/cnn/"]
 
 
 @pytest.fixture(scope="module")
@@ -69,6 +73,20 @@ def test_the_report_has_nothing_cut_off_or_overlapping_at_1280_and_390_px(report
         assert shot.offenders == [], str(shot)
         width, height = _png_size(shot.path)
         assert width == shot.width and height > 2000, (shot.path, width, height)  # the whole page, not the window
+    print("\nscreenshots: " + ", ".join(str(s.path) for s in shots))
+
+
+def test_three_docs_pages_in_both_languages_have_nothing_cut_off_or_overlapping_at_1280_and_390_px(site, browser):
+    """``site``: the docs site built once per session (tests/docs/conftest.py)."""
+    pages = DOCS_PAGES + [f"ja/{page}" for page in DOCS_PAGES]
+    shots = screenshots.take_screenshots(ARTIFACTS / "docs", pages, site=site, browser=browser)
+    assert sorted(s.path.name for s in shots) == sorted(
+        f"{stem}-{width}.png" for stem in ["index", "textbook-map", "concepts-cnn", "ja", "ja-textbook-map",
+                                           "ja-concepts-cnn"] for width in (1280, 390))
+    for shot in shots:
+        assert shot.offenders == [], str(shot)
+        width, height = _png_size(shot.path)
+        assert width == shot.width and height > screenshots.VIEWPORT_HEIGHT, (shot.path, width, height)
     print("\nscreenshots: " + ", ".join(str(s.path) for s in shots))
 
 
@@ -154,6 +172,103 @@ def test_the_checker_names_what_is_cut_off_overlapping_or_missing(tmp_path, brow
                      ("image not loaded", "missing.png")}, broken.offenders
     assert fine.offenders == [], fine.offenders
     assert broken.path.name == f"{tmp_path.name}-broken.html-390.png" and _png_size(broken.path)[0] >= 390
+
+
+# A page laid out as mkdocs-material lays out its pages: a sticky header; on a desktop a sticky sidebar whose
+# navigation scrolls in its own box (scrolled down, as Material scrolls it to the current page) under a sticky
+# title; on a phone the same sidebar as a closed drawer fixed beside the screen, in which the open section's
+# panel lies over the top-level list; and a footer. {content} is the page's text.
+_MATERIAL_LIKE = """<!DOCTYPE html><html><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1"><style>
+body {{ margin: 0; font: 16px/1.5 sans-serif }}
+header {{ position: sticky; top: 0; height: 48px; background: #3f51b5; color: white; z-index: 2 }}
+.layout {{ display: flex; max-width: 1200px; margin: 24px auto 0 }}
+.sidebar {{ position: sticky; top: 48px; align-self: flex-start; width: 240px; height: calc(100vh - 48px) }}
+.scrollwrap {{ height: 100%; overflow-y: auto }}
+.nav {{ position: relative }}
+.nav-title {{ position: sticky; top: 0; margin: 0; background: white; font-weight: bold }}
+main {{ flex: 1; min-width: 0; padding: 0 16px }}
+pre {{ overflow-x: auto }}
+footer {{ background: #222; color: white; padding: 16px }}
+@media (max-width: 800px) {{
+  .sidebar {{ position: fixed; top: 0; left: -260px; width: 260px; height: 100%; z-index: 3; background: white }}
+  .panel {{ position: absolute; inset: 0; background: white }}
+}}
+</style></head><body>
+<header>fukaku 深く</header>
+<div class="layout"><div class="sidebar"><div class="scrollwrap"><nav class="nav">
+<p class="nav-title">fukaku 深く</p>
+<ul>{pages}</ul>
+<div class="panel"><p class="nav-title">Concepts</p><ul>{sections}</ul></div>
+</nav></div></div>
+<main>{content}</main></div>
+<footer>Made with Material for MkDocs</footer>
+<script>
+const scrollNav = () => {{ document.querySelector(".scrollwrap").scrollTop = 400; }};
+scrollNav();
+addEventListener("resize", scrollNav);  // as Material keeps the current page in view (a full-page shot resizes)
+</script>
+</body></html>"""
+_MATERIAL_PAGES = "".join(f"<li>Page {i}</li>" for i in range(30))
+_MATERIAL_SECTIONS = "".join(f"<li>Section {i}</li>" for i in range(10))
+_MATERIAL_TEXT = "".join(f"<h2>Heading {i}</h2><p>{'A paragraph of prose that wraps inside the column. ' * 8}</p>"
+                         f"<pre><code>print('a line of code too long for a phone, scrolled in its own box')"
+                         f"</code></pre>" for i in range(10))
+
+
+def _material_like(content: str) -> str:
+    return _MATERIAL_LIKE.format(pages=_MATERIAL_PAGES, sections=_MATERIAL_SECTIONS, content=content)
+
+
+def test_the_checker_passes_a_drawer_and_sticky_sidebar_but_not_overlapping_content(tmp_path, browser):
+    """The navigation of a Material page is not a defect at either width; text over text in its content is,
+    also under a sticky box that sits where the flow puts it; so is text off the screen that is not marked hidden."""
+    fine = _material_like(_MATERIAL_TEXT + '<p aria-hidden="true" style="margin-left: -2000px; width: 300px">'
+                                           "a panel closed off the screen</p>")
+    broken = _material_like("<p>First claim of the page</p><p style='margin-top: -3em'>Second claim printed "
+                            "over it</p><div style='position: sticky; top: 0; margin-bottom: -3em; background: "
+                            "white'>A sticky note over the text</div><p>Text under the note</p>"
+                            '<p style="margin-left: -2000px; width: 300px">A paragraph pushed off the page</p>'
+                            + _MATERIAL_TEXT)
+    (tmp_path / "fine.html").write_text(fine, encoding="utf-8")
+    (tmp_path / "broken.html").write_text(broken, encoding="utf-8")
+    shots = screenshots.take_screenshots(tmp_path / "shots", [str(tmp_path / "fine.html"),
+                                                              str(tmp_path / "broken.html")], browser=browser)
+    assert [s.width for s in shots] == [1280, 390, 1280, 390]
+    # what the fine page puts to the test on a desktop: the sidebar's sticky title lies over scrolled links
+    page = browser.new_page(viewport={"width": 1280, "height": screenshots.VIEWPORT_HEIGHT})
+    page.goto((tmp_path / "fine.html").as_uri())
+    assert page.evaluate("""() => {
+        const title = document.querySelector(".nav-title").getBoundingClientRect();
+        return [...document.querySelectorAll(".nav li")].some((li) => {
+            const r = li.getBoundingClientRect();
+            return r.top < title.bottom - 4 && r.bottom > title.top + 4; });
+    }""")
+    page.close()
+    for shot in shots:
+        if shot.page.endswith("fine.html"):
+            assert shot.offenders == [], str(shot)
+            assert _png_size(shot.path)[1] > 2 * screenshots.VIEWPORT_HEIGHT  # a page that scrolls
+        else:
+            # each offender: its kind and the texts it names
+            found = sorted((o["kind"], *sorted(o["detail"].split('"')[1::2])) for o in shot.offenders)
+            assert found == [("clipped", "A paragraph pushed off the page"),
+                             ("overlap", "A sticky note over the text", "Text under the note"),
+                             ("overlap", "First claim of the page", "Second claim printed over it")], str(shot)
+
+
+def test_pages_of_a_site_are_named_by_their_whole_path_and_two_pages_never_share_a_file(tmp_path, browser):
+    assert screenshots.shot_name("ja/concepts/cnn/", 390, depth=None) == "ja-concepts-cnn-390.png"
+    assert screenshots.shot_name("concepts/cnn/", 390, "ja", depth=None) == "concepts-cnn-390-ja.png"
+    assert screenshots.shot_name("", 1280, depth=None) == "index-1280.png"
+    assert screenshots.shot_name("/home/me/lab-report/report.html", 390) == "lab-report-report.html-390.png"
+    for name in ("a", "b"):
+        (tmp_path / name / "report").mkdir(parents=True)
+        (tmp_path / name / "report" / "index.html").write_text(_FINE, encoding="utf-8")
+    with pytest.raises(ValueError, match="would both be saved as report-index.html-<width>.png"):
+        screenshots.take_screenshots(tmp_path / "shots", [str(tmp_path / d / "report" / "index.html")
+                                                          for d in ("a", "b")], browser=browser)
+    assert not (tmp_path / "shots").exists()
 
 
 def _command(*args: str) -> subprocess.CompletedProcess:

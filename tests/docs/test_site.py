@@ -2,13 +2,11 @@
 strict on a fresh folder, its API reference holds every public name of fukaku, broken links and
 anchors fail it, the ``fukaku.x.y`` names the pages write resolve, and the concept pages' code runs.
 
-The full build runs once per session (about a minute here) on a small lab run: only the experiments
-whose figures the pages show, in quick mode, so the suite does not run the whole lab. The notebooks
-are rendered without being executed: tests/docs/test_notebooks.py executes them.
+The full build runs once per session, in the ``site`` fixture of tests/docs/conftest.py (shared with the
+docs pages' screenshots of test_screenshots.py).
 """
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import re
@@ -19,32 +17,10 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-_spec = importlib.util.spec_from_file_location("fukaku_tools_build_docs", ROOT / "tools" / "build_docs.py")
-build_docs = importlib.util.module_from_spec(_spec)
-sys.modules[_spec.name] = build_docs
-_spec.loader.exec_module(build_docs)
+build_docs = sys.modules["fukaku_tools_build_docs"]  # tools/build_docs.py, loaded by conftest.py
 
 # the pages whose ```python blocks are examples to run (C's getting-started test runs index.md's)
 EXAMPLE_PAGES = sorted((ROOT / "docs" / "concepts").glob("*.md")) + [ROOT / "docs" / "pytorch.md"]
-
-
-@pytest.fixture(scope="module")
-def modules() -> list[str]:
-    return build_docs.public_modules()
-
-
-@pytest.fixture(scope="module")
-def site(tmp_path_factory: pytest.TempPathFactory, modules: list[str]) -> Path:
-    """The site built as ``make docs`` builds it, from a fresh folder and a small quick lab run."""
-    from fukaku.lab.runner import run, select
-
-    tmp = tmp_path_factory.mktemp("docs")
-    figures = build_docs.figure_references(ROOT / "docs")
-    ids = build_docs.experiments_for_figures(figures, [e.id for e in select(None)]) or ["softmax-demo"]
-    run(ids, quick=True, out_dir=tmp / "lab-report")
-    docs_src = build_docs.prepare_sources(tmp / "build" / "docs-src", tmp / "lab-report", modules, execute=False)
-    build_docs.build_site(docs_src, tmp / "site", modules)
-    return tmp / "site"
 
 
 def test_the_strict_build_makes_every_part_of_the_site(site: Path, modules: list[str]) -> None:

@@ -194,6 +194,6 @@ def test_fukaku_lab_map_writes_both_pages_with_the_results_beside_them(tmp_path,
     _results(tmp_path, {"perceptron-xor": "does not hold"})
     assert cli_main(["map", "--out", str(tmp_path)]) == 0
     assert capsys.readouterr().out.split() == [str(tmp_path / "textbook-map.md"), str(tmp_path / "textbook-map.ja.md")]
-    assert "`perceptron-xor` | ❌ does not hold |" in (tmp_path / "textbook-map.md").read_text(encoding="utf-8")
+    assert "`perceptron-xor` | ✗ does not hold |" in (tmp_path / "textbook-map.md").read_text(encoding="utf-8")
     assert cli_main(["map", "--results", str(tmp_path / "missing.json"), "--out", str(tmp_path)]) == 2
     assert "missing" in capsys.readouterr().err

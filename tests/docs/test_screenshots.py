@@ -20,15 +20,12 @@ import pytest
 
 from fukaku import lab
 from fukaku.lab.claims_ja import claim_ja
+from browser import require_chromium
 from fukaku.playground.launch import CHROMIUM, CHROMIUM_FLAGS
 
 sync_api = pytest.importorskip("playwright.sync_api", reason="playwright (the test extra) is not installed")
 
-if not Path(CHROMIUM).exists():
-    why = "Debian's chromium is not installed (.ci/run installs it: apt-get install chromium)"
-    if os.environ.get("FUKAKU_REQUIRE_BROWSER"):   # set by .ci/run: there these tests must run
-        pytest.fail(why, pytrace=False)
-    pytest.skip(why, allow_module_level=True)
+require_chromium()
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = Path(os.environ.get("FUKAKU_SCREENSHOTS", ROOT / "build" / "screenshots"))

@@ -19,16 +19,13 @@ from pathlib import Path
 
 import pytest
 
+from browser import require_chromium
 from fukaku.playground.launch import CHROMIUM, CHROMIUM_FLAGS, launched
 
 sync_api = pytest.importorskip("playwright.sync_api", reason="playwright (the test extra) is not installed")
 pytest.importorskip("uvicorn", reason="the playground extra is not installed")
 
-if not Path(CHROMIUM).exists():
-    why = "Debian's chromium is not installed (.ci/run installs it: apt-get install chromium)"
-    if os.environ.get("FUKAKU_REQUIRE_BROWSER"):   # set by .ci/run: there these tests must run
-        pytest.fail(why, pytrace=False)
-    pytest.skip(why, allow_module_level=True)
+require_chromium()
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = Path(os.environ.get("FUKAKU_TEST_ARTIFACTS", ROOT / "build" / "test-artifacts"))

@@ -30,7 +30,8 @@ test: $(VENV)/.installed-test
 # the documentation site in site/ (mkdocs, strict: a broken link or a stale API name fails it): the lab
 # report it shows is made first when lab-report/ has none; tools/build_docs.py says what it generates
 docs: $(VENV)/.installed-test
-	test -f lab-report/results.json || $(PY) -m fukaku lab run --all --quick --out lab-report
+	# the lab exits 1 when a claim does not hold: the report still holds the verdicts the map shows
+	test -f lab-report/results.json || $(PY) -m fukaku lab run --all --quick --out lab-report || test -f lab-report/results.json
 	$(PY) tools/build_docs.py --lab-report lab-report --site site
 
 bench: $(VENV)/.installed-test

@@ -12,9 +12,11 @@ The repository's ``docs/`` holds only what people write. Everything generated go
 4. the tutorial notebooks, executed with nbclient (``--no-execute`` renders them without outputs); a
    Japanese notebook has the same code cells as its English twin, so it receives the English run's
    outputs instead of a second run;
-5. the lab report folder (``report.html``, ``figures/``) as ``lab/``: the concept pages show its
-   figures (``lab/figures/<experiment-id>….png``), so the figures are generated, never committed; a
-   figure the lab run lacks, or a ``fukaku.x.y`` written in a page's code that does not resolve
+5. the lab report folder (``results.json``, ``figures/``) as ``lab/``, its ``report.html`` rendered again
+   from ``results.json`` with the source labels linked to the site's textbook map: the concept pages show
+   its figures (``lab/figures/<experiment-id>….png``), so the figures are generated, never committed; a
+   figure the lab run lacks (checked first, naming the experiments that draw it), or a ``fukaku.x.y`` (or
+   ``fk.x.y``, the alias the pages import) written in a page's code that does not resolve
    (:func:`stale_api_names`), stops the build here;
 6. ``mkdocs build --strict`` with ``build/mkdocs.yml``: the repository's ``mkdocs.yml`` with ``docs_dir``
    pointing at the copy and the generated nav; broken links, anchors and nav entries fail the build;
@@ -144,9 +146,11 @@ def missing_from_reference(documented: set[str], modules: Sequence[str]) -> dict
     return missing
 
 
-# code in a page: a fenced block or an inline span; in it, a dotted name of the package
+# code in a page: a fenced block or an inline span; in it, a dotted name of the package, written in full
+# or with the alias the pages import it as (`import fukaku as fk`)
+ALIAS = "fk"
 _CODE = re.compile(r"```.*?```|`[^`\n]+`", re.S)
-_DOTTED_NAME = re.compile(rf"(?<![\w./-]){PACKAGE}(?:\.[A-Za-z_]\w*)+")
+_DOTTED_NAME = re.compile(rf"(?<![\w./-])(?:{PACKAGE}|{ALIAS})(?:\.[A-Za-z_]\w*)+")
 
 
 def resolves(dotted: str) -> bool:
@@ -170,15 +174,17 @@ def resolves(dotted: str) -> bool:
 
 
 def stale_api_names(docs_dir: Path) -> list[str]:
-    """Every ``fukaku.x.y`` written as code in the Markdown pages under ``docs_dir`` that does not
-    resolve (:func:`resolves`), as ``"page: name"``. The API pages are left out: they are made from
-    the live package, and a value they show (``FORMAT = 'fukaku.word2vec'``) is no name."""
+    """Every ``fukaku.x.y`` (or ``fk.x.y``: ``fk`` is ``fukaku``) written as code in the Markdown pages under
+    ``docs_dir`` that does not resolve (:func:`resolves`), as ``"page: name"`` spelled as the page spells it.
+    The API pages are left out: they are made from the live package, and a value they show
+    (``FORMAT = 'fukaku.word2vec'``) is no name."""
     stale = []
     for page in sorted(docs_dir.rglob("*.md")):
         if page.is_relative_to(docs_dir / API_DIR):
             continue
         names = {n for span in _CODE.findall(page.read_text(encoding="utf-8")) for n in _DOTTED_NAME.findall(span)}
-        stale += [f"{page.relative_to(docs_dir).as_posix()}: {n}" for n in sorted(names) if not resolves(n)]
+        stale += [f"{page.relative_to(docs_dir).as_posix()}: {n}" for n in sorted(names)
+                  if not resolves(PACKAGE + n.removeprefix(ALIAS) if n.startswith(ALIAS + ".") else n)]
     return stale
 
 
@@ -296,7 +302,7 @@ def _code_cells(notebook) -> list[str]:
     return [cell.source for cell in notebook.cells if cell.cell_type == "code"]
 
 
-def _execute(notebook, folder: Path, timeout: int) -> None:
+def execute_notebook(notebook, folder: Path, timeout: int) -> None:
     """Run ``notebook`` in a fresh kernel of this interpreter, in ``folder``, its figures drawn headless
     by matplotlib-inline (Agg, sent to the notebook as image/png; a plain ``MPLBACKEND=Agg`` would put
     no figure in the notebook, a desktop backend would need a display)."""
@@ -315,7 +321,7 @@ def _execute(notebook, folder: Path, timeout: int) -> None:
 
 
 def execute_notebooks(folder: Path, *, timeout: int = 600) -> list[Path]:
-    """Execute every English notebook of ``folder`` in place (:func:`_execute`); a Japanese twin
+    """Execute every English notebook of ``folder`` in place (:func:`execute_notebook`); a Japanese twin
     (``NAME.ja.ipynb``) whose code cells equal the English ones receives the English outputs, one with
     other code is executed itself. Returns the notebooks written."""
     import nbformat
@@ -323,7 +329,7 @@ def execute_notebooks(folder: Path, *, timeout: int = 600) -> list[Path]:
     written = []
     for english in sorted(p for p in folder.glob("*.ipynb") if not p.name.endswith(".ja.ipynb")):
         notebook = nbformat.read(english, as_version=4)
-        _execute(notebook, folder, timeout)
+        execute_notebook(notebook, folder, timeout)
         nbformat.write(notebook, english)
         written.append(english)
         japanese = english.with_name(english.name.removesuffix(".ipynb") + ".ja.ipynb")
@@ -337,7 +343,7 @@ def execute_notebooks(folder: Path, *, timeout: int = 600) -> list[Path]:
                     ran = next(runs)
                     cell.outputs, cell.execution_count = ran.outputs, ran.execution_count
         else:
-            _execute(twin, folder, timeout)
+            execute_notebook(twin, folder, timeout)
         nbformat.write(twin, japanese)
         written.append(japanese)
     return written
@@ -371,25 +377,35 @@ def experiments_for_figures(figures: Iterable[str], experiment_ids: Iterable[str
 
 def prepare_sources(out_dir: Path, lab_report: Path, modules: Sequence[str], *, execute: bool = True) -> Path:
     """Fill ``out_dir`` (emptied first) with the site's sources: the written pages, the API pages of
-    ``modules``, the textbook map, the tutorials (executed when ``execute``) and the lab report."""
+    ``modules``, the textbook map, the tutorials (executed when ``execute``) and the lab report.
+
+    Raises:
+        FileNotFoundError: when ``lab_report`` has no ``results.json``, or lacks a figure a page shows (the
+            message names the experiments that draw them); checked before ``out_dir`` is touched.
+        LookupError: when a page names a ``fukaku.x.y`` that does not resolve (:func:`stale_api_names`).
+    """
+    from fukaku.lab.registry import discover
     from fukaku.lab.textbook_map import write_pages
 
     results = lab_report / "results.json"
     if not results.is_file():
         raise FileNotFoundError(f"build_docs: {results} is missing; run the lab first: "
                                 f"python -m fukaku lab run --all --quick --out {lab_report}")
+    missing = sorted(f for f in figure_references(ROOT / "docs") if not (lab_report / "figures" / f).is_file())
+    if missing:
+        drawers = experiments_for_figures(missing, list(discover()))
+        raise FileNotFoundError(f"build_docs: the pages show lab figures that {lab_report} lacks: "
+                                f"{', '.join(missing)}, drawn by the experiment(s) {', '.join(drawers)}, which "
+                                "did not draw them there (not run, an error, or matplotlib missing: its report.html "
+                                f"says); run the lab: python -m fukaku lab run --all --quick --out {lab_report}")
     if out_dir.exists():
         shutil.rmtree(out_dir)
     shutil.copytree(ROOT / "docs", out_dir)
     write_api_pages(out_dir, modules)
     write_pages(results, out_dir)
     shutil.copytree(lab_report, out_dir / LAB_DIR)
+    write_lab_report(out_dir / LAB_DIR)
     write_lab_page(out_dir, results)
-    missing = sorted(f for f in figure_references(out_dir) if not (out_dir / LAB_DIR / "figures" / f).is_file())
-    if missing:
-        raise FileNotFoundError(f"build_docs: the pages show lab figures that {lab_report} lacks: "
-                                f"{', '.join(missing)}; run their experiments into it "
-                                f"(python -m fukaku lab run ID … --quick --out {lab_report})")
     stale = stale_api_names(out_dir)
     if stale:
         raise LookupError("build_docs: the pages name what fukaku does not have (rename or remove them): "
@@ -438,6 +454,18 @@ def site_nav(nav: list, docs_src: Path, modules: Sequence[str]) -> list:
             target = generated[title]
         filled.append({title: target})
     return filled
+
+
+def write_lab_report(lab_dir: Path) -> Path:
+    """``lab_dir/report.html`` rendered again from ``lab_dir/results.json`` for the site: its source labels
+    link to the site's textbook maps (``fukaku lab run`` leaves them unlinked: no map beside it)."""
+    from fukaku.lab.report import SITE_TEXTBOOK_MAP_URL, SITE_TEXTBOOK_MAP_URL_JA, render_html
+
+    record = json.loads((lab_dir / "results.json").read_text(encoding="utf-8"))
+    page = lab_dir / "report.html"
+    page.write_text(render_html(record, textbook_map_url=SITE_TEXTBOOK_MAP_URL,
+                                textbook_map_url_ja=SITE_TEXTBOOK_MAP_URL_JA, figure_dir=lab_dir), encoding="utf-8")
+    return page
 
 
 def write_lab_page(docs_src: Path, results_json: Path) -> Path:

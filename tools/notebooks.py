@@ -16,13 +16,15 @@ rewrites nothing and diffs show only what changed.
 Usage::
 
     python tools/notebooks.py            # rebuild every notebook whose source changed
-    python tools/notebooks.py --check    # exit 1, naming them, when a notebook differs from its source (CI)
+    python tools/notebooks.py --check    # exit 1, naming them, when a notebook differs from its source or
+                                         # has none (CI)
 """
 from __future__ import annotations
 
 import argparse
 import re
 import sys
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -131,9 +133,18 @@ def sources() -> list[Path]:
 
 
 def stale() -> list[Path]:
-    """The notebooks that are missing or differ from what their sources give."""
-    return [path for source in sources() for path, text in rendered(source).items()
-            if not path.is_file() or path.read_text(encoding="utf-8") != text]
+    """The notebooks that are missing or differ from what their sources give, then the orphans: notebooks
+    in ``docs/tutorials/`` that no source gives (a source renamed or deleted; the site would still show
+    them)."""
+    expected = {path: text for source in sources() for path, text in rendered(source).items()}
+    differ = [path for path, text in expected.items()
+              if not path.is_file() or path.read_text(encoding="utf-8") != text]
+    return differ + orphans(expected)
+
+
+def orphans(expected: Iterable[Path]) -> list[Path]:
+    """The notebooks of ``docs/tutorials/`` that are not among ``expected`` (the ones the sources give)."""
+    return sorted(set(TUTORIALS.glob("*.ipynb")) - set(expected))
 
 
 def write_all() -> list[Path]:
@@ -159,8 +170,11 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.check:
             out_of_date = stale()
+            produced = {notebook_path(source, lang) for source in sources() for lang in LANGUAGES}
             for path in out_of_date:
-                print(f"{path.relative_to(ROOT)} is out of date: run python tools/notebooks.py", file=sys.stderr)
+                why = ("is out of date: run python tools/notebooks.py" if path in produced
+                       else f"has no source in {SOURCES.relative_to(ROOT)}: delete it, or restore its source")
+                print(f"{path.relative_to(ROOT)} {why}", file=sys.stderr)
             return 1 if out_of_date else 0
         for path in write_all():
             print(f"wrote {path.relative_to(ROOT)}")

@@ -6,7 +6,9 @@
 (``DIR/ID1+ID2`` for several), so it never overwrites the full report. Exit status of ``run``: 0
 when every claim holds, 1 when one does not hold or an experiment raised, 2 for a usage error.
 ``map`` writes the textbook map (:mod:`fukaku.lab.textbook_map`) as DIR/textbook-map.md and
-DIR/textbook-map.ja.md, with the verdicts of a results.json (by default DIR/results.json, when there).
+DIR/textbook-map.ja.md, with the verdicts of a results.json (by default DIR/results.json, when there); its
+experiments link to DIR/report.html. The report of ``run`` leaves its source labels unlinked: only the
+documentation site (``make docs``) has the map for them to link to.
 """
 from __future__ import annotations
 
@@ -112,7 +114,9 @@ def _write_map(results: str | None, out: Path) -> int:
     results_path = Path(results) if results is not None else out / "results.json"
     try:
         out.mkdir(parents=True, exist_ok=True)
-        paths = write_pages(results_path if results is not None or results_path.is_file() else None, out)
+        # beside a report: its experiments link to report.html, and the table of seeds is only in the site
+        paths = write_pages(results_path if results is not None or results_path.is_file() else None, out,
+                            report_url="report.html", seeds_url=None)
     except (OSError, ValueError) as exc:  # no docs/seeds.md, a missing or malformed results file, an unwritable DIR
         print(f"fukaku lab map: {exc}", file=sys.stderr)
         return 2

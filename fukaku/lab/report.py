@@ -12,12 +12,13 @@ The page is meant to be read, on a desktop or a phone:
   tables after 12 rows, with a "… N more" note. Numbers are right-aligned in tabular numerals, to 4
   significant digits (the full value shows on hover and stays in results.json); the checks show 10, the
   precision of the comparison that decided the verdict.
-- **source labels link to the textbook map**: each citation in a source ("seed 000 §6.1.3, seed 003")
-  links to its row of the map, ``{textbook_map_url}#{anchor}`` (anchors from
-  :func:`fukaku.lab.textbook_map.anchor_for`). The default URLs, ``../textbook-map/`` and
-  ``../ja/textbook-map/``, are where the documentation site puts the maps relative to the report (the site
-  copies the report folder to ``lab/``); a report opened outside the site has them dangling, so pass
-  ``None`` to leave the labels unlinked.
+- **source labels link to the textbook map** when given its URL: each citation in a source ("seed 000
+  §6.1.3, seed 003") links to its row of the map, ``{textbook_map_url}#{anchor}`` (anchors from
+  :func:`fukaku.lab.textbook_map.anchor_for`). ``fukaku lab run`` writes the report without links (the
+  default, None: no map beside it); the documentation site re-renders it from ``results.json`` with
+  :data:`SITE_TEXTBOOK_MAP_URL` and :data:`SITE_TEXTBOOK_MAP_URL_JA`, where the site puts the maps relative
+  to ``lab/report.html``. When the map's table (``docs/seeds.md``) cannot be read, the labels stay
+  unlinked with a warning: a report is never lost to its links.
 - **English and Japanese titles and claims**: a switch at the top shows the titles and claims in English
   (the default) or in Japanese (:func:`fukaku.lab.claims_ja.claim_ja`; an experiment without a
   translation keeps its English). The switch is two radio buttons and CSS — the page has no script — so
@@ -29,7 +30,8 @@ The page is meant to be read, on a desktop or a phone:
 
 The page is self-contained (inline style, no scripts, no network); figures are ``<img>`` tags with paths
 relative to ``DIR``, so the folder can be moved or zipped as a whole. Every piece of text is HTML-escaped.
-Files are written atomically.
+Both files are rendered before either is written, and each is written atomically: a failure leaves the
+previous report whole.
 """
 from __future__ import annotations
 
@@ -37,6 +39,7 @@ import json
 import math
 import re
 import struct
+import warnings
 from html import escape
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -47,8 +50,9 @@ from .._atomic import atomic_write
 if TYPE_CHECKING:
     from .runner import LabRun
 
-DEFAULT_TEXTBOOK_MAP_URL = "../textbook-map/"
-DEFAULT_TEXTBOOK_MAP_URL_JA = "../ja/textbook-map/"
+# where the documentation site puts the textbook maps, relative to its copy of the report (lab/report.html)
+SITE_TEXTBOOK_MAP_URL = "../textbook-map/"
+SITE_TEXTBOOK_MAP_URL_JA = "../ja/textbook-map/"
 _SIGNIFICANT_DIGITS = 4
 _MAX_ITEMS = 12  # cells of a row of numbers, items of a text list
 _MAX_ROWS = 12  # rows of a nested table
@@ -117,34 +121,39 @@ code { overflow-wrap: anywhere; }
 """
 
 
-def write_report(lab_run: LabRun, *, textbook_map_url: str | None = DEFAULT_TEXTBOOK_MAP_URL,
-                 textbook_map_url_ja: str | None = DEFAULT_TEXTBOOK_MAP_URL_JA) -> tuple[Path, Path]:
+def write_report(lab_run: LabRun, *, textbook_map_url: str | None = None,
+                 textbook_map_url_ja: str | None = None) -> tuple[Path, Path]:
     """Write ``report.html`` and ``results.json`` into ``lab_run.out_dir``; return their paths.
+
+    Both are rendered first, then written (each atomically): a page that fails to render leaves the
+    previous pair as it was, never a new ``results.json`` beside an old ``report.html``.
 
     Args:
         lab_run: a finished run (:func:`fukaku.lab.run` returns one).
-        textbook_map_url: the English textbook map, relative to the report (default: where the
-            documentation site puts it); None leaves source labels unlinked.
+        textbook_map_url: the English textbook map, relative to the report; None (the default: a report
+            outside the documentation site has no map beside it) leaves source labels unlinked.
         textbook_map_url_ja: the Japanese map, linked while the page shows Japanese; None links the
             English one instead.
     """
     record = lab_run.to_dict()
     out = Path(lab_run.out_dir)
     json_path, html_path = out / "results.json", out / "report.html"
-    _write_atomic(json_path, json.dumps(record, indent=2, ensure_ascii=False, allow_nan=False) + "\n")
-    _write_atomic(html_path, render_html(record, textbook_map_url=textbook_map_url,
-                                         textbook_map_url_ja=textbook_map_url_ja, figure_dir=out))
+    results = json.dumps(record, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+    html = render_html(record, textbook_map_url=textbook_map_url, textbook_map_url_ja=textbook_map_url_ja,
+                       figure_dir=out)
+    _write_atomic(json_path, results)
+    _write_atomic(html_path, html)
     return html_path, json_path
 
 
-def render_html(record: dict, *, textbook_map_url: str | None = DEFAULT_TEXTBOOK_MAP_URL,
-                textbook_map_url_ja: str | None = DEFAULT_TEXTBOOK_MAP_URL_JA,
+def render_html(record: dict, *, textbook_map_url: str | None = None, textbook_map_url_ja: str | None = None,
                 figure_dir: str | Path | None = None) -> str:
     """The report page for a run record (the dict that results.json holds).
 
     Args:
         record: :meth:`fukaku.lab.LabRun.to_dict`, or the parsed ``results.json``.
-        textbook_map_url: where source labels link (``{url}#{anchor}``), relative to the page; None: no links.
+        textbook_map_url: where source labels link (``{url}#{anchor}``), relative to the page; None (the
+            default): no links. The documentation site passes :data:`SITE_TEXTBOOK_MAP_URL`.
         textbook_map_url_ja: the Japanese map, linked while the page shows Japanese; None: the English one.
         figure_dir: the folder the figure paths are relative to (the report's). When given, each PNG gets its
             display size from its pixels and resolution (a figure's text then shows at the same size in every
@@ -154,7 +163,8 @@ def render_html(record: dict, *, textbook_map_url: str | None = DEFAULT_TEXTBOOK
     Examples:
         >>> import json
         >>> record = json.loads(open("lab-report/results.json", encoding="utf-8").read())  # doctest: +SKIP
-        >>> html = render_html(record, textbook_map_url=None)  # doctest: +SKIP
+        >>> html = render_html(record, textbook_map_url=SITE_TEXTBOOK_MAP_URL,  # doctest: +SKIP
+        ...                    textbook_map_url_ja=SITE_TEXTBOOK_MAP_URL_JA)
     """
     experiments = record["experiments"]
     counts = record["counts"]
@@ -192,6 +202,8 @@ class _Page:
 
     def __init__(self, map_url: str | None, map_url_ja: str | None, exp_ids: list[str],
                  figure_dir: Path | None) -> None:
+        if map_url is not None and _map_table_broken():
+            map_url = None
         self.map_url, self.map_url_ja = map_url, (map_url_ja if map_url_ja is not None else map_url)
         self.figure_dir = figure_dir
         self.japanese = _japanese_claims(exp_ids)
@@ -279,6 +291,23 @@ class _Page:
                 f'<span class="translated" lang="ja"><strong>主張：</strong>{escape(japanese[1])}</span>')
 
 
+def _map_table_broken() -> bool:
+    """Whether the textbook map's table is there but does not parse (a row of ``docs/seeds.md`` without its
+    Japanese title), so source labels cannot link to its rows: a warning says why they stay plain. A missing
+    table (an installed wheel has no ``docs/``) is not broken: :func:`~fukaku.lab.textbook_map.anchor_for`
+    finds no anchor, and the labels stay plain silently."""
+    from .textbook_map import parse_seeds
+
+    try:
+        parse_seeds()
+    except FileNotFoundError:
+        return False
+    except ValueError as exc:
+        warnings.warn(f"lab report: source labels are not linked to the textbook map: {exc}", stacklevel=4)
+        return True
+    return False
+
+
 def _japanese_claims(exp_ids: list[str]) -> dict[str, tuple[str, str]]:
     """The Japanese (title, claim) of each id the catalogue translates; ids it lacks are left out."""
     from .claims_ja import claim_ja
@@ -346,15 +375,17 @@ _CSS_PX_PER_INCH = 96
 
 def _display_size(path: Path) -> tuple[int, int] | None:
     """A PNG's size on the page in CSS px: its pixels at its resolution (``pHYs``), 96 CSS px an inch; None
-    for a file that is not a readable PNG (an SVG, a missing file)."""
+    for a file that is not a readable PNG (an SVG, a missing file, a header cut off or garbled)."""
     try:
         with open(path, "rb") as fh:
             head = fh.read(4096)  # the header chunks; the resolution comes before the image data
     except OSError:
         return None
-    if head[:8] != b"\x89PNG\r\n\x1a\n" or head[12:16] != b"IHDR":
-        return None
+    if len(head) < 24 or head[:8] != b"\x89PNG\r\n\x1a\n" or head[12:16] != b"IHDR":
+        return None  # not a PNG, or one cut off inside its header
     width, height = struct.unpack(">II", head[16:24])
+    if width == 0 or height == 0:  # a PNG has neither
+        return None
     scale = 1.0
     position = 8
     while position + 8 <= len(head):
@@ -599,4 +630,4 @@ def _write_atomic(path: Path, text: str) -> None:
         f.write(text)
 
 
-__all__ = ["write_report", "render_html", "format_value", "DEFAULT_TEXTBOOK_MAP_URL", "DEFAULT_TEXTBOOK_MAP_URL_JA"]
+__all__ = ["write_report", "render_html", "format_value", "SITE_TEXTBOOK_MAP_URL", "SITE_TEXTBOOK_MAP_URL_JA"]

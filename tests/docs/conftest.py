@@ -7,18 +7,13 @@ executed: tests/docs/test_notebooks.py executes them.
 """
 from __future__ import annotations
 
-import importlib.util
-import sys
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-# tools/build_docs.py, loaded once for the fixtures and the tests (test_site.py takes it from sys.modules)
-_spec = importlib.util.spec_from_file_location("fukaku_tools_build_docs", ROOT / "tools" / "build_docs.py")
-build_docs = importlib.util.module_from_spec(_spec)
-sys.modules[_spec.name] = build_docs
-_spec.loader.exec_module(build_docs)
+from docs.tools_loader import ROOT, load_tool
+
+build_docs = load_tool("build_docs")
 
 
 @pytest.fixture(scope="session")

@@ -10,22 +10,19 @@ the one a machine without ``../shared/data`` takes.
 """
 from __future__ import annotations
 
-import importlib.util
 import json
 import re
 import sys
 import time
 from pathlib import Path
 
-import nbclient
 import nbformat
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-_spec = importlib.util.spec_from_file_location("fukaku_tools_notebooks", ROOT / "tools" / "notebooks.py")
-notebooks = importlib.util.module_from_spec(_spec)
-sys.modules[_spec.name] = notebooks  # dataclasses look the module up while the class is built
-_spec.loader.exec_module(notebooks)
+from docs.tools_loader import load_tool
+
+notebooks = load_tool("notebooks")
+build_docs = load_tool("build_docs")
 
 SOURCES = notebooks.sources()
 ENGLISH = [notebooks.notebook_path(source, "en") for source in SOURCES]
@@ -50,6 +47,30 @@ def test_the_issue_asks_for_at_least_eight_tutorials() -> None:
 
 def test_every_notebook_is_built_from_its_current_source() -> None:
     assert notebooks.stale() == [], "run: python tools/notebooks.py"
+
+
+def test_check_names_an_outdated_notebook_and_one_without_a_source(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                                    capsys: pytest.CaptureFixture) -> None:
+    """A notebook whose source was renamed or deleted is stale too: the site would still show it."""
+    tutorials = tmp_path / "docs" / "tutorials"
+    (tutorials / "src").mkdir(parents=True)
+    monkeypatch.setattr(notebooks, "ROOT", tmp_path)
+    monkeypatch.setattr(notebooks, "TUTORIALS", tutorials)
+    monkeypatch.setattr(notebooks, "SOURCES", tutorials / "src")
+    monkeypatch.setattr(sys, "path", [*sys.path])  # write_all puts its ROOT on the path
+    (tutorials / "src" / "01-x.py").write_text("# %% [markdown]\n# Hello\n# %% [markdown] ja\n# こんにちは\n"
+                                               "# %%\nprint(1)\n", encoding="utf-8")
+    assert [p.name for p in notebooks.write_all()] == ["01-x.ipynb", "01-x.ja.ipynb"]
+    assert notebooks.stale() == [] and notebooks.main(["--check"]) == 0
+    (tutorials / "00-renamed.ipynb").write_text((tutorials / "01-x.ipynb").read_text(encoding="utf-8"),
+                                                encoding="utf-8")
+    (tutorials / "01-x.ja.ipynb").write_text("{}", encoding="utf-8")
+    assert notebooks.stale() == [tutorials / "01-x.ja.ipynb", tutorials / "00-renamed.ipynb"]
+    capsys.readouterr()
+    assert notebooks.main(["--check"]) == 1
+    assert capsys.readouterr().err.splitlines() == [
+        "docs/tutorials/01-x.ja.ipynb is out of date: run python tools/notebooks.py",
+        "docs/tutorials/00-renamed.ipynb has no source in docs/tutorials/src: delete it, or restore its source"]
 
 
 @pytest.mark.parametrize("path", ENGLISH + JAPANESE, ids=lambda p: p.name)
@@ -105,17 +126,12 @@ def test_every_seed_citation_resolves(source: Path) -> None:
 
 @pytest.mark.parametrize("path", ENGLISH, ids=lambda p: p.stem)
 def test_the_notebook_runs_and_ends_with_a_figure(path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    # headless: matplotlib-inline draws with Agg and sends each figure to the notebook as image/png (plain
-    # MPLBACKEND=Agg would draw nothing into the notebook, and a desktop backend would need a display)
-    monkeypatch.setenv("MPLBACKEND", "module://matplotlib_inline.backend_inline")
+    # the site build's executor: headless, a fresh kernel of this interpreter, run in tmp_path
     monkeypatch.setenv("FUKAKU_DATA", str(tmp_path / "no-shared-data"))   # the embedded-data path, as in CI
     (tmp_path / "no-shared-data").mkdir()
     nb = nbformat.read(path, as_version=4)
-    # "python3" resolves to this interpreter: jupyter_client starts the kernel with sys.executable
-    client = nbclient.NotebookClient(nb, timeout=TIMEOUT, kernel_name="python3",
-                                     resources={"metadata": {"path": str(tmp_path)}})
     start = time.perf_counter()
-    client.execute()
+    build_docs.execute_notebook(nb, tmp_path, TIMEOUT)
     print(f"{path.name}: {time.perf_counter() - start:.1f} s")
     code = [cell for cell in nb.cells if cell.cell_type == "code"]
     errors = [o for cell in code for o in cell.outputs if o.output_type == "error"]

@@ -9,7 +9,6 @@ elsewhere, without chromium, they skip with that reason.
 """
 from __future__ import annotations
 
-import importlib.util
 import os
 import struct
 import subprocess
@@ -18,21 +17,15 @@ from pathlib import Path
 
 import pytest
 
+from browser import browser, require_browser  # noqa: F401 (browser: a fixture the tests take)
+from docs.tools_loader import ROOT, load_tool
 from fukaku import lab
 from fukaku.lab.claims_ja import claim_ja
-from browser import require_chromium
-from fukaku.playground.launch import CHROMIUM, CHROMIUM_FLAGS
 
-sync_api = pytest.importorskip("playwright.sync_api", reason="playwright (the test extra) is not installed")
+require_browser()
 
-require_chromium()
-
-ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = Path(os.environ.get("FUKAKU_SCREENSHOTS", ROOT / "build" / "screenshots"))
-_spec = importlib.util.spec_from_file_location("fukaku_tools_screenshots", ROOT / "tools" / "screenshots.py")
-screenshots = importlib.util.module_from_spec(_spec)
-sys.modules[_spec.name] = screenshots
-_spec.loader.exec_module(screenshots)
+screenshots = load_tool("screenshots")
 
 # quick experiments (about 3 s in all) whose pages hold what the report renders: checks with lists and dicts,
 # nested dicts of records, long rows, several citations in a source, figures with legends
@@ -48,15 +41,7 @@ def report_page(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("screenshots") / "lab-report"
     result = lab.run(EXPERIMENTS, quick=True, out_dir=out, quiet=True)
     assert [o.status for o in result.outcomes] == ["holds"] * len(EXPERIMENTS)
-    return result.report_path
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=list(CHROMIUM_FLAGS))
-        yield b
-        b.close()
+    return load_tool("build_docs").write_lab_report(out)  # as the site shows it: its sources linked to the map
 
 
 def _png_size(path: Path) -> tuple[int, int]:

@@ -16,8 +16,9 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-build_docs = sys.modules["fukaku_tools_build_docs"]  # tools/build_docs.py, loaded by conftest.py
+from docs.tools_loader import ROOT, load_tool
+
+build_docs = load_tool("build_docs")
 
 # the pages whose ```python blocks are examples to run (C's getting-started test runs index.md's)
 EXAMPLE_PAGES = sorted((ROOT / "docs" / "concepts").glob("*.md")) + [ROOT / "docs" / "pytorch.md"]
@@ -44,9 +45,36 @@ def test_the_strict_build_makes_every_part_of_the_site(site: Path, modules: list
     assert '<html lang="ja"' in (site / "ja" / "index.html").read_text(encoding="utf-8")
 
 
-def test_every_lab_figure_a_page_shows_is_in_the_site(site: Path) -> None:
+def test_the_site_report_links_its_sources_to_the_site_maps(site: Path) -> None:
+    """``fukaku lab run`` writes the report unlinked (no map beside it); the site's copy is rendered again
+    with the links to its maps, and the map's experiments link back to the report."""
+    from fukaku.lab.textbook_map import anchor_for
+
+    report = (site / "lab" / "report.html").read_text(encoding="utf-8")
+    lab_run = (site.parent / "lab-report" / "report.html").read_text(encoding="utf-8")
+    anchor = anchor_for(json.loads((site / "lab" / "results.json").read_text(encoding="utf-8"))
+                        ["experiments"][0]["source"])
+    assert f'href="../textbook-map/#{anchor}"' in report and f'href="../ja/textbook-map/#{anchor}"' in report
+    assert "textbook-map" not in lab_run
+    assert (site / "textbook-map" / "index.html").is_file() and f'id="{anchor}"' in \
+        (site / "textbook-map" / "index.html").read_text(encoding="utf-8")
+
+
+def test_a_figure_the_lab_run_lacks_stops_the_build_naming_the_experiments_to_run(tmp_path: Path) -> None:
+    from fukaku.lab.registry import discover
+
     figures = build_docs.figure_references(ROOT / "docs")
-    assert [f for f in figures if not (site / "lab" / "figures" / f).is_file()] == []
+    assert figures, "no page shows a lab figure"
+    drawers = build_docs.experiments_for_figures(figures, list(discover()))
+    lab_report = tmp_path / "lab-report"
+    (lab_report / "figures").mkdir(parents=True)
+    (lab_report / "results.json").write_text("{}", encoding="utf-8")
+    with pytest.raises(FileNotFoundError, match="lacks") as failure:
+        build_docs.prepare_sources(tmp_path / "docs-src", lab_report, [], execute=False)
+    message = str(failure.value)
+    assert all(figure in message for figure in figures) and all(exp_id in message for exp_id in drawers)
+    assert f"--out {lab_report}" in message
+    assert not (tmp_path / "docs-src").exists()  # refused before any work
 
 
 def test_every_public_name_of_fukaku_is_in_the_api_reference(site: Path, modules: list[str]) -> None:
@@ -131,6 +159,14 @@ def test_stale_api_names_are_found(tmp_path: Path) -> None:
                                                     "page.md: fukaku.optim.nosuchmodule"]
 
 
+def test_stale_api_names_written_with_the_fk_alias_are_found(tmp_path: Path) -> None:
+    (tmp_path / "page.md").write_text(
+        "```python\nimport fukaku as fk\nscaler = fk.amp.GradScalar()\nx = fk.randn(3)\n```\n"
+        "Use `fk.amp.GradScaler` and `fk.nn.Linear`; `xfk.nothing` and `self.fk.nothing` are other names.\n",
+        encoding="utf-8")
+    assert build_docs.stale_api_names(tmp_path) == ["page.md: fk.amp.GradScalar"]
+
+
 def test_every_api_name_the_written_pages_name_resolves() -> None:
     assert build_docs.stale_api_names(ROOT / "docs") == []
 
@@ -186,13 +222,16 @@ def test_executed_notebooks_give_the_japanese_twin_the_english_outputs(tmp_path:
     assert nbformat.read(tmp_path / "01-sum.ja.ipynb", as_version=4).cells[0].source == "# 和"
 
 
-def test_executed_notebooks_keep_their_figures(tmp_path: Path) -> None:
-    """A figure a notebook draws is in its outputs as image/png, whatever MPLBACKEND the caller has."""
+def test_executed_notebooks_keep_their_figures(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A figure a notebook draws is in its outputs as image/png, whatever MPLBACKEND the caller has (Agg here,
+    which alone would put no figure in the notebook), and the caller's MPLBACKEND is restored."""
     import nbformat
     from nbformat.v4 import new_code_cell, new_notebook
 
+    monkeypatch.setenv("MPLBACKEND", "Agg")
     nbformat.write(new_notebook(cells=[new_code_cell(
         "import matplotlib.pyplot as plt\nplt.plot([0, 1], [1, 0])\nplt.show()")]), tmp_path / "figure.ipynb")
     build_docs.execute_notebooks(tmp_path)
     outputs = nbformat.read(tmp_path / "figure.ipynb", as_version=4).cells[0].outputs
     assert any("image/png" in o.get("data", {}) for o in outputs)
+    assert os.environ["MPLBACKEND"] == "Agg"

@@ -14,7 +14,9 @@ from html.parser import HTMLParser
 import numpy as np
 import pytest
 
+from fukaku import lab
 from fukaku.lab import plotting, report
+from fukaku.lab import textbook_map as tm
 from fukaku.lab.claims_ja import claim_ja
 from fukaku.lab.registry import Context
 from fukaku.lab.textbook_map import anchor_for
@@ -223,14 +225,57 @@ def test_every_citation_in_a_source_links_to_its_row_of_the_map():
         assert line.text(lang) == f"softmax-demo · {source} · 0.50\N{NO-BREAK SPACE}s"
 
 
-def test_the_default_map_is_where_the_site_puts_it_and_none_turns_links_off():
-    html = report.render_html(_record(_experiment("softmax-demo", source="seed 000 §6.1.3")))
+def test_labels_link_only_when_given_the_map_and_the_site_urls_point_at_the_sites_maps():
+    """A report outside the site has no map beside it: by default its labels are plain text."""
+    record = _record(_experiment("softmax-demo", source="seed 000 §6.1.3"))
+    plain = report.render_html(record)
+    assert "#seed" not in plain and "<a href=\"../" not in plain and "seed 000 §6.1.3" in plain
+    site = report.render_html(record, textbook_map_url=report.SITE_TEXTBOOK_MAP_URL,
+                              textbook_map_url_ja=report.SITE_TEXTBOOK_MAP_URL_JA)
     anchor = anchor_for("seed 000 §6.1.3")
-    assert f'href="../textbook-map/#{anchor}"' in html and f'href="../ja/textbook-map/#{anchor}"' in html
-    assert report.DEFAULT_TEXTBOOK_MAP_URL == "../textbook-map/"
-    plain = report.render_html(_record(_experiment("softmax-demo", source="seed 000 §6.1.3")), textbook_map_url=None)
-    assert "#seed" not in plain
-    assert "textbook-map" not in plain and "seed 000 §6.1.3" in plain
+    assert f'href="../textbook-map/#{anchor}"' in site and f'href="../ja/textbook-map/#{anchor}"' in site
+
+
+@pytest.fixture
+def seeds_table_without_a_japanese_title(tmp_path, monkeypatch):
+    """docs/seeds.md with a new row that has no Japanese title (parse_seeds refuses it), as the map reads it."""
+    doc = tm.SEEDS_DOC.read_text(encoding="utf-8").replace("| 6.1.9 | double descent |", "| 6.1.10 | new |")
+    broken = tmp_path / "seeds.md"
+    broken.write_text(doc, encoding="utf-8")
+    original = tm.parse_seeds
+    monkeypatch.setattr(tm, "parse_seeds", lambda path=broken: original(path))
+    with pytest.raises(ValueError, match="SECTION_TITLES_JA"):
+        tm.parse_seeds()
+    return broken
+
+
+def test_a_map_table_that_does_not_parse_leaves_the_labels_unlinked_with_a_warning(
+        seeds_table_without_a_japanese_title):
+    record = _record(_experiment("softmax-demo", source="seed 000 §6.1.3"))
+    with pytest.warns(UserWarning, match="not linked to the textbook map.*SECTION_TITLES_JA"):
+        html = report.render_html(record, textbook_map_url="map/", textbook_map_url_ja="ja/map/")
+    (line,) = parse(html).find_all("p", class_="source")
+    assert line.find_all("a") == [] and "seed 000 §6.1.3" in line.text()
+
+
+def test_a_lab_run_with_a_map_table_that_does_not_parse_writes_its_report(seeds_table_without_a_japanese_title,
+                                                                         tmp_path):
+    result = lab.run(["softmax-demo"], quick=True, out_dir=tmp_path / "out", quiet=True)
+    assert result.report_path.is_file() and result.json_path.is_file()
+
+
+def test_a_report_that_fails_to_render_leaves_the_previous_report_and_results(tmp_path, monkeypatch):
+    out = tmp_path / "out"
+    first = lab.run(["softmax-demo"], quick=True, out_dir=out, quiet=True)
+    before = {p: p.read_bytes() for p in (first.report_path, first.json_path)}
+
+    def fails(*args, **kwargs):
+        raise RuntimeError("render failed")
+
+    monkeypatch.setattr(report, "render_html", fails)
+    with pytest.raises(RuntimeError, match="render failed"):
+        lab.run(["softmax-demo"], quick=True, out_dir=out, quiet=True, seed=1)
+    assert {p: p.read_bytes() for p in before} == before  # neither a new results.json nor a new page
 
 
 def test_source_citations_cut_a_label_at_commas_and_semicolons_outside_parentheses():
@@ -310,6 +355,18 @@ def test_figures_show_at_their_size_in_css_pixels(tmp_path):
     assert all(i.attrs["loading"] == "lazy" for i in images)
     links = [a.attrs["href"] for a in parse(report.render_html(_record(entry))).find_all("a") if a.find_all("img")]
     assert links == entry["figures"]  # a tap opens the figure at full size
+
+
+def test_a_truncated_or_garbled_png_shows_without_a_size(tmp_path):
+    whole = _png(64, 32, None)
+    (tmp_path / "cut.png").write_bytes(whole[:20])  # the signature and IHDR's name: no width or height
+    (tmp_path / "zero.png").write_bytes(_png(0, 0, None))
+    (tmp_path / "garbled.png").write_bytes(whole[:24] + b"\xff" * 40)  # a chunk length past the end
+    assert [report._display_size(tmp_path / n) for n in ("cut.png", "zero.png", "garbled.png")] == \
+        [None, None, (64, 32)]
+    entry = _experiment(figures=["cut.png", "zero.png"])
+    images = parse(report.render_html(_record(entry), figure_dir=tmp_path)).find_all("img")
+    assert [("width" in i.attrs, i.attrs["src"]) for i in images] == [(False, "cut.png"), (False, "zero.png")]
 
 
 needs_matplotlib = pytest.mark.skipif(not plotting.available(), reason="matplotlib (the lab extra) is not installed")
@@ -393,15 +450,25 @@ def test_a_legend_with_no_free_place_inside_goes_outside_and_a_clear_one_stays()
 
 @needs_matplotlib
 def test_save_figure_moves_legends_in_the_file_it_writes(tmp_path, monkeypatch):
-    seen = []
-    original = plotting.keep_legends_off_data
-    monkeypatch.setattr(plotting, "keep_legends_off_data", lambda fig: seen.append(original(fig)) or seen[-1])
+    """The legend's place when the PNG is written (a spy on savefig), not only what the mover returned."""
+    from matplotlib.figure import Figure
+
+    saved = []
+    original = Figure.savefig
+
+    def spy(fig, *args, **kwargs):
+        fig.draw_without_rendering()
+        ax = fig.axes[0]
+        saved.append((ax.get_legend()._loc, _line_points_under(ax, ax.get_legend(), fig.canvas.get_renderer())))
+        return original(fig, *args, **kwargs)
+
+    monkeypatch.setattr(Figure, "savefig", spy)
 
     def draw(fig):
         ax = fig.subplots()
-        ax.plot([0, 1], [1, 0], label="falling")
+        ax.plot([0, 1], [1, 0], label="falling")  # crosses the upper left corner
         ax.legend(loc="upper left")
 
-    plotting.save_figure(Context(tmp_path), "falling", draw)
-    (moved,) = seen
-    assert len(moved) == 1 and moved[0]._loc == 0  # matplotlib's "best" found a free place inside
+    (path,) = plotting.save_figure(Context(tmp_path), "falling", draw)
+    assert saved == [(0, 0)]  # matplotlib's "best" found a free place inside, off the line, before the write
+    assert path.is_file()

@@ -1,6 +1,7 @@
 """The textbook map (fukaku/lab/textbook_map.py): every section of docs/seeds.md, generated, not typed."""
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 from pathlib import Path
@@ -112,12 +113,36 @@ def test_a_file_that_is_not_lab_results_is_refused(tmp_path, content, error) -> 
         tm.build_map(tmp_path / "missing.json", seeds=tm.parse_seeds(), citations=[], experiments=[])
 
 
-def test_a_failed_write_keeps_the_old_pages(tmp_path) -> None:
+def test_bad_results_write_no_page(tmp_path) -> None:
     (tmp_path / "textbook-map.md").write_text("old", encoding="utf-8")
     with pytest.raises(ValueError):
         tm.write_pages(_results(tmp_path, {"x": "maybe"}), tmp_path)
     assert (tmp_path / "textbook-map.md").read_text(encoding="utf-8") == "old"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["results.json", "textbook-map.md"]
+
+
+def test_a_failed_write_of_the_second_page_keeps_both_old_pages(tmp_path, monkeypatch) -> None:
+    """The English page is complete when writing the Japanese one fails (a full disk): neither replaces its
+    old page, so the two never disagree."""
+    for name in ("textbook-map.md", "textbook-map.ja.md"):
+        (tmp_path / name).write_text(f"old {name}", encoding="utf-8")
+    real_atomic_write = tm.atomic_write
+
+    def no_space(text: str) -> int:
+        raise OSError(28, "No space left on device")
+
+    @contextlib.contextmanager
+    def disk_full_for_japanese(path, *args, **kwargs):
+        with real_atomic_write(path, *args, **kwargs) as fh:
+            if Path(path).name == "textbook-map.ja.md":
+                fh.write = no_space
+            yield fh
+
+    monkeypatch.setattr(tm, "atomic_write", disk_full_for_japanese)
+    with pytest.raises(OSError, match="No space left"):
+        tm.write_pages(None, tmp_path)
+    assert {p.name: p.read_text(encoding="utf-8") for p in tmp_path.iterdir()} == {
+        "textbook-map.md": "old textbook-map.md", "textbook-map.ja.md": "old textbook-map.ja.md"}  # no temporaries
 
 
 @pytest.mark.parametrize("seed, label, context, anchor", [
@@ -188,12 +213,24 @@ def test_a_table_without_a_japanese_title_is_refused(tmp_path) -> None:
         tm.parse_seeds(tmp_path / "missing.md")
 
 
+def test_the_site_map_links_the_sites_report_and_table_of_seeds(pages) -> None:
+    for page in pages.values():
+        assert "](seeds.md)" in page
+        assert len(EXPERIMENT_LINK.findall(page)) == page.count("](lab/report.html#exp-")
+
+
 def test_fukaku_lab_map_writes_both_pages_with_the_results_beside_them(tmp_path, capsys) -> None:
+    """Beside a lab report: the experiments link to report.html in the same folder, and the table of seeds
+    (only in the site) is named, not linked."""
     from fukaku.lab.cli import cli_main
 
     _results(tmp_path, {"perceptron-xor": "does not hold"})
     assert cli_main(["map", "--out", str(tmp_path)]) == 0
     assert capsys.readouterr().out.split() == [str(tmp_path / "textbook-map.md"), str(tmp_path / "textbook-map.ja.md")]
+    for name in ("textbook-map.md", "textbook-map.ja.md"):
+        page = (tmp_path / name).read_text(encoding="utf-8")
+        assert "](report.html#exp-perceptron-xor) `perceptron-xor` |" in page
+        assert "lab/report.html" not in page and "](seeds.md)" not in page and "docs/seeds.md" in page
     assert "`perceptron-xor` | ✗ does not hold |" in (tmp_path / "textbook-map.md").read_text(encoding="utf-8")
     assert cli_main(["map", "--results", str(tmp_path / "missing.json"), "--out", str(tmp_path)]) == 2
     assert "missing" in capsys.readouterr().err

@@ -19,13 +19,11 @@ from pathlib import Path
 
 import pytest
 
-from browser import require_chromium
-from fukaku.playground.launch import CHROMIUM, CHROMIUM_FLAGS, launched
+from browser import browser, require_browser  # noqa: F401 (browser: a fixture the tests take)
+from fukaku.playground.launch import launched
 
-sync_api = pytest.importorskip("playwright.sync_api", reason="playwright (the test extra) is not installed")
+require_browser()
 pytest.importorskip("uvicorn", reason="the playground extra is not installed")
-
-require_chromium()
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = Path(os.environ.get("FUKAKU_TEST_ARTIFACTS", ROOT / "build" / "test-artifacts"))
@@ -36,14 +34,6 @@ LINEAR_FLOOR = 0.4   # a linear network on the circle stays near 0.5 (answering 
 def server():
     with launched() as url:
         yield url
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=list(CHROMIUM_FLAGS))
-        yield b
-        b.close()
 
 
 @pytest.fixture

@@ -138,8 +138,11 @@ def in_float32_if_bfloat16(compute: Callable[..., np.ndarray], *arrays: np.ndarr
 
         out = in_float32_if_bfloat16(xp.matmul, a, b)
     """
-    low = next((a.dtype for a in arrays if dtypes.is_bfloat16(a.dtype)), None)
-    if low is None:
+    for a in arrays:  # a plain loop on the dtype's kind: this runs for every float32 op, so keep it cheap
+        if a.dtype.kind == "V" and dtypes.is_bfloat16(a.dtype):
+            low = a.dtype
+            break
+    else:
         return compute(*arrays)
     out = compute(*(a.astype(np.float32) if dtypes.is_bfloat16(a.dtype) else a for a in arrays))
     return out.astype(low, copy=False)

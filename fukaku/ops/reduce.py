@@ -81,13 +81,11 @@ class Sum(Function):
 
     def forward(self, x):
         self.in_shape = x._data.shape
-        xp = array_module(x._data)
+        return in_float32_if_bfloat16(self._total, x._data)
 
-        def total(a):
-            out = xp.sum(a, axis=self.axes, keepdims=self.keepdim, dtype=self.dtype)
-            return out if self.scale is None else out * self.scale
-
-        return in_float32_if_bfloat16(total, x._data)
+    def _total(self, a: np.ndarray) -> np.ndarray:
+        out = array_module(a).sum(a, axis=self.axes, keepdims=self.keepdim, dtype=self.dtype)
+        return out if self.scale is None else out * self.scale
 
     def vjp(self, grad):
         return broadcast_to(_restore_dims(grad, self.axes, self.keepdim, len(self.in_shape)), self.in_shape)

@@ -12,13 +12,21 @@ Without a GPU visible to both CuPy and PyTorch it prints why and exits 0 (a skip
 ``--standin`` runs the same code on tests/backends/standin.py's stand-in GPU with small sizes and PyTorch on
 the CPU: a dry run of the script itself on a machine without a GPU (its times mean nothing).
 
-Usage: ``python benchmarks/bench_gpu.py [--repeats 10] [--case gpt-step] [--json results.json] [--standin]``.
+``--profile FILE`` also writes where fukaku's host time goes (cProfile of ``--repeats`` synchronised steps of each
+case, the top functions by own and by cumulative time): on a GPU a step is slow either in its kernels or in
+the Python that launches them, and this tells which.
+
+Usage: ``python benchmarks/bench_gpu.py [--repeats 10] [--case gpt-step] [--json results.json] [--profile FILE]
+[--standin]``.
 """
 from __future__ import annotations
 
 import argparse
+import cProfile
+import io
 import json
 import os
+import pstats
 import statistics
 import sys
 import time
@@ -98,6 +106,23 @@ def synchronized_median(steps: dict, syncs: dict, repeats: int, warmup: int = 3)
     return {name: statistics.median(t) * 1e3 for name, t in times.items()}
 
 
+def host_profile(case: str, step, sync, repeats: int) -> str:
+    """cProfile's report of ``repeats`` synchronised calls of ``step``: the top 25 functions by own time, then
+    by cumulative time."""
+    profiler = cProfile.Profile()
+    profiler.enable()
+    for _ in range(repeats):
+        step()
+        sync()
+    profiler.disable()
+    report = io.StringIO()
+    stats = pstats.Stats(profiler, stream=report).strip_dirs()
+    report.write(f"## {case}: {repeats} steps\n")
+    stats.sort_stats("tottime").print_stats(25)
+    stats.sort_stats("cumulative").print_stats(25)
+    return report.getvalue()
+
+
 def why_no_gpu(fukaku, torch) -> str | None:
     """Why the comparison cannot run here (None when both libraries see a GPU)."""
     if not fukaku.cuda.is_available():
@@ -114,6 +139,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=10)
     parser.add_argument("--case", choices=[*CASES, "all"], default="all")
     parser.add_argument("--json", help="also write the results to this file")
+    parser.add_argument("--profile", help="also write a host-time profile of fukaku's steps to this file")
     parser.add_argument("--standin", action="store_true", help="dry run on the stand-in GPU (times mean nothing)")
     args = parser.parse_args()
 
@@ -142,7 +168,7 @@ def main() -> None:
           f"torch {torch.__version__} on {torch_device}")
     print("| case | fukaku ms | torch ms | ratio | target ≤ 2× |")
     print("| --- | ---: | ---: | ---: | --- |")
-    results = []
+    results, profiles = [], []
     for case in (CASES if args.case == "all" else (args.case,)):
         steps = {"fukaku": runners[case](fukaku, "cuda"), "torch": runners[case](torch, torch_device)}
         medians = synchronized_median(steps, syncs, args.repeats)
@@ -151,6 +177,11 @@ def main() -> None:
                         "device": device_name, "standin": args.standin})
         verdict = "n/a (stand-in)" if args.standin else "met" if ratio <= 2 else "not met"
         print(f"| {case} | {medians['fukaku']:.2f} | {medians['torch']:.2f} | {ratio:.2f} | {verdict} |", flush=True)
+        if args.profile:
+            profiles.append(host_profile(case, steps["fukaku"], syncs["fukaku"], args.repeats))
+    if args.profile:
+        with open(args.profile, "w", encoding="utf-8") as f:
+            f.write("\n".join(profiles))
     if args.json:
         with open(args.json, "w", encoding="utf-8") as f:
             json.dump(results, f, indent=1)

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The GPU check of fukaku's CUDA backend (issue 16, item 3), for one run on a lent H100/H200, in under 8 minutes:
+# The GPU check of fukaku's CUDA backend (issue 16, items 2 and 3), for one run on a lent H100/H200, in under
+# 8 minutes:
 #
 #   1. the environment: nvidia-smi, Python, NumPy, CuPy, PyTorch (env.txt);
 #   2. the device tests on the GPU: FUKAKU_TEST_DEVICE=cuda pytest tests/backends tests/test_devices.py
@@ -7,7 +8,9 @@
 #      (the ops' forward and backward, the training steps and the checkpoints, on CuPy, against the CPU;
 #      device-tests.txt, device-tests.xml);
 #   3. benchmarks/bench_gpu.py: GPT-mini and ResNet-20 training steps, fukaku on CuPy vs PyTorch CUDA eager,
-#      target <= 2x (bench_gpu.txt, bench_gpu.json).
+#      target <= 2x, with a host-time profile of fukaku's steps (bench_gpu.txt, bench_gpu.json, profile.txt);
+#   4. benchmarks/bench_amp.py: float32 vs autocast(float16) + GradScaler training of a CNN and a GPT-mini on the
+#      GPU, final loss and accuracy of each (bench_amp.txt).
 #
 # Results go to $OUT (the device tool's result folder; a temporary one elsewhere); the exit status is the tests'.
 # Run it from a copy of the repository:  bash tools/gpu_check.sh
@@ -60,9 +63,22 @@ if ! "$PY" -c "import fukaku, sys; sys.exit(not fukaku.cuda.is_available())"; th
     exit 2
 fi
 
-FUKAKU_TEST_DEVICE=cuda timeout 330 "$PY" -m pytest -q -p no:cacheprovider tests/backends tests/test_devices.py tests/test_backends.py \
-    --junitxml "$OUT/device-tests.xml" 2>&1 | tee "$OUT/device-tests.txt"
-tests=${PIPESTATUS[0]}
+# several workers share the GPU (each has its own CUDA context): CuPy compiles each new kernel once per process
+workers=()
+"$PY" -c "import xdist" 2>/dev/null && workers=(-n 6)
+SECONDS=0
+FUKAKU_TEST_DEVICE=cuda timeout 200 "$PY" -m pytest -q -p no:cacheprovider "${workers[@]}" --tb=short -rfE \
+    tests/backends tests/test_devices.py tests/test_backends.py \
+    --junitxml "$OUT/device-tests.xml" > "$OUT/device-tests.txt" 2>&1
+tests=$?
+tail -n 40 "$OUT/device-tests.txt"
+echo "device tests: exit $tests, ${SECONDS} s"
 
-timeout 150 "$PY" benchmarks/bench_gpu.py --repeats 10 --json "$OUT/bench_gpu.json" 2>&1 | tee "$OUT/bench_gpu.txt"
+SECONDS=0
+timeout 130 "$PY" benchmarks/bench_gpu.py --repeats 10 --json "$OUT/bench_gpu.json" --profile "$OUT/profile.txt" \
+    2>&1 | tee "$OUT/bench_gpu.txt"
+echo "bench_gpu: ${SECONDS} s"
+SECONDS=0
+timeout 90 "$PY" benchmarks/bench_amp.py 2>&1 | tee "$OUT/bench_amp.txt"
+echo "bench_amp: ${SECONDS} s"
 exit "$tests"

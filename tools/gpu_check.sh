@@ -33,7 +33,7 @@ if ! "$PY" -c "import cupy" 2>/dev/null; then
         "$PY" -m pip install -q --no-index --no-deps --no-compile --target /tmp/site .whl/*.whl \
             && export PYTHONPATH="/tmp/site:$PYTHONPATH"
     else
-        timeout 120 "$PY" -m pip install -q cupy-cuda12x || echo "pip could not install cupy-cuda12x"
+        timeout 20 "$PY" -m pip install -q cupy-cuda12x || echo "pip could not install cupy-cuda12x"
     fi
 fi
 

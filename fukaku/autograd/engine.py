@@ -29,7 +29,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from itertools import chain
 
-from ..backends import array_module
+from ..backends import array_module, is_writeable
 from ..tensor import POST_ACCUMULATE_HOOKS, Tensor, _jit_hooks, wrap
 from .anomaly import check_backward
 from .function import Function, _freed_error
@@ -296,7 +296,7 @@ def _accumulate_grad(leaf: Tensor, g: Tensor, create_graph: bool, assigned: set[
         g = wrap(g._data.astype(leaf._data.dtype))
     if leaf.grad is None:
         # a leaf owns its .grad: optimizers update it in place, so never alias a view or another leaf's grad
-        owned = g._data.flags.owndata and g._data.flags.writeable and id(g._data) not in assigned
+        owned = g._data.flags.owndata and is_writeable(g._data) and id(g._data) not in assigned
         leaf.grad = g if create_graph or owned else wrap(g._data.copy())
         assigned.add(id(leaf.grad._data))
     else:

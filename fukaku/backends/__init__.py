@@ -20,7 +20,7 @@ import numpy
 
 __all__ = ["array_module", "default_module", "register_backend", "unregister_backend", "registered_backends",
            "DEVICE_MODULES", "register_device", "unregister_device", "device_module", "device_of_array", "to_host",
-           "to_device", "seed_devices"]
+           "to_device", "seed_devices", "is_writeable"]
 
 # (array type, module) pairs of accelerator libraries, tried in order; NumPy answers for everything else
 _backends: list[tuple[type, ModuleType]] = []
@@ -46,6 +46,20 @@ def array_module(*arrays) -> ModuleType:
                 if isinstance(a, array_type):
                     return module
     return numpy
+
+
+def is_writeable(array) -> bool:
+    """Whether ``array`` may be written in place.
+
+    NumPy says so in its ``writeable`` flag (False for a broadcast view, whose elements share memory). CuPy's
+    arrays have no such flag and are all writeable; for them (and any library without the flag) an array is
+    refused only where a zero stride makes several of its elements one memory location, which a write would
+    race on.
+    """
+    writeable = getattr(array.flags, "writeable", None)
+    if writeable is not None:
+        return writeable
+    return not any(stride == 0 and size > 1 for stride, size in zip(array.strides, array.shape))
 
 
 def default_module() -> ModuleType:

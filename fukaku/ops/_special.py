@@ -463,7 +463,7 @@ def normal_cdf_float32(x: np.ndarray) -> np.ndarray:
         h *= u  # exp(−x²/2)
         p *= h
         p *= np.float32(0.5)  # ½ erfc(|x|/√2) = Φ(−|x|)
-        xp.subtract(np.float32(1), p, out=p, where=v >= 0)
+        xp.copyto(p, np.float32(1) - p, where=v >= 0)  # Φ(x) = 1 − Φ(−x); CuPy's ufuncs take no where=
         cdf[start:start + _BLOCK] = p
     return cdf.reshape(x.shape)
 

@@ -128,6 +128,29 @@ def operands(a, b) -> tuple[Tensor, Tensor]:
     return a, b
 
 
+def accumulate(ufunc: str, a: np.ndarray, axis: int) -> np.ndarray:
+    """``ufunc.accumulate(a, axis)`` (running max, min, logaddexp…) on any backend.
+
+    NumPy accumulates every binary ufunc; CuPy only ``add`` and ``multiply`` (cumsum, cumprod). Elsewhere the
+    scan is Hillis and Steele's: ⌈log₂ n⌉ vectorised steps, step k combining each element with the one 2ᵏ before
+    it — O(n log n) work in a few kernels instead of n dependent ones. The ufunc must be associative.
+
+    Example::
+
+        running_max = accumulate("maximum", a, axis=1)
+    """
+    xp = array_module(a)
+    if xp is np or ufunc in ("add", "multiply"):
+        return getattr(xp, ufunc).accumulate(a, axis=axis)
+    combine = getattr(xp, ufunc)
+    out = xp.moveaxis(a, axis, -1).copy()
+    shift = 1
+    while shift < out.shape[-1]:
+        out[..., shift:] = combine(out[..., shift:], out[..., :-shift])  # the right side is a new array
+        shift *= 2
+    return xp.moveaxis(out, -1, axis)
+
+
 def in_float32_if_bfloat16(compute: Callable[..., np.ndarray], *arrays: np.ndarray) -> np.ndarray:
     """``compute(*arrays)``; when one of them is bfloat16, computed on float32 copies of the bfloat16 ones and the
     result rounded to bfloat16, as PyTorch's CPU kernels accumulate bfloat16 in float32 (their opmath type).

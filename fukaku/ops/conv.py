@@ -149,10 +149,11 @@ class ConvGeometry:
 
 
 def _strided(xp, base: np.ndarray, offset: int, shape: tuple[int, ...], strides: tuple[int, ...], writeable: bool):
-    """``base`` (C-contiguous) seen from element ``offset`` with ``shape`` and element ``strides``."""
+    """``base`` (C-contiguous) seen from element ``offset`` with ``shape`` and element ``strides``; read-only
+    unless ``writeable`` where the library has read-only views (NumPy; CuPy's ``as_strided`` takes no flag)."""
     flat = base.reshape(-1)[offset:]
-    return xp.lib.stride_tricks.as_strided(flat, shape, tuple(s * base.itemsize for s in strides),
-                                           writeable=writeable)
+    flag = {"writeable": writeable} if xp is np else {}
+    return xp.lib.stride_tricks.as_strided(flat, shape, tuple(s * base.itemsize for s in strides), **flag)
 
 
 def _crop(g: ConvGeometry) -> tuple[slice, ...]:

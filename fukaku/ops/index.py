@@ -522,7 +522,12 @@ class ScatterReduce(Function):
         out = b.copy()
         if not self.include_self:
             out[at] = self._identity(b.dtype)
-        getattr(xp, self._ufuncs[self.reduce]).at(out, at, s)
+        try:
+            getattr(xp, self._ufuncs[self.reduce]).at(out, at, s)
+        except NotImplementedError as e:  # CuPy has no multiply.at
+            raise NotImplementedError(f"scatter_reduce(reduce={self.reduce!r}): {xp.__name__} cannot combine "
+                                      f"scattered values by {self._ufuncs[self.reduce]} ({e}); move the tensors "
+                                      "to the CPU for this op (.cpu()) or use another reduce") from None
         if self.reduce == "mean":
             count = xp.ones(b.shape, b.dtype) if self.include_self else xp.zeros(b.shape, b.dtype)
             xp.add.at(count, at, 1)

@@ -28,7 +28,7 @@ from .. import dtypes
 from .._generator import resolve_generator
 from ..autograd.function import Function, ViewOf
 from ..autograd.grad_mode import no_grad, state
-from ..backends import array_module
+from ..backends import array_module, is_writeable
 from ..tensor import Tensor, bump_version, wrap
 from ._util import lift, named, shape_error, tensor_method, zeros_where_none
 from .index import SetItem, _normalize_key
@@ -113,7 +113,7 @@ def _rebase(target: Tensor, result: Tensor) -> None:
 
 
 def _check_writable(target: Tensor, op: str) -> None:
-    if not target._data.flags.writeable:
+    if not is_writeable(target._data):
         raise RuntimeError(f"{op}: the tensor is a broadcast (expanded) view in which several elements share one "
                            "memory location, so it cannot be written in place; write to a clone() instead")
 

@@ -898,7 +898,9 @@ class Pinv(Function):
         if self.hermitian:
             values, vectors = xp.linalg.eigh(a)
             size = xp.abs(values)
-            kept = size > xp.maximum(self.atol, self.rtol * xp.max(size, axis=-1, keepdims=True, initial=0))
+            largest = (size.max(axis=-1, keepdims=True) if size.shape[-1]  # CuPy's max takes no initial=
+                       else xp.zeros(size.shape[:-1] + (1,), size.dtype))
+            kept = size > xp.maximum(self.atol, self.rtol * largest)
             inverted = xp.where(kept, 1 / xp.where(kept, values, 1), 0)
             return (vectors * inverted[..., None, :]) @ xp.swapaxes(vectors, -1, -2)
         u, s, vh = xp.linalg.svd(a, full_matrices=False)

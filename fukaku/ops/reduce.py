@@ -17,7 +17,7 @@ from ..autograd.function import Function, constant, constant_like
 from ..autograd.grad_mode import state
 from ..backends import array_module
 from ..tensor import Tensor, wrap
-from ._util import _norm_dim, _norm_dims, dim_aliases, in_float32_if_bfloat16, shape_error, tensor_method
+from ._util import _norm_dim, accumulate, _norm_dims, dim_aliases, in_float32_if_bfloat16, shape_error, tensor_method
 from .elementwise import Where, _floating, _Unary, clone, exp
 from .shape import broadcast_to, cat, flip, narrow, reshape, select, unsqueeze
 
@@ -573,12 +573,12 @@ def _running_extremum(input: Tensor, dim: int, largest: bool, op: str) -> MaxRes
     if input.ndim == 0:
         return MaxResult(clone(input), wrap(xp.asarray(0, dtype=np.int64)))
     a = input._data
-    running = (xp.maximum if largest else xp.minimum).accumulate(a, axis=d)
+    running = accumulate("maximum" if largest else "minimum", a, d)
     hits = a == running
     if dtypes.is_floating_point(a.dtype):
         hits |= xp.isnan(a)
     positions = xp.arange(a.shape[d], dtype=np.int64).reshape((-1,) + (1,) * (a.ndim - d - 1))
-    indices = xp.maximum.accumulate(xp.where(hits, positions, 0), axis=d)
+    indices = accumulate("maximum", xp.where(hits, positions, 0), d)
     return MaxResult(gather(input, d, wrap(indices)), wrap(indices))
 
 
@@ -609,7 +609,7 @@ class LogCumSumExp(Function):
 
     def forward(self, x):
         self.save(x)
-        return array_module(x._data).logaddexp.accumulate(x._data, axis=self.dim)
+        return accumulate("logaddexp", x._data, self.dim)
 
     def vjp(self, grad):
         (x,) = self.saved

@@ -27,7 +27,7 @@ import numpy as np
 from .. import dtypes
 from ..backends import array_module, default_module
 from ..tensor import Tensor, wrap
-from ._util import _norm_dim, fmt, shape_error, tensor_method
+from ._util import _norm_dim, accumulate, fmt, shape_error, tensor_method
 from .index import Gather
 from .reduce import Amax, _tie_weights
 from .shape import movedim, reshape
@@ -254,7 +254,7 @@ def _mode_index(a: np.ndarray, axis: int) -> np.ndarray:
     edge = xp.ones(s.shape[:-1] + (1,), bool)
     starts, ends = xp.concatenate([edge, change], axis=-1), xp.concatenate([change, edge], axis=-1)
     position = xp.arange(s.shape[-1])
-    run_start = xp.maximum.accumulate(xp.where(starts, position, 0), axis=-1)
+    run_start = accumulate("maximum", xp.where(starts, position, 0), -1)
     length = xp.where(ends, position - run_start + 1, 0)  # each run's length, at its last element
     best = xp.argmax(length, axis=-1)[..., None]  # the first longest run: the smallest value
     return xp.moveaxis(xp.take_along_axis(order, best, axis=-1), -1, axis).astype(np.int64, copy=False)
@@ -438,6 +438,17 @@ def unique_consecutive(input: Tensor, return_inverse: bool = False, return_count
 
 
 # ----------------------------------------------------------------------------- searchsorted, bucketize
+def _lexsort_rows(primary: np.ndarray, secondary: np.ndarray) -> np.ndarray:
+    """The order sorting each row (last axis) by ``primary``, ties by ``secondary``: NumPy's lexsort; where the
+    library's lexsort sorts one row only (CuPy), two stable argsorts, the secondary key's first."""
+    xp = array_module(primary, secondary)
+    if xp is np:
+        return xp.lexsort((secondary, primary), axis=-1)
+    by_secondary = xp.argsort(secondary, axis=-1, kind="stable")
+    then_primary = xp.argsort(xp.take_along_axis(primary, by_secondary, axis=-1), axis=-1, kind="stable")
+    return xp.take_along_axis(by_secondary, then_primary, axis=-1)
+
+
 def _batched_searchsorted(seq: np.ndarray, values: np.ndarray, right: bool) -> np.ndarray:
     """For each row (leading dims) of the sorted ``seq``: the number of its elements below each value
     of the matching row of ``values`` (``right``: below or equal). One lexicographic sort of the
@@ -446,7 +457,7 @@ def _batched_searchsorted(seq: np.ndarray, values: np.ndarray, right: bool) -> n
     n = seq.shape[-1]
     keys = xp.concatenate([seq, values], axis=-1)
     is_boundary = xp.concatenate([xp.ones(seq.shape, bool), xp.zeros(values.shape, bool)], axis=-1)
-    order = xp.lexsort((~is_boundary if right else is_boundary, keys), axis=-1)
+    order = _lexsort_rows(keys, ~is_boundary if right else is_boundary)
     below = xp.cumsum(xp.take_along_axis(is_boundary, order, axis=-1), axis=-1)
     is_value = order >= n  # each row holds values.shape[-1] of them, in sorted order
     out = xp.empty(values.shape, np.int64)

@@ -18,6 +18,10 @@ backend run on a CPU-only machine, with CuPy's rules enforced:
   a real one, is counted (``StandInCupy.host_reads``);
 - a NumPy function called on a device array runs the module's function of that name when CuPy has
   one, and raises otherwise, as CuPy's ``__array_function__`` does;
+- CuPy's ufuncs take only ``out``, ``dtype`` and ``casting`` (no ``where=``), and offer ``reduce`` and
+  ``accumulate`` for ``add`` and ``multiply`` only, ``reduceat`` for ``add`` only and ``at`` for the
+  ufuncs of :data:`UFUNCS_WITH_AT`, raising ``NotImplementedError`` otherwise as CuPy 14 does; an array's
+  ``flags`` have no ``writeable`` and ``lib.stride_tricks.as_strided`` takes no ``writeable``/``subok``;
 - CuPy's extra names exist (``cuda.Device``, ``cuda.runtime``, ``random.seed``, memory pools); every
   other name is NumPy's, except the few of :data:`NOT_IN_CUPY`, which are hidden. That list is not
   complete: a NumPy function CuPy lacks and that is not on it still runs here, so a test passing on
@@ -39,6 +43,44 @@ from numpy.lib.mixins import NDArrayOperatorsMixin
 # them, so that such a call fails here as it would on a GPU. The list is kept by hand (it is not generated
 # from CuPy, which is not installed here) and is not complete: other names CuPy lacks still work here.
 NOT_IN_CUPY = frozenset({"broadcast_shapes", "linalg.LinAlgError"})
+# CuPy 14's ufuncs, as read off its ufunc class: the keywords a call takes, the ufuncs each method works for
+UFUNC_KEYWORDS = frozenset({"out", "dtype", "casting"})
+UFUNCS_WITH_AT = frozenset({"add", "subtract", "maximum", "minimum", "bitwise_and", "bitwise_or", "bitwise_xor"})
+UFUNC_METHODS = {"reduce": {"add", "multiply"}, "accumulate": {"add", "multiply"}, "reduceat": {"add"},
+                 "at": UFUNCS_WITH_AT, "outer": None}  # None: every ufunc
+# keywords of NumPy's functions and array methods (``ndarray.<name>``) that CuPy's of the same name do not take
+_NO_INITIAL = ("initial", "where")
+REFUSED_KEYWORDS = {"lib.stride_tricks.as_strided": ("writeable", "subok"), "lexsort": ("axis",),
+                    **{f"{prefix}{name}": _NO_INITIAL for prefix in ("", "ndarray.")
+                       for name in ("max", "amax", "min", "amin", "sum", "prod")}}
+
+
+def _refuse_keywords(path: str, kwargs: dict) -> None:
+    for keyword in REFUSED_KEYWORDS.get(path, ()):
+        if keyword in kwargs:
+            raise TypeError(f"{path.rsplit('.', 1)[-1]}() got an unexpected keyword argument '{keyword}' (CuPy's "
+                            f"{path} does not take it)")
+
+
+def _check_ufunc_use(name: str, method: str, kwargs: dict) -> None:
+    """Raise what CuPy raises for ``cupy.<name>.<method>(..., **kwargs)`` where it lacks the feature."""
+    if method == "__call__":
+        refused = set(kwargs) - UFUNC_KEYWORDS
+        if refused:
+            raise TypeError(f"Wrong arguments {refused} of cupy.{name} (CuPy's ufuncs take {sorted(UFUNC_KEYWORDS)})")
+        return
+    works_for = UFUNC_METHODS.get(method, ())
+    if works_for is not None and name not in works_for:
+        raise NotImplementedError(f"`cupy_{name}.{method}` is not supported yet")
+
+
+class _CupyFlags:
+    """What a CuPy array's ``flags`` holds: contiguity and ownership, no ``writeable`` (all are writeable)."""
+
+    __slots__ = ("c_contiguous", "f_contiguous", "owndata")
+
+    def __init__(self, flags) -> None:
+        self.c_contiguous, self.f_contiguous, self.owndata = flags.c_contiguous, flags.f_contiguous, flags.owndata
 
 
 class _StandInDevice:
@@ -131,6 +173,10 @@ class HostDeviceArray(NDArrayOperatorsMixin):
     def device(self) -> _StandInDevice:
         return _DEVICE0
 
+    @property
+    def flags(self) -> _CupyFlags:
+        return _CupyFlags(self._host.flags)
+
     def get(self) -> np.ndarray:
         """A host copy (CuPy's ``ndarray.get``)."""
         StandInCupy.host_reads += 1
@@ -148,6 +194,7 @@ class HostDeviceArray(NDArrayOperatorsMixin):
             return _on_device(attr)  # shape, dtype, ndim as they are; .T, .real, .flat… on the device
 
         def method(*args, **kwargs):
+            _refuse_keywords(f"ndarray.{name}", kwargs)
             args, kwargs = _unwrap_all(args, kwargs, f"ndarray.{name}")
             return _on_device(attr(*args, **kwargs))
 
@@ -163,6 +210,7 @@ class HostDeviceArray(NDArrayOperatorsMixin):
         return len(self._host)
 
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        _check_ufunc_use(ufunc.__name__, method, kwargs)
         out = kwargs.get("out")
         args, kwargs = _unwrap_all(inputs, kwargs, f"{ufunc.__name__}.{method}")
         result = getattr(ufunc, method)(*args, **kwargs)
@@ -215,6 +263,7 @@ class _Ufunc:
         self._ufunc, self._record = ufunc, record
 
     def __call__(self, *args, **kwargs):
+        _check_ufunc_use(self._ufunc.__name__, "__call__", kwargs)
         args, kwargs = _unwrap_all(args, kwargs, self._ufunc.__name__)
         return _on_device(self._ufunc(*args, **kwargs))
 
@@ -225,6 +274,7 @@ class _Ufunc:
         self._record(f"{self._ufunc.__name__}.{name}")
 
         def method(*args, **kwargs):
+            _check_ufunc_use(self._ufunc.__name__, name, {})
             args, kwargs = _unwrap_all(args, kwargs, f"{self._ufunc.__name__}.{name}")
             return _on_device(attr(*args, **kwargs))
 
@@ -269,6 +319,7 @@ def _device_attribute(attr, path: str, record):
         return _Ufunc(attr, record)
 
     def on_device(*args, **kwargs):
+        _refuse_keywords(path, kwargs)
         args, kwargs = _unwrap_all(args, kwargs, path)
         return _on_device(attr(*args, **kwargs))
 

@@ -118,3 +118,41 @@ def test_the_device_stays_usable_after_the_standin_leaves():
     with standin_module.registered_standin():
         assert fk.ones(1, device="cuda").device.type == "cuda"
     assert fk.backends.DEVICE_MODULES.get("cuda") is None or fk.cuda.is_available()
+
+
+def test_cupy_feature_gaps_fail_as_on_cupy(standin):
+    d = standin.asarray(np.arange(4.0))
+    with pytest.raises(TypeError, match="Wrong arguments"):
+        standin.subtract(1.0, d, out=d, where=d > 1)
+    with pytest.raises(NotImplementedError, match="cupy_maximum.accumulate"):
+        standin.maximum.accumulate(d)
+    with pytest.raises(NotImplementedError, match="cupy_maximum.accumulate"):
+        np.maximum.accumulate(d)
+    with pytest.raises(NotImplementedError, match="cupy_multiply.at"):
+        standin.multiply.at(d, standin.asarray(np.array([0])), 2.0)
+    with pytest.raises(AttributeError):
+        d.flags.writeable  # noqa: B018
+    for call in (lambda: standin.lib.stride_tricks.as_strided(d, (2,), (8,), writeable=False),
+                 lambda: standin.lexsort((d, d), axis=-1), lambda: d.max(initial=0), lambda: standin.max(d, initial=0)):
+        with pytest.raises(TypeError, match="unexpected keyword argument"):
+            call()
+    # what CuPy does offer still works
+    standin.maximum.at(d, standin.asarray(np.array([0, 0])), 7.0)
+    assert d.get().tolist() == [7.0, 1.0, 2.0, 3.0]
+    assert standin.add.accumulate(d).get().tolist() == [7.0, 8.0, 10.0, 13.0]
+
+
+@pytest.mark.parametrize("ufunc", ["maximum", "minimum", "logaddexp"])
+def test_the_log_step_scan_equals_numpy_accumulate(standin, ufunc):
+    from fukaku.ops._util import accumulate
+
+    a = np.random.default_rng(0).standard_normal((3, 13, 2))
+    a[1, 4:7, 0] = 0.5  # ties
+    got = accumulate(ufunc, standin.asarray(a), 1).get()
+    np.testing.assert_allclose(got, getattr(np, ufunc).accumulate(a, axis=1), rtol=1e-12)
+
+
+def test_scatter_reduce_prod_says_why_it_cannot_run_on_cupy(cuda):
+    base = fk.ones(3, device=cuda)
+    with pytest.raises(NotImplementedError, match=r"scatter_reduce\(reduce='prod'\).*\.cpu\(\)"):
+        base.scatter_reduce(0, fk.tensor([0, 0], device=cuda), fk.tensor([2.0, 3.0], device=cuda), "prod")

@@ -32,10 +32,12 @@ def _vector_norm(x: np.ndarray, ord: float) -> np.ndarray:  # noqa: A002
     """‖x‖_ord of the flattened array, as a 0-d array of x's (real) dtype; ord ∈ {inf, −inf, 0, p > 0}."""
     xp = array_module(x)
     a = xp.abs(x.reshape(-1))
-    if ord == math.inf:
-        out = a.max(initial=0)
+    if a.size == 0 and ord in (math.inf, -math.inf):  # the empty max is 0 and min ∞ (CuPy's max has no initial=)
+        out = xp.asarray(0 if ord == math.inf else math.inf, dtype=a.dtype)
+    elif ord == math.inf:
+        out = a.max()
     elif ord == -math.inf:
-        out = a.min(initial=math.inf)
+        out = a.min()
     elif ord == 0:  # the number of non-zero entries
         out = xp.count_nonzero(a)
     elif ord == 1:

@@ -49,9 +49,9 @@ class TorchGPT(torch.nn.Module):
         past = cache[0][0].shape[2] if cache else 0
         h = self.wte(idx)
         if c.positional == "learned":
-            h = h + self.wpe(torch.arange(past, past + t))
+            h = h + self.wpe(torch.arange(past, past + t, device=idx.device))
         elif c.positional == "sinusoidal":
-            h = h + _torch_sinusoidal(c.context_length, c.d_model)[past:past + t].to(h.dtype)
+            h = h + _torch_sinusoidal(c.context_length, c.d_model)[past:past + t].to(h)
         hd = c.d_model // c.n_head
         for i, b in enumerate(self.blocks):
             q, k, v = b.attn.qkv(b.ln_1(h)).split(c.d_model, dim=2)
@@ -64,7 +64,7 @@ class TorchGPT(torch.nn.Module):
                     cache[i] = (k, v)
                 else:
                     cache.append((k, v))
-            mask = torch.ones(t, past + t, dtype=torch.bool).tril(past)
+            mask = torch.ones(t, past + t, dtype=torch.bool, device=idx.device).tril(past)
             y = torch.nn.functional.scaled_dot_product_attention(q, k, v, attn_mask=mask)
             h = h + b.attn.proj(y.transpose(1, 2).reshape(n, t, c.d_model))
             h = h + b.mlp.proj(torch.nn.functional.gelu(b.mlp.fc(b.ln_2(h))))

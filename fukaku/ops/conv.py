@@ -239,9 +239,13 @@ class _Blocks:
         self.direct = g.kernel == (1,) * d and g.stride == (1,) * d and g.padded == g.in_size
 
     @staticmethod
-    def plan(g: ConvGeometry, n: int, channels: int, dtype, exact: bool = False) -> tuple[list[tuple[int, int]], int]:
+    def plan(xp, g: ConvGeometry, n: int, channels: int, dtype, exact: bool = False) -> tuple[list[tuple[int, int]], int]:
         """The blocks of a pass whose column matrices have ``channels``·ΠK rows (on the output's positions when
-        ``exact``, else on ``g.sums``'s): (ranges, block size)."""
+        ``exact``, else on ``g.sums``'s): (ranges, block size). For a GPU library (``xp`` not NumPy) the whole
+        batch is one block: cache blocking and threads are the CPU's, and on a GPU each block costs kernel
+        launches (a ResNet-20 step on an H200 spent most of its time launching the blocks' small GEMMs)."""
+        if xp is not np:
+            return [(0, n)], n
         positions = math.prod(g.out_size if exact else g.sums.grid)
         return _batch_blocks(n, channels * len(g.taps) * positions * np.dtype(dtype).itemsize,
                              Threads.count() if _parallel.PARALLEL else 1)
@@ -335,7 +339,7 @@ def _convolve_rows(a: np.ndarray, w: np.ndarray, g: ConvGeometry, bias: np.ndarr
     bias added while the block is in cache, copied out into y's ``(N, C_out, *O)`` layout."""
     xp = array_module(a, w)
     (n, c_in), c_out = a.shape[:2], w.shape[0]
-    ranges, size = _Blocks.plan(g, n, c_in, a.dtype, exact=True)
+    ranges, size = _Blocks.plan(xp, g, n, c_in, a.dtype, exact=True)
     wm = _rows_weight(w)
     y = xp.empty((n, c_out) + g.out_size, a.dtype)
 
@@ -358,7 +362,7 @@ def _weight_grad_rows(a: np.ndarray, y: np.ndarray, g: ConvGeometry) -> np.ndarr
     ``(C_out, b·ΠO)``, the rows ``(b·ΠO, ΠK·C_in)``; then reordered from (tap, channel) to w's (channel, tap)."""
     xp = array_module(a, y)
     (n, c_out), c_in = y.shape[:2], a.shape[1]
-    ranges, size = _Blocks.plan(g, n, c_in, a.dtype, exact=True)
+    ranges, size = _Blocks.plan(xp, g, n, c_in, a.dtype, exact=True)
 
     def task(share):
         rows = _Rows(xp, g, size, c_in, a.dtype)
@@ -403,7 +407,7 @@ def _convolve(a: np.ndarray, w: np.ndarray, g: ConvGeometry, bias: np.ndarray | 
     if _by_rows(g, c_in, c_out):
         return _convolve_rows(a, w, g, bias)
     per_sample = _per_sample(g, c_in, c_out)
-    ranges, size = _Blocks.plan(g, n, c_in, a.dtype, exact=per_sample)
+    ranges, size = _Blocks.plan(xp, g, n, c_in, a.dtype, exact=per_sample)
     wm = xp.ascontiguousarray(w).reshape(g.groups, c_out // g.groups, -1)  # BLAS-ready whatever w's strides
     y = xp.empty((n, c_out) + g.out_size, a.dtype)
     shift = None if bias is None else bias.reshape(g.groups, -1, 1)
@@ -438,7 +442,7 @@ def _weight_grad(a: np.ndarray, y: np.ndarray, g: ConvGeometry) -> np.ndarray:
     if _by_rows(g, c_in, c_out, weight_grad=True):
         return _weight_grad_rows(a, y, g)
     per_sample = _per_sample(g, c_in, c_out)
-    ranges, size = _Blocks.plan(g, n, c_in, a.dtype, exact=per_sample)
+    ranges, size = _Blocks.plan(xp, g, n, c_in, a.dtype, exact=per_sample)
 
     def task(share):
         blocks = _Blocks(xp, g, size, a.dtype)
@@ -510,7 +514,7 @@ def _transpose(y: np.ndarray, w: np.ndarray, g: ConvGeometry, flip: bool | None 
         return _convolve(y, _flipped_weight(w, g.groups), flipped, bias)
     xp = array_module(y, w)
     c = g.groups * cg
-    ranges, size = _Blocks.plan(g, n, c, y.dtype)
+    ranges, size = _Blocks.plan(xp, g, n, c, y.dtype)
     weight = xp.ascontiguousarray(_tap_major_weight(w, g.groups).transpose(0, 2, 1))  # (G, ΠK·C/G, C_out/G)
     out = xp.empty((n, c) + g.in_size, y.dtype)
 

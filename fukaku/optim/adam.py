@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from ..backends import array_module
+from ..backends.cupy_kernels import adam_kernel
 from ..tensor import Tensor, bump_version
 from .optimizer import Optimizer, ParamsT, check_nonnegative, effective_grad, init_state
 
@@ -68,6 +69,13 @@ class Adam(Optimizer):
             else:
                 d = effective_grad(x, g, weight_decay, maximize)
             m, v = state["exp_avg"]._data, state["exp_avg_sq"]._data
+            bc2_sqrt = (1 - beta2 ** step) ** 0.5
+            step_size = lr * bc2_sqrt / (1 - beta1 ** step)
+            fused = None if amsgrad else adam_kernel(xp, x.dtype)
+            if fused is not None:  # a GPU: the passes below in one kernel (fukaku.backends.cupy_kernels)
+                fused(d, x, m, v, 1 - beta1, beta2, 1 - beta2, eps * bc2_sqrt, step_size)
+                bump_version(p)
+                continue
             tmp = xp.subtract(d, m, out=xp.empty_like(x))  # m.lerp_(g, 1 − β₁); out=: 0-d gives arrays too
             tmp *= 1 - beta1
             m += tmp
@@ -78,8 +86,6 @@ class Adam(Optimizer):
             if amsgrad:
                 v = xp.maximum(state["max_exp_avg_sq"]._data, v, out=state["max_exp_avg_sq"]._data)
             # η·m̂/(√v̂ + ε) = η·√(1−β₂ᵗ)/(1−β₁ᵗ) · m/(√v + ε·√(1−β₂ᵗ)): one pass fewer over the arrays
-            bc2_sqrt = (1 - beta2 ** step) ** 0.5
-            step_size = lr * bc2_sqrt / (1 - beta1 ** step)
             xp.sqrt(v, out=tmp)
             tmp += eps * bc2_sqrt
             xp.divide(m, tmp, out=tmp)

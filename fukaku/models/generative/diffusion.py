@@ -111,6 +111,12 @@ class EpsilonMLP(nn.Module):
     knows t; the codes are the sinusoidal time embedding passed through a small MLP (and a learned
     label embedding).
 
+    With ``fourier_features`` = m > 0 the input layer reads [x, sin(xB), cos(xB)] instead of x, B a fixed
+    (dim, m) matrix of N(0, ``fourier_scale``²) entries drawn at construction (a buffer, saved with the model):
+    random Fourier features (Tancik et al. 2020), which let a small MLP fit the sharp, high-frequency ε_θ of
+    low-dimensional data with narrow modes. Without them it learns the smooth part first (spectral bias): on
+    the 8-Gaussian ring it samples a uniform ring for thousands of steps.
+
     Args:
         dim: size of x.
         hidden: units per layer.
@@ -118,18 +124,25 @@ class EpsilonMLP(nn.Module):
         time_dim: size of the sinusoidal time code.
         num_classes: labels for conditioning, or None. Label ``num_classes`` is the "null" label of
             classifier-free guidance (the model without its condition).
+        fourier_features: m, the random Fourier features of x (0: x itself).
+        fourier_scale: the standard deviation of B's entries (the features' frequencies).
 
     Shape:
         x: (N, dim); t: (N,) integer steps; y: (N,) integer labels or None → (N, dim).
     """
 
     def __init__(self, dim: int = 2, hidden: int = 128, blocks: int = 2, time_dim: int = 32,
-                 num_classes: int | None = None) -> None:
+                 num_classes: int | None = None, fourier_features: int = 0, fourier_scale: float = 1.0) -> None:
         super().__init__()
+        if fourier_features < 0:
+            raise ValueError(f"EpsilonMLP: fourier_features must be >= 0, got {fourier_features}")
         self.dim, self.time_dim, self.num_classes = dim, time_dim, num_classes
+        self.fourier_features = fourier_features
+        if fourier_features:
+            self.register_buffer("fourier", randn(dim, fourier_features) * fourier_scale)
         self.time = nn.Sequential(nn.Linear(time_dim, hidden), nn.SiLU(), nn.Linear(hidden, hidden))
         self.label = None if num_classes is None else nn.Embedding(num_classes + 1, hidden)
-        self.input = nn.Linear(dim, hidden)
+        self.input = nn.Linear(dim + 2 * fourier_features, hidden)
         self.blocks = nn.ModuleList(nn.Sequential(nn.SiLU(), nn.Linear(hidden, hidden), nn.SiLU(),
                                                   nn.Linear(hidden, hidden)) for _ in range(blocks))
         self.out = nn.Sequential(nn.SiLU(), nn.Linear(hidden, dim))
@@ -138,13 +151,17 @@ class EpsilonMLP(nn.Module):
         code = self.time(timestep_embedding(t, self.time_dim))
         if self.label is not None:
             code = code + self.label(null_labels(self.num_classes, len(x)) if y is None else y)
+        if self.fourier_features:
+            z = x @ self.fourier
+            x = cat([x, sin(z), cos(z)], dim=1)
         h = self.input(x)
         for block in self.blocks:
             h = h + block(h + code)
         return self.out(h)
 
     def extra_repr(self) -> str:
-        return f"dim={self.dim}, time_dim={self.time_dim}, num_classes={self.num_classes}"
+        return (f"dim={self.dim}, time_dim={self.time_dim}, num_classes={self.num_classes}"
+                + (f", fourier_features={self.fourier_features}" if self.fourier_features else ""))
 
 
 def null_labels(num_classes: int, n: int) -> Tensor:

@@ -146,13 +146,17 @@ class TorchEpsilonMLP(torch.nn.Module):
     """EpsilonMLP written in PyTorch, parameter for parameter (the same state-dict keys): the oracle of the
     conformance test below and the twin that benchmarks/bench_generative.py times."""
 
-    def __init__(self, dim: int, hidden: int, blocks: int, time_dim: int = 32, num_classes: int | None = None) -> None:
+    def __init__(self, dim: int, hidden: int, blocks: int, time_dim: int = 32, num_classes: int | None = None,
+                 fourier_features: int = 0) -> None:
         super().__init__()
         nn_ = torch.nn
         self.time_dim, self.num_classes = time_dim, num_classes
+        if fourier_features:
+            self.register_buffer("fourier", torch.zeros(dim, fourier_features))  # loaded from fukaku's
+        self.fourier_features = fourier_features
         self.time = nn_.Sequential(nn_.Linear(time_dim, hidden), nn_.SiLU(), nn_.Linear(hidden, hidden))
         self.label = None if num_classes is None else nn_.Embedding(num_classes + 1, hidden)
-        self.input = nn_.Linear(dim, hidden)
+        self.input = nn_.Linear(dim + 2 * fourier_features, hidden)
         self.blocks = nn_.ModuleList(nn_.Sequential(nn_.SiLU(), nn_.Linear(hidden, hidden), nn_.SiLU(),
                                                     nn_.Linear(hidden, hidden)) for _ in range(blocks))
         self.out = nn_.Sequential(nn_.SiLU(), nn_.Linear(hidden, dim))
@@ -164,16 +168,20 @@ class TorchEpsilonMLP(torch.nn.Module):
         code = self.time(torch.cat([torch.cos(angles), torch.sin(angles)], dim=1))
         if self.label is not None:
             code = code + self.label(torch.full((len(x),), self.num_classes) if y is None else y)
+        if self.fourier_features:
+            z = x @ self.fourier
+            x = torch.cat([x, torch.sin(z), torch.cos(z)], dim=1)
         h = self.input(x)
         for block in self.blocks:
             h = h + block(h + code)
         return self.out(h)
 
 
-def test_epsilon_mlp_matches_its_pytorch_twin():
+@pytest.mark.parametrize("fourier_features", [0, 6])
+def test_epsilon_mlp_matches_its_pytorch_twin(fourier_features):
     fk.manual_seed(6)
-    ours = EpsilonMLP(5, 24, blocks=2, num_classes=3)
-    twin = TorchEpsilonMLP(5, 24, 2, num_classes=3)
+    ours = EpsilonMLP(5, 24, blocks=2, num_classes=3, fourier_features=fourier_features, fourier_scale=2.0)
+    twin = TorchEpsilonMLP(5, 24, 2, num_classes=3, fourier_features=fourier_features)
     twin.load_state_dict({k: torch.tensor(v.numpy()) for k, v in ours.state_dict().items()})
     x = np.random.default_rng(0).normal(size=(7, 5)).astype(np.float32)
     t, y = np.array([0, 3, 9, 20, 50, 99, 1]), np.array([0, 1, 2, 3, 1, 0, 2])
@@ -185,3 +193,14 @@ def test_epsilon_mlp_matches_its_pytorch_twin():
     grads = dict(twin.named_parameters())
     for name, p in ours.named_parameters():
         np.testing.assert_allclose(p.grad.numpy(), grads[name].grad.numpy(), rtol=1e-3, atol=1e-5, err_msg=name)
+
+
+def test_fourier_features_are_a_fixed_buffer_of_the_asked_scale():
+    fk.manual_seed(0)
+    model = EpsilonMLP(2, 16, blocks=1, fourier_features=4000, fourier_scale=3.0)
+    b = model.state_dict()["fourier"].numpy()
+    assert b.shape == (2, 4000) and abs(b.std() - 3.0) < 0.1
+    assert "fourier" not in dict(model.named_parameters()) and "fourier_features=4000" in repr(model)
+    assert EpsilonMLP(2, 16).input.in_features == 2 and model.input.in_features == 2 + 2 * 4000
+    with pytest.raises(ValueError, match="fourier_features must be >= 0"):
+        EpsilonMLP(2, fourier_features=-1)

@@ -64,8 +64,10 @@ def fit_ddpm(ddpm: DDPM, sample_batch, steps: int, generator: fk.Generator, rng:
 
 
 def train_ddpm(sample_batch, steps: int, seed: int, num_classes: int | None = None, p_uncond: float = 0.0,
-               hidden: int = 128, diffusion_steps: int = 100, batch: int = 256, lr: float = 2e-3) -> Trained:
-    """A 2-D :class:`EpsilonMLP` DDPM (linear schedule) trained by :func:`fit_ddpm`.
+               hidden: int = 128, diffusion_steps: int = 100, batch: int = 256, lr: float = 2e-3,
+               fourier_features: int = 0, fourier_scale: float = 1.0) -> Trained:
+    """A 2-D :class:`EpsilonMLP` DDPM (linear schedule) trained by :func:`fit_ddpm`; ``fourier_features`` and
+    ``fourier_scale`` as EpsilonMLP's.
 
     The data's generator and fukaku's are seeded apart (``seed`` and ``seed + 7919``): NumPy's and fukaku's
     generators given the same seed give the same stream, and a noise drawn in step with the data would
@@ -73,5 +75,7 @@ def train_ddpm(sample_batch, steps: int, seed: int, num_classes: int | None = No
     fk.manual_seed(seed)
     generator = fk.Generator().manual_seed(seed + 7919)
     rng = np.random.default_rng(seed)
-    ddpm = DDPM(EpsilonMLP(2, hidden, num_classes=num_classes), NoiseSchedule.linear(diffusion_steps), p_uncond)
+    model = EpsilonMLP(2, hidden, num_classes=num_classes, fourier_features=fourier_features,
+                       fourier_scale=fourier_scale)
+    ddpm = DDPM(model, NoiseSchedule.linear(diffusion_steps), p_uncond)
     return Trained(ddpm, fit_ddpm(ddpm, sample_batch, steps, generator, rng, batch, lr))

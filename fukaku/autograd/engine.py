@@ -26,7 +26,9 @@ producer has sent its gradient (:class:`_LeafSink`: the loop only stores into it
 """
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+import contextlib
+import threading
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from itertools import chain
 
 from ..backends import array_module, is_writeable
@@ -275,16 +277,11 @@ def _walk_backward(outputs: Sequence[Tensor], grad_outputs: Sequence, retain_gra
         if wanted is None or leaf in wanted:
             accumulate_grad(leaf, g, create_graph, assigned)
 
-    _final_callbacks.append([])
-    try:
+    with _final_callbacks.scope() as run_final_callbacks:
         leaf_grads, _ = _execute(outputs, grad_outputs, retain_graph, create_graph, early=accumulate, steps=steps)
         for leaf, g in leaf_grads.items():
             accumulate(leaf, g)
-        callbacks = _final_callbacks[-1]
-        while callbacks:  # a callback may queue another
-            callbacks.pop(0)()
-    finally:
-        _final_callbacks.pop()
+        run_final_callbacks()
 
 
 def _accumulate_grad(leaf: Tensor, g: Tensor, create_graph: bool, assigned: set[int]) -> None:
@@ -320,15 +317,40 @@ class _EngineSteps:
 
 
 # -- hooks around the walk -------------------------------------------------------------------------
-_final_callbacks: list[list[Callable[[], None]]] = []  # one list per backward() running, innermost last
+class _FinalCallbacks(threading.local):
+    """This thread's queues of callbacks for the end of a backward pass, one per ``backward()`` running in the
+    thread, innermost last. PyTorch keeps them per graph task: a ``backward()`` in another thread neither takes
+    nor runs this thread's."""
+
+    def __init__(self) -> None:
+        self.queues: list[list[Callable[[], None]]] = []
+
+    @contextlib.contextmanager
+    def scope(self) -> Iterator[Callable[[], None]]:
+        """A queue for the ``backward()`` about to run; yields the function that runs what was queued, in order
+        (a callback may queue another)."""
+        queue: list[Callable[[], None]] = []
+        self.queues.append(queue)
+        try:
+            yield lambda: _drain(queue)
+        finally:
+            self.queues.pop()
+
+
+def _drain(queue: list[Callable[[], None]]) -> None:
+    while queue:
+        queue.pop(0)()
+
+
+_final_callbacks = _FinalCallbacks()
 
 
 def queue_callback(callback: Callable[[], None]) -> None:
-    """Run ``callback()`` when the ``backward()`` now running has finished, after every ``.grad`` is set
-    (PyTorch's ``Variable._execution_engine.queue_callback``; call it from a hook)."""
-    if not _final_callbacks:
+    """Run ``callback()`` when the ``backward()`` now running in this thread has finished, after every ``.grad`` is
+    set (PyTorch's ``Variable._execution_engine.queue_callback``; call it from a hook)."""
+    if not _final_callbacks.queues:
         raise RuntimeError("Final callbacks can only be installed during backward pass.")
-    _final_callbacks[-1].append(callback)
+    _final_callbacks.queues[-1].append(callback)
 
 
 def _hooked_leaf_edges(nodes: Iterable[Function]) -> dict[Tensor, int]:

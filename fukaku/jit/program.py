@@ -454,32 +454,29 @@ class BackwardProgram:
         env = list(self.template)
         nodes: list = [None] * len(self.node_classes)
         leaves: list = [None] * len(self.leaf_places)
-        engine._final_callbacks.append([])
         try:
-            with set_grad_enabled(False):
-                for step in self.steps:
-                    kind = step[0]
-                    if kind == "unit":
-                        self._run_unit(step[1], env, nodes, leaves, release)
-                    elif kind == "op":
-                        step[1].run(env)
-                    elif kind == "leaf":
-                        leaf = leaves[step[1]]
-                        if leaf is None:  # backward() on a leaf itself
-                            leaf = leaves[step[1]] = outputs[self.leaf_places[step[1]][1]]
-                        g = wrap(env[step[2]])
-                        if leaf._hooks:
-                            g = engine._run_hooks(leaf._hooks, g)
-                        engine._accumulate_grad(leaf, g, False, assigned)
-                    elif kind == "seed":
-                        env[step[2]] = engine._seed_gradient(outputs[step[1]], grad_outputs[step[1]])._data
-                    else:  # "root": the node that made an output
-                        nodes[step[1]] = self._checked(outputs[step[2]].grad_fn, step[1], "the output's grad_fn")
-            callbacks = engine._final_callbacks[-1]
-            while callbacks:  # queue_callback, as run_backward runs them
-                callbacks.pop(0)()
+            with engine._final_callbacks.scope() as run_final_callbacks:
+                with set_grad_enabled(False):
+                    for step in self.steps:
+                        kind = step[0]
+                        if kind == "unit":
+                            self._run_unit(step[1], env, nodes, leaves, release)
+                        elif kind == "op":
+                            step[1].run(env)
+                        elif kind == "leaf":
+                            leaf = leaves[step[1]]
+                            if leaf is None:  # backward() on a leaf itself
+                                leaf = leaves[step[1]] = outputs[self.leaf_places[step[1]][1]]
+                            g = wrap(env[step[2]])
+                            if leaf._hooks:
+                                g = engine._run_hooks(leaf._hooks, g)
+                            engine._accumulate_grad(leaf, g, False, assigned)
+                        elif kind == "seed":
+                            env[step[2]] = engine._seed_gradient(outputs[step[1]], grad_outputs[step[1]])._data
+                        else:  # "root": the node that made an output
+                            nodes[step[1]] = self._checked(outputs[step[2]].grad_fn, step[1], "the output's grad_fn")
+                run_final_callbacks()  # queue_callback, as run_backward runs them
         finally:
-            engine._final_callbacks.pop()
             self._empty_shells()
 
     def _run_unit(self, unit: _Unit, env: list, nodes: list, leaves: list, release: bool) -> None:

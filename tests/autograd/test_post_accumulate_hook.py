@@ -116,3 +116,38 @@ def test_queue_callback_runs_after_every_grad_is_set():
     assert order == [("end", [6.0], [2.0])]
     with pytest.raises(RuntimeError, match="during backward"):
         queue_callback(lambda: None)
+
+
+def test_a_callback_stays_with_the_backward_of_its_own_thread():
+    """Thread A's backward starts first and waits in its hook; thread B's backward starts, queues a callback from
+    its hook and waits there until A's backward has ended. With one shared stack of queues, B's queue would be the
+    innermost when A ends, and A would run B's callback (and drop B's queue)."""
+    import threading
+
+    a_inside, b_queued, a_done = threading.Event(), threading.Event(), threading.Event()
+    ran = []
+
+    def a_hook(t):
+        a_inside.set()
+        assert b_queued.wait(10)
+
+    def b_hook(t):
+        queue_callback(lambda: ran.append(threading.current_thread().name))
+        b_queued.set()
+        assert a_done.wait(10)
+
+    def run(hook, after=None):
+        if after is not None:
+            assert after.wait(10)
+        w = fk.tensor([1.0, 2.0], requires_grad=True)
+        w.register_post_accumulate_grad_hook(hook)
+        (w * 3).sum().backward()
+
+    a = threading.Thread(target=run, args=(a_hook,), name="A")
+    b = threading.Thread(target=run, args=(b_hook, a_inside), name="B")
+    a.start()
+    b.start()
+    a.join(20)
+    a_done.set()
+    b.join(20)
+    assert ran == ["B"]

@@ -8,6 +8,9 @@ marker line:
 - ``# %% [markdown]`` — English prose; every line a comment (``# text``, or ``#`` for a blank line);
 - ``# %% [markdown] ja`` — the Japanese translation of the English cell just before it.
 
+The Japanese prose is written wrapped like the English; the notebook joins a line break that falls between two
+Japanese characters (:func:`join_japanese_lines`), which Markdown would render as a space.
+
 Each English prose cell must be followed by its Japanese one, so the two notebooks have the same cells in the
 same order and share every code cell character for character: running the English notebook checks the code of
 both. Notebooks are written without outputs, with deterministic cell ids, so a rebuild of an unchanged source
@@ -50,6 +53,29 @@ class Cell:
     lang: str | None
     text: str
     line: int
+
+
+_LIST_ITEM = re.compile(r"\s*([-*+]|\d+\.)\s")
+_BLOCK_START = ("#", "|", "!", "```")
+
+
+def join_japanese_lines(text: str) -> str:
+    """``text`` (Markdown) with each line break inside a paragraph that falls between two non-ASCII characters
+    removed: Markdown renders a line break as a space, and Japanese puts no space between words. Code fences,
+    headings, tables, images and the start of a list item are left as they are."""
+    out: list[str] = []
+    fenced = False
+    for line in text.split("\n"):
+        if line.lstrip().startswith("```"):
+            fenced = not fenced
+        elif (not fenced and out and line.strip() and out[-1].strip()
+              and not out[-1].lstrip().startswith(_BLOCK_START) and not line.lstrip().startswith(_BLOCK_START)
+              and not _LIST_ITEM.match(line)
+              and not out[-1].rstrip()[-1].isascii() and not line.lstrip()[0].isascii()):
+            out[-1] = out[-1].rstrip() + line.lstrip()
+            continue
+        out.append(line)
+    return "\n".join(out)
 
 
 def _uncomment(lines: list[str], path: Path, start: int) -> str:
@@ -105,7 +131,7 @@ def build(cells: list[Cell], lang: str, stem: str) -> nbformat.NotebookNode:
         if cell.kind == "code":
             new = nbformat.v4.new_code_cell(cell.text)
         elif cell.lang == lang:
-            new = nbformat.v4.new_markdown_cell(cell.text)
+            new = nbformat.v4.new_markdown_cell(join_japanese_lines(cell.text) if lang == "ja" else cell.text)
         else:
             continue
         new.id = f"{stem}-{len(nb.cells):02d}"  # stable: the same source gives the same file

@@ -138,3 +138,16 @@ def test_the_notebook_runs_and_ends_with_a_figure(path: Path, tmp_path: Path, mo
     assert not errors, errors
     last = code[-1].outputs
     assert any("image/png" in o.get("data", {}) for o in last), f"{path.name}: the last cell shows no figure"
+
+
+def test_japanese_prose_has_no_line_break_between_japanese_characters() -> None:
+    """Markdown renders a line break as a space: the Japanese notebooks join them, and the Japanese pages are
+    written without them."""
+    text = "日本語の\n文です。`code` と\n`more`\n\n- 項目\n- 次の\n  続き\n```\nコード\nです\n```"
+    assert notebooks.join_japanese_lines(text) == ("日本語の文です。`code` と\n`more`\n\n- 項目\n- 次の続き\n"
+                                                   "```\nコード\nです\n```")
+    pages = sorted((notebooks.ROOT / "docs").rglob("*.ja.md"))
+    assert pages
+    broken = [p.name for p in pages if notebooks.join_japanese_lines(p.read_text(encoding="utf-8"))
+              != p.read_text(encoding="utf-8")]
+    assert broken == [], f"join the Japanese line breaks in {broken} (tools/notebooks.py's join_japanese_lines)"

@@ -12,6 +12,7 @@ from fukaku.models.generative.diffusion import DDPM, EpsilonMLP, NoiseSchedule
 
 RING = 2.0 / 1.4   # the 8 Gaussians' radius: the ring scaled so that the data have unit variance
 SPREAD = 0.1 / 1.4  # each Gaussian's standard deviation
+ON_MODE = 3 * SPREAD  # a point "sits on" a mode within three standard deviations of its centre (98.9 % of the data)
 MODES = RING * np.stack([np.cos(2 * np.pi * np.arange(8) / 8), np.sin(2 * np.pi * np.arange(8) / 8)], axis=1)
 
 
@@ -21,9 +22,19 @@ def eight_gaussians(n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.nd
     return (MODES[mode] + SPREAD * rng.normal(size=(n, 2))).astype(np.float32), mode
 
 
+def mode_distances(points: np.ndarray) -> np.ndarray:
+    """The squared distance of each point to each of the ring's modes, (n, 8)."""
+    return ((points[:, None, :] - MODES[None]) ** 2).sum(-1)
+
+
+def on_mode(points: np.ndarray) -> np.ndarray:
+    """Whether each point sits on a mode: within :data:`ON_MODE` of the nearest one's centre."""
+    return mode_distances(points).min(1) < ON_MODE ** 2
+
+
 def nearest_mode(points: np.ndarray) -> np.ndarray:
     """The index of the ring's mode nearest to each point."""
-    return np.argmin(((points[:, None, :] - MODES[None]) ** 2).sum(-1), axis=1)
+    return np.argmin(mode_distances(points), axis=1)
 
 
 def mmd(a: np.ndarray, b: np.ndarray, bandwidth: float = 0.5) -> float:

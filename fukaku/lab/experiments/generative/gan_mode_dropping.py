@@ -12,14 +12,13 @@ from fukaku.models.generative.gan import MLPDiscriminator, MLPGenerator, gan_ste
 
 from ...plotting import save_figure
 from ...registry import Check, Context, Experiment, Measurement
-from ._toy import MODES, SPREAD, eight_gaussians, nearest_mode
+from ._toy import MODES, eight_gaussians, nearest_mode, on_mode
 from ....ops._parallel import blas_threads
 
 QUICK = {"steps": 1200, "seeds": 2}
 FULL = {"steps": 4000, "seeds": 4}
 EVERY, DRAWN, BATCH, LATENT = 100, 2000, 256, 2
 G_LR, D_LR = 5e-3, 1e-3     # the generator moves faster than the discriminator: the imbalance that collapses it
-ON_MODE = 3 * SPREAD        # a sample "sits on" a mode within three standard deviations of its centre
 COVERED = 0.02              # a mode is covered when at least this share of the samples sits on it
 GOOD = 0.25                 # data-like samples: at least this share sits on some mode (2× one mode's own share)
 COLLAPSED = 2               # mode collapse: such a checkpoint covering at most this many of the 8 modes
@@ -27,9 +26,7 @@ COLLAPSED = 2               # mode collapse: such a checkpoint covering at most 
 
 def coverage(samples: np.ndarray) -> tuple[int, float]:
     """(modes covered, share of the samples sitting on some mode)."""
-    centre = nearest_mode(samples)
-    distance = np.sqrt(((samples - MODES[centre]) ** 2).sum(1))
-    on = distance < ON_MODE
+    centre, on = nearest_mode(samples), on_mode(samples)
     shares = np.bincount(centre[on], minlength=8) / len(samples)
     return int((shares >= COVERED).sum()), float(on.mean())
 

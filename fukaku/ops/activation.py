@@ -17,13 +17,37 @@ import numpy as np
 
 from ..autograd.function import Function, constant, constant_like
 from ..autograd.grad_mode import state
-from ..backends import array_module
+from ..backends import array_module, caching_allocator
 from ..tensor import Tensor, wrap
-from . import _special
+from . import _parallel, _special
 from ._special import normal_cdf_float32
 from ._util import _norm_dim, in_float32_if_bfloat16, tensor_method
 from .elementwise import _floating, _sigmoid, _Unary, erf, exp, sigmoid, tanh
 from .inplace import apply_inplace
+
+
+#: The length of the zero row that :func:`_clamp_at_zero` compares large arrays with, row by row.
+ZERO_ROW = 8192
+
+
+def _clamp_at_zero(a: np.ndarray) -> np.ndarray:
+    """max(a, 0). NumPy's ``maximum`` runs its SIMD loop only when both operands are arrays; against the scalar 0
+    it is three times slower (1 M float32: 0.31 vs 0.10 ms), so a large contiguous float32/float64 array is
+    compared row by row with a cached row of zeros (and its remainder with the scalar). Same values, NaN and
+    signed zeros included. One thread: a single fast pass gains less from a second thread than handing it over
+    costs (ResNet-20's 19 ReLUs: 2.0 ms a step on one thread, 3.0 ms split in two)."""
+    xp = array_module(a)
+    if xp is not np or a.size < ZERO_ROW or a.dtype not in _ZERO_ROWS or not a.flags.c_contiguous:
+        return xp.maximum(a, 0)
+    out = caching_allocator.empty(a.shape, a.dtype)
+    whole = a.size - a.size % ZERO_ROW
+    rows, target = a.reshape(-1)[:whole].reshape(-1, ZERO_ROW), out.reshape(-1)[:whole].reshape(-1, ZERO_ROW)
+    np.maximum(rows, _ZERO_ROWS[a.dtype], out=target)
+    np.maximum(a.reshape(-1)[whole:], 0, out=out.reshape(-1)[whole:])
+    return out
+
+
+_ZERO_ROWS = {np.dtype(t): np.zeros(ZERO_ROW, t) for t in (np.float32, np.float64)}
 
 
 class Relu(_Unary):
@@ -33,11 +57,27 @@ class Relu(_Unary):
     saves_output = True
 
     def forward(self, x):
-        return array_module(x._data).maximum(x._data, 0)
+        return _clamp_at_zero(x._data)
+
+    def _passes(self) -> np.ndarray:
+        """Where the gradient passes: not y <= 0 (NaN passes), as booleans."""
+        return ~(self.output._data <= 0)
 
     def derivative(self):
-        y = self.output._data
-        return constant((~(y <= 0)).astype(y.dtype))
+        return constant(self._passes().astype(self.output._data.dtype))
+
+    def vjp(self, grad):
+        # a plain backward on NumPy's own floats: the gradient times the booleans, one pass and no float mask
+        g, y = grad._data, self.output._data
+        if state.grad_enabled or g.dtype not in _ZERO_ROWS:
+            return super().vjp(grad)
+        if array_module(g) is not np or not (g.flags.c_contiguous and y.flags.c_contiguous and g.shape == y.shape):
+            return constant(g * self._passes())
+        out = caching_allocator.empty(g.shape, g.dtype)
+        flat_g, flat_y, flat_out = g.reshape(-1), y.reshape(-1), out.reshape(-1)
+        _parallel.split(g.size, g.size, lambda lo, hi: np.multiply(flat_g[lo:hi], ~(flat_y[lo:hi] <= 0),
+                                                                  out=flat_out[lo:hi]))
+        return constant(out)
 
 
 class LeakyRelu(_Unary):

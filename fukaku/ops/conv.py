@@ -56,7 +56,7 @@ from collections.abc import Callable
 import numpy as np
 
 from ..autograd.function import Function
-from ..backends import array_module
+from ..backends import array_module, caching_allocator
 from ..tensor import Tensor
 from . import _parallel
 from ._parallel import Threads, each
@@ -341,7 +341,7 @@ def _convolve_rows(a: np.ndarray, w: np.ndarray, g: ConvGeometry, bias: np.ndarr
     (n, c_in), c_out = a.shape[:2], w.shape[0]
     ranges, size = _Blocks.plan(xp, g, n, c_in, a.dtype, exact=True)
     wm = _rows_weight(w)
-    y = xp.empty((n, c_out) + g.out_size, a.dtype)
+    y = caching_allocator.empty((n, c_out) + g.out_size, a.dtype, xp)
 
     def task(share):
         rows = _Rows(xp, g, size, c_in, a.dtype)
@@ -409,7 +409,7 @@ def _convolve(a: np.ndarray, w: np.ndarray, g: ConvGeometry, bias: np.ndarray | 
     per_sample = _per_sample(g, c_in, c_out)
     ranges, size = _Blocks.plan(xp, g, n, c_in, a.dtype, exact=per_sample)
     wm = xp.ascontiguousarray(w).reshape(g.groups, c_out // g.groups, -1)  # BLAS-ready whatever w's strides
-    y = xp.empty((n, c_out) + g.out_size, a.dtype)
+    y = caching_allocator.empty((n, c_out) + g.out_size, a.dtype, xp)
     shift = None if bias is None else bias.reshape(g.groups, -1, 1)
 
     def task(share):
@@ -516,7 +516,7 @@ def _transpose(y: np.ndarray, w: np.ndarray, g: ConvGeometry, flip: bool | None 
     c = g.groups * cg
     ranges, size = _Blocks.plan(xp, g, n, c, y.dtype)
     weight = xp.ascontiguousarray(_tap_major_weight(w, g.groups).transpose(0, 2, 1))  # (G, ΠK·C/G, C_out/G)
-    out = xp.empty((n, c) + g.in_size, y.dtype)
+    out = caching_allocator.empty((n, c) + g.in_size, y.dtype, xp)
 
     def task(share):
         blocks = _Blocks(xp, g, size, y.dtype)

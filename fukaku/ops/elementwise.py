@@ -21,7 +21,7 @@ from .._device import parse_to, place
 from ..autograd.function import Function, constant, constant_like
 from ..backends import array_module
 from ..tensor import Tensor, wrap
-from . import _gamma, _special
+from . import _gamma, _parallel, _special
 from ._util import in_float32_if_bfloat16, named, operands, shape_error, tensor_method
 from .shape import broadcast_to, sum_to
 
@@ -171,7 +171,7 @@ class Add(_Binary):
     op = "add"
 
     def compute(self, a, b):
-        return a._data + b._data
+        return _parallel.binary(np.add, a._data, b._data) if type(a._data) is np.ndarray else a._data + b._data
 
     def vjp(self, grad):
         na, nb = self.needs_input_grad

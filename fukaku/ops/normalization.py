@@ -6,14 +6,16 @@ axes μ and σ² are taken over; both call :func:`normalize`.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import numpy as np
 
 from .. import dtypes
 from ..autograd.function import Function, constant
 from ..autograd.grad_mode import state
-from ..backends import array_module
+from ..backends import array_module, caching_allocator
 from ..tensor import Tensor
+from . import _parallel
 from .elementwise import rsqrt
 from .shape import broadcast_to, sum_to
 
@@ -51,18 +53,25 @@ class Normalize(Function):
 
     def forward(self, x, *params):
         self.save(x, *params)
-        self.rstd = 1.0 / array_module(self.var).sqrt(self.var + self.eps)
-        self.xhat = self.centred
-        self.xhat *= self.rstd  # in place: x − μ is this node's own temporary
+        xp = array_module(self.var)
+        rstd = self.rstd = 1.0 / xp.sqrt(self.var + self.eps)
+        xhat = self.xhat = self.centred  # scaled in place: x − μ is this node's own temporary
         self.centred = self.var = None  # only r and x̂ are needed later
-        weight, bias = self._split(params)
-        out = self.xhat
-        if weight is not None:
-            out = out * weight._data
-            if bias is not None:
-                out += bias._data
-        elif bias is not None:
-            out = out + bias._data
+        weight, bias = (None if p is None else p._data for p in self._split(params))
+        affine = [p for p in (weight, bias) if p is not None]
+        out = caching_allocator.empty(xhat.shape, xp.result_type(xhat, *affine), xp) if affine else xhat
+
+        def scale(lo: int, hi: int) -> None:
+            xh, o = _rows(xhat, lo, hi, xhat.ndim), _rows(out, lo, hi, xhat.ndim)
+            xh *= _rows(rstd, lo, hi, xhat.ndim)
+            if weight is not None:
+                xp.multiply(xh, _rows(weight, lo, hi, xhat.ndim), out=o)
+                if bias is not None:
+                    o += _rows(bias, lo, hi, xhat.ndim)
+            elif bias is not None:
+                xp.add(xh, _rows(bias, lo, hi, xhat.ndim), out=o)
+
+        _split_rows(xhat, scale)
         return out
 
     def _split(self, params):
@@ -102,15 +111,25 @@ class Normalize(Function):
         """The plain backward on arrays when γ is constant over the normalised axes (batch and instance norm):
         with the sums Σg and Σg·x̂ over the axes, ∂L/∂β = Σg, ∂L/∂γ = Σg·x̂ and
         ∂L/∂x = a·g − (a·Σg·x̂/n)·x̂ − a·Σg/n, a = γ·r, in two passes over the data."""
-        needs = self.needs_input_grad
-        n = math.prod(g.shape[a] for a in self.axes)
-        sum_g, sum_gx = _sum_over(g, self.axes), _sum_over(g, self.axes, xhat)
+        needs, axes, ndim = self.needs_input_grad, self.axes, g.ndim
+        n = math.prod(g.shape[a] for a in axes)
+        sums = _split_rows(g, lambda lo, hi: (_sum_over(_rows(g, lo, hi, ndim), axes),
+                                              _sum_over(_rows(g, lo, hi, ndim), axes, _rows(xhat, lo, hi, ndim))))
+        sum_g, sum_gx = (_joined([part[k] for part in sums], axes) for k in (0, 1))
         grads = [None]
         if needs[0]:
             a = rstd if weight is None else rstd * weight
-            dx = g * a
-            dx -= xhat * (a * sum_gx * (1.0 / n))
-            dx -= a * sum_g * (1.0 / n)
+            along_xhat, shift = a * sum_gx * (1.0 / n), a * sum_g * (1.0 / n)
+            xp = array_module(g)
+            dx = caching_allocator.empty(g.shape, xp.result_type(g, a, xhat), xp)
+
+            def dx_rows(lo: int, hi: int) -> None:
+                d = _rows(dx, lo, hi, ndim)
+                xp.multiply(_rows(g, lo, hi, ndim), _rows(a, lo, hi, ndim), out=d)
+                d -= _rows(xhat, lo, hi, ndim) * _rows(along_xhat, lo, hi, ndim)
+                d -= _rows(shift, lo, hi, ndim)
+
+            _split_rows(g, dx_rows)
             grads[0] = dx
         if weight is not None:
             grads.append(_reduce_to(sum_gx, weight.shape) if needs[1] else None)
@@ -178,6 +197,32 @@ def _sum_over(a: np.ndarray, axes: tuple[int, ...], b: np.ndarray | None = None)
     return xp.add.reduce(a if b is None else a * b, axis=axes, keepdims=True)
 
 
+def _split_rows(a: np.ndarray, kernel: Callable[[int, int], object]) -> list:
+    """``kernel(lo, hi)`` over the rows ``lo:hi`` of ``a``'s dim 0, one part per thread when ``a`` is a large NumPy
+    array (:func:`~fukaku.ops._parallel.split`), else one call over all of them; the kernels' results in a list.
+    Normalisation's passes, several per call, gain from a second core (see :mod:`fukaku.ops._parallel`)."""
+    return _parallel.split(a.shape[0] if a.ndim else 1, a.size if array_module(a) is np else 0, kernel)
+
+
+def _rows(a: np.ndarray, lo: int, hi: int, ndim: int) -> np.ndarray:
+    """An operand's share of the rows ``lo:hi`` of a pass over ``ndim``-dim arrays: ``a[lo:hi]``, or all of ``a``
+    when it broadcasts along dim 0 (fewer dims, or size 1 there)."""
+    return a[lo:hi] if a.ndim == ndim and ndim and a.shape[0] != 1 else a
+
+
+def _joined(parts: list[np.ndarray], axes: tuple[int, ...]) -> np.ndarray:
+    """Per-part sums over ``axes`` (size-1 dims kept) as the whole's: added when the sum runs over dim 0 too,
+    else put one after the other along dim 0."""
+    if len(parts) == 1:
+        return parts[0]
+    if 0 in axes:
+        total = parts[0] + parts[1]
+        for part in parts[2:]:
+            total += part
+        return total
+    return array_module(parts[0]).concatenate(parts)
+
+
 def is_mixed_precision(x: Tensor, param: Tensor | None) -> bool:
     """Whether ``x`` is float16/bfloat16 and ``param`` (γ or β) float32: PyTorch's mixed-dtype normalisation,
     what an autocast region produces (half activations, float32 parameters)."""
@@ -197,9 +242,17 @@ def normalize_over(x: Tensor, axes: tuple[int, ...], eps: float, weight: Tensor 
         return y.to(x.dtype), mean, var
     # a sum times 1/n (_sum_over): np.mean's generic machinery costs more than the sum on layer-sized arrays
     scale = 1.0 / math.prod(x.shape[a] for a in axes)
-    mean = _sum_over(x._data, axes) * scale
-    centred = x._data - mean
-    var = _sum_over(centred, axes, centred) * scale
+    a, ndim = x._data, x.ndim
+    mean = _joined(_split_rows(a, lambda lo, hi: _sum_over(_rows(a, lo, hi, ndim), axes)), axes) * scale
+    xp = array_module(a)
+    centred = caching_allocator.empty(a.shape, xp.result_type(a, mean), xp)
+
+    def centre(lo: int, hi: int) -> np.ndarray:
+        part = _rows(centred, lo, hi, ndim)
+        xp.subtract(_rows(a, lo, hi, ndim), _rows(mean, lo, hi, ndim), out=part)
+        return _sum_over(part, axes, part)
+
+    var = _joined(_split_rows(a, centre), axes) * scale
     params = [t for t in (weight, bias) if t is not None]
     out = Normalize.apply(x, *params, axes=axes, eps=eps, centred=centred, var=var,
                           has_weight=weight is not None)

@@ -57,3 +57,68 @@ def test_the_thread_count_does_not_change_the_results(restore_threads):
         fk.set_num_threads(n)
         outs.append(fk.nn.functional.conv2d(x, w, padding=1)._data)
     np.testing.assert_allclose(outs[0], outs[1], rtol=1e-5, atol=1e-5)
+
+
+@pytest.fixture
+def split_everything(monkeypatch, restore_threads):
+    """Every elementwise pass cut in two (_parallel.split), counting the parts handed to the worker thread."""
+    fk.set_num_threads(2)
+    monkeypatch.setattr(_parallel, "SPLIT_ELEMENTS", 1)
+    handed = []
+    executor = _parallel.Threads.executor
+
+    def counting(workers):
+        pool = executor(workers)
+
+        class Counting:
+            def submit(self, fn, *args):
+                handed.append(args)
+                return pool.submit(fn, *args)
+
+        return Counting()
+
+    monkeypatch.setattr(_parallel.Threads, "executor", counting)
+    return handed
+
+
+@pytest.mark.parametrize("norm", ["batch", "instance", "layer", "group"])
+def test_normalisation_split_among_threads_matches_torch(norm, split_everything):
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((6, 4, 5, 7)) * 3 + 1
+    g = rng.standard_normal(x.shape)
+    weight, bias = rng.standard_normal(4), rng.standard_normal(4)
+    results = []
+    for lib in (fk, torch):
+        F = lib.nn.functional
+        xt, w, b = (lib.tensor(a, requires_grad=True) for a in (x, weight, bias))
+        y = {"batch": lambda: F.batch_norm(xt, None, None, w, b, training=True),
+             "instance": lambda: F.instance_norm(xt, weight=w, bias=b),
+             "layer": lambda: F.layer_norm(xt, (5, 7)),
+             "group": lambda: F.group_norm(xt, 2, w, b)}[norm]()
+        y.backward(lib.tensor(g))
+        results.append([t.detach().numpy() for t in (y, xt.grad)] + ([] if norm == "layer" else [w.grad.numpy(), b.grad.numpy()]))
+    assert split_everything, "no pass was handed to the second thread"
+    for ours, theirs in zip(*results, strict=True):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-10, atol=1e-10)
+
+
+def test_relu_and_add_split_among_threads_match_torch(split_everything):
+    torch = pytest.importorskip("torch")
+    from fukaku.ops.activation import ZERO_ROW
+
+    rng = np.random.default_rng(1)
+    for dtype in (np.float32, np.float64):
+        x = rng.standard_normal(3 * ZERO_ROW + 5).astype(dtype)  # whole zero rows and a remainder
+        x[:6] = [0.0, -0.0, np.nan, np.inf, -np.inf, -1.0]
+        other, g = rng.standard_normal(x.shape).astype(dtype), rng.standard_normal(x.shape).astype(dtype)
+        results = []
+        for lib in (fk, torch):
+            xt = lib.tensor(x, requires_grad=True)
+            y = lib.relu(xt) + lib.tensor(other)
+            y.backward(lib.tensor(g))
+            results.append((y.detach().numpy(), xt.grad.numpy()))
+        (y, dx), (ty, tdx) = results
+        np.testing.assert_array_equal(y, ty)
+        np.testing.assert_array_equal(dx, tdx)  # NaN passes the gradient, 0 and -0 stop it, as torch
+    assert split_everything

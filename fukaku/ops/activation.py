@@ -59,25 +59,10 @@ class Relu(_Unary):
     def forward(self, x):
         return _clamp_at_zero(x._data)
 
-    def _passes(self) -> np.ndarray:
-        """Where the gradient passes: not y <= 0 (NaN passes), as booleans."""
-        return ~(self.output._data <= 0)
-
     def derivative(self):
-        return constant(self._passes().astype(self.output._data.dtype))
-
-    def vjp(self, grad):
-        # a plain backward on NumPy's own floats: the gradient times the booleans, one pass and no float mask
-        g, y = grad._data, self.output._data
-        if state.grad_enabled or g.dtype not in _ZERO_ROWS:
-            return super().vjp(grad)
-        if array_module(g) is not np or not (g.flags.c_contiguous and y.flags.c_contiguous and g.shape == y.shape):
-            return constant(g * self._passes())
-        out = caching_allocator.empty(g.shape, g.dtype)
-        flat_g, flat_y, flat_out = g.reshape(-1), y.reshape(-1), out.reshape(-1)
-        _parallel.split(g.size, g.size, lambda lo, hi: np.multiply(flat_g[lo:hi], ~(flat_y[lo:hi] <= 0),
-                                                                  out=flat_out[lo:hi]))
-        return constant(out)
+        # booleans, not floats: the gradient times them is one pass, without first writing a float mask (not
+        # y <= 0: NaN passes the gradient)
+        return constant(~(self.output._data <= 0))
 
 
 class LeakyRelu(_Unary):

@@ -12,8 +12,8 @@ memory (``base``), so a buffer whose reference count is back to the cache's own 
 while any view of it is alive. The ops that write large outputs of their own (convolutions, normalisation,
 ReLU, residual adds) take their output arrays here; everything else uses NumPy's allocator as before.
 
-The cache holds at most :data:`LIMIT` bytes of buffers beyond those in use: a request that would pass it first
-drops the free buffers. :func:`empty_cache` drops them all.
+The cache holds at most :data:`LIMIT` bytes of buffers, in use or free: a request that would pass it first drops
+the free ones, and an array that still does not fit is NumPy's own. :func:`empty_cache` drops the free buffers.
 """
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ import threading
 
 import numpy as np
 
-__all__ = ["empty", "empty_cache", "cached_bytes", "MIN_BYTES", "LIMIT"]
+__all__ = ["empty", "empty_cache", "cached_bytes"]
 
 #: Arrays from this size on come from the cache; smaller ones from NumPy (its own small-block cache and malloc's
 #: arenas serve them without page faults).

@@ -145,8 +145,9 @@ def split(n: int, elements: int, kernel: Callable[[int, int], object]) -> list:
 
 
 def binary(ufunc, a, b):
-    """``ufunc(a, b)`` for two arrays; two large C-contiguous NumPy arrays of one shape and dtype (a residual add,
-    a gradient summed from two consumers) are cut into one flat part per thread (:func:`split`)."""
+    """``ufunc(a, b)`` for two arrays (of any array module, or scalars); two large C-contiguous NumPy arrays of one
+    shape and dtype (a residual add, a gradient summed from two consumers) are cut into one flat part per thread
+    (:func:`split`)."""
     if not (type(a) is type(b) is np.ndarray and a.size >= SPLIT_ELEMENTS and a.shape == b.shape
             and a.dtype == b.dtype and a.flags.c_contiguous and b.flags.c_contiguous):
         return ufunc(a, b)

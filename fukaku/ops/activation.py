@@ -39,15 +39,19 @@ def _clamp_at_zero(a: np.ndarray) -> np.ndarray:
     xp = array_module(a)
     if xp is not np or a.size < ZERO_ROW or a.dtype not in _ZERO_ROWS or not a.flags.c_contiguous:
         return xp.maximum(a, 0)
+    zeros = _ZERO_ROWS[a.dtype]
+    if zeros is None:
+        zeros = _ZERO_ROWS[a.dtype] = xp.zeros(ZERO_ROW, a.dtype)
     out = caching_allocator.empty(a.shape, a.dtype)
     whole = a.size - a.size % ZERO_ROW
     rows, target = a.reshape(-1)[:whole].reshape(-1, ZERO_ROW), out.reshape(-1)[:whole].reshape(-1, ZERO_ROW)
-    np.maximum(rows, _ZERO_ROWS[a.dtype], out=target)
-    np.maximum(a.reshape(-1)[whole:], 0, out=out.reshape(-1)[whole:])
+    xp.maximum(rows, zeros, out=target)
+    xp.maximum(a.reshape(-1)[whole:], 0, out=out.reshape(-1)[whole:])
     return out
 
 
-_ZERO_ROWS = {np.dtype(t): np.zeros(ZERO_ROW, t) for t in (np.float32, np.float64)}
+# the dtypes whose maximum has a SIMD loop, and their rows of zeros (made on first use)
+_ZERO_ROWS: dict = {np.dtype(np.float32): None, np.dtype(np.float64): None}
 
 
 class Relu(_Unary):

@@ -171,7 +171,7 @@ class Add(_Binary):
     op = "add"
 
     def compute(self, a, b):
-        return _parallel.binary(np.add, a._data, b._data) if type(a._data) is np.ndarray else a._data + b._data
+        return _parallel.binary(array_module(a._data, b._data).add, a._data, b._data)
 
     def vjp(self, grad):
         na, nb = self.needs_input_grad

@@ -64,9 +64,46 @@ class Relu(_Unary):
         return _clamp_at_zero(x._data)
 
     def derivative(self):
-        # booleans, not floats: the gradient times them is one pass, without first writing a float mask (not
-        # y <= 0: NaN passes the gradient)
-        return constant(~(self.output._data <= 0))
+        return constant(_passes(self.output._data, self.output._data.dtype))
+
+    def vjp(self, grad):
+        return ReluBackward.apply(grad, self.output)
+
+
+def _passes(y: np.ndarray, dtype) -> np.ndarray:
+    """1 where ReLU's gradient passes (not y <= 0: NaN passes), 0 elsewhere, in ``dtype``. A float mask times the
+    gradient is faster than the booleans times it, whose mixed-dtype multiply NumPy runs through a cast buffer
+    (1 M float32 out of cache: 0.38 vs 0.46 ms)."""
+    return (~(y <= 0)).astype(dtype)
+
+
+class ReluBackward(Function):
+    """ReLU's vjp as one node, PyTorch's ``threshold_backward``: the gradient g where y = relu(x) is not <= 0
+    (NaN passes), 0 elsewhere. Linear in g; y only selects, so it gets no gradient (0 almost everywhere).
+    A large pass is shared among the threads (:func:`~fukaku.ops._parallel.split`).
+    Rules: vjp ∂L/∂g = ReluBackward(ḡ, y), ∂L/∂y = 0; jvp ReluBackward(ġ, y)."""
+
+    def forward(self, grad, y):
+        self.save(y)
+        g, y = grad._data, y._data
+        if array_module(g, y) is not np or g.dtype not in _ZERO_ROWS or g.dtype != y.dtype or g.shape != y.shape \
+                or not (g.flags.c_contiguous and y.flags.c_contiguous):
+            return g * _passes(y, y.dtype)
+        out = caching_allocator.empty(g.shape, g.dtype)
+        flat_g, flat_y, flat_out = g.reshape(-1), y.reshape(-1), out.reshape(-1)
+        _parallel.split(g.size, g.size, lambda lo, hi: array_module(g).multiply(
+            flat_g[lo:hi], _passes(flat_y[lo:hi], g.dtype), out=flat_out[lo:hi]))
+        return out
+
+    def vjp(self, grad):
+        y = self.saved[0]
+        # a zero, not None, for y when it needs one: the engine counts on a gradient along every edge it waits on
+        return (ReluBackward.apply(grad, y) if self.needs_input_grad[0] else None,
+                constant_like(0, y._data) * grad if self.needs_input_grad[1] else None)
+
+    def jvp(self, dgrad, dy):
+        y = self.saved[0]
+        return ReluBackward.apply(dgrad, y) if dgrad is not None else constant_like(0, y._data) * dy
 
 
 class LeakyRelu(_Unary):

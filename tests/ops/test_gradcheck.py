@@ -519,6 +519,7 @@ GG_CASES: dict[str, callable] = {
     "log": lambda: (fk.log, (positive(2, 3),)),
     "sin": lambda: (fk.sin, (randn(2, 3),)),
     "pow_scalar": lambda: (lambda x: x ** 3, (randn(2, 3),)),
+    "relu_cubed": lambda: (lambda x: F.relu(x) * F.relu(x) * x, (away(2, 3),)),  # through ReluBackward's rules
     "pow_scalar_frac": lambda: (lambda x: x ** 1.5, (positive(2, 3),)),
     "pow_tensor": lambda: (lambda a, b: a ** b, (positive(2, 3), randn(2, 3, seed=1))),
     "mul_div": lambda: (lambda a, b: a * b / (b * b + 1.0), (randn(2, 3), randn(2, 3, seed=1))),

@@ -143,11 +143,31 @@ def test_model_to_cuda_moves_parameters_buffers_and_grads_in_place(cuda):
     assert model[1].num_batches_tracked.dtype is fk.int64 and model[1].num_batches_tracked.device.type == "cuda"
 
 
-def test_layers_are_built_on_the_cpu_and_moved(cuda):
-    with pytest.raises(fk.DeviceError, match=r"Linear: device='cuda' at construction is not supported; build the "
-                                              r"layer on the CPU and move it: Linear\(...\).to\('cuda'\)"):
-        nn.Linear(2, 2, device=cuda)
-    assert nn.Linear(2, 2, device="cpu").weight.device.type == "cpu"
+def test_layers_are_built_on_the_device_asked_for(cuda):
+    """``device=`` at construction, as PyTorch's ``factory_kwargs``: every parameter and buffer is made there, with
+    the values the same seed gives on the CPU (fukaku.nn.init draws on the host), and a training step runs there."""
+    layers = [nn.Linear(3, 4, device=cuda), nn.Bilinear(2, 3, 4, device=cuda), nn.Conv2d(2, 3, 3, device=cuda),
+              nn.ConvTranspose2d(2, 3, 3, device=cuda), nn.BatchNorm2d(3, device=cuda), nn.LayerNorm(4, device=cuda),
+              nn.GroupNorm(1, 3, device=cuda), nn.Embedding(5, 4, device=cuda), nn.LSTM(4, 3, device=cuda),
+              nn.GRUCell(4, 3, device=cuda), nn.MultiheadAttention(4, 2, device=cuda),
+              nn.TransformerEncoderLayer(4, 2, 8, device=cuda), nn.PReLU(device=cuda)]
+    for layer in layers:
+        for name, t in [*layer.named_parameters(), *layer.named_buffers()]:
+            assert t.device.type == "cuda", (type(layer).__name__, name)
+    model = nn.Sequential(nn.Conv2d(1, 2, 3, padding=1, device=cuda), nn.BatchNorm2d(2, device=cuda), nn.ReLU(),
+                          nn.Flatten(), nn.Linear(2 * 4 * 4, 3, device=cuda))
+    fk.nn.functional.cross_entropy(model(fk.randn(5, 1, 4, 4, device=cuda)),
+                                   fk.tensor([0, 1, 2, 0, 1], device=cuda)).backward()
+    assert all(p.grad.device.type == "cuda" for p in model.parameters())
+    fk.manual_seed(3)
+    on_device = nn.Conv2d(2, 3, 3, device=cuda)
+    fk.manual_seed(3)
+    on_host = nn.Conv2d(2, 3, 3, device="cpu")
+    assert on_host.weight.device.type == "cpu"
+    for a, b in zip(on_device.parameters(), on_host.parameters(), strict=True):
+        assert host(a).tolist() == host(b).tolist()
+    with pytest.raises(fk.DeviceError, match=r"Linear: device 'mps' is not available"):
+        nn.Linear(2, 2, device="mps")
 
 
 # ----------------------------------------------------------------------------- fukaku.cuda

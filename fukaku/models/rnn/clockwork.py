@@ -34,13 +34,14 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from ..._device import place
 from ...autograd.grad_mode import no_grad
 from ...backends import default_module
 from ...errors import ShapeError
 from ...nn import functional as F
 from ...nn import init
 from ...nn.modules.module import Module
-from ...nn.modules.utils import check_size, factory_dtype
+from ...nn.modules.utils import check_size, factory_kwargs
 from ...nn.parameter import Parameter
 from ...ops.activation import relu
 from ...ops.elementwise import tanh, where
@@ -106,16 +107,16 @@ class ClockworkRNN(Module):
         xp = default_module()
         unit_periods = xp.repeat(xp.asarray(periods, dtype=np.int64), self.module_size)  # (H,)
         self._unit_periods = unit_periods
-        dt = factory_dtype(device, dtype, name)
+        factory = factory_kwargs(device, dtype, name)
         # j feeds i iff T_j ≥ T_i: row i (the receiving unit), column j (the sending unit)
-        mask = (unit_periods[None, :] >= unit_periods[:, None]).astype(np.dtype(dt))
-        self.register_buffer("recurrent_mask", wrap(mask), persistent=False)
+        mask = (unit_periods[None, :] >= unit_periods[:, None]).astype(factory["dtype"])
+        self.register_buffer("recurrent_mask", wrap(place(mask, factory["device"])), persistent=False)
         h = self.hidden_size
-        self.weight_ih = Parameter(empty(h, self.input_size, dtype=dt))
-        self.weight_hh = Parameter(empty(h, h, dtype=dt))
+        self.weight_ih = Parameter(empty(h, self.input_size, **factory))
+        self.weight_hh = Parameter(empty(h, h, **factory))
         if bias:
-            self.bias_ih = Parameter(empty(h, dtype=dt))
-            self.bias_hh = Parameter(empty(h, dtype=dt))
+            self.bias_ih = Parameter(empty(h, **factory))
+            self.bias_hh = Parameter(empty(h, **factory))
         else:
             self.register_parameter("bias_ih", None)
             self.register_parameter("bias_hh", None)
@@ -148,7 +149,7 @@ class ClockworkRNN(Module):
         steps, batch = x.shape[0], x.shape[1]
         want = (1, batch, self.hidden_size) if batched else (1, self.hidden_size)
         if hx is None:
-            h = zeros(batch, self.hidden_size, dtype=x.dtype)
+            h = zeros(batch, self.hidden_size, dtype=x.dtype, device=x.device)
         else:
             if tuple(hx.shape) != want:
                 raise ShapeError(f"{name}: expected hx of shape {want}, got {tuple(hx.shape)} (input shape "

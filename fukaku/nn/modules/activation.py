@@ -27,7 +27,7 @@ from ..parameter import Parameter
 from ..functional.attention import _multi_head_attention
 from .linear import NonDynamicallyQuantizableLinear
 from .module import Module
-from .utils import check_size, factory_dtype
+from .utils import check_size, factory_kwargs
 
 
 def _inplace_repr(inplace: bool) -> str:
@@ -153,7 +153,7 @@ class PReLU(Module):
         super().__init__()
         self.num_parameters = check_size(num_parameters, "num_parameters", "PReLU", minimum=1)
         self.init = float(init)
-        self.weight = Parameter(empty(self.num_parameters, dtype=factory_dtype(device, dtype, "PReLU")))
+        self.weight = Parameter(empty(self.num_parameters, **factory_kwargs(device, dtype, "PReLU")))
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
@@ -407,7 +407,7 @@ class MultiheadAttention(Module):
             raise ValueError(f"MultiheadAttention: embed_dim and num_heads must be greater than 0, got "
                              f"embed_dim={embed_dim} and num_heads={num_heads} instead")
         super().__init__()
-        dt = factory_dtype(device, dtype, "MultiheadAttention")
+        factory = factory_kwargs(device, dtype, "MultiheadAttention")
         self.embed_dim = embed_dim
         self.kdim = kdim if kdim is not None else embed_dim
         self.vdim = vdim if vdim is not None else embed_dim
@@ -420,23 +420,23 @@ class MultiheadAttention(Module):
             raise ValueError(f"MultiheadAttention: embed_dim must be divisible by num_heads, got embed_dim={embed_dim} "
                              f"and num_heads={num_heads}; choose num_heads among the divisors of {embed_dim}")
         if not self._qkv_same_embed_dim:
-            self.q_proj_weight = Parameter(empty(embed_dim, embed_dim, dtype=dt))
-            self.k_proj_weight = Parameter(empty(embed_dim, self.kdim, dtype=dt))
-            self.v_proj_weight = Parameter(empty(embed_dim, self.vdim, dtype=dt))
+            self.q_proj_weight = Parameter(empty(embed_dim, embed_dim, **factory))
+            self.k_proj_weight = Parameter(empty(embed_dim, self.kdim, **factory))
+            self.v_proj_weight = Parameter(empty(embed_dim, self.vdim, **factory))
             self.register_parameter("in_proj_weight", None)
         else:
-            self.in_proj_weight = Parameter(empty(3 * embed_dim, embed_dim, dtype=dt))
+            self.in_proj_weight = Parameter(empty(3 * embed_dim, embed_dim, **factory))
             self.register_parameter("q_proj_weight", None)
             self.register_parameter("k_proj_weight", None)
             self.register_parameter("v_proj_weight", None)
         if bias:
-            self.in_proj_bias = Parameter(empty(3 * embed_dim, dtype=dt))
+            self.in_proj_bias = Parameter(empty(3 * embed_dim, **factory))
         else:
             self.register_parameter("in_proj_bias", None)
-        self.out_proj = NonDynamicallyQuantizableLinear(embed_dim, embed_dim, bias=bias, dtype=dt)
+        self.out_proj = NonDynamicallyQuantizableLinear(embed_dim, embed_dim, bias=bias, **factory)
         if add_bias_kv:
-            self.bias_k = Parameter(empty(1, 1, embed_dim, dtype=dt))
-            self.bias_v = Parameter(empty(1, 1, embed_dim, dtype=dt))
+            self.bias_k = Parameter(empty(1, 1, embed_dim, **factory))
+            self.bias_v = Parameter(empty(1, 1, embed_dim, **factory))
         else:
             self.bias_k = self.bias_v = None
         self.add_zero_attn = add_zero_attn

@@ -12,7 +12,7 @@ from ...tensor import Tensor, ones, tensor, zeros
 from .. import functional as F
 from .module import Module
 from .normalization import affine_parameters, reset_affine
-from .utils import check_size, factory_dtype
+from .utils import check_size, factory_kwargs
 
 
 class _NormBase(Module):
@@ -38,12 +38,12 @@ class _NormBase(Module):
         self.momentum = momentum
         self.affine = affine
         self.track_running_stats = track_running_stats
-        dt = factory_dtype(device, dtype, layer)
-        affine_parameters(self, (self.num_features,), affine, bias, dt)
+        factory = factory_kwargs(device, dtype, layer)
+        affine_parameters(self, (self.num_features,), affine, bias, factory)
         if track_running_stats:
-            self.register_buffer("running_mean", zeros(self.num_features, dtype=dt))
-            self.register_buffer("running_var", ones(self.num_features, dtype=dt))
-            self.register_buffer("num_batches_tracked", tensor(0))
+            self.register_buffer("running_mean", zeros(self.num_features, **factory))
+            self.register_buffer("running_var", ones(self.num_features, **factory))
+            self.register_buffer("num_batches_tracked", tensor(0, device=factory["device"]))
         else:
             self.register_buffer("running_mean", None)
             self.register_buffer("running_var", None)

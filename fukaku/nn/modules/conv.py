@@ -20,7 +20,7 @@ from ..functional.conv import _conv_transpose, _convolution, ntuple, transposed_
 from ..parameter import Parameter
 from .linear import _fan_in_bound
 from .module import Module
-from .utils import check_size, factory_dtype
+from .utils import check_size, factory_kwargs
 
 __all__ = ["Conv1d", "Conv2d", "Conv3d", "ConvTranspose1d", "ConvTranspose2d", "ConvTranspose3d"]
 
@@ -64,11 +64,11 @@ class _ConvNd(Module):
                              f"{padding_mode!r}")
         self.padding_mode = padding_mode
         self._reversed_padding_repeated_twice = self._pad_widths()
-        dt = factory_dtype(device, dtype, name)
+        factory = factory_kwargs(device, dtype, name)
         channels = (in_channels, out_channels // groups) if self.transposed else (out_channels, in_channels // groups)
-        self.weight = Parameter(empty(*channels, *self.kernel_size, dtype=dt))
+        self.weight = Parameter(empty(*channels, *self.kernel_size, **factory))
         if bias:
-            self.bias = Parameter(empty(out_channels, dtype=dt))
+            self.bias = Parameter(empty(out_channels, **factory))
         else:
             self.register_parameter("bias", None)
         self.reset_parameters()

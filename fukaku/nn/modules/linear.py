@@ -13,16 +13,16 @@ from .. import functional as F
 from .. import init
 from ..parameter import Parameter
 from .module import Module
-from .utils import check_size, factory_dtype
+from .utils import check_size, factory_kwargs
 
 
 def _weight_and_bias(layer: Module, weight_shape: tuple[int, ...], bias: bool, device, dtype) -> None:
     """Register ``layer.weight`` of ``weight_shape`` and ``layer.bias`` ``(weight_shape[0],)`` (or
     None), uninitialised, then draw them with ``layer.reset_parameters()``."""
-    dt = factory_dtype(device, dtype, type(layer).__name__)
-    layer.weight = Parameter(empty(*weight_shape, dtype=dt))
+    factory = factory_kwargs(device, dtype, type(layer).__name__)
+    layer.weight = Parameter(empty(*weight_shape, **factory))
     if bias:
-        layer.bias = Parameter(empty(weight_shape[0], dtype=dt))
+        layer.bias = Parameter(empty(weight_shape[0], **factory))
     else:
         layer.register_parameter("bias", None)
     layer.reset_parameters()

@@ -15,14 +15,15 @@ from ..functional.normalization import normalized_shape_tuple
 from .. import init
 from ..parameter import Parameter
 from .module import Module
-from .utils import check_size, factory_dtype
+from .utils import check_size, factory_kwargs
 
 
-def affine_parameters(module: Module, shape: tuple[int, ...], affine: bool, bias: bool, dtype) -> None:
+def affine_parameters(module: Module, shape: tuple[int, ...], affine: bool, bias: bool, factory: dict) -> None:
     """Give a normalisation layer its γ (``weight``) and β (``bias``) of ``shape`` — or None for each
-    it does not learn — initialised to 1 and 0 (:func:`reset_affine`)."""
-    module.register_parameter("weight", Parameter(empty(*shape, dtype=dtype)) if affine else None)
-    module.register_parameter("bias", Parameter(empty(*shape, dtype=dtype)) if affine and bias else None)
+    it does not learn — initialised to 1 and 0 (:func:`reset_affine`); ``factory``: their device and dtype
+    (:func:`~fukaku.nn.modules.utils.factory_kwargs`)."""
+    module.register_parameter("weight", Parameter(empty(*shape, **factory)) if affine else None)
+    module.register_parameter("bias", Parameter(empty(*shape, **factory)) if affine and bias else None)
     reset_affine(module)
 
 
@@ -52,7 +53,7 @@ class LayerNorm(Module):
         self.normalized_shape = shape
         self.eps = eps
         self.elementwise_affine = elementwise_affine
-        affine_parameters(self, shape, elementwise_affine, bias, factory_dtype(device, dtype, "LayerNorm"))
+        affine_parameters(self, shape, elementwise_affine, bias, factory_kwargs(device, dtype, "LayerNorm"))
 
     def reset_parameters(self) -> None:
         reset_affine(self)
@@ -84,7 +85,7 @@ class GroupNorm(Module):
             raise ValueError(f"GroupNorm: num_channels ({num_channels}) must be divisible by num_groups ({num_groups})")
         self.eps = eps
         self.affine = affine
-        affine_parameters(self, (self.num_channels,), affine, bias, factory_dtype(device, dtype, "GroupNorm"))
+        affine_parameters(self, (self.num_channels,), affine, bias, factory_kwargs(device, dtype, "GroupNorm"))
 
     def reset_parameters(self) -> None:
         reset_affine(self)

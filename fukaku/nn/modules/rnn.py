@@ -29,7 +29,7 @@ from ..functional.recurrent import recurrent
 from ..parameter import Parameter
 from ..utils.rnn import PackedSequence
 from .module import Module
-from .utils import factory_dtype
+from .utils import factory_kwargs
 
 __all__ = ["RNNBase", "RNN", "LSTM", "GRU", "RNNCellBase", "RNNCell", "LSTMCell", "GRUCell"]
 
@@ -94,7 +94,7 @@ class RNNBase(Module):
         self.batch_first = batch_first
         self.dropout = float(dropout)
         self.bidirectional = bool(bidirectional)
-        dt = factory_dtype(device, dtype, name)
+        factory = factory_kwargs(device, dtype, name)
         gate_size = _GATES[mode] * hidden_size
         real_hidden = self.proj_size if self.proj_size > 0 else hidden_size
         D = 2 if bidirectional else 1
@@ -114,7 +114,7 @@ class RNNBase(Module):
                 suffix = "_reverse" if direction == 1 else ""
                 names = [n.format(layer, suffix) for n in names]
                 for n, shape in zip(names, shapes):
-                    setattr(self, n, Parameter(empty(*shape, dtype=dt)))
+                    setattr(self, n, Parameter(empty(*shape, **factory)))
                 self._flat_weights_names.extend(names)
                 self._all_weights.append(names)
         self.reset_parameters()
@@ -360,12 +360,12 @@ class RNNCellBase(Module):
         self.input_size = _check_int(input_size, "input_size", name, 1)
         self.hidden_size = _check_int(hidden_size, "hidden_size", name, 1)
         self.bias = bias
-        dt = factory_dtype(device, dtype, name)
-        self.weight_ih = Parameter(empty(num_chunks * hidden_size, input_size, dtype=dt))
-        self.weight_hh = Parameter(empty(num_chunks * hidden_size, hidden_size, dtype=dt))
+        factory = factory_kwargs(device, dtype, name)
+        self.weight_ih = Parameter(empty(num_chunks * hidden_size, input_size, **factory))
+        self.weight_hh = Parameter(empty(num_chunks * hidden_size, hidden_size, **factory))
         if bias:
-            self.bias_ih = Parameter(empty(num_chunks * hidden_size, dtype=dt))
-            self.bias_hh = Parameter(empty(num_chunks * hidden_size, dtype=dt))
+            self.bias_ih = Parameter(empty(num_chunks * hidden_size, **factory))
+            self.bias_hh = Parameter(empty(num_chunks * hidden_size, **factory))
         else:
             self.register_parameter("bias_ih", None)
             self.register_parameter("bias_hh", None)

@@ -12,7 +12,7 @@ from .. import init
 from ..functional.sparse import _padding_row
 from ..parameter import Parameter
 from .module import Module
-from .utils import check_size, factory_dtype
+from .utils import check_size, factory_kwargs
 
 
 class _Table(Module):
@@ -25,9 +25,9 @@ class _Table(Module):
         self.num_embeddings = check_size(num_embeddings, "num_embeddings", layer, minimum=1)
         self.embedding_dim = check_size(embedding_dim, "embedding_dim", layer)
         self.padding_idx = _padding_row(layer, padding_idx, self.num_embeddings)
-        dt = factory_dtype(device, dtype, layer)
+        factory = factory_kwargs(device, dtype, layer)
         if _weight is None:
-            self.weight = Parameter(empty(self.num_embeddings, self.embedding_dim, dtype=dt))
+            self.weight = Parameter(empty(self.num_embeddings, self.embedding_dim, **factory))
             self.reset_parameters()
         else:  # a given table is used as it is (shared, not copied), as in PyTorch
             if tuple(_weight.shape) != (self.num_embeddings, self.embedding_dim):

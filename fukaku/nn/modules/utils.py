@@ -1,26 +1,26 @@
-"""Argument checks the layers share: the dtype parameters are created in, integer sizes."""
+"""Argument checks the layers share: the device and dtype parameters are created with, integer sizes."""
 from __future__ import annotations
 
 import numpy as np
 
 from ... import dtypes
 from ..._checks import check_int
-from ..._device import CPU, DeviceError, check_device
+from ..._device import check_device
 
 
-def factory_dtype(device, dtype, layer: str) -> np.dtype:
-    """The dtype a layer creates its parameters in (the default float unless given).
+def factory_kwargs(device, dtype, layer: str) -> dict:
+    """The ``device`` and ``dtype`` a layer creates its parameters and buffers with, as keywords for the creation
+    functions (PyTorch's ``factory_kwargs``): ``empty(*shape, **factory_kwargs(device, dtype, "Linear"))``.
 
-    ``device`` must name the CPU: layers are built in host memory and moved with ``.to(device)``
-    (another device raises ``fukaku.DeviceError``).
+    ``device`` is checked (a device fukaku cannot use raises ``fukaku.DeviceError``); the dtype is the default float
+    unless given, and must be a floating type. ``fukaku.nn.init`` draws on the host and copies to the device, so a
+    layer built on a GPU holds the values the same seed gives on the CPU.
     """
-    if check_device(device, layer) is not CPU:
-        raise DeviceError(f"{layer}: device='{device}' at construction is not supported; build the layer on the CPU "
-                          f"and move it: {layer}(...).to('{device}')")
+    dev = check_device(device, layer)
     dt = dtypes.get_default_dtype() if dtype is None else np.dtype(dtype)
     if not dtypes.is_floating_point(dt):
         raise TypeError(f"{layer}: parameters must be floating point, got dtype {dt}")
-    return dt
+    return {"device": dev, "dtype": dt}
 
 
 def check_size(value, name: str, layer: str, minimum: int = 0) -> int:

@@ -37,6 +37,7 @@ call); a single-pass kernel would need a compiler (numexpr, numba), which fukaku
 from __future__ import annotations
 
 import threading
+from collections import Counter
 from collections.abc import Callable, Sequence
 
 import numpy as np
@@ -547,16 +548,24 @@ class BackwardProgram:
         return node
 
 
+def _owner(array: np.ndarray):
+    """The object that owns ``array``'s memory: the array itself, or the base NumPy points its views at."""
+    return array if array.base is None else array.base
+
+
 def _plan_in_place(steps: list[tuple], ops: list[_Op], arrays: list) -> int:
     """Let each add/sub/mul/div whose first operand is a temporary dying there write into it; return how many.
 
     A temporary qualifies when a replayed add/sub/mul/div/neg made it (those always return a fresh
     array), it is read by nothing after this op, it does not leave the program (a leaf may adopt a
-    gradient as its ``.grad``; a rule keeps what it is given), no array of the trace is a view of it,
-    and it has the result's shape and dtype (so the same ufunc loop runs and nothing is cast).
+    gradient as its ``.grad``; a rule keeps what it is given), no other array of the trace shares its memory
+    (a view of it, or of the buffer it lies on), and it has the result's shape and dtype (so the same ufunc
+    loop runs and nothing is cast).
     """
     fresh = {op.out_slot for op in ops if op.cls in _IN_PLACE_UFUNCS or op.cls is Neg}
-    viewed = {id(a.base) for a in arrays if isinstance(a, np.ndarray) and a.base is not None}
+    # arrays sharing memory share its owner (NumPy points every view at the owner): a large result of the
+    # caching allocator is itself a view of its buffer, so the count is by owner, not by "is a base"
+    sharing = Counter(id(_owner(a)) for a in arrays if isinstance(a, np.ndarray))
     last_use: dict[int, object] = {}
     escaping: set[int] = set()
     for step in steps:
@@ -580,7 +589,7 @@ def _plan_in_place(steps: list[tuple], ops: list[_Op], arrays: list) -> int:
             continue
         a, b = op.in_slots
         result = arrays[op.out_slot]
-        if (a in fresh and a != b and last_use.get(a) is op and a not in escaping and id(arrays[a]) not in viewed
+        if (a in fresh and a != b and last_use.get(a) is op and a not in escaping and sharing[id(_owner(arrays[a]))] == 1
                 and arrays[a].shape == result.shape and arrays[a].dtype == result.dtype):
             op.in_place = True
             count += 1

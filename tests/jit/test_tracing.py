@@ -424,3 +424,29 @@ def test_an_intermediate_shape_that_depends_on_the_data_is_refused_naming_the_no
     with pytest.raises(jit.TracingError, match=r"Mean .* has in_shape \(5,\) here, \(4,\) when traced.*trace the step "
                                                r"again.*or run it eagerly"):
         traced(fukaku.tensor(np.abs(signs) * np.array([1, 1, 1, 1, 1, -1, -1, -1], np.float32)))
+
+
+def test_a_temporary_whose_memory_another_array_shares_is_not_written_in_place():
+    """The in-place plan counts arrays by the owner of their memory: a large result of the caching allocator is a
+    view of its buffer, so a reshape of it points at the buffer, not at the result, and must still keep the result
+    from being overwritten while the reshape is read later."""
+    from fukaku.backends import caching_allocator
+    from fukaku.jit.program import _Op, _plan_in_place
+    from fukaku.ops.elementwise import Add, Mul, Neg
+
+    rng = np.random.default_rng(0)
+    made = caching_allocator.empty((256, 512), np.float32)  # the temporary: on a buffer of the cache
+    made[...] = rng.standard_normal(made.shape)
+    assert made.base is not None
+    arrays = [made, made.reshape(-1), rng.standard_normal((256, 512)).astype(np.float32), made * 2,
+              rng.standard_normal((256, 512)).astype(np.float32), made.copy(), made.reshape(-1) * 3]
+    tensors = [fukaku.tensor(a) for a in arrays]
+
+    def op(cls, ins, out, **params):
+        return _Op(cls, params, {}, [tensors[i] for i in ins], list(ins), out)
+
+    # the op making slot 1 stands for a reshape: only the arrays' memory matters to the plan
+    ops = [op(Mul, (4, 5), 0), op(Neg, (0,), 1), op(Add, (0, 2), 3), op(Mul, (1, 2), 6)]
+    assert _plan_in_place([("op", o) for o in ops], ops, arrays) == 0  # the reshape (slot 1) is read after the add
+    alone = [ops[0], ops[2]]
+    assert _plan_in_place([("op", o) for o in alone], alone, [a if i != 1 else None for i, a in enumerate(arrays)]) == 1

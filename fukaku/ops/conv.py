@@ -436,7 +436,9 @@ def _convolve(a: np.ndarray, w: np.ndarray, g: ConvGeometry, bias: np.ndarray | 
 
 def _weight_grad(a: np.ndarray, y: np.ndarray, g: ConvGeometry) -> np.ndarray:
     """The adjoint in w on arrays: x ``(N, C_in, *S)``, y ``(N, C_out, *O)`` -> ``(C_out, C_in/G, *K)``,
-    Σ over the blocks of the batch of one GEMM per group y · colsᵀ (K = the block's positions)."""
+    Σ over the blocks of the batch of one GEMM per group, wᵀ's = cols · yᵀ (K = the block's positions): with the
+    column matrix first, OpenBLAS runs these long-K products up to twice as fast as y · colsᵀ (one thread, a
+    ResNet's first layer, 27 × 67 k by 67 k × 16: 1.4 vs 2.0 ms)."""
     xp = array_module(a, y)
     (n, c_out), c_in = y.shape[:2], a.shape[1]
     if _by_rows(g, c_in, c_out, weight_grad=True):
@@ -446,22 +448,22 @@ def _weight_grad(a: np.ndarray, y: np.ndarray, g: ConvGeometry) -> np.ndarray:
 
     def task(share):
         blocks = _Blocks(xp, g, size, a.dtype)
-        out = xp.zeros((g.groups, c_out // g.groups, (c_in // g.groups) * len(g.taps)), a.dtype)
+        out = xp.zeros((g.groups, (c_in // g.groups) * len(g.taps), c_out // g.groups), a.dtype)  # wᵀ per group
         for start, stop in share:  # a few cache-sized blocks of the batch (see _batch_blocks)
             if per_sample:  # y's block read in place, one GEMM per sample and group, summed over the block
                 b = stop - start
                 cols = _unfold(a[start:stop], g).reshape(b, g.groups, -1, math.prod(g.out_size))
                 grads = y[start:stop].reshape(b, g.groups, c_out // g.groups, -1)
-                out += xp.add.reduce(xp.matmul(grads, cols.swapaxes(-1, -2)), axis=0)
+                out += xp.add.reduce(xp.matmul(cols, grads.swapaxes(-1, -2)), axis=0)
                 continue
             cols = blocks.columns(a[start:stop])
-            out += xp.matmul(blocks.channel_major(y[start:stop]), cols.swapaxes(-1, -2))
+            out += xp.matmul(cols, blocks.channel_major(y[start:stop]).swapaxes(-1, -2))
         return out
 
     out, *others = each(ranges, task)
     for part in others:
         out += part
-    return out.reshape((c_out, c_in // g.groups) + g.kernel)
+    return xp.ascontiguousarray(out.swapaxes(-1, -2)).reshape((c_out, c_in // g.groups) + g.kernel)
 
 
 def _flipped_weight(w: np.ndarray, groups: int) -> np.ndarray:

@@ -392,11 +392,12 @@ def _by_rows(g: ConvGeometry, c_in: int, c_out: int, weight_grad: bool = False) 
     """Whether a pass runs on :class:`_Rows`: an ungrouped convolution whose GEMM gains more from having the
     positions as its M than the channels-last copies cost — measured on a ResNet's layers (2-core x86, OpenBLAS,
     float32): the convolution with at least 32 output channels (rows · W with N = C_out), the weight gradient
-    with rows of at least 128 values (g · rows with N = C_in·ΠK). Below, the channel-major engine is as fast or
-    faster (the 16-channel layers' forward pass: 3.4 vs 4.5 ms; a 3-channel first layer's weight gradient)."""
+    with rows of at least 256 values (g · rows with N = C_in·ΠK). Below, the channel-major engine is as fast or
+    faster (the 16-channel layers' forward pass: 3.4 vs 4.5 ms; their weight gradient, cols · gᵀ: 2.45 vs
+    3.0 ms; 32 channels: 1.85 vs 1.88 ms; 64: 1.47 vs 1.29 ms, rows faster)."""
     if not ROWS or g.groups != 1 or _per_sample(g, c_in, c_out):
         return False
-    return c_in * len(g.taps) >= 128 if weight_grad else c_out >= 32
+    return c_in * len(g.taps) >= 256 if weight_grad else c_out >= 32
 
 
 def _convolve(a: np.ndarray, w: np.ndarray, g: ConvGeometry, bias: np.ndarray | None = None) -> np.ndarray:

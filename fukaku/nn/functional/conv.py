@@ -20,7 +20,7 @@ import numpy as np
 from ..._checks import check_int
 from ...errors import ShapeError
 from ...ops._util import autocast_will_cast, fmt
-from ...ops.conv import Col2Im, Convolution, ConvGeometry, ConvTranspose, Im2Col
+from ...ops.conv import Col2Im, Convolution, ConvGeometry, ConvTranspose, Im2Col, conv_geometry
 from ...ops.shape import reshape
 from ...tensor import Tensor
 
@@ -148,7 +148,8 @@ def _convolution(nd: int, input: Tensor, weight: Tensor, bias: Tensor | None, st
                          f"padded to spatial size {padded}, weight of shape {fmt(weight.shape)} whose dilated kernel "
                          f"D(K−1)+1 spans {reach}; the output size {sizes} is not positive. Pad the input more, or "
                          "use a smaller kernel or dilation")
-    geometry = ConvGeometry(in_size, out, kernel, stride, pads, dilation, groups)
+    geometry = conv_geometry(in_size, out, tuple(kernel), tuple(stride), tuple(map(tuple, pads)), tuple(dilation),
+                             groups)
     y = Convolution.apply(x, weight, geometry=geometry) if bias is None else \
         Convolution.apply(x, weight, bias, geometry=geometry)
     return _unbatched(y, batched)
@@ -235,7 +236,8 @@ def _conv_transpose(nd: int, input: Tensor, weight: Tensor, bias: Tensor | None,
         raise ShapeError(f"{where}: input of shape {fmt(input.shape)} with weight of shape {fmt(weight.shape)} gives a "
                          f"non-positive output size {TRANSPOSED_OUTPUT_SIZE} = {out} with N={in_size}, P={padding}, "
                          f"D={dilation}, K={kernel}, S={stride}, output_padding={output_padding}. Use less padding")
-    geometry = ConvGeometry(out, in_size, kernel, stride, tuple((p, p) for p in padding), dilation, groups)
+    geometry = conv_geometry(tuple(out), tuple(in_size), tuple(kernel), tuple(stride), tuple((p, p) for p in padding),
+                             tuple(dilation), groups)
     y = ConvTranspose.apply(x, weight, geometry=geometry) if bias is None else \
         ConvTranspose.apply(x, weight, bias, geometry=geometry)
     return _unbatched(y, batched)
@@ -299,7 +301,8 @@ def _block_geometry(spatial: tuple[int, ...], kernel_size, dilation, padding, st
         raise ShapeError(f"{op}: spatial size {spatial} with kernel_size={kernel}, dilation={dilation}, "
                          f"padding={padding}, stride={stride} holds no sliding block: the number of blocks per dim "
                          f"{OUTPUT_SIZE} is {blocks}. Use a smaller kernel or more padding")
-    return ConvGeometry(spatial, blocks, kernel, stride, tuple((p, p) for p in padding), dilation, wide=False)
+    return conv_geometry(tuple(spatial), tuple(blocks), tuple(kernel), tuple(stride), tuple((p, p) for p in padding),
+                         tuple(dilation), wide=False)
 
 
 def unfold(input: Tensor, kernel_size, dilation=1, padding=0, stride=1) -> Tensor:

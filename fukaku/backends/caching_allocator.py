@@ -12,12 +12,14 @@ memory (``base``), so a buffer whose reference count is back to the cache's own 
 while any view of it is alive. The ops that write large outputs of their own (convolutions, normalisation,
 ReLU, residual adds) take their output arrays here; everything else uses NumPy's allocator as before.
 
-The cache holds at most :data:`LIMIT` bytes of buffers, in use or free: a request that would pass it first drops
-the free ones, and an array that still does not fit is NumPy's own. :func:`empty_cache` drops the free buffers.
+The cache holds at most :data:`LIMIT` bytes of buffers (2 GiB, or an eighth of the machine's memory), in use or
+free: a request that would pass it first drops the free ones, and an array that still does not fit is NumPy's own.
+:func:`empty_cache` drops the free buffers.
 """
 from __future__ import annotations
 
 import math
+import os
 import sys
 import threading
 
@@ -29,8 +31,17 @@ __all__ = ["empty", "empty_cache", "cached_bytes"]
 #: arenas serve them without page faults).
 MIN_BYTES = 1 << 18
 
+def _default_limit() -> int:
+    """2 GiB, or an eighth of the machine's memory when that is less (a laptop with 8 GiB: 1 GiB)."""
+    try:
+        physical = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (AttributeError, ValueError, OSError):  # no sysconf (Windows) or no such name
+        return 2 << 30
+    return min(2 << 30, max(physical // 8, MIN_BYTES))
+
+
 #: The most bytes the cache holds (in use and free) before it drops its free buffers to make room.
-LIMIT = 2 << 30
+LIMIT = _default_limit()
 
 _lock = threading.Lock()
 _buffers: dict[int, list[np.ndarray]] = {}  # size in bytes -> the uint8 buffers of that size

@@ -140,3 +140,13 @@ def test_training_steps_reusing_memory_match_torch():
     assert cache.cached_bytes() > 0
     for (name, p), q in zip(ours.named_parameters(), theirs.parameters(), strict=True):
         np.testing.assert_allclose(p.detach().numpy(), q.detach().numpy(), rtol=1e-4, atol=1e-5, err_msg=name)
+
+
+def test_the_default_limit_is_2_gib_or_an_eighth_of_the_memory(monkeypatch):
+    import os
+
+    page = os.sysconf("SC_PAGE_SIZE")
+    monkeypatch.setattr(os, "sysconf", lambda name: {"SC_PAGE_SIZE": page, "SC_PHYS_PAGES": (8 << 30) // page}[name])
+    assert cache._default_limit() == 1 << 30  # a laptop with 8 GiB
+    monkeypatch.setattr(os, "sysconf", lambda name: {"SC_PAGE_SIZE": page, "SC_PHYS_PAGES": (64 << 30) // page}[name])
+    assert cache._default_limit() == 2 << 30

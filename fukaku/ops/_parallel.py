@@ -144,14 +144,15 @@ def split(n: int, elements: int, kernel: Callable[[int, int], object]) -> list:
     return [first] + [f.result() for f in futures]
 
 
-def binary(ufunc, a, b):
-    """``ufunc(a, b)`` for two arrays (of any array module, or scalars); two large C-contiguous NumPy arrays of one
-    shape and dtype (a residual add, a gradient summed from two consumers) are cut into one flat part per thread
-    (:func:`split`)."""
+def binary(func, a, b):
+    """``func(a, b)`` for two arrays (of any array module, or scalars), ``func`` a ufunc or a function with a ufunc's
+    ``(a, b, out=None)`` signature and elementwise result; two large C-contiguous NumPy arrays of one shape and dtype
+    (a residual add, a gradient summed from two consumers, ReLU's gradient and its output) are cut into one flat
+    part per thread (:func:`split`), each written into its part of one output."""
     if not (type(a) is type(b) is np.ndarray and a.size >= SPLIT_ELEMENTS and a.shape == b.shape
             and a.dtype == b.dtype and a.flags.c_contiguous and b.flags.c_contiguous):
-        return ufunc(a, b)
+        return func(a, b)
     out = caching_allocator.empty(a.shape, a.dtype)
     flat_a, flat_b, flat_out = a.reshape(-1), b.reshape(-1), out.reshape(-1)
-    split(a.size, a.size, lambda lo, hi: ufunc(flat_a[lo:hi], flat_b[lo:hi], out=flat_out[lo:hi]))
+    split(a.size, a.size, lambda lo, hi: func(flat_a[lo:hi], flat_b[lo:hi], out=flat_out[lo:hi]))
     return out

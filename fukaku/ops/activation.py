@@ -43,10 +43,10 @@ def _clamp_at_zero(a: np.ndarray) -> np.ndarray:
     if zeros is None:
         zeros = _ZERO_ROWS[a.dtype] = xp.zeros(ZERO_ROW, a.dtype)
     out = caching_allocator.empty(a.shape, a.dtype)
+    flat, flat_out = a.reshape(-1), out.reshape(-1)
     whole = a.size - a.size % ZERO_ROW
-    rows, target = a.reshape(-1)[:whole].reshape(-1, ZERO_ROW), out.reshape(-1)[:whole].reshape(-1, ZERO_ROW)
-    xp.maximum(rows, zeros, out=target)
-    xp.maximum(a.reshape(-1)[whole:], 0, out=out.reshape(-1)[whole:])
+    xp.maximum(flat[:whole].reshape(-1, ZERO_ROW), zeros, out=flat_out[:whole].reshape(-1, ZERO_ROW))
+    xp.maximum(flat[whole:], 0, out=flat_out[whole:])
     return out
 
 
@@ -80,21 +80,14 @@ def _passes(y: np.ndarray, dtype) -> np.ndarray:
 class ReluBackward(Function):
     """ReLU's vjp as one node, PyTorch's ``threshold_backward``: the gradient g where y = relu(x) is not <= 0
     (NaN passes), 0 elsewhere. Linear in g; y only selects, so it gets no gradient (0 almost everywhere).
-    A large pass is shared among the threads (:func:`~fukaku.ops._parallel.split`).
+    A large pass is shared among the threads (:func:`~fukaku.ops._parallel.binary`).
     Rules: vjp ∂L/∂g = ReluBackward(ḡ, y), ∂L/∂y = 0; jvp ReluBackward(ġ, y)."""
 
     def forward(self, grad, y):
         self.save(y)
-        g, y = grad._data, y._data
-        xp = array_module(g, y)
-        if xp is not np or g.dtype not in _ZERO_ROWS or g.dtype != y.dtype or g.shape != y.shape \
-                or not (g.flags.c_contiguous and y.flags.c_contiguous):
-            return g * _passes(y, y.dtype)
-        out = caching_allocator.empty(g.shape, g.dtype)
-        flat_g, flat_y, flat_out = g.reshape(-1), y.reshape(-1), out.reshape(-1)
-        _parallel.split(g.size, g.size,
-                        lambda lo, hi: xp.multiply(flat_g[lo:hi], _passes(flat_y[lo:hi], g.dtype), out=flat_out[lo:hi]))
-        return out
+        xp = array_module(grad._data, y._data)
+        return _parallel.binary(lambda g, out_of_relu, out=None: xp.multiply(
+            g, _passes(out_of_relu, out_of_relu.dtype), out=out), grad._data, y._data)
 
     def vjp(self, grad):
         y = self.saved[0]

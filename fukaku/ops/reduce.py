@@ -17,7 +17,7 @@ from ..autograd.function import Function, constant, constant_like
 from ..autograd.grad_mode import state
 from ..backends import array_module
 from ..tensor import Tensor, wrap
-from ._util import _norm_dim, accumulate, _norm_dims, dim_aliases, in_float32_if_bfloat16, shape_error, tensor_method
+from ._util import _norm_dim, _norm_dims, accumulate, dim_aliases, in_float32_if_bfloat16, shape_error, tensor_method
 from .elementwise import Where, _floating, _Unary, clone, exp
 from .shape import broadcast_to, cat, flip, narrow, reshape, select, unsqueeze
 

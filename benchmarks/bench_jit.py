@@ -6,7 +6,9 @@ run, interleaved so that load on the machine slows all alike (``bench_cnn``'s he
 
 * ``eager``: fukaku's define-by-run step (the graph built and walked on every call);
 * ``traced``: the same step through ``fukaku.jit.trace`` (traced once; each call replays the recorded backward
-  program — see docs/jit.md for what is recorded and what runs again);
+  program — see docs/jit.md for what is recorded and what runs again), its forward pass eager;
+* ``static``: the step traced as above, calling a traced loss function (model and cross-entropy): each call
+  replays the forward program and then the backward program; the optimizer runs eagerly;
 * ``torch``: the same network in PyTorch, eager.
 
 Cases: the MLPs of the lab's ``define-then-run`` experiment (two hidden ReLU layers of ``width`` units, batch
@@ -30,8 +32,10 @@ CASES = (*(f"mlp-{w}" for w in MLP_WIDTHS), "gpt-mini")
 GPT_LAYERS, GPT_D_MODEL, GPT_HEADS, GPT_CONTEXT, GPT_BATCH, GPT_VOCAB = 2, 64, 4, 64, 16, 65
 
 
-def case_steps(lib, case: str, seed: int = 0):
-    """``(step, batch, parameters)``: a training step of ``case`` in ``lib`` taking ``*batch``."""
+def case_steps(lib, case: str, seed: int = 0, static: bool = False):
+    """``(step, batch, parameters, loss)``: a training step of ``case`` in ``lib`` taking ``*batch``; with
+    ``static`` (fukaku only) its loss function is traced on the batch (a forward program) and returned as
+    ``loss`` (None otherwise)."""
     import fukaku
     from fukaku.lab.experiments.graphs.define_then_run import batches, mlp, training_step
 
@@ -39,7 +43,9 @@ def case_steps(lib, case: str, seed: int = 0):
     if case.startswith("mlp-"):
         width = int(case.split("-")[1])
         model = mlp(lib, width, seed)
-        return training_step(lib, model), batches(lib, width, 1, rng)[0], sum(p.numel() for p in model.parameters())
+        batch = batches(lib, width, 1, rng)[0]
+        loss = fukaku.jit.trace(lambda x, y: lib.nn.functional.cross_entropy(model(x), y), batch) if static else None
+        return training_step(lib, model, loss), batch, sum(p.numel() for p in model.parameters()), loss
     from fukaku.models import GPT
 
     fukaku.manual_seed(seed)
@@ -49,15 +55,22 @@ def case_steps(lib, case: str, seed: int = 0):
         model, _ = _twin(lib, model)
     optimizer = lib.optim.AdamW(model.parameters(), lr=2e-3)
     text = rng.integers(0, GPT_VOCAB, (GPT_BATCH, GPT_CONTEXT + 1))
+    batch = (lib.tensor(text[:, :-1]), lib.tensor(text[:, 1:]))
+
+    def loss_fn(x, y):
+        return lib.nn.functional.cross_entropy(model(x).reshape(-1, GPT_VOCAB), y.reshape(-1))
+
+    traced_loss = fukaku.jit.trace(loss_fn, batch) if static else None
+    loss_fn = traced_loss or loss_fn
 
     def step(x, y):
         optimizer.zero_grad()
-        loss = lib.nn.functional.cross_entropy(model(x).reshape(-1, GPT_VOCAB), y.reshape(-1))
+        loss = loss_fn(x, y)
         loss.backward()
         optimizer.step()
         return loss
 
-    return step, (lib.tensor(text[:, :-1]), lib.tensor(text[:, 1:])), sum(p.numel() for p in model.parameters())
+    return step, batch, sum(p.numel() for p in model.parameters()), traced_loss
 
 
 def main() -> None:
@@ -68,20 +81,24 @@ def main() -> None:
     args = parser.parse_args()
     torch, fukaku = _import("torch", args.threads), _import("fukaku", args.threads)
     print(machine_line(torch))
-    print("| case | parameters | eager ms | traced ms | torch ms | eager / traced | traced / torch | backward nodes "
-          "flat / by rule |")
-    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    print("| case | parameters | eager ms | traced ms | static ms | torch ms | eager / static | static / torch | "
+          "forward ops | backward nodes flat / by rule |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     for case in CASES if args.case == "all" else (args.case,):
-        eager, batch, parameters = case_steps(fukaku, case)
-        step, _, _ = case_steps(fukaku, case)
+        eager, batch, parameters, _ = case_steps(fukaku, case)
+        step, _, _, _ = case_steps(fukaku, case)
         traced = fukaku.jit.trace(step, batch)
-        program = traced.backward_programs[0]
-        theirs, torch_batch, _ = case_steps(torch, case)
+        static_step, _, _, loss = case_steps(fukaku, case, static=True)
+        static = fukaku.jit.trace(static_step, batch)
+        forward_ops = len(loss.forward_program.ops)
+        program = static.backward_programs[0]
+        theirs, torch_batch, _, _ = case_steps(torch, case)
         ms = interleaved_medians({"eager": lambda: eager(*batch), "traced": lambda: traced(*batch),
-                                  "torch": lambda: theirs(*torch_batch)}, args.repeats)
-        print(f"| {case} | {parameters:,} | {ms['eager']:.3f} | {ms['traced']:.3f} | {ms['torch']:.3f} | "
-              f"{ms['eager'] / ms['traced']:.2f} | {ms['traced'] / ms['torch']:.2f} | "
-              f"{program.flat_nodes} / {program.rule_nodes} |", flush=True)
+                                  "static": lambda: static(*batch), "torch": lambda: theirs(*torch_batch)},
+                                 args.repeats)
+        print(f"| {case} | {parameters:,} | {ms['eager']:.3f} | {ms['traced']:.3f} | {ms['static']:.3f} | "
+              f"{ms['torch']:.3f} | {ms['eager'] / ms['static']:.2f} | {ms['static'] / ms['torch']:.2f} | "
+              f"{forward_ops} | {program.flat_nodes} / {program.rule_nodes} |", flush=True)
 
 
 if __name__ == "__main__":

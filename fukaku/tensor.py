@@ -11,6 +11,7 @@ each op's forward, vjp and jvp; this file holds what every tensor is, and the cr
 from __future__ import annotations
 
 import builtins
+import itertools
 import math
 import threading
 import weakref
@@ -59,26 +60,38 @@ class _JitHooks(threading.local):
     * ``backward(outputs, grad_outputs, retain_graph, create_graph, inputs)`` takes ``run_backward``'s
       pass over: a traced step replaying its programs, or a trace recording one;
     * ``applied(cls, inputs, params, out)`` sees each op :meth:`Function.apply` ran, while a trace records
-      a backward pass;
+      a forward or a backward pass;
     * ``value_read(tensor, method)`` is called first by the methods that hand a tensor's value to Python
-      (``item``, ``__bool__`` …) while a step is traced: it raises for a read in the step's own code.
+      (``item``, ``__bool__`` …) while a step is traced: it raises for a read in the step's own code;
+    * ``created(tensor)`` hears of each tensor a creation function made from Python values alone
+      (``zeros``, ``arange`` …) while a forward pass is recorded: a constant of the program;
+    * ``bumped(tensor)`` hears of each in-place modification (:func:`bump_version`) while a forward pass is
+      recorded.
     """
 
     backward = None
     applied = None
     value_read = None
+    created = None
+    bumped = None
 
 
 _jit_hooks = _JitHooks()
 
 
-class _Version:
-    """In-place modification counter, shared by a tensor and its views (saved-tensor checks)."""
+_next_serial = itertools.count().__next__
 
-    __slots__ = ("value",)
+
+class _Version:
+    """In-place modification counter, shared by a tensor and its views (saved-tensor checks). ``serial`` numbers
+    the counters in the order they were made, so ``fukaku.jit`` tells a tensor made before a traced call from one
+    made during it."""
+
+    __slots__ = ("value", "serial")
 
     def __init__(self) -> None:
         self.value = 0
+        self.serial = _next_serial()
 
 
 def _to_array(data, dtype=None) -> np.ndarray:
@@ -195,6 +208,8 @@ def bump_version(tensor: Tensor) -> None:
     when its rule runs and refuses a stale value (see :attr:`fukaku.autograd.Function.saved`).
     """
     tensor._version.value += 1
+    if _jit_hooks.bumped is not None:
+        _jit_hooks.bumped(tensor)
 
 
 # hooks of register_post_accumulate_grad_hook by id of their leaf (Tensor's slots stay as they are; the engine
@@ -569,6 +584,22 @@ def _finish(arr: np.ndarray, requires_grad: bool, dev: _device.device = _device.
     return t
 
 
+def _from_python(arr: np.ndarray, requires_grad: bool, dev: _device.device = _device.CPU) -> Tensor:
+    """:func:`_finish` for a creation function that made ``arr`` from Python values alone (a shape, a fill
+    value, a range): no data, no random draw. A forward program of ``fukaku.jit`` may keep such a tensor
+    as a constant, so a trace recording one hears of it (``_jit_hooks.created``)."""
+    t = _finish(arr, requires_grad, dev)
+    return t if requires_grad else made_from_python(t)
+
+
+def made_from_python(t: Tensor) -> Tensor:
+    """Internal API: ``t``, which was made from Python values alone (shapes, literals: no data, no random
+    draw); a trace recording a forward pass hears of it (``_jit_hooks.created``) and may keep it as a constant."""
+    if _jit_hooks.created is not None:
+        _jit_hooks.created(t)
+    return t
+
+
 def _float_dtype(dtype, op: str = "dtype") -> dtypes.dtype:
     """``dtype`` as a fukaku dtype; the default float when None."""
     return dtypes.get_default_dtype() if dtype is None else dtypes.as_dtype(dtype, op)
@@ -673,26 +704,26 @@ def from_numpy(array: np.ndarray) -> Tensor:
 def zeros(*size, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
     """Zeros of shape ``size`` (ints or one sequence), in the default float dtype unless given."""
     dev = _device.check_device(device, "zeros")
-    return _finish(np.zeros(_size(size), dtype=_float_dtype(dtype, "zeros")), requires_grad, dev)
+    return _from_python(np.zeros(_size(size), dtype=_float_dtype(dtype, "zeros")), requires_grad, dev)
 
 
 def ones(*size, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
     """Ones of shape ``size`` (ints or one sequence), in the default float dtype unless given."""
     dev = _device.check_device(device, "ones")
-    return _finish(np.ones(_size(size), dtype=_float_dtype(dtype, "ones")), requires_grad, dev)
+    return _from_python(np.ones(_size(size), dtype=_float_dtype(dtype, "ones")), requires_grad, dev)
 
 
 def empty(*size, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
     """An uninitialised tensor of shape ``size`` (its values are whatever the memory held)."""
     dev = _device.check_device(device, "empty")
-    return _finish(np.empty(_size(size), dtype=_float_dtype(dtype, "empty")), requires_grad, dev)
+    return _from_python(np.empty(_size(size), dtype=_float_dtype(dtype, "empty")), requires_grad, dev)
 
 
 def full(size, fill_value, *, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
     """``fill_value`` everywhere; the dtype is ``fill_value``'s (float32 for a float, int64 for an int …)."""
     dev = _device.check_device(device, "full")
     d = dtypes.scalar_dtype(fill_value) if dtype is None else dtypes.as_dtype(dtype, "full")
-    return _finish(np.full(_size((size,)), fill_value, dtype=d), requires_grad, dev)
+    return _from_python(np.full(_size((size,)), fill_value, dtype=d), requires_grad, dev)
 
 
 def _like(t: Tensor, dtype, device, op: str):
@@ -704,25 +735,25 @@ def _like(t: Tensor, dtype, device, op: str):
 def zeros_like(input: Tensor, *, dtype=None, device=None, requires_grad: bool = False,
                memory_format=None) -> Tensor:
     shape, d, dev = _like(input, dtype, device, "zeros_like")
-    return _finish(array_module(input._data).zeros(shape, d), requires_grad, dev)
+    return _from_python(array_module(input._data).zeros(shape, d), requires_grad, dev)
 
 
 def ones_like(input: Tensor, *, dtype=None, device=None, requires_grad: bool = False,
               memory_format=None) -> Tensor:
     shape, d, dev = _like(input, dtype, device, "ones_like")
-    return _finish(array_module(input._data).ones(shape, d), requires_grad, dev)
+    return _from_python(array_module(input._data).ones(shape, d), requires_grad, dev)
 
 
 def full_like(input: Tensor, fill_value, *, dtype=None, device=None, requires_grad: bool = False,
               memory_format=None) -> Tensor:
     shape, d, dev = _like(input, dtype, device, "full_like")
-    return _finish(array_module(input._data).full(shape, fill_value, d), requires_grad, dev)
+    return _from_python(array_module(input._data).full(shape, fill_value, d), requires_grad, dev)
 
 
 def empty_like(input: Tensor, *, dtype=None, device=None, requires_grad: bool = False,
                memory_format=None) -> Tensor:
     shape, d, dev = _like(input, dtype, device, "empty_like")
-    return _finish(array_module(input._data).empty(shape, d), requires_grad, dev)
+    return _from_python(array_module(input._data).empty(shape, d), requires_grad, dev)
 
 
 def rand_like(input: Tensor, *, generator=None, dtype=None, device=None, requires_grad: bool = False,
@@ -768,13 +799,13 @@ def arange(start, end=None, step=1, *, dtype=None, device=None, requires_grad: b
         dtype = dtypes.int64 if is_int else dtypes.get_default_dtype()
     if step == 0:
         raise ValueError("arange(): step must be nonzero")
-    return _finish(np.arange(start, end, step).astype(dtypes.as_dtype(dtype, "arange")), requires_grad, dev)
+    return _from_python(np.arange(start, end, step).astype(dtypes.as_dtype(dtype, "arange")), requires_grad, dev)
 
 
 def linspace(start, end, steps: int, *, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
     """``steps`` evenly spaced values from ``start`` to ``end``, both included."""
     dev = _device.check_device(device, "linspace")
-    return _finish(np.linspace(start, end, steps).astype(_float_dtype(dtype, "linspace")), requires_grad, dev)
+    return _from_python(np.linspace(start, end, steps).astype(_float_dtype(dtype, "linspace")), requires_grad, dev)
 
 
 def logspace(start, end, steps: int, base: float = 10.0, *, dtype=None, device=None,
@@ -788,14 +819,14 @@ def logspace(start, end, steps: int, base: float = 10.0, *, dtype=None, device=N
     """
     dev = _device.check_device(device, "logspace")
     exponents = np.linspace(start, end, steps)
-    return _finish(np.power(builtins.float(base), exponents).astype(_float_dtype(dtype, "logspace")), requires_grad,
+    return _from_python(np.power(builtins.float(base), exponents).astype(_float_dtype(dtype, "logspace")), requires_grad,
                    dev)
 
 
 def eye(n: int, m: int | None = None, *, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
     """The n×m identity matrix (m = n unless given)."""
     dev = _device.check_device(device, "eye")
-    return _finish(np.eye(n, m, dtype=_float_dtype(dtype, "eye")), requires_grad, dev)
+    return _from_python(np.eye(n, m, dtype=_float_dtype(dtype, "eye")), requires_grad, dev)
 
 
 def rand(*size, generator=None, dtype=None, device=None, requires_grad: bool = False) -> Tensor:

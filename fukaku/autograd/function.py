@@ -17,7 +17,7 @@ import numpy as np
 
 from .._device import CPU, DeviceError
 from ..backends import DEVICE_MODULES, array_module
-from ..tensor import Tensor, _jit_hooks, wrap
+from ..tensor import Tensor, _jit_hooks, made_from_python, wrap
 from .grad_mode import state
 
 
@@ -82,22 +82,11 @@ class Function:
         if DEVICE_MODULES and len(inputs) > 1:  # a GPU is in use: inputs on two devices cannot be combined
             inputs = _check_one_device(cls.__name__, inputs)
         data = fn.forward(*inputs)
-        out = wrap(data)
-        if fn.is_view and _shares_memory(data, inputs[0]._data):
-            out._version = inputs[0]._version
-            out._view = ViewOf(inputs[0], cls, params)
-        if cls.saves_output:
-            fn._out_data = data
-            fn._out_version = out._version
-            fn._out_saved_at = out._version.value
+        out = fn.output_of(inputs, params, data)
         if state.grad_enabled and cls.differentiable:
             needs = tuple([t.requires_grad for t in inputs])
             if True in needs:
-                fn.needs_input_grad = needs
-                fn.next_functions = tuple([t.grad_fn if t.grad_fn is not None else (t if t.requires_grad else None)
-                                           for t in inputs])
-                out.requires_grad = True
-                out.grad_fn = fn
+                fn.link(inputs, needs, out)
                 if state.anomaly:
                     fn._stack = traceback.format_stack()[:-2]
         level = state.forward_level
@@ -117,6 +106,28 @@ class Function:
         if _jit_hooks.applied is not None:  # fukaku.jit recording a backward pass in this thread
             _jit_hooks.applied(cls, inputs, params, out)
         return out
+
+    def output_of(self, inputs: tuple[Tensor, ...], params: dict, data: np.ndarray) -> Tensor:
+        """The tensor around the array ``forward`` returned: a view op's result shares its input's version
+        counter and remembers how it was made; an op that saves its output keeps it."""
+        out = wrap(data)
+        if self.is_view and _shares_memory(data, inputs[0]._data):
+            out._version = inputs[0]._version
+            out._view = ViewOf(inputs[0], type(self), params)
+        if self.saves_output:
+            self._out_data = data
+            self._out_version = out._version
+            self._out_saved_at = out._version.value
+        return out
+
+    def link(self, inputs: tuple[Tensor, ...], needs: tuple[bool, ...], out: Tensor) -> None:
+        """Make this op a node of the graph: ``out``'s ``grad_fn``, pointing at the nodes (or leaves) that made
+        the inputs whose ``needs`` is True."""
+        self.needs_input_grad = needs
+        self.next_functions = tuple([t.grad_fn if t.grad_fn is not None else (t if t.requires_grad else None)
+                                     for t in inputs])
+        out.requires_grad = True
+        out.grad_fn = self
 
     # -- saved tensors ----------------------------------------------------------------------
     def save(self, *tensors: Tensor) -> None:
@@ -226,6 +237,12 @@ def _freed_error(fn: Function) -> RuntimeError:
 def constant(array: np.ndarray) -> Tensor:
     """Wrap an array that rules use as a fixed factor (a mask, a count): no gradient flows into it."""
     return wrap(array)
+
+
+def code_constant(array: np.ndarray) -> Tensor:
+    """:func:`constant` for an array made from Python values and shapes alone (a causal mask): the same on
+    every call of the code, so a forward program of ``fukaku.jit`` may keep it."""
+    return made_from_python(wrap(array))
 
 
 def constant_like(value: float, like: np.ndarray) -> Tensor:

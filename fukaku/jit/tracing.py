@@ -29,9 +29,12 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
+from ..amp.autocast_mode import DEVICE_TYPES, is_autocast_enabled
 from ..autograd import engine
+from ..autograd.grad_mode import state
 from ..errors import ShapeError
 from ..tensor import Tensor, _jit_hooks
+from .forward import ForwardProgram, _ForwardRecorder
 from .program import BackwardProgram, TracingError, _Recorder, plain_backward
 
 # Tensor methods that hand a tensor's value to Python (each calls _jit_hooks.value_read), and what to call them
@@ -57,13 +60,21 @@ class TracedStep:
     Attributes:
         backward_programs: one entry per ``backward()`` the step calls, in order — a
             :class:`~fukaku.jit.program.BackwardProgram`, or a pass the engine runs (``.why`` says why).
+        forward_program: for a function that calls no ``backward()``, its whole forward pass as a
+            :class:`~fukaku.jit.forward.ForwardProgram` (each call replays it), or None.
+        why: why ``forward_program`` is None (None when there is one).
     """
 
-    def __init__(self, func: Callable, signature: tuple, programs: list) -> None:
+    def __init__(self, func: Callable, signature: tuple, programs: list, forward: ForwardProgram | None = None,
+                 why: str | None = None) -> None:
         self.func, self.signature, self.backward_programs = func, signature, programs
+        self.forward_program, self.why = forward, why
+        self._modes = _modes()
 
     def __call__(self, *inputs: Tensor) -> Any:
         self._check(inputs)
+        if self.forward_program is not None and _modes() == self._modes:
+            return self.forward_program.run(inputs)
         programs = iter(self.backward_programs)
 
         def replayed_backward(outputs, grad_outputs, retain_graph=None, create_graph=False, inputs=None):
@@ -143,9 +154,24 @@ def trace(func: Callable, example_inputs) -> TracedStep:
                             "values through a closure (they are fixed in the trace)")
     signature = tuple((tuple(t.shape), t.dtype, t.requires_grad) for t in inputs)
     programs: list = []
-    with _installed("value_read", _refusing_value_reads(func)), _installed("backward", _recording(programs)):
-        func(*inputs)
-    return TracedStep(func, signature, programs)
+    recorder = _ForwardRecorder(inputs)
+    if state.anomaly or state.forward_level:
+        recorder.fail("traced in anomaly mode or with forward-mode AD")
+    with _installed("value_read", _refusing_value_reads(func)), _installed("backward", _recording(programs)), \
+            _installed("applied", recorder.applied), _installed("created", recorder.created_constant), \
+            _installed("bumped", recorder.bumped):
+        result = func(*inputs)
+    if programs:
+        return TracedStep(func, signature, programs, why="the step calls backward(): its forward pass runs eagerly")
+    forward = recorder.finish(result)
+    return TracedStep(func, signature, programs, forward, recorder.failure)
+
+
+def _modes() -> tuple:
+    """What a forward program depends on besides its inputs: grad mode, anomaly mode, forward-mode AD and
+    autocast in the calling thread. A call in other modes than the trace's runs the function eagerly."""
+    return (state.grad_enabled, state.anomaly, state.forward_level,
+            tuple(is_autocast_enabled(device_type) for device_type in DEVICE_TYPES))
 
 
 @contextmanager

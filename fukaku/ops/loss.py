@@ -87,6 +87,10 @@ class _CrossEntropyRule:
         coef: (1 − ε)·w_t, zero at ignored positions, shaped as ``index``.
         smooth: ε/C at counted positions, zero elsewhere, shaped as ``index``; None when ε = 0.
         cache: (e^{z}, Σ_c e^{z}) with z = x − max x, from the forward pass, or None.
+        ignore_index: for class-index targets, passed as the op's second input: the index that counts for
+            nothing. The forward pass then sets ``index``, ``coef``, ``smooth`` and ``scale`` from the call's
+            targets (:meth:`_take_index_targets`), so everything that depends on the data is computed inside
+            the op (what a static forward program of ``fukaku.jit`` replays). None otherwise.
     """
 
     dim: int
@@ -99,10 +103,24 @@ class _CrossEntropyRule:
     coef: np.ndarray | None = None
     smooth: np.ndarray | None = None
     cache: tuple[np.ndarray, np.ndarray] | None = None
+    ignore_index: int | None = None
 
     def _params(self) -> dict:
         """The constructor's arguments, for the backward op built from this one."""
         return {field.name: getattr(self, field.name) for field in fields(self)}
+
+    def _take_index_targets(self, target: np.ndarray, dtype: np.dtype) -> None:
+        """``index``, ``coef``, ``smooth`` and ``scale`` from class indices ``target`` (the positions' shape)."""
+        valid, safe = class_targets("cross_entropy", target, self.n_classes, self.ignore_index)
+        xp, dim = array_module(target), self.dim
+        counted = valid.astype(dtype)
+        w_t = counted if self.wb is None else self.wb.reshape(-1)[safe] * counted
+        if self.reduction == "mean":
+            total_weight = w_t.sum(dtype=np.float64)  # a count: float16 stops counting at 2048, bfloat16 at 256
+            self.scale = 1.0 / total_weight if total_weight != 0 else float("nan")  # nothing counted: NaN, as torch
+        self.smooth = xp.expand_dims(counted * (self.eps / self.n_classes), dim) if self.eps > 0 else None
+        self.index = xp.expand_dims(safe, dim)
+        self.coef = xp.expand_dims(((1.0 - self.eps) * w_t).astype(dtype), dim)
 
     # ---------------------------------------------------------------- the effective target, once
     def _target(self, probs: np.ndarray | Tensor | None = None, times: np.ndarray | None = None) -> tuple:
@@ -193,6 +211,17 @@ class _CrossEntropyRule:
         self.cache = None
 
 
+def class_targets(op: str, target: np.ndarray, n_classes: int, ignore_index: int) -> tuple[np.ndarray, np.ndarray]:
+    """``(valid, safe)`` of class indices: the positions that count (not ``ignore_index``), and the indices
+    with ignored positions set to class 0 (int64). An index outside 0..C−1 that is not ignored raises."""
+    valid = target != ignore_index
+    bad = valid & ((target < 0) | (target >= n_classes))
+    if bad.any():
+        raise IndexError(f"{op}: target {target[bad].flat[0]} is out of bounds for {n_classes} classes (valid "
+                         f"targets: 0 to {n_classes - 1}, or ignore_index={ignore_index})")
+    return valid, array_module(target).where(valid, target, 0).astype(np.int64, copy=False)
+
+
 def _add_onehot(a: np.ndarray, index: np.ndarray, values: np.ndarray, dim: int) -> None:
     """a += onehot(index)·values along ``dim``, in place: onehot has a single 1 per position, so
     this is a scatter, not a full-size add."""
@@ -203,14 +232,18 @@ def _add_onehot(a: np.ndarray, index: np.ndarray, values: np.ndarray, dim: int) 
 class SoftmaxCrossEntropy(_CrossEntropyRule, Function):
     """Fused log-softmax + cross-entropy (+ weights, ignore_index, label smoothing, reduction).
 
-    The forward pass subtracts the max, exponentiates once and takes the loss as
-    Q·log Σ_c e^{z} − Σ_c q·z (= −Σ_c q·log softmax(z)): no probability is rounded to 0 before its
-    log is taken, so logits of ±1e4 give finite losses. It keeps e^{z} for the backward pass,
-    which is one multiply (softmax·Q) and a scatter at the targets. Inputs: logits x, and for
-    probability targets P. Parameters: see :class:`_CrossEntropyRule`.
+    Inputs: logits x, and the target: probabilities P of x's shape, or class indices (with
+    ``ignore_index`` set; they get no gradient). The forward pass subtracts the max, exponentiates
+    once and takes the loss as Q·log Σ_c e^{z} − Σ_c q·z (= −Σ_c q·log softmax(z)): no probability
+    is rounded to 0 before its log is taken, so logits of ±1e4 give finite losses. It keeps e^{z} for the backward pass,
+    which is one multiply (softmax·Q) and a scatter at the targets. Parameters: see
+    :class:`_CrossEntropyRule`.
     """
 
     def forward(self, x: Tensor, *probs: Tensor) -> np.ndarray:
+        if self.ignore_index is not None:  # the second input holds class indices, not probabilities
+            self._take_index_targets(probs[0]._data, x._data.dtype)
+            probs = ()
         self.save(x, *probs)
         xd, dim = x._data, self.dim
         if dtypes.is_bfloat16(xd.dtype):  # accumulated in float32 and rounded once, as torch

@@ -23,7 +23,8 @@ from .shape import broadcast_to, sum_to
 # ----------------------------------------------------------------------------- normalisation (seed 000 §6.1.4)
 class Normalize(Function):
     """y = γ·x̂ + β with x̂ = (x − μ)·r, r = 1/√(σ² + ε), μ and the biased σ² over ``axes``, as one
-    node (:func:`normalize_over` computes ``centred`` = x − μ and ``var`` = σ² and passes them in).
+    node. Its forward pass computes ``centred`` = x − μ and ``var`` = σ² (:func:`statistics`), unless
+    :func:`normalize_over` passes them in because its caller keeps μ and σ² (running statistics).
     Inputs: x, and γ and β (optional) already shaped to broadcast against x.
 
     The Jacobian of x ↦ x̂ is r·(I − 11ᵀ/n − x̂x̂ᵀ/n) within each group of n normalised values; it is
@@ -38,13 +39,13 @@ class Normalize(Function):
     Args:
         axes: the dims μ and σ² are taken over.
         eps: ε, added to σ².
-        centred: x − μ, from :func:`normalize_over` (dropped after the forward pass).
-        var: the biased σ², size-1 dims kept (dropped after the forward pass).
         has_weight: whether γ follows x among the inputs (β, if given, comes last).
+        centred: x − μ, or None to compute it in the forward pass (dropped after the forward pass).
+        var: the biased σ², size-1 dims kept, or None with ``centred`` (dropped after the forward pass).
     """
 
-    def __init__(self, axes: tuple[int, ...], eps: float, centred: np.ndarray, var: np.ndarray,
-                 has_weight: bool) -> None:
+    def __init__(self, axes: tuple[int, ...], eps: float, has_weight: bool, centred: np.ndarray | None = None,
+                 var: np.ndarray | None = None) -> None:
         self.axes = axes
         self.eps = eps
         self.centred = centred
@@ -53,6 +54,8 @@ class Normalize(Function):
 
     def forward(self, x, *params):
         self.save(x, *params)
+        if self.centred is None:
+            _, self.centred, self.var = statistics(x._data, self.axes)
         xp = array_module(self.var)
         rstd = self.rstd = 1.0 / xp.sqrt(self.var + self.eps)
         xhat = self.xhat = self.centred  # scaled in place: x − μ is this node's own temporary
@@ -230,19 +233,33 @@ def is_mixed_precision(x: Tensor, param: Tensor | None) -> bool:
 
 
 def normalize_over(x: Tensor, axes: tuple[int, ...], eps: float, weight: Tensor | None = None,
-               bias: Tensor | None = None) -> tuple[Tensor, np.ndarray, np.ndarray]:
+                   bias: Tensor | None = None, keep_statistics: bool = False
+                   ) -> tuple[Tensor, np.ndarray | None, np.ndarray | None]:
     """γ·(x − μ)/√(σ² + ε) + β over ``axes`` (γ and β broadcast against x, or None); returns
-    (y, μ, σ²), μ and the biased σ² as arrays with the size-1 dims kept (for running statistics).
+    (y, μ, σ²), μ and the biased σ² as arrays with the size-1 dims kept (for running statistics) when
+    ``keep_statistics``, else None and None: then the op computes them in its forward pass, and the whole
+    normalisation is one op of the call's data (what a forward program of ``fukaku.jit`` replays).
     A float16/bfloat16 x with float32 γ/β, and any bfloat16 x, is normalised in float32 and the result returned
     in x's dtype, as PyTorch's mixed-dtype kernels do (μ and σ² stay float32, like the running statistics)."""
     if dtypes.is_bfloat16(x._data.dtype) or is_mixed_precision(x, weight if weight is not None else bias):
         # bfloat16 as torch's CPU kernels compute it, in float32 (NumPy has no einsum for it, which _sum_over uses)
         weight, bias = (None if p is None else p.float() for p in (weight, bias))
-        y, mean, var = normalize_over(x.float(), axes, eps, weight, bias)
+        y, mean, var = normalize_over(x.float(), axes, eps, weight, bias, keep_statistics)
         return y.to(x.dtype), mean, var
+    params = [t for t in (weight, bias) if t is not None]
+    if not keep_statistics:
+        return Normalize.apply(x, *params, axes=axes, eps=eps, has_weight=weight is not None), None, None
+    mean, centred, var = statistics(x._data, axes)
+    out = Normalize.apply(x, *params, axes=axes, eps=eps, has_weight=weight is not None, centred=centred, var=var)
+    return out, mean, var
+
+
+def statistics(a: np.ndarray, axes: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(μ, x − μ, σ²) of ``a`` over ``axes`` (the biased σ²; μ and σ² with size-1 dims kept), each pass split
+    over the threads. x − μ comes from the caching allocator: it becomes the normalised output's x̂."""
     # a sum times 1/n (_sum_over): np.mean's generic machinery costs more than the sum on layer-sized arrays
-    scale = 1.0 / math.prod(x.shape[a] for a in axes)
-    a, ndim = x._data, x.ndim
+    scale = 1.0 / math.prod(a.shape[axis] for axis in axes)
+    ndim = a.ndim
     mean = _joined(_split_rows(a, lambda lo, hi: _sum_over(_rows(a, lo, hi, ndim), axes)), axes) * scale
     xp = array_module(a)
     centred = caching_allocator.empty(a.shape, xp.result_type(a, mean), xp)
@@ -253,7 +270,4 @@ def normalize_over(x: Tensor, axes: tuple[int, ...], eps: float, weight: Tensor 
         return _sum_over(part, axes, part)
 
     var = _joined(_split_rows(a, centre), axes) * scale
-    params = [t for t in (weight, bias) if t is not None]
-    out = Normalize.apply(x, *params, axes=axes, eps=eps, centred=centred, var=var,
-                          has_weight=weight is not None)
-    return out, mean, var
+    return mean, centred, var

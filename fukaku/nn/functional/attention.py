@@ -11,7 +11,7 @@ import math
 
 import numpy as np
 
-from ...autograd.function import constant
+from ...autograd.function import code_constant, constant
 from ...backends import array_module
 from ...errors import ShapeError
 from ...ops._util import fmt
@@ -118,7 +118,7 @@ def _bias(attn_mask, is_causal: bool, query: Tensor, logits: tuple[int, ...], xp
             raise ValueError(f"{OP}: pass either attn_mask or is_causal=True, not both (is_causal builds its own "
                              "mask); fold the causal mask into attn_mask, e.g. attn_mask & "
                              "fk.ones(L, S, dtype=fk.bool).tril()")
-        return constant(xp.where(xp.tri(L, S, dtype=bool), zero, minus_inf))
+        return code_constant(xp.where(xp.tri(L, S, dtype=bool), zero, minus_inf))
     if attn_mask is None:
         return None
     if not isinstance(attn_mask, Tensor):

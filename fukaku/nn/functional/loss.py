@@ -33,7 +33,7 @@ from ...ops._util import fmt, operands
 from ...ops.activation import LogLogistic, relu
 from ...ops.elementwise import _floating, abs, clamp, exp, log, minimum, sqrt, where
 from ...ops.index import gather
-from ...ops.loss import BinaryCrossEntropy, SoftmaxCrossEntropy
+from ...ops.loss import BinaryCrossEntropy, SoftmaxCrossEntropy, class_targets
 from ...ops.reduce import mean, sum
 from ...ops.shape import squeeze, unsqueeze
 from ...tensor import Tensor, wrap
@@ -345,25 +345,24 @@ def _class_weight(op: str, weight, n_classes: int, dtype: np.dtype) -> np.ndarra
     return weight._data.astype(dtype, copy=False)
 
 
+def _check_index_target(op: str, input: Tensor, target: Tensor, dim: int) -> None:
+    """Refuse class-index targets of the wrong dtype or shape for an input ``(N, C, d1, ...)``."""
+    t = target._data
+    expected = input.shape[:dim] + input.shape[dim + 1:]
+    if t.dtype.kind not in "iu":
+        raise TypeError(f"{op}: class-index target must be an integer (int64) tensor, got {t.dtype}")
+    if t.shape != expected:
+        raise ShapeError(f"{op}: expected a class-index target of shape {fmt(expected)} for input of shape "
+                         f"{fmt(input.shape)}, got {fmt(t.shape)}")
+
+
 class _Targets:
     """Class-index targets checked against an input ``(N, C, d1, ...)``: ``safe`` holds the indices
     with ignored positions set to class 0, ``valid`` marks the positions that count."""
 
     def __init__(self, op: str, input: Tensor, target: Tensor, dim: int, ignore_index: int) -> None:
-        t = target._data
-        expected = input.shape[:dim] + input.shape[dim + 1:]
-        if t.dtype.kind not in "iu":
-            raise TypeError(f"{op}: class-index target must be an integer (int64) tensor, got {t.dtype}")
-        if t.shape != expected:
-            raise ShapeError(f"{op}: expected a class-index target of shape {fmt(expected)} for input of shape "
-                             f"{fmt(input.shape)}, got {fmt(t.shape)}")
-        n_classes = input.shape[dim]
-        self.valid = t != ignore_index
-        bad = self.valid & ((t < 0) | (t >= n_classes))
-        if bad.any():
-            raise IndexError(f"{op}: target {t[bad].flat[0]} is out of bounds for {n_classes} classes (valid targets: "
-                             f"0 to {n_classes - 1}, or ignore_index={ignore_index})")
-        self.safe = array_module(t).where(self.valid, t, 0).astype(np.int64, copy=False)
+        _check_index_target(op, input, target, dim)
+        self.valid, self.safe = class_targets(op, target._data, input.shape[dim], ignore_index)
 
 
 def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None, size_average: bool | None = None,
@@ -405,19 +404,10 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None, s
         raise ShapeError(f"{op}: a floating-point target holds class probabilities and must have the input's shape "
                          f"{fmt(input.shape)}, got {fmt(target.shape)}; for class indices pass an int64 tensor of "
                          f"shape {fmt(input.shape[:dim] + input.shape[dim + 1:])}")
-    t = _Targets(op, input, target, dim, ignore_index)
-    xp = array_module(input._data, t.safe)
-    counted = t.valid.astype(input.dtype)
-    w_t = counted if w is None else w[t.safe] * counted
-    total_weight = w_t.sum(dtype=np.float64)  # a count: float16 stops counting at 2048, bfloat16 at 256
-    if reduction == "mean":
-        scale = 1.0 / total_weight if total_weight != 0 else float("nan")  # nothing counted: NaN, as torch
-    else:
-        scale = 1.0
-    smooth = xp.expand_dims(counted * (label_smoothing / n_classes), dim) if label_smoothing > 0 else None
-    params.update(index=xp.expand_dims(t.safe, dim), coef=xp.expand_dims(((1.0 - label_smoothing) * w_t).astype(input.dtype), dim),
-                  smooth=smooth, scale=scale)
-    return SoftmaxCrossEntropy.apply(input, **params)
+    _check_index_target(op, input, target, dim)
+    # the op takes q from this call's targets in its forward pass (index, coef, smooth and scale)
+    params.update(index=None, coef=None, smooth=None, scale=1.0, ignore_index=ignore_index)
+    return SoftmaxCrossEntropy.apply(input, target, **params)
 
 
 def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None, size_average: bool | None = None,

@@ -72,7 +72,8 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
     if count <= 1:
         raise ValueError(f"batch_norm: expected more than 1 value per channel when training, got input of shape "
                          f"{fmt(x.shape)}: use a batch of 2 or more samples, or call model.eval()")
-    y, mean, var = normalize_over(x, (0,) + tuple(range(2, x.ndim)), eps, weight, bias)
+    keep = running_mean is not None or running_var is not None
+    y, mean, var = normalize_over(x, (0,) + tuple(range(2, x.ndim)), eps, weight, bias, keep_statistics=keep)
     if running_mean is not None:
         _moving_average_(running_mean, mean, momentum)
     if running_var is not None:
@@ -150,12 +151,12 @@ def instance_norm(input: Tensor, running_mean: Tensor | None = None, running_var
     if count <= 1:
         raise ValueError(f"instance_norm: expected more than 1 spatial element when training, got input of shape "
                          f"{fmt(x.shape)}: each (sample, channel) needs several values to normalise")
-    y, mean, var = normalize_over(x, tuple(range(2, x.ndim)), eps, weight, bias)
-    xp = array_module(mean)
+    keep = running_mean is not None or running_var is not None
+    y, mean, var = normalize_over(x, tuple(range(2, x.ndim)), eps, weight, bias, keep_statistics=keep)
     if running_mean is not None:
-        _moving_average_(running_mean, xp.mean(mean, axis=0), momentum)
+        _moving_average_(running_mean, array_module(mean).mean(mean, axis=0), momentum)
     if running_var is not None:
-        _moving_average_(running_var, xp.mean(var, axis=0) * (count / (count - 1)), momentum)
+        _moving_average_(running_var, array_module(var).mean(var, axis=0) * (count / (count - 1)), momentum)
     return y
 
 

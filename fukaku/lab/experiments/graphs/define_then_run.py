@@ -1,9 +1,11 @@
 """Define-by-run against define-then-run (seed 000 §6.1.2): the same MLP training step run eagerly — the
-graph built and walked anew on every step — and traced once with :func:`fukaku.jit.trace`, whose replays
-take the backward pass from a recorded program instead of walking the graph.
+graph built and walked anew on every step — and traced once with :func:`fukaku.jit.trace`: the loss function
+(model and cross-entropy) as a forward program, the step as a backward program, so that a replay runs the
+recorded ops of the forward pass without the modules' and the functional layer's Python, and takes the
+backward pass from its program instead of walking the graph; the optimizer's update runs as eagerly.
 
-What a replay saves is interpretive work per op (finding the graph's order, dicts of gradients, a Tensor and
-an op object for each array of the backward pass), not arithmetic: its share of a step shrinks as the layers
+What a replay saves is interpretive work per op (module calls and argument checks, finding the graph's order,
+dicts of gradients, a Tensor and an op object for each array of the backward pass), not arithmetic: its share of a step shrinks as the layers
 widen and the matrix products grow. Widths sweep from a few units (overhead-bound) to thousands (GEMM-bound);
 each time is the median CPU time of interleaved repeats (eager, traced, eager, …), which load on the machine
 barely moves, and the two twins — built from the same seed, fed the same batches — must end with bitwise the
@@ -42,13 +44,15 @@ def mlp(lib, width: int, seed: int):
     return lib.nn.Sequential(*layers, lib.nn.Linear(width, CLASSES))
 
 
-def training_step(lib, model) -> Callable:
-    """One Adam step on a batch ``(x, y)``: zero_grad, cross-entropy, backward, step; returns the loss."""
+def training_step(lib, model, loss_fn: Callable | None = None) -> Callable:
+    """One Adam step on a batch ``(x, y)``: zero_grad, the loss (cross-entropy of the model's output unless
+    ``loss_fn(x, y)`` is given), backward, step; returns the loss."""
     optimizer = lib.optim.Adam(model.parameters(), lr=1e-3)
+    loss_fn = loss_fn or (lambda x, y: lib.nn.functional.cross_entropy(model(x), y))
 
     def step(x, y):
         optimizer.zero_grad()
-        loss = lib.nn.functional.cross_entropy(model(x), y)
+        loss = loss_fn(x, y)
         loss.backward()
         optimizer.step()
         return loss
@@ -81,7 +85,8 @@ def compare_at(width: int, repeats: int, seed: int, work: int = WORK_PER_SAMPLE[
     count = max(2, work // width)
     data = batches(fk, width, count, np.random.default_rng(seed))
     eager_model, traced_model = mlp(fk, width, seed), mlp(fk, width, seed)
-    eager, step = training_step(fk, eager_model), training_step(fk, traced_model)
+    loss = fk.jit.trace(lambda x, y: fk.nn.functional.cross_entropy(traced_model(x), y), data[0])  # a forward pass
+    eager, step = training_step(fk, eager_model), training_step(fk, traced_model, loss)
     eager(*data[0])
     traced = fk.jit.trace(step, data[0])  # the trace is a step too: both twins have taken one
     seconds = interleaved_step_seconds({"eager": lambda i: eager(*data[i]), "traced": lambda i: traced(*data[i])},
@@ -91,7 +96,7 @@ def compare_at(width: int, repeats: int, seed: int, work: int = WORK_PER_SAMPLE[
     program = traced.backward_programs[0]
     return {"width": width, "parameters": sum(p.numel() for p in eager_model.parameters()),
             "eager": seconds["eager"], "traced": seconds["traced"], "same": same,
-            "flat": program.flat_nodes, "rule": program.rule_nodes}
+            "forward ops": len(loss.forward_program.ops), "flat": program.flat_nodes, "rule": program.rule_nodes}
 
 
 class DefineThenRun(Experiment, id="define-then-run", source="seed 000 §6.1.2"):
@@ -100,8 +105,8 @@ class DefineThenRun(Experiment, id="define-then-run", source="seed 000 §6.1.2")
     A static graph, defined once and then run, skips the work a define-by-run framework repeats on every step to
     build and walk its graph. That work is per op, not per number: the advantage is largest for small models and
     vanishes as the arithmetic grows. Measured on MLP training steps (Adam, batch 64, two hidden ReLU layers)
-    from a few units to thousands, eager against fukaku.jit.trace, the traced steps leaving bitwise the same
-    parameters.
+    from a few units to thousands, eager against fukaku.jit.trace (the loss as a forward program, the step's
+    backward pass as a backward program), the traced steps leaving bitwise the same parameters.
     """
 
     def measure(self, ctx: Context) -> Measurement:
@@ -117,6 +122,7 @@ class DefineThenRun(Experiment, id="define-then-run", source="seed 000 §6.1.2")
                     "speed-up at the smallest width": speedups[0],
                     "speed-up at the largest width": speedups[-1],
                     "|speed-up − 1| at the largest width": abs(speedups[-1] - 1.0),
+                    "forward ops replayed": rows[0]["forward ops"],
                     "backward nodes replayed flat / by rule": [f"{r['flat']}/{r['rule']}" for r in rows],
                     "widths whose traced parameters equal eager's bitwise": sum(r["same"] for r in rows),
                     "widths compared": len(rows)},
@@ -133,9 +139,10 @@ class DefineThenRun(Experiment, id="define-then-run", source="seed 000 §6.1.2")
 
     summary_template = """Tracing speeds a training step up {m[speed-up at the smallest width]:.2f}× at width
         {smallest} and {m[speed-up at the largest width]:.2f}× at width {largest}. Eager and traced steps take
-        {eager} and {traced} CPU ms (median of interleaved repeats) at widths {widths}; the replays take the backward
-        pass from the recorded program (nodes flat / by rule: {nodes}), and every width's traced twin ends with
-        bitwise the parameters of the eager one."""
+        {eager} and {traced} CPU ms (median of interleaved repeats) at widths {widths}; the replays run the forward
+        pass from its recorded program ({m[forward ops replayed]} ops) and take the backward pass from another
+        (nodes flat / by rule: {nodes}), and every width's traced twin ends with bitwise the parameters of the eager
+        one."""
 
     def summary_values(self, m: dict) -> dict:
         return {"smallest": m["widths"][0], "largest": m["widths"][-1], "widths": m["widths"],

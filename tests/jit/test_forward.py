@@ -1,0 +1,223 @@
+"""fukaku.jit.trace of a function that calls no backward(): its forward pass replayed as a static program.
+
+The oracle is eager mode on a twin model built from the same seed (bitwise: issue 16 asks for identical
+parameters), and the refusals: whatever a program would get wrong (a value computed from the data outside
+the ops, a random draw, a modified buffer) makes the trace fall back to eager calls and say why.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import fukaku
+import fukaku.jit as jit
+import fukaku.nn as nn
+import fukaku.nn.functional as F
+from fukaku.autograd.function import Function
+from fukaku.models.transformer import GPT
+from tests.jit.test_tracing import assert_same_parameters, batches, mlp
+
+
+def twins(make_model, make_optimizer, loss_fn, data):
+    """Train an eager model and a twin whose loss is a traced function on ``data``; return both models."""
+    eager_model, traced_model = make_model(), make_model()
+    eager_opt, traced_opt = make_optimizer(eager_model), make_optimizer(traced_model)
+    traced = jit.trace(lambda x, y: loss_fn(traced_model, x, y), data[0])
+    assert traced.forward_program is not None, traced.why
+    for x, y in data:
+        for opt, loss in ((eager_opt, loss_fn(eager_model, x, y)), (traced_opt, traced(x, y))):
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+    return eager_model, traced_model, traced
+
+
+def classify(model, x, y):
+    return F.cross_entropy(model(x), y)
+
+
+def test_an_mlp_trained_through_a_traced_loss_ends_bitwise_as_eager():
+    eager, traced_model, traced = twins(lambda: mlp(0), lambda m: fukaku.optim.Adam(m.parameters(), lr=1e-2),
+                                        classify, batches(8))
+    assert_same_parameters(eager, traced_model)
+    names = [op.cls.__name__ for op in traced.forward_program.ops]
+    assert names.count("Affine") == 3 and names[-1] == "SoftmaxCrossEntropy"
+
+
+def test_gpt_mini_trained_through_a_traced_loss_ends_bitwise_as_eager():
+    def make():
+        fukaku.manual_seed(3)
+        return GPT(vocab_size=17, context_length=16, n_layer=2, n_head=2, d_model=16)
+
+    rng = np.random.default_rng(0)
+    text = [rng.integers(0, 17, (4, 17)) for _ in range(4)]
+    data = [(fukaku.tensor(t[:, :-1]), fukaku.tensor(t[:, 1:])) for t in text]
+    eager, traced_model, _ = twins(make, lambda m: fukaku.optim.AdamW(m.parameters(), lr=1e-2),
+                                   lambda m, x, y: F.cross_entropy(m(x).reshape(-1, 17), y.reshape(-1)), data)
+    assert_same_parameters(eager, traced_model)
+
+
+def test_cross_entropy_recounts_ignored_targets_on_every_call():
+    """The mean divides by the number of targets that are not ignore_index: a program made of ops that take the
+    targets as an input counts them again on each call."""
+    model = mlp(1)
+    loss = jit.trace(lambda x, y: F.cross_entropy(model(x), y, ignore_index=2, label_smoothing=0.1), batches(1)[0])
+    assert loss.forward_program is not None, loss.why
+    for x, y in batches(4, seed=5):
+        y = fukaku.tensor(np.where(np.arange(32) < int(np.random.default_rng(0).integers(1, 30)), 2, y.numpy()))
+        expected = F.cross_entropy(model(x), y, ignore_index=2, label_smoothing=0.1)
+        assert np.array_equal(loss(x, y).detach().numpy(), expected.detach().numpy())
+
+
+def test_an_inference_function_replays_without_a_graph():
+    model = mlp(2)
+    model.eval()
+
+    def infer(x):
+        with fukaku.no_grad():
+            return F.softmax(model(x), dim=-1)
+
+    data = batches(3)
+    traced = jit.trace(infer, data[0][0])
+    assert traced.forward_program is not None
+    for x, _ in data[1:]:
+        out = traced(x)
+        assert out.grad_fn is None and np.array_equal(out.numpy(), infer(x).numpy())
+
+
+def test_a_replayed_call_links_a_graph_the_engine_walks_as_eagerly():
+    """retain_graph, create_graph (a gradient penalty) and an input that requires grad work as in eager mode."""
+    model = nn.Sequential(nn.Linear(4, 8), nn.Tanh(), nn.Linear(8, 1))
+
+    def critic(x):
+        return model(x).sum()
+
+    x0 = fukaku.randn(5, 4, requires_grad=True)
+    traced = jit.trace(critic, x0)
+    x = fukaku.randn(5, 4, requires_grad=True)
+    results = []
+    for f in (critic, traced):
+        out = f(x)
+        (gx,) = fukaku.autograd.grad(out, x, create_graph=True)
+        penalty = (gx * gx).sum()
+        penalty.backward(retain_graph=True)
+        results.append([gx.detach().numpy().copy()] + grads(model))
+        penalty.backward()  # the retained graph, walked again
+        results.append(grads(model))
+        model.zero_grad()
+    assert results[0][-1] is None  # the last bias does not change ∂out/∂x
+    for eager, replayed in zip(results[:2], results[2:]):
+        assert all((a is None and b is None) or np.array_equal(a, b) for a, b in zip(eager, replayed))
+
+
+def grads(model: nn.Module) -> list:
+    return [None if p.grad is None else p.grad.numpy().copy() for p in model.parameters()]
+
+
+def test_a_traced_loss_inside_a_traced_step_replays_both_programs():
+    """The forward program makes the graph, the step's backward program walks it, the optimizer runs eagerly."""
+    data = batches(6)
+    models = []
+    for trace in (False, True):
+        model = mlp(4)
+        optimizer = fukaku.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+        loss_fn = jit.trace(lambda x, y, m=model: classify(m, x, y), data[0]) if trace else \
+            (lambda x, y, m=model: classify(m, x, y))
+
+        def step(x, y, loss_fn=loss_fn, optimizer=optimizer):
+            optimizer.zero_grad()
+            loss = loss_fn(x, y)
+            loss.backward()
+            optimizer.step()
+            return loss
+
+        run = jit.trace(step, data[0]) if trace else step  # a trace runs the step's first call
+        if not trace:
+            step(*data[0])
+        for x, y in data[1:]:
+            run(x, y)
+        models.append(model)
+    assert run.backward_programs[0].flat_nodes > 0 and run.backward_programs[0].rule_nodes == 0
+    assert_same_parameters(*models)
+
+
+@pytest.mark.parametrize("build, why", [
+    (lambda: nn.Sequential(nn.Linear(8, 8), nn.Dropout(0.5)), "computed outside fukaku's ops"),
+    (lambda: nn.Sequential(nn.Linear(8, 8), nn.BatchNorm1d(8)), "computed outside fukaku's ops"),
+    (lambda: Counting(), "existed before it"),
+])
+def test_a_function_a_program_would_get_wrong_runs_eagerly_and_says_why(build, why):
+    """A dropout mask drawn between ops would be the traced one; BatchNorm's running statistics would not be
+    updated: the trace keeps running the function eagerly, and each call is exact."""
+    fukaku.manual_seed(0)
+    model = build()
+    traced = jit.trace(lambda x: model(x), batches(1)[0][0])
+    assert traced.forward_program is None and why in traced.why
+    x = batches(1, seed=9)[0][0]
+    fukaku.manual_seed(5)
+    out = traced(x).detach().numpy()
+    fukaku.manual_seed(5)
+    assert np.array_equal(out, model(x).detach().numpy())
+
+
+class Counting(nn.Module):
+    """A layer that counts its calls in a buffer, in place (as BatchNorm's ``num_batches_tracked``)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.layer = nn.Linear(8, 8)
+        self.register_buffer("calls", fukaku.zeros(()))
+
+    def forward(self, x):
+        with fukaku.no_grad():
+            self.calls.add_(1.0)
+        return self.layer(x)
+
+
+def test_a_tensor_modified_in_place_outside_the_ops_is_not_made_static():
+    layer = nn.Linear(8, 8)
+
+    def f(x):
+        h = layer(x)
+        with fukaku.no_grad():
+            h.mul_(2.0)
+        return h.tanh()
+
+    traced = jit.trace(f, batches(1)[0][0])
+    assert traced.forward_program is None and "modified in place" in traced.why
+
+
+def test_a_random_draw_in_the_function_is_not_kept():
+    traced = jit.trace(lambda x: x + fukaku.randn(32, 8), batches(1)[0][0])
+    assert traced.forward_program is None and "drawn at random" in traced.why
+
+
+def test_constants_made_from_python_values_are_kept():
+    traced = jit.trace(lambda x: x * 2.0 + fukaku.arange(8).float() + fukaku.ones(32, 8), batches(1)[0][0])
+    assert traced.forward_program is not None
+    x = batches(1, seed=3)[0][0]
+    assert np.array_equal(traced(x).numpy(), (x * 2.0 + fukaku.arange(8).float() + fukaku.ones(32, 8)).numpy())
+
+
+def test_a_call_in_another_grad_mode_runs_eagerly_and_a_frozen_parameter_is_refused():
+    model = mlp(5)
+    x = batches(1)[0][0]
+    traced = jit.trace(lambda x: model(x), x)
+    with fukaku.no_grad():
+        out = traced(x)
+    assert out.grad_fn is None and np.array_equal(out.numpy(), model(x).detach().numpy())
+    model[0].weight.requires_grad_(False)
+    with pytest.raises(jit.TracingError, match="requires_grad=False now"):
+        traced(x)
+
+
+def test_the_replayed_forward_builds_no_module_call_and_no_functional_call(monkeypatch):
+    """What a replay runs: the recorded ops' forward, nothing above them."""
+    model = mlp(6)
+    traced = jit.trace(lambda x: model(x), batches(1)[0][0])
+    calls = []
+    monkeypatch.setattr(nn.Linear, "forward", lambda self, x: calls.append(self))
+    applied = []
+    monkeypatch.setattr(Function, "apply", classmethod(lambda cls, *a, **k: applied.append(cls)))
+    out = traced(batches(1, seed=1)[0][0])
+    assert calls == [] and applied == [] and out.grad_fn is not None

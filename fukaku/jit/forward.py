@@ -152,8 +152,8 @@ class _ForwardRecorder:
             items = [self.parameter(item, name, op) for item in value]
             return None if None in items else ("seq", type(value), items)
         if _holds_arrays(value) or isinstance(value, np.generic):
-            self.fail(f"{op}'s parameter {name!r} is computed from arrays outside fukaku's ops ({type(value).__name__});"
-                      " a program would keep the traced call's value")
+            self.fail(f"{op}'s parameter {name!r} is computed from arrays outside fukaku's ops "
+                      f"({type(value).__name__}); a program would keep the traced call's value")
             return None
         return ("value", value)
 

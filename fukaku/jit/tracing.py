@@ -1,16 +1,20 @@
-"""``fukaku.jit.trace``: run a step once while recording its backward pass, then replay that record.
+"""``fukaku.jit.trace``: run a function once while recording it, then replay that record.
 
-What is recorded and what runs again (see :mod:`fukaku.jit.program` for the backward program):
+What is recorded, by what the function does:
 
-* The **forward pass and everything else in the step** — the model, the loss, the optimizer's
-  ``step()`` and ``zero_grad()`` — run again on every call, eagerly, with no graph walk saved: the
-  glue between fukaku's ops computes values from the data with NumPy (a batch's targets, a dropout
-  mask drawn from fukaku's generator, how many targets a loss counts), and a static list would
-  keep the traced batch's values. Running it again is what makes every call exact: the optimizer
-  updates the model's own parameter arrays in place, dropout draws fresh numbers, as eager mode.
-* **Each ``backward()``** is replaced by its recorded program: no dependency count, no ready list,
-  no per-node dicts, and the vjp of each node whose rule is pure array code replayed as a flat
-  list of ops with elementwise chains evaluated in place.
+* A function that calls **no** ``backward()`` (a model, a loss, an inference step) is recorded as a
+  forward program (:mod:`fukaku.jit.forward`): each call replays its ops, without the modules' and the
+  functional layer's Python, and links them into the graph for ``backward()``. Where a program would
+  keep the traced call's values (an array computed from the data between ops, a random draw, a
+  modified buffer), there is none, and each call runs the function eagerly (``TracedStep.why``).
+* A **step** that calls ``backward()``: the forward pass and everything else in the step — the model,
+  the loss, the optimizer's ``step()`` and ``zero_grad()`` — run again on every call, eagerly (a traced
+  loss function inside the step replays its forward program). Running the step's Python again is what
+  makes every call exact: the optimizer updates the model's own parameter arrays in place, dropout draws
+  fresh numbers, as eager mode. **Each ``backward()``** is replaced by its recorded program
+  (:mod:`fukaku.jit.program`): no dependency count, no ready list, no per-node dicts, and the vjp of each
+  node whose rule is pure array code replayed as a flat list of ops with elementwise chains evaluated in
+  place.
 
 A trace is only as good as the graph staying the same, so the trace refuses a step whose own code
 reads a tensor's value in Python (``bool(t)``, ``float(t)``, ``t.item()`` …): a branch on it could
@@ -19,7 +23,8 @@ never silently wrong). Each call checks its inputs' shapes and dtypes against th
 and each replayed backward checks every node of the new graph against the recorded one.
 
 What a trace or a traced step installs is installed in the calling thread only (``fukaku.tensor``'s
-thread-local ``_jit_hooks``, read once per ``backward()``, per value read and per op; nothing of
+thread-local ``_jit_hooks``, read once per ``backward()``, per value read, per op, per creation function and
+per in-place update; nothing of
 fukaku is swapped at runtime): other threads keep running eagerly meanwhile.
 """
 from __future__ import annotations

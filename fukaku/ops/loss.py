@@ -235,9 +235,9 @@ class SoftmaxCrossEntropy(_CrossEntropyRule, Function):
     Inputs: logits x, and the target: probabilities P of x's shape, or class indices (with
     ``ignore_index`` set; they get no gradient). The forward pass subtracts the max, exponentiates
     once and takes the loss as Q·log Σ_c e^{z} − Σ_c q·z (= −Σ_c q·log softmax(z)): no probability
-    is rounded to 0 before its log is taken, so logits of ±1e4 give finite losses. It keeps e^{z} for the backward pass,
-    which is one multiply (softmax·Q) and a scatter at the targets. Parameters: see
-    :class:`_CrossEntropyRule`.
+    is rounded to 0 before its log is taken, so logits of ±1e4 give finite losses. It keeps e^{z}
+    for the backward pass, which is one multiply (softmax·Q) and a scatter at the targets.
+    Parameters: see :class:`_CrossEntropyRule`.
     """
 
     def forward(self, x: Tensor, *probs: Tensor) -> np.ndarray:

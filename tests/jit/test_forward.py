@@ -221,3 +221,27 @@ def test_the_replayed_forward_builds_no_module_call_and_no_functional_call(monke
     monkeypatch.setattr(Function, "apply", classmethod(lambda cls, *a, **k: applied.append(cls)))
     out = traced(batches(1, seed=1)[0][0])
     assert calls == [] and applied == [] and out.grad_fn is not None
+
+
+def test_one_forward_program_replays_in_several_threads_at_once():
+    import threading
+
+    model = mlp(7)
+    model.eval()
+    traced = jit.trace(lambda x: model(x), batches(1)[0][0])
+    inputs = [x for x, _ in batches(8, seed=2)]
+    expected = [model(x).detach().numpy() for x in inputs]
+    failures = []
+
+    def run(offset: int) -> None:
+        for i in range(40):
+            k = (i + offset) % len(inputs)
+            if not np.array_equal(traced(inputs[k]).detach().numpy(), expected[k]):
+                failures.append(k)
+
+    threads = [threading.Thread(target=run, args=(offset,)) for offset in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert failures == []

@@ -5,11 +5,11 @@ recorded ops of the forward pass without the modules' and the functional layer's
 backward pass from its program instead of walking the graph; the optimizer's update runs as eagerly.
 
 What a replay saves is interpretive work per op (module calls and argument checks, finding the graph's order,
-dicts of gradients, a Tensor and an op object for each array of the backward pass), not arithmetic: its share of a step shrinks as the layers
-widen and the matrix products grow. Widths sweep from a few units (overhead-bound) to thousands (GEMM-bound);
-each time is the median CPU time of interleaved repeats (eager, traced, eager, …), which load on the machine
-barely moves, and the two twins — built from the same seed, fed the same batches — must end with bitwise the
-same parameters, or the speed would not be worth having.
+dicts of gradients, a Tensor and an op object for each array of the backward pass), not arithmetic: its share
+of a step shrinks as the layers widen and the matrix products grow. Widths sweep from a few units
+(overhead-bound) to thousands (GEMM-bound); each time is the median CPU time of interleaved repeats (eager,
+traced, eager, …), which load on the machine barely moves, and the two twins — built from the same seed,
+fed the same batches — must end with bitwise the same parameters, or the speed would not be worth having.
 """
 from __future__ import annotations
 

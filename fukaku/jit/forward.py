@@ -220,6 +220,7 @@ class ForwardProgram:
         for slot, t in recorder.constants.items():
             self.template[slot] = t
         self.requires_grad = [(t, t.requires_grad) for _, t in self.persistent]
+        self.frees = _frees(self.ops, set(_tensor_slots(outputs)))
 
     def run(self, inputs: Sequence[Tensor]):
         """Replay the forward pass on ``inputs`` (checked against the trace by the caller) and return what the
@@ -234,9 +235,44 @@ class ForwardProgram:
         for slot, t in self.persistent:
             env[slot] = t
         link = state.grad_enabled
-        for op in self.ops:
+        for op, frees in zip(self.ops, self.frees):
             op.run(env, link)
+            for slot in frees:  # what no later op reads is dropped, as eagerly (the graph keeps what it saved)
+                env[slot] = None
         return _build(self.outputs, env)
+
+
+def _frees(ops: list[_ForwardOp], kept: set[int]) -> list[tuple[int, ...]]:
+    """For each op, the slots read (or made) last by it and not returned: dropped once it has run."""
+    last: dict[int, int] = {}
+    for i, op in enumerate(ops):
+        for slot in [*op.in_slots, *_ref_slots(list(op.dynamic.values())), op.out_slot]:
+            last[slot] = i
+    frees: list[list[int]] = [[] for _ in ops]
+    for slot, i in last.items():
+        if slot not in kept:
+            frees[i].append(slot)
+    return [tuple(f) for f in frees]
+
+
+def _ref_slots(refs: list) -> list[int]:
+    """The slots named by parameter refs (see :func:`_load`)."""
+    slots: list[int] = []
+    for ref in refs:
+        if ref[0] in ("tensor", "array"):
+            slots.append(ref[1])
+        elif ref[0] == "seq":
+            slots += _ref_slots(ref[2])
+    return slots
+
+
+def _tensor_slots(ref) -> list[int]:
+    """The slots of the tensors in a result ref (see :meth:`_ForwardRecorder.output_refs`)."""
+    if ref[0] == "tensor":
+        return [ref[1]]
+    if ref[0] in ("seq", "dict"):
+        return [slot for item in ref[2] for slot in _tensor_slots(item)]
+    return []
 
 
 def _build(ref, env: list):

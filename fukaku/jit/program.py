@@ -103,6 +103,8 @@ class _Op:
                     env[item] if is_slot else item for is_slot, item in slot[1])
             fn = self.cls(**params)
         env[self.out_slot] = fn.forward(*shells)
+        for shell in shells:  # the arrays are the program's to drop (see BackwardProgram.frees)
+            shell._data = None
 
 
 class _Unit:
@@ -430,6 +432,7 @@ class BackwardProgram:
         ops = [step[1] for step in self.steps if step[0] == "op"]
         ops += [op for step in self.steps if step[0] == "unit" for op in step[1].ops]
         self.in_place_ops = _plan_in_place(self.steps, ops, recorder.arrays)
+        self.frees = _frees(self.steps)
         self._shells = [shell for op in ops for shell in op.shells]
         self._empty_shells()
         self._running = threading.Lock()  # a replay fills the shells: calls from several threads take turns
@@ -458,7 +461,7 @@ class BackwardProgram:
         try:
             with engine._final_callbacks.scope() as run_final_callbacks:
                 with set_grad_enabled(False):
-                    for step in self.steps:
+                    for step, frees in zip(self.steps, self.frees):
                         kind = step[0]
                         if kind == "unit":
                             self._run_unit(step[1], env, nodes, leaves, release)
@@ -476,6 +479,8 @@ class BackwardProgram:
                             env[step[2]] = engine._seed_gradient(outputs[step[1]], grad_outputs[step[1]])._data
                         else:  # "root": the node that made an output
                             nodes[step[1]] = self._checked(outputs[step[2]].grad_fn, step[1], "the output's grad_fn")
+                        for slot in frees:  # read by no later step: dropped, as the engine drops it
+                            env[slot] = None
                 run_final_callbacks()  # queue_callback, as run_backward runs them
         finally:
             self._empty_shells()
@@ -546,6 +551,34 @@ class BackwardProgram:
                 f"trace recorded {cls.__name__} (needs_input_grad={needs}). The step's Python took another path (a "
                 "branch on a Python value, a different requires_grad); trace it again, or run it eagerly")
         return node
+
+
+def _frees(steps: list[tuple]) -> list[tuple[int, ...]]:
+    """For each step, the slots no later step reads or writes: the replay drops them once the step has run, so
+    that a gradient's array is freed when the engine would free it, not at the end of the pass."""
+    last: dict[int, int] = {}
+    for i, step in enumerate(steps):
+        for slot in _slots_of(step):
+            last[slot] = i
+    frees: list[list[int]] = [[] for _ in steps]
+    for slot, i in last.items():
+        frees[i].append(slot)
+    return [tuple(f) for f in frees]
+
+
+def _slots_of(step: tuple) -> list[int]:
+    """Every slot a step of a backward program names."""
+    kind = step[0]
+    if kind == "op":
+        return [*step[1].reads(), step[1].out_slot]
+    if kind in ("leaf", "seed"):
+        return [step[2]]
+    if kind == "unit":
+        unit = step[1]
+        slots = [unit.grad_slot, *(slot for *_, slot in unit.loads)]
+        slots += [slot for op in unit.ops for slot in (*op.reads(), op.out_slot)]
+        return slots + [slot for slot in unit.out_slots if slot is not None]
+    return []
 
 
 def _owner(array: np.ndarray):

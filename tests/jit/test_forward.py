@@ -79,7 +79,7 @@ def test_an_inference_function_replays_without_a_graph():
 
     data = batches(3)
     traced = jit.trace(infer, data[0][0])
-    assert traced.forward_program is not None
+    assert traced.forward_program is not None and traced.backward_programs == []
     for x, _ in data[1:]:
         out = traced(x)
         assert out.grad_fn is None and np.array_equal(out.numpy(), infer(x).numpy())

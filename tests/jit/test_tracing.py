@@ -105,21 +105,6 @@ def test_dropout_draws_fresh_masks_from_fukakus_generator_as_eager_does():
     assert_same_parameters(eager, traced_model)
 
 
-def test_inference_trace_returns_what_the_eager_step_returns():
-    model = mlp(2)
-    model.eval()
-
-    def infer(x):
-        with fukaku.no_grad():
-            return F.softmax(model(x), dim=-1)
-
-    data = batches(3)
-    traced = jit.trace(infer, data[0][0])
-    assert traced.backward_programs == []
-    for x, _ in data[1:]:
-        assert np.array_equal(traced(x).numpy(), infer(x).numpy())
-
-
 @pytest.mark.parametrize("read, call", [
     (lambda loss: loss.item(), "item()"),
     (lambda loss: bool(loss > 1), "bool(tensor)"),

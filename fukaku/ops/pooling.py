@@ -267,15 +267,20 @@ class WindowGather(_WindowMap):
 
 class MaxPool(WindowGather):
     """Max pooling: the largest element of every window, picked at the offsets ``arg`` that
-    :func:`window_max` found together with the ``values`` (passed in, so the forward pass costs one
-    sweep). Gradients flow to the picked elements (:class:`WindowScatter`); tangents are gathered
-    from them."""
+    :func:`window_max` finds together with the values, in one sweep: in the forward pass (the offsets
+    only ``with_arg``, when a gradient or a tangent needs them), or before it when the caller returns
+    the indices and passes ``arg`` and ``values`` in. Gradients flow to the picked elements
+    (:class:`WindowScatter`); tangents are gathered from them."""
 
-    def __init__(self, windows: Windows, arg: np.ndarray | None, values: np.ndarray) -> None:
+    def __init__(self, windows: Windows, with_arg: bool = False, arg: np.ndarray | None = None,
+                 values: np.ndarray | None = None) -> None:
         super().__init__(windows, arg)
-        self.values = values
+        self.with_arg, self.values = with_arg, values
 
     def forward(self, x):
+        if self.values is None:
+            values, self.arg = window_max(x._data, self.windows, self.with_arg)
+            return values
         values, self.values = self.values, None
         return values
 
@@ -321,9 +326,11 @@ def _max_node(input: Tensor, windows: Windows, return_indices: bool, positions: 
     """The :class:`MaxPool` node over ``input``'s ``windows``, and with ``return_indices`` the flat
     indices within planes of ``size`` of the elements it picked (read in ``positions``). The offsets
     of the maxima are only computed when a gradient, a tangent or the indices need them."""
-    values, arg = window_max(input._data, windows, return_indices or _differentiating(input))
-    out = MaxPool.apply(input, windows=windows, arg=arg, values=values)
-    return (out, wrap(flat_indices(arg, positions, size))) if return_indices else out
+    if not return_indices:  # the whole pooling inside the op, from this call's input
+        return MaxPool.apply(input, windows=windows, with_arg=_differentiating(input))
+    values, arg = window_max(input._data, windows, True)
+    out = MaxPool.apply(input, windows=windows, with_arg=True, arg=arg, values=values)
+    return out, wrap(flat_indices(arg, positions, size))
 
 
 def adaptive_windows(size: int, out: int) -> tuple[np.ndarray, np.ndarray]:

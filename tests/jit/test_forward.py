@@ -14,6 +14,7 @@ import fukaku.jit as jit
 import fukaku.nn as nn
 import fukaku.nn.functional as F
 from fukaku.autograd.function import Function
+from fukaku.models.cnn import LeNet5
 from fukaku.models.transformer import GPT
 from tests.jit.test_tracing import assert_same_parameters, batches, mlp
 
@@ -285,3 +286,41 @@ def test_replayed_programs_hold_no_more_memory_than_the_eager_step():
             tracemalloc.stop()
     assert peaks["backward program"] <= 1.05 * peaks["eager"], peaks
     assert peaks["both programs"] <= 1.05 * peaks["eager"], peaks
+
+
+def _f32(rng, *shape):
+    return fukaku.tensor(rng.standard_normal(shape).astype(np.float32))
+
+
+MODULES = {
+    "lenet (max pooling)": (LeNet5, lambda rng: (_f32(rng, 4, 1, 28, 28),)),
+    "lstm": (lambda: nn.LSTM(8, 16, num_layers=2, batch_first=True), lambda rng: (_f32(rng, 4, 7, 8),)),
+    "transformer encoder": (lambda: nn.TransformerEncoder(nn.TransformerEncoderLayer(16, 2, 32, dropout=0.0,
+                                                                                     batch_first=True), 2),
+                            lambda rng: (_f32(rng, 3, 5, 16),)),
+    "transposed conv, upsampling, group norm": (
+        lambda: nn.Sequential(nn.ConvTranspose2d(3, 4, 3, stride=2), nn.Upsample(scale_factor=2, mode="bilinear"),
+                              nn.GroupNorm(2, 4), nn.GELU()), lambda rng: (_f32(rng, 2, 3, 8, 8),)),
+    "embedding, layer norm": (lambda: nn.Sequential(nn.Embedding(10, 8), nn.LayerNorm(8), nn.Linear(8, 3)),
+                              lambda rng: (fukaku.tensor(rng.integers(0, 10, (4, 6))),)),
+}
+
+
+@pytest.mark.parametrize("name", list(MODULES))
+def test_layers_trace_to_programs_whose_outputs_and_gradients_are_eagers(name):
+    make, inputs = MODULES[name]
+    fukaku.manual_seed(0)
+    model = make()
+    model.eval()
+    rng = np.random.default_rng(0)
+    traced = jit.trace(model, inputs(rng))
+    assert traced.forward_program is not None, traced.why
+    x = inputs(rng)
+    results = []
+    for f in (model, traced):
+        out = f(*x)
+        out = out[0] if isinstance(out, tuple) else out
+        (out * out).sum().backward()
+        results.append([out.detach().numpy().copy()] + grads(model))
+        model.zero_grad()
+    assert all(np.array_equal(a, b) for a, b in zip(*results))

@@ -39,6 +39,7 @@ from ..tensor import Tensor, wrap
 from . import _parallel
 from .activation import softmax
 from .elementwise import where
+from .dropout import keep_mask
 from .normalization import _reduce_to
 from .reduce import sum as _sum
 from .shape import _mT, sum_to
@@ -74,14 +75,16 @@ def _safe_softmax_(s: np.ndarray) -> np.ndarray:
 
 class Attention(Function):
     """The node of :func:`fukaku.nn.functional.scaled_dot_product_attention`: inputs (q, k, v) or
-    (q, k, v, bias); ``scale`` the factor of the logits, ``keep`` the dropout's scaled mask (an array of 0
-    and 1/(1 − p) broadcasting to the logits' shape ``(…, L, S)``) or None. See the module docstring."""
+    (q, k, v, bias); ``scale`` the factor of the logits, ``dropout_p`` the dropout probability of the
+    attention weights. With p > 0 the forward pass draws ``keep``, the dropout's scaled mask (0 and 1/(1 − p),
+    the logits' shape ``(…, L, S)``: :func:`fukaku.ops.dropout.keep_mask`); otherwise ``keep`` is None. See the
+    module docstring."""
 
     saves_output = True  # the reverse rule's row sums r = g · out read it
 
-    def __init__(self, scale: float, keep: np.ndarray | None = None) -> None:
-        self.scale, self.keep = scale, keep
-        self._probs = self._plan = None
+    def __init__(self, scale: float, dropout_p: float = 0.0) -> None:
+        self.scale, self.dropout_p = scale, dropout_p
+        self.keep = self._probs = self._plan = None
 
     # -- forward ---------------------------------------------------------------------------
     def forward(self, q, k, v, bias=None):
@@ -89,6 +92,8 @@ class Attention(Function):
         qd, kd, vd = q._data, k._data, v._data
         xp = array_module(qd)
         batch = np.broadcast_shapes(qd.shape[:-2], kd.shape[:-2], vd.shape[:-2])
+        if self.dropout_p > 0:
+            self.keep = keep_mask(batch + (qd.shape[-2], kd.shape[-2]), self.dropout_p, qd.dtype, xp)
         self._plan = _Blocks(xp, batch, qd.shape[-2] * kd.shape[-2] * (qd.shape[-1] + vd.shape[-1]))
         probs = xp.empty(batch + (qd.shape[-2], kd.shape[-2]), qd.dtype)
         out = xp.empty(batch + (qd.shape[-2], vd.shape[-1]), qd.dtype)

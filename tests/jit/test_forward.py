@@ -25,10 +25,11 @@ def twins(make_model, make_optimizer, loss_fn, data):
     eager_opt, traced_opt = make_optimizer(eager_model), make_optimizer(traced_model)
     traced = jit.trace(lambda x, y: loss_fn(traced_model, x, y), data[0])
     assert traced.forward_program is not None, traced.why
-    for x, y in data:
-        for opt, loss in ((eager_opt, loss_fn(eager_model, x, y)), (traced_opt, traced(x, y))):
+    for i, (x, y) in enumerate(data):
+        for opt, loss_of in ((eager_opt, lambda: loss_fn(eager_model, x, y)), (traced_opt, lambda: traced(x, y))):
+            fukaku.manual_seed(100 + i)  # the same dropout masks for both twins
             opt.zero_grad()
-            loss.backward()
+            loss_of().backward()
             opt.step()
     return eager_model, traced_model, traced
 
@@ -45,10 +46,11 @@ def test_an_mlp_trained_through_a_traced_loss_ends_bitwise_as_eager():
     assert names.count("Affine") == 3 and names[-1] == "SoftmaxCrossEntropy"
 
 
-def test_gpt_mini_trained_through_a_traced_loss_ends_bitwise_as_eager():
+@pytest.mark.parametrize("dropout", [0.0, 0.1])
+def test_gpt_mini_trained_through_a_traced_loss_ends_bitwise_as_eager(dropout):
     def make():
         fukaku.manual_seed(3)
-        return GPT(vocab_size=17, context_length=16, n_layer=2, n_head=2, d_model=16)
+        return GPT(vocab_size=17, context_length=16, n_layer=2, n_head=2, d_model=16, dropout=dropout)
 
     rng = np.random.default_rng(0)
     text = [rng.integers(0, 17, (4, 17)) for _ in range(4)]
@@ -142,14 +144,26 @@ def test_a_traced_loss_inside_a_traced_step_replays_both_programs():
     assert_same_parameters(*models)
 
 
+def test_dropout_draws_a_fresh_mask_on_every_replayed_call_in_eager_order():
+    """The mask is drawn inside the dropout op (and the attention op), so a replay draws it as eager mode does."""
+    eager_model, traced_model = mlp(0, dropout=0.5), mlp(0, dropout=0.5)
+    data = batches(1) * 5  # the same batch every call: only the masks make the losses differ
+    traced = jit.trace(lambda x, y: classify(traced_model, x, y), data[0])
+    assert traced.forward_program is not None, traced.why
+    losses = []
+    for f in (lambda x, y: classify(eager_model, x, y), traced):
+        fukaku.manual_seed(11)
+        losses.append([f(x, y).item() for x, y in data])
+    assert losses[0] == losses[1] and len(set(losses[1])) == len(data)
+
+
 @pytest.mark.parametrize("build, why", [
-    (lambda: nn.Sequential(nn.Linear(8, 8), nn.Dropout(0.5)), "computed outside fukaku's ops"),
     (lambda: nn.Sequential(nn.Linear(8, 8), nn.BatchNorm1d(8)), "computed outside fukaku's ops"),
     (lambda: Counting(), "existed before it"),
 ])
 def test_a_function_a_program_would_get_wrong_runs_eagerly_and_says_why(build, why):
-    """A dropout mask drawn between ops would be the traced one; BatchNorm's running statistics would not be
-    updated: the trace keeps running the function eagerly, and each call is exact."""
+    """BatchNorm's running statistics, or a counter buffer, would not be updated by a program: the trace keeps
+    running the function eagerly, and each call is exact."""
     fukaku.manual_seed(0)
     model = build()
     traced = jit.trace(lambda x: model(x), batches(1)[0][0])

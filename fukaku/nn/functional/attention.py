@@ -20,7 +20,7 @@ from ...ops.attention import Attention
 from ...ops.index import repeat_interleave
 from ...ops.shape import cat, pad
 from ...tensor import Tensor
-from .dropout import check_probability, dropout, keep_mask
+from .dropout import check_probability, dropout
 from .linear import linear
 
 OP = "scaled_dot_product_attention"
@@ -88,11 +88,8 @@ def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor, attn
         scale = 1.0 / math.sqrt(E) if E else 1.0
     xp = array_module(query._data)
     bias = _bias(attn_mask, is_causal, query, logits, xp)
-    keep = None
-    if p > 0:
-        keep = keep_mask(logits, p, query._data.dtype, xp)
     inputs = (query, key, value) if bias is None else (query, key, value, bias)
-    return Attention.apply(*inputs, scale=float(scale), keep=keep)
+    return Attention.apply(*inputs, scale=float(scale), dropout_p=p)
 
 
 def _grouped(query: Tensor, kv: Tensor) -> Tensor:

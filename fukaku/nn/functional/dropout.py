@@ -4,27 +4,17 @@ from __future__ import annotations
 
 import warnings
 
-import numpy as np
-
 from ...autograd.function import constant
 from ...backends import array_module
 from ...errors import ShapeError
 from ...ops._util import fmt
 from ...ops.activation import _result
+from ...ops.dropout import Dropout
 from ...ops.elementwise import _floating
-from ...tensor import Tensor, default_generator
+from ...tensor import Tensor
 
 
 # ----------------------------------------------------------------------------- dropout (seed 000 §6.1.4)
-def keep_mask(shape, p: float, dtype, xp):
-    """Inverted dropout's mask: 1/(1 − p) where a unit is kept (probability 1 − p), 0 elsewhere (all 0 for p = 1).
-    float32 uniforms are enough to resolve p and take half the time of float64 ones; the host generator draws
-    them, and only the boolean mask moves to the array module ``xp``."""
-    keep = xp.asarray(default_generator().random(shape, dtype=np.float32) >= p).astype(dtype)
-    keep *= dtype.type(1.0 / (1.0 - p) if p < 1 else 0.0)
-    return keep
-
-
 def check_probability(p: float, op: str) -> float:
     if not isinstance(p, (int, float)) or isinstance(p, bool) or not 0.0 <= p <= 1.0:
         raise ValueError(f"{op}: dropout probability has to be between 0 and 1, but got {p!r}")
@@ -50,11 +40,9 @@ def _dropped(input: Tensor, p: float, training: bool, mask_shape: tuple[int, ...
     if not training or p == 0.0 or input.numel() == 0:
         return input
     x = _floating(input)
-    xp = array_module(x._data)
     if p == 1.0:
-        return x * constant(xp.zeros((), x.dtype))
-    mask = keep_mask(x.shape if mask_shape is None else mask_shape, p, x.dtype, xp)
-    return x * constant(mask)
+        return x * constant(array_module(x._data).zeros((), x.dtype))
+    return Dropout.apply(x, p=p, mask_shape=None if mask_shape is None else tuple(mask_shape))
 
 
 def _feature_dropout(input: Tensor, p: float, training: bool, inplace: bool, batched: bool, op: str) -> Tensor:

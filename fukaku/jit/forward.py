@@ -11,8 +11,8 @@ define-then-run). The recorder below watches the traced call and writes down eac
 * a constant: a 0-d array made from Python numbers (``x * 2``), or a tensor a creation function made
   from Python values alone (``fukaku.arange(T)``, ``fukaku.ones(T, T)``), kept as traced.
 
-Anything else an op reads — an array computed from the data with NumPy between ops, a random draw
-(a dropout mask), a NumPy scalar computed from arrays and passed as a parameter — would be the traced
+Anything else an op reads — an array computed from the data with NumPy between ops, a random draw outside
+an op, a NumPy scalar computed from arrays and passed as a parameter — would be the traced
 call's value on every later call, so the recorder does not make a program: the traced function then
 runs eagerly on every call, exact, and ``TracedStep.why`` says which op and which input stopped it.
 So does a call that modifies, outside fukaku's ops, a tensor that existed before it (BatchNorm's
@@ -136,7 +136,7 @@ class _ForwardRecorder:
             self.constants[slot] = self.tensors[slot]
             return slot
         self.fail(f"{op} reads {what}, an array of shape {array.shape} computed outside fukaku's ops (from the data "
-                  "with NumPy, or drawn at random, as a dropout mask); a program would keep the traced call's")
+                  "with NumPy, or drawn at random outside an op); a program would keep the traced call's")
         return None
 
     def parameter(self, value, name: str, op: str):

@@ -23,7 +23,7 @@ def keep_mask(shape: tuple[int, ...], p: float, dtype, xp) -> np.ndarray:
     return keep
 
 
-class Dropout(Function):
+class InvertedDropout(Function):
     """x · m with m = :func:`keep_mask` drawn in the forward pass, in ``mask_shape`` (the input's shape when None;
     a shape with size-1 dims broadcasts one draw over them: a channel's values share it). Rules: ∂/∂x = m, as
     the product with a constant."""

@@ -1,5 +1,5 @@
-"""Dropout (seed 000 §6.1.4): inverted dropout built from tensor ops, of single units or of whole
-channels (``dropout1d/2d/3d``, Tompson et al. 2015)."""
+"""Dropout (seed 000 §6.1.4): inverted dropout (the op :class:`fukaku.ops.dropout.InvertedDropout`), of single
+units or of whole channels (``dropout1d/2d/3d``, Tompson et al. 2015)."""
 from __future__ import annotations
 
 import warnings
@@ -9,7 +9,7 @@ from ...backends import array_module
 from ...errors import ShapeError
 from ...ops._util import fmt
 from ...ops.activation import _result
-from ...ops.dropout import Dropout
+from ...ops.dropout import InvertedDropout
 from ...ops.elementwise import _floating
 from ...tensor import Tensor
 
@@ -42,7 +42,7 @@ def _dropped(input: Tensor, p: float, training: bool, mask_shape: tuple[int, ...
     x = _floating(input)
     if p == 1.0:
         return x * constant(array_module(x._data).zeros((), x.dtype))
-    return Dropout.apply(x, p=p, mask_shape=None if mask_shape is None else tuple(mask_shape))
+    return InvertedDropout.apply(x, p=p, mask_shape=None if mask_shape is None else tuple(mask_shape))
 
 
 def _feature_dropout(input: Tensor, p: float, training: bool, inplace: bool, batched: bool, op: str) -> Tensor:

@@ -34,7 +34,7 @@ import numpy as np
 from .._device import CPU
 from ..autograd.function import Function
 from ..autograd.grad_mode import state
-from ..tensor import Tensor, wrap
+from ..tensor import Tensor, _next_serial, wrap
 from .program import TracingError, _holds_arrays
 
 
@@ -84,7 +84,7 @@ class _ForwardRecorder:
     or the reason there can be none (``failure``)."""
 
     def __init__(self, inputs: Sequence[Tensor]) -> None:
-        self.start = wrap(np.empty(0))._version.serial  # tensors made before the call have smaller serials
+        self.start = _next_serial()  # tensors made before the call have smaller serials
         self.slot_of: dict[int, int] = {}     # id(array) -> slot
         self.tensors: list[Tensor] = []       # each slot's tensor at trace time
         self.produced_at: list[int] = []      # each slot's version when it was produced (or first read)
@@ -94,8 +94,9 @@ class _ForwardRecorder:
         self.created: set[int] = set()        # ids of arrays creation functions made from Python values
         self.kept: list[Tensor] = []
         self.failure: str | None = None
-        self.input_slots = [self.slot_of.get(id(t._data)) if id(t._data) in self.slot_of else self.new_slot(t)
-                            for t in inputs]
+        self.input_slots = [self.new_slot(t) for t in inputs]
+        if len(self.slot_of) < len(inputs):  # an op reading that array could not say which input it read
+            self.fail("two inputs of the traced call share one array; trace it with distinct tensors")
 
     def fail(self, why: str) -> None:
         if self.failure is None:

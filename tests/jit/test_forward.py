@@ -338,3 +338,11 @@ def test_layers_trace_to_programs_whose_outputs_and_gradients_are_eagers(name):
         results.append([out.detach().numpy().copy()] + grads(model))
         model.zero_grad()
     assert all(np.array_equal(a, b) for a, b in zip(*results))
+
+
+def test_inputs_sharing_one_array_make_no_program():
+    x = batches(1)[0][0]
+    traced = jit.trace(lambda a, b: a * 2.0 + b, (x, x))
+    assert traced.forward_program is None and "share one array" in traced.why
+    y = batches(1, seed=4)[0][0]
+    assert np.array_equal(traced(x, y).numpy(), (x * 2.0 + y).numpy())

@@ -66,7 +66,8 @@ class _JitHooks(threading.local):
     * ``created(tensor)`` hears of each tensor a creation function made from Python values alone
       (``zeros``, ``arange`` …) while a forward pass is recorded: a constant of the program;
     * ``bumped(tensor)`` hears of each in-place modification (:func:`bump_version`) while a forward pass is
-      recorded.
+      recorded; ``in_op`` counts the op forward passes running meanwhile (a modification inside one is the op's,
+      which a replay repeats).
     """
 
     backward = None
@@ -74,6 +75,7 @@ class _JitHooks(threading.local):
     value_read = None
     created = None
     bumped = None
+    in_op = 0
 
 
 _jit_hooks = _JitHooks()

@@ -81,7 +81,15 @@ class Function:
         fn = cls(**params)  # an op declares its parameters in __init__: an unknown keyword is a TypeError
         if DEVICE_MODULES and len(inputs) > 1:  # a GPU is in use: inputs on two devices cannot be combined
             inputs = _check_one_device(cls.__name__, inputs)
-        data = fn.forward(*inputs)
+        applied = _jit_hooks.applied
+        if applied is None:
+            data = fn.forward(*inputs)
+        else:  # fukaku.jit records in this thread: what the forward pass modifies in place is the op's own doing
+            _jit_hooks.in_op += 1
+            try:
+                data = fn.forward(*inputs)
+            finally:
+                _jit_hooks.in_op -= 1
         out = fn.output_of(inputs, params, data)
         if state.grad_enabled and cls.differentiable:
             needs = tuple([t.requires_grad for t in inputs])
@@ -103,8 +111,8 @@ class Function:
         if state.anomaly:
             from .anomaly import check_forward
             check_forward(cls, inputs, data)
-        if _jit_hooks.applied is not None:  # fukaku.jit recording a backward pass in this thread
-            _jit_hooks.applied(cls, inputs, params, out)
+        if applied is not None:  # fukaku.jit recording a forward or a backward pass in this thread
+            applied(cls, inputs, params, out)
         return out
 
     def output_of(self, inputs: tuple[Tensor, ...], params: dict, data: np.ndarray) -> Tensor:

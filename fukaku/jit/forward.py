@@ -34,7 +34,7 @@ import numpy as np
 from .._device import CPU
 from ..autograd.function import Function
 from ..autograd.grad_mode import state
-from ..tensor import Tensor, _next_serial, wrap
+from ..tensor import Tensor, _jit_hooks, _next_serial, wrap
 from .program import TracingError, _holds_arrays
 
 
@@ -182,8 +182,9 @@ class _ForwardRecorder:
         self.ops.append(_ForwardOp(cls, static, dynamic, in_slots, self.new_slot(out), needs))
 
     def bumped(self, t: Tensor) -> None:
-        """``_jit_hooks.bumped``: a tensor was modified in place; one made before the call cannot be."""
-        if t._version.serial < self.start:
+        """``_jit_hooks.bumped``: a tensor was modified in place; one made before the call cannot be, unless an op's
+        forward pass does it (BatchNorm's running statistics): a replay runs that forward pass again."""
+        if t._version.serial < self.start and not _jit_hooks.in_op:
             self.fail(f"the call modified a tensor of shape {tuple(t.shape)} that existed before it (a buffer such as "
                       "BatchNorm's running statistics in training mode, or an input); a program would not")
 

@@ -14,7 +14,7 @@ from .. import dtypes
 from ..autograd.function import Function, constant
 from ..autograd.grad_mode import state
 from ..backends import array_module, caching_allocator
-from ..tensor import Tensor
+from ..tensor import Tensor, bump_version
 from . import _parallel
 from .elementwise import rsqrt
 from .shape import broadcast_to, sum_to
@@ -23,9 +23,10 @@ from .shape import broadcast_to, sum_to
 # ----------------------------------------------------------------------------- normalisation (seed 000 §6.1.4)
 class Normalize(Function):
     """y = γ·x̂ + β with x̂ = (x − μ)·r, r = 1/√(σ² + ε), μ and the biased σ² over ``axes``, as one
-    node. Its forward pass computes ``centred`` = x − μ and ``var`` = σ² (:func:`statistics`), unless
-    :func:`normalize_over` passes them in because its caller keeps μ and σ² (running statistics).
-    Inputs: x, and γ and β (optional) already shaped to broadcast against x.
+    node. Its forward pass computes μ and σ² (:func:`statistics`) and, when given running statistics
+    (batch and instance norm in training), updates them in place, so that everything a call changes happens
+    inside the op (what a forward program of ``fukaku.jit`` replays). Inputs: x, and γ and β (optional)
+    already shaped to broadcast against x.
 
     The Jacobian of x ↦ x̂ is r·(I − 11ᵀ/n − x̂x̂ᵀ/n) within each group of n normalised values; it is
     symmetric, so the vjp and the jvp apply the same map, :func:`_project`. Rules:
@@ -40,26 +41,30 @@ class Normalize(Function):
         axes: the dims μ and σ² are taken over.
         eps: ε, added to σ².
         has_weight: whether γ follows x among the inputs (β, if given, comes last).
-        centred: x − μ, or None to compute it in the forward pass (dropped after the forward pass).
-        var: the biased σ², size-1 dims kept, or None with ``centred`` (dropped after the forward pass).
+        running_mean, running_var: buffers ``(C,)`` updated in place as running ← (1 − m)·running + m·statistic
+            (the unbiased σ² for ``running_var``), or None.
+        momentum: m; None for the cumulative average, m = 1/(n + 1) with n read from ``counter``.
+        counter: the count of batches seen (a 0-d buffer, ``num_batches_tracked``), advanced by one, or None.
+        batch_mean: the statistics are per sample (instance norm): the running ones take their batch mean.
     """
 
-    def __init__(self, axes: tuple[int, ...], eps: float, has_weight: bool, centred: np.ndarray | None = None,
-                 var: np.ndarray | None = None) -> None:
+    def __init__(self, axes: tuple[int, ...], eps: float, has_weight: bool, running_mean: Tensor | None = None,
+                 running_var: Tensor | None = None, momentum: float | None = 0.1, counter: Tensor | None = None,
+                 batch_mean: bool = False) -> None:
         self.axes = axes
         self.eps = eps
-        self.centred = centred
-        self.var = var
         self.has_weight = has_weight
+        self.running_mean, self.running_var, self.momentum = running_mean, running_var, momentum
+        self.counter, self.batch_mean = counter, batch_mean
 
     def forward(self, x, *params):
         self.save(x, *params)
-        if self.centred is None:
-            _, self.centred, self.var = statistics(x._data, self.axes)
-        xp = array_module(self.var)
-        rstd = self.rstd = 1.0 / xp.sqrt(self.var + self.eps)
-        xhat = self.xhat = self.centred  # scaled in place: x − μ is this node's own temporary
-        self.centred = self.var = None  # only r and x̂ are needed later
+        mean, centred, var = statistics(x._data, self.axes)
+        if self.running_mean is not None or self.running_var is not None or self.counter is not None:
+            self._track(mean, var, math.prod(x.shape[axis] for axis in self.axes))
+        xp = array_module(var)
+        rstd = self.rstd = 1.0 / xp.sqrt(var + self.eps)
+        xhat = self.xhat = centred  # scaled in place: x − μ is this node's own temporary
         weight, bias = (None if p is None else p._data for p in self._split(params))
         affine = [p for p in (weight, bias) if p is not None]
         out = caching_allocator.empty(xhat.shape, xp.result_type(xhat, *affine), xp) if affine else xhat
@@ -76,6 +81,21 @@ class Normalize(Function):
 
         _split_rows(xhat, scale)
         return out
+
+    def _track(self, mean: np.ndarray, var: np.ndarray, count: int) -> None:
+        """Update the running statistics with this batch's (``count`` values per statistic), then the counter."""
+        momentum = self.momentum
+        if momentum is None:  # cumulative average: the n-th batch weighs 1/n
+            momentum = 1.0 / (int(self.counter._data) + 1)
+        if self.batch_mean:
+            mean, var = mean.mean(axis=0), var.mean(axis=0)
+        if self.running_mean is not None:
+            moving_average_(self.running_mean, mean, momentum)
+        if self.running_var is not None:
+            moving_average_(self.running_var, var * (count / (count - 1)), momentum)
+        if self.counter is not None:
+            self.counter._data += 1
+            bump_version(self.counter)
 
     def _split(self, params):
         """(γ, β) from the inputs after x, either of them None."""
@@ -233,25 +253,26 @@ def is_mixed_precision(x: Tensor, param: Tensor | None) -> bool:
 
 
 def normalize_over(x: Tensor, axes: tuple[int, ...], eps: float, weight: Tensor | None = None,
-                   bias: Tensor | None = None, keep_statistics: bool = False
-                   ) -> tuple[Tensor, np.ndarray | None, np.ndarray | None]:
-    """γ·(x − μ)/√(σ² + ε) + β over ``axes`` (γ and β broadcast against x, or None); returns
-    (y, μ, σ²), μ and the biased σ² as arrays with the size-1 dims kept (for running statistics) when
-    ``keep_statistics``, else None and None: then the op computes them in its forward pass, and the whole
-    normalisation is one op of the call's data (what a forward program of ``fukaku.jit`` replays).
-    A float16/bfloat16 x with float32 γ/β, and any bfloat16 x, is normalised in float32 and the result returned
-    in x's dtype, as PyTorch's mixed-dtype kernels do (μ and σ² stay float32, like the running statistics)."""
+                   bias: Tensor | None = None, **running) -> Tensor:
+    """γ·(x − μ)/√(σ² + ε) + β over ``axes`` (γ and β broadcast against x, or None), one :class:`Normalize`
+    node; ``running`` are its running-statistics arguments (``running_mean``, ``running_var``, ``momentum``,
+    ``counter``, ``batch_mean``), updated in its forward pass. A float16/bfloat16 x with float32 γ/β, and any
+    bfloat16 x, is normalised in float32 and the result returned in x's dtype, as PyTorch's mixed-dtype kernels
+    do (μ and σ² stay float32, like the running statistics)."""
     if dtypes.is_bfloat16(x._data.dtype) or is_mixed_precision(x, weight if weight is not None else bias):
         # bfloat16 as torch's CPU kernels compute it, in float32 (NumPy has no einsum for it, which _sum_over uses)
         weight, bias = (None if p is None else p.float() for p in (weight, bias))
-        y, mean, var = normalize_over(x.float(), axes, eps, weight, bias, keep_statistics)
-        return y.to(x.dtype), mean, var
+        return normalize_over(x.float(), axes, eps, weight, bias, **running).to(x.dtype)
     params = [t for t in (weight, bias) if t is not None]
-    if not keep_statistics:
-        return Normalize.apply(x, *params, axes=axes, eps=eps, has_weight=weight is not None), None, None
-    mean, centred, var = statistics(x._data, axes)
-    out = Normalize.apply(x, *params, axes=axes, eps=eps, has_weight=weight is not None, centred=centred, var=var)
-    return out, mean, var
+    return Normalize.apply(x, *params, axes=axes, eps=eps, has_weight=weight is not None, **running)
+
+
+def moving_average_(running: Tensor, value: np.ndarray, momentum: float) -> None:
+    """running ← (1 − momentum)·running + momentum·value, in place (a buffer: no graph)."""
+    data = running._data
+    data *= 1.0 - momentum
+    data += momentum * value.reshape(data.shape)
+    bump_version(running)
 
 
 def statistics(a: np.ndarray, axes: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

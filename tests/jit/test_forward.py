@@ -25,6 +25,7 @@ def twins(make_model, make_optimizer, loss_fn, data):
     eager_opt, traced_opt = make_optimizer(eager_model), make_optimizer(traced_model)
     traced = jit.trace(lambda x, y: loss_fn(traced_model, x, y), data[0])
     assert traced.forward_program is not None, traced.why
+    loss_fn(eager_model, *data[0])  # the trace ran the function once (BatchNorm counted that batch): so does eager
     for i, (x, y) in enumerate(data):
         for opt, loss_of in ((eager_opt, lambda: loss_fn(eager_model, x, y)), (traced_opt, lambda: traced(x, y))):
             fukaku.manual_seed(100 + i)  # the same dropout masks for both twins
@@ -157,22 +158,34 @@ def test_dropout_draws_a_fresh_mask_on_every_replayed_call_in_eager_order():
     assert losses[0] == losses[1] and len(set(losses[1])) == len(data)
 
 
-@pytest.mark.parametrize("build, why", [
-    (lambda: nn.Sequential(nn.Linear(8, 8), nn.BatchNorm1d(8)), "computed outside fukaku's ops"),
-    (lambda: Counting(), "existed before it"),
-])
-def test_a_function_a_program_would_get_wrong_runs_eagerly_and_says_why(build, why):
-    """BatchNorm's running statistics, or a counter buffer, would not be updated by a program: the trace keeps
+@pytest.mark.parametrize("momentum", [0.1, None])
+def test_batch_norm_in_training_updates_its_running_statistics_on_every_replayed_call(momentum):
+    """The running statistics and num_batches_tracked are updated inside the normalisation op (momentum=None: the
+    cumulative average, read from the count inside the op), so a replay updates them as eager mode does."""
+    def make():
+        fukaku.manual_seed(0)
+        return nn.Sequential(nn.Conv2d(3, 4, 3, padding=1), nn.BatchNorm2d(4, momentum=momentum), nn.ReLU(),
+                             nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(4, 4))
+
+    rng = np.random.default_rng(1)
+    data = [(_f32(rng, 6, 3, 8, 8), fukaku.tensor(rng.integers(0, 4, 6))) for _ in range(5)]
+    eager, traced_model, traced = twins(make, lambda m: fukaku.optim.SGD(m.parameters(), lr=0.1, momentum=0.9),
+                                        classify, data)
+    assert_same_parameters(eager, traced_model)
+    for (name, a), (_, b) in zip(eager.named_buffers(), traced_model.named_buffers()):
+        assert np.array_equal(a.numpy(), b.numpy()), name
+    assert int(traced_model[1].num_batches_tracked) == len(data) + 1  # the trace's call, and one per step
+
+
+def test_a_call_that_modifies_a_buffer_outside_the_ops_runs_eagerly_and_says_why():
+    """A counter buffer advanced by the module's Python would not be advanced by a program: the trace keeps
     running the function eagerly, and each call is exact."""
-    fukaku.manual_seed(0)
-    model = build()
+    model = Counting()
     traced = jit.trace(lambda x: model(x), batches(1)[0][0])
-    assert traced.forward_program is None and why in traced.why
+    assert traced.forward_program is None and "existed before it" in traced.why
     x = batches(1, seed=9)[0][0]
-    fukaku.manual_seed(5)
-    out = traced(x).detach().numpy()
-    fukaku.manual_seed(5)
-    assert np.array_equal(out, model(x).detach().numpy())
+    assert np.array_equal(traced(x).detach().numpy(), model(x).detach().numpy())
+    assert model.calls.item() == 3.0
 
 
 class Counting(nn.Module):

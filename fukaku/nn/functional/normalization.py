@@ -13,14 +13,13 @@ from collections.abc import Sequence
 import numpy as np
 
 from ..._checks import check_int
-from ...backends import array_module
 from ...errors import ShapeError
 from ...ops._util import fmt
 from ...ops.elementwise import _floating, clamp, rsqrt
 from ...ops.normalization import is_mixed_precision, normalize_over
 from ...ops.reduce import norm
 from ...ops.shape import cat, reshape
-from ...tensor import Tensor, bump_version
+from ...tensor import Tensor
 
 
 def _channel_param(t: Tensor | None, channels: int, name: str, op: str, x: Tensor) -> None:
@@ -34,14 +33,6 @@ def _check_affine_dtype(x: Tensor, weight: Tensor | None, bias: Tensor | None, o
         if t is not None and t.dtype != x.dtype and not is_mixed_precision(x, t):
             raise TypeError(f"{op}: {name} has dtype {t.dtype} but the input has dtype {x.dtype}; convert one of them "
                             "(x.float() / x.double(), or model.float() / model.double())")
-
-
-def _moving_average_(running: Tensor, value: np.ndarray, momentum: float) -> None:
-    """running ← (1 − momentum)·running + momentum·value, in place (a buffer: no graph)."""
-    data = running._data
-    data *= 1.0 - momentum
-    data += momentum * value.reshape(data.shape)
-    bump_version(running)
 
 
 def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor | None,
@@ -59,6 +50,14 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
     population statistics used at inference, seed 004 §3.6). ``weight`` (γ) and ``bias`` (β) are
     ``(C,)`` or None.
     """
+    return tracked_batch_norm(input, running_mean, running_var, weight, bias, training, momentum, eps)
+
+
+def tracked_batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor | None,
+                       weight: Tensor | None, bias: Tensor | None, training: bool, momentum: float | None, eps: float,
+                       num_batches_tracked: Tensor | None = None) -> Tensor:
+    """:func:`batch_norm` for the ``BatchNorm`` layers (internal API): in training, the op also advances
+    ``num_batches_tracked``, and ``momentum=None`` takes the cumulative average (weight 1/n for the n-th batch)."""
     x = _floating(input)
     if x.ndim < 2:
         raise ShapeError(f"batch_norm: expected an input of shape (N, C) or (N, C, *), got shape {fmt(x.shape)}")
@@ -72,13 +71,9 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
     if count <= 1:
         raise ValueError(f"batch_norm: expected more than 1 value per channel when training, got input of shape "
                          f"{fmt(x.shape)}: use a batch of 2 or more samples, or call model.eval()")
-    keep = running_mean is not None or running_var is not None
-    y, mean, var = normalize_over(x, (0,) + tuple(range(2, x.ndim)), eps, weight, bias, keep_statistics=keep)
-    if running_mean is not None:
-        _moving_average_(running_mean, mean, momentum)
-    if running_var is not None:
-        _moving_average_(running_var, var * (count / (count - 1)), momentum)
-    return y
+    # the running statistics and the count are updated inside the op, by its forward pass
+    return normalize_over(x, (0,) + tuple(range(2, x.ndim)), eps, weight, bias, running_mean=running_mean,
+                          running_var=running_var, momentum=momentum, counter=num_batches_tracked)
 
 
 def _with_running_stats(x: Tensor, running_mean: Tensor | None, running_var: Tensor | None, weight: Tensor | None,
@@ -151,13 +146,8 @@ def instance_norm(input: Tensor, running_mean: Tensor | None = None, running_var
     if count <= 1:
         raise ValueError(f"instance_norm: expected more than 1 spatial element when training, got input of shape "
                          f"{fmt(x.shape)}: each (sample, channel) needs several values to normalise")
-    keep = running_mean is not None or running_var is not None
-    y, mean, var = normalize_over(x, tuple(range(2, x.ndim)), eps, weight, bias, keep_statistics=keep)
-    if running_mean is not None:
-        _moving_average_(running_mean, array_module(mean).mean(mean, axis=0), momentum)
-    if running_var is not None:
-        _moving_average_(running_var, array_module(var).mean(var, axis=0) * (count / (count - 1)), momentum)
-    return y
+    return normalize_over(x, tuple(range(2, x.ndim)), eps, weight, bias, running_mean=running_mean,
+                          running_var=running_var, momentum=momentum, batch_mean=True)
 
 
 def group_norm(input: Tensor, num_groups: int, weight: Tensor | None = None, bias: Tensor | None = None,
@@ -190,7 +180,7 @@ def group_norm(input: Tensor, num_groups: int, weight: Tensor | None = None, bia
     # (N, G, C/G, S): μ and σ² over the last two dims; γ and β as (G, C/G, 1) broadcast against it
     grouped = reshape(x, (n, g, channels // g, math.prod(x.shape[2:])))
     shape = (g, channels // g, 1)
-    y = normalize_over(grouped, (2, 3), eps, _per_channel(weight, shape), _per_channel(bias, shape))[0]
+    y = normalize_over(grouped, (2, 3), eps, _per_channel(weight, shape), _per_channel(bias, shape))
     return reshape(y, x.shape)
 
 
@@ -251,7 +241,7 @@ def layer_norm(input: Tensor, normalized_shape: int | Sequence[int], weight: Ten
         if t is not None and tuple(t.shape) != shape:
             raise ShapeError(f"layer_norm: {name} of shape {fmt(t.shape)} must have normalized_shape {shape}")
     _check_affine_dtype(x, weight, bias, "layer_norm")
-    return normalize_over(x, tuple(range(x.ndim - k, x.ndim)), eps, weight, bias)[0]
+    return normalize_over(x, tuple(range(x.ndim - k, x.ndim)), eps, weight, bias)
 
 
 def normalize(input: Tensor, p: float = 2.0, dim: int | Sequence[int] = 1, eps: float = 1e-12,

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from ...errors import ShapeError
 from ...tensor import Tensor, ones, tensor, zeros
-from .. import functional as F
+from ..functional.normalization import tracked_batch_norm
 from .module import Module
 from .normalization import affine_parameters, reset_affine
 from .utils import check_size, factory_kwargs
@@ -87,17 +87,14 @@ class _BatchNorm(_NormBase):
                              f"({input.ndim}-d)")
         self._check_channels(input, 1)
         counting = self.training and self.track_running_stats
-        factor = 0.0 if self.momentum is None else self.momentum
-        if counting and self.momentum is None:  # cumulative average: the n-th batch gets weight 1/n
-            factor = 1.0 / (self.num_batches_tracked.item() + 1)
         # batch statistics in training, and in eval when no running statistics are kept
         use_batch = self.training or self.running_mean is None
         track = not self.training or self.track_running_stats
-        out = F.batch_norm(input, self.running_mean if track else None, self.running_var if track else None,
-                           self.weight, self.bias, use_batch, factor, self.eps)
-        if counting:  # only once batch_norm has accepted the input, so a bad batch leaves the count alone
-            self.num_batches_tracked.add_(1)
-        return out
+        # momentum=None: the cumulative average (the n-th batch weighs 1/n), which the op reads from the count. The
+        # op advances the count itself, once the input is accepted, so a bad batch leaves it alone
+        return tracked_batch_norm(input, self.running_mean if track else None, self.running_var if track else None,
+                                  self.weight, self.bias, use_batch, self.momentum if counting else 0.0, self.eps,
+                                  self.num_batches_tracked if counting else None)
 
 
 class BatchNorm1d(_BatchNorm):

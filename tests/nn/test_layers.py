@@ -289,6 +289,14 @@ def test_batchnorm_momentum_none_is_cumulative_average():
                                rtol=1e-12)
 
 
+def test_functional_batch_norm_refuses_momentum_none_for_running_statistics():
+    """Only the layers, which count their batches, can take the cumulative average; the running statistics stay."""
+    mean, var = fk.zeros(3), fk.ones(3)
+    with pytest.raises(ValueError, match="momentum must be a number"):
+        F.batch_norm(fk.randn(4, 3), mean, var, training=True, momentum=None)
+    assert np.array_equal(mean.numpy(), np.zeros(3)) and np.array_equal(var.numpy(), np.ones(3))
+
+
 def test_batchnorm_train_statistics_are_zero_one():
     """seed 000 §6.1.4: in training the batch is normalised to mean 0 and (biased) variance 1 per feature."""
     x = fk.tensor(randn((64, 5), dtype=np.float64) * 3 + 7)

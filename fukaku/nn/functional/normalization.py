@@ -71,6 +71,9 @@ def tracked_batch_norm(input: Tensor, running_mean: Tensor | None, running_var: 
     if count <= 1:
         raise ValueError(f"batch_norm: expected more than 1 value per channel when training, got input of shape "
                          f"{fmt(x.shape)}: use a batch of 2 or more samples, or call model.eval()")
+    if momentum is None and num_batches_tracked is None and (running_mean is not None or running_var is not None):
+        raise ValueError("batch_norm: momentum must be a number to update running statistics; momentum=None (the "
+                         "cumulative average) is the BatchNorm layers', which count their batches")
     # the running statistics and the count are updated inside the op, by its forward pass
     return normalize_over(x, (0,) + tuple(range(2, x.ndim)), eps, weight, bias, running_mean=running_mean,
                           running_var=running_var, momentum=momentum, counter=num_batches_tracked)

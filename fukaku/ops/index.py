@@ -756,6 +756,7 @@ class EmbeddingLookup(Function):
 
     def forward(self, weight):
         self.weight_shape = weight._data.shape
+        check_rows("embedding", self.index, self.weight_shape[0])  # on each call: a replayed program checks too
         return weight._data[self.index]
 
     def vjp(self, grad):
@@ -766,6 +767,13 @@ class EmbeddingLookup(Function):
 
     def jvp(self, dweight):
         return GetItem.apply(dweight, key=(self.index,), basic=False)
+
+
+def check_rows(op: str, index: np.ndarray, rows: int) -> None:
+    """Refuse indices that name no row of a table of ``rows`` rows (a negative one would wrap around)."""
+    if index.size and (index.min() < 0 or index.max() >= rows):
+        raise IndexError(f"{op}: index out of range: indices span [{index.min()}, {index.max()}] but the table "
+                         f"has {rows} rows (valid indices 0..{rows - 1})")
 
 
 # the functions ``fukaku.ops`` (and so ``fukaku``) exports from this family

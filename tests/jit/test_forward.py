@@ -359,3 +359,14 @@ def test_inputs_sharing_one_array_make_no_program():
     assert traced.forward_program is None and "share one array" in traced.why
     y = batches(1, seed=4)[0][0]
     assert np.array_equal(traced(x, y).numpy(), (x * 2.0 + y).numpy())
+
+
+def test_a_replayed_embedding_refuses_indices_out_of_range_as_eagerly():
+    """The range check is the lookup op's own, so a replay runs it: a negative index would otherwise wrap."""
+    table = nn.Embedding(5, 3)
+    traced = jit.trace(table, fukaku.tensor([[1, 2]]))
+    assert traced.forward_program is not None
+    for bad in ([[7, 2]], [[-1, 2]]):
+        for f in (table, traced):
+            with pytest.raises(IndexError, match="index out of range"):
+                f(fukaku.tensor(bad))

@@ -15,7 +15,7 @@ from ...errors import ShapeError
 from ...ops._util import fmt
 from ...ops.activation import one_hot
 from ...ops.elementwise import where
-from ...ops.index import EmbeddingLookup, GetItem, IndexAccumulate
+from ...ops.index import EmbeddingLookup, GetItem, IndexAccumulate, check_rows
 from ...ops.shape import reshape
 from ...tensor import Tensor, bump_version
 
@@ -24,16 +24,15 @@ __all__ = ["embedding", "embedding_bag", "one_hot"]
 _BAG_MODES = ("sum", "mean", "max")
 
 
-def _indices(op: str, input, weight: Tensor) -> np.ndarray:
-    """The integer index array of ``input``, each checked to name a row of ``weight``."""
+def _indices(op: str, input, weight: Tensor, in_range: bool = True) -> np.ndarray:
+    """The integer index array of ``input``, each checked to name a row of ``weight`` unless ``in_range`` is
+    False (the lookup op checks them itself, on every call: :func:`fukaku.ops.index.check_rows`)."""
     index = input._data if isinstance(input, Tensor) else array_module(weight._data).asarray(input)
     if index.dtype.kind not in "iu":
         raise TypeError(f"{op}: indices must be an integer (int64) tensor, got dtype {index.dtype}; "
                         "convert with .long()")
-    rows = weight.shape[0]
-    if index.size and (index.min() < 0 or index.max() >= rows):
-        raise IndexError(f"{op}: index out of range: indices span [{index.min()}, {index.max()}] but the table "
-                         f"has {rows} rows (valid indices 0..{rows - 1})")
+    if in_range:
+        check_rows(op, index, weight.shape[0])
     return index
 
 
@@ -57,7 +56,7 @@ def embedding(input: Tensor, weight: Tensor, padding_idx: int | None = None) -> 
     embedding_dim)`` give ``(*, embedding_dim)``. The row ``padding_idx`` (negative counts from
     the end) receives no gradient, so it stays as it is (zero, in an ``Embedding`` layer)."""
     _table("embedding", weight)
-    index = _indices("embedding", input, weight)
+    index = _indices("embedding", input, weight, in_range=False)
     padding_idx = _padding_row("embedding", padding_idx, weight.shape[0])
     return EmbeddingLookup.apply(weight, index=index, padding_idx=padding_idx)
 

@@ -223,6 +223,25 @@ class ForwardProgram:
             self.template[slot] = t
         self.requires_grad = [(t, t.requires_grad) for _, t in self.persistent]
         self.frees = _frees(self.ops, set(_tensor_slots(outputs)))
+        self.shapes = [(tuple(t.shape), t.dtype) for t in recorder.tensors]  # each slot's, for the listing
+
+    def __str__(self) -> str:
+        """The program as a listing, one op per line (what ``TracedStep.graph`` and ``.code`` show)."""
+        def kind(t) -> str:
+            return f"{tuple(t.shape)} {t.dtype}"
+
+        lines = [f"%{slot} = input {i}: {shape} {dtype}" for i, slot in enumerate(self.input_slots)
+                 for shape, dtype in [self.shapes[slot]]]
+        lines += [f"%{slot} = read each call: {kind(t)}" for slot, t in self.persistent]
+        lines += [f"%{slot} = constant: {kind(t)}" for slot, t in enumerate(self.template) if t is not None]
+        for op in self.ops:
+            args = [f"%{slot}" for slot in op.in_slots]
+            args += [f"{name}={_show(ref)}" for name, ref in op.dynamic.items()]
+            args += [f"{name}={_short(value)}" for name, value in op.params.items()]
+            shape, dtype = self.shapes[op.out_slot]
+            lines.append(f"%{op.out_slot} = {op.cls.__name__}({', '.join(args)}): {shape} {dtype}")
+        lines.append(f"return {_show(self.outputs)}")
+        return "\n".join(lines)
 
     def run(self, inputs: Sequence[Tensor]):
         """Replay the forward pass on ``inputs`` (checked against the trace by the caller) and return what the
@@ -275,6 +294,26 @@ def _tensor_slots(ref) -> list[int]:
     if ref[0] in ("seq", "dict"):
         return [slot for item in ref[2] for slot in _tensor_slots(item)]
     return []
+
+
+def _show(ref) -> str:
+    """A ref of :func:`_load` or of the result, as the listing writes it."""
+    kind = ref[0]
+    if kind in ("tensor", "array"):
+        return f"%{ref[1]}"
+    if kind == "seq":
+        return "(" + ", ".join(_show(item) for item in ref[2]) + ")"
+    if kind == "dict":
+        return "{" + ", ".join(f"{key!r}: {_show(item)}" for key, item in zip(ref[1], ref[2])) + "}"
+    return _short(ref[1])
+
+
+def _short(value) -> str:
+    """A parameter as the listing writes it: numbers, strings and small tuples as they are, objects by type."""
+    if value is None or isinstance(value, (bool, int, float, str)) or (
+            isinstance(value, tuple) and len(value) <= 8 and all(isinstance(v, (int, float, tuple)) for v in value)):
+        return repr(value)
+    return f"<{type(value).__name__}>"
 
 
 def _build(ref, env: list):

@@ -96,6 +96,21 @@ class TracedStep:
                                f"({len(self.backward_programs)} times); trace it again, or run it eagerly")
         return result
 
+    @property
+    def graph(self) -> str:
+        """What the trace recorded, as text (``torch.jit.trace``'s result has ``graph`` too): the forward program
+        one op per line, or each backward program's size and why the forward pass runs eagerly."""
+        if self.forward_program is not None:
+            return str(self.forward_program)
+        lines = [f"forward pass: eager ({self.why})"]
+        for i, program in enumerate(self.backward_programs):
+            lines.append(f"backward() {i}: " + (f"engine ({program.why})" if isinstance(program, _EagerBackward) else
+                         f"program of {program.flat_nodes} flat nodes, {program.rule_nodes} by rule, "
+                         f"{program.in_place_ops} ops in place"))
+        return "\n".join(lines)
+
+    code = graph  # PyTorch's traced functions show Python code; fukaku's show the same listing
+
     def _check(self, inputs: Sequence) -> None:
         name = _name(self.func)
         if len(inputs) != len(self.signature):

@@ -370,3 +370,22 @@ def test_a_replayed_embedding_refuses_indices_out_of_range_as_eagerly():
         for f in (table, traced):
             with pytest.raises(IndexError, match="index out of range"):
                 f(fukaku.tensor(bad))
+
+
+def test_graph_lists_the_recorded_program():
+    """``traced.graph`` (and ``.code``, PyTorch's names) shows the forward program one op per line, or for a step
+    its backward programs."""
+    model = mlp(8)
+    loss = jit.trace(lambda x, y: classify(model, x, y), batches(1)[0])
+    lines = loss.graph.splitlines()
+    assert [line.split(" = ")[1].split("(")[0] for line in lines if "(%" in line] == \
+        ["Affine", "Relu", "Affine", "HyperbolicTangent", "Affine", "SoftmaxCrossEntropy"]  # Dropout(0.0) is the identity
+    assert lines[0].startswith("%0 = input 0: (32, 8)") and lines[-1].startswith("return %") and loss.code == loss.graph
+    optimizer = fukaku.optim.SGD(model.parameters(), lr=0.1)
+
+    def step(x, y):
+        optimizer.zero_grad()
+        loss(x, y).backward()
+        optimizer.step()
+
+    assert "backward() 0: program of 6 flat nodes, 0 by rule" in jit.trace(step, batches(1)[0]).graph

@@ -1,4 +1,4 @@
-"""A traced function's forward pass as a static program, and its backward as one node of the graph.
+"""A traced function's forward pass as a static program, replayed without the Python that built it.
 
 When the function :func:`fukaku.jit.trace` records calls no ``backward()`` — a model, a loss, any
 function of tensors to tensors — its whole forward pass can be fixed once (seed 000 §6.1.2:
@@ -15,9 +15,10 @@ Anything else an op reads — an array computed from the data with NumPy between
 an op, a NumPy scalar computed from arrays and passed as a parameter — would be the traced
 call's value on every later call, so the recorder does not make a program: the traced function then
 runs eagerly on every call, exact, and ``TracedStep.why`` says which op and which input stopped it.
-So does a call that modifies, outside fukaku's ops, a tensor that existed before it (BatchNorm's
-running statistics in training mode) or a tensor an op made (``h.relu_()`` under ``no_grad``): a
-program would not repeat the modification.
+So does a call that modifies, outside fukaku's ops, a tensor that existed before it (a counter buffer
+a module advances in its Python) or a tensor an op made (``h.relu_()`` under ``no_grad``): a program
+would not repeat the modification. What an op's own forward pass modifies (BatchNorm's running
+statistics) is modified again by the replay.
 
 A replayed call runs the recorded ops' ``forward`` one after another on the call's tensors: no module
 call, no functional layer, no autocast or device check. When grad mode is on, each op that was a node of
@@ -185,8 +186,8 @@ class _ForwardRecorder:
         """``_jit_hooks.bumped``: a tensor was modified in place; one made before the call cannot be, unless an op's
         forward pass does it (BatchNorm's running statistics): a replay runs that forward pass again."""
         if t._version.serial < self.start and not _jit_hooks.in_op:
-            self.fail(f"the call modified a tensor of shape {tuple(t.shape)} that existed before it (a buffer such as "
-                      "BatchNorm's running statistics in training mode, or an input); a program would not")
+            self.fail(f"the call modified a tensor of shape {tuple(t.shape)} that existed before it, outside fukaku's "
+                      "ops (a buffer a module updates in its Python, or an input); a program would not")
 
     def finish(self, result) -> ForwardProgram | None:
         """The program of the call that returned ``result``, or None (``failure`` says why)."""

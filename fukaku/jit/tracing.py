@@ -5,8 +5,8 @@ What is recorded, by what the function does:
 * A function that calls **no** ``backward()`` (a model, a loss, an inference step) is recorded as a
   forward program (:mod:`fukaku.jit.forward`): each call replays its ops, without the modules' and the
   functional layer's Python, and links them into the graph for ``backward()``. Where a program would
-  keep the traced call's values (an array computed from the data between ops, a random draw, a
-  modified buffer), there is none, and each call runs the function eagerly (``TracedStep.why``).
+  keep the traced call's values (an array computed from the data between ops, a random draw or a
+  buffer update outside an op), there is none, and each call runs the function eagerly (``TracedStep.why``).
 * A **step** that calls ``backward()``: the forward pass and everything else in the step — the model,
   the loss, the optimizer's ``step()`` and ``zero_grad()`` — run again on every call, eagerly (a traced
   loss function inside the step replays its forward program). Running the step's Python again is what

@@ -471,6 +471,25 @@ def test_dropout_gradient_is_mask_over_keep_probability(dtype):
     assert_close(xf.grad, xt.grad, dtype, "dropout gradient")
 
 
+def test_dropout_tangent_and_second_derivative_match_torch_with_the_same_mask():
+    """The dropout node (InvertedDropout) draws its mask in its forward pass; its jvp is the tangent times that
+    mask, and its vjp is differentiable again (the Hessian of sum(dropout(x)²) is 2·mask² on the diagonal)."""
+    p, x = 0.3, randn((6, 5), dtype=np.float64)
+    t = randn((6, 5), dtype=np.float64, seed=2)
+    fk.manual_seed(4)
+    y, dy = fk.autograd.functional.jvp(lambda v: F.dropout(v, p), fk.tensor(x), fk.tensor(t))
+    mask = torch.from_numpy((y.numpy() != 0).astype(np.float64) / (1 - p))
+    _, dyt = torch.func.jvp(lambda v: v * mask, (torch.from_numpy(x),), (torch.from_numpy(t),))
+    assert_close(dy, dyt, np.float64, "dropout tangent")
+    xf, xt = fk.tensor(x, requires_grad=True), torch.from_numpy(x).requires_grad_(True)
+    fk.manual_seed(4)
+    (g,) = fk.autograd.grad((F.dropout(xf, p) ** 2).sum(), xf, create_graph=True)
+    (gt,) = torch.autograd.grad(((xt * mask) ** 2).sum(), xt, create_graph=True)
+    g.sum().backward()
+    gt.sum().backward()
+    assert_close(xf.grad, xt.grad, np.float64, "dropout second derivative")
+
+
 def test_dropout_eval_identity_and_edge_probabilities():
     x = fk.randn(30, 4, requires_grad=True)
     layer = nn.Dropout(0.5).eval()

@@ -36,7 +36,7 @@ from .._device import CPU
 from ..autograd.function import Function
 from ..autograd.grad_mode import state
 from ..tensor import Tensor, _jit_hooks, _next_serial, wrap
-from .program import TracingError, _holds_arrays
+from .program import TracingError, _holds_arrays, drops_after_last_use
 
 
 class _ForwardOp:
@@ -223,7 +223,8 @@ class ForwardProgram:
         for slot, t in recorder.constants.items():
             self.template[slot] = t
         self.requires_grad = [(t, t.requires_grad) for _, t in self.persistent]
-        self.frees = _frees(self.ops, set(_tensor_slots(outputs)))
+        self.frees = drops_after_last_use([[*op.in_slots, *_ref_slots(list(op.dynamic.values())), op.out_slot]
+                                           for op in self.ops], frozenset(_tensor_slots(outputs)))
         self.shapes = [(tuple(t.shape), t.dtype) for t in recorder.tensors]  # each slot's, for the listing
 
     def __str__(self) -> str:
@@ -262,19 +263,6 @@ class ForwardProgram:
             for slot in frees:  # what no later op reads is dropped, as eagerly (the graph keeps what it saved)
                 env[slot] = None
         return _build(self.outputs, env)
-
-
-def _frees(ops: list[_ForwardOp], kept: set[int]) -> list[tuple[int, ...]]:
-    """For each op, the slots read (or made) last by it and not returned: dropped once it has run."""
-    last: dict[int, int] = {}
-    for i, op in enumerate(ops):
-        for slot in [*op.in_slots, *_ref_slots(list(op.dynamic.values())), op.out_slot]:
-            last[slot] = i
-    frees: list[list[int]] = [[] for _ in ops]
-    for slot, i in last.items():
-        if slot not in kept:
-            frees[i].append(slot)
-    return [tuple(f) for f in frees]
 
 
 def _ref_slots(refs: list) -> list[int]:

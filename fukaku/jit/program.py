@@ -432,7 +432,7 @@ class BackwardProgram:
         ops = [step[1] for step in self.steps if step[0] == "op"]
         ops += [op for step in self.steps if step[0] == "unit" for op in step[1].ops]
         self.in_place_ops = _plan_in_place(self.steps, ops, recorder.arrays)
-        self.frees = _frees(self.steps)
+        self.frees = drops_after_last_use([_slots_of(step) for step in self.steps])
         self._shells = [shell for op in ops for shell in op.shells]
         self._empty_shells()
         self._running = threading.Lock()  # a replay fills the shells: calls from several threads take turns
@@ -553,17 +553,20 @@ class BackwardProgram:
         return node
 
 
-def _frees(steps: list[tuple]) -> list[tuple[int, ...]]:
-    """For each step, the slots no later step reads or writes: the replay drops them once the step has run, so
-    that a gradient's array is freed when the engine would free it, not at the end of the pass."""
+def drops_after_last_use(slots_by_step: list[list[int]], kept: frozenset[int] = frozenset()
+                         ) -> list[tuple[int, ...]]:
+    """For each step of a program, given the slots each step names, the slots (not in ``kept``) that no later
+    step names: a replay drops them once the step has run, so that an array is freed when eager mode would free
+    it (a gradient when the engine has used it), not at the end of the program."""
     last: dict[int, int] = {}
-    for i, step in enumerate(steps):
-        for slot in _slots_of(step):
+    for i, slots in enumerate(slots_by_step):
+        for slot in slots:
             last[slot] = i
-    frees: list[list[int]] = [[] for _ in steps]
+    drops: list[list[int]] = [[] for _ in slots_by_step]
     for slot, i in last.items():
-        frees[i].append(slot)
-    return [tuple(f) for f in frees]
+        if slot not in kept:
+            drops[i].append(slot)
+    return [tuple(d) for d in drops]
 
 
 def _slots_of(step: tuple) -> list[int]:

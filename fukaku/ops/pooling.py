@@ -5,7 +5,8 @@ A pooling window slides over the last n dims of its input; :class:`Windows` hold
 (kernel, stride, padding, dilation and the output size) and gives, for each offset inside the
 window, the strided view of the (padded) input that this offset reads at every output position.
 Each op is a short loop over the kernel's offsets of whole-array operations — never a loop over the
-batch, the channels or the pixels.
+batch, the channels or the pixels; max pooling's large passes are shared among the threads, a range of the
+leading dim each.
 
 Max pooling records, per window, the offset of its first largest element (``arg``). Its output is
 the input gathered at those offsets (:class:`WindowGather`); the adjoint :class:`WindowScatter`
@@ -23,14 +24,16 @@ from __future__ import annotations
 
 import itertools
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 
 from .. import dtypes
 from ..autograd.function import Function
-from ..backends import array_module, default_module
+from ..backends import array_module, caching_allocator, default_module
 from ..tensor import Tensor, wrap
+from . import _parallel
 from ._util import in_float32_if_bfloat16
 from .index import Gather, GetItem
 from .reduce import _differentiating
@@ -112,10 +115,14 @@ class Windows:
 
     def buffer(self, a: np.ndarray) -> np.ndarray:
         """A buffer of the padded extent for the windows' values ``a`` (shaped (…, *out)) to be
-        scattered into: zeros, or uninitialised when the windows tile it (every element written once)."""
+        scattered into: zeros, or uninitialised when the windows tile it (every element written once). It
+        comes from the caching allocator: a gradient the size of a layer's input, in fresh pages every step
+        otherwise (their first touches cost more than the scatter)."""
         xp = array_module(a)
-        shape = a.shape[:a.ndim - len(self.out)] + self.extent
-        return xp.empty(shape, a.dtype) if self.tiling else xp.zeros(shape, a.dtype)
+        buffer = caching_allocator.empty(a.shape[:a.ndim - len(self.out)] + self.extent, a.dtype, xp)
+        if not self.tiling:
+            buffer.fill(0)
+        return buffer
 
     def positions(self) -> list[np.ndarray]:
         """Per pooled dim, the (out, kernel) int64 table of the input position each output position
@@ -161,25 +168,36 @@ def window_max(a: np.ndarray, windows: Windows, with_arg: bool) -> tuple[np.ndar
 
     One pass per offset: a comparison, a maximum, and the offset recorded where the comparison holds
     (offsets grow, so ``arg = max(arg, j·better)``), each into a buffer allocated once (fresh
-    temporaries of this size cost page faults, more than the arithmetic).
+    temporaries of this size cost page faults, more than the arithmetic); a large input's passes are
+    shared among the threads, a range of the leading dim each (:func:`_by_leading_rows`).
     """
     xp = array_module(a)
     lowest = -np.inf if dtypes.is_floating_point(a.dtype) else np.iinfo(a.dtype).min  # bfloat16's kind is 'V'
     buffer = windows.pad(a, lowest)
     views = [windows.view(buffer, offset) for offset in windows.offsets()]
-    values = views[0].copy(order="K")  # the input's memory layout (channels-last stays so): aligned passes
-    if not with_arg:
-        for v in views[1:]:
-            xp.maximum(values, v, out=values)
-        return values, None
+    values = xp.empty_like(views[0])  # the input's memory layout (channels-last stays so): aligned passes
     kind = np.dtype("u1") if len(views) <= 256 else np.dtype(np.int64)  # the offsets' type: small if it can be
-    arg = xp.zeros_like(values, dtype=kind)
-    better = xp.empty_like(values, dtype=bool)
-    step = better.view(kind) if kind.itemsize == 1 else xp.empty_like(arg)  # j where better, else 0
-    for j, v in enumerate(views[1:], 1):
-        xp.greater(v, values, out=better)
-        xp.maximum(values, v, out=values)
-        xp.maximum(arg, xp.multiply(better, kind.type(j), out=step), out=arg)
+    arg = xp.empty_like(values, dtype=kind) if with_arg else None
+
+    def rows(lo: int, hi: int) -> None:
+        best = values[lo:hi]
+        best[...] = views[0][lo:hi]
+        if arg is None:
+            for v in views[1:]:
+                xp.maximum(best, v[lo:hi], out=best)
+            return
+        where = arg[lo:hi]
+        where[...] = 0
+        better = xp.empty_like(best, dtype=bool)
+        step = better.view(kind) if kind.itemsize == 1 else xp.empty_like(where)  # j where better, else 0
+        for j, v in enumerate(views[1:], 1):
+            xp.greater(v[lo:hi], best, out=better)
+            xp.maximum(best, v[lo:hi], out=best)
+            xp.maximum(where, xp.multiply(better, kind.type(j), out=step), out=where)
+
+    _by_leading_rows(values, len(windows.out), buffer.size, rows)
+    if not with_arg:
+        return values, None
     if dtypes.is_floating_point(a.dtype) and xp.isnan(values).any():
         arg = _nan_arg(views, kind)
     if any(windows.padding):
@@ -187,6 +205,17 @@ def window_max(a: np.ndarray, windows: Windows, with_arg: bool) -> tuple[np.ndar
         if none_above.any():
             arg = xp.where(none_above, windows.first_inside(), arg).astype(kind)
     return values, arg
+
+
+def _by_leading_rows(out: np.ndarray, pooled: int, elements: int, rows: Callable[[int, int], None]) -> None:
+    """``rows(lo, hi)`` over ranges of ``out``'s first dim, which each write ``out[lo:hi]`` from the same rows of
+    the windows: one range per thread (:func:`~fukaku.ops._parallel.split`) when that dim is a leading one (batch
+    or channels, never a pooled dim, whose windows may overlap) and the pass of ``elements`` values is a NumPy
+    one large enough to share; else one call over all of it."""
+    if out.ndim == pooled or array_module(out) is not np:
+        rows(0, out.shape[0])
+    else:
+        _parallel.split(out.shape[0], elements, rows)
 
 
 def _nan_arg(views: list[np.ndarray], kind) -> np.ndarray:
@@ -299,15 +328,20 @@ class WindowScatter(_WindowMap):
         xp = array_module(a)
         buffer = w.buffer(a)
         finite = _finite(a)
-        hit = xp.empty(self.arg.shape, bool)
-        picked = xp.empty(self.arg.shape, a.dtype) if w.overlapping else None
-        for j, offset in enumerate(w.offsets()):
-            xp.equal(self.arg, j, out=hit)
-            target = w.view(buffer, offset)
-            if w.overlapping:  # windows share elements: add up
-                target += _select(a, hit, finite, out=picked)
-            else:
-                _select(a, hit, finite, out=target)
+        views = [w.view(buffer, offset) for offset in w.offsets()]
+
+        def rows(lo: int, hi: int) -> None:
+            arg, grad = self.arg[lo:hi], a[lo:hi]
+            hit = xp.empty(arg.shape, bool)
+            picked = xp.empty(arg.shape, a.dtype) if w.overlapping else None
+            for j, view in enumerate(views):
+                xp.equal(arg, j, out=hit)
+                if w.overlapping:  # windows share elements: add up
+                    view[lo:hi] += _select(grad, hit, finite, out=picked)
+                else:
+                    _select(grad, hit, finite, out=view[lo:hi])
+
+        _by_leading_rows(a, len(w.out), buffer.size, rows)
         return w.crop(buffer)
 
 

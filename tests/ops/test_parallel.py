@@ -122,3 +122,27 @@ def test_relu_and_add_split_among_threads_match_torch(split_everything):
         np.testing.assert_array_equal(y, ty)
         np.testing.assert_array_equal(dx, tdx)  # NaN passes the gradient, 0 and -0 stop it, as torch
     assert split_everything
+
+
+@pytest.mark.parametrize("shape,args", [((6, 3, 8, 8), (2,)),              # the 2×2 tiling
+                                        ((5, 2, 9, 7), (3, 2, 1)),          # overlapping padded windows
+                                        ((4, 9, 10), (3, 1, 1, 2, True))])  # unbatched: split over channels
+def test_max_pooling_split_among_threads_matches_torch(shape, args, split_everything):
+    """The maxima and their indices, each pass cut into a range of the leading dim per thread, equal torch's, ties
+    (rounded values) and a NaN included; so do the gradients sent back to them, to rounding where overlapping
+    windows add up theirs (in another order than torch)."""
+    torch = pytest.importorskip("torch")
+    x = np.round(np.random.default_rng(2).standard_normal(shape), 1)
+    x.flat[7] = np.nan
+    g = np.random.default_rng(3).standard_normal(torch.nn.functional.max_pool2d(torch.tensor(x), *args).shape)
+    results = []
+    for lib in (fk, torch):
+        xt = lib.tensor(x, requires_grad=True)
+        y, indices = lib.nn.functional.max_pool2d(xt, *args, return_indices=True)
+        y.backward(lib.tensor(g))
+        results.append((y.detach().numpy(), indices.numpy(), xt.grad.numpy()))
+    assert split_everything, "no pass was handed to the second thread"
+    (y, indices, dx), (ty, tindices, tdx) = results
+    np.testing.assert_array_equal(y, ty)
+    np.testing.assert_array_equal(indices, tindices)
+    np.testing.assert_allclose(dx, tdx, rtol=1e-12, atol=1e-15)
